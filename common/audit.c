@@ -1,0 +1,53 @@
+#include "common/audit.h"
+
+#include <stdio.h>
+
+#include "common/keys.h"
+#include "common/kv.h"
+#include "common/log.h"
+#include "common/util.h"
+
+const char *
+audit_caller_kind(const Mgr__Caller *c)
+{
+	if (c == NULL)
+		return ("anonymous");
+	switch (c->kind) {
+	case MGR__CALLER__KIND__ADMIN:
+		return ("admin");
+	case MGR__CALLER__KIND__TEMP:
+		return ("temp");
+	case MGR__CALLER__KIND__APP:
+		return ("app");
+	case MGR__CALLER__KIND__SERVICE:
+		return ("service");
+	default:
+		return ("anonymous");
+	}
+}
+
+mgr_err
+audit_log(const char *request_id, const Mgr__Caller *caller, const char *action,
+    const char *target, mgr_err outcome, const char *detail)
+{
+	char ts[MGR_TIME_MAX];
+	redisReply *r;
+	mgr_err rv;
+
+	mgr_time_format(mgr_now_s(), ts);
+	rv = kv_cmd(&r,
+	    "XADD " KEY_AUDIT_STREAM " MAXLEN ~ " KEY_AUDIT_MAXLEN
+	    " * time %s request_id %s actor_kind %s actor %s action %s target %s"
+	    " outcome %s detail %s",
+	    ts, request_id != NULL ? request_id : "", audit_caller_kind(caller),
+	    caller != NULL && caller->id != NULL ? caller->id : "", action,
+	    target != NULL ? target : "", outcome == MGR_OK ? "ok" : mgr_err_code(outcome),
+	    detail != NULL ? detail : "");
+	if (rv != MGR_OK) {
+		log_error(request_id, "audit record for %s not written: %s", action,
+		    mgr_strerror(rv));
+		return (rv);
+	}
+	freeReplyObject(r);
+	return (MGR_OK);
+}

@@ -1,0 +1,141 @@
+#include "common/config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/util.h"
+
+static void
+env_str(const char *name, const char *def, char *out, size_t outlen)
+{
+	const char *v = getenv(name);
+
+	if (v == NULL || *v == '\0')
+		v = def;
+	snprintf(out, outlen, "%s", v);
+}
+
+static mgr_err
+env_int(const char *name, int64_t def, int64_t lo, int64_t hi, int64_t *out)
+{
+	const char *v = getenv(name);
+	int64_t n;
+
+	if (v == NULL || *v == '\0') {
+		*out = def;
+		return (MGR_OK);
+	}
+	if (mgr_parse_i64(v, &n) != MGR_OK || n < lo || n > hi) {
+		log_error(NULL, "%s=%s is not a number in [%lld, %lld]", name, v,
+		    (long long)lo, (long long)hi);
+		return (MGR_EINVAL);
+	}
+	*out = n;
+	return (MGR_OK);
+}
+
+static mgr_err
+mkdir_p(const char *path, mode_t mode)
+{
+	char tmp[MGR_PATH_MAX];
+	size_t len;
+
+	len = (size_t)snprintf(tmp, sizeof(tmp), "%s", path);
+	if (len >= sizeof(tmp))
+		return (MGR_EINVAL);
+	for (char *p = tmp + 1; *p != '\0'; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, mode) != 0 && errno != EEXIST)
+			return (MGR_EINTERNAL);
+		*p = '/';
+	}
+	if (mkdir(tmp, mode) != 0 && errno != EEXIST)
+		return (MGR_EINTERNAL);
+	return (MGR_OK);
+}
+
+mgr_err
+mgr_config_path(const struct mgr_config *cfg, const char *name, char *out,
+    size_t outlen)
+{
+	int n = snprintf(out, outlen, "%s/%s", cfg->data_dir, name);
+
+	return (n < 0 || (size_t)n >= outlen ? MGR_EINVAL : MGR_OK);
+}
+
+mgr_err
+mgr_config_load(struct mgr_config *cfg)
+{
+	char dir[MGR_PATH_MAX + 64];
+	char run[MGR_PATH_MAX + 8];
+	char lvl[16];
+	int64_t n;
+
+	memset(cfg, 0, sizeof(*cfg));
+	env_str("MANAGER_DATA_DIR", "./.data", dir, sizeof(dir));
+	if (mkdir_p(dir, 0700) != MGR_OK || realpath(dir, cfg->data_dir) == NULL) {
+		log_error(NULL, "cannot create MANAGER_DATA_DIR %s", dir);
+		return (MGR_EINVAL);
+	}
+	snprintf(run, sizeof(run), "%s/run", cfg->data_dir);
+	if (mkdir_p(run, 0700) != MGR_OK)
+		return (MGR_EINVAL);
+
+	if (env_int("MANAGER_HTTPS_PORT", 8443, 1, 65535, &n) != MGR_OK)
+		return (MGR_EINVAL);
+	cfg->https_port = (int)n;
+	env_str("MANAGER_BIND", "127.0.0.1", cfg->bind, sizeof(cfg->bind));
+	env_str("MANAGER_REDIS_URL", "redis://127.0.0.1:6379/0", cfg->redis_url,
+	    sizeof(cfg->redis_url));
+	env_str("MANAGER_ADMIN_PASSWORD", "", cfg->admin_password,
+	    sizeof(cfg->admin_password));
+	if (env_int("MANAGER_MIN_CERT_VALIDITY_S", 3600, 1, 10LL * 365 * 86400,
+	        &cfg->min_cert_validity_s) != MGR_OK ||
+	    env_int("MANAGER_EXPIRY_NOTICE_DAYS", 30, 1, 3650,
+	        &cfg->expiry_notice_days) != MGR_OK ||
+	    env_int("MANAGER_EXPIRY_SCAN_INTERVAL_S", 60, 1, 86400,
+	        &cfg->expiry_scan_interval_s) != MGR_OK ||
+	    env_int("MANAGER_MAX_OBJECT_BYTES", 67108864, 0, 1LL << 40,
+	        &cfg->max_object_bytes) != MGR_OK)
+		return (MGR_EINVAL);
+	env_str("MANAGER_CA_KEY_TYPE", "rsa2048", cfg->ca_key_type,
+	    sizeof(cfg->ca_key_type));
+	if (strcmp(cfg->ca_key_type, "rsa2048") != 0 &&
+	    strcmp(cfg->ca_key_type, "ec-p256") != 0) {
+		log_error(NULL, "MANAGER_CA_KEY_TYPE must be rsa2048 or ec-p256");
+		return (MGR_EINVAL);
+	}
+	env_str("MANAGER_CA_KEY_FILE", "", cfg->ca_key_file, sizeof(cfg->ca_key_file));
+	env_str("MANAGER_CA_CERT_FILE", "", cfg->ca_cert_file,
+	    sizeof(cfg->ca_cert_file));
+	if ((*cfg->ca_key_file == '\0') != (*cfg->ca_cert_file == '\0')) {
+		log_error(NULL, "set both MANAGER_CA_KEY_FILE and MANAGER_CA_CERT_FILE");
+		return (MGR_EINVAL);
+	}
+
+	snprintf(dir, sizeof(dir), "ipc://%s/account.sock", run);
+	env_str("MANAGER_ACCOUNT_ADDR", dir, cfg->account_addr,
+	    sizeof(cfg->account_addr));
+	snprintf(dir, sizeof(dir), "ipc://%s/ca.sock", run);
+	env_str("MANAGER_CA_ADDR", dir, cfg->ca_addr, sizeof(cfg->ca_addr));
+	snprintf(dir, sizeof(dir), "ipc://%s/vault.sock", run);
+	env_str("MANAGER_VAULT_ADDR", dir, cfg->vault_addr, sizeof(cfg->vault_addr));
+	env_str("MANAGER_TLS_SANS", "", cfg->tls_sans, sizeof(cfg->tls_sans));
+	if (env_int("MANAGER_RPC_WORKERS", 8, 1, 256, &n) != MGR_OK)
+		return (MGR_EINVAL);
+	cfg->rpc_workers = (int)n;
+	if (env_int("MANAGER_RPC_TIMEOUT_MS", 10000, 100, 600000, &n) != MGR_OK)
+		return (MGR_EINVAL);
+	cfg->rpc_timeout_ms = (int)n;
+	env_str("MANAGER_LOG_LEVEL", "info", lvl, sizeof(lvl));
+	cfg->log_level = mgr_log_level_parse(lvl);
+	return (MGR_OK);
+}

@@ -1,0 +1,43 @@
+/* Configuration from the environment: the variables of API.md plus internal ones. */
+#ifndef MGR_COMMON_CONFIG_H
+#define MGR_COMMON_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "common/err.h"
+
+#define MGR_PATH_MAX 1024
+#define MGR_ADDRS_MAX 8
+
+struct mgr_config {
+	char data_dir[MGR_PATH_MAX];      /* MANAGER_DATA_DIR, made absolute */
+	int https_port;                   /* MANAGER_HTTPS_PORT */
+	char bind[256];                   /* MANAGER_BIND */
+	char redis_url[512];              /* MANAGER_REDIS_URL */
+	char admin_password[256];         /* MANAGER_ADMIN_PASSWORD, may be empty */
+	int64_t min_cert_validity_s;      /* MANAGER_MIN_CERT_VALIDITY_S */
+	int64_t expiry_notice_days;       /* MANAGER_EXPIRY_NOTICE_DAYS */
+	int64_t expiry_scan_interval_s;   /* MANAGER_EXPIRY_SCAN_INTERVAL_S */
+	int64_t max_object_bytes;         /* MANAGER_MAX_OBJECT_BYTES */
+	char ca_key_type[32];             /* MANAGER_CA_KEY_TYPE: rsa2048 | ec-p256 */
+	char ca_key_file[MGR_PATH_MAX];   /* MANAGER_CA_KEY_FILE */
+	char ca_cert_file[MGR_PATH_MAX];  /* MANAGER_CA_CERT_FILE */
+	/* Internal service addresses (nng URLs); several, comma separated, to
+	 * spread over replicas. Default ipc:// under $MANAGER_DATA_DIR/run. */
+	char account_addr[1024];          /* MANAGER_ACCOUNT_ADDR */
+	char ca_addr[1024];               /* MANAGER_CA_ADDR */
+	char vault_addr[1024];            /* MANAGER_VAULT_ADDR */
+	char tls_sans[1024];              /* MANAGER_TLS_SANS: extra gateway SANs */
+	int rpc_workers;                  /* MANAGER_RPC_WORKERS */
+	int rpc_timeout_ms;               /* MANAGER_RPC_TIMEOUT_MS */
+	int log_level;                    /* MANAGER_LOG_LEVEL: error|warn|info|debug */
+};
+
+/* Reads the environment into *cfg; creates the data dir (0700) if missing. */
+mgr_err mgr_config_load(struct mgr_config *cfg);
+
+/* Joins data_dir and a relative name into out. */
+mgr_err mgr_config_path(const struct mgr_config *cfg, const char *name,
+    char *out, size_t outlen);
+
+#endif

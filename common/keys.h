@@ -1,0 +1,52 @@
+/* The Redis key layout shared by the services. Keys of one account carry its
+ * id as a hash tag ({acc_…}) so that the layout can move to Redis Cluster.
+ * Times are Unix seconds as decimal strings unless said otherwise.
+ *
+ * Administrators (account-svc)
+ *   admin:<username>            hash  username, pwhash, created_at
+ * Private accounts (account-svc; registration also changes them, see below)
+ *   acct:{<id>}                 hash  id, name, role, state
+ *                                     (pending_registration|active|disabled),
+ *                                     username (only while pending), pwhash (idem),
+ *                                     cred_version (bumped on every password
+ *                                     change), created_at, registered_at ("" until)
+ *   acct:user:<username>        string  <id>   one-time user name → account
+ *                                             (also blocks admin names? no: separate)
+ *   acct:name:<name>            string  <id>   account names are unique
+ *   acct:all                    zset  score created_at(ms), member <id>
+ *   lockout:<admin|temp>:<user> string  failure count, with a TTL
+ * Audit (every service appends; account-svc serves it)
+ *   audit                       stream  see common/audit.h
+ * Certificates (ca-svc)
+ *   cert:<serial>               hash  serial, holder ("acct:<id>" | "dev:<id>"),
+ *                                     account_id (or ""), subject (RFC 2253 text),
+ *                                     dn (canonical), not_before, not_after,
+ *                                     pem, fingerprint (hex SHA-256 of DER),
+ *                                     spki (hex SHA-256 of the public key DER),
+ *                                     issued_at, revoked_at ("" if not revoked)
+ *   acct:{<id>}:certs           zset  score issued_at(ms), member serial
+ *   dn:<sha256 of canonical DN> string  holder ("acct:<id>" | "dev:<id>")
+ *   certs:expiry                zset  score not_after, member serial (unrevoked)
+ *   certs:revoked               zset  score not_after, member serial
+ *   dev:<id>, dev:all           hash / zset of devices
+ * Registration (ca-svc, one Lua script): checks acct:{id} state ==
+ *   pending_registration and cred_version == the version the gateway checked,
+ *   claims dn:…, writes cert:…, sets state=active and registered_at, deletes
+ *   username, pwhash and acct:user:<username>.
+ * Events (any service; see common/events.h)
+ *   ev:{<id>}                   stream of the account's events (bounded)
+ *   evmark:<serial>:<threshold> string  exactly-once marker of expiry events
+ * Pub/sub channels
+ *   mgr:auth      "cert <serial>" | "account <id>": drop cached auth state
+ *   mgr:ev:{<id>} one JSON event as it is appended
+ * Vaults (vault-svc): see services/vault/.
+ */
+#ifndef MGR_COMMON_KEYS_H
+#define MGR_COMMON_KEYS_H
+
+#define KEY_AUTH_CHANNEL "mgr:auth"
+#define KEY_AUDIT_STREAM "audit"
+#define KEY_AUDIT_MAXLEN "1000000"
+#define KEY_EVENTS_MAXLEN "10000"
+
+#endif

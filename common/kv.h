@@ -1,0 +1,44 @@
+/* Redis helper. A redisContext is not thread-safe: kv_ctx() hands each thread
+ * its own, connecting (with retry) on first use and again after an error. */
+#ifndef MGR_COMMON_KV_H
+#define MGR_COMMON_KV_H
+
+#include <hiredis/hiredis.h>
+#include "common/err.h"
+
+struct kv_url {
+	char host[256];
+	int port;
+	int db;
+	char password[256];
+};
+
+mgr_err kv_url_parse(const char *url, struct kv_url *out);
+
+/* Sets the URL every thread connects to. Call once at start. */
+mgr_err kv_init(const char *url);
+
+/* A fresh connection of the caller's own (for SUBSCRIBE, blocking reads).
+ * Free with redisFree. timeout_ms 0 means blocking reads without timeout. */
+mgr_err kv_connect(int timeout_ms, redisContext **out);
+
+/* This thread's context, connected; NULL-free on success. */
+mgr_err kv_ctx(redisContext **out);
+
+/* Runs one command on this thread's context. On success *reply is the top
+ * reply (caller frees it with freeReplyObject). Connection errors give
+ * MGR_EUNAVAIL and drop the context so the next call reconnects; a Redis
+ * error reply gives MGR_EINTERNAL (logged) unless it is a script's
+ * error whose message starts with one of our codes ("CONFLICT", ...). */
+mgr_err kv_cmd(redisReply **reply, const char *fmt, ...);
+mgr_err kv_cmdargv(redisReply **reply, int argc, const char **argv,
+    const size_t *argvlen);
+
+/* Evaluates a Lua script by SHA (loading it on NOSCRIPT). */
+mgr_err kv_eval(redisReply **reply, const char *script, int nkeys, int argc,
+    const char **argv, const size_t *argvlen);
+
+/* PING on this thread's context. */
+mgr_err kv_ping(void);
+
+#endif

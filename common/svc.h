@@ -1,0 +1,27 @@
+/* The run loop every service's main.c shares: config, logging, Redis, the
+ * RPC server, and a clean stop on SIGINT/SIGTERM. */
+#ifndef MGR_COMMON_SVC_H
+#define MGR_COMMON_SVC_H
+
+#include "common/config.h"
+#include "common/rpc.h"
+
+struct svc_def {
+	const char *name;                 /* "account", "ca", "vault" */
+	const struct rpc_method *methods;
+	/* Called once after config and Redis are set up, before serving.
+	 * *state is passed to every handler. */
+	mgr_err (*start)(const struct mgr_config *cfg, void **state);
+	/* Optional background loop run on its own thread until *stop is set. */
+	void (*background)(void *state, volatile int *stop);
+	void (*stop)(void *state);
+};
+
+/* listen_addr: MANAGER_LISTEN_ADDR if set, else the first address of the
+ * service's configured list. Returns the process exit code. */
+int svc_main(const struct svc_def *def);
+
+/* Sleeps up to ms, waking early when *stop is set. */
+void svc_sleep(volatile int *stop, int ms);
+
+#endif

@@ -1,0 +1,549 @@
+/* The HTTPS front: libmicrohttpd (GnuTLS) with one thread per connection, so
+ * that a handler may block on an RPC or a stream without stalling others. */
+#include "gateway/gw.h"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "gateway/conn.h"
+
+#define GW_CONN_LIMIT 2048
+#define GW_CONN_TIMEOUT_S 60
+
+static struct MHD_Daemon *gw_daemon;
+
+static const struct gw_route *const gw_tables[] = {
+	gw_routes_health, gw_routes_accounts, gw_routes_certs,
+	gw_routes_vaults, gw_routes_events,
+};
+
+static int64_t
+now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
+}
+
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return (c - '0');
+	if (c >= 'a' && c <= 'f')
+		return (c - 'a' + 10);
+	if (c >= 'A' && c <= 'F')
+		return (c - 'A' + 10);
+	return (-1);
+}
+
+/* Percent-decodes [s, s+n) into out; refuses bad escapes and NUL bytes. */
+static mgr_err
+pct_decode(const char *s, size_t n, int plus_space, char *out, size_t outlen,
+    size_t *olen)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		int c = (unsigned char)s[i];
+
+		if (c == '%') {
+			int h, l;
+
+			if (i + 2 >= n || (h = hexval(s[i + 1])) < 0 ||
+			    (l = hexval(s[i + 2])) < 0)
+				return (MGR_EINVAL);
+			c = h * 16 + l;
+			i += 2;
+		} else if (c == '+' && plus_space) {
+			c = ' ';
+		}
+		if (c == 0 || o + 1 >= outlen)
+			return (MGR_EINVAL);
+		out[o++] = (char)c;
+	}
+	out[o] = '\0';
+	*olen = o;
+	return (MGR_OK);
+}
+
+/* 1 when path matches pattern, with its {} segments decoded into r. -1 when
+ * it matches but a segment is badly encoded. */
+static int
+route_match(const char *pattern, const char *path, struct gw_req *r)
+{
+	const char *p = pattern, *u = path;
+	int np = 0;
+
+	while (*p != '\0') {
+		if (p[0] == '{' && p[1] == '+' && p[2] == '}') {
+			size_t n = strlen(u);
+
+			if (n == 0 || np >= GW_PARAMS_MAX)
+				return (0);
+			if (pct_decode(u, n, 0, r->params[np], GW_PARAM_MAX,
+			        &r->param_len[np]) != MGR_OK)
+				return (-1);
+			np++;
+			u += n;
+			p += 3;
+			continue;
+		}
+		if (p[0] == '{' && p[1] == '}') {
+			size_t n = strcspn(u, "/");
+
+			if (n == 0 || np >= GW_PARAMS_MAX)
+				return (0);
+			if (pct_decode(u, n, 0, r->params[np], GW_PARAM_MAX,
+			        &r->param_len[np]) != MGR_OK)
+				return (-1);
+			np++;
+			u += n;
+			p += 2;
+			continue;
+		}
+		if (*p != *u)
+			return (0);
+		p++;
+		u++;
+	}
+	if (*u != '\0')
+		return (0);
+	r->nparams = np;
+	return (1);
+}
+
+/* Finds the route; *method_mismatch when the path exists with another method. */
+static const struct gw_route *
+route_find(struct gw_req *r, int *bad_encoding, int *method_mismatch)
+{
+	int idx = 0;
+
+	*bad_encoding = *method_mismatch = 0;
+	for (size_t t = 0; t < sizeof(gw_tables) / sizeof(gw_tables[0]); t++) {
+		for (const struct gw_route *rt = gw_tables[t]; rt->method != NULL;
+		     rt++, idx++) {
+			int m = route_match(rt->pattern, r->url, r);
+
+			if (m < 0) {
+				*bad_encoding = 1;
+				continue;
+			}
+			if (m == 0)
+				continue;
+			if (strcmp(rt->method, r->method) != 0) {
+				*method_mismatch = 1;
+				continue;
+			}
+			r->route_index = idx;
+			return (rt);
+		}
+	}
+	return (NULL);
+}
+
+mgr_err
+gw_fail(struct gw_req *r, mgr_err e, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(r->errmsg, sizeof(r->errmsg), fmt, ap);
+	va_end(ap);
+	return (e);
+}
+
+mgr_err
+gw_reply_response(struct gw_req *r, int status, struct MHD_Response *resp)
+{
+	if (resp == NULL)
+		return (MGR_ENOMEM);
+	if (r->responded) {
+		MHD_destroy_response(resp);
+		return (MGR_OK);
+	}
+	MHD_add_response_header(resp, "X-Request-Id", r->request_id);
+	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	if (MHD_queue_response(r->conn, (unsigned int)status, resp) != MHD_YES) {
+		MHD_destroy_response(resp);
+		return (MGR_EINTERNAL);
+	}
+	MHD_destroy_response(resp);
+	r->responded = 1;
+	r->status = status;
+	return (MGR_OK);
+}
+
+mgr_err
+gw_reply_text(struct gw_req *r, int status, const char *content_type,
+    const char *text)
+{
+	struct MHD_Response *resp;
+
+	resp = MHD_create_response_from_buffer(strlen(text), (void *)text,
+	    MHD_RESPMEM_MUST_COPY);
+	if (resp != NULL && content_type != NULL)
+		MHD_add_response_header(resp, "Content-Type", content_type);
+	return (gw_reply_response(r, status, resp));
+}
+
+mgr_err
+gw_reply_json(struct gw_req *r, int status, json_t *body)
+{
+	struct MHD_Response *resp;
+	char *s;
+
+	s = json_dumps(body, JSON_COMPACT);
+	json_decref(body);
+	if (s == NULL)
+		return (MGR_ENOMEM);
+	resp = MHD_create_response_from_buffer(strlen(s), s, MHD_RESPMEM_MUST_FREE);
+	if (resp == NULL) {
+		free(s);
+		return (MGR_ENOMEM);
+	}
+	MHD_add_response_header(resp, "Content-Type", "application/json");
+	return (gw_reply_response(r, status, resp));
+}
+
+mgr_err
+gw_reply_empty(struct gw_req *r, int status)
+{
+	return (gw_reply_response(r, status,
+	    MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT)));
+}
+
+mgr_err
+gw_reply_error(struct gw_req *r, mgr_err e, const char *msg)
+{
+	json_t *body;
+	struct MHD_Response *resp;
+	char *s;
+	int status = mgr_err_http(e);
+
+	if (r->responded)
+		return (MGR_OK);
+	body = json_pack("{s:{s:s, s:s, s:s}}", "error", "code", mgr_err_code(e),
+	    "message", msg != NULL && *msg != '\0' ? msg : mgr_strerror(e),
+	    "request_id", r->request_id);
+	if (body == NULL || (s = json_dumps(body, JSON_COMPACT)) == NULL) {
+		json_decref(body);
+		return (MGR_ENOMEM);
+	}
+	json_decref(body);
+	resp = MHD_create_response_from_buffer(strlen(s), s, MHD_RESPMEM_MUST_FREE);
+	if (resp == NULL) {
+		free(s);
+		return (MGR_ENOMEM);
+	}
+	MHD_add_response_header(resp, "Content-Type", "application/json");
+	if (e == MGR_EUNAUTH)
+		MHD_add_response_header(resp, "WWW-Authenticate",
+		    "Basic realm=\"manager\", charset=\"UTF-8\"");
+	if (e == MGR_ERATE)
+		MHD_add_response_header(resp, "Retry-After", "60");
+	return (gw_reply_response(r, status, resp));
+}
+
+mgr_err
+gw_rpc(struct gw_req *r, struct rpc_client *c, const char *method,
+    const ProtobufCMessage *in, const ProtobufCMessageDescriptor *out_desc,
+    ProtobufCMessage **out)
+{
+	mgr_err rv;
+
+	rv = rpc_call(c, method, r->request_id, &r->caller, in, out_desc, out,
+	    r->errmsg, sizeof(r->errmsg), 0);
+	if (rv == MGR_EUNAVAIL || rv == MGR_EINTERNAL || rv == MGR_ENOMEM)
+		gw_metrics_rpc_error(method, rv);
+	if (rv == MGR_EUNAVAIL)
+		log_warn(r->request_id, "%s: backing service unavailable", method);
+	return (rv);
+}
+
+const char *
+gw_query(struct gw_req *r, const char *key)
+{
+	const char *raw;
+	char *dec;
+	size_t n, dlen;
+
+	raw = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, key);
+	if (raw == NULL || r->nquery >= GW_QUERY_MAX)
+		return (NULL);
+	/* Values come raw (keep_raw below): decode them here, '+' as space. */
+	n = strlen(raw);
+	if ((dec = malloc(n + 1)) == NULL)
+		return (NULL);
+	if (pct_decode(raw, n, 1, dec, n + 1, &dlen) != MGR_OK) {
+		free(dec);
+		return (NULL);
+	}
+	r->query[r->nquery++] = dec;
+	return (dec);
+}
+
+static size_t
+keep_raw(void *cls, struct MHD_Connection *c, char *s)
+{
+	(void)cls;
+	(void)c;
+	return (strlen(s));
+}
+
+static void
+make_request_id(struct gw_req *r)
+{
+	const char *in = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+	    "X-Request-Id");
+	size_t n;
+
+	if (in != NULL && (n = strlen(in)) > 0 && n < sizeof(r->request_id) &&
+	    strspn(in, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	               "0123456789-_.") == n) {
+		memcpy(r->request_id, in, n + 1);
+		return;
+	}
+	memcpy(r->request_id, "req_", 4);
+	mgr_random_hex(12, r->request_id + 4, sizeof(r->request_id) - 4);
+}
+
+static int
+is_json_type(const char *ct)
+{
+	size_t n = strlen("application/json");
+
+	if (ct == NULL || strncasecmp(ct, "application/json", n) != 0)
+		return (0);
+	return (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
+/* Checks that come before any body byte is read. */
+static mgr_err
+request_begin(struct gw_req *r)
+{
+	const struct gw_route *rt = r->route;
+	const char *cl;
+	mgr_err rv;
+
+	if ((rv = gw_authenticate(r)) != MGR_OK)
+		return (rv);
+	if (rt->body == GW_BODY_JSON) {
+		cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+		    MHD_HTTP_HEADER_CONTENT_LENGTH);
+		if (cl != NULL) {
+			int64_t n;
+
+			if (mgr_parse_i64(cl, &n) == MGR_OK && n > (int64_t)GW_JSON_MAX)
+				return (gw_fail(r, MGR_ETOOBIG, "body over %u bytes",
+				    GW_JSON_MAX));
+		}
+	}
+	if (rt->body == GW_BODY_STREAM && rt->upload != NULL)
+		return (rt->upload(r, NULL, 0));
+	return (MGR_OK);
+}
+
+static mgr_err
+request_body(struct gw_req *r, const char *data, size_t len)
+{
+	const char *ct;
+	mgr_err rv;
+
+	switch (r->route->body) {
+	case GW_BODY_JSON:
+		if (r->body.len == 0) {
+			ct = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+			    MHD_HTTP_HEADER_CONTENT_TYPE);
+			if (!is_json_type(ct))
+				return (gw_fail(r, MGR_EMEDIA,
+				    "Content-Type must be application/json"));
+		}
+		if ((rv = mgr_buf_add(&r->body, data, len)) == MGR_ETOOBIG)
+			return (gw_fail(r, rv, "body over %u bytes", GW_JSON_MAX));
+		return (rv);
+	case GW_BODY_STREAM:
+		return (r->route->upload(r, data, len));
+	default:
+		return (MGR_OK);
+	}
+}
+
+static mgr_err
+request_end(struct gw_req *r)
+{
+	json_error_t jerr;
+
+	if (r->route->body == GW_BODY_JSON) {
+		if (r->body.len == 0) {
+			r->json = json_object();
+		} else {
+			r->json = json_loadb(r->body.data, r->body.len,
+			    JSON_REJECT_DUPLICATES, &jerr);
+			if (r->json == NULL)
+				return (gw_fail(r, MGR_EINVAL, "malformed JSON: %s", jerr.text));
+			if (!json_is_object(r->json))
+				return (gw_fail(r, MGR_EINVAL, "the body must be a JSON object"));
+		}
+	}
+	return (r->route->handle(r));
+}
+
+static enum MHD_Result
+on_request(void *cls, struct MHD_Connection *conn, const char *url,
+    const char *method, const char *version, const char *upload_data,
+    size_t *upload_data_size, void **con_cls)
+{
+	struct gw_req *r = *con_cls;
+	mgr_err rv;
+
+	(void)cls;
+	(void)version;
+	if (r == NULL) {
+		int bad_enc, wrong_method;
+
+		if ((r = calloc(1, sizeof(*r))) == NULL)
+			return (MHD_NO);
+		*con_cls = r;
+		r->conn = conn;
+		r->url = url;
+		r->method = method;
+		r->start_us = now_us();
+		r->route_index = -1;
+		mgr_buf_init(&r->body, GW_JSON_MAX);
+		make_request_id(r);
+		r->route = route_find(r, &bad_enc, &wrong_method);
+		if (r->route == NULL) {
+			if (bad_enc)
+				rv = gw_fail(r, MGR_EINVAL, "badly percent-encoded path");
+			else if (wrong_method)
+				rv = gw_fail(r, MGR_EMETHOD, "%s is not allowed here", method);
+			else
+				rv = gw_fail(r, MGR_ENOTFOUND, "no such route");
+		} else {
+			rv = request_begin(r);
+		}
+		if (rv != MGR_OK) {
+			r->failed = 1;
+			gw_reply_error(r, rv, r->errmsg);
+		}
+		return (MHD_YES);
+	}
+	if (*upload_data_size > 0) {
+		size_t n = *upload_data_size;
+
+		*upload_data_size = 0;
+		if (r->failed || r->responded)
+			return (MHD_YES); /* drain: the reply is already queued */
+		if ((rv = request_body(r, upload_data, n)) != MGR_OK) {
+			r->failed = 1;
+			gw_reply_error(r, rv, r->errmsg);
+		}
+		return (MHD_YES);
+	}
+	if (r->failed || r->responded)
+		return (MHD_YES);
+	rv = request_end(r);
+	if (rv != MGR_OK || !r->responded) {
+		if (rv == MGR_OK)
+			rv = gw_fail(r, MGR_EINTERNAL, "no response");
+		gw_reply_error(r, rv, r->errmsg);
+	}
+	return (MHD_YES);
+}
+
+static void
+on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+    enum MHD_RequestTerminationCode toe)
+{
+	struct gw_req *r = *con_cls;
+
+	(void)cls;
+	(void)conn;
+	(void)toe;
+	if (r == NULL)
+		return;
+	gw_metrics_request(r->route_index,
+	    r->route != NULL ? r->route->pattern : "unmatched",
+	    r->responded ? r->status : 499, now_us() - r->start_us);
+	if (r->route != NULL && r->route->cleanup != NULL)
+		r->route->cleanup(r);
+	json_decref(r->json);
+	mgr_buf_free(&r->body);
+	for (int i = 0; i < r->nquery; i++)
+		free(r->query[i]);
+	free(r);
+	*con_cls = NULL;
+}
+
+static void
+on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char line[512];
+
+	(void)cls;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	line[strcspn(line, "\n")] = '\0';
+	log_debug(NULL, "mhd: %s", line);
+}
+
+mgr_err
+gw_http_start(const char *cert_pem, const char *key_pem)
+{
+	struct addrinfo hints, *ai = NULL;
+	char port[16];
+	unsigned int flags;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST;
+	snprintf(port, sizeof(port), "%d", gw.cfg.https_port);
+	if (getaddrinfo(gw.cfg.bind, port, &hints, &ai) != 0 || ai == NULL) {
+		log_error(NULL, "MANAGER_BIND %s is not an IP address", gw.cfg.bind);
+		return (MGR_EINVAL);
+	}
+	flags = MHD_USE_TLS | MHD_USE_THREAD_PER_CONNECTION |
+	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+	if (ai->ai_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	gw_daemon = MHD_start_daemon(flags, (uint16_t)gw.cfg.https_port, NULL, NULL,
+	    on_request, NULL,
+	    MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+	    MHD_OPTION_HTTPS_MEM_CERT, cert_pem,
+	    MHD_OPTION_HTTPS_MEM_KEY, key_pem,
+	    MHD_OPTION_HTTPS_MEM_TRUST, gw.ca_pem, /* ask for client certificates */
+	    MHD_OPTION_HTTPS_PRIORITIES, "NORMAL:-VERS-SSL3.0:-VERS-TLS1.0:-VERS-TLS1.1",
+	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+	    MHD_OPTION_NOTIFY_CONNECTION, gw_conn_notify, NULL,
+	    MHD_OPTION_UNESCAPE_CALLBACK, keep_raw, NULL,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)GW_CONN_LIMIT,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)GW_CONN_TIMEOUT_S,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
+	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
+	    MHD_OPTION_END);
+	freeaddrinfo(ai);
+	if (gw_daemon == NULL) {
+		log_error(NULL, "cannot start HTTPS on %s:%d", gw.cfg.bind, gw.cfg.https_port);
+		return (MGR_EINTERNAL);
+	}
+	return (MGR_OK);
+}
+
+void
+gw_http_stop(void)
+{
+	if (gw_daemon != NULL)
+		MHD_stop_daemon(gw_daemon);
+	gw_daemon = NULL;
+}

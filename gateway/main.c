@@ -1,0 +1,74 @@
+/* gateway: wires config, the service clients, TLS and the HTTPS server. */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "common/kv.h"
+#include "common/log.h"
+#include "common/svc.h"
+#include "gateway/gw.h"
+#include "gateway/tls.h"
+
+struct gw gw;
+static volatile int gw_stopping;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	gw_stopping = 1;
+}
+
+int
+main(void)
+{
+	struct sigaction sa;
+	char *cert = NULL, *key = NULL;
+	int rc = 1;
+
+	if (mgr_config_load(&gw.cfg) != MGR_OK)
+		return (2);
+	mgr_log_init("gateway", gw.cfg.log_level);
+	if (kv_init(gw.cfg.redis_url) != MGR_OK)
+		return (2);
+	rpc_set_default_timeout(gw.cfg.rpc_timeout_ms);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (rpc_client_create(&gw.account, gw.cfg.account_addr) != MGR_OK ||
+	    rpc_client_create(&gw.ca, gw.cfg.ca_addr) != MGR_OK ||
+	    rpc_client_create(&gw.vault, gw.cfg.vault_addr) != MGR_OK) {
+		log_error(NULL, "bad service addresses");
+		goto out;
+	}
+	if (gw_tls_fetch_ca(60) != MGR_OK) {
+		log_error(NULL, "the CA service did not answer");
+		goto out;
+	}
+	if (gw_tls_server_identity(&cert, &key) != MGR_OK) {
+		log_error(NULL, "cannot get a server certificate from the CA service");
+		goto out;
+	}
+	if (gw_http_start(cert, key) != MGR_OK)
+		goto out;
+	OPENSSL_cleanse(key, strlen(key));
+	log_info(NULL, "gateway listening on https://%s:%d", gw.cfg.bind,
+	    gw.cfg.https_port);
+	while (!gw_stopping)
+		svc_sleep(&gw_stopping, 1000);
+	log_info(NULL, "gateway stopping");
+	gw_http_stop();
+	rc = 0;
+out:
+	free(cert);
+	free(key);
+	rpc_client_destroy(gw.account);
+	rpc_client_destroy(gw.ca);
+	rpc_client_destroy(gw.vault);
+	return (rc);
+}

@@ -1,0 +1,5 @@
+#include "gateway/gw.h"
+
+const struct gw_route gw_routes_vaults[] = {
+	{NULL},
+};

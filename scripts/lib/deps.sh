@@ -1,0 +1,29 @@
+# Debian 12 packages the Manager needs to build, run and test. Sourced.
+MGR_PACKAGES="build-essential cmake pkg-config protobuf-c-compiler libprotobuf-c-dev
+libnng-dev libssl-dev openssl libmicrohttpd-dev libgnutls28-dev libhiredis-dev
+libjansson-dev redis-server redis-tools curl ca-certificates python3 procps iproute2"
+
+# Installs what is missing (as root), or prints the one apt-get line and fails.
+mgr_install_deps() {
+  local missing="" p
+  for p in $MGR_PACKAGES; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+      missing="$missing $p"
+  done
+  [ -z "$missing" ] && return 0
+  if [ "$(id -u)" != 0 ]; then
+    echo "missing Debian packages; run as root:" >&2
+    echo "  apt-get install -y$missing" >&2
+    return 1
+  fi
+  echo "installing:$missing" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null && apt-get install -y -qq $missing >/dev/null
+}
+
+# Configures and builds into $1 with extra cmake arguments after it.
+mgr_build() {
+  local dir=$1; shift
+  cmake -S "$MGR_ROOT" -B "$dir" "$@" >/dev/null &&
+    cmake --build "$dir" -j "$(nproc)" -- --no-print-directory >/dev/null
+}

@@ -1,0 +1,363 @@
+#include "services/ca/ca.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/bn.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/x509v3.h>
+
+#include "common/log.h"
+#include "common/util.h"
+
+#define CA_VALIDITY_S (10LL * 365 * 86400)
+
+static void
+ssl_log(const char *what)
+{
+	unsigned long e = ERR_get_error();
+	char buf[256];
+
+	ERR_error_string_n(e, buf, sizeof(buf));
+	log_error(NULL, "%s: %s", what, buf);
+	ERR_clear_error();
+}
+
+char *
+ca_x509_pem(X509 *x)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	char *data, *out = NULL;
+	long n;
+
+	if (b == NULL)
+		return (NULL);
+	if (PEM_write_bio_X509(b, x) == 1 && (n = BIO_get_mem_data(b, &data)) > 0 &&
+	    (out = malloc((size_t)n + 1)) != NULL) {
+		memcpy(out, data, (size_t)n);
+		out[n] = '\0';
+	}
+	BIO_free(b);
+	return (out);
+}
+
+void
+ca_serial_hex(const ASN1_INTEGER *s, char out[64])
+{
+	BIGNUM *bn = ASN1_INTEGER_to_BN(s, NULL);
+	char *h = bn != NULL ? BN_bn2hex(bn) : NULL;
+	size_t i;
+
+	out[0] = '\0';
+	if (h != NULL) {
+		for (i = 0; h[i] != '\0' && i < 63; i++)
+			out[i] = (char)(h[i] >= 'A' && h[i] <= 'F' ? h[i] + 32 : h[i]);
+		out[i] = '\0';
+	}
+	OPENSSL_free(h);
+	BN_free(bn);
+}
+
+int64_t
+ca_asn1_time(const ASN1_TIME *t)
+{
+	struct tm tm;
+
+	if (ASN1_TIME_to_tm(t, &tm) != 1)
+		return (0);
+	return ((int64_t)timegm(&tm));
+}
+
+static EVP_PKEY *
+gen_key(const char *type)
+{
+	if (strcmp(type, "ec-p256") == 0)
+		return (EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256"));
+	return (EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048));
+}
+
+static int
+add_ext(X509 *cert, X509 *issuer, int nid, const char *value)
+{
+	X509V3_CTX ctx;
+	X509_EXTENSION *ex;
+	int ok;
+
+	X509V3_set_ctx_nodb(&ctx);
+	X509V3_set_ctx(&ctx, issuer, cert, NULL, NULL, 0);
+	if ((ex = X509V3_EXT_conf_nid(NULL, &ctx, nid, value)) == NULL)
+		return (0);
+	ok = X509_add_ext(cert, ex, -1);
+	X509_EXTENSION_free(ex);
+	return (ok);
+}
+
+static mgr_err
+random_serial(X509 *x, char serial_hex[64])
+{
+	unsigned char b[16];
+	BIGNUM *bn;
+	int ok;
+
+	if (RAND_bytes(b, sizeof(b)) != 1)
+		return (MGR_EINTERNAL);
+	b[0] &= 0x7f; /* positive */
+	b[0] |= 0x40; /* 127 significant bits, so the hex is always 32 chars */
+	if ((bn = BN_bin2bn(b, sizeof(b), NULL)) == NULL)
+		return (MGR_ENOMEM);
+	ok = BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) != NULL;
+	BN_free(bn);
+	if (!ok)
+		return (MGR_ENOMEM);
+	ca_serial_hex(X509_get_serialNumber(x), serial_hex);
+	return (MGR_OK);
+}
+
+static mgr_err
+make_ca_cert(EVP_PKEY *key, X509 **out)
+{
+	X509 *x = X509_new();
+	X509_NAME *n = NULL;
+	char serial[64], cn[64], rnd[9];
+	mgr_err rv = MGR_EINTERNAL;
+	int64_t now = mgr_now_s();
+
+	if (x == NULL || mgr_random_hex(4, rnd, sizeof(rnd)) != MGR_OK)
+		goto out;
+	snprintf(cn, sizeof(cn), "Manager CA %s", rnd);
+	if (X509_set_version(x, 2) != 1 || random_serial(x, serial) != MGR_OK)
+		goto out;
+	n = X509_get_subject_name(x);
+	X509_NAME_add_entry_by_txt(n, "O", MBSTRING_UTF8, (const unsigned char *)"Manager", -1, -1, 0);
+	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1, -1, 0);
+	X509_set_issuer_name(x, n);
+	X509_time_adj_ex(X509_getm_notBefore(x), 0, -300, NULL);
+	ASN1_TIME_set(X509_getm_notAfter(x), (time_t)(now + CA_VALIDITY_S));
+	X509_set_pubkey(x, key);
+	if (!add_ext(x, x, NID_basic_constraints, "critical,CA:TRUE,pathlen:0") ||
+	    !add_ext(x, x, NID_key_usage, "critical,keyCertSign,cRLSign,digitalSignature") ||
+	    !add_ext(x, x, NID_subject_key_identifier, "hash") ||
+	    !add_ext(x, x, NID_authority_key_identifier, "keyid:always"))
+		goto out;
+	if (X509_sign(x, key, EVP_sha256()) <= 0)
+		goto out;
+	*out = x;
+	x = NULL;
+	rv = MGR_OK;
+out:
+	if (rv != MGR_OK)
+		ssl_log("creating the CA certificate");
+	X509_free(x);
+	return (rv);
+}
+
+static mgr_err
+write_file(const char *path, mode_t mode, const char *data, size_t len)
+{
+	char tmp[MGR_PATH_MAX + 8];
+	int fd;
+	ssize_t w;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, mode)) < 0)
+		return (MGR_EINTERNAL);
+	fchmod(fd, mode);
+	w = write(fd, data, len);
+	if (w != (ssize_t)len || fsync(fd) != 0) {
+		close(fd);
+		unlink(tmp);
+		return (MGR_EINTERNAL);
+	}
+	close(fd);
+	if (rename(tmp, path) != 0)
+		return (MGR_EINTERNAL);
+	return (MGR_OK);
+}
+
+static mgr_err
+create_ca(const struct mgr_config *cfg, const char *keypath, const char *certpath)
+{
+	EVP_PKEY *key = NULL;
+	X509 *x = NULL;
+	BIO *b = NULL;
+	char *data, *pem = NULL;
+	long n;
+	mgr_err rv = MGR_EINTERNAL;
+
+	if ((key = gen_key(cfg->ca_key_type)) == NULL) {
+		ssl_log("generating the CA key");
+		goto out;
+	}
+	if (make_ca_cert(key, &x) != MGR_OK)
+		goto out;
+	if ((b = BIO_new(BIO_s_mem())) == NULL ||
+	    PEM_write_bio_PrivateKey(b, key, NULL, NULL, 0, NULL, NULL) != 1 ||
+	    (n = BIO_get_mem_data(b, &data)) <= 0)
+		goto out;
+	if (write_file(keypath, 0600, data, (size_t)n) != MGR_OK)
+		goto out;
+	OPENSSL_cleanse(data, (size_t)n);
+	if ((pem = ca_x509_pem(x)) == NULL ||
+	    write_file(certpath, 0644, pem, strlen(pem)) != MGR_OK)
+		goto out;
+	log_info(NULL, "created a new %s Manager CA", cfg->ca_key_type);
+	rv = MGR_OK;
+out:
+	free(pem);
+	BIO_free(b);
+	X509_free(x);
+	EVP_PKEY_free(key);
+	return (rv);
+}
+
+mgr_err
+ca_open(const struct mgr_config *cfg, struct ca_state **out)
+{
+	char dir[MGR_PATH_MAX], keypath[MGR_PATH_MAX + 16], certpath[MGR_PATH_MAX + 16];
+	char lockpath[MGR_PATH_MAX + 16];
+	struct ca_state *ca = NULL;
+	FILE *f = NULL;
+	int lockfd = -1;
+	mgr_err rv = MGR_EINTERNAL;
+
+	if (*cfg->ca_key_file != '\0') {
+		snprintf(keypath, sizeof(keypath), "%s", cfg->ca_key_file);
+		snprintf(certpath, sizeof(certpath), "%s", cfg->ca_cert_file);
+	} else {
+		mgr_config_path(cfg, "ca", dir, sizeof(dir));
+		if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+			return (MGR_EINTERNAL);
+		snprintf(keypath, sizeof(keypath), "%s/ca.key", dir);
+		snprintf(certpath, sizeof(certpath), "%s/ca.pem", dir);
+		snprintf(lockpath, sizeof(lockpath), "%s/.lock", dir);
+		/* Replicas sharing a data dir: one creates, the others load it. */
+		if ((lockfd = open(lockpath, O_RDWR | O_CREAT, 0600)) < 0 ||
+		    flock(lockfd, LOCK_EX) != 0)
+			goto out;
+		if (access(keypath, F_OK) != 0 &&
+		    (rv = create_ca(cfg, keypath, certpath)) != MGR_OK)
+			goto out;
+		rv = MGR_EINTERNAL;
+	}
+	if ((ca = calloc(1, sizeof(*ca))) == NULL)
+		goto out;
+	ca->cfg = cfg;
+	if ((f = fopen(keypath, "r")) == NULL ||
+	    (ca->key = PEM_read_PrivateKey(f, NULL, NULL, NULL)) == NULL) {
+		log_error(NULL, "cannot read the CA key %s", keypath);
+		goto out;
+	}
+	fclose(f);
+	if ((f = fopen(certpath, "r")) == NULL ||
+	    (ca->cert = PEM_read_X509(f, NULL, NULL, NULL)) == NULL) {
+		log_error(NULL, "cannot read the CA certificate %s", certpath);
+		goto out;
+	}
+	fclose(f);
+	f = NULL;
+	if (X509_check_private_key(ca->cert, ca->key) != 1) {
+		log_error(NULL, "the CA key does not match the CA certificate");
+		goto out;
+	}
+	ca->cert_pem = ca_x509_pem(ca->cert);
+	ca->not_after = ca_asn1_time(X509_get0_notAfter(ca->cert));
+	if (ca->cert_pem == NULL)
+		goto out;
+	*out = ca;
+	ca = NULL;
+	rv = MGR_OK;
+out:
+	ERR_clear_error();
+	if (f != NULL)
+		fclose(f);
+	if (lockfd >= 0)
+		close(lockfd);
+	ca_close(ca);
+	return (rv);
+}
+
+void
+ca_close(struct ca_state *ca)
+{
+	if (ca == NULL)
+		return;
+	EVP_PKEY_free(ca->key);
+	X509_free(ca->cert);
+	free(ca->cert_pem);
+	free(ca);
+}
+
+static int
+add_sans(X509 *x, const struct ca_sign_args *a)
+{
+	char buf[2048];
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (const char *const *d = a->dns; d != NULL && *d != NULL; d++)
+		n += (size_t)snprintf(buf + n, n < sizeof(buf) ? sizeof(buf) - n : 0,
+		    "%sDNS:%s", n ? "," : "", *d);
+	for (const char *const *i = a->ips; i != NULL && *i != NULL; i++)
+		n += (size_t)snprintf(buf + n, n < sizeof(buf) ? sizeof(buf) - n : 0,
+		    "%sIP:%s", n ? "," : "", *i);
+	if (n == 0)
+		return (1);
+	if (n >= sizeof(buf))
+		return (0);
+	return (add_ext(x, NULL, NID_subject_alt_name, buf));
+}
+
+mgr_err
+ca_sign(struct ca_state *ca, const struct ca_sign_args *a, X509 **out,
+    char serial_hex[64])
+{
+	X509 *x = X509_new();
+	mgr_err rv = MGR_EINTERNAL;
+	const char *eku;
+
+	if (x == NULL)
+		return (MGR_ENOMEM);
+	if (X509_set_version(x, 2) != 1 || random_serial(x, serial_hex) != MGR_OK ||
+	    X509_set_subject_name(x, a->subject) != 1 ||
+	    X509_set_issuer_name(x, X509_get_subject_name(ca->cert)) != 1 ||
+	    ASN1_TIME_set(X509_getm_notBefore(x), (time_t)a->not_before) == NULL ||
+	    ASN1_TIME_set(X509_getm_notAfter(x), (time_t)a->not_after) == NULL ||
+	    X509_set_pubkey(x, a->pubkey) != 1)
+		goto out;
+	switch (a->profile) {
+	case CA_PROFILE_SERVER:
+		eku = "serverAuth";
+		break;
+	case CA_PROFILE_DEVICE:
+		eku = "clientAuth,serverAuth";
+		break;
+	default:
+		eku = "clientAuth";
+	}
+	if (!add_ext(x, ca->cert, NID_basic_constraints, "critical,CA:FALSE") ||
+	    !add_ext(x, ca->cert, NID_key_usage, "critical,digitalSignature,keyEncipherment") ||
+	    !add_ext(x, ca->cert, NID_ext_key_usage, eku) ||
+	    !add_ext(x, ca->cert, NID_subject_key_identifier, "hash") ||
+	    !add_ext(x, ca->cert, NID_authority_key_identifier, "keyid:always") ||
+	    !add_sans(x, a))
+		goto out;
+	if (X509_sign(x, ca->key, EVP_sha256()) <= 0)
+		goto out;
+	*out = x;
+	x = NULL;
+	rv = MGR_OK;
+out:
+	if (rv != MGR_OK)
+		ssl_log("signing a certificate");
+	X509_free(x);
+	return (rv);
+}

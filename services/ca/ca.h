@@ -1,0 +1,52 @@
+/* The Manager CA: its key and certificate, and signing. Only ca-svc links this. */
+#ifndef MGR_CA_CA_H
+#define MGR_CA_CA_H
+
+#include <stdint.h>
+#include <openssl/x509.h>
+
+#include "common/config.h"
+#include "common/err.h"
+
+struct ca_state {
+	const struct mgr_config *cfg;
+	EVP_PKEY *key;       /* never leaves this process */
+	X509 *cert;
+	char *cert_pem;
+	int64_t not_after;   /* the CA certificate's own expiry, Unix seconds */
+};
+
+enum ca_profile {
+	CA_PROFILE_CLIENT, /* extendedKeyUsage=clientAuth */
+	CA_PROFILE_DEVICE, /* clientAuth, serverAuth */
+	CA_PROFILE_SERVER, /* serverAuth with SANs */
+};
+
+/* Loads MANAGER_CA_KEY_FILE/MANAGER_CA_CERT_FILE, or $DATA/ca/ca.key and
+ * ca.pem, creating them (key 0600) on first start. */
+mgr_err ca_open(const struct mgr_config *cfg, struct ca_state **out);
+void ca_close(struct ca_state *ca);
+
+struct ca_sign_args {
+	EVP_PKEY *pubkey;          /* the subject's public key */
+	const X509_NAME *subject;
+	int64_t not_before;
+	int64_t not_after;
+	enum ca_profile profile;
+	const char *const *dns;    /* SERVER: DNS SANs, NULL-terminated or NULL */
+	const char *const *ips;    /* SERVER: IP SANs */
+};
+
+/* Signs a new certificate with a fresh random serial (128 bits, positive).
+ * On success *out is the certificate (caller frees) and serial_hex its
+ * serial in lowercase hex. */
+mgr_err ca_sign(struct ca_state *ca, const struct ca_sign_args *args,
+    X509 **out, char serial_hex[64]);
+
+/* PEM of a certificate; caller frees. */
+char *ca_x509_pem(X509 *x);
+/* Lowercase hex of an ASN1_INTEGER serial, no separators. */
+void ca_serial_hex(const ASN1_INTEGER *s, char out[64]);
+int64_t ca_asn1_time(const ASN1_TIME *t);
+
+#endif

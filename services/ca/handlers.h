@@ -1,0 +1,12 @@
+/* ca-svc RPC handlers; each takes the struct ca_state as arg. */
+#ifndef MGR_CA_HANDLERS_H
+#define MGR_CA_HANDLERS_H
+
+#include "common/rpc.h"
+#include "services/ca/ca.h"
+
+mgr_err ca_h_get_ca(struct rpc_call *call, void *arg);
+mgr_err ca_h_server_cert(struct rpc_call *call, void *arg);
+mgr_err ca_h_auth_cert(struct rpc_call *call, void *arg);
+
+#endif

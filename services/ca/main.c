@@ -1,0 +1,35 @@
+/* ca-svc: wires config, the CA and the RPC handlers together. */
+#include "common/svc.h"
+#include "services/ca/handlers.h"
+
+static const struct rpc_method ca_methods[] = {
+	{"ca.GetCa", ca_h_get_ca},
+	{"ca.ServerCert", ca_h_server_cert},
+	{"ca.AuthCert", ca_h_auth_cert},
+	{NULL, NULL},
+};
+
+static mgr_err
+ca_start(const struct mgr_config *cfg, void **state)
+{
+	return (ca_open(cfg, (struct ca_state **)state));
+}
+
+static void
+ca_stop(void *state)
+{
+	ca_close(state);
+}
+
+int
+main(void)
+{
+	static const struct svc_def def = {
+		.name = "ca",
+		.methods = ca_methods,
+		.start = ca_start,
+		.stop = ca_stop,
+	};
+
+	return (svc_main(&def));
+}
