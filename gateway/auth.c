@@ -182,6 +182,7 @@ auth_app(struct gw_req *r)
 	r->caller.kind = MGR__CALLER__KIND__APP;
 	r->caller.id = r->caller_id;
 	r->caller.cert_serial = r->caller_serial;
+	r->caller.role = r->caller_role;
 	return (MGR_OK);
 }
 
@@ -194,6 +195,7 @@ gw_authenticate(struct gw_req *r)
 	r->caller.kind = MGR__CALLER__KIND__NONE;
 	r->caller.id = (char *)"";
 	r->caller.cert_serial = (char *)"";
+	r->caller.role = (char *)"";
 	if (auth & GW_AUTH_PUBLIC)
 		return (MGR_OK);
 	hdr = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,

@@ -9,4 +9,7 @@ mgr_err ca_h_get_ca(struct rpc_call *call, void *arg);
 mgr_err ca_h_server_cert(struct rpc_call *call, void *arg);
 mgr_err ca_h_auth_cert(struct rpc_call *call, void *arg);
 
+/* expiry.c: the expiry scanner, run on its own thread until *stop. */
+void ca_expiry_loop(void *state, volatile int *stop);
+
 #endif

@@ -28,6 +28,7 @@ main(void)
 		.name = "ca",
 		.methods = ca_methods,
 		.start = ca_start,
+		.background = ca_expiry_loop,
 		.stop = ca_stop,
 	};
 
