@@ -72,6 +72,25 @@ mgr_config_path(const struct mgr_config *cfg, const char *name, char *out,
 }
 
 mgr_err
+mgr_config_internal_tls(struct mgr_internal_tls *out)
+{
+	struct mgr_internal_tls t;
+	int n;
+
+	env_str("MANAGER_INTERNAL_TLS_CERT", "", t.cert, sizeof(t.cert));
+	env_str("MANAGER_INTERNAL_TLS_KEY", "", t.key, sizeof(t.key));
+	env_str("MANAGER_INTERNAL_TLS_CA", "", t.ca, sizeof(t.ca));
+	n = (*t.cert != '\0') + (*t.key != '\0') + (*t.ca != '\0');
+	if (n != 0 && n != 3) {
+		log_error(NULL, "set all of MANAGER_INTERNAL_TLS_CERT, "
+		    "MANAGER_INTERNAL_TLS_KEY and MANAGER_INTERNAL_TLS_CA, or none");
+		return (MGR_EINVAL);
+	}
+	*out = t;
+	return (MGR_OK);
+}
+
+mgr_err
 mgr_config_load(struct mgr_config *cfg)
 {
 	char dir[MGR_PATH_MAX + 64];
@@ -137,5 +156,7 @@ mgr_config_load(struct mgr_config *cfg)
 	cfg->rpc_timeout_ms = (int)n;
 	env_str("MANAGER_LOG_LEVEL", "info", lvl, sizeof(lvl));
 	cfg->log_level = mgr_log_level_parse(lvl);
+	if (mgr_config_internal_tls(&cfg->internal_tls) != MGR_OK)
+		return (MGR_EINVAL);
 	return (MGR_OK);
 }

@@ -9,6 +9,15 @@
 #define MGR_PATH_MAX 1024
 #define MGR_ADDRS_MAX 8
 
+/* Internal mutual TLS for tls+tcp:// service addresses: this process's
+ * certificate and key and the internal CA that every peer must chain to
+ * (PEM file paths; all three or none). */
+struct mgr_internal_tls {
+	char cert[MGR_PATH_MAX];          /* MANAGER_INTERNAL_TLS_CERT */
+	char key[MGR_PATH_MAX];           /* MANAGER_INTERNAL_TLS_KEY */
+	char ca[MGR_PATH_MAX];            /* MANAGER_INTERNAL_TLS_CA */
+};
+
 struct mgr_config {
 	char data_dir[MGR_PATH_MAX];      /* MANAGER_DATA_DIR, made absolute */
 	int https_port;                   /* MANAGER_HTTPS_PORT */
@@ -31,10 +40,15 @@ struct mgr_config {
 	int rpc_workers;                  /* MANAGER_RPC_WORKERS */
 	int rpc_timeout_ms;               /* MANAGER_RPC_TIMEOUT_MS */
 	int log_level;                    /* MANAGER_LOG_LEVEL: error|warn|info|debug */
+	struct mgr_internal_tls internal_tls;
 };
 
 /* Reads the environment into *cfg; creates the data dir (0700) if missing. */
 mgr_err mgr_config_load(struct mgr_config *cfg);
+
+/* Reads the MANAGER_INTERNAL_TLS_* variables into *out (empty strings when
+ * unset). MGR_EINVAL when only some of the three are set. */
+mgr_err mgr_config_internal_tls(struct mgr_internal_tls *out);
 
 /* Joins data_dir and a relative name into out. */
 mgr_err mgr_config_path(const struct mgr_config *cfg, const char *name,

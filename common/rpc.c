@@ -9,7 +9,10 @@
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
 #include <nng/protocol/reqrep0/req.h>
+#include <nng/supplemental/tls/tls.h>
+#include <openssl/crypto.h>
 
+#include "common/config.h"
 #include "common/kv.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -27,6 +30,17 @@ struct rpc_client {
 };
 
 static int rpc_default_timeout_ms = 10000;
+
+/* Resend interval for a request that is still unanswered. Longer than any
+ * call's deadline (MANAGER_RPC_TIMEOUT_MS is at most 10 min), so a timed
+ * blind resend never happens; but a finite value makes nng resend a request
+ * at once to another replica when the pipe it went out on closes (replica
+ * killed or stopped). With NNG_DURATION_INFINITE nng 1.5.2 instead fails the
+ * request with NNG_ECONNRESET (req0_pipe_close: ctx->retry <= 0). */
+#define RPC_RESEND_MS (3600 * 1000)
+
+/* Largest PEM file of the internal identity. */
+#define RPC_PEM_MAX (64 * 1024)
 
 void
 rpc_set_default_timeout(int ms)
@@ -199,6 +213,158 @@ worker_main(void *arg)
 	return (NULL);
 }
 
+static int
+is_tls_url(const char *url)
+{
+	return (strncmp(url, "tls+tcp", 7) == 0);
+}
+
+/* Reads a PEM file of at most RPC_PEM_MAX bytes as a string. */
+static mgr_err
+read_pem(const char *path, char **out)
+{
+	FILE *f;
+	char *b = NULL;
+	size_t n;
+	mgr_err rv = MGR_EINVAL;
+
+	if ((f = fopen(path, "r")) == NULL) {
+		log_error(NULL, "rpc: cannot read %s", path);
+		return (MGR_EINVAL);
+	}
+	if ((b = malloc(RPC_PEM_MAX + 1)) == NULL) {
+		rv = MGR_ENOMEM;
+		goto out;
+	}
+	n = fread(b, 1, RPC_PEM_MAX + 1, f);
+	if (ferror(f) || n == 0 || n > RPC_PEM_MAX) {
+		log_error(NULL, "rpc: %s is empty or too large", path);
+		goto out;
+	}
+	b[n] = '\0';
+	*out = b;
+	b = NULL;
+	rv = MGR_OK;
+out:
+	if (b != NULL) {
+		OPENSSL_cleanse(b, RPC_PEM_MAX + 1);
+		free(b);
+	}
+	fclose(f);
+	return (rv);
+}
+
+/* A TLS configuration carrying this process's internal identity
+ * (MANAGER_INTERNAL_TLS_*). Both sides require the peer's certificate and
+ * verify it against the internal CA; a client also checks that the server's
+ * certificate names `host` (the host of the URL it dials). Free *out with
+ * nng_tls_config_free. */
+static mgr_err
+tls_config_new(int server, const char *host, nng_tls_config **out)
+{
+	struct mgr_internal_tls id;
+	nng_tls_config *cfg = NULL;
+	char *cert = NULL, *key = NULL, *ca = NULL;
+	mgr_err err;
+	int rv = 0;
+
+	if ((err = mgr_config_internal_tls(&id)) != MGR_OK)
+		return (err);
+	if (*id.cert == '\0') {
+		log_error(NULL, "rpc: tls+tcp:// needs MANAGER_INTERNAL_TLS_CERT, "
+		    "MANAGER_INTERNAL_TLS_KEY and MANAGER_INTERNAL_TLS_CA");
+		return (MGR_EINVAL);
+	}
+	if ((err = read_pem(id.cert, &cert)) != MGR_OK ||
+	    (err = read_pem(id.key, &key)) != MGR_OK ||
+	    (err = read_pem(id.ca, &ca)) != MGR_OK)
+		goto out;
+	err = MGR_EINVAL;
+	if ((rv = nng_tls_config_alloc(&cfg, server ? NNG_TLS_MODE_SERVER
+	                                            : NNG_TLS_MODE_CLIENT)) != 0 ||
+	    (rv = nng_tls_config_version(cfg, NNG_TLS_1_2, NNG_TLS_1_3)) != 0 ||
+	    (rv = nng_tls_config_ca_chain(cfg, ca, NULL)) != 0 ||
+	    (rv = nng_tls_config_own_cert(cfg, cert, key, NULL)) != 0 ||
+	    (rv = nng_tls_config_auth_mode(cfg, NNG_TLS_AUTH_MODE_REQUIRED)) != 0 ||
+	    (!server && (rv = nng_tls_config_server_name(cfg, host)) != 0)) {
+		log_error(NULL, "rpc: internal TLS identity (%s, %s, %s): %s",
+		    id.cert, id.key, id.ca, nng_strerror(rv));
+		goto out;
+	}
+	*out = cfg;
+	cfg = NULL;
+	err = MGR_OK;
+out:
+	if (cfg != NULL)
+		nng_tls_config_free(cfg);
+	if (key != NULL) {
+		OPENSSL_cleanse(key, strlen(key));
+		free(key);
+	}
+	free(cert);
+	free(ca);
+	return (err);
+}
+
+/* Listens on url; tls+tcp:// with the internal identity, requiring clients
+ * to present a certificate of the internal CA. Returns an nng error. */
+static int
+listen_url(nng_socket sock, const char *url)
+{
+	nng_listener l;
+	nng_tls_config *cfg = NULL;
+	int rv;
+
+	if (!is_tls_url(url))
+		return (nng_listen(sock, url, NULL, 0));
+	if ((rv = nng_listener_create(&l, sock, url)) != 0)
+		return (rv);
+	if (tls_config_new(1, NULL, &cfg) != MGR_OK) {
+		nng_listener_close(l);
+		return (NNG_EINVAL);
+	}
+	rv = nng_listener_set_ptr(l, NNG_OPT_TLS_CONFIG, cfg);
+	nng_tls_config_free(cfg); /* the listener holds its own reference */
+	if (rv == 0)
+		rv = nng_listener_start(l, 0);
+	if (rv != 0)
+		nng_listener_close(l);
+	return (rv);
+}
+
+/* Dials url in the background; tls+tcp:// with the internal identity,
+ * checking the server's certificate against the internal CA and the host of
+ * the URL. Returns an nng error. */
+static int
+dial_url(nng_socket sock, const char *url)
+{
+	nng_dialer d;
+	nng_url *u = NULL;
+	nng_tls_config *cfg = NULL;
+	int rv;
+
+	if (!is_tls_url(url))
+		return (nng_dial(sock, url, NULL, NNG_FLAG_NONBLOCK));
+	if ((rv = nng_url_parse(&u, url)) != 0)
+		return (rv);
+	if ((rv = nng_dialer_create(&d, sock, url)) != 0)
+		goto out;
+	if (tls_config_new(0, u->u_hostname, &cfg) != MGR_OK) {
+		nng_dialer_close(d);
+		rv = NNG_EINVAL;
+		goto out;
+	}
+	rv = nng_dialer_set_ptr(d, NNG_OPT_TLS_CONFIG, cfg);
+	nng_tls_config_free(cfg); /* the dialer holds its own reference */
+	if (rv == 0)
+		rv = nng_dialer_start(d, NNG_FLAG_NONBLOCK);
+	if (rv != 0)
+		nng_dialer_close(d);
+out:
+	nng_url_free(u);
+	return (rv);
+}
+
 mgr_err
 rpc_server_create(struct rpc_server **out, const char *url,
     const struct rpc_method *methods, void *arg, int workers)
@@ -213,7 +379,7 @@ rpc_server_create(struct rpc_server **out, const char *url,
 	if ((rv = nng_rep0_open(&s->sock)) != 0)
 		goto fail;
 	nng_socket_set_size(s->sock, NNG_OPT_RECVMAXSZ, RPC_MSG_MAX);
-	if ((rv = nng_listen(s->sock, url, NULL, 0)) != 0) {
+	if ((rv = listen_url(s->sock, url)) != 0) {
 		log_error(NULL, "rpc: cannot listen on %s: %s", url, nng_strerror(rv));
 		goto fail;
 	}
@@ -260,14 +426,14 @@ rpc_client_create(struct rpc_client **out, const char *urls)
 		return (nng_to_err(rv));
 	}
 	nng_socket_set_size(c->sock, NNG_OPT_RECVMAXSZ, RPC_MSG_MAX);
-	/* A request whose service died is resent to another replica at once
-	 * (nng does so when the pipe closes); no timed blind resends. */
-	nng_socket_set_ms(c->sock, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
+	/* A request whose replica died is resent at once to another one (nng
+	 * does so when the pipe closes); no timed blind resends. */
+	nng_socket_set_ms(c->sock, NNG_OPT_REQ_RESENDTIME, RPC_RESEND_MS);
 	nng_socket_set_ms(c->sock, NNG_OPT_RECONNMINT, 50);
 	nng_socket_set_ms(c->sock, NNG_OPT_RECONNMAXT, 1000);
 	snprintf(list, sizeof(list), "%s", urls);
 	for (u = strtok_r(list, ", ", &save); u != NULL; u = strtok_r(NULL, ", ", &save)) {
-		if ((rv = nng_dial(c->sock, u, NULL, NNG_FLAG_NONBLOCK)) != 0) {
+		if ((rv = dial_url(c->sock, u)) != 0) {
 			log_error(NULL, "rpc: cannot dial %s: %s", u, nng_strerror(rv));
 			continue;
 		}
@@ -306,6 +472,7 @@ rpc_call(struct rpc_client *c, const char *method, const char *request_id,
 	int ctx_open = 0, rv;
 	mgr_err err = MGR_OK;
 	size_t n;
+	int64_t left;
 
 	if (msg != NULL && msglen > 0)
 		msg[0] = '\0';
@@ -344,7 +511,12 @@ rpc_call(struct rpc_client *c, const char *method, const char *request_id,
 		goto out; /* m still ours */
 	}
 	m = NULL;
-	nng_aio_set_timeout(aio, timeout_ms);
+	/* The deadline covers the send (waiting for a replica) and the reply. */
+	if ((left = (int64_t)req.deadline_ms - mgr_now_ms()) <= 0) {
+		err = MGR_EUNAVAIL;
+		goto out;
+	}
+	nng_aio_set_timeout(aio, (nng_duration)left);
 	nng_ctx_recv(ctx, aio);
 	nng_aio_wait(aio);
 	if ((rv = nng_aio_result(aio)) != 0) {

@@ -36,7 +36,9 @@ struct rpc_method {
 struct rpc_server;
 
 /* Listens on url and serves methods (table ends with {NULL, NULL}) with
- * `workers` threads. "ping" is answered by the server itself: OK when this
+ * `workers` threads. A tls+tcp:// url uses mutual TLS with the internal
+ * identity (MANAGER_INTERNAL_TLS_CERT/KEY/CA, see config.h): a client must
+ * present a certificate of the internal CA or the handshake fails. "ping" is answered by the server itself: OK when this
  * process reaches Redis, else UNAVAILABLE. */
 mgr_err rpc_server_create(struct rpc_server **out, const char *url,
     const struct rpc_method *methods, void *arg, int workers);
@@ -57,7 +59,11 @@ struct rpc_client;
 
 /* Dials every address of a comma separated list (replicas); requests are
  * spread over those that answer. Dials in the background: a service that is
- * down now is picked up when it comes. */
+ * down now is picked up when it comes. A request whose replica dies before
+ * answering is resent at once to another replica (or, with none left, to the
+ * first that comes back within the deadline). tls+tcp:// addresses use the
+ * internal identity and check that the server's certificate chains to the
+ * internal CA and names the host of the address. */
 mgr_err rpc_client_create(struct rpc_client **out, const char *urls);
 void rpc_client_destroy(struct rpc_client *c);
 

@@ -8,10 +8,13 @@
 MGR_PIDS=${MGR_PIDS:-}
 MGR_REDIS_PID=${MGR_REDIS_PID:-}
 
+# Below Linux's ephemeral range (32768-60999): a port there can be taken by
+# an outgoing connection (even a dialer connecting to itself) before the
+# process meant to listen on it starts.
 mgr_free_port() {
   local p
   for _ in $(seq 1 200); do
-    p=$(( (RANDOM << 1 | RANDOM & 1) % 40000 + 20000 ))
+    p=$(( RANDOM % 12000 + 20000 ))
     if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; then
       echo "$p"; return 0
     fi
@@ -51,12 +54,30 @@ mgr_spawn() {
   MGR_PIDS="$MGR_PIDS $!"
 }
 
+# mgr_spawn_proc NAME KIND [VAR=value...]: starts one Manager process of
+# KIND (gateway, account, ca, vault) as NAME, with the extra variables. With
+# MGR_INTERNAL_CERTS_DIR set (deploy/scripts/make-internal-certs.sh), it gets
+# its own internal TLS identity KIND.pem/KIND.key and internal-ca.pem.
+mgr_spawn_proc() {
+  local name=$1 kind=$2 bin; shift 2
+  case $kind in
+    gateway) bin=$MGR_BIN/gateway/mgr-gateway ;;
+    *) bin=$MGR_BIN/services/$kind/mgr-$kind ;;
+  esac
+  if [ -n "${MGR_INTERNAL_CERTS_DIR:-}" ]; then
+    set -- "MANAGER_INTERNAL_TLS_CERT=$MGR_INTERNAL_CERTS_DIR/$kind.pem" \
+      "MANAGER_INTERNAL_TLS_KEY=$MGR_INTERNAL_CERTS_DIR/$kind.key" \
+      "MANAGER_INTERNAL_TLS_CA=$MGR_INTERNAL_CERTS_DIR/internal-ca.pem" "$@"
+  fi
+  mgr_spawn "$name" env "$@" "$bin"
+}
+
 mgr_start_services() {
   mkdir -p "$MANAGER_DATA_DIR/logs"
-  mgr_spawn account "$MGR_BIN/services/account/mgr-account"
-  mgr_spawn ca "$MGR_BIN/services/ca/mgr-ca"
-  mgr_spawn vault "$MGR_BIN/services/vault/mgr-vault"
-  mgr_spawn gateway "$MGR_BIN/gateway/mgr-gateway"
+  mgr_spawn_proc account account
+  mgr_spawn_proc ca ca
+  mgr_spawn_proc vault vault
+  mgr_spawn_proc gateway gateway
   local host=${MANAGER_BIND:-127.0.0.1}
   case $host in 0.0.0.0|::) host=127.0.0.1 ;; *:*) host="[$host]" ;; esac
   MGR_URL="https://$host:${MANAGER_HTTPS_PORT:-8443}"
