@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Several replicas for real: two gateways, two replicas of each service, one
+# Redis, internal traffic on tls+tcp:// with mutual TLS. Each gateway dials
+# both replicas of every service (MANAGER_<SVC>_ADDR lists both). Under a
+# bounded load spread over both gateways, one replica of each service and
+# then one gateway are killed with -9: no request fails but those in flight
+# on the killed gateway (requests held by a killed service replica are
+# resent to the other replica), and the gateways keep answering. A killed
+# replica that comes back is dialed again and serves.
+. "$(dirname "$0")/../lib/stack.sh"
+
+CERTS=$(mktemp -d "${TMPDIR:-/tmp}/mgr-replica-certs.XXXXXX")
+"$MGR_ROOT/deploy/scripts/make-internal-certs.sh" "$CERTS" 2>/dev/null ||
+  fail_now "make-internal-certs.sh failed"
+export MGR_INTERNAL_CERTS_DIR=$CERTS
+
+# MGR_REPLICAS_SCHEME=tcp runs the same test without TLS (diagnosis).
+scheme=${MGR_REPLICAS_SCHEME:-tls+tcp}
+declare -A ADDR1 ADDR2
+for svc in account ca vault; do
+  ADDR1[$svc]=$scheme://127.0.0.1:$(mgr_free_port)
+  ADDR2[$svc]=$scheme://127.0.0.1:$(mgr_free_port)
+  # Replica 1 listens on the first address of the list (stack.sh starts it).
+  export "MANAGER_$(echo $svc | tr a-z A-Z)_ADDR=${ADDR1[$svc]},${ADDR2[$svc]}"
+done
+stack_up
+trap 'rc=$?; rm -rf "$CERTS"; (exit $rc); stack_down' EXIT
+GW1_PORT=$MANAGER_HTTPS_PORT
+GW2_PORT=$(mgr_free_port)
+while [ "$GW2_PORT" = "$GW1_PORT" ]; do GW2_PORT=$(mgr_free_port); done
+
+# The second replica of every service, and the second gateway.
+for svc in account ca vault; do
+  mgr_spawn_proc "${svc}2" "$svc" "MANAGER_LISTEN_ADDR=${ADDR2[$svc]}"
+done
+mgr_spawn_proc gateway2 gateway "MANAGER_HTTPS_PORT=$GW2_PORT"
+check 'mgr_wait "curl -sf --cacert $CA https://127.0.0.1:$GW2_PORT/readyz" 30' "second gateway ready"
+
+# established PORT: connections to a service port (one per gateway dialing it).
+established() {
+  ss -Htn state established "( sport = :$1 )" 2>/dev/null | wc -l
+}
+for svc in account ca vault; do
+  for a in "${ADDR1[$svc]}" "${ADDR2[$svc]}"; do
+    check "mgr_wait '[ \$(established ${a##*:}) -ge 2 ]' 20" "both gateways connected to $svc at $a"
+  done
+done
+
+# Both gateways answer with both replicas up.
+for p in "$GW1_PORT" "$GW2_PORT"; do
+  check '[ "$(curl -s -o /dev/null -w %{http_code} --cacert $CA https://127.0.0.1:$p/readyz)" = 200 ]' "gateway :$p ready"
+done
+
+# Load, killing account, ca and vault replica 1 and then gateway 1 mid-load.
+report=$(python3 "$MGR_ROOT/tests/e2e/replicas_load.py" "$CA" "$GW1_PORT,$GW2_PORT" \
+  "account:$MGR_PID_account,ca:$MGR_PID_ca,vault:$MGR_PID_vault,gateway:$MGR_PID_gateway:$GW1_PORT")
+echo "load report: $report" >&2
+for p in $MGR_PID_account $MGR_PID_ca $MGR_PID_vault $MGR_PID_gateway; do wait "$p" 2>/dev/null; done
+check '[ -n "$report" ]' "load generator ran"
+BODY=$report
+check '[ "$(jfield requests)" -ge 300 ]' "a real load ran ($(jfield requests) requests)"
+for i in 0 1 2 3; do
+  kind=$(jfield kills.$i.kind)
+  check '[ "$(jfield kills.$i.done)" = true ]' "kill $i ($kind) happened mid-load"
+done
+check '[ "$(jfield unexplained_failures)" = "[]" ]' "no failed request but those in flight on the killed gateway: $(jfield unexplained_failures)"
+for i in 0 1 2; do
+  kind=$(jfield kills.$i.kind)
+  echo "killed $kind replica: $(jfield kills.$i.in_flight) /readyz requests in flight across the kill, $(jfield kills.$i.failed_in_flight) failed" >&2
+  check '[ "$(jfield kills.$i.failed_in_flight)" = 0 ]' "no request in flight across the $kind kill failed"
+  for p in "$GW1_PORT" "$GW2_PORT"; do
+    check '[ "$(jfield kills.$i.ok_after_by_gateway.$p)" -ge 5 ]' "gateway :$p kept answering after the $kind replica was killed"
+  done
+done
+echo "killed gateway: $(jfield kills.3.in_flight) requests in flight on it, $(jfield kills.3.failed_in_flight) failed" >&2
+check '[ "$(jfield kills.3.failed_in_flight)" -le "$(jfield kills.3.in_flight)" ]' "gateway kill: failures only among its in-flight requests"
+check '[ "$(jfield kills.3.ok_after_by_gateway.$GW2_PORT)" -ge 20 ]' "the other gateway kept answering after gateway 1 was killed"
+
+# A killed replica that comes back is dialed again and serves: restart
+# account replica 1, then kill replica 2; gateway 2 stays ready.
+mgr_spawn_proc account account
+check "mgr_wait '[ \$(established ${ADDR1[account]##*:}) -ge 1 ]' 20" "gateway 2 reconnected to the restarted account replica"
+kill -KILL "$MGR_PID_account2"; wait "$MGR_PID_account2" 2>/dev/null
+URL=https://127.0.0.1:$GW2_PORT
+api GET /readyz; expect_status 200 "readyz via the restarted account replica alone"

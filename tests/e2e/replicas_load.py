@@ -1,0 +1,173 @@
+#!/usr/bin/env python3
+"""Bounded HTTPS load over several gateways, with kill -9 of given processes
+mid-load. Used by replicas.sh; prints one JSON report on stdout.
+
+usage: replicas_load.py CA_PEM GW_PORTS KILLS
+  GW_PORTS  comma separated gateway ports on 127.0.0.1
+  KILLS     comma separated KIND:PID[:PORT] killed in this order (PORT: the
+            gateway's port when KIND is gateway)
+
+Each request opens its own TLS connection (so a request is in flight on
+exactly one gateway). A connection refused before anything was sent is what
+a load balancer sees for a dead gateway: the request goes to the next
+gateway and is counted as `rerouted`, not as a request. Every other error or
+a status other than 200 is a failed request, with its times, so the caller
+can check that each failure was in flight on a killed process.
+"""
+import http.client
+import json
+import os
+import signal
+import ssl
+import sys
+import threading
+import time
+
+WORKERS = 6
+WARMUP = 60          # requests completed before the first kill
+BETWEEN = 90         # requests completed after each kill before the next
+MAX_REQUESTS = 6000  # hard bound on the load
+MAX_SECONDS = 120    # hard bound on the time
+PATHS = ["/readyz", "/readyz", "/healthz", "/api/v1/ca/certificate"]
+
+ca, ports = sys.argv[1], [int(p) for p in sys.argv[2].split(",")]
+kills = []
+for k in sys.argv[3].split(","):
+    f = k.split(":")
+    kills.append({"kind": f[0], "pid": int(f[1]),
+                  "port": int(f[2]) if len(f) > 2 else None})
+
+ctx = ssl.create_default_context(cafile=ca)
+ctx.check_hostname = False  # the gateway's name is checked by the e2e tests
+lock = threading.Lock()
+results = []   # (start, end, port, path, ok, detail)
+rerouted = 0
+stop = threading.Event()
+issued = 0
+t0 = time.monotonic()
+
+
+def one(port, path):
+    """Returns (sent, ok, detail). sent is False when the connection was
+    refused before anything was sent."""
+    c = http.client.HTTPSConnection("127.0.0.1", port, context=ctx, timeout=30)
+    try:
+        try:
+            c.connect()
+        except ConnectionRefusedError:
+            return False, False, "refused"
+        c.request("GET", path)
+        r = c.getresponse()
+        body = r.read()
+        if r.status != 200:
+            return True, False, "status %d %s" % (r.status, body[:120])
+        return True, True, ""
+    except Exception as e:  # reset, EOF, TLS error, timeout: a failure
+        return True, False, "%s: %s" % (e.__class__.__name__, e)
+    finally:
+        c.close()
+
+
+def worker(n):
+    global rerouted, issued
+    i = n
+    while not stop.is_set():
+        with lock:
+            if issued >= MAX_REQUESTS or time.monotonic() - t0 > MAX_SECONDS:
+                return
+            issued += 1
+        path = PATHS[i % len(PATHS)]
+        for hop in range(len(ports)):
+            port = ports[(i + hop) % len(ports)]
+            start = time.monotonic()
+            sent, ok, detail = one(port, path)
+            end = time.monotonic()
+            if sent:
+                with lock:
+                    results.append((start, end, port, path, ok, detail))
+                break
+            with lock:
+                rerouted += 1
+        i += 1
+
+
+def completed():
+    with lock:
+        return len(results)
+
+
+def wait_for(n):
+    while completed() < n:
+        if time.monotonic() - t0 > MAX_SECONDS:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def dead(pid):
+    """True once every thread of pid has exited (so its sockets are closed):
+    gone, or only its zombie leader is left (our parent reaps it later)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            if f.read().split(") ", 1)[1][0] not in "ZX":
+                return False
+        return os.listdir("/proc/%d/task" % pid) in ([], [str(pid)])
+    except OSError:
+        return True
+
+
+threads = [threading.Thread(target=worker, args=(n,)) for n in range(WORKERS)]
+for t in threads:
+    t.start()
+target = WARMUP
+for k in kills:
+    if not wait_for(target):
+        break
+    k["at_request"] = completed()
+    k["kill_start"] = time.monotonic()
+    os.kill(k["pid"], signal.SIGKILL)
+    while not dead(k["pid"]):
+        time.sleep(0.001)
+    k["kill_done"] = time.monotonic()
+    target = completed() + BETWEEN
+wait_for(target)
+stop.set()
+for t in threads:
+    t.join()
+
+# A request was in flight on a killed gateway if it went to that gateway,
+# started before the process was dead and ended after the kill began.
+report = {"requests": len(results), "ok": sum(1 for r in results if r[4]),
+          "rerouted": rerouted, "kills": [], "unexplained_failures": [],
+          "elapsed_s": round(time.monotonic() - t0, 1)}
+explained = set()
+for k in kills:
+    if "kill_done" not in k:
+        report["kills"].append({"kind": k["kind"], "done": False})
+        continue
+    ks, kd = k["kill_start"], k["kill_done"]
+    if k["kind"] == "gateway":
+        inflight = [i for i, r in enumerate(results)
+                    if r[2] == k["port"] and r[0] < kd and r[1] > ks]
+    else:
+        inflight = [i for i, r in enumerate(results)
+                    if r[0] < kd and r[1] > ks and r[3] == "/readyz"]
+    failed = [i for i in inflight if not results[i][4]]
+    if k["kind"] == "gateway":
+        explained.update(failed)
+    # Answers per gateway after this kill and before the next one.
+    later = [kk["kill_start"] for kk in kills
+             if kk.get("kill_start", 0) > ks] or [float("inf")]
+    after = {str(p): sum(1 for r in results if r[2] == p and r[4]
+                         and r[0] > kd and r[0] < min(later)) for p in ports}
+    report["kills"].append({"kind": k["kind"], "pid": k["pid"], "done": True,
+                            "at_request": k["at_request"],
+                            "in_flight": len(inflight),
+                            "failed_in_flight": len(failed),
+                            "ok_after_by_gateway": after})
+for i, r in enumerate(results):
+    if not r[4] and i not in explained:
+        report["unexplained_failures"].append(
+            {"t": round(r[0] - t0, 3), "dur": round(r[1] - r[0], 3),
+             "port": r[2], "path": r[3], "detail": r[5]})
+print(json.dumps(report))
