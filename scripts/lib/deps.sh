@@ -1,7 +1,13 @@
 # Debian 12 packages the Manager needs to build, run and test. Sourced.
 MGR_PACKAGES="build-essential cmake pkg-config protobuf-c-compiler libprotobuf-c-dev
 libnng-dev libssl-dev openssl libmicrohttpd-dev libgnutls28-dev libhiredis-dev
-libjansson-dev redis-server redis-tools curl ca-certificates python3 procps iproute2"
+libjansson-dev redis-server redis-tools curl ca-certificates python3 procps iproute2
+python3-yaml python3-kubernetes"
+# Offline checks of deploy/ (tests/e2e/deploy_manifests.sh): kubectl for
+# `kubectl kustomize` (any kubectl will do; Debian's is kubernetes-client)
+# and node + npm for the validators in deploy/tools (`npm ci` there).
+command -v kubectl >/dev/null 2>&1 || MGR_PACKAGES="$MGR_PACKAGES kubernetes-client"
+command -v npm >/dev/null 2>&1 || MGR_PACKAGES="$MGR_PACKAGES nodejs npm"
 
 # Installs what is missing (as root), or prints the one apt-get line and fails.
 mgr_install_deps() {

@@ -55,6 +55,11 @@ done
 report=$(python3 "$MGR_ROOT/tests/e2e/replicas_load.py" "$CA" "$GW1_PORT,$GW2_PORT" \
   "account:$MGR_PID_account,ca:$MGR_PID_ca,vault:$MGR_PID_vault,gateway:$MGR_PID_gateway:$GW1_PORT")
 echo "load report: $report" >&2
+for svc in account ca vault; do
+  p=${ADDR1[$svc]##*:}
+  echo "connections to killed $svc replica :$p after the load:" >&2
+  ss -Htnp state all "( dport = :$p or sport = :$p )" >&2
+done
 for p in $MGR_PID_account $MGR_PID_ca $MGR_PID_vault $MGR_PID_gateway; do wait "$p" 2>/dev/null; done
 check '[ -n "$report" ]' "load generator ran"
 BODY=$report

@@ -1,0 +1,220 @@
+#!/usr/bin/python3
+"""Offline checks of the built Kubernetes manifests (kubectl kustomize output)
+that a schema alone does not make:
+
+1. strict fields: every key of every object is a field of its Kubernetes type
+   (the models of Debian's python3-kubernetes), so a misspelt field (e.g.
+   `readOnlyRootFilesytem`) fails instead of being silently dropped;
+2. the Manager's deployment rules (deploy/README.md): replicas, probes,
+   non-root read-only containers with resources, Redis AOF on a volume, the
+   CA key mounted only into ca-svc, internal addresses on tls+tcp:// naming
+   exactly the pods that exist, NetworkPolicies, PodDisruptionBudgets.
+
+usage: k8s_policy.py FILE.yaml ; exit 1 on any error.
+"""
+import re
+import sys
+
+import kubernetes.client as kc
+import yaml
+
+errors = []
+
+
+def err(where, msg):
+    errors.append("%s: %s" % (where, msg))
+
+
+KINDS = {
+    ("v1", "Namespace"): "V1Namespace",
+    ("v1", "ConfigMap"): "V1ConfigMap",
+    ("v1", "Service"): "V1Service",
+    ("v1", "Secret"): "V1Secret",
+    ("apps/v1", "Deployment"): "V1Deployment",
+    ("apps/v1", "StatefulSet"): "V1StatefulSet",
+    ("policy/v1", "PodDisruptionBudget"): "V1PodDisruptionBudget",
+    ("networking.k8s.io/v1", "NetworkPolicy"): "V1NetworkPolicy",
+}
+# Fields newer than the models of python3-kubernetes 22 (Kubernetes 1.22).
+NEWER = {("V1EmptyDirVolumeSource", "sizeLimit")}
+
+
+def strict(where, value, typ):
+    """Walks value along the model type name typ ('V1Pod', 'list[V1X]',
+    'dict(str, V1X)', 'str', ...)."""
+    if value is None:
+        return
+    m = re.fullmatch(r"list\[(.+)\]", typ)
+    if m:
+        if not isinstance(value, list):
+            err(where, "should be a list")
+            return
+        for i, v in enumerate(value):
+            strict("%s[%d]" % (where, i), v, m.group(1))
+        return
+    m = re.fullmatch(r"dict\(str, (.+)\)", typ)
+    if m:
+        if not isinstance(value, dict):
+            err(where, "should be a map")
+            return
+        for k, v in value.items():
+            strict("%s.%s" % (where, k), v, m.group(1))
+        return
+    cls = getattr(kc, typ, None)
+    if cls is None or not hasattr(cls, "attribute_map"):
+        return  # scalar, object, or quantity
+    if not isinstance(value, dict):
+        err(where, "should be an object (%s)" % typ)
+        return
+    names = {json: attr for attr, json in cls.attribute_map.items()}
+    for k, v in value.items():
+        if k not in names:
+            if (typ, k) not in NEWER:
+                err(where, "unknown field %r in %s" % (k, typ))
+            continue
+        strict("%s.%s" % (where, k), v, cls.openapi_types[names[k]])
+
+
+def load(path):
+    with open(path) as f:
+        return [d for d in yaml.safe_load_all(f) if d is not None]
+
+
+def main(path):
+    objs = load(path)
+    by = {}
+    for o in objs:
+        key = (o.get("apiVersion"), o.get("kind"))
+        name = (o.get("metadata") or {}).get("name")
+        where = "%s/%s" % (key[1], name)
+        if key not in KINDS:
+            err(where, "kind not allowed here: %s %s" % key)
+            continue
+        strict(where, {k: v for k, v in o.items()}, KINDS[key])
+        by.setdefault(key[1], {})[name] = o
+
+    workloads = dict(by.get("Deployment", {}))
+    workloads.update(by.get("StatefulSet", {}))
+    for comp in ("gateway", "account", "ca", "vault", "redis"):
+        if comp not in workloads:
+            err("workloads", "no Deployment/StatefulSet %r" % comp)
+    config = (by.get("ConfigMap", {}).get("manager-config") or {}).get("data", {})
+
+    for name, w in workloads.items():
+        where = "%s/%s" % (w["kind"], name)
+        spec = w["spec"]
+        pod = spec["template"]["spec"]
+        if name != "redis" and spec.get("replicas", 1) < 2:
+            err(where, "needs 2 or more replicas")
+        psc = pod.get("securityContext", {})
+        if psc.get("runAsNonRoot") is not True:
+            err(where, "pod securityContext.runAsNonRoot must be true")
+        if (psc.get("runAsUser") or 0) == 0:
+            err(where, "pod must run as a non-root uid")
+        for c in pod["containers"]:
+            cw = "%s container %s" % (where, c["name"])
+            sc = c.get("securityContext", {})
+            if sc.get("readOnlyRootFilesystem") is not True:
+                err(cw, "readOnlyRootFilesystem must be true")
+            if sc.get("allowPrivilegeEscalation") is not False:
+                err(cw, "allowPrivilegeEscalation must be false")
+            if "ALL" not in (sc.get("capabilities", {}).get("drop") or []):
+                err(cw, "must drop ALL capabilities")
+            res = c.get("resources", {})
+            for part in ("requests", "limits"):
+                for r in ("cpu", "memory"):
+                    if r not in (res.get(part) or {}):
+                        err(cw, "resources.%s.%s missing" % (part, r))
+            for probe in ("readinessProbe", "livenessProbe"):
+                if probe not in c:
+                    err(cw, "%s missing" % probe)
+            mounts = {m["name"] for m in c.get("volumeMounts", [])}
+            vols = {v["name"]: v for v in pod.get("volumes", [])}
+            ca_key = [v for v in vols.values()
+                      if (v.get("secret") or {}).get("secretName") == "manager-ca"]
+            if ca_key and name != "ca":
+                err(cw, "only ca-svc may mount the CA key Secret")
+            if name == "ca":
+                if not ca_key or ca_key[0]["name"] not in mounts:
+                    err(cw, "ca-svc must mount the CA key Secret manager-ca")
+                env = {e["name"]: e.get("value") for e in c.get("env", [])}
+                for var in ("MANAGER_CA_KEY_FILE", "MANAGER_CA_CERT_FILE"):
+                    if not env.get(var, "").startswith("/etc/manager/ca/"):
+                        err(cw, "%s must point into the mounted CA Secret" % var)
+            if name == "gateway":
+                paths = {p: (c.get(p, {}).get("httpGet") or {}).get("path")
+                         for p in ("readinessProbe", "livenessProbe")}
+                if paths != {"readinessProbe": "/readyz", "livenessProbe": "/healthz"}:
+                    err(cw, "probes must be /readyz (readiness) and /healthz (liveness)")
+            if name in ("gateway", "account", "ca", "vault"):
+                vol = next((v for v in vols.values() if (v.get("secret") or {})
+                            .get("secretName") == "manager-internal-" + name), None)
+                if vol is None or vol["name"] not in mounts:
+                    err(cw, "must mount its internal TLS Secret manager-internal-%s" % name)
+            if name == "redis":
+                args = c.get("args", [])
+                joined = " ".join(args)
+                if "--appendonly yes" not in joined or "--appendfsync everysec" not in joined:
+                    err(cw, "Redis must run with --appendonly yes --appendfsync everysec")
+                claims = [t["metadata"]["name"] for t in spec.get("volumeClaimTemplates", [])]
+                dirarg = args[args.index("--dir") + 1] if "--dir" in args else None
+                if not any(m["name"] in claims and m["mountPath"] == dirarg
+                           for m in c.get("volumeMounts", [])):
+                    err(cw, "Redis --dir must be on a PersistentVolumeClaim")
+
+    # Internal addresses: tls+tcp:// only, one per existing pod.
+    for svc in ("account", "ca", "vault"):
+        var = "MANAGER_%s_ADDR" % svc.upper()
+        addrs = [a for a in config.get(var, "").split(",") if a]
+        sts = by.get("StatefulSet", {}).get(svc)
+        if not addrs:
+            err("ConfigMap/manager-config", "%s missing" % var)
+            continue
+        for a in addrs:
+            if not a.startswith("tls+tcp://"):
+                err("ConfigMap/manager-config", "%s: %s is not tls+tcp://" % (var, a))
+        if sts is not None:
+            want = ["tls+tcp://%s-%d.%s:7001" % (svc, i, sts["spec"]["serviceName"])
+                    for i in range(sts["spec"].get("replicas", 1))]
+            if sorted(addrs) != sorted(want):
+                err("ConfigMap/manager-config",
+                    "%s must list every %s pod: %s" % (var, svc, ",".join(want)))
+            hl = by.get("Service", {}).get(sts["spec"]["serviceName"])
+            if hl is None or hl["spec"].get("clusterIP") != "None":
+                err("StatefulSet/" + svc, "needs a headless Service")
+    if not config.get("MANAGER_LISTEN_ADDR", "").startswith("tls+tcp://"):
+        err("ConfigMap/manager-config", "MANAGER_LISTEN_ADDR must be tls+tcp://")
+
+    gw = by.get("Service", {}).get("gateway")
+    if gw is None or gw["spec"].get("type") not in ("LoadBalancer", "ClusterIP") or \
+            8443 not in [p["port"] for p in gw["spec"].get("ports", [])]:
+        err("Service/gateway", "needs a LoadBalancer/ClusterIP Service on 8443")
+
+    pdbs = [p["spec"]["selector"]["matchLabels"].get("app.kubernetes.io/component")
+            for p in by.get("PodDisruptionBudget", {}).values()]
+    for comp in ("gateway", "account", "ca", "vault", "redis"):
+        if comp not in pdbs:
+            err("PodDisruptionBudget", "none for %s" % comp)
+
+    nps = by.get("NetworkPolicy", {}).values()
+    if not any(n["spec"].get("podSelector") == {} and "Ingress" in n["spec"].get("policyTypes", [])
+               and not n["spec"].get("ingress") for n in nps):
+        err("NetworkPolicy", "needs a default deny of ingress")
+    for n in nps:
+        sel = n["spec"].get("podSelector", {})
+        comps = set((sel.get("matchLabels") or {}).values())
+        for e in sel.get("matchExpressions", []) or []:
+            comps.update(e.get("values", []))
+        for rule in n["spec"].get("ingress", []) or []:
+            if "from" not in rule and not comps <= {"gateway", "manager"}:
+                err("NetworkPolicy/" + n["metadata"]["name"],
+                    "only the gateway may accept traffic from anywhere")
+
+    for e in errors:
+        print("ERROR " + e, file=sys.stderr)
+    print("%d objects, strict fields and deployment rules: %d errors" % (len(objs), len(errors)))
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1]))
