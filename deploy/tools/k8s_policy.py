@@ -98,7 +98,9 @@ def main(path):
     for comp in ("gateway", "account", "ca", "vault", "redis"):
         if comp not in workloads:
             err("workloads", "no Deployment/StatefulSet %r" % comp)
-    config = (by.get("ConfigMap", {}).get("manager-config") or {}).get("data", {})
+    # The generated ConfigMap is manager-config-<hash>.
+    config = next((c.get("data", {}) for n, c in by.get("ConfigMap", {}).items()
+                   if n == "manager-config" or n.startswith("manager-config-")), {})
 
     for name, w in workloads.items():
         where = "%s/%s" % (w["kind"], name)

@@ -5,6 +5,16 @@
 import { readFileSync } from "node:fs";
 import { parseAllDocuments } from "yaml";
 
+function dropNulls(v) {
+  if (Array.isArray(v)) return v.map(dropNulls);
+  if (v !== null && typeof v === "object") {
+    const o = {};
+    for (const [k, x] of Object.entries(v)) if (x !== null) o[k] = dropNulls(x);
+    return o;
+  }
+  return v;
+}
+
 const file = process.argv[2];
 const docs = parseAllDocuments(readFileSync(file, "utf8"));
 let errors = 0, count = 0;
@@ -14,7 +24,8 @@ for (const d of docs) {
     errors++;
     continue;
   }
-  const obj = d.toJS();
+  // null means "not set" to the API server (old kustomize writes some).
+  const obj = dropNulls(d.toJS());
   if (obj == null) continue;
   count++;
   const where = `${obj.kind}/${obj.metadata?.name}`;

@@ -55,10 +55,11 @@ mutate "a writable root filesystem" gateway.yaml 's/readOnlyRootFilesystem: true
 mutate "a single account replica" account.yaml 's/replicas: 2/replicas: 1/' policy
 mutate "the CA key mounted outside ca-svc" vault.yaml 's/secretName: manager-internal-vault/secretName: manager-ca/' policy
 mutate "Redis without AOF" redis.yaml '/- --appendonly/{n;s/"yes"/"no"/}' policy
-mutate "internal traffic without TLS" config.yaml 's|MANAGER_CA_ADDR: tls+tcp://|MANAGER_CA_ADDR: tcp://|' policy
+mutate "internal traffic without TLS" config.env 's|^MANAGER_CA_ADDR=tls+tcp://|MANAGER_CA_ADDR=tcp://|' policy
+mutate "an address list missing a replica" config.env 's|,tls+tcp://vault-1.vault:7001||' policy
 mutate "a gateway probe on the wrong path" gateway.yaml 's|path: /readyz|path: /healthz|' policy
 mutate "no limits" ca.yaml '/limits:/,/memory: 256Mi/d' policy
-mutate "no default deny" networkpolicy.yaml 's/name: default-deny-ingress/name: default-deny-ingress\n  namespace: manager/;0,/podSelector: {}/s//podSelector: {matchLabels: {x: y}}/' policy
+mutate "no default deny" networkpolicy.yaml 's/name: default-deny-ingress/name: default-deny-ingress\n  namespace: manager/;0,/podSelector: {}/s//podSelector: {matchLabels: {role: other}}/' policy
 
 dmutate() {
   local what=$1 expr=$2 stage=$3 out
