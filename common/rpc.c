@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
@@ -25,8 +26,20 @@ struct rpc_server {
 	pthread_t *threads;
 };
 
+/* Connections a client watches (see pipe_watch). */
+#define RPC_WATCH_MAX 64
+#define RPC_WATCH_MS 100
+
 struct rpc_client {
 	nng_socket sock;
+	/* tls+tcp:// only: the pipes of sock, checked by a watcher thread. */
+	int watching;
+	pthread_t watcher;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int stop;
+	nng_pipe pipes[RPC_WATCH_MAX];
+	int npipes;
 };
 
 static int rpc_default_timeout_ms = 10000;
@@ -412,6 +425,78 @@ rpc_server_destroy(struct rpc_server *s)
 	free(s);
 }
 
+/*
+ * Dead TLS connections. nng 1.5.2's TLS layer (supplemental/tls/tls_common.c)
+ * has a race: when the TCP connection fails while no receive is queued on the
+ * TLS stream (typically a replica that sent a reply and died right after,
+ * before the transport queued its next receive), tls_tcp_error closes the TCP
+ * stream but does not mark the TLS connection closed; the next receive is
+ * then queued on a closed TCP aio and never completes, and sends are buffered
+ * and reported as sent. The pipe stays "up" forever: nng neither resends its
+ * requests nor redials the replica, and about every other request through
+ * that client times out. The watcher below finds such pipes (the TCP socket
+ * under them has no peer any more: NNG_OPT_REMADDR, i.e. getpeername(),
+ * fails) and closes them, which makes nng resend their requests to another
+ * replica and redial this one. Only tls+tcp:// clients run it.
+ */
+static void
+pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+	struct rpc_client *c = arg;
+
+	pthread_mutex_lock(&c->mu);
+	if (ev == NNG_PIPE_EV_ADD_POST && c->npipes < RPC_WATCH_MAX) {
+		c->pipes[c->npipes++] = p;
+	} else if (ev == NNG_PIPE_EV_REM_POST) {
+		for (int i = 0; i < c->npipes; i++)
+			if (nng_pipe_id(c->pipes[i]) == nng_pipe_id(p)) {
+				c->pipes[i] = c->pipes[--c->npipes];
+				break;
+			}
+	}
+	pthread_mutex_unlock(&c->mu);
+}
+
+static void *
+pipe_watch(void *arg)
+{
+	struct rpc_client *c = arg;
+	nng_pipe pipes[RPC_WATCH_MAX];
+	int n;
+
+	pthread_mutex_lock(&c->mu);
+	while (!c->stop) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += RPC_WATCH_MS * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&c->cv, &c->mu, &ts);
+		if (c->stop)
+			break;
+		n = c->npipes;
+		memcpy(pipes, c->pipes, (size_t)n * sizeof(pipes[0]));
+		pthread_mutex_unlock(&c->mu);
+		for (int i = 0; i < n; i++) {
+			nng_sockaddr sa;
+			int rv = nng_pipe_get_addr(pipes[i], NNG_OPT_REMADDR, &sa);
+
+			if (rv != 0 && rv != NNG_ENOENT && rv != NNG_ECLOSED) {
+				log_warn(NULL, "rpc: connection %u lost its peer (%s); "
+				    "closing it", (unsigned)nng_pipe_id(pipes[i]),
+				    nng_strerror(rv));
+				nng_pipe_close(pipes[i]);
+			}
+		}
+		pthread_mutex_lock(&c->mu);
+	}
+	pthread_mutex_unlock(&c->mu);
+	return (NULL);
+}
+
 mgr_err
 rpc_client_create(struct rpc_client **out, const char *urls)
 {
@@ -431,6 +516,20 @@ rpc_client_create(struct rpc_client **out, const char *urls)
 	nng_socket_set_ms(c->sock, NNG_OPT_REQ_RESENDTIME, RPC_RESEND_MS);
 	nng_socket_set_ms(c->sock, NNG_OPT_RECONNMINT, 50);
 	nng_socket_set_ms(c->sock, NNG_OPT_RECONNMAXT, 1000);
+	if (strstr(urls, "tls+tcp") != NULL) {
+		pthread_mutex_init(&c->mu, NULL);
+		pthread_cond_init(&c->cv, NULL);
+		if (nng_pipe_notify(c->sock, NNG_PIPE_EV_ADD_POST, pipe_event, c) != 0 ||
+		    nng_pipe_notify(c->sock, NNG_PIPE_EV_REM_POST, pipe_event, c) != 0 ||
+		    pthread_create(&c->watcher, NULL, pipe_watch, c) != 0) {
+			nng_close(c->sock);
+			pthread_cond_destroy(&c->cv);
+			pthread_mutex_destroy(&c->mu);
+			free(c);
+			return (MGR_EINTERNAL);
+		}
+		c->watching = 1;
+	}
 	snprintf(list, sizeof(list), "%s", urls);
 	for (u = strtok_r(list, ", ", &save); u != NULL; u = strtok_r(NULL, ", ", &save)) {
 		if ((rv = dial_url(c->sock, u)) != 0) {
@@ -440,8 +539,7 @@ rpc_client_create(struct rpc_client **out, const char *urls)
 		dialed++;
 	}
 	if (dialed == 0) {
-		nng_close(c->sock);
-		free(c);
+		rpc_client_destroy(c);
 		return (MGR_EINVAL);
 	}
 	*out = c;
@@ -453,7 +551,20 @@ rpc_client_destroy(struct rpc_client *c)
 {
 	if (c == NULL)
 		return;
+	if (c->watching) {
+		nng_pipe_notify(c->sock, NNG_PIPE_EV_ADD_POST, NULL, NULL);
+		nng_pipe_notify(c->sock, NNG_PIPE_EV_REM_POST, NULL, NULL);
+		pthread_mutex_lock(&c->mu);
+		c->stop = 1;
+		pthread_cond_signal(&c->cv);
+		pthread_mutex_unlock(&c->mu);
+		pthread_join(c->watcher, NULL);
+	}
 	nng_close(c->sock);
+	if (c->watching) {
+		pthread_cond_destroy(&c->cv);
+		pthread_mutex_destroy(&c->mu);
+	}
 	free(c);
 }
 
