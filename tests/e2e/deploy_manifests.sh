@@ -8,7 +8,8 @@
 . "$(dirname "$0")/../lib/stack.sh"
 TOOLS=$MGR_ROOT/deploy/tools
 W=$(mktemp -d "${TMPDIR:-/tmp}/mgr-deploy-manifests.XXXXXX")
-trap 'rc=$?; [ "$T_FAILS" -eq 0 ] && rm -rf "$W"; echo "$T_PASSES passed, $T_FAILS failed"; [ "$T_FAILS" -eq 0 ] && [ $rc -eq 0 ]' EXIT
+trap 'rc=$?; [ "$T_FAILS" -eq 0 ] && rm -rf "$W"; echo "$T_PASSES passed, $T_FAILS failed"
+  [ "$T_FAILS" -eq 0 ] && [ $rc -eq 0 ] && exit 0; exit 1' EXIT
 
 command -v kubectl >/dev/null || fail_now "kubectl missing (scripts/lib/deps.sh installs kubernetes-client)"
 command -v node >/dev/null || fail_now "node missing (scripts/lib/deps.sh installs nodejs)"
