@@ -75,3 +75,9 @@ app_revoke() {
   redis-cli -p "$MGR_REDIS_PORT" HSET "cert:$serial" revoked_at "$(date +%s)" >/dev/null
   redis-cli -p "$MGR_REDIS_PORT" PUBLISH mgr:auth "cert $serial" >/dev/null
 }
+
+# app_curl NAME [curl args...]: curl with NAME's certificate (for files).
+app_curl() {
+  local name=$1; shift
+  curl -sS --cacert "$CA" --cert "$T_DIR/apps/$name.pem" --key "$T_DIR/apps/$name.key" "$@"
+}
