@@ -435,7 +435,7 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 			rv = request_begin(r);
 		}
 		if (rv != MGR_OK) {
-			r->failed = 1;
+			r->failed = (int)rv;
 			gw_reply_error(r, rv, r->errmsg);
 		}
 		return (MHD_YES);
@@ -445,13 +445,16 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 
 		*upload_data_size = 0;
 		if (r->failed || r->responded)
-			return (MHD_YES); /* drain: the reply is already queued */
-		if ((rv = request_body(r, upload_data, n)) != MGR_OK) {
-			r->failed = 1;
-			gw_reply_error(r, rv, r->errmsg);
-		}
+			return (MHD_YES); /* drain the rest of the body */
+		/* A reply queued in the middle of a body stalls MHD (0.9.75)
+		 * until the connection times out: keep the error, drain the
+		 * body and reply once it is all in. */
+		if ((rv = request_body(r, upload_data, n)) != MGR_OK)
+			r->failed = (int)rv;
 		return (MHD_YES);
 	}
+	if (r->failed && !r->responded)
+		gw_reply_error(r, (mgr_err)r->failed, r->errmsg);
 	if (r->failed || r->responded)
 		return (MHD_YES);
 	rv = request_end(r);
