@@ -114,8 +114,9 @@ mgr_err vault_store_put_commit(const char *vid, const char *upload_id,
     int *created, struct vault_obj *out);
 mgr_err vault_store_put_abort(const char *vid, const char *upload_id,
     const char *owner);
-/* Chunk index of version ver (expected length len); copy 0, else copy 1 of a
- * mirrored vault (then copy 0 is repaired). On success *data (caller frees)
+/* Chunk index of version ver (expected length len): copy 0, else copy 1 of a
+ * mirrored vault. A copy found missing or of the wrong length is rewritten
+ * from the other, so reads heal a mirror. On success *data (caller frees)
  * holds len bytes. */
 mgr_err vault_store_get_chunk(const char *vid, const char *owner,
     const char *ver, uint32_t index, size_t len, char **data);
