@@ -77,6 +77,18 @@ check 'cmp -s "$T_DIR/one" "$T_DIR/one.got"' "overwritten object reads the new d
 check '[ "$(chunks "$V_BIG")" = 65 ]' "the old version's chunks are gone"
 check '[ "$(vault_field bulk bytes_used)" = $((MAX + MiB)) ] && [ "$(vault_field bulk object_count)" = 2 ]' "bulk counters"
 
+# A client that goes away mid-upload leaves nothing behind (the staged
+# chunks are dropped at once, not only when their TTL ends).
+head -c $((8 * MiB)) /dev/urandom >"$T_DIR/slow"
+curl -sS --cacert "$CA" --cert "$T_DIR/apps/alice.pem" --key "$T_DIR/apps/alice.key" \
+  -o /dev/null --limit-rate 2M -T "$T_DIR/slow" \
+  "$URL/api/v1/vaults/bulk/objects/abandoned" 2>/dev/null &
+slow_pid=$!
+mgr_wait '[ "$(staged "$V_BIG")" = 1 ] && [ "$(rcli --scan --pattern "vault:{$V_BIG}:c:*" | wc -l)" -gt 65 ]' 20
+kill "$slow_pid" 2>/dev/null; wait "$slow_pid" 2>/dev/null
+check 'mgr_wait "[ \"\$(staged $V_BIG)\" = 0 ] && [ \"\$(chunks $V_BIG)\" = 65 ]" 10' "an abandoned upload is cleaned up"
+app_api alice HEAD /api/v1/vaults/bulk/objects/abandoned -I; expect_status 404 "an abandoned upload stores nothing"
+
 # ---- size limit -------------------------------------------------------------
 head -c $((MAX + 1)) /dev/zero >"$T_DIR/toobig"
 put "$T_DIR/toobig" /api/v1/vaults/bulk/objects/toobig.bin
