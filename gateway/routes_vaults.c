@@ -322,6 +322,7 @@ h_object_put(struct gw_req *r)
 	unsigned int mdlen = 0;
 	char hex[65], etag[80], *body;
 	json_t *j;
+	int status;
 	mgr_err rv;
 
 	if (s == NULL || !s->begun)
@@ -344,7 +345,7 @@ h_object_put(struct gw_req *r)
 	j = json_pack("{s:s, s:I, s:s}", "key", out->object->key,
 	    "size", (json_int_t)out->object->size, "etag", out->object->etag);
 	etag_header(out->object->etag, etag);
-	rv = out->created ? 201 : 200;
+	status = out->created ? 201 : 200;
 	mgr__vault__put_commit_reply__free_unpacked(out, NULL);
 	if (j == NULL || (body = json_dumps(j, JSON_COMPACT)) == NULL) {
 		json_decref(j);
@@ -359,7 +360,7 @@ h_object_put(struct gw_req *r)
 	}
 	MHD_add_response_header(resp, "Content-Type", "application/json");
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, etag);
-	return (gw_reply_response(r, (int)rv, resp));
+	return (gw_reply_response(r, status, resp));
 }
 
 static void
