@@ -66,7 +66,7 @@ seed_app_cert() {
   mkdir -p "$dir"
   serial=$(seed_serial)
   openssl req -new -newkey rsa:2048 -nodes -keyout "$dir/$serial.key" \
-    -subj "/O=test/CN=app-$acct-$serial" -out "$dir/$serial.csr" 2>/dev/null || return 1
+    -subj "/O=test/OU=$acct/CN=app-$serial" -out "$dir/$serial.csr" 2>/dev/null || return 1
   printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n' \
     >"$dir/$serial.ext"
   openssl x509 -req -in "$dir/$serial.csr" -CA "$MANAGER_DATA_DIR/ca/ca.pem" \
