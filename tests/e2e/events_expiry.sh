@@ -138,6 +138,8 @@ check '[ "$(jfield events.2.id)" = "$D3" ]' "events kept over a restart"
 # Restart Redis too (AOF): the events and markers are still there.
 sleep 1.2
 kill -TERM "$MGR_REDIS_PID"; wait "$MGR_REDIS_PID" 2>/dev/null
+api GET "/api/v1/accounts/$D/events" -u "$ADMIN"
+expect_status 503 "list with Redis down"; expect_code unavailable "Redis down code"
 mgr_start_redis || fail_now "redis did not restart"
 mgr_wait "curl -sf --cacert $CA $URL/readyz" 20
 api GET "/api/v1/accounts/$D/events" -u "$ADMIN"; expect_status 200 "list after a Redis restart"
