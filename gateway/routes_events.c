@@ -597,6 +597,29 @@ sse_read(void *cls, uint64_t pos, char *buf, size_t max)
 	}
 }
 
+/* A cursor past the newest event (a client's made-up Last-Event-ID) would
+ * hide every later event: it is taken as the newest event's id. */
+static mgr_err
+ev_clamp_cursor(redisContext *c, const char *id, struct ev_id *cur)
+{
+	redisReply *rep = NULL;
+	struct ev_id top = {0, 0};
+	mgr_err rv;
+
+	if ((rv = ev_cmd(c, &rep, "XREVRANGE ev:{%s} + - COUNT 1", id)) != MGR_OK)
+		return (rv);
+	if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 1 &&
+	    rep->element[0]->type == REDIS_REPLY_ARRAY &&
+	    rep->element[0]->elements == 2 &&
+	    rep->element[0]->element[0]->type == REDIS_REPLY_STRING &&
+	    ev_id_parse(rep->element[0]->element[0]->str, &top) != 0)
+		top.ms = top.seq = 0;
+	freeReplyObject(rep);
+	if (ev_id_cmp(cur, &top) > 0)
+		*cur = top;
+	return (MGR_OK);
+}
+
 /* GET /api/v1/accounts/{id}/events/stream (app) */
 static mgr_err
 h_events_stream(struct gw_req *r)
@@ -627,6 +650,10 @@ h_events_stream(struct gw_req *r)
 		return (gw_fail(r, MGR_EUNAUTH, "a client certificate is required"));
 	if ((rv = ev_access(r, &c)) != MGR_OK)
 		return (rv);
+	if (have_cursor && (rv = ev_clamp_cursor(c, id, &cur)) != MGR_OK) {
+		gw_fail(r, rv, "the event store is unavailable");
+		goto out;
+	}
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
 		rv = MGR_ENOMEM;
 		goto out;

@@ -102,6 +102,13 @@ mgr_wait "grep -q '^id: $E5' '$SSE_DIR/s3.out'" 10
 check '[ "$(ids s3 | head -1)" = "$E4" ] && [ "$(ids s3 | tail -1)" = "$E5" ]' "?after= replays from the cursor"
 sse_stop s3
 
+# A made-up Last-Event-ID past the newest event hides nothing that follows.
+sse_start s6 -H "Last-Event-ID: 99999999999999-0" || fail_now "the sixth stream did not start"
+E6=$(seed_event "$A" test.six '{"n":6}')
+mgr_wait "grep -q '^id: $E6' '$SSE_DIR/s6.out'" 10
+check '[ "$(ids s6)" = "$E6" ]' "a future Last-Event-ID still gets the next event, and only it"
+sse_stop s6
+
 # The list as the app shows the same feed.
 app_api GET "/api/v1/accounts/$A/events?after=$E3"; expect_status 200 "app lists after a cursor"
 check '[ "$(jfield events.0.id)" = "$E4" ]' "list after E3 starts at E4"
