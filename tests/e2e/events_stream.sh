@@ -67,6 +67,19 @@ else
   expect_status 200 "renew"
   mgr_wait "grep -q '^event: certificate.renewed' '$SSE_DIR/s1.out'" 10
   check 'grep -q "^event: certificate.renewed" "$SSE_DIR/s1.out"' "renewal event arrives on the stream"
+  # A renewed account's old certificate: its notice names the new one.
+  R=$(seed_account_id); seed_account "$R"
+  SEED_NO_INDEX=1 seed_app_cert "$R" "$T_DIR/appR" 10 || fail_now "app certificate for R"
+  api_json POST "/api/v1/accounts/$R/certificates/renew" '{}' --cert "$APP_CERT" --key "$APP_KEY"
+  expect_status 200 "renew within the notice window"
+  RNEW=$(jfield serial)
+  check '[ "$(jfield renewed)" = true ] && [ -n "$RNEW" ] && [ "$RNEW" != "$APP_SERIAL" ]' "renewed"
+  rcli ZADD certs:expiry "$(rcli HGET "cert:$APP_SERIAL" not_after)" "$APP_SERIAL" >/dev/null
+  mgr_wait "[ \$(rcli XLEN 'ev:{$R}') -ge 3 ]" 15
+  api GET "/api/v1/accounts/$R/events" -u "$ADMIN"; expect_status 200 "admin lists R's events"
+  check '[ "$(jfield events.0.type)" = certificate.renewed ] && [ "$(jfield events.1.type)" = certificate.expiring ]' "renewed, then the notice"
+  check '[ "$(jfield events.1.data.serial)" = "$APP_SERIAL" ] && [ "$(jfield events.1.data.superseded_by)" = "$RNEW" ]' "the old certificate's notice is superseded_by the renewed one"
+  seed_app_cert "$A" "$T_DIR/app" 60 >/dev/null  # back to A's identity (a second valid one)
 fi
 # The expiry scanner's events reach the stream.
 SX=$(seed_serial); seed_cert "$SX" "acct:$A" $(( $(date +%s) + 10 * 86400 ))

@@ -39,7 +39,7 @@ seed_cert() {
   fi
   if [ -n "$rev" ]; then
     rcli ZADD certs:revoked "$na" "$serial" >/dev/null
-  else
+  elif [ -z "${SEED_NO_INDEX:-}" ]; then  # SEED_NO_INDEX=1: not yet indexed
     rcli ZADD certs:expiry "$na" "$serial" >/dev/null
   fi
 }
