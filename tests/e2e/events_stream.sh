@@ -31,17 +31,17 @@ sse_stop() { local p; eval "p=\$SSE_PID_$1"; kill "$p" 2>/dev/null; wait "$p" 2>
 ids() { grep '^id: ' "$SSE_DIR/$1.out" | cut -c5- | tr -d '\r'; }
 
 # The list as the app: own account only.
-app_api GET "/api/v1/accounts/$A/events"; expect_status 200 "app lists its own events"
+seed_app_api GET "/api/v1/accounts/$A/events"; expect_status 200 "app lists its own events"
 check '[ "$(jfield events)" = "[]" ]' "no events yet"
-app_api GET "/api/v1/accounts/$B/events"; expect_status 403 "app lists another account's events"
+seed_app_api GET "/api/v1/accounts/$B/events"; expect_status 403 "app lists another account's events"
 expect_code permission_denied "another account code"
-app_api GET "/api/v1/accounts/acc_nosuch/events"; expect_status 403 "app on an unknown account"
+seed_app_api GET "/api/v1/accounts/acc_nosuch/events"; expect_status 403 "app on an unknown account"
 
 # Stream: refusals first.
-app_api GET "/api/v1/accounts/$B/events/stream"; expect_status 403 "stream of another account"
-app_api GET "/api/v1/accounts/$A/events/stream" -H "Last-Event-ID: nope"; expect_status 400 "bad Last-Event-ID"
+seed_app_api GET "/api/v1/accounts/$B/events/stream"; expect_status 403 "stream of another account"
+seed_app_api GET "/api/v1/accounts/$A/events/stream" -H "Last-Event-ID: nope"; expect_status 400 "bad Last-Event-ID"
 expect_code invalid_argument "bad Last-Event-ID code"
-app_api GET "/api/v1/accounts/$A/events/stream?after=x-y"; expect_status 400 "bad after"
+seed_app_api GET "/api/v1/accounts/$A/events/stream?after=x-y"; expect_status 400 "bad after"
 api GET "/api/v1/accounts/$A/events/stream"; expect_status 401 "stream without credentials"
 
 # Live: an event written after the stream starts arrives with id/event/data.
@@ -123,7 +123,7 @@ check '[ "$(ids s6)" = "$E6" ]' "a future Last-Event-ID still gets the next even
 sse_stop s6
 
 # The list as the app shows the same feed.
-app_api GET "/api/v1/accounts/$A/events?after=$E3"; expect_status 200 "app lists after a cursor"
+seed_app_api GET "/api/v1/accounts/$A/events?after=$E3"; expect_status 200 "app lists after a cursor"
 check '[ "$(jfield events.0.id)" = "$E4" ]' "list after E3 starts at E4"
 
 # Revocation ends an open stream (the CA revokes, and tells mgr:auth).
@@ -133,7 +133,7 @@ rcli ZREM certs:expiry "$APP_SERIAL" >/dev/null
 rcli PUBLISH mgr:auth "cert $APP_SERIAL" >/dev/null
 mgr_wait "! kill -0 $SSE_PID_s4" 10
 check '! kill -0 $SSE_PID_s4 2>/dev/null' "the stream ends when the certificate is revoked"
-app_api GET "/api/v1/accounts/$A/events/stream"; expect_status 401 "revoked certificate refused"
+seed_app_api GET "/api/v1/accounts/$A/events/stream"; expect_status 401 "revoked certificate refused"
 
 # Disabling the account ends an open stream too.
 seed_app_cert "$A" "$T_DIR/app" 60

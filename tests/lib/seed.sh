@@ -81,8 +81,8 @@ seed_app_cert() {
   APP_FP=$fp
 }
 
-# app_api METHOD PATH [curl args...]: api with the app certificate.
-app_api() {
+# seed_app_api METHOD PATH [curl args...]: api with the app certificate.
+seed_app_api() {
   local m=$1 p=$2; shift 2
   api "$m" "$p" --cert "$APP_CERT" --key "$APP_KEY" "$@"
 }
