@@ -446,7 +446,7 @@ async function renderDashboard(seq) {
 	        h('div', {class: 'counts', id: 'count-vaults'},
 	            countCard('vaults', vaults.length),
 	            countCard('stored', fmtBytes(bytes)))),
-	    h('section', {class: 'panel wide'},
+	    h('section', {class: 'panel', id: 'expiry-chart'},
 	        h('h2', {}, 'Certificates expiring per week (next 90 days)'),
 	        expiryChart(weeks, now)));
 	main.replaceChildren(h('h1', {}, 'Dashboard'), h('div', {class: 'grid'}, kids));
@@ -517,7 +517,8 @@ function createAccountForm(onCreated) {
 	const user = h('input', {name: 'username', required: true, pattern: '[A-Za-z0-9._\\-]{3,64}',
 	    autocomplete: 'off', autocapitalize: 'off', spellcheck: 'false'});
 	const pass = h('input', {name: 'password', required: true, minlength: 12, maxlength: 128,
-	    autocomplete: 'new-password', value: randomPassword()});
+	    autocomplete: 'new-password'});
+	pass.value = randomPassword();    // a property, never an attribute in the DOM
 	const role = h('select', {name: 'role'}, h('option', {value: 'vault_provisioner'},
 	    'vault_provisioner'));
 	const box = errorBox();
