@@ -332,7 +332,7 @@ function countCard(label, value, cls) {
 }
 
 function expiryChart(weeks, start) {
-	const W = 640, H = 240, L = 36, B = 40, T = 24, R = 8;
+	const W = 420, H = 220, L = 28, B = 40, T = 20, R = 4;
 	const max = Math.max(1, ...weeks);
 	const bw = (W - L - R) / weeks.length;
 	const y = (v) => T + (H - T - B) * (1 - v / max);
@@ -941,7 +941,8 @@ async function renderAudit(seq) {
 			info.textContent = `page ${n + 1} · ${recs.length} record(s)`;
 			body.replaceChildren(table([
 				{label: 'Time', get: (r) => fmtTime(r.time)},
-				{label: 'Actor', get: (r) => `${r.actor_kind || ''} ${r.actor || ''}`.trim() || '—'},
+				{label: 'Actor', get: (r) => r.actor_kind ? `${r.actor || '—'} (${r.actor_kind})`
+				    : (r.actor || '—')},
 				{label: 'Action', cls: 'mono', get: (r) => r.action},
 				{label: 'Target', cls: 'mono', get: (r) => r.target || '—'},
 				{label: 'Outcome', get: (r) => h('span', {class: `badge oc-${r.outcome}`}, r.outcome || '—')},

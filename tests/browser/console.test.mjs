@@ -248,6 +248,24 @@ async function run(ctx) {
 		ok(true, 'audit paging: next and back');
 	}
 
+	// Devices: a bad CSR is refused in words; a good one is issued and listed.
+	await nav(page, 'devices', 'Devices');
+	const devName = `console-device-${tag}`;
+	await page.fill('#create-device input[name=name]', devName);
+	await page.fill('#create-device textarea[name=csr]', 'not a CSR');
+	await page.click('#create-device button[type=submit]');
+	await page.locator('#create-device .form-error').filter({hasText: '400 invalid_argument'}).waitFor();
+	ok(true, 'device with a bad CSR: "400 invalid_argument" shown');
+	const devCsr = path.join(WORK, 'dev.csr');
+	execFileSync('openssl', ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256',
+	    '-nodes', '-keyout', path.join(WORK, 'dev.key'), '-out', devCsr,
+	    '-subj', `/O=Manager console test/CN=${devName}`], {stdio: 'ignore'});
+	await page.fill('#create-device textarea[name=csr]', fs.readFileSync(devCsr, 'utf8'));
+	await page.click('#create-device button[type=submit]');
+	await page.locator('#dev-list tbody tr').filter({hasText: devName}).waitFor();
+	ok(/BEGIN CERTIFICATE/.test(await text(page, '#dev-issued pre')), 'device certificate shown');
+	await shot(page, '15-devices');
+
 	// CA certificate and CRL downloads.
 	await nav(page, 'ca', 'Certificate authority');
 	const [caDl] = await Promise.all([page.waitForEvent('download'), page.click('#dl-ca')]);
