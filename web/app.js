@@ -712,7 +712,10 @@ async function renderAccount(seq, accId) {
 	    h('h2', {}, 'Certificates'), loading());
 	const events = h('section', {class: 'panel wide', id: 'account-events'},
 	    h('h2', {}, 'Events'), loading());
+	let loadEvents = null;
 	const drawAcc = (a) => {
+		if (acc.state !== a.state && loadEvents)
+			loadEvents();     // account.disabled / account.enabled
 		acc = a;
 		details.replaceChildren(h('dl', {class: 'kv'},
 		    h('dt', {}, 'ID'), h('dd', {class: 'mono'}, a.id),
@@ -734,8 +737,8 @@ async function renderAccount(seq, accId) {
 		certs.replaceChildren(h('h2', {}, 'Certificates'), table([
 			{label: 'Serial', cls: 'mono', get: (c) => c.serial},
 			{label: 'Subject', get: (c) => c.subject},
-			{label: 'Not before', get: (c) => fmtTime(c.not_before)},
-			{label: 'Not after', get: (c) => fmtTime(c.not_after)},
+			{label: 'Not before', cls: 'nowrap', get: (c) => fmtTime(c.not_before)},
+			{label: 'Not after', cls: 'nowrap', get: (c) => fmtTime(c.not_after)},
 			{label: 'Status', get: (c) => h('span', {class: `badge cs-${c.status}`}, c.status)},
 			{label: 'PEM', get: (c) => h('button', {type: 'button', class: 'link', onclick: () =>
 			    download(`${c.serial}.pem`, c.certificate, 'application/x-pem-file')}, 'download')},
@@ -749,7 +752,7 @@ async function renderAccount(seq, accId) {
 	const evBody = h('div', {});
 	const more = h('button', {type: 'button', id: 'events-more'}, 'Load more');
 	let cursor = '';
-	const loadEvents = async () => {
+	loadEvents = async () => {
 		more.disabled = true;
 		try {
 			const q = cursor ? `?after=${encodeURIComponent(cursor)}` : '';
@@ -762,7 +765,7 @@ async function renderAccount(seq, accId) {
 				cursor = got[got.length - 1].id;
 			more.hidden = got.length === 0 || !page.next_after;
 			evBody.replaceChildren(table([
-				{label: 'Time', get: (ev) => fmtTime(ev.time)},
+				{label: 'Time', cls: 'nowrap', get: (ev) => fmtTime(ev.time)},
 				{label: 'Type', cls: 'mono', get: (ev) => ev.type},
 				{label: 'Data', cls: 'mono small', get: (ev) => JSON.stringify(ev.data || {})},
 			], evList, 'No events yet.'));
@@ -940,12 +943,13 @@ async function renderAudit(seq) {
 				cursors.length = n + 1;
 			info.textContent = `page ${n + 1} · ${recs.length} record(s)`;
 			body.replaceChildren(table([
-				{label: 'Time', get: (r) => fmtTime(r.time)},
+				{label: 'Time', cls: 'nowrap', get: (r) => fmtTime(r.time)},
 				{label: 'Actor', get: (r) => r.actor_kind ? `${r.actor || '—'} (${r.actor_kind})`
 				    : (r.actor || '—')},
 				{label: 'Action', cls: 'mono', get: (r) => r.action},
 				{label: 'Target', cls: 'mono', get: (r) => r.target || '—'},
-				{label: 'Outcome', get: (r) => h('span', {class: `badge oc-${r.outcome}`}, r.outcome || '—')},
+				{label: 'Outcome', get: (r) => h('span',
+				    {class: `badge ${r.outcome === 'ok' ? 'oc-ok' : 'oc-bad'}`}, r.outcome || '—')},
 				{label: 'Detail', cls: 'small', get: (r) => r.detail || ''},
 				{label: 'Request', cls: 'mono small', get: (r) => r.request_id || ''},
 			], recs, n ? 'No more records.' : 'No audit records yet.'));

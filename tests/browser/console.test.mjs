@@ -207,6 +207,8 @@ async function run(ctx) {
 	await page.locator('#acc-state-now [data-state="disabled"]').waitFor();
 	await banner(page, 'disabled');
 	ok(true, 'disabled from the account page');
+	await page.locator('#account-events').filter({hasText: 'account.disabled'}).waitFor();
+	ok(true, 'account page: the account.disabled event');
 	r = curl(['-X', 'PUT', '--data-binary', '@obj', ...mtls,
 	    `${URL_}/api/v1/vaults/${vaultName}/objects/hello2.txt`]);
 	ok(r.status === 401, `vault I/O of the disabled account refused: 401 (got ${r.status})`);
