@@ -218,6 +218,59 @@ async function run(ctx) {
 	await page.locator('#acc-list tbody tr').filter({hasText: accId}).waitFor();
 	ok(true, 'listed under the state filter "disabled"');
 
+	// Enable it again from its page.
+	await page.goBack();
+	await page.locator('#acc-state-now [data-state="disabled"]').waitFor();
+	await page.click('#enable-btn');
+	await page.locator('#acc-state-now [data-state="active"]').waitFor();
+	ok(true, 'enabled again from the account page');
+	r = curl(['-X', 'PUT', '--data-binary', '@obj', ...mtls,
+	    `${URL_}/api/v1/vaults/${vaultName}/objects/hello2.txt`]);
+	ok(r.status === 201, `vault I/O works again once enabled: 201 (got ${r.status})`);
+	await page.click('#disable-btn');
+	await page.locator('#acc-state-now [data-state="disabled"]').waitFor();
+
+	// A second account, before registration: rename, new temporary password, delete.
+	await nav(page, 'accounts', 'Accounts');
+	await page.click('#create-details > summary');
+	const acc2User = `console2-${tag}`;
+	await page.fill('#create-account input[name=name]', `Second ${tag}`);
+	await page.fill('#create-account input[name=username]', acc2User);
+	const acc2Pass = await page.inputValue('#create-account input[name=password]');
+	await page.click('#create-account button[type=submit]');
+	await page.locator('#handover').waitFor();
+	const acc2Id = await text(page, '#ho-id');
+	await page.click('#ho-done');
+	await page.fill('#acc-search', acc2Id);
+	await page.locator('#acc-list tbody tr').filter({hasText: acc2Id}).locator('a').click();
+	await page.locator('#rename-form').waitFor();
+	await page.fill('#rename-form input[name=name]', `Renamed ${tag}`);
+	await page.click('#rename-form button[type=submit]');
+	await page.locator('#acc-name').filter({hasText: `Renamed ${tag}`}).waitFor();
+	ok(JSON.parse(curl(['-u', `${ADMIN_USER}:${ADMIN_PASS}`, `${URL_}/api/v1/accounts/${acc2Id}`]).body)
+	    .name === `Renamed ${tag}`, 'renamed from the account page');
+	await page.fill('#password-form input[name=password]', 'short');
+	await page.click('#password-form button[type=submit]');
+	await page.locator('#password-form .form-error').filter({hasText: '400 invalid_argument'}).waitFor();
+	ok(true, 'a too short temporary password: "400 invalid_argument" shown');
+	const acc2Pass2 = `new-temp-password-${tag}`;
+	await page.fill('#password-form input[name=password]', acc2Pass2);
+	await page.click('#password-form button[type=submit]');
+	await banner(page, 'Temporary password changed');
+	const csr2 = path.join(WORK, 'app2.csr');
+	execFileSync('openssl', ['req', '-new', '-newkey', 'rsa:2048', '-nodes', '-keyout',
+	    path.join(WORK, 'app2.key'), '-out', csr2, '-subj', `/CN=console-app2-${tag}`], {stdio: 'ignore'});
+	r = curlJson('POST', `/api/v1/accounts/${acc2Id}/certificates`,
+	    {csr: fs.readFileSync(csr2, 'utf8')}, ['-u', `${acc2User}:${acc2Pass}`]);
+	ok(r.status === 401, `the old temporary password no longer registers: 401 (got ${r.status})`);
+	await shot(page, '16-account-pending');
+	await page.click('#delete-btn');
+	await page.click('#delete-btn');    // the second click confirms
+	await page.locator('main h1').filter({hasText: 'Accounts'}).waitFor();
+	await banner(page, 'deleted');
+	r = curl(['-u', `${ADMIN_USER}:${ADMIN_PASS}`, `${URL_}/api/v1/accounts/${acc2Id}`]);
+	ok(r.status === 404, `deleted from the account page: GET gives 404 (got ${r.status})`);
+
 	// Vaults: metadata only.
 	await nav(page, 'vaults', 'Vaults');
 	const vRow = page.locator('#vault-list tbody tr').filter({hasText: vaultName});
