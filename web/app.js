@@ -13,6 +13,7 @@ const AUDIT_PAGE = 50;
 
 let creds = null;                  // {user, pass} while signed in
 let viewSeq = 0;                   // drops answers of views already left
+let msgKeep = false;               // the banner survives the next page change
 
 // ---------------------------------------------------------------- helpers
 
@@ -172,8 +173,9 @@ function badge(state) {
 
 // ---------------------------------------------------------------- messages
 
-function flash(kind, text) {
+function flash(kind, text, keep) {
 	const box = document.getElementById('msg');
+	msgKeep = Boolean(keep);
 	box.className = kind;
 	box.replaceChildren(h('span', {class: 'msg-text'}, text),
 	    h('button', {type: 'button', class: 'link', 'aria-label': 'dismiss',
@@ -678,7 +680,7 @@ function accountActions(acc, onChange) {
 				}
 				act(form, box, 'Delete', async () => {
 					await api('DELETE', `/accounts/${id}`);
-					flash('ok', `Account ${acc.id} deleted.`);
+					flash('ok', `Account ${acc.id} deleted.`, true);
 					location.hash = '#/accounts';
 				});
 			});
@@ -1033,8 +1035,10 @@ function signOut() {
 }
 
 window.addEventListener('hashchange', () => {
-	if (document.getElementById('msg').className !== 'error')
+	// Errors stay until dismissed; other news only for the page it is about.
+	if (!msgKeep && document.getElementById('msg').className !== 'error')
 		clearFlash();
+	msgKeep = false;
 	route();
 });
 window.addEventListener('unhandledrejection', (ev) => showError(ev.reason, 'Unexpected'));
