@@ -7,12 +7,11 @@
 
 #include "gateway/console_assets.h"
 
-/* Scripts, styles and API calls from this origin only; no framing, no
- * inline code, no plug-ins. Images may be data: URLs (none are today). */
+/* Everything from this origin only (scripts, styles, images, API calls), no
+ * inline code, no plug-ins, no framing, no form posts elsewhere. */
 #define CONSOLE_CSP                                                          \
-	"default-src 'self'; script-src 'self'; style-src 'self'; "          \
-	"img-src 'self' data:; connect-src 'self'; object-src 'none'; "      \
-	"base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+	"default-src 'self'; object-src 'none'; base-uri 'none'; "           \
+	"form-action 'none'; frame-ancestors 'none'"
 
 static const struct gw_console_asset *
 asset_find(const char *name)
