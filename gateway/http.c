@@ -416,6 +416,7 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 			return (MHD_NO);
 		*con_cls = r;
 		r->conn = conn;
+		mgr__caller__init(&r->caller); /* a packable message */
 		r->url = url;
 		r->method = method;
 		r->start_us = now_us();
