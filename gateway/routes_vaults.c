@@ -16,7 +16,8 @@
 #include "proto/vault.pb-c.h"
 
 #define TPL_NAME_MAX 128
-#define LIST_DEFAULT 1000
+#define LIST_DEFAULT 100
+#define LIST_MAX 1000
 
 /* ---- JSON shapes -------------------------------------------------------- */
 
@@ -559,8 +560,8 @@ h_object_list(struct gw_req *r)
 	    (rv = query_param(r, "limit", &limit)) != MGR_OK)
 		return (rv);
 	if (limit != NULL && (mgr_parse_i64(limit, &lim) != MGR_OK || lim < 1 ||
-	                         lim > LIST_DEFAULT))
-		return (gw_fail(r, MGR_EINVAL, "\"limit\" must be 1 to %d", LIST_DEFAULT));
+	                         lim > LIST_MAX))
+		return (gw_fail(r, MGR_EINVAL, "\"limit\" must be 1 to %d", LIST_MAX));
 	in.vault = r->params[0];
 	if (prefix != NULL)
 		in.prefix = (char *)prefix;
