@@ -1,6 +1,5 @@
 #include "common/kv.h"
 
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,22 +15,6 @@
 
 static struct kv_url kv_target;
 static _Thread_local redisContext *kv_tls;
-/* Frees a thread's context when the thread ends (RPC workers, the gateway's
- * per-connection threads), which _Thread_local alone would leak. */
-static pthread_key_t kv_key;
-static pthread_once_t kv_key_once = PTHREAD_ONCE_INIT;
-
-static void
-kv_key_free(void *c)
-{
-	redisFree(c);
-}
-
-static void
-kv_key_make(void)
-{
-	pthread_key_create(&kv_key, kv_key_free);
-}
 
 mgr_err
 kv_url_parse(const char *url, struct kv_url *out)
@@ -148,11 +131,8 @@ kv_ctx(redisContext **out)
 {
 	/* Retry briefly so that a Redis restart is a pause, not an error. */
 	for (int attempt = 0; kv_tls == NULL && attempt < 3; attempt++) {
-		if (kv_connect(5000, &kv_tls) == MGR_OK) {
-			pthread_once(&kv_key_once, kv_key_make);
-			pthread_setspecific(kv_key, kv_tls);
+		if (kv_connect(5000, &kv_tls) == MGR_OK)
 			break;
-		}
 		kv_tls = NULL;
 		usleep(100000 * (attempt + 1));
 	}
@@ -165,10 +145,8 @@ kv_ctx(redisContext **out)
 static void
 kv_drop(void)
 {
-	if (kv_tls != NULL) {
-		pthread_setspecific(kv_key, NULL);
+	if (kv_tls != NULL)
 		redisFree(kv_tls);
-	}
 	kv_tls = NULL;
 }
 
