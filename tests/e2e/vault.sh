@@ -258,6 +258,33 @@ app_api alice GET "$O"; expect_status 401 "disabled account LIST"
 app_api alice GET /api/v1/vaults; expect_status 401 "disabled account vault list"
 app_enable alice
 app_api alice GET "$O/docs/hello.txt"; expect_status 200 "enabled again"
+# The same, on one keep-alive connection that was fine a moment before.
+python3 - "$URL" "$CA" "$T_DIR/apps/alice.pem" "$T_DIR/apps/alice.key" "$O/docs/hello.txt" \
+    "$MGR_REDIS_PORT" "$ALICE" <<'PY' && T_PASSES=$((T_PASSES + 1)) || { echo "FAIL: disable takes effect on an open connection" >&2; T_FAILS=$((T_FAILS + 1)); }
+import http.client, ssl, subprocess, sys, urllib.parse
+url, ca, cert, key, path, port, acct = sys.argv[1:]
+u = urllib.parse.urlsplit(url)
+ctx = ssl.create_default_context(cafile=ca)
+ctx.load_cert_chain(cert, key)
+c = http.client.HTTPSConnection(u.hostname, u.port, context=ctx)
+def get():
+    c.request("GET", path)
+    r = c.getresponse()
+    r.read()
+    return r.status
+def redis(*a):
+    subprocess.run(["redis-cli", "-p", port, *a], check=True, capture_output=True)
+s1 = get()
+kept = c.sock is not None  # so the next request goes on this connection
+redis("HSET", "acct:{%s}" % acct, "state", "disabled")
+redis("PUBLISH", "mgr:auth", "account " + acct)
+s2 = get()
+redis("HSET", "acct:{%s}" % acct, "state", "active")
+redis("PUBLISH", "mgr:auth", "account " + acct)
+s3 = get()
+assert (s1, s2, s3) == (200, 401, 200), (s1, s2, s3)
+assert kept, "the connection was not kept after the first request"
+PY
 app_api dave POST /api/v1/vaults -H "$J" -d "{\"name\":\"dave-data\",\"vault_template_id\":\"$VT\"}"
 expect_status 201 "dave creates a vault"
 app_api dave PUT /api/v1/vaults/dave-data/objects/a --data-binary 'a'; expect_status 201 "dave writes"
