@@ -92,13 +92,14 @@ pw_nibble(int c)
 	return (-1);
 }
 
-/* Hex field [s, e) into out; 16..PW_BYTES_MAX bytes. */
+/* Hex field [s, e) into out; min..PW_BYTES_MAX bytes. */
 static mgr_err
-pw_unhex(const char *s, const char *e, unsigned char *out, size_t *outlen)
+pw_unhex(const char *s, const char *e, size_t min, unsigned char *out,
+    size_t *outlen)
 {
 	size_t n = (size_t)(e - s);
 
-	if (n % 2 != 0 || n / 2 < 16 || n / 2 > PW_BYTES_MAX)
+	if (n % 2 != 0 || n / 2 < min || n / 2 > PW_BYTES_MAX)
 		return (MGR_EINVAL);
 	for (size_t i = 0; i < n / 2; i++) {
 		int hi = pw_nibble(s[2 * i]), lo = pw_nibble(s[2 * i + 1]);
@@ -160,15 +161,15 @@ pw_parse(const char *stored, struct pw_spec *out)
 		if (pw_num(f[3], f[4] - 1, 1, 16, &v) != MGR_OK)
 			return (MGR_EINVAL);
 		s.p = (uint32_t)v;
-		if (pw_unhex(f[4], f[5] - 1, s.salt, &s.salt_len) != MGR_OK ||
-		    pw_unhex(f[5], f[6] - 1, s.hash, &s.hash_len) != MGR_OK)
+		if (pw_unhex(f[4], f[5] - 1, 4, s.salt, &s.salt_len) != MGR_OK ||
+		    pw_unhex(f[5], f[6] - 1, 16, s.hash, &s.hash_len) != MGR_OK)
 			return (MGR_EINVAL);
 	} else if (nf == 4 && strncmp(stored, "pbkdf2-sha256$", 14) == 0) {
 		if (pw_num(f[1], f[2] - 1, 1000, 10000000, &v) != MGR_OK)
 			return (MGR_EINVAL);
 		s.iter = (uint32_t)v;
-		if (pw_unhex(f[2], f[3] - 1, s.salt, &s.salt_len) != MGR_OK ||
-		    pw_unhex(f[3], f[4] - 1, s.hash, &s.hash_len) != MGR_OK)
+		if (pw_unhex(f[2], f[3] - 1, 4, s.salt, &s.salt_len) != MGR_OK ||
+		    pw_unhex(f[3], f[4] - 1, 16, s.hash, &s.hash_len) != MGR_OK)
 			return (MGR_EINVAL);
 	} else {
 		return (MGR_EINVAL);
