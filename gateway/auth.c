@@ -202,8 +202,6 @@ gw_authenticate(struct gw_req *r)
 	unsigned auth = r->route->auth;
 	const char *hdr;
 
-	/* r comes from calloc: give the Caller its protobuf descriptor. */
-	mgr__caller__init(&r->caller);
 	r->caller.kind = MGR__CALLER__KIND__NONE;
 	r->caller.id = (char *)"";
 	r->caller.cert_serial = (char *)"";
