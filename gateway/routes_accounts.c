@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "common/audit.h"
+#include "common/kv.h"
 #include "common/util.h"
 #include "proto/account.pb-c.h"
 
@@ -22,6 +23,9 @@ static mgr_err
 acc_refused(struct gw_req *r, const char *action, const char *target, mgr_err rv)
 {
 	audit_log(r->request_id, &r->caller, action, target, rv, r->errmsg);
+	/* MHD's connection threads are not ours: do not leave this thread a
+	 * Redis connection that nothing frees. Refusals are rare. */
+	kv_thread_done();
 	return (rv);
 }
 
