@@ -115,6 +115,21 @@ refused 401 unauthenticated "create: one-time credentials are not an admin's"
 api GET /api/v1/accounts -u "nobody:$MANAGER_ADMIN_PASSWORD"; expect_status 401 "unknown admin user name"
 check '[ "$(R exists acct:user:newuser)" = 0 ]' "refused creates reserved no user name"
 
+# Concurrent creates with one user name (and names differing): exactly one wins.
+RACE=$(mktemp -d)
+for i in 1 2 3 4 5 6; do
+  curl -s -o /dev/null -w '%{http_code}\n' --cacert "$CA" -u "$ADMIN" -H 'Content-Type: application/json' \
+    --data-binary "$(mkbody "Race $i" vault_provisioner race.user "$PW3")" "$URL/api/v1/accounts" >"$RACE/$i" &
+  RPIDS="${RPIDS:-} $!"
+done
+for p in $RPIDS; do wait "$p"; done  # (a bare wait would wait for the stack)
+check '[ "$(cat "$RACE"/* | grep -c 201)" = 1 ] && [ "$(cat "$RACE"/* | grep -c 409)" = 5 ]' "one of six concurrent creates wins, five get 409"
+rm -rf "$RACE"
+RACEID=$(R get acct:user:race.user)
+check '[ "$(R zcard acct:all)" = 5 ] && [ "$(R --scan --pattern "acct:name:Race *" | wc -l)" = 1 ]' "the losers stored nothing"
+api DELETE "/api/v1/accounts/$RACEID" -u "$ADMIN"; expect_status 204 "delete the race winner"
+snap
+
 # --- unknown ids: 404 everywhere, nothing changes ----------------------------
 for id in acc_doesnotexist0000000000000 "acc_$(printf 'x%.0s' $(seq 1 80))"; do
   api GET "/api/v1/accounts/$id" -u "$ADMIN"; refused 404 not_found "get $id"
