@@ -19,7 +19,6 @@
 
 #include <pthread.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
@@ -181,6 +180,7 @@ acct_h_auth_basic(struct rpc_call *call, void *arg)
 	redisReply *r = NULL;
 	const char *kind;
 	long long fails = 0;
+	int64_t n;
 	int found = 0;
 	mgr_err rv, vr;
 
@@ -223,7 +223,8 @@ acct_h_auth_basic(struct rpc_call *call, void *arg)
 	}
 	if (strcmp(elem(r, 0), "ok") == 0 && r->elements >= 6) {
 		found = 1;
-		fails = strtoll(elem(r, 1), NULL, 10);
+		if (mgr_parse_i64(elem(r, 1), &n) == MGR_OK)
+			fails = n;
 		snprintf(id, sizeof(id), "%s", elem(r, 2));
 		snprintf(state, sizeof(state), "%s", elem(r, 3));
 		snprintf(stored, sizeof(stored), "%s", elem(r, 4));
@@ -270,7 +271,7 @@ acct_h_auth_basic(struct rpc_call *call, void *arg)
 			r = NULL;
 	}
 	out.id = in->temp ? id : in->username;
-	out.cred_version = (uint64_t)strtoull(cred, NULL, 10);
+	out.cred_version = mgr_parse_i64(cred, &n) == MGR_OK && n > 0 ? (uint64_t)n : 0;
 	rv = rpc_reply(call, &out.base);
 out:
 	OPENSSL_cleanse(stored, sizeof(stored));
