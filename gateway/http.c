@@ -348,6 +348,16 @@ request_begin(struct gw_req *r)
 				return (gw_fail(r, MGR_ETOOBIG, "body over %u bytes",
 				    GW_JSON_MAX));
 		}
+		/* Refuse a wrong content type now, before any body byte: an
+		 * error queued while the body is being uploaded makes MHD
+		 * close the connection without an answer. */
+		if (((cl != NULL && strcmp(cl, "0") != 0) ||
+		        MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+		            MHD_HTTP_HEADER_TRANSFER_ENCODING) != NULL) &&
+		    !is_json_type(MHD_lookup_connection_value(r->conn,
+		        MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE)))
+			return (gw_fail(r, MGR_EMEDIA,
+			    "Content-Type must be application/json"));
 	}
 	if (rt->body == GW_BODY_STREAM && rt->upload != NULL)
 		return (rt->upload(r, NULL, 0));
