@@ -3,6 +3,7 @@
  * characters, role, password length, state machine) are the service's.
  * A body refused here (unknown field, wrong type) still gets an audit record;
  * reads are not audited. */
+#include "gateway/authcache.h"
 #include "gateway/gw.h"
 
 #include <string.h>
@@ -141,7 +142,13 @@ h_get(struct gw_req *r)
 static mgr_err
 h_disable(struct gw_req *r)
 {
-	return (acc_by_id(r, "account.Disable"));
+	mgr_err rv = acc_by_id(r, "account.Disable");
+
+	/* Refuse the account's next request here at once, before the pub/sub
+	 * message that tells every gateway has arrived. */
+	if (rv == MGR_OK)
+		gw_authcache_drop_account(r->params[0]);
+	return (rv);
 }
 
 static mgr_err
