@@ -18,7 +18,8 @@ env_str(const char *name, const char *def, char *out, size_t outlen)
 
 	if (v == NULL || *v == '\0')
 		v = def;
-	snprintf(out, outlen, "%s", v);
+	if ((size_t)snprintf(out, outlen, "%s", v) >= outlen)
+		log_warn(NULL, "%s is too long; cut to %zu bytes", name, outlen - 1);
 }
 
 static mgr_err

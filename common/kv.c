@@ -258,6 +258,12 @@ kv_eval(redisReply **reply, const char *script, int nkeys, int argc,
 	return (kv_check(r, reply));
 }
 
+void
+kv_thread_done(void)
+{
+	kv_drop();
+}
+
 mgr_err
 kv_ping(void)
 {

@@ -38,6 +38,9 @@ mgr_err kv_cmdargv(redisReply **reply, int argc, const char **argv,
 mgr_err kv_eval(redisReply **reply, const char *script, int nkeys, int argc,
     const char **argv, const size_t *argvlen);
 
+/* Closes this thread's context; call before a thread that used kv_ctx ends. */
+void kv_thread_done(void);
+
 /* PING on this thread's context. */
 mgr_err kv_ping(void);
 

@@ -195,6 +195,7 @@ worker_main(void *arg)
 	}
 	nng_ctx_close(ctx);
 	nng_aio_free(aio);
+	kv_thread_done();
 	return (NULL);
 }
 

@@ -43,6 +43,7 @@ bg_main(void *arg)
 	struct bg_args *a = arg;
 
 	a->def->background(a->state, &svc_stopping);
+	kv_thread_done();
 	return (NULL);
 }
 

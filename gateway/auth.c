@@ -12,6 +12,7 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "gateway/authcache.h"
 #include "gateway/conn.h"
 #include "proto/account.pb-c.h"
 #include "proto/ca.pb-c.h"
@@ -160,6 +161,7 @@ auth_app(struct gw_req *r)
 	Mgr__Ca__AuthCertRequest in = MGR__CA__AUTH_CERT_REQUEST__INIT;
 	Mgr__Ca__AuthCertReply *out = NULL;
 	struct gw_conn *gc = gw_conn_of(r->conn);
+	struct gw_auth_answer ans;
 	int64_t now = mgr_now_s();
 	mgr_err rv;
 
@@ -167,18 +169,26 @@ auth_app(struct gw_req *r)
 		return (gw_fail(r, MGR_EUNAUTH, "no valid client certificate"));
 	if (now >= gc->not_after || now < gc->not_before)
 		return (gw_fail(r, MGR_EUNAUTH, "client certificate expired"));
-	in.serial = gc->serial;
-	in.fingerprint = gc->fingerprint;
-	r->caller.kind = MGR__CALLER__KIND__SERVICE;
-	rv = gw_rpc(r, gw.ca, "ca.AuthCert", &in.base,
-	    &mgr__ca__auth_cert_reply__descriptor, (ProtobufCMessage **)&out);
-	r->caller.kind = MGR__CALLER__KIND__NONE;
-	if (rv != MGR_OK)
-		return (rv);
-	snprintf(r->caller_id, sizeof(r->caller_id), "%s", out->account_id);
-	snprintf(r->caller_role, sizeof(r->caller_role), "%s", out->role);
+	if (!gw_authcache_get(gc->serial, gc->fingerprint, &ans)) {
+		unsigned long gen = gw_authcache_generation();
+
+		in.serial = gc->serial;
+		in.fingerprint = gc->fingerprint;
+		r->caller.kind = MGR__CALLER__KIND__SERVICE;
+		rv = gw_rpc(r, gw.ca, "ca.AuthCert", &in.base,
+		    &mgr__ca__auth_cert_reply__descriptor, (ProtobufCMessage **)&out);
+		r->caller.kind = MGR__CALLER__KIND__NONE;
+		if (rv != MGR_OK)
+			return (rv);
+		snprintf(ans.account_id, sizeof(ans.account_id), "%s", out->account_id);
+		snprintf(ans.role, sizeof(ans.role), "%s", out->role);
+		ans.not_after = out->not_after;
+		mgr__ca__auth_cert_reply__free_unpacked(out, NULL);
+		gw_authcache_put(gen, gc->serial, gc->fingerprint, &ans);
+	}
+	snprintf(r->caller_id, sizeof(r->caller_id), "%s", ans.account_id);
+	snprintf(r->caller_role, sizeof(r->caller_role), "%s", ans.role);
 	snprintf(r->caller_serial, sizeof(r->caller_serial), "%s", gc->serial);
-	mgr__ca__auth_cert_reply__free_unpacked(out, NULL);
 	r->caller.kind = MGR__CALLER__KIND__APP;
 	r->caller.id = r->caller_id;
 	r->caller.cert_serial = r->caller_serial;

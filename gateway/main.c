@@ -8,6 +8,7 @@
 #include "common/kv.h"
 #include "common/log.h"
 #include "common/svc.h"
+#include "gateway/authcache.h"
 #include "gateway/gw.h"
 #include "gateway/tls.h"
 
@@ -54,7 +55,7 @@ main(void)
 		log_error(NULL, "cannot get a server certificate from the CA service");
 		goto out;
 	}
-	if (gw_http_start(cert, key) != MGR_OK)
+	if (gw_authcache_start() != MGR_OK || gw_http_start(cert, key) != MGR_OK)
 		goto out;
 	OPENSSL_cleanse(key, strlen(key));
 	log_info(NULL, "gateway listening on https://%s:%d", gw.cfg.bind,
@@ -65,6 +66,7 @@ main(void)
 	gw_http_stop();
 	rc = 0;
 out:
+	gw_authcache_stop();
 	free(cert);
 	free(key);
 	rpc_client_destroy(gw.account);

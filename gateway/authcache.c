@@ -1,0 +1,289 @@
+/* Cache of ca.AuthCert answers, so that an app's request costs no RPC to
+ * ca-svc on the hot path. Safe because every change that could turn an
+ * answer from yes to no is published on mgr:auth ("cert <serial>",
+ * "account <id>") and drops the entries it touches; expiry is checked by the
+ * gateway itself on every request. While the subscription is down nothing is
+ * cached. A generation counter keeps an answer fetched before an
+ * invalidation from being stored after it. */
+#include "gateway/authcache.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "common/keys.h"
+#include "common/kv.h"
+#include "common/log.h"
+#include "common/util.h"
+
+#define AC_SLOTS 16384      /* power of two */
+#define AC_TTL_S 60         /* belt and braces on top of invalidation */
+
+struct ac_entry {
+	int used;
+	char serial[64];
+	char fingerprint[65];
+	char account_id[64];
+	char role[32];
+	int64_t not_after;
+	int64_t expires;
+};
+
+static pthread_mutex_t ac_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct ac_entry *ac_table;
+static unsigned long ac_gen;
+static int ac_live;          /* the subscription is up: caching allowed */
+static int ac_count;
+static volatile int ac_stop;
+static pthread_t ac_thread;
+static int ac_started;
+static int ac_fd = -1;     /* the subscriber's socket, for stop */
+
+static unsigned
+ac_hash(const char *s)
+{
+	unsigned h = 2166136261u;
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return (h & (AC_SLOTS - 1));
+}
+
+static void
+ac_clear_locked(void)
+{
+	memset(ac_table, 0, sizeof(*ac_table) * AC_SLOTS);
+	ac_count = 0;
+	ac_gen++;
+}
+
+unsigned long
+gw_authcache_generation(void)
+{
+	unsigned long g;
+
+	pthread_mutex_lock(&ac_lock);
+	g = ac_gen;
+	pthread_mutex_unlock(&ac_lock);
+	return (g);
+}
+
+int
+gw_authcache_get(const char *serial, const char *fingerprint,
+    struct gw_auth_answer *out)
+{
+	int hit = 0;
+	int64_t now = mgr_now_s();
+
+	if (ac_table == NULL)
+		return (0);
+	pthread_mutex_lock(&ac_lock);
+	if (ac_live) {
+		unsigned i = ac_hash(serial);
+
+		for (unsigned n = 0; n < 8; n++, i = (i + 1) & (AC_SLOTS - 1)) {
+			struct ac_entry *e = &ac_table[i];
+
+			if (!e->used)
+				break;
+			if (strcmp(e->serial, serial) != 0)
+				continue;
+			if (e->expires > now && strcmp(e->fingerprint, fingerprint) == 0) {
+				snprintf(out->account_id, sizeof(out->account_id), "%s",
+				    e->account_id);
+				snprintf(out->role, sizeof(out->role), "%s", e->role);
+				out->not_after = e->not_after;
+				hit = 1;
+			}
+			break;
+		}
+	}
+	pthread_mutex_unlock(&ac_lock);
+	return (hit);
+}
+
+void
+gw_authcache_put(unsigned long gen, const char *serial, const char *fingerprint,
+    const struct gw_auth_answer *a)
+{
+	if (ac_table == NULL)
+		return;
+	pthread_mutex_lock(&ac_lock);
+	if (ac_live && gen == ac_gen) {
+		unsigned i = ac_hash(serial), n;
+
+		if (ac_count >= AC_SLOTS / 2)
+			ac_clear_locked(); /* bounded: start over rather than grow */
+		for (n = 0; n < 8; n++, i = (i + 1) & (AC_SLOTS - 1))
+			if (!ac_table[i].used || strcmp(ac_table[i].serial, serial) == 0)
+				break;
+		if (n < 8) {
+			struct ac_entry *e = &ac_table[i];
+
+			if (!e->used)
+				ac_count++;
+			e->used = 1;
+			snprintf(e->serial, sizeof(e->serial), "%s", serial);
+			snprintf(e->fingerprint, sizeof(e->fingerprint), "%s", fingerprint);
+			snprintf(e->account_id, sizeof(e->account_id), "%s", a->account_id);
+			snprintf(e->role, sizeof(e->role), "%s", a->role);
+			e->not_after = a->not_after;
+			e->expires = mgr_now_s() + AC_TTL_S;
+		}
+	}
+	pthread_mutex_unlock(&ac_lock);
+}
+
+/* Open addressing with linear probes: removing one entry would break the
+ * chains behind it, so an invalidation rebuilds the table without the
+ * dropped entries. Invalidations are rare next to lookups. */
+static void
+ac_drop_where(const char *serial, const char *account_id)
+{
+	struct ac_entry *old;
+
+	if (ac_table == NULL)
+		return;
+	pthread_mutex_lock(&ac_lock);
+	ac_gen++;
+	if ((old = malloc(sizeof(*old) * AC_SLOTS)) == NULL) {
+		ac_clear_locked();
+		pthread_mutex_unlock(&ac_lock);
+		return;
+	}
+	memcpy(old, ac_table, sizeof(*old) * AC_SLOTS);
+	memset(ac_table, 0, sizeof(*ac_table) * AC_SLOTS);
+	ac_count = 0;
+	for (unsigned s = 0; s < AC_SLOTS; s++) {
+		struct ac_entry *e = &old[s];
+		unsigned i;
+
+		if (!e->used || (serial != NULL && strcmp(e->serial, serial) == 0) ||
+		    (account_id != NULL && strcmp(e->account_id, account_id) == 0))
+			continue;
+		i = ac_hash(e->serial);
+		for (unsigned n = 0; n < 8; n++, i = (i + 1) & (AC_SLOTS - 1))
+			if (!ac_table[i].used) {
+				ac_table[i] = *e;
+				ac_count++;
+				break;
+			}
+	}
+	free(old);
+	pthread_mutex_unlock(&ac_lock);
+}
+
+void
+gw_authcache_drop_serial(const char *serial)
+{
+	ac_drop_where(serial, NULL);
+}
+
+void
+gw_authcache_drop_account(const char *account_id)
+{
+	ac_drop_where(NULL, account_id);
+}
+
+static void
+ac_set_live(int live)
+{
+	pthread_mutex_lock(&ac_lock);
+	ac_live = live;
+	ac_clear_locked();
+	pthread_mutex_unlock(&ac_lock);
+}
+
+static void
+ac_message(const char *msg, size_t len)
+{
+	char buf[160];
+
+	if (len >= sizeof(buf))
+		return;
+	memcpy(buf, msg, len);
+	buf[len] = '\0';
+	if (strncmp(buf, "cert ", 5) == 0)
+		gw_authcache_drop_serial(buf + 5);
+	else if (strncmp(buf, "account ", 8) == 0)
+		gw_authcache_drop_account(buf + 8);
+	else
+		ac_set_live(1); /* unknown message: be safe, start over */
+}
+
+static void *
+ac_main(void *arg)
+{
+	(void)arg;
+	while (!ac_stop) {
+		redisContext *c = NULL;
+		redisReply *r = NULL;
+
+		/* Blocking reads; gw_authcache_stop() shuts the socket down. */
+		if (kv_connect(0, &c) != MGR_OK) {
+			sleep(1);
+			continue;
+		}
+		r = redisCommand(c, "SUBSCRIBE %s", KEY_AUTH_CHANNEL);
+		if (r == NULL || r->type == REDIS_REPLY_ERROR) {
+			if (r != NULL)
+				freeReplyObject(r);
+			redisFree(c);
+			sleep(1);
+			continue;
+		}
+		freeReplyObject(r);
+		pthread_mutex_lock(&ac_lock);
+		ac_fd = c->fd;
+		pthread_mutex_unlock(&ac_lock);
+		ac_set_live(1);
+		while (!ac_stop) {
+			void *v = NULL;
+
+			if (redisGetReply(c, &v) != REDIS_OK)
+				break;
+			r = v;
+			if (r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
+			    r->element[2]->type == REDIS_REPLY_STRING)
+				ac_message(r->element[2]->str, r->element[2]->len);
+			freeReplyObject(r);
+		}
+		ac_set_live(0);
+		pthread_mutex_lock(&ac_lock);
+		ac_fd = -1;
+		pthread_mutex_unlock(&ac_lock);
+		redisFree(c);
+		if (!ac_stop)
+			log_warn(NULL, "auth cache: subscription lost; not caching until back");
+	}
+	return (NULL);
+}
+
+mgr_err
+gw_authcache_start(void)
+{
+	if ((ac_table = calloc(AC_SLOTS, sizeof(*ac_table))) == NULL)
+		return (MGR_ENOMEM);
+	if (pthread_create(&ac_thread, NULL, ac_main, NULL) != 0)
+		return (MGR_EINTERNAL);
+	ac_started = 1;
+	return (MGR_OK);
+}
+
+void
+gw_authcache_stop(void)
+{
+	ac_stop = 1;
+	pthread_mutex_lock(&ac_lock);
+	if (ac_fd >= 0)
+		shutdown(ac_fd, SHUT_RDWR);
+	pthread_mutex_unlock(&ac_lock);
+	if (ac_started)
+		pthread_join(ac_thread, NULL);
+	ac_started = 0;
+	free(ac_table);
+	ac_table = NULL;
+}

@@ -1,0 +1,30 @@
+/* The gateway's cache of app authentication answers (see authcache.c). */
+#ifndef MGR_GATEWAY_AUTHCACHE_H
+#define MGR_GATEWAY_AUTHCACHE_H
+
+#include <stdint.h>
+#include "common/err.h"
+
+struct gw_auth_answer {
+	char account_id[64];
+	char role[32];
+	int64_t not_after;
+};
+
+mgr_err gw_authcache_start(void);
+void gw_authcache_stop(void);
+
+/* Take the generation before asking ca-svc, and hand it to put(). */
+unsigned long gw_authcache_generation(void);
+int gw_authcache_get(const char *serial, const char *fingerprint,
+    struct gw_auth_answer *out);
+void gw_authcache_put(unsigned long gen, const char *serial,
+    const char *fingerprint, const struct gw_auth_answer *a);
+
+/* Drop at once what a revocation or a disable makes stale. Routes that
+ * revoke or disable call these before replying, so that this gateway refuses
+ * the next request even before the pub/sub message arrives. */
+void gw_authcache_drop_serial(const char *serial);
+void gw_authcache_drop_account(const char *account_id);
+
+#endif
