@@ -77,6 +77,8 @@ struct gw_req {
 	int status;                  /* the status queued, for metrics */
 	int responded;
 	int failed;                  /* an error was queued during upload */
+	mgr_err fail_err;            /* an upload error, replied once the body is in
+	                                (MHD cannot queue a reply mid-upload) */
 	int64_t start_us;
 };
 

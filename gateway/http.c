@@ -447,10 +447,12 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 			return (MHD_YES); /* drain: the reply is already queued */
 		if ((rv = request_body(r, upload_data, n)) != MGR_OK) {
 			r->failed = 1;
-			gw_reply_error(r, rv, r->errmsg);
+			r->fail_err = rv;
 		}
 		return (MHD_YES);
 	}
+	if (r->failed && !r->responded && r->fail_err != MGR_OK)
+		gw_reply_error(r, r->fail_err, r->errmsg);
 	if (r->failed || r->responded)
 		return (MHD_YES);
 	rv = request_end(r);
