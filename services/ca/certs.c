@@ -67,11 +67,9 @@ static const char lua_rotate[] =
     "  return redis.error_reply('UNAUTH account not active') end\n"
     "local mine = redis.call('ZRANGE', KEYS[2], 0, -1)\n"
     "local set = {}\n"
-    "for _, s in ipairs(mine) do\n"
-    "  set[s] = true\n"
-    "  if redis.call('HGET', 'cert:' .. s, 'spki') == ARGV[10] then\n"
-    "    return redis.error_reply('INVALID same key') end\n"
-    "end\n"
+    "for _, s in ipairs(mine) do set[s] = true end\n"
+    "if redis.call('EXISTS', 'spki:' .. ARGV[10]) == 1 then\n"
+    "  return redis.error_reply('INVALID same key') end\n"
     "local targets = {}\n"
     "local implicit = ARGV[16] ~= '1'\n"
     "if implicit then targets = mine else\n"
@@ -383,6 +381,7 @@ rotate_precheck(const Mgr__Ca__IssueRequest *req, const struct ca_csr *csr,
     char *why, size_t whylen)
 {
 	struct ca_record *recs = NULL;
+	redisReply *r = NULL;
 	size_t n = 0, i, j;
 	mgr_err rv;
 
@@ -405,8 +404,18 @@ rotate_precheck(const Mgr__Ca__IssueRequest *req, const struct ca_csr *csr,
 			goto out;
 		}
 	}
+	if ((rv = kv_cmd(&r, "EXISTS spki:%s", csr->spki)) != MGR_OK)
+		goto out;
+	if (r->type == REDIS_REPLY_INTEGER && r->integer == 1) {
+		rv = MGR_EINVAL;
+		snprintf(why, whylen, "the CSR's public key is already certified; "
+		    "rotation needs a new key");
+		goto out;
+	}
 	rv = MGR_OK;
 out:
+	if (r != NULL)
+		freeReplyObject(r);
 	ca_records_free(recs, n);
 	return (rv);
 }

@@ -19,6 +19,7 @@ static const char lua_certs[] =
     "    'account_id', a[3], 'subject', a[4], 'dn', a[5], 'not_before', a[6],\n"
     "    'not_after', a[7], 'pem', a[8], 'fingerprint', a[9], 'spki', a[10],\n"
     "    'issued_at', a[11], 'revoked_at', '')\n"
+    "  redis.call('SET', 'spki:' .. a[10], a[1])\n"
     "  if a[3] ~= '' then redis.call('ZADD', 'certs:expiry', a[7], a[1]) end\n"
     "end\n"
     "local function revoke_cert(serial, acct, now, etime, skip_expired)\n"
