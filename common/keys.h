@@ -35,7 +35,8 @@
  *   dev:<id>                    hash  id, name, created_at, serial
  *   dev:all                     zset  score created_at(ms), member <id>
  *   dev:name:<name>             string  <id>   device names are unique
- *   crl                         hash  pem, gen, next_update: the cached CRL
+ *   crl                         hash  pem, gen, next_update, stale_at: the
+ *                                     cached CRL (rebuilt at stale_at)
  *   crl:gen                     string  bumped by every revocation; the CRL
  *                                       is rebuilt when crl.gen is older
  *   crl:number                  string  the last CRL number issued

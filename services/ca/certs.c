@@ -451,6 +451,10 @@ ca_h_rotate(struct rpc_call *call, void *arg)
 		goto out;
 	}
 	for (size_t i = 0; req->has_revoke && i < req->n_revoke; i++) {
+		/* What openssl prints (upper case) names the same serial. */
+		for (char *c = req->revoke[i]; *c != '\0'; c++)
+			if (*c >= 'A' && *c <= 'F')
+				*c = (char)(*c + 32);
 		if (!serial_ok(req->revoke[i])) {
 			snprintf(why, sizeof(why), "revoke: a serial is lowercase hex");
 			goto out;

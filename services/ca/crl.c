@@ -1,6 +1,7 @@
 /* The CRL: every revoked, unexpired serial, signed by the CA. Cached in Redis
- * (hash "crl": pem, gen, next_update) and rebuilt when crl:gen (bumped by
- * every revocation) moved past the cached one, or nextUpdate draws near. */
+ * (hash "crl": pem, gen, next_update, stale_at) and rebuilt when crl:gen
+ * (bumped by every revocation) moved past the cached one, when nextUpdate
+ * draws near, or when a listed serial expires. */
 #include "services/ca/handlers.h"
 
 #include <stdlib.h>
@@ -20,26 +21,30 @@
 #define CRL_LIFE_S 86400
 #define CRL_REFRESH_S 3600 /* rebuild when nextUpdate is this close */
 
-/* Returns {pem or false, cached gen or false, next_update or false, gen}. */
+/* Returns {pem or false, cached gen or false, stale_at or false, gen}. */
 static const char lua_cached[] =
-    "local c = redis.call('HMGET', 'crl', 'pem', 'gen', 'next_update')\n"
+    "local c = redis.call('HMGET', 'crl', 'pem', 'gen', 'stale_at')\n"
     "return {c[1], c[2], c[3], redis.call('GET', 'crl:gen') or '0'}\n";
 
-/* ARGV: now. Returns {gen, number, serial1, revoked_at1, ...}. */
+/* ARGV: now. Returns {gen, number, first expiry or "", serial1, revoked_at1,
+ * ...}: the revoked serials that have not expired. */
 static const char lua_snapshot[] =
-    "local out = {redis.call('GET', 'crl:gen') or '0', redis.call('INCR', 'crl:number')}\n"
-    "local ss = redis.call('ZRANGEBYSCORE', 'certs:revoked', '(' .. ARGV[1], '+inf')\n"
-    "for _, s in ipairs(ss) do\n"
-    "  out[#out + 1] = s\n"
-    "  out[#out + 1] = redis.call('HGET', 'cert:' .. s, 'revoked_at') or ARGV[1]\n"
+    "local ss = redis.call('ZRANGEBYSCORE', 'certs:revoked', '(' .. ARGV[1], '+inf',\n"
+    "  'WITHSCORES')\n"
+    "local out = {redis.call('GET', 'crl:gen') or '0', redis.call('INCR', 'crl:number'),\n"
+    "  ss[2] or ''}\n"
+    "for i = 1, #ss, 2 do\n"
+    "  out[#out + 1] = ss[i]\n"
+    "  out[#out + 1] = redis.call('HGET', 'cert:' .. ss[i], 'revoked_at') or ARGV[1]\n"
     "end\n"
     "return out\n";
 
-/* ARGV: pem, gen, next_update. Keeps the newest generation. */
+/* ARGV: pem, gen, next_update, stale_at. Keeps the newest generation. */
 static const char lua_store[] =
     "local g = tonumber(redis.call('HGET', 'crl', 'gen') or '-1')\n"
     "if tonumber(ARGV[2]) >= g then\n"
-    "  redis.call('HSET', 'crl', 'pem', ARGV[1], 'gen', ARGV[2], 'next_update', ARGV[3])\n"
+    "  redis.call('HSET', 'crl', 'pem', ARGV[1], 'gen', ARGV[2], 'next_update', ARGV[3],\n"
+    "    'stale_at', ARGV[4])\n"
     "end\n"
     "return 1\n";
 
@@ -92,7 +97,7 @@ crl_build(struct ca_state *ca, const redisReply *snap, int64_t now,
 	long n;
 	mgr_err rv = MGR_EINTERNAL;
 
-	if (crl == NULL || snap->type != REDIS_REPLY_ARRAY || snap->elements < 2 ||
+	if (crl == NULL || snap->type != REDIS_REPLY_ARRAY || snap->elements < 3 ||
 	    snap->element[1]->type != REDIS_REPLY_INTEGER)
 		goto out;
 	if (X509_CRL_set_version(crl, X509_CRL_VERSION_2) != 1 ||
@@ -102,7 +107,7 @@ crl_build(struct ca_state *ca, const redisReply *snap, int64_t now,
 	    X509_CRL_set1_lastUpdate(crl, last) != 1 ||
 	    X509_CRL_set1_nextUpdate(crl, next) != 1)
 		goto out;
-	for (size_t i = 2; i + 1 < snap->elements; i += 2) {
+	for (size_t i = 3; i + 1 < snap->elements; i += 2) {
 		const char *s = str_el(snap, i), *w = str_el(snap, i + 1);
 		int64_t when = now;
 
@@ -156,21 +161,23 @@ static mgr_err
 crl_get(struct ca_state *ca, char **out)
 {
 	redisReply *r = NULL, *snap = NULL, *st = NULL;
-	const char *argv[3];
-	char nowbuf[24], nextbuf[24];
-	int64_t now = mgr_now_s(), next = 0, gen = -1, cur = 0;
+	const char *argv[4];
+	char nowbuf[24], nextbuf[24], stalebuf[24];
+	int64_t now = mgr_now_s(), stale = 0, gen = -1, cur = 0, first = 0;
 	char *pem = NULL;
 	mgr_err rv;
 
 	if ((rv = kv_eval(&r, lua_cached, 0, 0, NULL, NULL)) != MGR_OK)
 		return (rv);
 	if (str_el(r, 2) != NULL)
-		(void)mgr_parse_i64(str_el(r, 2), &next);
+		(void)mgr_parse_i64(str_el(r, 2), &stale);
 	if (str_el(r, 1) != NULL)
 		(void)mgr_parse_i64(str_el(r, 1), &gen);
 	if (str_el(r, 3) != NULL)
 		(void)mgr_parse_i64(str_el(r, 3), &cur);
-	if (str_el(r, 0) != NULL && gen >= cur && now < next - CRL_REFRESH_S) {
+	/* Fresh: no revocation since, nextUpdate not near, no listed serial
+	 * expired (an expired one leaves the CRL). */
+	if (str_el(r, 0) != NULL && gen >= cur && now < stale) {
 		if ((pem = strdup(str_el(r, 0))) == NULL)
 			rv = MGR_ENOMEM;
 		goto out;
@@ -180,11 +187,17 @@ crl_get(struct ca_state *ca, char **out)
 	if ((rv = kv_eval(&snap, lua_snapshot, 0, 1, argv, NULL)) != MGR_OK ||
 	    (rv = crl_build(ca, snap, now, &pem)) != MGR_OK)
 		goto out;
+	stale = now + CRL_LIFE_S - CRL_REFRESH_S;
+	if (str_el(snap, 2) != NULL && mgr_parse_i64(str_el(snap, 2), &first) == MGR_OK &&
+	    first < stale)
+		stale = first;
 	snprintf(nextbuf, sizeof(nextbuf), "%lld", (long long)(now + CRL_LIFE_S));
+	snprintf(stalebuf, sizeof(stalebuf), "%lld", (long long)stale);
 	argv[0] = pem;
 	argv[1] = str_el(snap, 0) != NULL ? str_el(snap, 0) : "0";
 	argv[2] = nextbuf;
-	if ((rv = kv_eval(&st, lua_store, 0, 3, argv, NULL)) != MGR_OK)
+	argv[3] = stalebuf;
+	if ((rv = kv_eval(&st, lua_store, 0, 4, argv, NULL)) != MGR_OK)
 		goto out;
 out:
 	if (r != NULL)
