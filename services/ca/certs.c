@@ -65,16 +65,14 @@ static const char lua_rotate[] =
     "local id = ARGV[3]\n"
     "if redis.call('HGET', KEYS[1], 'state') ~= 'active' then\n"
     "  return redis.error_reply('UNAUTH account not active') end\n"
-    "local mine = redis.call('ZRANGE', KEYS[2], 0, -1)\n"
-    "local set = {}\n"
-    "for _, s in ipairs(mine) do set[s] = true end\n"
     "if redis.call('EXISTS', 'spki:' .. ARGV[10]) == 1 then\n"
     "  return redis.error_reply('INVALID same key') end\n"
     "local targets = {}\n"
     "local implicit = ARGV[16] ~= '1'\n"
-    "if implicit then targets = mine else\n"
+    "if implicit then targets = redis.call('ZRANGE', KEYS[2], 0, -1) else\n"
     "  for i = 17, #ARGV do\n"
-    "    if not set[ARGV[i]] then return redis.error_reply('INVALID not ours') end\n"
+    "    if not redis.call('ZSCORE', KEYS[2], ARGV[i]) then\n"
+    "      return redis.error_reply('INVALID not ours') end\n"
     "    targets[#targets + 1] = ARGV[i]\n"
     "  end\n"
     "end\n"
@@ -231,19 +229,47 @@ out:
 	return (rv);
 }
 
-/* The account's newest (last issued) valid certificate, or -1. */
-static ssize_t
-newest_valid(const struct ca_record *recs, size_t n, int64_t now)
-{
-	ssize_t best = -1;
+/* KEYS acct:{id}:certs; ARGV now. Returns {last issued serial or "",
+ * the record of the newest valid certificate (or nothing)}. Looks at the
+ * newest CA_LIST_MAX only: the newest valid one is almost always the last. */
+static const char lua_newest_valid[] =
+    "local ss = redis.call('ZREVRANGE', KEYS[1], 0, 999)\n"
+    "for _, s in ipairs(ss) do\n"
+    "  local r = redis.call('HMGET', 'cert:' .. s, 'serial', 'holder',\n"
+    "    'account_id', 'subject', 'pem', 'spki', 'not_before', 'not_after',\n"
+    "    'revoked_at', 'issued_at')\n"
+    "  if r[1] and (not r[9] or r[9] == '') and tonumber(r[8]) > tonumber(ARGV[1]) then\n"
+    "    return {ss[1], {r}} end\n"
+    "end\n"
+    "return {ss[1] or '', {}}\n";
 
-	for (size_t i = 0; i < n; i++) {
-		if (strcmp(ca_record_status(&recs[i], now), "valid") != 0)
-			continue;
-		if (best < 0 || recs[i].issued_at >= recs[best].issued_at)
-			best = (ssize_t)i;
+/* The newest valid certificate of an account (*n 0 if none) and the serial
+ * issued last (for the renewal script's check that nothing changed). */
+static mgr_err
+newest_valid(const char *account_id, int64_t now, struct ca_record **rec,
+    size_t *n, char *last, size_t lastlen)
+{
+	char key[MGR_ID_MAX + 16], nowbuf[24];
+	const char *argv[2];
+	redisReply *r = NULL;
+	mgr_err rv;
+
+	snprintf(key, sizeof(key), "acct:{%s}:certs", account_id);
+	snprintf(nowbuf, sizeof(nowbuf), "%lld", (long long)now);
+	argv[0] = key;
+	argv[1] = nowbuf;
+	if ((rv = kv_eval(&r, lua_newest_valid, 1, 2, argv, NULL)) != MGR_OK)
+		return (rv);
+	if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+	    r->element[0]->type != REDIS_REPLY_STRING) {
+		rv = MGR_EINTERNAL;
+		goto out;
 	}
-	return (best);
+	snprintf(last, lastlen, "%s", r->element[0]->str);
+	rv = ca_records_from_reply(r->element[1], rec, n);
+out:
+	freeReplyObject(r);
+	return (rv);
 }
 
 static mgr_err
@@ -273,10 +299,9 @@ ca_h_renew(struct rpc_call *call, void *arg)
 	redisReply *r = NULL;
 	BIO *b = NULL;
 	X509 *old = NULL;
-	char holder[MGR_ID_MAX + 8], why[256], detail[160];
+	char holder[MGR_ID_MAX + 8], why[256], detail[160], last[64];
 	const char *target = "";
 	int64_t now, exp = 0;
-	ssize_t best;
 	int renewed = 0;
 	mgr_err rv;
 
@@ -296,25 +321,27 @@ ca_h_renew(struct rpc_call *call, void *arg)
 			goto out;
 		ca_records_free(recs, nrecs);
 		recs = NULL;
-		if ((rv = ca_records_of_account(req->account_id, &recs, &nrecs)) != MGR_OK)
+		nrecs = 0;
+		if ((rv = newest_valid(req->account_id, now, &recs, &nrecs, last,
+		         sizeof(last))) != MGR_OK)
 			goto out;
-		if ((best = newest_valid(recs, nrecs, now)) < 0) {
+		if (nrecs == 0) {
 			rv = MGR_EUNAUTH;
 			snprintf(why, sizeof(why), "the account has no valid certificate");
 			goto out;
 		}
-		if (req->has_expiration ? recs[best].not_after >= exp
-		    : recs[best].not_after > now + ca->cfg->expiry_notice_days * 86400) {
-			ca_record_msg(&recs[best], now, &cm);
+		if (req->has_expiration ? recs[0].not_after >= exp
+		    : recs[0].not_after > now + ca->cfg->expiry_notice_days * 86400) {
+			ca_record_msg(&recs[0], now, &cm);
 			snprintf(detail, sizeof(detail), "not needed, serial %s",
-			    recs[best].serial);
+			    recs[0].serial);
 			rv = reply_cert(call, &cm, 0, NULL, 0);
 			goto out;
 		}
 		BIO_free(b);
 		X509_free(old);
 		old = NULL;
-		if ((b = BIO_new_mem_buf(recs[best].pem, -1)) == NULL ||
+		if ((b = BIO_new_mem_buf(recs[0].pem, -1)) == NULL ||
 		    (old = PEM_read_bio_X509(b, NULL, NULL, NULL)) == NULL) {
 			rv = MGR_EINTERNAL;
 			goto out;
@@ -324,9 +351,9 @@ ca_h_renew(struct rpc_call *call, void *arg)
 		         exp, CA_PROFILE_CLIENT, &iss)) != MGR_OK)
 			goto out;
 		ca_argv_cert(&av, &iss, holder, req->account_id);
-		ca_argv_add(&av, recs[best].serial);
+		ca_argv_add(&av, recs[0].serial);
 		ca_argv_add_i64(&av, now);
-		ca_argv_add(&av, recs[nrecs - 1].serial);
+		ca_argv_add(&av, last);
 		if (r != NULL)
 			freeReplyObject(r);
 		r = NULL;
@@ -344,7 +371,7 @@ ca_h_renew(struct rpc_call *call, void *arg)
 	}
 	ca_issued_msg(&iss, &cm);
 	snprintf(detail, sizeof(detail), "serial %s renews %s", iss.serial,
-	    recs[best].serial);
+	    recs[0].serial);
 	rv = reply_cert(call, &cm, 1, NULL, 0);
 out:
 	ERR_clear_error();
@@ -375,48 +402,42 @@ serial_ok(const char *s)
 	return (1);
 }
 
-/* The pre-checks of a rotation that need the account's records. */
+/* The pre-checks of a rotation against what is stored (the script checks
+ * them again atomically; these give the precise reason and spare a
+ * signature): the key must be new, the serials to revoke the account's. */
 static mgr_err
 rotate_precheck(const Mgr__Ca__IssueRequest *req, const struct ca_csr *csr,
     char *why, size_t whylen)
 {
-	struct ca_record *recs = NULL;
+	char key[MGR_ID_MAX + 16];
 	redisReply *r = NULL;
-	size_t n = 0, i, j;
 	mgr_err rv;
 
-	if ((rv = ca_records_of_account(req->account_id, &recs, &n)) != MGR_OK)
+	if ((rv = kv_cmd(&r, "GET spki:%s", csr->spki)) != MGR_OK)
 		return (rv);
-	rv = MGR_EINVAL;
-	for (i = 0; i < n; i++) {
-		if (strcmp(recs[i].spki, csr->spki) == 0) {
-			snprintf(why, whylen, "the CSR's public key is the key of "
-			    "certificate %s; rotation needs a new key", recs[i].serial);
-			goto out;
-		}
+	if (r->type == REDIS_REPLY_STRING) {
+		snprintf(why, whylen, "the CSR's public key is the key of certificate "
+		    "%.64s; rotation needs a new key", r->str);
+		rv = MGR_EINVAL;
+		goto out;
 	}
-	for (j = 0; req->has_revoke && j < req->n_revoke; j++) {
-		for (i = 0; i < n && strcmp(recs[i].serial, req->revoke[j]) != 0; i++)
-			;
-		if (i == n) {
+	snprintf(key, sizeof(key), "acct:{%s}:certs", req->account_id);
+	for (size_t j = 0; req->has_revoke && j < req->n_revoke; j++) {
+		freeReplyObject(r);
+		r = NULL;
+		if ((rv = kv_cmd(&r, "ZSCORE %s %s", key, req->revoke[j])) != MGR_OK)
+			return (rv);
+		if (r->type == REDIS_REPLY_NIL) {
 			snprintf(why, whylen, "serial %s is not a certificate of this "
 			    "account", req->revoke[j]);
+			rv = MGR_EINVAL;
 			goto out;
 		}
-	}
-	if ((rv = kv_cmd(&r, "EXISTS spki:%s", csr->spki)) != MGR_OK)
-		goto out;
-	if (r->type == REDIS_REPLY_INTEGER && r->integer == 1) {
-		rv = MGR_EINVAL;
-		snprintf(why, whylen, "the CSR's public key is already certified; "
-		    "rotation needs a new key");
-		goto out;
 	}
 	rv = MGR_OK;
 out:
 	if (r != NULL)
 		freeReplyObject(r);
-	ca_records_free(recs, n);
 	return (rv);
 }
 
