@@ -245,6 +245,14 @@ check_crl() {
 }
 check_crl "after rotations"
 
+# ---- events ----------------------------------------------------------------
+api GET "/api/v1/accounts/$A/events" -u "$ADMIN"
+if [ "$ST" = 200 ]; then
+  types=$(jq -r '[.events[].type] | join(",")' <<<"$BODY")
+  check '[ "$types" = "certificate.issued,certificate.renewed,certificate.issued,certificate.revoked,certificate.revoked,certificate.issued,certificate.issued,certificate.revoked" ]' "issued, renewed and revoked events in order"
+  check '[ "$(jq -r "[.events[] | select(.type == \"certificate.revoked\") | .data.serial] | sort | join(\",\")" <<<"$BODY")" = "$(printf "%s\n" "$A1" "$A2" "$A3" | sort | paste -sd,)" ]' "revoked events name the serials"
+fi
+
 # ---- audit -----------------------------------------------------------------
 if api GET /api/v1/audit -u "$ADMIN" && [ "$ST" = 200 ]; then
   check 'jq -e "[.records[] | select(.action == \"certificate.register\")] | length > 0" <<<"$BODY" >/dev/null' "registrations audited"
