@@ -181,16 +181,6 @@ ca_argv_cert(struct ca_argv *a, const struct ca_issued *c, const char *holder,
 	ca_argv_add(a, a->iso[1]);
 }
 
-static const char lua_load[] =
-    "local out = {}\n"
-    "for _, s in ipairs(ARGV) do\n"
-    "  local r = redis.call('HMGET', 'cert:' .. s, 'serial', 'holder',\n"
-    "    'account_id', 'subject', 'pem', 'spki', 'not_before', 'not_after',\n"
-    "    'revoked_at', 'issued_at')\n"
-    "  if r[1] then out[#out + 1] = r end\n"
-    "end\n"
-    "return out\n";
-
 static const char lua_load_account[] =
     "local ss = redis.call('ZRANGE', KEYS[1], -" "1000" ", -1)\n"
     "local out = {}\n"
@@ -258,23 +248,6 @@ ca_records_from_reply(const redisReply *rep, struct ca_record **out, size_t *n)
 fail:
 	ca_records_free(recs, cnt);
 	return (MGR_ENOMEM);
-}
-
-mgr_err
-ca_records_load(const char *const *serials, size_t nserials,
-    struct ca_record **out, size_t *n)
-{
-	redisReply *rep = NULL;
-	mgr_err rv;
-
-	if (nserials > 60)
-		return (MGR_EINVAL);
-	if ((rv = kv_eval(&rep, lua_load, 0, (int)nserials,
-	         (const char **)serials, NULL)) != MGR_OK)
-		return (rv);
-	rv = ca_records_from_reply(rep, out, n);
-	freeReplyObject(rep);
-	return (rv);
 }
 
 mgr_err

@@ -71,10 +71,6 @@ struct ca_record {
 	char *serial, *holder, *account_id, *subject, *pem, *spki;
 	int64_t not_before, not_after, revoked_at, issued_at;
 };
-/* Reads the records of serials (all of them; missing ones are skipped) in one
- * round trip. *out is an array of *n records, free with ca_records_free. */
-mgr_err ca_records_load(const char *const *serials, size_t nserials,
-    struct ca_record **out, size_t *n);
 /* The records of an account, oldest first (at most CA_LIST_MAX, the newest). */
 mgr_err ca_records_of_account(const char *account_id, struct ca_record **out,
     size_t *n);
