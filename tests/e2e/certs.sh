@@ -121,6 +121,10 @@ expect_status 200 "the race winner's certificate works"
 check '[ "$(jq -r ".certificates | length" <<<"$BODY")" = 1 ]' "one certificate for the race account"
 B1=$(jfield certificates.0.serial)
 
+gen_csr "$W/devacct" "/O=ACME CORP/OU=apps/CN=app-ONE"
+register_device dev-10 "$W/devacct.csr"
+expect_status 409 "a device with an account's DN (other case)"
+
 # ---- list ------------------------------------------------------------------
 app GET "/api/v1/accounts/$A/certificates" "$W/a1"
 expect_status 200 "list own certificates"
