@@ -95,6 +95,7 @@ register "$A" "$W/a1.csr" "" "user-a:$PA"
 expect_status 401 "the temp credentials are gone after registration"
 if api GET "/api/v1/accounts/$A" -u "$ADMIN" && [ "$ST" = 200 ]; then
   check '[ "$(jfield state)" = active ] && [ -z "$(jfield username)" ]' "account active, user name erased"
+  check '[[ "$(jfield registered_at)" =~ ^20[0-9-]+T[0-9:]+Z$ ]]' "registered_at set"
 fi
 
 # ---- the race: 20 registrations with one secret, one winner ----------------
