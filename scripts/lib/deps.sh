@@ -1,13 +1,14 @@
 # Debian 12 packages the Manager needs to build, run and test. Sourced.
 MGR_PACKAGES="build-essential cmake pkg-config protobuf-c-compiler libprotobuf-c-dev
 libnng-dev libssl-dev openssl libmicrohttpd-dev libgnutls28-dev libhiredis-dev
-libjansson-dev redis-server redis-tools curl ca-certificates python3 procps iproute2
-python3-yaml python3-kubernetes"
+libjansson-dev redis-server redis-tools curl ca-certificates python3 procps iproute2 jq
+chromium nodejs python3-yaml python3-kubernetes"
 # Offline checks of deploy/ (tests/e2e/deploy_manifests.sh): kubectl for
 # `kubectl kustomize` (any kubectl will do; Debian's is kubernetes-client)
-# and node + npm for the validators in deploy/tools (`npm ci` there).
+# and npm for the validators in deploy/tools (`npm ci` there; nodesource's
+# nodejs brings its own npm, Debian's does not).
 command -v kubectl >/dev/null 2>&1 || MGR_PACKAGES="$MGR_PACKAGES kubernetes-client"
-command -v npm >/dev/null 2>&1 || MGR_PACKAGES="$MGR_PACKAGES nodejs npm"
+command -v npm >/dev/null 2>&1 || MGR_PACKAGES="$MGR_PACKAGES npm"
 
 # Installs what is missing (as root), or prints the one apt-get line and fails.
 mgr_install_deps() {
@@ -16,6 +17,9 @@ mgr_install_deps() {
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
       missing="$missing $p"
   done
+  # npm: Debian's package, unless a nodejs that bundles npm is installed
+  # (NodeSource's nodejs conflicts with Debian's npm).
+  command -v npm >/dev/null 2>&1 || missing="$missing npm"
   [ -z "$missing" ] && return 0
   if [ "$(id -u)" != 0 ]; then
     echo "missing Debian packages; run as root:" >&2

@@ -8,13 +8,10 @@
 MGR_PIDS=${MGR_PIDS:-}
 MGR_REDIS_PID=${MGR_REDIS_PID:-}
 
-# Below Linux's ephemeral range (32768-60999): a port there can be taken by
-# an outgoing connection (even a dialer connecting to itself) before the
-# process meant to listen on it starts.
 mgr_free_port() {
   local p
   for _ in $(seq 1 200); do
-    p=$(( RANDOM % 12000 + 20000 ))
+    p=$(( RANDOM % 20000 + 10000 ))  # below the ephemeral range (32768+)
     if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; then
       echo "$p"; return 0
     fi
