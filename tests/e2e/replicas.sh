@@ -8,6 +8,7 @@
 # resent to the other replica), and the gateways keep answering. A killed
 # replica that comes back is dialed again and serves.
 . "$(dirname "$0")/../lib/stack.sh"
+. "$(dirname "$0")/../lib/certs.sh"
 
 CERTS=$(mktemp -d "${TMPDIR:-/tmp}/mgr-replica-certs.XXXXXX")
 "$MGR_ROOT/deploy/scripts/make-internal-certs.sh" "$CERTS" 2>/dev/null ||
@@ -51,7 +52,39 @@ for p in "$GW1_PORT" "$GW2_PORT"; do
   check '[ "$(curl -s -o /dev/null -w %{http_code} --cacert $CA https://127.0.0.1:$p/readyz)" = 200 ]' "gateway :$p ready"
 done
 
-# Load, killing account, ca and vault replica 1 and then gateway 1 mid-load.
+# An application account registered through gateway 2, created through 1.
+GW1=https://127.0.0.1:$GW1_PORT GW2=https://127.0.0.1:$GW2_PORT
+URL=$GW1
+api_json POST /api/v1/accounts '{"name":"replicas app","role":"vault_provisioner","username":"replicas-app","password":"temporary-pass-123"}' -u "$ADMIN"
+expect_status 201 "account created through gateway 1"
+ACC=$(jfield id)
+APPDIR=$CERTS/app; mkdir -p "$APPDIR"
+gen_csr "$APPDIR/app" "/O=Replicas/CN=replicas-app" ec
+URL=$GW2
+register "$ACC" "$APPDIR/app.csr" "" "replicas-app:temporary-pass-123"
+expect_status 201 "certificate registered through gateway 2"
+jfield certificate >"$APPDIR/app.pem"
+APP=(--cert "$APPDIR/app.pem" --key "$APPDIR/app.key")
+for g in "$GW1" "$GW2"; do
+  URL=$g; api GET "/api/v1/accounts/$ACC/certificates" "${APP[@]}"
+  expect_status 200 "the application is served by $g"
+done
+# A disable through one gateway reaches the other at once (Redis pub/sub).
+URL=$GW1; api POST "/api/v1/accounts/$ACC/disable" -u "$ADMIN"; expect_status 200 "disable through gateway 1"
+URL=$GW2; api GET "/api/v1/accounts/$ACC/certificates" "${APP[@]}"
+expect_status 401 "gateway 2 refuses the disabled account on the next request"
+URL=$GW1; api GET "/api/v1/accounts/$ACC/certificates" "${APP[@]}"
+expect_status 401 "gateway 1 refuses the disabled account"
+URL=$GW2; api POST "/api/v1/accounts/$ACC/enable" -u "$ADMIN"; expect_status 200 "enable through gateway 2"
+URL=$GW1; api GET "/api/v1/accounts/$ACC/certificates" "${APP[@]}"
+expect_status 200 "gateway 1 serves the enabled account again"
+
+# Load, killing account, ca and vault replica 1 and then gateway 1 mid-load:
+# readiness (pings every service), admin list of accounts (account-svc
+# checks the password), the application's certificates (its certificate is
+# checked), health and the CA certificate.
+export LOAD_ADMIN=$ADMIN LOAD_APP_CERT=$APPDIR/app.pem LOAD_APP_KEY=$APPDIR/app.key \
+  LOAD_APP_PATH=/api/v1/accounts/$ACC/certificates
 report=$(python3 "$MGR_ROOT/tests/e2e/replicas_load.py" "$CA" "$GW1_PORT,$GW2_PORT" \
   "account:$MGR_PID_account,ca:$MGR_PID_ca,vault:$MGR_PID_vault,gateway:$MGR_PID_gateway:$GW1_PORT")
 echo "load report: $report" >&2
@@ -71,7 +104,7 @@ done
 check '[ "$(jfield unexplained_failures)" = "[]" ]' "no failed request but those in flight on the killed gateway: $(jfield unexplained_failures)"
 for i in 0 1 2; do
   kind=$(jfield kills.$i.kind)
-  echo "killed $kind replica: $(jfield kills.$i.in_flight) /readyz requests in flight across the kill, $(jfield kills.$i.failed_in_flight) failed" >&2
+  echo "killed $kind replica: $(jfield kills.$i.in_flight) service-backed requests in flight across the kill, $(jfield kills.$i.failed_in_flight) failed" >&2
   check '[ "$(jfield kills.$i.failed_in_flight)" = 0 ]' "no request in flight across the $kind kill failed"
   for p in "$GW1_PORT" "$GW2_PORT"; do
     check '[ "$(jfield kills.$i.ok_after_by_gateway.$p)" -ge 5 ]' "gateway :$p kept answering after the $kind replica was killed"

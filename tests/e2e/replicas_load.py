@@ -14,6 +14,7 @@ gateway and is counted as `rerouted`, not as a request. Every other error or
 a status other than 200 is a failed request, with its times, so the caller
 can check that each failure was in flight on a killed process.
 """
+import base64
 import http.client
 import json
 import os
@@ -29,6 +30,14 @@ BETWEEN = 90         # requests completed after each kill before the next
 MAX_REQUESTS = 6000  # hard bound on the load
 MAX_SECONDS = 120    # hard bound on the time
 PATHS = ["/readyz", "/readyz", "/healthz", "/api/v1/ca/certificate"]
+# Optional: LOAD_ADMIN=user:password adds GET /api/v1/accounts as the admin;
+# LOAD_APP_CERT/LOAD_APP_KEY/LOAD_APP_PATH add a GET with that client cert.
+ADMIN = os.environ.get("LOAD_ADMIN")
+APP_PATH = os.environ.get("LOAD_APP_PATH")
+if ADMIN:
+    PATHS.append("/api/v1/accounts")
+if APP_PATH:
+    PATHS.append(APP_PATH)
 
 ca, ports = sys.argv[1], [int(p) for p in sys.argv[2].split(",")]
 kills = []
@@ -39,6 +48,11 @@ for k in sys.argv[3].split(","):
 
 ctx = ssl.create_default_context(cafile=ca)
 ctx.check_hostname = False  # the gateway's name is checked by the e2e tests
+app_ctx = None
+if APP_PATH:
+    app_ctx = ssl.create_default_context(cafile=ca)
+    app_ctx.check_hostname = False
+    app_ctx.load_cert_chain(os.environ["LOAD_APP_CERT"], os.environ["LOAD_APP_KEY"])
 lock = threading.Lock()
 results = []   # (start, end, port, path, ok, detail)
 rerouted = 0
@@ -50,13 +64,18 @@ t0 = time.monotonic()
 def one(port, path):
     """Returns (sent, ok, detail). sent is False when the connection was
     refused before anything was sent."""
-    c = http.client.HTTPSConnection("127.0.0.1", port, context=ctx, timeout=30)
+    app = APP_PATH is not None and path == APP_PATH
+    c = http.client.HTTPSConnection("127.0.0.1", port,
+                                    context=app_ctx if app else ctx, timeout=30)
+    headers = {}
+    if ADMIN and path == "/api/v1/accounts":
+        headers["Authorization"] = "Basic " + base64.b64encode(ADMIN.encode()).decode()
     try:
         try:
             c.connect()
         except ConnectionRefusedError:
             return False, False, "refused"
-        c.request("GET", path)
+        c.request("GET", path, headers=headers)
         r = c.getresponse()
         body = r.read()
         if r.status != 200:
@@ -151,7 +170,8 @@ for k in kills:
                     if r[2] == k["port"] and r[0] < kd and r[1] > ks]
     else:
         inflight = [i for i, r in enumerate(results)
-                    if r[0] < kd and r[1] > ks and r[3] == "/readyz"]
+                    if r[0] < kd and r[1] > ks and r[3] not in
+                    ("/healthz", "/api/v1/ca/certificate")]
     failed = [i for i in inflight if not results[i][4]]
     if k["kind"] == "gateway":
         explained.update(failed)
