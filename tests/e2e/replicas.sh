@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Several replicas for real: two gateways, two replicas of each service, one
 # Redis, internal traffic on tls+tcp:// with mutual TLS. Each gateway dials
-# both replicas of every service (MANAGER_<SVC>_ADDR lists both). Under a
+# both replicas of every service (MANAGER_<SVC>_ADDR lists both). A disable
+# through one gateway is refused by the other on the next request. Under a
 # bounded load spread over both gateways, one replica of each service and
 # then one gateway are killed with -9: no request fails but those in flight
 # on the killed gateway (requests held by a killed service replica are
