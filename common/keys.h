@@ -49,6 +49,11 @@
  *   evmark:<serial>:<threshold> string  exactly-once marker of expiry events;
  *                                     threshold: the notice days, 15 or
  *                                     "expired"; lives until not_after + 30 d
+ * Authentication epoch
+ *   auth:epoch    integer, INCRed in the same script as every change that can
+ *                 turn an app's authentication from yes to no (revocation,
+ *                 disable, enable, delete). Gateways read it on every app
+ *                 request and drop their cached answers when it moved.
  * Pub/sub channels
  *   mgr:auth      "cert <serial>" | "account <id>": drop cached auth state
  *   mgr:ev:{<id>} one JSON event as it is appended
@@ -58,6 +63,7 @@
 #define MGR_COMMON_KEYS_H
 
 #define KEY_AUTH_CHANNEL "mgr:auth"
+#define KEY_AUTH_EPOCH "auth:epoch"
 #define KEY_AUDIT_STREAM "audit"
 #define KEY_AUDIT_MAXLEN "1000000"
 #define KEY_EVENTS_MAXLEN "10000"

@@ -169,6 +169,8 @@ auth_app(struct gw_req *r)
 		return (gw_fail(r, MGR_EUNAUTH, "no valid client certificate"));
 	if (now >= gc->not_after || now < gc->not_before)
 		return (gw_fail(r, MGR_EUNAUTH, "client certificate expired"));
+	if ((rv = gw_authcache_sync()) != MGR_OK)
+		return (gw_fail(r, rv, "authentication state unavailable"));
 	if (!gw_authcache_get(gc->serial, gc->fingerprint, &ans)) {
 		unsigned long gen = gw_authcache_generation();
 

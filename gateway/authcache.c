@@ -1,10 +1,12 @@
 /* Cache of ca.AuthCert answers, so that an app's request costs no RPC to
- * ca-svc on the hot path. Safe because every change that could turn an
- * answer from yes to no is published on mgr:auth ("cert <serial>",
- * "account <id>") and drops the entries it touches; expiry is checked by the
- * gateway itself on every request. While the subscription is down nothing is
- * cached. A generation counter keeps an answer fetched before an
- * invalidation from being stored after it. */
+ * ca-svc on the hot path. Every change that can turn an answer from yes to
+ * no (revocation, disable, enable, delete) increments auth:epoch in the same
+ * Redis script as the change. Each app request first reads auth:epoch (one
+ * GET on a pooled connection) and drops every cached answer when it moved:
+ * so a revocation made through any gateway is refused by every gateway on
+ * the very next request, with no pub/sub race. Expiry is checked by the
+ * gateway itself on every request. A generation counter keeps an answer
+ * fetched before an epoch change from being stored after it. */
 #include "gateway/authcache.h"
 
 #include <pthread.h>
@@ -35,12 +37,8 @@ struct ac_entry {
 static pthread_mutex_t ac_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct ac_entry *ac_table;
 static unsigned long ac_gen;
-static int ac_live;          /* the subscription is up: caching allowed */
+static int ac_live;          /* started: caching allowed */
 static int ac_count;
-static volatile int ac_stop;
-static pthread_t ac_thread;
-static int ac_started;
-static int ac_fd = -1;     /* the subscriber's socket, for stop */
 
 static unsigned
 ac_hash(const char *s)
@@ -188,78 +186,66 @@ gw_authcache_drop_account(const char *account_id)
 	ac_drop_where(NULL, account_id);
 }
 
-static void
-ac_set_live(int live)
+/* A small pool of Redis connections for the epoch reads: the gateway runs a
+ * thread per HTTP connection, so thread-local contexts would mean one Redis
+ * connection per client connection. */
+#define AC_POOL_MAX 32
+static redisContext *ac_pool[AC_POOL_MAX];
+static int ac_pool_n;
+static long long ac_epoch = -1;
+
+static mgr_err
+ac_read_epoch(long long *out)
 {
+	redisContext *c = NULL;
+	redisReply *r;
+	mgr_err rv = MGR_EUNAVAIL;
+
 	pthread_mutex_lock(&ac_lock);
-	ac_live = live;
-	ac_clear_locked();
+	if (ac_pool_n > 0)
+		c = ac_pool[--ac_pool_n];
 	pthread_mutex_unlock(&ac_lock);
-}
+	if (c == NULL && kv_connect(2000, &c) != MGR_OK)
+		return (MGR_EUNAVAIL);
+	r = redisCommand(c, "GET " KEY_AUTH_EPOCH);
+	if (r != NULL && (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_NIL)) {
+		int64_t v = 0;
 
-static void
-ac_message(const char *msg, size_t len)
-{
-	char buf[160];
-
-	if (len >= sizeof(buf))
-		return;
-	memcpy(buf, msg, len);
-	buf[len] = '\0';
-	if (strncmp(buf, "cert ", 5) == 0)
-		gw_authcache_drop_serial(buf + 5);
-	else if (strncmp(buf, "account ", 8) == 0)
-		gw_authcache_drop_account(buf + 8);
-	else
-		ac_set_live(1); /* unknown message: be safe, start over */
-}
-
-static void *
-ac_main(void *arg)
-{
-	(void)arg;
-	while (!ac_stop) {
-		redisContext *c = NULL;
-		redisReply *r = NULL;
-
-		/* Blocking reads; gw_authcache_stop() shuts the socket down. */
-		if (kv_connect(0, &c) != MGR_OK) {
-			sleep(1);
-			continue;
+		if (r->type == REDIS_REPLY_NIL || mgr_parse_i64(r->str, &v) == MGR_OK) {
+			*out = v;
+			rv = MGR_OK;
 		}
-		r = redisCommand(c, "SUBSCRIBE %s", KEY_AUTH_CHANNEL);
-		if (r == NULL || r->type == REDIS_REPLY_ERROR) {
-			if (r != NULL)
-				freeReplyObject(r);
-			redisFree(c);
-			sleep(1);
-			continue;
-		}
-		freeReplyObject(r);
-		pthread_mutex_lock(&ac_lock);
-		ac_fd = c->fd;
-		pthread_mutex_unlock(&ac_lock);
-		ac_set_live(1);
-		while (!ac_stop) {
-			void *v = NULL;
-
-			if (redisGetReply(c, &v) != REDIS_OK)
-				break;
-			r = v;
-			if (r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
-			    r->element[2]->type == REDIS_REPLY_STRING)
-				ac_message(r->element[2]->str, r->element[2]->len);
-			freeReplyObject(r);
-		}
-		ac_set_live(0);
-		pthread_mutex_lock(&ac_lock);
-		ac_fd = -1;
-		pthread_mutex_unlock(&ac_lock);
-		redisFree(c);
-		if (!ac_stop)
-			log_warn(NULL, "auth cache: subscription lost; not caching until back");
 	}
-	return (NULL);
+	if (r != NULL)
+		freeReplyObject(r);
+	if (rv == MGR_OK) {
+		pthread_mutex_lock(&ac_lock);
+		if (ac_pool_n < AC_POOL_MAX) {
+			ac_pool[ac_pool_n++] = c;
+			c = NULL;
+		}
+		pthread_mutex_unlock(&ac_lock);
+	}
+	if (c != NULL)
+		redisFree(c);
+	return (rv);
+}
+
+mgr_err
+gw_authcache_sync(void)
+{
+	long long e;
+	mgr_err rv;
+
+	if ((rv = ac_read_epoch(&e)) != MGR_OK)
+		return (rv);
+	pthread_mutex_lock(&ac_lock);
+	if (e != ac_epoch) {
+		ac_clear_locked();
+		ac_epoch = e;
+	}
+	pthread_mutex_unlock(&ac_lock);
+	return (MGR_OK);
 }
 
 mgr_err
@@ -267,23 +253,18 @@ gw_authcache_start(void)
 {
 	if ((ac_table = calloc(AC_SLOTS, sizeof(*ac_table))) == NULL)
 		return (MGR_ENOMEM);
-	if (pthread_create(&ac_thread, NULL, ac_main, NULL) != 0)
-		return (MGR_EINTERNAL);
-	ac_started = 1;
+	ac_live = 1;
 	return (MGR_OK);
 }
 
 void
 gw_authcache_stop(void)
 {
-	ac_stop = 1;
 	pthread_mutex_lock(&ac_lock);
-	if (ac_fd >= 0)
-		shutdown(ac_fd, SHUT_RDWR);
-	pthread_mutex_unlock(&ac_lock);
-	if (ac_started)
-		pthread_join(ac_thread, NULL);
-	ac_started = 0;
+	while (ac_pool_n > 0)
+		redisFree(ac_pool[--ac_pool_n]);
+	ac_live = 0;
 	free(ac_table);
 	ac_table = NULL;
+	pthread_mutex_unlock(&ac_lock);
 }

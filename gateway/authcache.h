@@ -14,6 +14,10 @@ struct gw_auth_answer {
 mgr_err gw_authcache_start(void);
 void gw_authcache_stop(void);
 
+/* Reads auth:epoch and drops every cached answer if it moved. Call first on
+ * every app request; MGR_EUNAVAIL when Redis does not answer. */
+mgr_err gw_authcache_sync(void);
+
 /* Take the generation before asking ca-svc, and hand it to put(). */
 unsigned long gw_authcache_generation(void);
 int gw_authcache_get(const char *serial, const char *fingerprint,
@@ -21,9 +25,8 @@ int gw_authcache_get(const char *serial, const char *fingerprint,
 void gw_authcache_put(unsigned long gen, const char *serial,
     const char *fingerprint, const struct gw_auth_answer *a);
 
-/* Drop at once what a revocation or a disable makes stale. Routes that
- * revoke or disable call these before replying, so that this gateway refuses
- * the next request even before the pub/sub message arrives. */
+/* Drop at once what a revocation or a disable makes stale (the epoch does
+ * it too; these keep the rest of this gateway's cache warm). */
 void gw_authcache_drop_serial(const char *serial);
 void gw_authcache_drop_account(const char *account_id);
 

@@ -108,6 +108,7 @@ static const char lua_transition[] =
     "  if h[2] and h[2] ~= '' then new = 'active' else new = 'pending_registration' end\n"
     "end\n"
     "redis.call('HSET', KEYS[1], 'state', new)\n"
+    "redis.call('INCR', '" KEY_AUTH_EPOCH "')\n"
     "redis.call('PUBLISH', '" KEY_AUTH_CHANNEL "', 'account ' .. ARGV[1])\n"
     "emit_event(ARGV[1], 'account.' .. ARGV[2] .. 'd', ARGV[3],"
     " cjson.encode({state = new}))\n"
@@ -130,6 +131,7 @@ static const char lua_delete[] =
     "end\n"
     "redis.call('DEL', KEYS[1], 'ev:{' .. ARGV[1] .. '}')\n"
     "redis.call('ZREM', KEYS[2], ARGV[1])\n"
+    "redis.call('INCR', '" KEY_AUTH_EPOCH "')\n"
     "redis.call('PUBLISH', '" KEY_AUTH_CHANNEL "', 'account ' .. ARGV[1])\n"
     "return 'ok'\n";
 

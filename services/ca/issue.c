@@ -1,6 +1,8 @@
 /* Signing into records, record storage Lua, record reading (see issue.h). */
 #include "services/ca/issue.h"
 
+#include "common/keys.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,7 +33,8 @@ static const char lua_certs[] =
     "  redis.call('ZADD', 'certs:revoked', c[2], serial)\n"
     "  redis.call('ZREM', 'certs:expiry', serial)\n"
     "  redis.call('INCR', 'crl:gen')\n"
-    "  redis.call('PUBLISH', 'mgr:auth', 'cert ' .. serial)\n"
+    "  redis.call('INCR', '" KEY_AUTH_EPOCH "')\n"
+    "  redis.call('PUBLISH', '" KEY_AUTH_CHANNEL "', 'cert ' .. serial)\n"
     "  emit_event(acct, 'certificate.revoked', etime, cjson.encode({serial = serial}))\n"
     "  return true\n"
     "end\n";

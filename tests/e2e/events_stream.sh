@@ -130,6 +130,7 @@ check '[ "$(jfield events.0.id)" = "$E4" ]' "list after E3 starts at E4"
 sse_start s4 || fail_now "the fourth stream did not start"
 rcli HSET "cert:$APP_SERIAL" revoked_at "$(date +%s)" >/dev/null
 rcli ZREM certs:expiry "$APP_SERIAL" >/dev/null
+rcli INCR auth:epoch >/dev/null
 rcli PUBLISH mgr:auth "cert $APP_SERIAL" >/dev/null
 mgr_wait "! kill -0 $SSE_PID_s4" 10
 check '! kill -0 $SSE_PID_s4 2>/dev/null' "the stream ends when the certificate is revoked"
@@ -139,6 +140,7 @@ seed_app_api GET "/api/v1/accounts/$A/events/stream"; expect_status 401 "revoked
 seed_app_cert "$A" "$T_DIR/app" 60
 sse_start s5 || fail_now "the fifth stream did not start"
 rcli HSET "acct:{$A}" state disabled >/dev/null
+rcli INCR auth:epoch >/dev/null
 rcli PUBLISH mgr:auth "account $A" >/dev/null
 mgr_wait "! kill -0 $SSE_PID_s5" 10
 check '! kill -0 $SSE_PID_s5 2>/dev/null' "the stream ends when the account is disabled"

@@ -277,9 +277,11 @@ def redis(*a):
 s1 = get()
 kept = c.sock is not None  # so the next request goes on this connection
 redis("HSET", "acct:{%s}" % acct, "state", "disabled")
+redis("INCR", "auth:epoch")
 redis("PUBLISH", "mgr:auth", "account " + acct)
 s2 = get()
 redis("HSET", "acct:{%s}" % acct, "state", "active")
+redis("INCR", "auth:epoch")
 redis("PUBLISH", "mgr:auth", "account " + acct)
 s3 = get()
 assert (s1, s2, s3) == (200, 401, 200), (s1, s2, s3)

@@ -7,7 +7,7 @@
 #   app_identity NAME [ROLE] [DAYS]   creates account + certificate; sets
 #       APP_ID (account id), APP_SERIAL; files $T_DIR/apps/NAME.{key,pem,id,serial}
 #   app_api NAME METHOD PATH [curl args...]   `api` with NAME's certificate
-#   app_disable NAME / app_enable NAME        account state + mgr:auth message
+#   app_disable NAME / app_enable NAME        account state + auth:epoch + mgr:auth, as the account service does
 #   app_revoke NAME                           revokes NAME's certificate
 
 app_identity() {
@@ -59,6 +59,7 @@ app_disable() {
   local id
   id=$(cat "$T_DIR/apps/$1.id")
   redis-cli -p "$MGR_REDIS_PORT" HSET "acct:{$id}" state disabled >/dev/null
+  redis-cli -p "$MGR_REDIS_PORT" INCR auth:epoch >/dev/null
   redis-cli -p "$MGR_REDIS_PORT" PUBLISH mgr:auth "account $id" >/dev/null
 }
 
@@ -66,6 +67,7 @@ app_enable() {
   local id
   id=$(cat "$T_DIR/apps/$1.id")
   redis-cli -p "$MGR_REDIS_PORT" HSET "acct:{$id}" state active >/dev/null
+  redis-cli -p "$MGR_REDIS_PORT" INCR auth:epoch >/dev/null
   redis-cli -p "$MGR_REDIS_PORT" PUBLISH mgr:auth "account $id" >/dev/null
 }
 
@@ -73,6 +75,7 @@ app_revoke() {
   local serial
   serial=$(cat "$T_DIR/apps/$1.serial")
   redis-cli -p "$MGR_REDIS_PORT" HSET "cert:$serial" revoked_at "$(date +%s)" >/dev/null
+  redis-cli -p "$MGR_REDIS_PORT" INCR auth:epoch >/dev/null
   redis-cli -p "$MGR_REDIS_PORT" PUBLISH mgr:auth "cert $serial" >/dev/null
 }
 
