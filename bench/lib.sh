@@ -135,3 +135,83 @@ b_make_identities() {
 
 # Process CPU time (utime+stime, clock ticks) of a pid.
 b_cpu() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+
+# The nginx peer: TLS with a server certificate from the Manager CA (EC P-256
+# like the gateway's), ssl_verify_client on against the Manager CA, static
+# files under $NGINX_ROOT/objects/, PUT through the WebDAV module.
+b_nginx_up() {
+  local dir=$B_TMP/nginx port
+  command -v nginx >/dev/null || { echo "needs nginx (apt-get install nginx)" >&2; return 1; }
+  mkdir -p "$dir/www/objects" "$dir/tmp" "$dir/logs"
+  openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=127.0.0.1 \
+    -keyout "$dir/tls.key" -out "$dir/tls.csr" 2>/dev/null &&
+  openssl x509 -req -in "$dir/tls.csr" -CA "$MANAGER_DATA_DIR/ca/ca.pem" \
+    -CAkey "$MANAGER_DATA_DIR/ca/ca.key" -CAcreateserial -days 2 \
+    -extfile <(printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n') \
+    -out "$dir/tls.pem" 2>/dev/null || { echo "nginx certificate failed" >&2; return 1; }
+  port=$(mgr_free_port)
+  cat >"$dir/nginx.conf" <<EOT
+user root;
+worker_processes ${BENCH_NGINX_WORKERS:-auto};
+daemon off;
+pid $dir/nginx.pid;
+error_log $dir/logs/error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path $dir/tmp/body;
+  proxy_temp_path $dir/tmp/proxy;
+  fastcgi_temp_path $dir/tmp/fastcgi;
+  uwsgi_temp_path $dir/tmp/uwsgi;
+  scgi_temp_path $dir/tmp/scgi;
+  keepalive_requests 10000000;
+  keepalive_timeout 60s;
+  server {
+    listen 127.0.0.1:$port ssl;
+    ssl_certificate $dir/tls.pem;
+    ssl_certificate_key $dir/tls.key;
+    ssl_client_certificate $CA;
+    ssl_verify_client on;
+    location /objects/ {
+      root $dir/www;
+      dav_methods PUT;
+      create_full_put_path on;
+      client_max_body_size 128m;
+      client_body_buffer_size 128k;
+    }
+  }
+}
+EOT
+  nginx -c "$dir/nginx.conf" -p "$dir" -e "$dir/logs/error.log" >"$dir/logs/stdout" 2>&1 &
+  NGINX_PID=$!
+  B_EXTRA_PIDS="$B_EXTRA_PIDS $NGINX_PID"
+  NGINX_URL=https://127.0.0.1:$port
+  NGINX_ROOT=$dir/www
+  mgr_wait "(exec 3<>/dev/tcp/127.0.0.1/$port)" 20 ||
+    { echo "nginx did not start" >&2; cat "$dir/logs/"* >&2; return 1; }
+}
+
+# Pids of nginx master and workers.
+b_nginx_pids() { echo "$NGINX_PID $(pgrep -P "$NGINX_PID" | tr '\n' ' ')"; }
+
+# Does this build have the vault API? (GET /api/v1/vault-templates, admin.)
+b_has_vault_api() {
+  local st
+  st=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$CA" -u "$ADMIN" "$URL/api/v1/vault-templates")
+  [ "$st" = 200 ]
+}
+
+# b_make_vault NAME IDFILE: a vault template and a locked vault owned by the
+# first identity of IDFILE. Prints nothing; fails loudly.
+b_make_vault() {
+  local name=$1 idf=$2 cert key tpl body
+  read -r cert key _ <"$idf"
+  body=$(curl -sS --cacert "$CA" -u "$ADMIN" -H 'Content-Type: application/json' \
+    --data-binary "{\"name\":\"tpl-$name\",\"kind\":\"vault\"}" "$URL/api/v1/vault-templates")
+  tpl=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])' <<<"$body") ||
+    { echo "template: $body" >&2; return 1; }
+  body=$(curl -sS -w ' %{http_code}' --cacert "$CA" --cert "$cert" --key "$key" \
+    -H 'Content-Type: application/json' \
+    --data-binary "{\"name\":\"$name\",\"vault_template_id\":\"$tpl\"}" "$URL/api/v1/vaults")
+  case $body in *" 201") ;; *) echo "vault: $body" >&2; return 1 ;; esac
+}

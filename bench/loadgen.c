@@ -39,6 +39,7 @@
 #include <strings.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -1103,7 +1104,8 @@ main(int argc, char **argv)
 	uint32_t *all;
 	size_t nall = 0, k;
 	uint64_t ok = 0, non2xx = 0, nreq = 0;
-	double secs;
+	struct rusage ru;
+	double secs, cpu, wall;
 	int ch;
 
 	opt.conns = 16;
@@ -1256,15 +1258,22 @@ main(int argc, char **argv)
 	    tot.err_connect, tot.err_tls, tot.err_io, tot.err_parse, tot.reconnects);
 	printf("  bytes/s      sent %.2f MB/s, received %.2f MB/s\n",
 	    (double)tot.bytes_sent / secs / 1e6, (double)tot.bytes_recv / secs / 1e6);
+	getrusage(RUSAGE_SELF, &ru);
+	cpu = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+	    (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+	wall = (double)(now_ns() - g_t0) / 1e9;
+	printf("  loadgen      cpu %.2f s in %.2f s (%.0f%% of one core), max RSS %ld kB\n",
+	    cpu, wall, wall > 0 ? 100 * cpu / wall : 0, ru.ru_maxrss);
 	if (g_sample_status != 0)
 		printf("  first non-2xx (%d): %s\n", g_sample_status, g_sample);
 	printf("RESULT rps=%.1f ok_rps=%.1f p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f max_ms=%.3f"
 	    " requests=%" PRIu64 " ok=%" PRIu64 " non2xx=%" PRIu64 " errors=%" PRIu64
-	    " sent_MBps=%.2f recv_MBps=%.2f secs=%.2f\n",
+	    " sent_MBps=%.2f recv_MBps=%.2f secs=%.2f lg_cpu_pct=%.0f\n",
 	    (double)nreq / secs, (double)ok / secs,
 	    pct(all, nall, 50), pct(all, nall, 90), pct(all, nall, 99),
 	    nall ? all[nall - 1] / 1000.0 : 0, nreq, ok, non2xx,
 	    tot.err_connect + tot.err_tls + tot.err_io + tot.err_parse,
-	    (double)tot.bytes_sent / secs / 1e6, (double)tot.bytes_recv / secs / 1e6, secs);
+	    (double)tot.bytes_sent / secs / 1e6, (double)tot.bytes_recv / secs / 1e6, secs,
+	    wall > 0 ? 100 * cpu / wall : 0);
 	return (nreq > 0 ? 0 : 1);
 }
