@@ -111,15 +111,15 @@ b_make_identities() {
       "$URL/api/v1/accounts")
     id=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])' <<<"$acc" 2>/dev/null)
     if [ -z "$id" ]; then
-      if [ -f "$B_ROOT/tests/lib/app_identity.sh" ] && [ "$i" = 1 ]; then
-        b_log "registration API not available; using tests/lib/app_identity.sh"
-      else
-        echo "cannot create an account: $acc" >&2; return 1
-      fi
+      [ -f "$B_ROOT/tests/lib/app_identity.sh" ] ||
+        { echo "cannot create an account: $acc" >&2; return 1; }
+      [ "$i" = 1 ] && b_log "registration API not available; using tests/lib/app_identity.sh"
       # shellcheck disable=SC1091
       . "$B_ROOT/tests/lib/app_identity.sh"
-      app_identity "$prefix-app-$i" "$dir/$i" || return 1   # see that file
-      echo "$dir/$i.pem $dir/$i.key $(cat "$dir/$i.id")" >>"$idfile"
+      T_DIR=$B_TMP
+      declare -F fail_now >/dev/null || fail_now() { echo "FAIL: $*" >&2; exit 1; }
+      app_identity "$prefix-app-$i" vault_provisioner 30 || return 1
+      echo "$B_TMP/apps/$prefix-app-$i.pem $B_TMP/apps/$prefix-app-$i.key $APP_ID" >>"$idfile"
       continue
     fi
     python3 -c 'import json,sys; print(json.dumps({"csr": open(sys.argv[1]).read()}))' "$dir/$i.csr" >"$dir/$i.req"
