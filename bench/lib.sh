@@ -215,3 +215,17 @@ b_make_vault() {
     --data-binary "{\"name\":\"$name\",\"vault_template_id\":\"$tpl\"}" "$URL/api/v1/vaults")
   case $body in *" 201") ;; *) echo "vault: $body" >&2; return 1 ;; esac
 }
+
+# CPU seconds used by each process between two snapshots.
+cpu_snap() { local p; for p in "$@"; do printf '%s ' "$(b_cpu "$p")"; done; }
+cpu_report() {
+  local before=($1) after=($2) names=($3) i out="" tck
+  tck=$(getconf CLK_TCK)
+  for i in "${!names[@]}"; do
+    out="$out ${names[$i]}=$(awk -v a="${after[$i]}" -v b="${before[$i]}" -v t="$tck" 'BEGIN{printf "%.1f", (a-b)/t}')"
+  done
+  echo "cpu-s:$out"
+}
+
+# Where the machine stands: other work on these 2 cores skews every figure.
+b_env() { echo "host: $(nproc) cores, $(uptime | sed 's/.*load/load/'), $(date -u +%FT%TZ), main at $(git -C "$B_ROOT" log -1 --format=%h)"; }

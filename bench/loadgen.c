@@ -105,6 +105,7 @@ static struct {
 	int lines_wrap;
 	int64_t time_base, time_step;
 	int verbose;
+	const char *expect;	/* -e: a 2xx body must contain this */
 	struct ident *idents;
 	size_t nidents;
 	SSL_CTX *ctx;
@@ -371,7 +372,7 @@ struct stats {
 	uint32_t *lat_us;
 	size_t nlat, caplat;
 	uint64_t status[600];
-	uint64_t err_connect, err_tls, err_io, err_parse, reconnects;
+	uint64_t err_connect, err_tls, err_io, err_parse, reconnects, mismatch;
 	uint64_t bytes_sent, bytes_recv;
 };
 
@@ -396,6 +397,7 @@ struct conn {
 	enum rstate rs;
 	int status, close_after, sampling;
 	int64_t remain;
+	struct dbuf acc;	/* body kept for -e (first 64 KiB) */
 };
 
 struct worker {
@@ -546,6 +548,7 @@ req_build(struct conn *c)
 	c->status = 0;
 	c->close_after = 0;
 	c->sampling = 0;
+	c->acc.len = 0;
 	rv = 0;
 out:
 	free(pathbuf.p);
@@ -639,6 +642,16 @@ sample_body(struct conn *c, const char *p, size_t n)
 }
 
 static void
+keep_body(struct conn *c, const char *p, size_t n)
+{
+	if (opt.expect == NULL || c->acc.len >= 65536)
+		return;
+	if (n > 65536 - c->acc.len)
+		n = 65536 - c->acc.len;
+	dbuf_add(&c->acc, p, n);
+}
+
+static void
 consume(struct conn *c, size_t n)
 {
 	memmove(c->in, c->in + n, c->in_len - n);
@@ -669,6 +682,7 @@ parse_resp(struct conn *c)
 			if ((int64_t)n > c->remain)
 				n = (size_t)c->remain;
 			sample_body(c, c->in, n);
+			keep_body(c, c->in, n);
 			consume(c, n);
 			c->remain -= (int64_t)n;
 			if (c->remain > 0)
@@ -680,6 +694,7 @@ parse_resp(struct conn *c)
 		}
 		case RS_UNTIL_CLOSE:
 			sample_body(c, c->in, c->in_len);
+			keep_body(c, c->in, c->in_len);
 			c->in_len = 0;
 			return (0);
 		case RS_CHUNK_CRLF:
@@ -731,6 +746,9 @@ finish(struct worker *w, struct conn *c, uint64_t now)
 	if (c->t_start >= g_t_warm && now <= g_t_end) {
 		stats_lat(&w->st, now - c->t_start);
 		w->st.status[c->status]++;
+		if (opt.expect != NULL && c->status >= 200 && c->status < 300 &&
+		    (c->acc.len == 0 || strstr(c->acc.p, opt.expect) == NULL))
+			w->st.mismatch++;
 		w->st.bytes_sent += c->req_bytes;
 		w->st.bytes_recv += c->resp_bytes;
 	}
@@ -1080,6 +1098,7 @@ usage(void)
 "  --cacert FILE   verify the server           --cert FILE --key FILE  client cert\n"
 "  --id ID         {id} for --cert             -I FILE lines 'CERT KEY ID', conn i uses i %% n\n"
 "  --time-base EPOCH --time-step SEC            {t} = base + {i} * step (now+1d, 60)\n"
+"  -e STRING       count 2xx responses whose body lacks STRING (mismatch=)\n"
 "  -v              verbose errors\n"
 "templates: {n} {n:K} {c} {i} {id} {t} {line}\n");
 	exit(2);
@@ -1115,7 +1134,7 @@ main(int argc, char **argv)
 	opt.method = "GET";
 	opt.time_base = (int64_t)time(NULL) + 86400;
 	opt.time_step = 60;
-	while ((ch = getopt_long(argc, argv, "c:t:d:w:m:P:p:b:B:T:L:H:y:I:v", lopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:t:d:w:m:P:p:b:B:T:L:H:y:I:ve:", lopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c': opt.conns = (int)strtol(optarg, NULL, 10); break;
 		case 't': opt.threads = (int)strtol(optarg, NULL, 10); break;
@@ -1146,6 +1165,7 @@ main(int argc, char **argv)
 		case 'y': opt.content_type = optarg; break;
 		case 'I': opt.idfile = optarg; break;
 		case 'v': opt.verbose = 1; break;
+		case 'e': opt.expect = optarg; break;
 		case 1: opt.cafile = optarg; break;
 		case 2: opt.cert = optarg; break;
 		case 3: opt.key = optarg; break;
@@ -1222,6 +1242,7 @@ main(int argc, char **argv)
 		tot.err_io += s->err_io;
 		tot.err_parse += s->err_parse;
 		tot.reconnects += s->reconnects;
+		tot.mismatch += s->mismatch;
 		tot.bytes_sent += s->bytes_sent;
 		tot.bytes_recv += s->bytes_recv;
 	}
@@ -1256,6 +1277,9 @@ main(int argc, char **argv)
 	printf("\n  errors       connect %" PRIu64 ", tls %" PRIu64 ", io %" PRIu64
 	    ", parse %" PRIu64 "; reconnects %" PRIu64 "\n",
 	    tot.err_connect, tot.err_tls, tot.err_io, tot.err_parse, tot.reconnects);
+	if (opt.expect != NULL)
+		printf("  expect       %" PRIu64 " of the 2xx bodies lack \"%s\"\n",
+		    tot.mismatch, opt.expect);
 	printf("  bytes/s      sent %.2f MB/s, received %.2f MB/s\n",
 	    (double)tot.bytes_sent / secs / 1e6, (double)tot.bytes_recv / secs / 1e6);
 	getrusage(RUSAGE_SELF, &ru);
@@ -1266,14 +1290,15 @@ main(int argc, char **argv)
 	    cpu, wall, wall > 0 ? 100 * cpu / wall : 0, ru.ru_maxrss);
 	if (g_sample_status != 0)
 		printf("  first non-2xx (%d): %s\n", g_sample_status, g_sample);
-	printf("RESULT rps=%.1f ok_rps=%.1f p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f max_ms=%.3f"
+	printf("RESULT rps=%.1f ok_rps=%.1f good_rps=%.1f p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f max_ms=%.3f"
 	    " requests=%" PRIu64 " ok=%" PRIu64 " non2xx=%" PRIu64 " errors=%" PRIu64
-	    " sent_MBps=%.2f recv_MBps=%.2f secs=%.2f lg_cpu_pct=%.0f\n",
+	    " sent_MBps=%.2f recv_MBps=%.2f secs=%.2f lg_cpu_pct=%.0f mismatch=%" PRIu64 "\n",
 	    (double)nreq / secs, (double)ok / secs,
+	    (double)(ok - (tot.mismatch < ok ? tot.mismatch : ok)) / secs,
 	    pct(all, nall, 50), pct(all, nall, 90), pct(all, nall, 99),
 	    nall ? all[nall - 1] / 1000.0 : 0, nreq, ok, non2xx,
 	    tot.err_connect + tot.err_tls + tot.err_io + tot.err_parse,
 	    (double)tot.bytes_sent / secs / 1e6, (double)tot.bytes_recv / secs / 1e6, secs,
-	    wall > 0 ? 100 * cpu / wall : 0);
+	    wall > 0 ? 100 * cpu / wall : 0, tot.mismatch);
 	return (nreq > 0 ? 0 : 1);
 }

@@ -54,17 +54,6 @@ speed_sign() {
     awk '/sign\/s/ {hdr=1; next} hdr && NF {print $(NF-1); exit}'
 }
 
-# CPU seconds used by each process between two snapshots.
-cpu_snap() { local p; for p in "$@"; do printf '%s ' "$(b_cpu "$p")"; done; }
-cpu_report() {
-  local before=($1) after=($2) names=($3) i out="" tck
-  tck=$(getconf CLK_TCK)
-  for i in "${!names[@]}"; do
-    out="$out ${names[$i]}=$(awk -v a="${after[$i]}" -v b="${before[$i]}" -v t="$tck" 'BEGIN{printf "%.1f", (a-b)/t}')"
-  done
-  echo "cpu-s:$out"
-}
-
 for kt in $KEY_TYPES; do
   case $kt in
     rsa2048) alg=rsa2048 ;;
@@ -111,32 +100,35 @@ for kt in $KEY_TYPES; do
     wait $!
     cat "$csrs.a" "$csrs.b" >"$csrs" && rm -f "$csrs.a" "$csrs.b"
     if [ "$have_api" = 1 ]; then
-      # Each run's dates start past every date of the runs before.
-      base=$(( $(date +%s) + 86400 + (run - 1) * 3000000 ))
+      # Past the registered certificate (now + 1 y), and past every date of the
+      # runs before: each request forces a renewal.
+      base=$(( $(date +%s) + 400 * 86400 + (run - 1) * 3000000 ))
       c0=$(cpu_snap $pids)
       r=$(b_load "renew-$kt-$run" -I "$B_TMP/ids-renew-$kt" --cacert "$CA" -m POST \
         -y application/json -P '/api/v1/accounts/{id}/certificates/renew' \
-        -B '{"expiration_date":"{t}"}' --time-base "$base" --time-step 60 "$URL")
+        -B '{"expiration_date":"{t}"}' --time-base "$base" --time-step 60 \
+        -e '"renewed":true' "$URL")
       c1=$(cpu_snap $pids)
       echo "$kt renew run $run: $r" >>"$SUMMARY"
       echo "$kt renew run $run $(cpu_report "$c0" "$c1" "$names")" >>"$SUMMARY"
-      renew+=("$(b_field "$r" ok_rps)"); renew_p99+=("$(b_field "$r" p99_ms)")
+      renew+=("$(b_field "$r" good_rps)"); renew_p99+=("$(b_field "$r" p99_ms)")
       c0=$(cpu_snap $pids)
       r=$(b_load "rotate-$kt-$run" -I "$B_TMP/ids-rot-$kt" --cacert "$CA" -m POST \
         -y application/json -P '/api/v1/accounts/{id}/certificates/rotate' \
-        -L "$csrs" -B '{"csr":"{line}","revoke":[]}' "$URL")
+        -L "$csrs" -B '{"csr":"{line}","revoke":[]}' -e '"serial"' "$URL")
       c1=$(cpu_snap $pids)
       echo "$kt rotate run $run: $r" >>"$SUMMARY"
       echo "$kt rotate run $run $(cpu_report "$c0" "$c1" "$names")" >>"$SUMMARY"
-      rotate+=("$(b_field "$r" ok_rps)"); rotate_p99+=("$(b_field "$r" p99_ms)")
+      rotate+=("$(b_field "$r" good_rps)"); rotate_p99+=("$(b_field "$r" p99_ms)")
     fi
     c0=$(b_cpu "$CFSSL_PID")
     r=$(b_load "cfssl-$kt-$run" -I "$ids_cfssl" -m POST -y application/json \
-      -P /api/v1/cfssl/sign -L "$csrs" -B '{"certificate_request":"{line}"}' "$CFSSL_URL")
+      -P /api/v1/cfssl/sign -L "$csrs" -B '{"certificate_request":"{line}"}' \
+      -e '"success":true' "$CFSSL_URL")
     c1=$(b_cpu "$CFSSL_PID")
     echo "$kt cfssl run $run: $r" >>"$SUMMARY"
     echo "$kt cfssl run $run cpu-s: cfssl=$(awk -v a="$c1" -v b="$c0" -v t="$(getconf CLK_TCK)" 'BEGIN{printf "%.1f",(a-b)/t}')" >>"$SUMMARY"
-    cf+=("$(b_field "$r" ok_rps)"); cf_p99+=("$(b_field "$r" p99_ms)")
+    cf+=("$(b_field "$r" good_rps)"); cf_p99+=("$(b_field "$r" p99_ms)")
     rm -f "$csrs"
   done
   med() { printf '%s\n' "$@" | b_median; }
@@ -159,10 +151,11 @@ for kt in $KEY_TYPES; do
 done
 
 echo
+b_env
 echo "per run (RESULT lines of the load generator, CPU seconds per process):"
 cat "$SUMMARY"
 echo
-echo "Certificate signing: certificates/s (2xx only), median of $B_RUNS x ${B_DURATION}s, $B_CONNS connections"
+echo "Certificate signing: certificates/s (2xx with a new certificate), median of $B_RUNS x ${B_DURATION}s, $B_CONNS connections"
 echo "targets: Manager >= 1.5x cfssl; >= 0.60x openssl speed sign/s"
 printf '%-8s %-8s %10s %8s %9s %9s\n' "CA key" "what" "certs/s" "p99 ms" "x cfssl" "x speed"
 cat "$B_TMP/table"

@@ -36,6 +36,9 @@ fi
 declare -A RPS P50 P99
 add() { RPS[$1]="${RPS[$1]:-} $(b_field "$2" ok_rps)"; P50[$1]="${P50[$1]:-} $(b_field "$2" p50_ms)"; P99[$1]="${P99[$1]:-} $(b_field "$2" p99_ms)"; }
 M="--cert $CERT --key $KEY"
+PIDS="$MGR_PID_gateway $MGR_PID_ca $MGR_PID_account $MGR_PID_vault $MGR_REDIS_PID"
+NAMES="gateway ca account vault redis"
+b_env >"$B_TMP/env"
 for run in $(seq 1 "$B_RUNS"); do
   b_log "run $run"
   add health "$(b_load "health-$run" --cacert "$CA" "$URL/healthz")"
@@ -43,10 +46,15 @@ for run in $(seq 1 "$B_RUNS"); do
   add ngx_put "$(b_load "nginx-put-$run" $M -m PUT -b "$B_TMP/obj-1k" \
     -y application/octet-stream -P '/objects/w{n:1000}' "$NGINX_URL")"
   if [ "$have_api" = 1 ]; then
+    c0=$(cpu_snap $PIDS)
     add mgr_get "$(b_load "mgr-get-$run" $M --cacert "$CA" \
       "$URL/api/v1/vaults/bench-vault/objects/obj-1k")"
+    c1=$(cpu_snap $PIDS)
+    echo "GET run $run $(cpu_report "$c0" "$c1" "$NAMES")" >>"$B_TMP/cpu"
     add mgr_put "$(b_load "mgr-put-$run" $M --cacert "$CA" -m PUT -b "$B_TMP/obj-1k" \
       -y application/octet-stream -P '/api/v1/vaults/bench-vault/objects/w{n:1000}' "$URL")"
+    c0=$(cpu_snap $PIDS)
+    echo "PUT run $run $(cpu_report "$c1" "$c0" "$NAMES")" >>"$B_TMP/cpu"
   fi
 done
 
@@ -67,5 +75,8 @@ else
 fi
 row "Manager GET /healthz (no auth)" health "$(b_ratio "$(med "${RPS[health]}")" "$ng")"
 echo
+cat "$B_TMP/env"
+echo "Manager CPU seconds per process, per run (each run $B_WARMUP+$B_DURATION s):"
+cat "$B_TMP/cpu" 2>/dev/null
 echo "load generator CPU (last run):"
 grep -H "loadgen  " "$B_TMP"/*-"$B_RUNS".out | sed "s|$B_TMP/||"
