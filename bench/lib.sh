@@ -216,15 +216,20 @@ b_make_vault() {
   case $body in *" 201") ;; *) echo "vault: $body" >&2; return 1 ;; esac
 }
 
-# CPU seconds used by each process between two snapshots.
-cpu_snap() { local p; for p in "$@"; do printf '%s ' "$(b_cpu "$p")"; done; }
+# Context switches (voluntary + involuntary) of all threads of a pid.
+b_ctxsw() { cat /proc/"$1"/task/*/status 2>/dev/null | awk '/ctxt_switches/ {n += $2} END {print n + 0}'; }
+
+# Snapshots of "cpu-ticks,context-switches" per pid, and the difference of
+# two as "name=CPU-seconds/kilo-context-switches".
+cpu_snap() { local p; for p in "$@"; do printf '%s,%s ' "$(b_cpu "$p")" "$(b_ctxsw "$p")"; done; }
 cpu_report() {
   local before=($1) after=($2) names=($3) i out="" tck
   tck=$(getconf CLK_TCK)
   for i in "${!names[@]}"; do
-    out="$out ${names[$i]}=$(awk -v a="${after[$i]}" -v b="${before[$i]}" -v t="$tck" 'BEGIN{printf "%.1f", (a-b)/t}')"
+    out="$out ${names[$i]}=$(awk -v a="${after[$i]}" -v b="${before[$i]}" -v t="$tck" \
+      'BEGIN{split(a, x, ","); split(b, y, ","); printf "%.1fs/%.0fk", (x[1]-y[1])/t, (x[2]-y[2])/1000}')"
   done
-  echo "cpu-s:$out"
+  echo "cpu-s/ctx-switches:$out"
 }
 
 # Where the machine stands: other work on these 2 cores skews every figure.
