@@ -29,6 +29,9 @@ else
 fi
 M="--cert $CERT --key $KEY"
 ONE="-c 1 -t 1"
+PIDS="$MGR_PID_gateway $MGR_PID_ca $MGR_PID_account $MGR_PID_vault $MGR_REDIS_PID"
+NAMES="gateway ca account vault redis"
+b_env >"$B_TMP/env"
 declare -A V
 add() { V[$1]="${V[$1]:-} $2"; }
 for run in $(seq 1 "$B_RUNS"); do
@@ -38,13 +41,18 @@ for run in $(seq 1 "$B_RUNS"); do
   r=$(b_load "ngx-get-$run" $ONE $M -P /objects/big "$NGINX_URL")
   add ngx_get "$(b_field "$r" recv_MBps)"
   if [ "$have_api" = 1 ]; then
+    c0=$(cpu_snap $PIDS)
     r=$(b_load "mgr-put-$run" $ONE $M --cacert "$CA" -m PUT -b "$B_TMP/big" \
       -y application/octet-stream -P /api/v1/vaults/bench-large/objects/big "$URL")
     add mgr_put "$(b_field "$r" sent_MBps)"
     add mgr_put_ok "$(b_field "$r" ok)"
+    c1=$(cpu_snap $PIDS)
+    echo "PUT run $run $(cpu_report "$c0" "$c1" "$NAMES")" >>"$B_TMP/cpu"
     r=$(b_load "mgr-get-$run" $ONE $M --cacert "$CA" -P /api/v1/vaults/bench-large/objects/big "$URL")
     add mgr_get "$(b_field "$r" recv_MBps)"
     add mgr_get_ok "$(b_field "$r" ok)"
+    c0=$(cpu_snap $PIDS)
+    echo "GET run $run $(cpu_report "$c1" "$c0" "$NAMES")" >>"$B_TMP/cpu"
   fi
 done
 med() { tr ' ' '\n' <<<"$1" | grep . | b_median; }
@@ -59,6 +67,10 @@ if [ "$have_api" = 1 ]; then
 else
   printf '%-22s %10s\n' "Manager vault" "n/a (API not on this build)"
 fi
+echo
+cat "$B_TMP/env"
+echo "Manager CPU seconds / context switches per process, per run:"
+cat "$B_TMP/cpu" 2>/dev/null
 echo
 limit=$((3 * SIZE_MB * 1024))
 echo "peak RSS (VmHWM, kB); target < $limit kB (3x the object)"
