@@ -43,7 +43,8 @@ b_stack_up() {
   export MANAGER_LOG_LEVEL=${MANAGER_LOG_LEVEL:-warn}
   unset MANAGER_REDIS_URL
   MGR_REDIS_PORT=""
-  mgr_start_redis || return 1
+  # A free port can be taken between the check and the bind: one retry.
+  mgr_start_redis || { mgr_stop; MGR_REDIS_PORT=""; mgr_start_redis; } || return 1
   mgr_start_services || return 1
   ADMIN="admin:$MANAGER_ADMIN_PASSWORD"
   URL=$MGR_URL
