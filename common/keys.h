@@ -26,7 +26,9 @@
  *                                     issued_at, revoked_at ("" if not revoked)
  *   acct:{<id>}:certs           zset  score issued_at(ms), member serial
  *   dn:<sha256 of canonical DN> string  holder ("acct:<id>" | "dev:<id>")
- *   certs:expiry                zset  score not_after, member serial (unrevoked)
+ *   certs:expiry                zset  score not_after, member serial (unrevoked;
+ *                                     the expiry scanner removes a serial once
+ *                                     it has expired, with certificate.expired)
  *   certs:revoked               zset  score not_after, member serial
  *   dev:<id>, dev:all           hash / zset of devices
  * Registration (ca-svc, one Lua script): checks acct:{id} state ==
@@ -35,7 +37,9 @@
  *   username, pwhash and acct:user:<username>.
  * Events (any service; see common/events.h)
  *   ev:{<id>}                   stream of the account's events (bounded)
- *   evmark:<serial>:<threshold> string  exactly-once marker of expiry events
+ *   evmark:<serial>:<threshold> string  exactly-once marker of expiry events;
+ *                                     threshold: the notice days, 15 or
+ *                                     "expired"; lives until not_after + 30 d
  * Pub/sub channels
  *   mgr:auth      "cert <serial>" | "account <id>": drop cached auth state
  *   mgr:ev:{<id>} one JSON event as it is appended
