@@ -2,7 +2,8 @@
 # Certificate signing over the API versus `cfssl serve` and `openssl speed`.
 #
 # For each CA key type (rsa2048, ec-p256; BENCH_KEY_TYPES overrides):
-#   - a fresh release stack with MANAGER_CA_KEY_TYPE, 2x16 registered accounts;
+#   - a fresh release stack with MANAGER_CA_KEY_TYPE; 2x16 freshly registered
+#     accounts per run (renew, rotate), 16 more for cfssl's client certificates;
 #   - renewClientCertificate, forced: each connection renews its own account
 #     with an expiration_date one minute later than its previous request's;
 #   - rotateClientKey with fresh pregenerated CSRs (EC P-256, unique DNs) and
@@ -69,9 +70,8 @@ for kt in $KEY_TYPES; do
   have_api=1
   b_has_accounts_api || have_api=0
   if [ "$have_api" = 1 ]; then
-    b_make_identities "renew-$kt" "$B_CONNS" "$B_TMP/ids-renew-$kt" || exit 1
-    b_make_identities "rot-$kt" "$B_CONNS" "$B_TMP/ids-rot-$kt" || exit 1
-    ids_cfssl=$B_TMP/ids-renew-$kt
+    b_make_identities "cf-$kt" "$B_CONNS" "$B_TMP/ids-cfssl-$kt" || exit 1
+    ids_cfssl=$B_TMP/ids-cfssl-$kt
   else
     b_log "the accounts/certificates API is not on this build: Manager side skipped"
     # cfssl still needs client certificates signed by the Manager CA.
@@ -96,6 +96,10 @@ for kt in $KEY_TYPES; do
   for run in $(seq 1 "$B_RUNS"); do
     csrs=$B_TMP/csrs-$kt-$run
     if [ "$have_api" = 1 ]; then
+      # Fresh accounts every run: the runs are alike (a renewal or rotation
+      # costs more as the account's certificate count grows; see README).
+      b_make_identities "renew-$kt-$run" "$B_CONNS" "$B_TMP/ids-renew-$kt" || exit 1
+      b_make_identities "rot-$kt-$run" "$B_CONNS" "$B_TMP/ids-rot-$kt" || exit 1
       # Past the registered certificate (now + 1 y), and past every date of the
       # runs before: each request forces a renewal.
       base=$(( $(date +%s) + 400 * 86400 + (run - 1) * 3000000 ))
