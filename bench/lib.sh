@@ -100,37 +100,44 @@ b_has_accounts_api() {
 # (a certificate signed with the stack's CA key, Redis seeded directly) when
 # the registration API is not there yet.
 b_make_identities() {
-  local prefix=$1 count=$2 idfile=$3 dir="$B_TMP/keys-$1" i acc id pw st
+  local prefix=$1 count=$2 idfile=$3 dir="$B_TMP/keys-$1" i acc id pw st mode=api
   mkdir -p "$dir"; : >"$idfile"
   for i in $(seq 1 "$count"); do
-    openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-      -subj "/CN=$prefix-app-$i/O=mgr-bench" -keyout "$dir/$i.key" -out "$dir/$i.csr" 2>/dev/null ||
-      return 1
-    pw="temp-password-$RANDOM$RANDOM$RANDOM"
-    acc=$(curl -sS --cacert "$CA" -u "$ADMIN" -H 'Content-Type: application/json' \
-      --data-binary "{\"name\":\"$prefix-$i\",\"role\":\"vault_provisioner\",\"username\":\"$prefix-u$i\",\"password\":\"$pw\"}" \
-      "$URL/api/v1/accounts")
-    id=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])' <<<"$acc" 2>/dev/null)
-    if [ -z "$id" ]; then
-      [ -f "$B_ROOT/tests/lib/app_identity.sh" ] ||
-        { echo "cannot create an account: $acc" >&2; return 1; }
-      [ "$i" = 1 ] && b_log "registration API not available; using tests/lib/app_identity.sh"
+    if [ "$mode" = api ]; then
+      openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+        -subj "/CN=$prefix-app-$i/O=mgr-bench" -keyout "$dir/$i.key" -out "$dir/$i.csr" 2>/dev/null ||
+        return 1
+      pw="temp-password-$RANDOM$RANDOM$RANDOM"
+      acc=$(curl -sS -w '\n%{http_code}' --cacert "$CA" -u "$ADMIN" -H 'Content-Type: application/json' \
+        --data-binary "{\"name\":\"$prefix-$i\",\"role\":\"vault_provisioner\",\"username\":\"$prefix-u$i\",\"password\":\"$pw\"}" \
+        "$URL/api/v1/accounts")
+      st=${acc##*$'\n'}
+      if [ "$st" = 201 ]; then
+        id=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])' <<<"${acc%$'\n'*}")
+        python3 -c 'import json,sys; print(json.dumps({"csr": open(sys.argv[1]).read()}))' "$dir/$i.csr" >"$dir/$i.req"
+        st=$(curl -sS -o "$dir/$i.resp" -w '%{http_code}' --cacert "$CA" -u "$prefix-u$i:$pw" \
+          -H 'Content-Type: application/json' --data-binary @"$dir/$i.req" \
+          "$URL/api/v1/accounts/$id/certificates")
+      fi
+      if [ "$st" = 201 ]; then
+        python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["certificate"], end="")' \
+          "$dir/$i.resp" >"$dir/$i.pem"
+        echo "$dir/$i.pem $dir/$i.key $id" >>"$idfile"
+        continue
+      fi
+      if [ "$st" != 404 ] && [ "$st" != 405 ] || [ ! -f "$B_ROOT/tests/lib/app_identity.sh" ]; then
+        echo "cannot register an account: $st ${acc:0:300} $(cat "$dir/$i.resp" 2>/dev/null)" >&2
+        return 1
+      fi
+      b_log "registration API not available ($st); using tests/lib/app_identity.sh"
+      mode=seed
       # shellcheck disable=SC1091
       . "$B_ROOT/tests/lib/app_identity.sh"
       T_DIR=$B_TMP
       declare -F fail_now >/dev/null || fail_now() { echo "FAIL: $*" >&2; exit 1; }
-      app_identity "$prefix-app-$i" vault_provisioner 30 || return 1
-      echo "$B_TMP/apps/$prefix-app-$i.pem $B_TMP/apps/$prefix-app-$i.key $APP_ID" >>"$idfile"
-      continue
     fi
-    python3 -c 'import json,sys; print(json.dumps({"csr": open(sys.argv[1]).read()}))' "$dir/$i.csr" >"$dir/$i.req"
-    st=$(curl -sS -o "$dir/$i.resp" -w '%{http_code}' --cacert "$CA" -u "$prefix-u$i:$pw" \
-      -H 'Content-Type: application/json' --data-binary @"$dir/$i.req" \
-      "$URL/api/v1/accounts/$id/certificates")
-    [ "$st" = 201 ] || { echo "register: $st $(cat "$dir/$i.resp")" >&2; return 1; }
-    python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["certificate"], end="")' \
-      "$dir/$i.resp" >"$dir/$i.pem"
-    echo "$dir/$i.pem $dir/$i.key $id" >>"$idfile"
+    app_identity "$prefix-app-$i" vault_provisioner 30 || return 1
+    echo "$B_TMP/apps/$prefix-app-$i.pem $B_TMP/apps/$prefix-app-$i.key $APP_ID" >>"$idfile"
   done
 }
 
