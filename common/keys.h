@@ -43,7 +43,7 @@
  * Pub/sub channels
  *   mgr:auth      "cert <serial>" | "account <id>": drop cached auth state
  *   mgr:ev:{<id>} one JSON event as it is appended
- * Vaults (vault-svc): see services/vault/.
+ * Vaults (vault-svc): see the comment in services/vault/store.h.
  */
 #ifndef MGR_COMMON_KEYS_H
 #define MGR_COMMON_KEYS_H

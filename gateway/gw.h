@@ -76,7 +76,7 @@ struct gw_req {
 	int nquery;
 	int status;                  /* the status queued, for metrics */
 	int responded;
-	int failed;                  /* an error was queued during upload */
+	int failed;                  /* the mgr_err that ended the request, 0 if none */
 	int64_t start_us;
 };
 

@@ -348,6 +348,16 @@ request_begin(struct gw_req *r)
 				return (gw_fail(r, MGR_ETOOBIG, "body over %u bytes",
 				    GW_JSON_MAX));
 		}
+		/* Refuse a wrong content type now, before any body byte: an
+		 * error queued while the body is being uploaded makes MHD
+		 * close the connection without an answer. */
+		if (((cl != NULL && strcmp(cl, "0") != 0) ||
+		        MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+		            MHD_HTTP_HEADER_TRANSFER_ENCODING) != NULL) &&
+		    !is_json_type(MHD_lookup_connection_value(r->conn,
+		        MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE)))
+			return (gw_fail(r, MGR_EMEDIA,
+			    "Content-Type must be application/json"));
 	}
 	if (rt->body == GW_BODY_STREAM && rt->upload != NULL)
 		return (rt->upload(r, NULL, 0));
@@ -435,7 +445,7 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 			rv = request_begin(r);
 		}
 		if (rv != MGR_OK) {
-			r->failed = 1;
+			r->failed = (int)rv;
 			gw_reply_error(r, rv, r->errmsg);
 		}
 		return (MHD_YES);
@@ -445,13 +455,16 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 
 		*upload_data_size = 0;
 		if (r->failed || r->responded)
-			return (MHD_YES); /* drain: the reply is already queued */
-		if ((rv = request_body(r, upload_data, n)) != MGR_OK) {
-			r->failed = 1;
-			gw_reply_error(r, rv, r->errmsg);
-		}
+			return (MHD_YES); /* drain the rest of the body */
+		/* A reply queued in the middle of a body stalls MHD (0.9.75)
+		 * until the connection times out: keep the error, drain the
+		 * body and reply once it is all in. */
+		if ((rv = request_body(r, upload_data, n)) != MGR_OK)
+			r->failed = (int)rv;
 		return (MHD_YES);
 	}
+	if (r->failed && !r->responded)
+		gw_reply_error(r, (mgr_err)r->failed, r->errmsg);
 	if (r->failed || r->responded)
 		return (MHD_YES);
 	rv = request_end(r);
