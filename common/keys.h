@@ -30,7 +30,16 @@
  *                                     the expiry scanner removes a serial once
  *                                     it has expired, with certificate.expired)
  *   certs:revoked               zset  score not_after, member serial
- *   dev:<id>, dev:all           hash / zset of devices
+ *   spki:<hex sha256 of SPKI>   string  serial of a certificate of that key
+ *                                       (rotation refuses certified keys)
+ *   dev:<id>                    hash  id, name, created_at, serial
+ *   dev:all                     zset  score created_at(ms), member <id>
+ *   dev:name:<name>             string  <id>   device names are unique
+ *   crl                         hash  pem, gen, next_update, stale_at: the
+ *                                     cached CRL (rebuilt at stale_at)
+ *   crl:gen                     string  bumped by every revocation; the CRL
+ *                                       is rebuilt when crl.gen is older
+ *   crl:number                  string  the last CRL number issued
  * Registration (ca-svc, one Lua script): checks acct:{id} state ==
  *   pending_registration and cred_version == the version the gateway checked,
  *   claims dn:…, writes cert:…, sets state=active and registered_at, deletes
