@@ -65,7 +65,8 @@ for kt in $KEY_TYPES; do
   mgr_stop
   MANAGER_CA_KEY_TYPE=$kt b_stack_up "$kt" || exit 1
   speed=$(speed_sign "$alg")
-  b_log "openssl speed $alg: $speed sign/s"
+  speeds=()
+  b_log "openssl speed $alg: $speed sign/s (first; then once per run)"
   cfssl_up "$kt" || exit 1
   have_api=1
   b_has_accounts_api || have_api=0
@@ -131,6 +132,10 @@ for kt in $KEY_TYPES; do
       echo "$kt rotate run $run $(cpu_report "$c0" "$c1" "$names")" >>"$SUMMARY"
       rotate+=("$(b_field "$r" good_rps)"); rotate_p99+=("$(b_field "$r" p99_ms)")
     fi
+    # openssl speed swings with whatever else runs on the machine: once per
+    # run, in the same minutes as the loads, and the median.
+    speeds+=("$(speed_sign "$alg")")
+    echo "$kt openssl speed $alg run $run: ${speeds[-1]} sign/s" >>"$SUMMARY"
     c0=$(b_cpu "$CFSSL_PID")
     r=$(b_load "cfssl-$kt-$run" -I "$ids_cfssl" -m POST -y application/json \
       -P /api/v1/cfssl/sign -L "$csrs" --wrap -B '{"certificate_request":"{line}"}' \
@@ -142,6 +147,7 @@ for kt in $KEY_TYPES; do
     rm -f "$csrs"
   done
   med() { printf '%s\n' "$@" | b_median; }
+  speed=$(med "${speeds[@]}")
   m_cf=$(med "${cf[@]}")
   if [ "$have_api" = 1 ]; then
     m_renew=$(med "${renew[@]}"); m_rot=$(med "${rotate[@]}")
