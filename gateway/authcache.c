@@ -197,38 +197,45 @@ static long long ac_epoch = -1;
 static mgr_err
 ac_read_epoch(long long *out)
 {
-	redisContext *c = NULL;
-	redisReply *r;
-	mgr_err rv = MGR_EUNAVAIL;
+	/* A pooled connection may be stale (Redis restarted): one more try
+	 * with a fresh connection before saying Redis is unavailable. */
+	for (int attempt = 0; attempt < 2; attempt++) {
+		redisContext *c = NULL;
+		redisReply *r;
+		mgr_err rv = MGR_EUNAVAIL;
 
-	pthread_mutex_lock(&ac_lock);
-	if (ac_pool_n > 0)
-		c = ac_pool[--ac_pool_n];
-	pthread_mutex_unlock(&ac_lock);
-	if (c == NULL && kv_connect(2000, &c) != MGR_OK)
-		return (MGR_EUNAVAIL);
-	r = redisCommand(c, "GET " KEY_AUTH_EPOCH);
-	if (r != NULL && (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_NIL)) {
-		int64_t v = 0;
-
-		if (r->type == REDIS_REPLY_NIL || mgr_parse_i64(r->str, &v) == MGR_OK) {
-			*out = v;
-			rv = MGR_OK;
-		}
-	}
-	if (r != NULL)
-		freeReplyObject(r);
-	if (rv == MGR_OK) {
 		pthread_mutex_lock(&ac_lock);
-		if (ac_pool_n < AC_POOL_MAX) {
-			ac_pool[ac_pool_n++] = c;
-			c = NULL;
-		}
+		if (attempt == 0 && ac_pool_n > 0)
+			c = ac_pool[--ac_pool_n];
 		pthread_mutex_unlock(&ac_lock);
+		if (c == NULL && kv_connect(2000, &c) != MGR_OK)
+			return (MGR_EUNAVAIL);
+		r = redisCommand(c, "GET " KEY_AUTH_EPOCH);
+		if (r != NULL &&
+		    (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_NIL)) {
+			int64_t v = 0;
+
+			if (r->type == REDIS_REPLY_NIL || mgr_parse_i64(r->str, &v) == MGR_OK) {
+				*out = v;
+				rv = MGR_OK;
+			}
+		}
+		if (r != NULL)
+			freeReplyObject(r);
+		if (rv == MGR_OK) {
+			pthread_mutex_lock(&ac_lock);
+			if (ac_pool_n < AC_POOL_MAX) {
+				ac_pool[ac_pool_n++] = c;
+				c = NULL;
+			}
+			pthread_mutex_unlock(&ac_lock);
+		}
+		if (c != NULL)
+			redisFree(c);
+		if (rv == MGR_OK)
+			return (MGR_OK);
 	}
-	if (c != NULL)
-		redisFree(c);
-	return (rv);
+	return (MGR_EUNAVAIL);
 }
 
 mgr_err
