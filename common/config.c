@@ -117,7 +117,7 @@ mgr_config_load(struct mgr_config *cfg)
 	    sizeof(cfg->redis_url));
 	env_str("MANAGER_ADMIN_PASSWORD", "", cfg->admin_password,
 	    sizeof(cfg->admin_password));
-	if (env_int("MANAGER_MIN_CERT_VALIDITY_S", 3600, 1, 10LL * 365 * 86400,
+	if (env_int("MANAGER_MIN_CERT_VALIDITY_S", 3600, 0, 10LL * 365 * 86400,
 	        &cfg->min_cert_validity_s) != MGR_OK ||
 	    env_int("MANAGER_EXPIRY_NOTICE_DAYS", 30, 1, 3650,
 	        &cfg->expiry_notice_days) != MGR_OK ||

@@ -139,10 +139,27 @@ h_get(struct gw_req *r)
 	return (acc_by_id(r, "account.Get"));
 }
 
+/* Disable and enable take no fields: an empty body or {} (a JSON body with
+ * any field is refused like every unknown field, 400). */
+static mgr_err
+acc_no_fields(struct gw_req *r, const char *action)
+{
+	static const char *const none[] = {NULL};
+	mgr_err rv;
+
+	if ((rv = gw_json_only(r, none)) != MGR_OK)
+		return (acc_refused(r, action, r->params[0], rv));
+	return (MGR_OK);
+}
+
 static mgr_err
 h_disable(struct gw_req *r)
 {
-	mgr_err rv = acc_by_id(r, "account.Disable");
+	mgr_err rv;
+
+	if ((rv = acc_no_fields(r, "account.disable")) != MGR_OK)
+		return (rv);
+	rv = acc_by_id(r, "account.Disable");
 
 	/* Refuse the account's next request here at once, before the pub/sub
 	 * message that tells every gateway has arrived. */
@@ -154,6 +171,10 @@ h_disable(struct gw_req *r)
 static mgr_err
 h_enable(struct gw_req *r)
 {
+	mgr_err rv;
+
+	if ((rv = acc_no_fields(r, "account.enable")) != MGR_OK)
+		return (rv);
 	return (acc_by_id(r, "account.Enable"));
 }
 
@@ -279,9 +300,9 @@ const struct gw_route gw_routes_accounts[] = {
 	    NULL, NULL},
 	{"PUT", "/api/v1/accounts/{}/password", GW_AUTH_ADMIN, GW_BODY_JSON,
 	    h_password, NULL, NULL},
-	{"POST", "/api/v1/accounts/{}/disable", GW_AUTH_ADMIN, GW_BODY_NONE,
+	{"POST", "/api/v1/accounts/{}/disable", GW_AUTH_ADMIN, GW_BODY_JSON,
 	    h_disable, NULL, NULL},
-	{"POST", "/api/v1/accounts/{}/enable", GW_AUTH_ADMIN, GW_BODY_NONE,
+	{"POST", "/api/v1/accounts/{}/enable", GW_AUTH_ADMIN, GW_BODY_JSON,
 	    h_enable, NULL, NULL},
 	{"GET", "/api/v1/audit", GW_AUTH_ADMIN, GW_BODY_NONE, h_audit, NULL, NULL},
 	{NULL},

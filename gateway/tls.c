@@ -2,6 +2,8 @@
 #include "gateway/tls.h"
 
 #include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,6 +72,49 @@ is_ip(const char *s)
 	return (inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1);
 }
 
+#define GW_SAN_MAX 32
+#define GW_IFADDR_MAX 16
+
+/* With a wildcard MANAGER_BIND the gateway is reached by this host's name or
+ * any of its addresses: name them all in the certificate (bounded), so that
+ * `curl --cacert ca-cert.pem https://HOST:PORT` verifies whatever HOST is. */
+static void
+wildcard_sans(char *host, size_t hostlen, char addrs[][INET6_ADDRSTRLEN],
+    char **dns, size_t *nd, char **ips, size_t *ni)
+{
+	struct ifaddrs *ifa = NULL, *p;
+	size_t na = 0;
+
+	if (gethostname(host, hostlen) == 0 && host[0] != '\0' &&
+	    memchr(host, '\0', hostlen) != NULL && strcmp(host, "localhost") != 0 &&
+	    *nd < GW_SAN_MAX)
+		dns[(*nd)++] = host;
+	if (getifaddrs(&ifa) != 0)
+		return;
+	for (p = ifa; p != NULL && na < GW_IFADDR_MAX && *ni < GW_SAN_MAX;
+	     p = p->ifa_next) {
+		const void *a;
+		int fam;
+
+		if (p->ifa_addr == NULL)
+			continue;
+		fam = p->ifa_addr->sa_family;
+		if (fam == AF_INET)
+			a = &((const struct sockaddr_in *)(const void *)p->ifa_addr)->sin_addr;
+		else if (fam == AF_INET6)
+			a = &((const struct sockaddr_in6 *)(const void *)p->ifa_addr)->sin6_addr;
+		else
+			continue;
+		if (fam == AF_INET6 && IN6_IS_ADDR_LINKLOCAL((const struct in6_addr *)a))
+			continue;
+		if (inet_ntop(fam, a, addrs[na], INET6_ADDRSTRLEN) == NULL ||
+		    strcmp(addrs[na], "127.0.0.1") == 0 || strcmp(addrs[na], "::1") == 0)
+			continue;
+		ips[(*ni)++] = addrs[na++];
+	}
+	freeifaddrs(ifa);
+}
+
 mgr_err
 gw_tls_server_identity(char **cert_pem, char **key_pem)
 {
@@ -80,6 +125,7 @@ gw_tls_server_identity(char **cert_pem, char **key_pem)
 	X509_REQ *req = NULL;
 	BIO *kb = NULL, *rb = NULL;
 	char *dns[40], *ips[40], sans[1024], *save = NULL, *t;
+	char host[256], addrs[GW_IFADDR_MAX][INET6_ADDRSTRLEN];
 	size_t nd = 0, ni = 0;
 	mgr_err rv = MGR_EINTERNAL;
 
@@ -89,8 +135,11 @@ gw_tls_server_identity(char **cert_pem, char **key_pem)
 	if (strcmp(gw.cfg.bind, "127.0.0.1") != 0 && strcmp(gw.cfg.bind, "0.0.0.0") != 0 &&
 	    strcmp(gw.cfg.bind, "::") != 0 && strcmp(gw.cfg.bind, "::1") != 0)
 		ips[ni++] = gw.cfg.bind;
+	if (strcmp(gw.cfg.bind, "0.0.0.0") == 0 || strcmp(gw.cfg.bind, "::") == 0)
+		wildcard_sans(host, sizeof(host), addrs, dns, &nd, ips, &ni);
 	snprintf(sans, sizeof(sans), "%s", gw.cfg.tls_sans);
-	for (t = strtok_r(sans, ", ", &save); t != NULL && nd < 32 && ni < 32;
+	for (t = strtok_r(sans, ", ", &save); t != NULL && nd < GW_SAN_MAX &&
+	     ni < GW_SAN_MAX;
 	     t = strtok_r(NULL, ", ", &save)) {
 		if (is_ip(t))
 			ips[ni++] = t;

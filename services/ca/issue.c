@@ -5,6 +5,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -100,6 +101,19 @@ ca_issued_clear(struct ca_issued *c)
 	c->pem = NULL;
 }
 
+/* now + years calendar years (UTC; 29 February moves to 1 March). */
+static int64_t
+add_years(int64_t now, int years)
+{
+	time_t t = (time_t)now;
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL)
+		return (now + years * CA_YEAR_S);
+	tm.tm_year += years;
+	return ((int64_t)timegm(&tm));
+}
+
 mgr_err
 ca_expiration(const struct ca_state *ca, int present, int64_t want, int64_t now,
     int64_t *out, char *why, size_t whylen)
@@ -126,7 +140,7 @@ ca_expiration(const struct ca_state *ca, int present, int64_t want, int64_t now,
 		snprintf(why, whylen, "expiration_date is past the CA certificate's expiry");
 		return (MGR_EINVAL);
 	}
-	if (want > now + CA_MAX_LIFE_S) {
+	if (want > add_years(now, CA_MAX_YEARS)) {
 		snprintf(why, whylen, "expiration_date is more than 5 years ahead");
 		return (MGR_EINVAL);
 	}

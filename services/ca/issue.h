@@ -14,7 +14,7 @@
 #include "services/ca/csr.h"
 
 #define CA_YEAR_S (365LL * 86400)
-#define CA_MAX_LIFE_S (5 * CA_YEAR_S + 2 * 86400) /* five years with leap days */
+#define CA_MAX_YEARS 5 /* calendar years: now + 5 years is the latest expiry */
 #define CA_REVOKE_MAX 32
 #define CA_LIST_MAX 1000
 

@@ -42,6 +42,14 @@ static const struct {
 	{"given, past the CA's expiry", 100 * DAY, 1, 100 * DAY + 1, MGR_EINVAL, 0},
 	{"given, five years", 3650 * DAY, 1, 5 * 365 * DAY, MGR_OK, 5 * 365 * DAY},
 	{"given, past five years", 3650 * DAY, 1, 5 * 366 * DAY + 1, MGR_EINVAL, 0},
+	/* NOW is 2027-01-15T08:00:00Z; five calendar years later is
+	 * 2032-01-15T08:00:00Z, 1826 days (one 29 February in between). */
+	{"given, exactly five calendar years", 3650 * DAY, 1, 1826 * DAY, MGR_OK,
+	    1826 * DAY},
+	{"given, a second past five calendar years", 3650 * DAY, 1, 1826 * DAY + 1,
+	    MGR_EINVAL, 0},
+	{"given, a day past five calendar years", 3650 * DAY, 1, 1827 * DAY,
+	    MGR_EINVAL, 0},
 };
 
 int
