@@ -14,6 +14,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "gateway/conn.h"
+#include "gateway/path.h"
 
 #define GW_CONN_LIMIT 2048
 #define GW_CONN_TIMEOUT_S 60
@@ -34,94 +35,6 @@ now_us(void)
 	return ((int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return (c - '0');
-	if (c >= 'a' && c <= 'f')
-		return (c - 'a' + 10);
-	if (c >= 'A' && c <= 'F')
-		return (c - 'A' + 10);
-	return (-1);
-}
-
-/* Percent-decodes [s, s+n) into out; refuses bad escapes and NUL bytes. */
-static mgr_err
-pct_decode(const char *s, size_t n, int plus_space, char *out, size_t outlen,
-    size_t *olen)
-{
-	size_t o = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		int c = (unsigned char)s[i];
-
-		if (c == '%') {
-			int h, l;
-
-			if (i + 2 >= n || (h = hexval(s[i + 1])) < 0 ||
-			    (l = hexval(s[i + 2])) < 0)
-				return (MGR_EINVAL);
-			c = h * 16 + l;
-			i += 2;
-		} else if (c == '+' && plus_space) {
-			c = ' ';
-		}
-		if (c == 0 || o + 1 >= outlen)
-			return (MGR_EINVAL);
-		out[o++] = (char)c;
-	}
-	out[o] = '\0';
-	*olen = o;
-	return (MGR_OK);
-}
-
-/* 1 when path matches pattern, with its {} segments decoded into r. -1 when
- * it matches but a segment is badly encoded. */
-static int
-route_match(const char *pattern, const char *path, struct gw_req *r)
-{
-	const char *p = pattern, *u = path;
-	int np = 0;
-
-	while (*p != '\0') {
-		if (p[0] == '{' && p[1] == '+' && p[2] == '}') {
-			size_t n = strlen(u);
-
-			if (n == 0 || np >= GW_PARAMS_MAX)
-				return (0);
-			if (pct_decode(u, n, 0, r->params[np], GW_PARAM_MAX,
-			        &r->param_len[np]) != MGR_OK)
-				return (-1);
-			np++;
-			u += n;
-			p += 3;
-			continue;
-		}
-		if (p[0] == '{' && p[1] == '}') {
-			size_t n = strcspn(u, "/");
-
-			if (n == 0 || np >= GW_PARAMS_MAX)
-				return (0);
-			if (pct_decode(u, n, 0, r->params[np], GW_PARAM_MAX,
-			        &r->param_len[np]) != MGR_OK)
-				return (-1);
-			np++;
-			u += n;
-			p += 2;
-			continue;
-		}
-		if (*p != *u)
-			return (0);
-		p++;
-		u++;
-	}
-	if (*u != '\0')
-		return (0);
-	r->nparams = np;
-	return (1);
-}
-
 /* Finds the route; *method_mismatch when the path exists with another method. */
 static const struct gw_route *
 route_find(struct gw_req *r, int *bad_encoding, int *method_mismatch)
@@ -132,7 +45,7 @@ route_find(struct gw_req *r, int *bad_encoding, int *method_mismatch)
 	for (size_t t = 0; t < sizeof(gw_tables) / sizeof(gw_tables[0]); t++) {
 		for (const struct gw_route *rt = gw_tables[t]; rt->method != NULL;
 		     rt++, idx++) {
-			int m = route_match(rt->pattern, r->url, r);
+			int m = gw_route_match(rt->pattern, r->url, r);
 
 			if (m < 0) {
 				*bad_encoding = 1;
@@ -285,7 +198,7 @@ gw_query(struct gw_req *r, const char *key)
 	n = strlen(raw);
 	if ((dec = malloc(n + 1)) == NULL)
 		return (NULL);
-	if (pct_decode(raw, n, 1, dec, n + 1, &dlen) != MGR_OK) {
+	if (gw_pct_decode(raw, n, 1, dec, n + 1, &dlen) != MGR_OK) {
 		free(dec);
 		return (NULL);
 	}
