@@ -426,8 +426,10 @@ gw_http_start(const char *cert_pem, const char *key_pem)
 		log_error(NULL, "MANAGER_BIND %s is not an IP address", gw.cfg.bind);
 		return (MGR_EINVAL);
 	}
+	/* poll(), not select(): select() refuses descriptors past FD_SETSIZE
+	 * (1024), far below GW_CONN_LIMIT. */
 	flags = MHD_USE_TLS | MHD_USE_THREAD_PER_CONNECTION |
-	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ERROR_LOG;
 	if (ai->ai_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	gw_daemon = MHD_start_daemon(flags, (uint16_t)gw.cfg.https_port, NULL, NULL,
