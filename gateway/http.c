@@ -333,6 +333,7 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		r->method = method;
 		r->start_us = now_us();
 		r->route_index = -1;
+		gw_conn_busy(conn, 1);
 		mgr_buf_init(&r->body, GW_JSON_MAX);
 		make_request_id(r);
 		r->route = route_find(r, &bad_enc, &wrong_method);
@@ -382,10 +383,10 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	struct gw_req *r = *con_cls;
 
 	(void)cls;
-	(void)conn;
 	(void)toe;
 	if (r == NULL)
 		return;
+	gw_conn_busy(conn, 0);
 	gw_metrics_request(r->route_index,
 	    r->route != NULL ? r->route->pattern : "unmatched",
 	    r->responded ? r->status : 499, now_us() - r->start_us);
@@ -452,12 +453,17 @@ gw_http_start(const char *cert_pem, const char *key_pem)
 		log_error(NULL, "cannot start HTTPS on %s:%d", gw.cfg.bind, gw.cfg.https_port);
 		return (MGR_EINTERNAL);
 	}
+	if (gw_conn_watchdog_start(GW_CONN_TIMEOUT_S) != MGR_OK) {
+		gw_http_stop();
+		return (MGR_EINTERNAL);
+	}
 	return (MGR_OK);
 }
 
 void
 gw_http_stop(void)
 {
+	gw_conn_watchdog_stop();
 	if (gw_daemon != NULL)
 		MHD_stop_daemon(gw_daemon);
 	gw_daemon = NULL;
