@@ -241,6 +241,34 @@ is_json_type(const char *ct)
 	return (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
 }
 
+/* Header names are RFC 9110 tokens and values hold no control character
+ * but HTAB: libmicrohttpd lets spaces and slashes in names and control
+ * bytes in values through (header smuggling past a proxy, log forging). */
+static enum MHD_Result
+header_check(void *cls, enum MHD_ValueKind kind, const char *key,
+    size_t key_size, const char *value, size_t value_size)
+{
+	static const char tchar[] = "!#$%&'*+-.^_`|~0123456789"
+	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+	int *bad = cls;
+
+	(void)kind;
+	if (key_size == 0 || strlen(key) != key_size ||
+	    strspn(key, tchar) != key_size) {
+		*bad = 1;
+		return (MHD_NO);
+	}
+	for (size_t i = 0; value != NULL && i < value_size; i++) {
+		unsigned char c = (unsigned char)value[i];
+
+		if ((c < 0x20 && c != '\t') || c == 0x7f) {
+			*bad = 1;
+			return (MHD_NO);
+		}
+	}
+	return (MHD_YES);
+}
+
 /* Checks that come before any body byte is read. */
 static mgr_err
 request_begin(struct gw_req *r)
@@ -323,7 +351,7 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 	(void)cls;
 	(void)version;
 	if (r == NULL) {
-		int bad_enc, wrong_method;
+		int bad_enc, bad_hdr, wrong_method;
 
 		if ((r = calloc(1, sizeof(*r))) == NULL)
 			return (MHD_NO);
@@ -337,7 +365,12 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		mgr_buf_init(&r->body, GW_JSON_MAX);
 		make_request_id(r);
 		r->route = route_find(r, &bad_enc, &wrong_method);
-		if (r->route == NULL) {
+		bad_hdr = 0;
+		MHD_get_connection_values_n(conn, MHD_HEADER_KIND, header_check,
+		    &bad_hdr);
+		if (bad_hdr) {
+			rv = gw_fail(r, MGR_EINVAL, "malformed header");
+		} else if (r->route == NULL) {
 			if (bad_enc)
 				rv = gw_fail(r, MGR_EINVAL, "badly percent-encoded path");
 			else if (wrong_method)
@@ -446,6 +479,8 @@ gw_http_start(const char *cert_pem, const char *key_pem)
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)GW_CONN_LIMIT,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)GW_CONN_TIMEOUT_S,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
+	    /* 400 for HTTP/1.1 without Host, spaces in header names or URLs. */
+	    MHD_OPTION_STRICT_FOR_CLIENT, (int)1,
 	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
 	    MHD_OPTION_END);
 	freeaddrinfo(ai);
