@@ -98,6 +98,7 @@ extern const struct gw_route gw_routes_accounts[];
 extern const struct gw_route gw_routes_certs[];
 extern const struct gw_route gw_routes_vaults[];
 extern const struct gw_route gw_routes_events[];
+extern const struct gw_route gw_routes_console[];
 
 /* Replies. Each queues exactly one response; the first one wins. */
 mgr_err gw_reply_json(struct gw_req *r, int status, json_t *body); /* steals body */

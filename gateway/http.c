@@ -23,7 +23,7 @@ static struct MHD_Daemon *gw_daemon;
 
 static const struct gw_route *const gw_tables[] = {
 	gw_routes_health, gw_routes_accounts, gw_routes_certs,
-	gw_routes_vaults, gw_routes_events,
+	gw_routes_vaults, gw_routes_events, gw_routes_console,
 };
 
 static int64_t
@@ -357,6 +357,7 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 			return (MHD_NO);
 		*con_cls = r;
 		r->conn = conn;
+		mgr__caller__init(&r->caller); /* a packable message */
 		r->url = url;
 		r->method = method;
 		r->start_us = now_us();

@@ -2,7 +2,7 @@
 MGR_PACKAGES="build-essential cmake pkg-config protobuf-c-compiler libprotobuf-c-dev
 libnng-dev libssl-dev openssl libmicrohttpd-dev libgnutls28-dev libhiredis-dev
 libjansson-dev redis-server redis-tools curl ca-certificates python3 procps iproute2
-clang libclang-rt-14-dev"
+chromium nodejs clang libclang-rt-14-dev"
 
 # Installs what is missing (as root), or prints the one apt-get line and fails.
 mgr_install_deps() {
@@ -11,6 +11,9 @@ mgr_install_deps() {
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
       missing="$missing $p"
   done
+  # npm: Debian's package, unless a nodejs that bundles npm is installed
+  # (NodeSource's nodejs conflicts with Debian's npm).
+  command -v npm >/dev/null 2>&1 || missing="$missing npm"
   [ -z "$missing" ] && return 0
   if [ "$(id -u)" != 0 ]; then
     echo "missing Debian packages; run as root:" >&2

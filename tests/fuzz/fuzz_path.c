@@ -25,7 +25,7 @@ static const struct gw_route *const *fuzz_tables(void)
 {
 	static const struct gw_route *const t[] = {
 		gw_routes_health, gw_routes_accounts, gw_routes_certs,
-		gw_routes_vaults, gw_routes_events, NULL,
+		gw_routes_vaults, gw_routes_events, gw_routes_console, NULL,
 	};
 
 	return (t);
