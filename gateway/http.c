@@ -269,6 +269,23 @@ header_check(void *cls, enum MHD_ValueKind kind, const char *key,
 	return (MHD_YES);
 }
 
+/* Query arguments come raw (keep_raw): refuse a badly encoded one here, so
+ * that gw_query's NULL means "absent" and never "garbled". */
+static enum MHD_Result
+query_check(void *cls, enum MHD_ValueKind kind, const char *key,
+    size_t key_size, const char *value, size_t value_size)
+{
+	int *bad = cls;
+
+	(void)kind;
+	if (!gw_pct_valid(key, key_size, 1) ||
+	    (value != NULL && !gw_pct_valid(value, value_size, 1))) {
+		*bad = 1;
+		return (MHD_NO);
+	}
+	return (MHD_YES);
+}
+
 /* Checks that come before any body byte is read. */
 static mgr_err
 request_begin(struct gw_req *r)
@@ -351,7 +368,7 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 	(void)cls;
 	(void)version;
 	if (r == NULL) {
-		int bad_enc, bad_hdr, wrong_method;
+		int bad_enc, bad_hdr, bad_query, wrong_method;
 
 		if ((r = calloc(1, sizeof(*r))) == NULL)
 			return (MHD_NO);
@@ -366,11 +383,15 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		mgr_buf_init(&r->body, GW_JSON_MAX);
 		make_request_id(r);
 		r->route = route_find(r, &bad_enc, &wrong_method);
-		bad_hdr = 0;
+		bad_hdr = bad_query = 0;
 		MHD_get_connection_values_n(conn, MHD_HEADER_KIND, header_check,
 		    &bad_hdr);
+		MHD_get_connection_values_n(conn, MHD_GET_ARGUMENT_KIND, query_check,
+		    &bad_query);
 		if (bad_hdr) {
 			rv = gw_fail(r, MGR_EINVAL, "malformed header");
+		} else if (bad_query) {
+			rv = gw_fail(r, MGR_EINVAL, "badly percent-encoded query");
 		} else if (r->route == NULL) {
 			if (bad_enc)
 				rv = gw_fail(r, MGR_EINVAL, "badly percent-encoded path");

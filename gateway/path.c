@@ -45,6 +45,23 @@ gw_pct_decode(const char *s, size_t n, int plus_space, char *out,
 }
 
 int
+gw_pct_valid(const char *s, size_t n, int plus_space)
+{
+	(void)plus_space; /* '+' is a space or itself: either is fine */
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '\0')
+			return (0);
+		if (s[i] != '%')
+			continue;
+		if (i + 2 >= n || hexval(s[i + 1]) < 0 || hexval(s[i + 2]) < 0 ||
+		    hexval(s[i + 1]) * 16 + hexval(s[i + 2]) == 0)
+			return (0);
+		i += 2;
+	}
+	return (1);
+}
+
+int
 gw_route_match(const char *pattern, const char *path, struct gw_req *r)
 {
 	const char *p = pattern, *u = path;

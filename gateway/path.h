@@ -15,6 +15,10 @@
 mgr_err gw_pct_decode(const char *s, size_t n, int plus_space, char *out,
     size_t outlen, size_t *olen);
 
+/* 1 when [s, s+n) is well percent-encoded: gw_pct_decode, given room
+ * enough, accepts it. */
+int gw_pct_valid(const char *s, size_t n, int plus_space);
+
 /* 1 when path matches pattern ({} one segment, a trailing {+} the rest of
  * the path), with the segments decoded into r->params / r->param_len and
  * r->nparams set. 0 when it does not match. -1 when it matches but a

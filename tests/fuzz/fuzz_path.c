@@ -95,8 +95,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (gw_pct_decode((const char *)data, size, plus, out,
 			        lens[k], &olen) != MGR_OK) {
 				FUZZ_CHECK(olen == (size_t)-1);
+				/* Invalid, or valid but too long for out. */
+				if (lens[k] == sizeof(out) && size < sizeof(out))
+					FUZZ_CHECK(!gw_pct_valid((const char *)data,
+					    size, plus));
 				continue;
 			}
+			FUZZ_CHECK(gw_pct_valid((const char *)data, size, plus));
 			FUZZ_CHECK(olen < lens[k] && olen <= size);
 			FUZZ_CHECK(out[olen] == '\0' && strlen(out) == olen);
 			check_roundtrip(out, olen);
