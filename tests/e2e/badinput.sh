@@ -154,12 +154,14 @@ def read_response(s):
                 break
             body += chunk
         return status, body[: n] if n is not None else body
-    except (ConnectionError, ssl.SSLError, socket.timeout, OSError, ValueError, IndexError):
+    except socket.timeout:
+        return "held", b""
+    except (ConnectionError, ssl.SSLError, OSError, ValueError, IndexError):
         return None, b""
 
-def send_raw(raw, cert=None):
+def send_raw(raw, cert=None, timeout=20):
     try:
-        s = connect(cert)
+        s = connect(cert, timeout)
     except (ssl.SSLError, OSError):
         return None, b""
     try:
@@ -203,7 +205,8 @@ def csr(name):
 
 # Each row: (what, raw request bytes, expectation, client cert or None).
 # Expectations: "4xx"; a status like 400 (also checks API.md's error body when
-# it is ours: the code for the status); "closed|4xx" for connection-level rows.
+# it is ours: the code for the status); "closed|4xx" for connection-level rows;
+# "held" when the server may keep waiting for a request it cannot parse yet.
 CODES = {400: "invalid_argument", 401: "unauthenticated", 403: "permission_denied",
          404: "not_found", 405: "method_not_allowed", 409: "conflict",
          413: "payload_too_large", 415: "unsupported_media_type"}
@@ -268,8 +271,8 @@ MAIN = [
     R("unknown HTTP version", b"GET /healthz HTTP/9.9\r\nHost: a\r\nConnection: close\r\n\r\n", "closed|4xx|505"),
     R("HTTP/0.9 request line", b"GET /healthz\r\n\r\n", "closed|4xx"),
     R("binary garbage", bytes(range(256)) * 4 + b"\r\n\r\n", "closed|4xx"),
-    R("empty lines only", b"\r\n\r\n\r\n\r\n", "closed|4xx"),
-    R("NUL bytes only", b"\0" * 1024, "closed|4xx"),
+    R("empty lines, then a request line of spaces", b"\r\n" * 4 + b"   \r\n\r\n", "closed|4xx"),
+    R("NUL bytes as the request line", b"\0" * 1024 + b"\r\n\r\n", "held|closed|4xx"),
     R("header without colon", b"GET /healthz HTTP/1.1\r\nHost: a\r\nNoColonHere\r\nConnection: close\r\n\r\n", "closed|4xx"),
     R("space in header name", b"GET /healthz HTTP/1.1\r\nHost: a\r\nBad Name: x\r\nConnection: close\r\n\r\n", "closed|4xx"),
     R("control byte in a header value", b"GET /healthz HTTP/1.1\r\nHost: a\r\nX-A: a\x01b\r\nConnection: close\r\n\r\n", "closed|4xx"),
@@ -331,7 +334,18 @@ def tls_rows():
     return rows
 
 def run_row(what, raw, expect, cert):
-    status, body = send_raw(raw, cert)
+    t0 = time.time()
+    # "held": the server still waits for the rest of a request it cannot
+    # parse yet; the header watchdog closes it (badinput_slowloris.sh).
+    status, body = send_raw(raw, cert, 3 if "held" in str(expect).split("|") else 20)
+    if status == "held":
+        if "held" in str(expect).split("|"):
+            ok(what)
+        else:
+            bad("%s: no answer within 20 s, want %s" % (what, expect))
+        return
+    if time.time() - t0 > 5:
+        print("note: %s took %.1f s (status %s)" % (what, time.time() - t0, status), flush=True)
     allowed = str(expect).split("|")
     good = False
     if status is None:
