@@ -136,6 +136,10 @@ mgr_config_load(struct mgr_config *cfg)
 	if (env_int("MANAGER_RPC_TIMEOUT_MS", 10000, 100, 600000, &n) != MGR_OK)
 		return (MGR_EINVAL);
 	cfg->rpc_timeout_ms = (int)n;
+	/* Below the gateway's 60 s idle timeout. */
+	if (env_int("MANAGER_SSE_HEARTBEAT_S", 15, 1, 50, &cfg->sse_heartbeat_s) !=
+	    MGR_OK)
+		return (MGR_EINVAL);
 	env_str("MANAGER_LOG_LEVEL", "info", lvl, sizeof(lvl));
 	cfg->log_level = mgr_log_level_parse(lvl);
 	return (MGR_OK);

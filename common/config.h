@@ -31,6 +31,7 @@ struct mgr_config {
 	int rpc_workers;                  /* MANAGER_RPC_WORKERS */
 	int rpc_timeout_ms;               /* MANAGER_RPC_TIMEOUT_MS */
 	int log_level;                    /* MANAGER_LOG_LEVEL: error|warn|info|debug */
+	int64_t sse_heartbeat_s;          /* MANAGER_SSE_HEARTBEAT_S: event stream ping */
 };
 
 /* Reads the environment into *cfg; creates the data dir (0700) if missing. */

@@ -8,13 +8,17 @@
 #include "common/util.h"
 
 /* The stream entry holds type, time and data; the published message is the
- * whole event as API.md shows it, with the entry id as "id". */
+ * whole event as API.md shows it, with the entry id as "id". The message is
+ * put together around edata as given (not through cjson.decode/encode, which
+ * would turn an empty object into [] and lose number formatting). */
 const char event_lua_emit[] =
     "local function emit_event(acct, etype, etime, edata)\n"
     "  local sid = redis.call('XADD', 'ev:{' .. acct .. '}', 'MAXLEN', '~', "
     KEY_EVENTS_MAXLEN ", '*', 'type', etype, 'time', etime, 'data', edata)\n"
-    "  redis.call('PUBLISH', 'mgr:ev:{' .. acct .. '}', cjson.encode({id = sid, "
-    "type = etype, account_id = acct, time = etime, data = cjson.decode(edata)}))\n"
+    "  redis.call('PUBLISH', 'mgr:ev:{' .. acct .. '}', '{\"id\":' .. "
+    "cjson.encode(sid) .. ',\"type\":' .. cjson.encode(etype) .. "
+    "',\"account_id\":' .. cjson.encode(acct) .. ',\"time\":' .. "
+    "cjson.encode(etime) .. ',\"data\":' .. edata .. '}')\n"
     "  return sid\n"
     "end\n";
 

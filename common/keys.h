@@ -26,20 +26,33 @@
  *                                     issued_at, revoked_at ("" if not revoked)
  *   acct:{<id>}:certs           zset  score issued_at(ms), member serial
  *   dn:<sha256 of canonical DN> string  holder ("acct:<id>" | "dev:<id>")
- *   certs:expiry                zset  score not_after, member serial (unrevoked)
+ *   certs:expiry                zset  score not_after, member serial (unrevoked;
+ *                                     the expiry scanner removes a serial once
+ *                                     it has expired, with certificate.expired)
  *   certs:revoked               zset  score not_after, member serial
- *   dev:<id>, dev:all           hash / zset of devices
+ *   spki:<hex sha256 of SPKI>   string  serial of a certificate of that key
+ *                                       (rotation refuses certified keys)
+ *   dev:<id>                    hash  id, name, created_at, serial
+ *   dev:all                     zset  score created_at(ms), member <id>
+ *   dev:name:<name>             string  <id>   device names are unique
+ *   crl                         hash  pem, gen, next_update, stale_at: the
+ *                                     cached CRL (rebuilt at stale_at)
+ *   crl:gen                     string  bumped by every revocation; the CRL
+ *                                       is rebuilt when crl.gen is older
+ *   crl:number                  string  the last CRL number issued
  * Registration (ca-svc, one Lua script): checks acct:{id} state ==
  *   pending_registration and cred_version == the version the gateway checked,
  *   claims dn:…, writes cert:…, sets state=active and registered_at, deletes
  *   username, pwhash and acct:user:<username>.
  * Events (any service; see common/events.h)
  *   ev:{<id>}                   stream of the account's events (bounded)
- *   evmark:<serial>:<threshold> string  exactly-once marker of expiry events
+ *   evmark:<serial>:<threshold> string  exactly-once marker of expiry events;
+ *                                     threshold: the notice days, 15 or
+ *                                     "expired"; lives until not_after + 30 d
  * Pub/sub channels
  *   mgr:auth      "cert <serial>" | "account <id>": drop cached auth state
  *   mgr:ev:{<id>} one JSON event as it is appended
- * Vaults (vault-svc): see services/vault/.
+ * Vaults (vault-svc): see the comment in services/vault/store.h.
  */
 #ifndef MGR_COMMON_KEYS_H
 #define MGR_COMMON_KEYS_H

@@ -76,9 +76,7 @@ struct gw_req {
 	int nquery;
 	int status;                  /* the status queued, for metrics */
 	int responded;
-	int failed;                  /* the request failed with fail_rv ... */
-	mgr_err fail_rv;             /* ... answered once the body is in (http.c) */
-	uint64_t drained;            /* body bytes dropped after the failure */
+	int failed;                  /* the mgr_err that ended the request, 0 if none */
 	int64_t start_us;
 };
 

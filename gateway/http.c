@@ -18,7 +18,6 @@
 
 #define GW_CONN_LIMIT 2048
 #define GW_CONN_TIMEOUT_S 60
-#define GW_DRAIN_MAX (1u << 20) /* body bytes read and dropped after an error */
 
 static struct MHD_Daemon *gw_daemon;
 
@@ -307,6 +306,16 @@ request_begin(struct gw_req *r)
 				return (gw_fail(r, MGR_ETOOBIG, "body over %u bytes",
 				    GW_JSON_MAX));
 		}
+		/* Refuse a wrong content type now, before any body byte: an
+		 * error queued while the body is being uploaded makes MHD
+		 * close the connection without an answer. */
+		if (((cl != NULL && strcmp(cl, "0") != 0) ||
+		        MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+		            MHD_HTTP_HEADER_TRANSFER_ENCODING) != NULL) &&
+		    !is_json_type(MHD_lookup_connection_value(r->conn,
+		        MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE)))
+			return (gw_fail(r, MGR_EMEDIA,
+			    "Content-Type must be application/json"));
 	}
 	if (rt->body == GW_BODY_STREAM && rt->upload != NULL)
 		return (rt->upload(r, NULL, 0));
@@ -358,25 +367,6 @@ request_end(struct gw_req *r)
 	return (r->route->handle(r));
 }
 
-/* A failed request is answered once its body is in, reading and dropping
- * up to GW_DRAIN_MAX bytes of it: answered earlier, libmicrohttpd closes
- * with body bytes unread, the kernel resets the connection and the client
- * never sees the answer (curl: "Empty reply from server"). A body declared
- * larger than that is answered at once (and the connection closed). */
-static void
-request_fail(struct gw_req *r, mgr_err rv)
-{
-	const char *cl;
-	int64_t n;
-
-	r->failed = 1;
-	r->fail_rv = rv;
-	cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
-	    MHD_HTTP_HEADER_CONTENT_LENGTH);
-	if (cl != NULL && mgr_parse_i64(cl, &n) == MGR_OK && n > (int64_t)GW_DRAIN_MAX)
-		gw_reply_error(r, rv, r->errmsg);
-}
-
 static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *conn, const char *url,
     const char *method, const char *version, const char *upload_data,
@@ -422,31 +412,28 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		} else {
 			rv = request_begin(r);
 		}
-		if (rv != MGR_OK)
-			request_fail(r, rv);
+		if (rv != MGR_OK) {
+			r->failed = (int)rv;
+			gw_reply_error(r, rv, r->errmsg);
+		}
 		return (MHD_YES);
 	}
 	if (*upload_data_size > 0) {
 		size_t n = *upload_data_size;
 
 		*upload_data_size = 0;
-		if (r->failed || r->responded) {
-			/* Drop it; past the limit, answer now (gw_reply_error
-			 * does nothing once a reply is queued). */
-			r->drained += n;
-			if (r->failed && r->drained > GW_DRAIN_MAX)
-				gw_reply_error(r, r->fail_rv, r->errmsg);
-			return (MHD_YES);
-		}
+		if (r->failed || r->responded)
+			return (MHD_YES); /* drain the rest of the body */
+		/* A reply queued in the middle of a body stalls MHD (0.9.75)
+		 * until the connection times out: keep the error, drain the
+		 * body and reply once it is all in. */
 		if ((rv = request_body(r, upload_data, n)) != MGR_OK)
-			request_fail(r, rv);
+			r->failed = (int)rv;
 		return (MHD_YES);
 	}
-	if (r->failed) {
-		gw_reply_error(r, r->fail_rv, r->errmsg);
-		return (MHD_YES);
-	}
-	if (r->responded)
+	if (r->failed && !r->responded)
+		gw_reply_error(r, (mgr_err)r->failed, r->errmsg);
+	if (r->failed || r->responded)
 		return (MHD_YES);
 	rv = request_end(r);
 	if (rv != MGR_OK || !r->responded) {

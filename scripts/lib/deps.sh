@@ -1,7 +1,7 @@
 # Debian 12 packages the Manager needs to build, run and test. Sourced.
 MGR_PACKAGES="build-essential cmake pkg-config protobuf-c-compiler libprotobuf-c-dev
 libnng-dev libssl-dev openssl libmicrohttpd-dev libgnutls28-dev libhiredis-dev
-libjansson-dev redis-server redis-tools curl ca-certificates python3 procps iproute2
+libjansson-dev redis-server redis-tools curl ca-certificates python3 procps iproute2 jq
 chromium nodejs clang libclang-rt-14-dev"
 
 # Installs what is missing (as root), or prints the one apt-get line and fails.

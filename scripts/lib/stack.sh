@@ -11,7 +11,7 @@ MGR_REDIS_PID=${MGR_REDIS_PID:-}
 mgr_free_port() {
   local p
   for _ in $(seq 1 200); do
-    p=$(( (RANDOM << 1 | RANDOM & 1) % 40000 + 20000 ))
+    p=$(( RANDOM % 20000 + 10000 ))  # below the ephemeral range (32768+)
     if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; then
       echo "$p"; return 0
     fi

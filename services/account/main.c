@@ -8,6 +8,8 @@ main(void)
 	static const struct svc_def def = {
 		.name = "account",
 		.methods = account_methods,
+		.start = account_start,
+		.stop = account_stop,
 	};
 
 	return (svc_main(&def));

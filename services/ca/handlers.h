@@ -8,6 +8,13 @@
 mgr_err ca_h_get_ca(struct rpc_call *call, void *arg);
 mgr_err ca_h_server_cert(struct rpc_call *call, void *arg);
 mgr_err ca_h_auth_cert(struct rpc_call *call, void *arg);
+mgr_err ca_h_register(struct rpc_call *call, void *arg);
+mgr_err ca_h_renew(struct rpc_call *call, void *arg);
+mgr_err ca_h_rotate(struct rpc_call *call, void *arg);
+mgr_err ca_h_list_certs(struct rpc_call *call, void *arg);
+mgr_err ca_h_crl(struct rpc_call *call, void *arg);
+mgr_err ca_h_create_device(struct rpc_call *call, void *arg);
+mgr_err ca_h_list_devices(struct rpc_call *call, void *arg);
 
 /* expiry.c: the expiry scanner, run on its own thread until *stop. */
 void ca_expiry_loop(void *state, volatile int *stop);

@@ -1,9 +1,41 @@
-/* vault-svc RPC handlers. */
+/* vault-svc RPC handlers; each takes the struct vault_svc as arg. */
 #ifndef MGR_VAULT_HANDLERS_H
 #define MGR_VAULT_HANDLERS_H
 
+#include <stdint.h>
+
 #include "common/rpc.h"
+#include "services/vault/store.h"
+
+struct vault_svc {
+	int64_t max_object_bytes;   /* MANAGER_MAX_OBJECT_BYTES */
+};
 
 extern const struct rpc_method vault_methods[];
+
+/* templates.c (administrator only) */
+mgr_err vault_h_tpl_create(struct rpc_call *call, void *arg);
+mgr_err vault_h_tpl_list(struct rpc_call *call, void *arg);
+
+/* vaults.c */
+mgr_err vault_h_create(struct rpc_call *call, void *arg);
+mgr_err vault_h_list(struct rpc_call *call, void *arg);
+mgr_err vault_h_get(struct rpc_call *call, void *arg);
+mgr_err vault_h_delete(struct rpc_call *call, void *arg);
+mgr_err vault_h_update(struct rpc_call *call, void *arg);
+/* The vault named `name` for object I/O by the caller: administrators and
+ * other accounts get PERM (audited as `action`), unknown names NOTFOUND. */
+mgr_err vault_for_objects(struct rpc_call *call, const char *name,
+    const char *action, struct vault_rec *out);
+
+/* objects.c (the vault's owner only) */
+mgr_err vault_h_head(struct rpc_call *call, void *arg);
+mgr_err vault_h_put_begin(struct rpc_call *call, void *arg);
+mgr_err vault_h_put_chunk(struct rpc_call *call, void *arg);
+mgr_err vault_h_put_commit(struct rpc_call *call, void *arg);
+mgr_err vault_h_put_abort(struct rpc_call *call, void *arg);
+mgr_err vault_h_get_chunk(struct rpc_call *call, void *arg);
+mgr_err vault_h_obj_delete(struct rpc_call *call, void *arg);
+mgr_err vault_h_obj_list(struct rpc_call *call, void *arg);
 
 #endif

@@ -1,6 +1,26 @@
 /* vault-svc: wires config and the RPC handlers together. */
+#include <stdlib.h>
+
 #include "common/svc.h"
 #include "services/vault/handlers.h"
+
+static mgr_err
+vault_start(const struct mgr_config *cfg, void **state)
+{
+	struct vault_svc *s;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return (MGR_ENOMEM);
+	s->max_object_bytes = cfg->max_object_bytes;
+	*state = s;
+	return (MGR_OK);
+}
+
+static void
+vault_stop(void *state)
+{
+	free(state);
+}
 
 int
 main(void)
@@ -8,6 +28,8 @@ main(void)
 	static const struct svc_def def = {
 		.name = "vault",
 		.methods = vault_methods,
+		.start = vault_start,
+		.stop = vault_stop,
 	};
 
 	return (svc_main(&def));

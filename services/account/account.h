@@ -1,0 +1,46 @@
+/* account-svc internals shared by its files. */
+#ifndef MGR_ACCOUNT_ACCOUNT_H
+#define MGR_ACCOUNT_ACCOUNT_H
+
+#include <stdint.h>
+
+#include "common/config.h"
+#include "common/rpc.h"
+
+#define ACCT_ROLE_PROVISIONER "vault_provisioner"
+#define ACCT_NAME_MAX 128        /* bytes */
+#define ACCT_USER_MIN 3
+#define ACCT_USER_MAX 64
+#define ACCT_LIST_MAX 10000      /* GET /accounts returns at most this many */
+#define ACCT_ADMIN_BOOTSTRAP "admin"
+
+struct acct_state {
+	struct mgr_config cfg;
+	int64_t max_failures;    /* MANAGER_LOGIN_MAX_FAILURES (default 5) */
+	int64_t lockout_s;       /* MANAGER_LOCKOUT_S (default 300), also the window */
+};
+
+/* admin.c: reads the knobs and makes sure admin:admin exists (see there). */
+mgr_err acct_start(const struct mgr_config *cfg, void **state);
+void acct_stop(void *state);
+
+/* auth.c */
+mgr_err acct_h_auth_basic(struct rpc_call *call, void *arg);
+
+/* accounts.c */
+mgr_err acct_h_create(struct rpc_call *call, void *arg);
+mgr_err acct_h_list(struct rpc_call *call, void *arg);
+mgr_err acct_h_get(struct rpc_call *call, void *arg);
+mgr_err acct_h_set_password(struct rpc_call *call, void *arg);
+mgr_err acct_h_rename(struct rpc_call *call, void *arg);
+mgr_err acct_h_disable(struct rpc_call *call, void *arg);
+mgr_err acct_h_enable(struct rpc_call *call, void *arg);
+mgr_err acct_h_delete(struct rpc_call *call, void *arg);
+
+/* audit_list.c */
+mgr_err acct_h_list_audit(struct rpc_call *call, void *arg);
+
+/* 1 when s is a user name of API.md: 3..64 of [A-Za-z0-9._-]. */
+int acct_username_ok(const char *s);
+
+#endif

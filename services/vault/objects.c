@@ -1,0 +1,308 @@
+/* Object I/O, for the vault's owner only. Data moves in RPC_CHUNK_BYTES
+ * chunks: see proto/vault.proto. Every script checks the owner again. */
+#include "services/vault/handlers.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/audit.h"
+#include "proto/vault.pb-c.h"
+
+static void
+obj_to_proto(struct vault_obj *o, Mgr__Vault__Object *p)
+{
+	mgr__vault__object__init(p);
+	p->key = o->key;
+	p->size = o->size;
+	p->etag = o->etag;
+	p->modified_at = o->modified_at;
+	p->version = o->version;
+}
+
+static mgr_err
+check_key(struct rpc_call *call, const char *key)
+{
+	if (!vault_key_valid(key, strlen(key)))
+		return (rpc_fail(call, MGR_EINVAL,
+		    "an object key is 1 to %d bytes of UTF-8", VAULT_KEY_MAX));
+	return (MGR_OK);
+}
+
+static const char *
+caller_id(const struct rpc_call *call)
+{
+	return (call->caller->kind == MGR__CALLER__KIND__APP &&
+	        call->caller->id != NULL ? call->caller->id : "");
+}
+
+mgr_err
+vault_h_head(struct rpc_call *call, void *arg)
+{
+	Mgr__Vault__ObjectRef *in = NULL;
+	Mgr__Vault__HeadReply out = MGR__VAULT__HEAD_REPLY__INIT;
+	Mgr__Vault__Object po;
+	struct vault_rec v;
+	struct vault_obj o;
+	mgr_err rv;
+
+	(void)arg;
+	if ((rv = rpc_args(call, &mgr__vault__object_ref__descriptor,
+	         (ProtobufCMessage **)&in)) != MGR_OK)
+		return (rv);
+	if ((rv = vault_for_objects(call, in->vault, "object.read", &v)) != MGR_OK ||
+	    (rv = check_key(call, in->key)) != MGR_OK)
+		goto out;
+	if ((rv = vault_store_obj_head(&v, in->key, strlen(in->key), &o)) ==
+	    MGR_ENOTFOUND) {
+		rv = rpc_fail(call, rv, "no such object");
+		goto out;
+	}
+	if (rv != MGR_OK)
+		goto out;
+	obj_to_proto(&o, &po);
+	out.vault_id = v.id;
+	out.object = &po;
+	rv = rpc_reply(call, &out.base);
+out:
+	mgr__vault__object_ref__free_unpacked(in, NULL);
+	return (rv);
+}
+
+mgr_err
+vault_h_put_begin(struct rpc_call *call, void *arg)
+{
+	struct vault_svc *svc = arg;
+	Mgr__Vault__PutBeginRequest *in = NULL;
+	Mgr__Vault__PutBeginReply out = MGR__VAULT__PUT_BEGIN_REPLY__INIT;
+	char upload_id[VAULT_VERSION_LEN + 1];
+	struct vault_rec v;
+	mgr_err rv;
+
+	if ((rv = rpc_args(call, &mgr__vault__put_begin_request__descriptor,
+	         (ProtobufCMessage **)&in)) != MGR_OK)
+		return (rv);
+	if ((rv = vault_for_objects(call, in->vault, "object.write", &v)) != MGR_OK ||
+	    (rv = check_key(call, in->key)) != MGR_OK)
+		goto out;
+	if (in->size > svc->max_object_bytes) {
+		rv = rpc_fail(call, MGR_ETOOBIG, "an object is at most %lld bytes",
+		    (long long)svc->max_object_bytes);
+		goto out;
+	}
+	rv = vault_store_put_begin(&v, call->caller->id, in->key, strlen(in->key),
+	    in->size < 0 ? -1 : in->size, svc->max_object_bytes, upload_id);
+	if (rv == MGR_ETOOBIG) {
+		rv = rpc_fail(call, rv, "the object would exceed the vault's quota "
+		    "or the size limit");
+		goto out;
+	}
+	if (rv != MGR_OK)
+		goto out;
+	out.vault_id = v.id;
+	out.upload_id = upload_id;
+	rv = rpc_reply(call, &out.base);
+out:
+	mgr__vault__put_begin_request__free_unpacked(in, NULL);
+	return (rv);
+}
+
+mgr_err
+vault_h_put_chunk(struct rpc_call *call, void *arg)
+{
+	Mgr__Vault__PutChunkRequest *in = NULL;
+	mgr_err rv;
+
+	(void)arg;
+	if ((rv = rpc_args(call, &mgr__vault__put_chunk_request__descriptor,
+	         (ProtobufCMessage **)&in)) != MGR_OK)
+		return (rv);
+	if (in->data.len > RPC_CHUNK_BYTES) {
+		rv = rpc_fail(call, MGR_EINVAL, "chunk over %u bytes", RPC_CHUNK_BYTES);
+		goto out;
+	}
+	rv = vault_store_put_chunk(in->vault_id, in->upload_id, caller_id(call),
+	    in->index, in->data.data, in->data.len);
+	if (rv == MGR_ETOOBIG)
+		rv = rpc_fail(call, rv, "the object would exceed the vault's quota "
+		    "or the size limit");
+out:
+	mgr__vault__put_chunk_request__free_unpacked(in, NULL);
+	return (rv);
+}
+
+static int
+is_hex64(const char *s)
+{
+	return (strlen(s) == 64 && strspn(s, "0123456789abcdef") == 64);
+}
+
+mgr_err
+vault_h_put_commit(struct rpc_call *call, void *arg)
+{
+	Mgr__Vault__PutCommitRequest *in = NULL;
+	Mgr__Vault__PutCommitReply out = MGR__VAULT__PUT_COMMIT_REPLY__INIT;
+	Mgr__Vault__Object po;
+	struct vault_obj o;
+	char detail[48];
+	int created = 0;
+	mgr_err rv;
+
+	(void)arg;
+	if ((rv = rpc_args(call, &mgr__vault__put_commit_request__descriptor,
+	         (ProtobufCMessage **)&in)) != MGR_OK)
+		return (rv);
+	if (!is_hex64(in->sha256) || in->size < 0) {
+		rv = rpc_fail(call, MGR_EINVAL, "bad size or checksum");
+		goto out;
+	}
+	rv = vault_store_put_commit(in->vault_id, in->upload_id, caller_id(call),
+	    in->size, in->sha256, mgr_now_s(), &created, &o);
+	/* The key stays out of the audit: it may say something about the data. */
+	snprintf(detail, sizeof(detail), "size=%lld", (long long)in->size);
+	audit_log(call->request_id, call->caller, "object.put", in->vault_id, rv,
+	    detail);
+	if (rv == MGR_ETOOBIG) {
+		rv = rpc_fail(call, rv, "the vault's quota would be exceeded");
+		goto out;
+	}
+	if (rv != MGR_OK)
+		goto out;
+	obj_to_proto(&o, &po);
+	out.object = &po;
+	out.created = created;
+	rv = rpc_reply(call, &out.base);
+out:
+	mgr__vault__put_commit_request__free_unpacked(in, NULL);
+	return (rv);
+}
+
+mgr_err
+vault_h_put_abort(struct rpc_call *call, void *arg)
+{
+	Mgr__Vault__PutAbortRequest *in = NULL;
+	mgr_err rv;
+
+	(void)arg;
+	if ((rv = rpc_args(call, &mgr__vault__put_abort_request__descriptor,
+	         (ProtobufCMessage **)&in)) != MGR_OK)
+		return (rv);
+	rv = vault_store_put_abort(in->vault_id, in->upload_id, caller_id(call));
+	mgr__vault__put_abort_request__free_unpacked(in, NULL);
+	return (rv);
+}
+
+mgr_err
+vault_h_get_chunk(struct rpc_call *call, void *arg)
+{
+	Mgr__Vault__GetChunkRequest *in = NULL;
+	Mgr__Vault__GetChunkReply out = MGR__VAULT__GET_CHUNK_REPLY__INIT;
+	char *data = NULL;
+	int64_t off, len;
+	mgr_err rv;
+
+	(void)arg;
+	if ((rv = rpc_args(call, &mgr__vault__get_chunk_request__descriptor,
+	         (ProtobufCMessage **)&in)) != MGR_OK)
+		return (rv);
+	off = (int64_t)in->index * RPC_CHUNK_BYTES;
+	if (in->size < 0 || off >= in->size) {
+		rv = rpc_fail(call, MGR_EINVAL, "no such chunk");
+		goto out;
+	}
+	len = in->size - off < (int64_t)RPC_CHUNK_BYTES ? in->size - off
+	                                                : (int64_t)RPC_CHUNK_BYTES;
+	if ((rv = vault_store_get_chunk(in->vault_id, caller_id(call), in->version,
+	         in->index, (size_t)len, &data)) != MGR_OK)
+		goto out;
+	out.data.data = (uint8_t *)data;
+	out.data.len = (size_t)len;
+	rv = rpc_reply(call, &out.base);
+out:
+	free(data);
+	mgr__vault__get_chunk_request__free_unpacked(in, NULL);
+	return (rv);
+}
+
+mgr_err
+vault_h_obj_delete(struct rpc_call *call, void *arg)
+{
+	Mgr__Vault__ObjectRef *in = NULL;
+	struct vault_rec v;
+	char detail[48];
+	int64_t size = 0;
+	mgr_err rv;
+
+	(void)arg;
+	if ((rv = rpc_args(call, &mgr__vault__object_ref__descriptor,
+	         (ProtobufCMessage **)&in)) != MGR_OK)
+		return (rv);
+	if ((rv = vault_for_objects(call, in->vault, "object.delete", &v)) != MGR_OK ||
+	    (rv = check_key(call, in->key)) != MGR_OK)
+		goto out;
+	rv = vault_store_obj_delete(&v, call->caller->id, in->key, strlen(in->key),
+	    &size);
+	if (rv == MGR_ENOTFOUND) {
+		rv = rpc_fail(call, rv, "no such object");
+		goto out;
+	}
+	snprintf(detail, sizeof(detail), "size=%lld", (long long)size);
+	audit_log(call->request_id, call->caller, "object.delete", v.id, rv, detail);
+out:
+	mgr__vault__object_ref__free_unpacked(in, NULL);
+	return (rv);
+}
+
+mgr_err
+vault_h_obj_list(struct rpc_call *call, void *arg)
+{
+	Mgr__Vault__ListObjectsRequest *in = NULL;
+	Mgr__Vault__ListObjectsReply out = MGR__VAULT__LIST_OBJECTS_REPLY__INIT;
+	Mgr__Vault__Object *items = NULL, **ptrs = NULL;
+	struct vault_obj *o = NULL;
+	struct vault_rec v;
+	size_t n = 0;
+	int more = 0;
+	mgr_err rv;
+
+	(void)arg;
+	if ((rv = rpc_args(call, &mgr__vault__list_objects_request__descriptor,
+	         (ProtobufCMessage **)&in)) != MGR_OK)
+		return (rv);
+	if ((rv = vault_for_objects(call, in->vault, "object.list", &v)) != MGR_OK)
+		goto out;
+	if (strlen(in->prefix) > VAULT_KEY_MAX || strlen(in->after) > VAULT_KEY_MAX ||
+	    !vault_utf8_valid(in->prefix, strlen(in->prefix)) ||
+	    !vault_utf8_valid(in->after, strlen(in->after))) {
+		rv = rpc_fail(call, MGR_EINVAL, "\"prefix\" and \"after\" are at most "
+		    "%d bytes of UTF-8", VAULT_KEY_MAX);
+		goto out;
+	}
+	if (in->limit == 0 || in->limit > VAULT_LIST_MAX) {
+		rv = rpc_fail(call, MGR_EINVAL, "\"limit\" must be 1 to %d",
+		    VAULT_LIST_MAX);
+		goto out;
+	}
+	if ((rv = vault_store_obj_list(&v, in->prefix, in->after, in->limit, &o, &n,
+	         &more)) != MGR_OK)
+		goto out;
+	if (n > 0 && ((items = calloc(n, sizeof(*items))) == NULL ||
+	                 (ptrs = calloc(n, sizeof(*ptrs))) == NULL)) {
+		rv = MGR_ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		obj_to_proto(&o[i], &items[i]);
+		ptrs[i] = &items[i];
+	}
+	out.n_objects = n;
+	out.objects = ptrs;
+	out.next_after = more && n > 0 ? o[n - 1].key : (char *)"";
+	rv = rpc_reply(call, &out.base);
+out:
+	free(ptrs);
+	free(items);
+	free(o);
+	mgr__vault__list_objects_request__free_unpacked(in, NULL);
+	return (rv);
+}

@@ -1,0 +1,942 @@
+/* vault-svc's Redis state (layout in store.h). */
+#include "services/vault/store.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/kv.h"
+#include "common/rpc.h"
+
+#define KEY_BUF (VAULT_KEY_MAX + 128)
+
+/* Template fields, in this order everywhere. */
+#define TPL_FIELDS "id", "name", "kind", "quota_bytes", "created_at"
+/* Vault fields, in this order everywhere. */
+#define VAULT_FIELDS "id", "name", "owner_account_id", "vault_template_id", \
+	"mirror_template_id", "created_at", "object_count", "bytes_used", \
+	"quota_bytes", "mirror"
+
+static mgr_err
+kfmt(char *out, size_t outlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static mgr_err
+kfmt(char *out, size_t outlen, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(out, outlen, fmt, ap);
+	va_end(ap);
+	return (n < 0 || (size_t)n >= outlen ? MGR_EINVAL : MGR_OK);
+}
+
+/* prefix followed by the bytes of key: an object's Redis key. */
+static mgr_err
+kobj(char *out, size_t outlen, size_t *olen, const char *prefix,
+    const char *key, size_t keylen)
+{
+	size_t p = strlen(prefix);
+
+	if (p + keylen + 1 > outlen)
+		return (MGR_EINVAL);
+	memcpy(out, prefix, p);
+	memcpy(out + p, key, keylen);
+	out[p + keylen] = '\0';
+	*olen = p + keylen;
+	return (MGR_OK);
+}
+
+static const char *
+el(const redisReply *r, size_t i)
+{
+	if (r == NULL || r->type != REDIS_REPLY_ARRAY || i >= r->elements ||
+	    r->element[i]->type != REDIS_REPLY_STRING)
+		return ("");
+	return (r->element[i]->str);
+}
+
+static int64_t
+el_i64(const redisReply *r, size_t i)
+{
+	int64_t v;
+
+	if (r != NULL && r->type == REDIS_REPLY_ARRAY && i < r->elements &&
+	    r->element[i]->type == REDIS_REPLY_INTEGER)
+		return (r->element[i]->integer);
+	return (mgr_parse_i64(el(r, i), &v) == MGR_OK ? v : 0);
+}
+
+static void
+copy_str(char *dst, size_t dstlen, const char *src)
+{
+	snprintf(dst, dstlen, "%s", src);
+}
+
+static void
+tpl_from(const redisReply *r, struct vault_tpl *t)
+{
+	memset(t, 0, sizeof(*t));
+	copy_str(t->id, sizeof(t->id), el(r, 0));
+	copy_str(t->name, sizeof(t->name), el(r, 1));
+	copy_str(t->kind, sizeof(t->kind), el(r, 2));
+	t->quota = el_i64(r, 3);
+	t->created_at = el_i64(r, 4);
+}
+
+static void
+vault_from(const redisReply *r, struct vault_rec *v)
+{
+	memset(v, 0, sizeof(*v));
+	copy_str(v->id, sizeof(v->id), el(r, 0));
+	copy_str(v->name, sizeof(v->name), el(r, 1));
+	copy_str(v->owner, sizeof(v->owner), el(r, 2));
+	copy_str(v->vtpl, sizeof(v->vtpl), el(r, 3));
+	copy_str(v->mtpl, sizeof(v->mtpl), el(r, 4));
+	v->created_at = el_i64(r, 5);
+	v->object_count = el_i64(r, 6);
+	v->bytes_used = el_i64(r, 7);
+	v->quota = el_i64(r, 8);
+	v->mirrored = strcmp(el(r, 9), "1") == 0;
+}
+
+/* ---- templates ---------------------------------------------------------- */
+
+static const char lua_tpl_create[] =
+    "if not redis.call('SET', KEYS[1], ARGV[1], 'NX') then\n"
+    "  return redis.error_reply('CONFLICT a template with this name exists')\n"
+    "end\n"
+    "redis.call('HSET', KEYS[2], 'id', ARGV[1], 'name', ARGV[2], 'kind', ARGV[3],\n"
+    "  'quota_bytes', ARGV[4], 'created_at', ARGV[5])\n"
+    "redis.call('ZADD', KEYS[3], ARGV[6], ARGV[1])\n"
+    "return 1\n";
+
+mgr_err
+vault_store_tpl_create(const struct vault_tpl *t)
+{
+	char kname[VAULT_TPL_NAME_MAX + 32], khash[MGR_ID_MAX + 16];
+	char quota[24], created[24], ms[24];
+	const char *argv[9];
+	redisReply *r = NULL;
+	mgr_err rv;
+
+	if ((rv = kfmt(kname, sizeof(kname), "vtpl:name:%s", t->name)) != MGR_OK ||
+	    (rv = kfmt(khash, sizeof(khash), "vtpl:%s", t->id)) != MGR_OK)
+		return (rv);
+	if (t->quota > 0)
+		snprintf(quota, sizeof(quota), "%lld", (long long)t->quota);
+	else
+		quota[0] = '\0';
+	snprintf(created, sizeof(created), "%lld", (long long)t->created_at);
+	snprintf(ms, sizeof(ms), "%lld", (long long)mgr_now_ms());
+	argv[0] = kname;
+	argv[1] = khash;
+	argv[2] = "vtpl:all";
+	argv[3] = t->id;
+	argv[4] = t->name;
+	argv[5] = t->kind;
+	argv[6] = quota;
+	argv[7] = created;
+	argv[8] = ms;
+	if ((rv = kv_eval(&r, lua_tpl_create, 3, 9, argv, NULL)) != MGR_OK)
+		return (rv);
+	freeReplyObject(r);
+	return (MGR_OK);
+}
+
+mgr_err
+vault_store_tpl_get(const char *id, struct vault_tpl *out)
+{
+	const char *argv[] = {"HMGET", NULL, TPL_FIELDS};
+	char key[MGR_ID_MAX + 16];
+	redisReply *r = NULL;
+	mgr_err rv;
+
+	if (*id == '\0' || strlen(id) >= MGR_ID_MAX)
+		return (MGR_ENOTFOUND);
+	if ((rv = kfmt(key, sizeof(key), "vtpl:%s", id)) != MGR_OK)
+		return (rv);
+	argv[1] = key;
+	if ((rv = kv_cmdargv(&r, sizeof(argv) / sizeof(argv[0]), argv, NULL)) !=
+	    MGR_OK)
+		return (rv);
+	if (*el(r, 0) == '\0') {
+		freeReplyObject(r);
+		return (MGR_ENOTFOUND);
+	}
+	tpl_from(r, out);
+	freeReplyObject(r);
+	return (MGR_OK);
+}
+
+/* The hashes ARGV[2] .. member .. ARGV[3] of the members of a zset (at most
+ * ARGV[1], oldest first), each as the array of the fields ARGV[4..]. */
+static const char lua_hashes_of[] =
+    "local ids = redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)\n"
+    "local fields = {}\n"
+    "for i = 4, #ARGV do fields[#fields + 1] = ARGV[i] end\n"
+    "local out = {}\n"
+    "for _, id in ipairs(ids) do\n"
+    "  local f = redis.call('HMGET', ARGV[2] .. id .. ARGV[3], unpack(fields))\n"
+    "  if f[1] then out[#out + 1] = f end\n"
+    "end\n"
+    "return out\n";
+
+static mgr_err
+hashes_of(const char *zset, const char *prefix, const char *suffix,
+    const char *const *fields, int nfields, redisReply **out)
+{
+	const char *argv[16];
+	char max[16];
+	redisReply *r = NULL;
+	mgr_err rv;
+
+	if (nfields > 12)
+		return (MGR_EINVAL);
+	snprintf(max, sizeof(max), "%d", VAULT_VAULTS_MAX);
+	argv[0] = zset;
+	argv[1] = max;
+	argv[2] = prefix;
+	argv[3] = suffix;
+	for (int i = 0; i < nfields; i++)
+		argv[4 + i] = fields[i];
+	if ((rv = kv_eval(&r, lua_hashes_of, 1, 4 + nfields, argv, NULL)) != MGR_OK)
+		return (rv);
+	if (r->type != REDIS_REPLY_ARRAY) {
+		freeReplyObject(r);
+		return (MGR_EINTERNAL);
+	}
+	*out = r;
+	return (MGR_OK);
+}
+
+mgr_err
+vault_store_tpl_list(struct vault_tpl **out, size_t *n)
+{
+	static const char *const fields[] = {TPL_FIELDS};
+	struct vault_tpl *t = NULL;
+	redisReply *r = NULL;
+	mgr_err rv;
+
+	if ((rv = hashes_of("vtpl:all", "vtpl:", "", fields, 5, &r)) != MGR_OK)
+		return (rv);
+	if (r->elements > 0 && (t = calloc(r->elements, sizeof(*t))) == NULL) {
+		freeReplyObject(r);
+		return (MGR_ENOMEM);
+	}
+	for (size_t i = 0; i < r->elements; i++)
+		tpl_from(r->element[i], &t[i]);
+	*n = r->elements;
+	*out = t;
+	freeReplyObject(r);
+	return (MGR_OK);
+}
+
+/* ---- vaults ------------------------------------------------------------- */
+
+static const char lua_vault_create[] =
+    "if not redis.call('SET', KEYS[1], ARGV[1], 'NX') then\n"
+    "  return redis.error_reply('CONFLICT a vault with this name exists')\n"
+    "end\n"
+    "redis.call('HSET', KEYS[2], 'id', ARGV[1], 'name', ARGV[2],\n"
+    "  'owner_account_id', ARGV[3], 'vault_template_id', ARGV[4],\n"
+    "  'mirror_template_id', ARGV[5], 'created_at', ARGV[6],\n"
+    "  'object_count', 0, 'bytes_used', 0, 'quota_bytes', ARGV[7],\n"
+    "  'mirror', ARGV[8])\n"
+    "redis.call('ZADD', KEYS[3], ARGV[9], ARGV[1])\n"
+    "redis.call('ZADD', KEYS[4], ARGV[9], ARGV[1])\n"
+    "return 1\n";
+
+mgr_err
+vault_store_create(const struct vault_rec *v)
+{
+	char kname[VAULT_NAME_MAX + 16], khash[MGR_ID_MAX + 16];
+	char kacct[MGR_ID_MAX + 24], quota[24], created[24], ms[24];
+	const char *argv[13];
+	redisReply *r = NULL;
+	mgr_err rv;
+
+	if ((rv = kfmt(kname, sizeof(kname), "vault:name:%s", v->name)) != MGR_OK ||
+	    (rv = kfmt(khash, sizeof(khash), "vault:{%s}", v->id)) != MGR_OK ||
+	    (rv = kfmt(kacct, sizeof(kacct), "acct:{%s}:vaults", v->owner)) != MGR_OK)
+		return (rv);
+	if (v->quota > 0)
+		snprintf(quota, sizeof(quota), "%lld", (long long)v->quota);
+	else
+		quota[0] = '\0';
+	snprintf(created, sizeof(created), "%lld", (long long)v->created_at);
+	snprintf(ms, sizeof(ms), "%lld", (long long)mgr_now_ms());
+	argv[0] = kname;
+	argv[1] = khash;
+	argv[2] = "vault:all";
+	argv[3] = kacct;
+	argv[4] = v->id;
+	argv[5] = v->name;
+	argv[6] = v->owner;
+	argv[7] = v->vtpl;
+	argv[8] = v->mtpl;
+	argv[9] = created;
+	argv[10] = quota;
+	argv[11] = v->mirrored ? "1" : "0";
+	argv[12] = ms;
+	if ((rv = kv_eval(&r, lua_vault_create, 4, 13, argv, NULL)) != MGR_OK)
+		return (rv);
+	freeReplyObject(r);
+	return (MGR_OK);
+}
+
+static const char lua_vault_find[] =
+    "local id = redis.call('GET', KEYS[1])\n"
+    "if not id then return redis.error_reply('NOTFOUND no such vault') end\n"
+    "local fields = {}\n"
+    "for i = 2, #ARGV do fields[#fields + 1] = ARGV[i] end\n"
+    "local f = redis.call('HMGET', ARGV[1] .. id .. '}', unpack(fields))\n"
+    "if not f[1] then return redis.error_reply('NOTFOUND no such vault') end\n"
+    "return f\n";
+
+mgr_err
+vault_store_find(const char *name, struct vault_rec *out)
+{
+	const char *argv[] = {NULL, "vault:{", VAULT_FIELDS};
+	char kname[VAULT_NAME_MAX + 16];
+	redisReply *r = NULL;
+	mgr_err rv;
+
+	if (!vault_name_valid(name))
+		return (MGR_ENOTFOUND);
+	if ((rv = kfmt(kname, sizeof(kname), "vault:name:%s", name)) != MGR_OK)
+		return (rv);
+	argv[0] = kname;
+	if ((rv = kv_eval(&r, lua_vault_find, 1, sizeof(argv) / sizeof(argv[0]),
+	         argv, NULL)) != MGR_OK)
+		return (rv);
+	vault_from(r, out);
+	freeReplyObject(r);
+	return (*out->id != '\0' ? MGR_OK : MGR_EINTERNAL);
+}
+
+
+mgr_err
+vault_store_list(const char *owner, struct vault_rec **out, size_t *n)
+{
+	static const char *const fields[] = {VAULT_FIELDS};
+	char zset[MGR_ID_MAX + 24];
+	struct vault_rec *v = NULL;
+	redisReply *r = NULL;
+	mgr_err rv;
+
+	if (owner == NULL)
+		copy_str(zset, sizeof(zset), "vault:all");
+	else if ((rv = kfmt(zset, sizeof(zset), "acct:{%s}:vaults", owner)) != MGR_OK)
+		return (rv);
+	if ((rv = hashes_of(zset, "vault:{", "}", fields, 10, &r)) != MGR_OK)
+		return (rv);
+	if (r->elements > 0 && (v = calloc(r->elements, sizeof(*v))) == NULL) {
+		freeReplyObject(r);
+		return (MGR_ENOMEM);
+	}
+	for (size_t i = 0; i < r->elements; i++)
+		vault_from(r->element[i], &v[i]);
+	*n = r->elements;
+	*out = v;
+	freeReplyObject(r);
+	return (MGR_OK);
+}
+
+static const char lua_vault_delete[] =
+    "local v = redis.call('HMGET', KEYS[1], 'id', 'object_count')\n"
+    "if not v[1] then return redis.error_reply('NOTFOUND no such vault') end\n"
+    "if tonumber(v[2]) ~= 0 or redis.call('ZCARD', KEYS[2]) ~= 0 then\n"
+    "  return redis.error_reply('CONFLICT the vault is not empty')\n"
+    "end\n"
+    "if redis.call('GET', KEYS[3]) == ARGV[1] then redis.call('DEL', KEYS[3]) end\n"
+    "redis.call('DEL', KEYS[1])\n"
+    "redis.call('ZREM', KEYS[4], ARGV[1])\n"
+    "redis.call('ZREM', KEYS[5], ARGV[1])\n"
+    "return 1\n";
+
+mgr_err
+vault_store_delete(const struct vault_rec *v)
+{
+	char khash[MGR_ID_MAX + 16], kobjs[MGR_ID_MAX + 16];
+	char kname[VAULT_NAME_MAX + 16], kacct[MGR_ID_MAX + 24];
+	const char *argv[6];
+	redisReply *r = NULL;
+	mgr_err rv;
+
+	if ((rv = kfmt(khash, sizeof(khash), "vault:{%s}", v->id)) != MGR_OK ||
+	    (rv = kfmt(kobjs, sizeof(kobjs), "vault:{%s}:objs", v->id)) != MGR_OK ||
+	    (rv = kfmt(kname, sizeof(kname), "vault:name:%s", v->name)) != MGR_OK ||
+	    (rv = kfmt(kacct, sizeof(kacct), "acct:{%s}:vaults", v->owner)) != MGR_OK)
+		return (rv);
+	argv[0] = khash;
+	argv[1] = kobjs;
+	argv[2] = kname;
+	argv[3] = "vault:all";
+	argv[4] = kacct;
+	argv[5] = v->id;
+	if ((rv = kv_eval(&r, lua_vault_delete, 5, 6, argv, NULL)) != MGR_OK)
+		return (rv);
+	freeReplyObject(r);
+	return (MGR_OK);
+}
+
+/* ---- objects ------------------------------------------------------------ */
+
+mgr_err
+vault_store_obj_head(const struct vault_rec *v, const char *key, size_t keylen,
+    struct vault_obj *out)
+{
+	const char *argv[] = {"HMGET", NULL, "size", "etag", "modified_at", "ver", "n"};
+	size_t argvlen[7];
+	char prefix[MGR_ID_MAX + 16], kmeta[KEY_BUF];
+	redisReply *r = NULL;
+	struct vault_obj o;
+	mgr_err rv;
+
+	if (keylen > VAULT_KEY_MAX)
+		return (MGR_EINVAL);
+	if ((rv = kfmt(prefix, sizeof(prefix), "vault:{%s}:o:", v->id)) != MGR_OK ||
+	    (rv = kobj(kmeta, sizeof(kmeta), &argvlen[1], prefix, key, keylen)) !=
+	        MGR_OK)
+		return (rv);
+	argv[1] = kmeta;
+	for (size_t i = 0; i < 7; i++)
+		if (i != 1)
+			argvlen[i] = strlen(argv[i]);
+	if ((rv = kv_cmdargv(&r, 7, argv, argvlen)) != MGR_OK)
+		return (rv);
+	if (*el(r, 0) == '\0' || strlen(el(r, 3)) != VAULT_VERSION_LEN) {
+		freeReplyObject(r);
+		return (MGR_ENOTFOUND);
+	}
+	memset(&o, 0, sizeof(o));
+	memcpy(o.key, key, keylen);
+	o.size = el_i64(r, 0);
+	copy_str(o.etag, sizeof(o.etag), el(r, 1));
+	o.modified_at = el_i64(r, 2);
+	copy_str(o.version, sizeof(o.version), el(r, 3));
+	o.chunks = el_i64(r, 4);
+	freeReplyObject(r);
+	*out = o;
+	return (MGR_OK);
+}
+
+static const char lua_put_begin[] =
+    "local v = redis.call('HMGET', KEYS[1], 'owner_account_id', 'quota_bytes',\n"
+    "  'bytes_used', 'mirror')\n"
+    "if not v[1] then return redis.error_reply('NOTFOUND no such vault') end\n"
+    "if v[1] ~= ARGV[1] then\n"
+    "  return redis.error_reply('PERM only the owner may write this vault')\n"
+    "end\n"
+    "local max = tonumber(ARGV[4])\n"
+    "local limit = max\n"
+    "local quota = tonumber(v[2])\n"
+    "if quota then\n"
+    "  local old = tonumber(redis.call('HGET', KEYS[2], 'size') or '0')\n"
+    "  local left = quota - tonumber(v[3]) + old\n"
+    "  if left < limit then limit = left end\n"
+    "end\n"
+    "local size = tonumber(ARGV[3])\n"
+    "if size > max then\n"
+    "  return redis.error_reply('TOOBIG the object is over the size limit')\n"
+    "end\n"
+    "if size > limit then\n"
+    "  return redis.error_reply('TOOBIG the vault quota would be exceeded')\n"
+    "end\n"
+    "local copies = 1\n"
+    "if v[4] == '1' then copies = 2 end\n"
+    "redis.call('HSET', KEYS[3], 'owner', ARGV[1], 'key', ARGV[2], 'n', 0,\n"
+    "  'size', 0, 'limit', string.format('%d', limit), 'copies', copies)\n"
+    "redis.call('EXPIRE', KEYS[3], ARGV[5])\n"
+    "return 1\n";
+
+mgr_err
+vault_store_put_begin(const struct vault_rec *v, const char *owner,
+    const char *key, size_t keylen, int64_t size, int64_t max,
+    char upload_id[VAULT_VERSION_LEN + 1])
+{
+	char khash[MGR_ID_MAX + 16], prefix[MGR_ID_MAX + 16], kmeta[KEY_BUF];
+	char kup[MGR_ID_MAX + VAULT_VERSION_LEN + 16], id[VAULT_VERSION_LEN + 1];
+	char ssize[24], smax[24], sttl[16];
+	const char *argv[8];
+	size_t argvlen[8];
+	redisReply *r = NULL;
+	mgr_err rv;
+
+	if (mgr_random_hex(VAULT_VERSION_LEN / 2, id, sizeof(id)) != MGR_OK)
+		return (MGR_EINTERNAL);
+	if ((rv = kfmt(khash, sizeof(khash), "vault:{%s}", v->id)) != MGR_OK ||
+	    (rv = kfmt(prefix, sizeof(prefix), "vault:{%s}:o:", v->id)) != MGR_OK ||
+	    (rv = kobj(kmeta, sizeof(kmeta), &argvlen[1], prefix, key, keylen)) !=
+	        MGR_OK ||
+	    (rv = kfmt(kup, sizeof(kup), "vault:{%s}:up:%s", v->id, id)) != MGR_OK)
+		return (rv);
+	snprintf(ssize, sizeof(ssize), "%lld", (long long)size);
+	snprintf(smax, sizeof(smax), "%lld", (long long)max);
+	snprintf(sttl, sizeof(sttl), "%d", VAULT_UPLOAD_TTL_S);
+	argv[0] = khash;
+	argv[1] = kmeta;
+	argv[2] = kup;
+	argv[3] = owner;
+	argv[4] = key;
+	argv[5] = ssize;
+	argv[6] = smax;
+	argv[7] = sttl;
+	for (size_t i = 0; i < 8; i++)
+		argvlen[i] = i == 4 ? keylen : strlen(argv[i]);
+	if ((rv = kv_eval(&r, lua_put_begin, 3, 8, argv, argvlen)) != MGR_OK)
+		return (rv);
+	freeReplyObject(r);
+	memcpy(upload_id, id, sizeof(id));
+	return (MGR_OK);
+}
+
+static const char lua_put_chunk[] =
+    "local up = redis.call('HMGET', KEYS[1], 'owner', 'n', 'size', 'limit',\n"
+    "  'copies')\n"
+    "if not up[1] then\n"
+    "  return redis.error_reply('NOTFOUND no such upload (expired?)')\n"
+    "end\n"
+    "if up[1] ~= ARGV[1] then return redis.error_reply('PERM not your upload') end\n"
+    "if tonumber(up[2]) ~= tonumber(ARGV[2]) then\n"
+    "  return redis.error_reply('INVALID chunk out of order')\n"
+    "end\n"
+    "local size = tonumber(up[3]) + #ARGV[3]\n"
+    "if size > tonumber(up[4]) then\n"
+    "  return redis.error_reply('TOOBIG the object is over the size limit or the vault quota')\n"
+    "end\n"
+    "for c = 0, tonumber(up[5]) - 1 do\n"
+    "  redis.call('SET', ARGV[5] .. c .. ':' .. ARGV[2], ARGV[3], 'EX', ARGV[4])\n"
+    "end\n"
+    "redis.call('HSET', KEYS[1], 'n', tonumber(up[2]) + 1,\n"
+    "  'size', string.format('%d', size))\n"
+    "redis.call('EXPIRE', KEYS[1], ARGV[4])\n"
+    "return 1\n";
+
+static mgr_err
+upload_keys(const char *vid, const char *upload_id, char *kup, size_t kuplen,
+    char *chunks, size_t chunkslen)
+{
+	mgr_err rv;
+
+	if (strlen(upload_id) != VAULT_VERSION_LEN ||
+	    strspn(upload_id, "0123456789abcdef") != VAULT_VERSION_LEN)
+		return (MGR_ENOTFOUND);
+	if ((rv = kfmt(kup, kuplen, "vault:{%s}:up:%s", vid, upload_id)) != MGR_OK)
+		return (rv);
+	if (chunks != NULL &&
+	    (rv = kfmt(chunks, chunkslen, "vault:{%s}:c:%s:", vid, upload_id)) != MGR_OK)
+		return (rv);
+	return (MGR_OK);
+}
+
+mgr_err
+vault_store_put_chunk(const char *vid, const char *upload_id, const char *owner,
+    uint32_t index, const void *data, size_t len)
+{
+	char kup[MGR_ID_MAX + VAULT_VERSION_LEN + 16];
+	char chunks[MGR_ID_MAX + VAULT_VERSION_LEN + 16], sidx[16], sttl[16];
+	const char *argv[6];
+	size_t argvlen[6];
+	redisReply *r = NULL;
+	mgr_err rv;
+
+	if (len > RPC_CHUNK_BYTES)
+		return (MGR_EINVAL);
+	if ((rv = upload_keys(vid, upload_id, kup, sizeof(kup), chunks,
+	         sizeof(chunks))) != MGR_OK)
+		return (rv);
+	snprintf(sidx, sizeof(sidx), "%u", index);
+	snprintf(sttl, sizeof(sttl), "%d", VAULT_UPLOAD_TTL_S);
+	argv[0] = kup;
+	argv[1] = owner;
+	argv[2] = sidx;
+	argv[3] = len > 0 ? data : "";
+	argv[4] = sttl;
+	argv[5] = chunks;
+	for (size_t i = 0; i < 6; i++)
+		argvlen[i] = i == 3 ? len : strlen(argv[i]);
+	if ((rv = kv_eval(&r, lua_put_chunk, 1, 6, argv, argvlen)) != MGR_OK)
+		return (rv);
+	freeReplyObject(r);
+	return (MGR_OK);
+}
+
+static const char lua_put_commit[] =
+    "local v = redis.call('HMGET', KEYS[1], 'owner_account_id', 'quota_bytes',\n"
+    "  'bytes_used', 'object_count')\n"
+    "if not v[1] then return redis.error_reply('NOTFOUND no such vault') end\n"
+    "if v[1] ~= ARGV[1] then\n"
+    "  return redis.error_reply('PERM only the owner may write this vault')\n"
+    "end\n"
+    "local up = redis.call('HMGET', KEYS[2], 'owner', 'n', 'size', 'copies', 'key')\n"
+    "if not up[1] then\n"
+    "  return redis.error_reply('NOTFOUND no such upload (expired?)')\n"
+    "end\n"
+    "if up[1] ~= ARGV[1] then return redis.error_reply('PERM not your upload') end\n"
+    "local n = tonumber(up[2])\n"
+    "local copies = tonumber(up[4])\n"
+    "local size = tonumber(ARGV[2])\n"
+    "local base = ARGV[6]\n"
+    "local function drop(ver, cnt)\n"
+    "  for c = 0, copies - 1 do\n"
+    "    for i = 0, cnt - 1 do\n"
+    "      redis.call('UNLINK', base .. ver .. ':' .. c .. ':' .. i)\n"
+    "    end\n"
+    "  end\n"
+    "end\n"
+    "if tonumber(up[3]) ~= size then\n"
+    "  drop(ARGV[5], n)\n"
+    "  redis.call('DEL', KEYS[2])\n"
+    "  return redis.error_reply('INVALID the size does not match the data received')\n"
+    "end\n"
+    "for c = 0, copies - 1 do\n"
+    "  for i = 0, n - 1 do\n"
+    "    if redis.call('EXISTS', base .. ARGV[5] .. ':' .. c .. ':' .. i) == 0 then\n"
+    "      drop(ARGV[5], n)\n"
+    "      redis.call('DEL', KEYS[2])\n"
+    "      return redis.error_reply('CONFLICT the upload expired; send it again')\n"
+    "    end\n"
+    "  end\n"
+    "end\n"
+    "local kmeta = ARGV[7] .. up[5]\n"
+    "local old = redis.call('HMGET', kmeta, 'size', 'ver', 'n')\n"
+    "local used = tonumber(v[3]) - tonumber(old[1] or '0') + size\n"
+    "local quota = tonumber(v[2])\n"
+    "if quota and used > quota then\n"
+    "  drop(ARGV[5], n)\n"
+    "  redis.call('DEL', KEYS[2])\n"
+    "  return redis.error_reply('TOOBIG the vault quota would be exceeded')\n"
+    "end\n"
+    "for c = 0, copies - 1 do\n"
+    "  for i = 0, n - 1 do\n"
+    "    redis.call('PERSIST', base .. ARGV[5] .. ':' .. c .. ':' .. i)\n"
+    "  end\n"
+    "end\n"
+    "redis.call('DEL', KEYS[2])\n"
+    "if old[2] then drop(old[2], tonumber(old[3] or '0')) end\n"
+    "redis.call('HSET', kmeta, 'key', up[5], 'size', ARGV[2], 'etag', ARGV[3],\n"
+    "  'modified_at', ARGV[4], 'ver', ARGV[5], 'n', n)\n"
+    "redis.call('ZADD', KEYS[3], 0, up[5])\n"
+    "local count = tonumber(v[4])\n"
+    "local created = 0\n"
+    "if not old[1] then\n"
+    "  count = count + 1\n"
+    "  created = 1\n"
+    "end\n"
+    "redis.call('HSET', KEYS[1], 'bytes_used', string.format('%d', used),\n"
+    "  'object_count', string.format('%d', count))\n"
+    "return {created, up[5], n}\n";
+
+mgr_err
+vault_store_put_commit(const char *vid, const char *upload_id, const char *owner,
+    int64_t size, const char *etag, int64_t now, int *created,
+    struct vault_obj *out)
+{
+	char khash[MGR_ID_MAX + 16], kup[MGR_ID_MAX + VAULT_VERSION_LEN + 16];
+	char kobjs[MGR_ID_MAX + 16], base[MGR_ID_MAX + 16], meta[MGR_ID_MAX + 16];
+	char ssize[24], snow[24];
+	const char *argv[10];
+	redisReply *r = NULL;
+	struct vault_obj o;
+	mgr_err rv;
+
+	if ((rv = upload_keys(vid, upload_id, kup, sizeof(kup), NULL, 0)) != MGR_OK)
+		return (rv);
+	if ((rv = kfmt(khash, sizeof(khash), "vault:{%s}", vid)) != MGR_OK ||
+	    (rv = kfmt(kobjs, sizeof(kobjs), "vault:{%s}:objs", vid)) != MGR_OK ||
+	    (rv = kfmt(base, sizeof(base), "vault:{%s}:c:", vid)) != MGR_OK ||
+	    (rv = kfmt(meta, sizeof(meta), "vault:{%s}:o:", vid)) != MGR_OK)
+		return (rv);
+	if (strlen(etag) != 64)
+		return (MGR_EINVAL);
+	snprintf(ssize, sizeof(ssize), "%lld", (long long)size);
+	snprintf(snow, sizeof(snow), "%lld", (long long)now);
+	argv[0] = khash;
+	argv[1] = kup;
+	argv[2] = kobjs;
+	argv[3] = owner;
+	argv[4] = ssize;
+	argv[5] = etag;
+	argv[6] = snow;
+	argv[7] = upload_id;
+	argv[8] = base;
+	argv[9] = meta;
+	if ((rv = kv_eval(&r, lua_put_commit, 3, 10, argv, NULL)) != MGR_OK)
+		return (rv);
+	if (r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
+	    r->element[1]->type != REDIS_REPLY_STRING ||
+	    r->element[1]->len > VAULT_KEY_MAX) {
+		freeReplyObject(r);
+		return (MGR_EINTERNAL);
+	}
+	memset(&o, 0, sizeof(o));
+	memcpy(o.key, r->element[1]->str, r->element[1]->len);
+	o.size = size;
+	copy_str(o.etag, sizeof(o.etag), etag);
+	o.modified_at = now;
+	copy_str(o.version, sizeof(o.version), upload_id);
+	o.chunks = el_i64(r, 2);
+	*created = el_i64(r, 0) == 1;
+	freeReplyObject(r);
+	*out = o;
+	return (MGR_OK);
+}
+
+static const char lua_put_abort[] =
+    "local up = redis.call('HMGET', KEYS[1], 'owner', 'n', 'copies')\n"
+    "if not up[1] then return 0 end\n"
+    "if up[1] ~= ARGV[1] then return redis.error_reply('PERM not your upload') end\n"
+    "for c = 0, tonumber(up[3]) - 1 do\n"
+    "  for i = 0, tonumber(up[2]) do\n"
+    "    redis.call('UNLINK', ARGV[2] .. c .. ':' .. i)\n"
+    "  end\n"
+    "end\n"
+    "redis.call('DEL', KEYS[1])\n"
+    "return 1\n";
+
+mgr_err
+vault_store_put_abort(const char *vid, const char *upload_id, const char *owner)
+{
+	char kup[MGR_ID_MAX + VAULT_VERSION_LEN + 16];
+	char chunks[MGR_ID_MAX + VAULT_VERSION_LEN + 16];
+	const char *argv[3];
+	redisReply *r = NULL;
+	mgr_err rv;
+
+	if ((rv = upload_keys(vid, upload_id, kup, sizeof(kup), chunks,
+	         sizeof(chunks))) != MGR_OK)
+		return (rv);
+	argv[0] = kup;
+	argv[1] = owner;
+	argv[2] = chunks;
+	if ((rv = kv_eval(&r, lua_put_abort, 1, 3, argv, NULL)) != MGR_OK)
+		return (rv);
+	freeReplyObject(r);
+	return (MGR_OK);
+}
+
+static const char lua_get_chunk[] =
+    "local v = redis.call('HMGET', KEYS[1], 'owner_account_id', 'mirror')\n"
+    "if not v[1] then return redis.error_reply('NOTFOUND no such vault') end\n"
+    "if v[1] ~= ARGV[1] then\n"
+    "  return redis.error_reply('PERM only the owner may read this vault')\n"
+    "end\n"
+    "local want = tonumber(ARGV[4])\n"
+    "local k0 = ARGV[2] .. '0:' .. ARGV[3]\n"
+    "local k1 = ARGV[2] .. '1:' .. ARGV[3]\n"
+    "local d = redis.call('GET', k0)\n"
+    "if d and #d == want then\n"
+    "  if v[2] == '1' and redis.call('STRLEN', k1) ~= want then\n"
+    "    redis.call('SET', k1, d)\n"
+    "  end\n"
+    "  return d\n"
+    "end\n"
+    "if v[2] == '1' then\n"
+    "  local d1 = redis.call('GET', k1)\n"
+    "  if d1 and #d1 == want then\n"
+    "    redis.call('SET', k0, d1)\n"
+    "    return d1\n"
+    "  end\n"
+    "end\n"
+    "return redis.error_reply('NOTFOUND the object data is gone')\n";
+
+mgr_err
+vault_store_get_chunk(const char *vid, const char *owner, const char *ver,
+    uint32_t index, size_t len, char **data)
+{
+	char khash[MGR_ID_MAX + 16], chunks[MGR_ID_MAX + VAULT_VERSION_LEN + 16];
+	char sidx[16], slen[24];
+	const char *argv[5];
+	redisReply *r = NULL;
+	char *d;
+	mgr_err rv;
+
+	if (strlen(ver) != VAULT_VERSION_LEN ||
+	    strspn(ver, "0123456789abcdef") != VAULT_VERSION_LEN)
+		return (MGR_ENOTFOUND);
+	if ((rv = kfmt(khash, sizeof(khash), "vault:{%s}", vid)) != MGR_OK ||
+	    (rv = kfmt(chunks, sizeof(chunks), "vault:{%s}:c:%s:", vid, ver)) != MGR_OK)
+		return (rv);
+	snprintf(sidx, sizeof(sidx), "%u", index);
+	snprintf(slen, sizeof(slen), "%zu", len);
+	argv[0] = khash;
+	argv[1] = owner;
+	argv[2] = chunks;
+	argv[3] = sidx;
+	argv[4] = slen;
+	if ((rv = kv_eval(&r, lua_get_chunk, 1, 5, argv, NULL)) != MGR_OK)
+		return (rv);
+	if (r->type != REDIS_REPLY_STRING || r->len != len) {
+		freeReplyObject(r);
+		return (MGR_EINTERNAL);
+	}
+	if ((d = malloc(len > 0 ? len : 1)) == NULL) {
+		freeReplyObject(r);
+		return (MGR_ENOMEM);
+	}
+	memcpy(d, r->str, len);
+	freeReplyObject(r);
+	*data = d;
+	return (MGR_OK);
+}
+
+static const char lua_obj_delete[] =
+    "local v = redis.call('HMGET', KEYS[1], 'owner_account_id', 'mirror')\n"
+    "if not v[1] then return redis.error_reply('NOTFOUND no such vault') end\n"
+    "if v[1] ~= ARGV[1] then\n"
+    "  return redis.error_reply('PERM only the owner may write this vault')\n"
+    "end\n"
+    "local o = redis.call('HMGET', KEYS[2], 'size', 'ver', 'n')\n"
+    "if not o[1] then return redis.error_reply('NOTFOUND no such object') end\n"
+    "local copies = 1\n"
+    "if v[2] == '1' then copies = 2 end\n"
+    "for c = 0, copies - 1 do\n"
+    "  for i = 0, tonumber(o[3] or '0') - 1 do\n"
+    "    redis.call('UNLINK', ARGV[3] .. o[2] .. ':' .. c .. ':' .. i)\n"
+    "  end\n"
+    "end\n"
+    "redis.call('DEL', KEYS[2])\n"
+    "redis.call('ZREM', KEYS[3], ARGV[2])\n"
+    "redis.call('HINCRBY', KEYS[1], 'object_count', -1)\n"
+    "redis.call('HINCRBY', KEYS[1], 'bytes_used',\n"
+    "  string.format('%d', -tonumber(o[1])))\n"
+    "return o[1]\n";
+
+mgr_err
+vault_store_obj_delete(const struct vault_rec *v, const char *owner,
+    const char *key, size_t keylen, int64_t *size)
+{
+	char khash[MGR_ID_MAX + 16], kobjs[MGR_ID_MAX + 16], base[MGR_ID_MAX + 16];
+	char prefix[MGR_ID_MAX + 16], kmeta[KEY_BUF];
+	const char *argv[6];
+	size_t argvlen[6];
+	redisReply *r = NULL;
+	int64_t n;
+	mgr_err rv;
+
+	if ((rv = kfmt(khash, sizeof(khash), "vault:{%s}", v->id)) != MGR_OK ||
+	    (rv = kfmt(kobjs, sizeof(kobjs), "vault:{%s}:objs", v->id)) != MGR_OK ||
+	    (rv = kfmt(base, sizeof(base), "vault:{%s}:c:", v->id)) != MGR_OK ||
+	    (rv = kfmt(prefix, sizeof(prefix), "vault:{%s}:o:", v->id)) != MGR_OK ||
+	    (rv = kobj(kmeta, sizeof(kmeta), &argvlen[1], prefix, key, keylen)) !=
+	        MGR_OK)
+		return (rv);
+	argv[0] = khash;
+	argv[1] = kmeta;
+	argv[2] = kobjs;
+	argv[3] = owner;
+	argv[4] = key;
+	argv[5] = base;
+	for (size_t i = 0; i < 6; i++)
+		if (i != 1)
+			argvlen[i] = i == 4 ? keylen : strlen(argv[i]);
+	if ((rv = kv_eval(&r, lua_obj_delete, 3, 6, argv, argvlen)) != MGR_OK)
+		return (rv);
+	n = r->type == REDIS_REPLY_STRING && mgr_parse_i64(r->str, &n) == MGR_OK ? n : 0;
+	freeReplyObject(r);
+	*size = n;
+	return (MGR_OK);
+}
+
+static const char lua_obj_list[] =
+    "local lim = tonumber(ARGV[3])\n"
+    "local ks = redis.call('ZRANGEBYLEX', KEYS[1], ARGV[1], '+', 'LIMIT', 0, lim + 1)\n"
+    "local p = ARGV[2]\n"
+    "local out = {}\n"
+    "local more = 0\n"
+    "for i, k in ipairs(ks) do\n"
+    "  if string.sub(k, 1, #p) ~= p then break end\n"
+    "  if i > lim then\n"
+    "    more = 1\n"
+    "    break\n"
+    "  end\n"
+    "  local m = redis.call('HMGET', ARGV[4] .. k, 'size', 'etag', 'modified_at', 'ver')\n"
+    "  out[#out + 1] = {k, m[1], m[2], m[3], m[4]}\n"
+    "end\n"
+    "return {more, out}\n";
+
+/* Byte-wise comparison, as Redis orders ZRANGEBYLEX members. */
+static int
+bytes_cmp(const char *a, const char *b)
+{
+	size_t na = strlen(a), nb = strlen(b);
+	int c = memcmp(a, b, na < nb ? na : nb);
+
+	if (c != 0)
+		return (c);
+	return (na < nb ? -1 : na > nb);
+}
+
+mgr_err
+vault_store_obj_list(const struct vault_rec *v, const char *prefix,
+    const char *after, uint32_t limit, struct vault_obj **out, size_t *n,
+    int *more)
+{
+	char kobjs[MGR_ID_MAX + 16], meta[MGR_ID_MAX + 16];
+	char start[VAULT_KEY_MAX + 2], slim[16];
+	const char *argv[5];
+	struct vault_obj *o = NULL;
+	redisReply *r = NULL, *items;
+	size_t cnt = 0;
+	mgr_err rv;
+
+	if (strlen(prefix) > VAULT_KEY_MAX || strlen(after) > VAULT_KEY_MAX ||
+	    limit == 0 || limit > VAULT_LIST_MAX)
+		return (MGR_EINVAL);
+	if ((rv = kfmt(kobjs, sizeof(kobjs), "vault:{%s}:objs", v->id)) != MGR_OK ||
+	    (rv = kfmt(meta, sizeof(meta), "vault:{%s}:o:", v->id)) != MGR_OK)
+		return (rv);
+	if (*after != '\0' && bytes_cmp(after, prefix) >= 0)
+		snprintf(start, sizeof(start), "(%s", after);
+	else if (*prefix != '\0')
+		snprintf(start, sizeof(start), "[%s", prefix);
+	else
+		copy_str(start, sizeof(start), "-");
+	snprintf(slim, sizeof(slim), "%u", limit);
+	argv[0] = kobjs;
+	argv[1] = start;
+	argv[2] = prefix;
+	argv[3] = slim;
+	argv[4] = meta;
+	if ((rv = kv_eval(&r, lua_obj_list, 1, 5, argv, NULL)) != MGR_OK)
+		return (rv);
+	if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+	    r->element[1]->type != REDIS_REPLY_ARRAY) {
+		rv = MGR_EINTERNAL;
+		goto out;
+	}
+	items = r->element[1];
+	if (items->elements > 0 &&
+	    (o = calloc(items->elements, sizeof(*o))) == NULL) {
+		rv = MGR_ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < items->elements; i++) {
+		const redisReply *it = items->element[i];
+
+		if (it->type != REDIS_REPLY_ARRAY || it->elements != 5 ||
+		    it->element[0]->type != REDIS_REPLY_STRING ||
+		    it->element[0]->len > VAULT_KEY_MAX)
+			continue;
+		memcpy(o[cnt].key, it->element[0]->str, it->element[0]->len);
+		o[cnt].size = el_i64(it, 1);
+		copy_str(o[cnt].etag, sizeof(o[cnt].etag), el(it, 2));
+		o[cnt].modified_at = el_i64(it, 3);
+		copy_str(o[cnt].version, sizeof(o[cnt].version), el(it, 4));
+		cnt++;
+	}
+	*more = el_i64(r, 0) == 1;
+	*n = cnt;
+	*out = o;
+	o = NULL;
+	rv = MGR_OK;
+out:
+	free(o);
+	freeReplyObject(r);
+	return (rv);
+}

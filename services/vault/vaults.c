@@ -1,0 +1,293 @@
+/* Locked vaults: created by an app (role vault_provisioner) which owns them;
+ * an administrator may list and read their metadata and delete an empty one,
+ * nothing else. */
+#include "services/vault/handlers.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/audit.h"
+#include "proto/vault.pb-c.h"
+
+#define VAULT_ROLE "vault_provisioner"
+
+static int
+caller_is(const struct rpc_call *call, Mgr__Caller__Kind kind)
+{
+	return (call->caller->kind == kind);
+}
+
+static int
+caller_owns(const struct rpc_call *call, const struct vault_rec *v)
+{
+	return (caller_is(call, MGR__CALLER__KIND__APP) &&
+	    call->caller->id != NULL && strcmp(call->caller->id, v->owner) == 0);
+}
+
+static void
+vault_to_proto(struct vault_rec *v, Mgr__Vault__Vault *p)
+{
+	mgr__vault__vault__init(p);
+	p->id = v->id;
+	p->name = v->name;
+	p->owner_account_id = v->owner;
+	p->vault_template_id = v->vtpl;
+	p->mirror_template_id = v->mtpl;
+	p->created_at = v->created_at;
+	p->object_count = v->object_count;
+	p->bytes_used = v->bytes_used;
+	p->quota_bytes = v->quota;
+}
+
+static mgr_err
+reply_vault(struct rpc_call *call, struct vault_rec *v)
+{
+	Mgr__Vault__Vault p;
+
+	vault_to_proto(v, &p);
+	return (rpc_reply(call, &p.base));
+}
+
+/* The template id of the given kind, or INVAL naming the field. */
+static mgr_err
+template_of(struct rpc_call *call, const char *field, const char *id,
+    const char *kind, struct vault_tpl *out)
+{
+	mgr_err rv = vault_store_tpl_get(id, out);
+
+	if (rv == MGR_ENOTFOUND)
+		return (rpc_fail(call, MGR_EINVAL, "\"%s\": no such template", field));
+	if (rv != MGR_OK)
+		return (rv);
+	if (strcmp(out->kind, kind) != 0)
+		return (rpc_fail(call, MGR_EINVAL, "\"%s\" must name a template of kind "
+		    "\"%s\"", field, kind));
+	return (MGR_OK);
+}
+
+mgr_err
+vault_h_create(struct rpc_call *call, void *arg)
+{
+	Mgr__Vault__CreateVaultRequest *in = NULL;
+	struct vault_tpl vt, mt;
+	struct vault_rec v;
+	mgr_err rv;
+
+	(void)arg;
+	if ((rv = rpc_args(call, &mgr__vault__create_vault_request__descriptor,
+	         (ProtobufCMessage **)&in)) != MGR_OK)
+		return (rv);
+	memset(&v, 0, sizeof(v));
+	if (!caller_is(call, MGR__CALLER__KIND__APP) ||
+	    strcmp(call->caller->role, VAULT_ROLE) != 0) {
+		rv = rpc_fail(call, MGR_EPERM, "only an account with role "
+		    VAULT_ROLE " may create a locked vault");
+		audit_log(call->request_id, call->caller, "vault.create", "", rv,
+		    in->name);
+		goto out;
+	}
+	if (!vault_name_valid(in->name)) {
+		rv = rpc_fail(call, MGR_EINVAL,
+		    "\"name\" must be 3 to 63 of [a-z0-9-]");
+		goto out;
+	}
+	if ((rv = template_of(call, "vault_template_id", in->vault_template_id,
+	         "vault", &vt)) != MGR_OK)
+		goto out;
+	v.quota = vt.quota;
+	if (*in->mirror_template_id != '\0') {
+		if ((rv = template_of(call, "mirror_template_id",
+		         in->mirror_template_id, "mirror", &mt)) != MGR_OK)
+			goto out;
+		/* A mirror template's quota bounds the vault too. */
+		if (mt.quota > 0 && (v.quota == 0 || mt.quota < v.quota))
+			v.quota = mt.quota;
+		snprintf(v.mtpl, sizeof(v.mtpl), "%s", mt.id);
+		v.mirrored = 1;
+	}
+	if (mgr_new_id("vlt", v.id, sizeof(v.id)) != MGR_OK) {
+		rv = MGR_EINTERNAL;
+		goto out;
+	}
+	snprintf(v.name, sizeof(v.name), "%s", in->name);
+	snprintf(v.owner, sizeof(v.owner), "%s", call->caller->id);
+	snprintf(v.vtpl, sizeof(v.vtpl), "%s", vt.id);
+	v.created_at = mgr_now_s();
+	rv = vault_store_create(&v);
+	audit_log(call->request_id, call->caller, "vault.create",
+	    rv == MGR_OK ? v.id : "", rv, v.name);
+	if (rv == MGR_ECONFLICT) {
+		rv = rpc_fail(call, rv, "a vault named \"%s\" exists", v.name);
+		goto out;
+	}
+	if (rv == MGR_OK)
+		rv = reply_vault(call, &v);
+out:
+	mgr__vault__create_vault_request__free_unpacked(in, NULL);
+	return (rv);
+}
+
+mgr_err
+vault_h_list(struct rpc_call *call, void *arg)
+{
+	Mgr__Vault__VaultList out = MGR__VAULT__VAULT_LIST__INIT;
+	Mgr__Vault__Vault *items = NULL, **ptrs = NULL;
+	struct vault_rec *v = NULL;
+	size_t n = 0;
+	mgr_err rv;
+
+	(void)arg;
+	if (caller_is(call, MGR__CALLER__KIND__ADMIN))
+		rv = vault_store_list(NULL, &v, &n);
+	else if (caller_is(call, MGR__CALLER__KIND__APP) && *call->caller->id != '\0')
+		rv = vault_store_list(call->caller->id, &v, &n);
+	else
+		return (rpc_fail(call, MGR_EPERM, "not allowed to list vaults"));
+	if (rv != MGR_OK)
+		return (rv);
+	if (n > 0 && ((items = calloc(n, sizeof(*items))) == NULL ||
+	                 (ptrs = calloc(n, sizeof(*ptrs))) == NULL)) {
+		rv = MGR_ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		vault_to_proto(&v[i], &items[i]);
+		ptrs[i] = &items[i];
+	}
+	out.n_vaults = n;
+	out.vaults = ptrs;
+	rv = rpc_reply(call, &out.base);
+out:
+	free(ptrs);
+	free(items);
+	free(v);
+	return (rv);
+}
+
+/* The vault `name` if the caller may see its metadata: its owner or an
+ * administrator. Another account gets PERM. */
+static mgr_err
+vault_for_metadata(struct rpc_call *call, const char *name, struct vault_rec *v)
+{
+	mgr_err rv;
+
+	if (!caller_is(call, MGR__CALLER__KIND__ADMIN) &&
+	    !caller_is(call, MGR__CALLER__KIND__APP))
+		return (rpc_fail(call, MGR_EPERM, "not allowed"));
+	if ((rv = vault_store_find(name, v)) == MGR_ENOTFOUND)
+		return (rpc_fail(call, rv, "no such vault"));
+	if (rv != MGR_OK)
+		return (rv);
+	if (caller_is(call, MGR__CALLER__KIND__APP) && !caller_owns(call, v))
+		return (rpc_fail(call, MGR_EPERM, "the vault belongs to another account"));
+	return (MGR_OK);
+}
+
+mgr_err
+vault_h_get(struct rpc_call *call, void *arg)
+{
+	Mgr__Vault__VaultRef *in = NULL;
+	struct vault_rec v;
+	mgr_err rv;
+
+	(void)arg;
+	if ((rv = rpc_args(call, &mgr__vault__vault_ref__descriptor,
+	         (ProtobufCMessage **)&in)) != MGR_OK)
+		return (rv);
+	if ((rv = vault_for_metadata(call, in->name, &v)) == MGR_OK)
+		rv = reply_vault(call, &v);
+	mgr__vault__vault_ref__free_unpacked(in, NULL);
+	return (rv);
+}
+
+mgr_err
+vault_h_delete(struct rpc_call *call, void *arg)
+{
+	Mgr__Vault__VaultRef *in = NULL;
+	struct vault_rec v;
+	mgr_err rv;
+
+	(void)arg;
+	if ((rv = rpc_args(call, &mgr__vault__vault_ref__descriptor,
+	         (ProtobufCMessage **)&in)) != MGR_OK)
+		return (rv);
+	if ((rv = vault_for_metadata(call, in->name, &v)) != MGR_OK) {
+		if (rv == MGR_EPERM)
+			audit_log(call->request_id, call->caller, "vault.delete",
+			    in->name, rv, NULL);
+		goto out;
+	}
+	rv = vault_store_delete(&v);
+	audit_log(call->request_id, call->caller, "vault.delete", v.id, rv, v.name);
+	if (rv == MGR_ECONFLICT)
+		rv = rpc_fail(call, rv, "the vault is not empty");
+	else if (rv == MGR_ENOTFOUND)
+		rv = rpc_fail(call, rv, "no such vault");
+out:
+	mgr__vault__vault_ref__free_unpacked(in, NULL);
+	return (rv);
+}
+
+mgr_err
+vault_h_update(struct rpc_call *call, void *arg)
+{
+	Mgr__Vault__UpdateVaultRequest *in = NULL;
+	struct vault_rec v;
+	char detail[256];
+	size_t off = 0;
+	mgr_err rv;
+
+	(void)arg;
+	if ((rv = rpc_args(call, &mgr__vault__update_vault_request__descriptor,
+	         (ProtobufCMessage **)&in)) != MGR_OK)
+		return (rv);
+	detail[0] = '\0';
+	for (size_t i = 0; i < in->n_fields && off < sizeof(detail); i++) {
+		int k = snprintf(detail + off, sizeof(detail) - off, "%s%.32s",
+		    i > 0 ? "," : "", in->fields[i]);
+
+		if (k < 0)
+			break;
+		off += (size_t)k;
+	}
+	if (caller_is(call, MGR__CALLER__KIND__ADMIN)) {
+		/* Refused whether or not the vault exists: nothing to learn. */
+		rv = rpc_fail(call, MGR_EPERM, "an administrator may not rename or "
+		    "re-own a locked vault");
+	} else if ((rv = vault_for_metadata(call, in->name, &v)) == MGR_OK) {
+		rv = rpc_fail(call, MGR_ECONFLICT, "a locked vault's name, owner and "
+		    "templates never change");
+	}
+	if (rv == MGR_EPERM || rv == MGR_ECONFLICT)
+		audit_log(call->request_id, call->caller, "vault.update", in->name, rv,
+		    detail);
+	mgr__vault__update_vault_request__free_unpacked(in, NULL);
+	return (rv);
+}
+
+mgr_err
+vault_for_objects(struct rpc_call *call, const char *name, const char *action,
+    struct vault_rec *out)
+{
+	mgr_err rv;
+
+	if (caller_is(call, MGR__CALLER__KIND__ADMIN)) {
+		audit_log(call->request_id, call->caller, action, name, MGR_EPERM,
+		    "administrators may not touch a locked vault's objects");
+		return (rpc_fail(call, MGR_EPERM, "an administrator may not read, "
+		    "list or write a locked vault's objects"));
+	}
+	if (!caller_is(call, MGR__CALLER__KIND__APP))
+		return (rpc_fail(call, MGR_EPERM, "only the vault's owner may do this"));
+	if ((rv = vault_store_find(name, out)) == MGR_ENOTFOUND)
+		return (rpc_fail(call, rv, "no such vault"));
+	if (rv != MGR_OK)
+		return (rv);
+	if (!caller_owns(call, out)) {
+		audit_log(call->request_id, call->caller, action, out->id, MGR_EPERM,
+		    "the vault belongs to another account");
+		return (rpc_fail(call, MGR_EPERM, "the vault belongs to another account"));
+	}
+	return (MGR_OK);
+}

@@ -1,0 +1,145 @@
+/* services/ca/csr.c: which requests are accepted (RSA >= 2048, EC P-256 and
+ * P-384, a valid self-signature, a Subject DN) and what is taken from them. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "services/ca/csr.h"
+
+static int fails;
+
+#define CHECK(cond, what)                                                  \
+	do {                                                               \
+		if (!(cond)) {                                             \
+			fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, \
+			    what);                                         \
+			fails++;                                           \
+		}                                                          \
+	} while (0)
+
+enum tamper { NONE, BAD_SIG, NO_SUBJECT };
+
+static EVP_PKEY *
+keygen(const char *type)
+{
+	if (strcmp(type, "rsa1024") == 0)
+		return (EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)1024));
+	if (strcmp(type, "rsa2048") == 0)
+		return (EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048));
+	if (strcmp(type, "p256") == 0)
+		return (EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256"));
+	if (strcmp(type, "p384") == 0)
+		return (EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384"));
+	if (strcmp(type, "p521") == 0)
+		return (EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-521"));
+	if (strcmp(type, "ed25519") == 0)
+		return (EVP_PKEY_Q_keygen(NULL, NULL, "ED25519"));
+	return (NULL);
+}
+
+/* A PEM CSR for key with CN=cn (caller frees). */
+static char *
+make_csr(EVP_PKEY *key, const char *cn, enum tamper t)
+{
+	X509_REQ *req = X509_REQ_new();
+	X509_NAME *n = X509_NAME_new();
+	BIO *b = BIO_new(BIO_s_mem());
+	char *data, *out = NULL;
+	long len;
+
+	if (t != NO_SUBJECT)
+		X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_UTF8,
+		    (const unsigned char *)cn, -1, -1, 0);
+	X509_REQ_set_subject_name(req, n);
+	X509_REQ_set_pubkey(req, key);
+	X509_REQ_sign(req, key, EVP_PKEY_get_base_id(key) == EVP_PKEY_ED25519
+	    ? NULL : EVP_sha256());
+	if (t == BAD_SIG) {
+		const ASN1_BIT_STRING *sig;
+		const X509_ALGOR *alg;
+
+		X509_REQ_get0_signature(req, &sig, &alg);
+		((unsigned char *)ASN1_STRING_get0_data(sig))[5] ^= 1;
+	}
+	PEM_write_bio_X509_REQ(b, req);
+	len = BIO_get_mem_data(b, &data);
+	if ((out = malloc((size_t)len + 1)) != NULL) {
+		memcpy(out, data, (size_t)len);
+		out[len] = '\0';
+	}
+	BIO_free(b);
+	X509_NAME_free(n);
+	X509_REQ_free(req);
+	return (out);
+}
+
+static const struct {
+	const char *key;
+	enum tamper tamper;
+	mgr_err want;
+} cases[] = {
+	{"rsa2048", NONE, MGR_OK},
+	{"p256", NONE, MGR_OK},
+	{"p384", NONE, MGR_OK},
+	{"rsa1024", NONE, MGR_EINVAL},
+	{"p521", NONE, MGR_EINVAL},
+	{"ed25519", NONE, MGR_EINVAL},
+	{"p256", BAD_SIG, MGR_EINVAL},
+	{"p256", NO_SUBJECT, MGR_EINVAL},
+};
+
+int
+main(void)
+{
+	struct ca_csr *c = NULL;
+	char why[256], spki[65], msg[300], *pem, *big;
+	EVP_PKEY *k;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		k = keygen(cases[i].key);
+		CHECK(k != NULL, cases[i].key);
+		if (k == NULL)
+			continue;
+		pem = make_csr(k, "App One", cases[i].tamper);
+		c = NULL;
+		snprintf(msg, sizeof(msg), "%s tamper %d", cases[i].key, cases[i].tamper);
+		CHECK(ca_csr_parse(pem, &c, why, sizeof(why)) == cases[i].want, msg);
+		if (cases[i].want == MGR_OK && c != NULL) {
+			CHECK(strcmp(c->subject, "CN=App One") == 0, "subject text");
+			CHECK(ca_spki_hex(k, spki) == MGR_OK &&
+			    strcmp(spki, c->spki) == 0, "spki is the key's");
+			CHECK(strncmp(c->dn_key, "dn:", 3) == 0, "dn key");
+		}
+		if (cases[i].want != MGR_OK)
+			CHECK(c == NULL && why[0] != '\0', "a reason for a refusal");
+		if (cases[i].tamper == BAD_SIG)
+			CHECK(strstr(why, "signature") != NULL, why);
+		if (cases[i].tamper == NO_SUBJECT)
+			CHECK(strstr(why, "Subject") != NULL, why);
+		ca_csr_free(c);
+		free(pem);
+		EVP_PKEY_free(k);
+	}
+
+	/* Not a CSR at all; empty; over the size bound. */
+	CHECK(ca_csr_parse("hello", &c, why, sizeof(why)) == MGR_EINVAL, "garbage");
+	CHECK(ca_csr_parse("", &c, why, sizeof(why)) == MGR_EINVAL, "empty");
+	CHECK(ca_csr_parse(NULL, &c, why, sizeof(why)) == MGR_EINVAL, "NULL");
+	big = malloc(CA_CSR_PEM_MAX + 2);
+	memset(big, 'A', CA_CSR_PEM_MAX + 1);
+	big[CA_CSR_PEM_MAX + 1] = '\0';
+	CHECK(ca_csr_parse(big, &c, why, sizeof(why)) == MGR_EINVAL, "too long");
+	free(big);
+	/* A certificate PEM is not a request. */
+	CHECK(ca_csr_parse("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+	    &c, why, sizeof(why)) == MGR_EINVAL, "a certificate");
+	ca_csr_free(NULL);
+
+	if (fails == 0)
+		printf("test_csr: all passed\n");
+	return (fails == 0 ? 0 : 1);
+}

@@ -1,0 +1,125 @@
+/* services/ca/issue.c: the expiration_date rules (default, minimum life, CA
+ * expiry, five years) and signing into a record. */
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "services/ca/issue.h"
+
+static int fails;
+
+#define CHECK(cond, what)                                                  \
+	do {                                                               \
+		if (!(cond)) {                                             \
+			fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, \
+			    what);                                         \
+			fails++;                                           \
+		}                                                          \
+	} while (0)
+
+#define NOW 1800000000LL
+#define DAY 86400LL
+
+static const struct {
+	const char *what;
+	int64_t ca_life;   /* CA expiry - NOW */
+	int present;
+	int64_t want;      /* - NOW */
+	mgr_err rv;
+	int64_t got;       /* - NOW, on success */
+} cases[] = {
+	{"default is one year", 3650 * DAY, 0, 0, MGR_OK, 365 * DAY},
+	{"default stops at the CA's expiry", 100 * DAY, 0, 0, MGR_OK, 100 * DAY},
+	{"default with a CA expiring too soon", 1800, 0, 0, MGR_EINVAL, 0},
+	{"given, ordinary", 3650 * DAY, 1, 200 * DAY, MGR_OK, 200 * DAY},
+	{"given, just past the minimum", 3650 * DAY, 1, 3601, MGR_OK, 3601},
+	{"given, exactly the minimum", 3650 * DAY, 1, 3600, MGR_EINVAL, 0},
+	{"given, in the past", 3650 * DAY, 1, -DAY, MGR_EINVAL, 0},
+	{"given, at the CA's expiry", 100 * DAY, 1, 100 * DAY, MGR_OK, 100 * DAY},
+	{"given, past the CA's expiry", 100 * DAY, 1, 100 * DAY + 1, MGR_EINVAL, 0},
+	{"given, five years", 3650 * DAY, 1, 5 * 365 * DAY, MGR_OK, 5 * 365 * DAY},
+	{"given, past five years", 3650 * DAY, 1, 5 * 366 * DAY + 1, MGR_EINVAL, 0},
+};
+
+int
+main(void)
+{
+	struct mgr_config cfg;
+	struct ca_state ca;
+	char why[256];
+
+	memset(&cfg, 0, sizeof(cfg));
+	memset(&ca, 0, sizeof(ca));
+	cfg.min_cert_validity_s = 3600;
+	ca.cfg = &cfg;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int64_t out = -1;
+		mgr_err rv;
+
+		ca.not_after = NOW + cases[i].ca_life;
+		why[0] = '\0';
+		rv = ca_expiration(&ca, cases[i].present, NOW + cases[i].want, NOW,
+		    &out, why, sizeof(why));
+		CHECK(rv == cases[i].rv, cases[i].what);
+		if (rv == MGR_OK)
+			CHECK(out == NOW + cases[i].got, cases[i].what);
+		else
+			CHECK(out == -1 && why[0] != '\0', cases[i].what);
+	}
+
+	/* Signing: a fresh CA, a client certificate into a record. */
+	{
+		EVP_PKEY *cakey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+		EVP_PKEY *key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+		X509 *cacert = X509_new();
+		X509_NAME *n = X509_NAME_new();
+		struct ca_issued iss;
+		char spki[65];
+		int64_t na = mgr_now_s() + 30 * DAY;
+
+		X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_UTF8,
+		    (const unsigned char *)"Test CA", -1, -1, 0);
+		X509_set_version(cacert, 2);
+		X509_set_subject_name(cacert, n);
+		X509_set_issuer_name(cacert, n);
+		X509_set_pubkey(cacert, cakey);
+		X509_gmtime_adj(X509_getm_notBefore(cacert), 0);
+		X509_gmtime_adj(X509_getm_notAfter(cacert), 3650 * DAY);
+		{
+			X509V3_CTX ctx;
+			X509_EXTENSION *ex;
+
+			X509V3_set_ctx_nodb(&ctx);
+			X509V3_set_ctx(&ctx, cacert, cacert, NULL, NULL, 0);
+			ex = X509V3_EXT_conf_nid(NULL, &ctx, NID_subject_key_identifier, "hash");
+			X509_add_ext(cacert, ex, -1);
+			X509_EXTENSION_free(ex);
+		}
+		X509_sign(cacert, cakey, EVP_sha256());
+		ca.key = cakey;
+		ca.cert = cacert;
+		memset(&iss, 0, sizeof(iss));
+		CHECK(ca_issue(&ca, key, n, na, CA_PROFILE_CLIENT, &iss) == MGR_OK, "issue");
+		CHECK(strlen(iss.serial) == 32, "128-bit serial, 32 hex digits");
+		CHECK(iss.not_after == na, "not_after as asked");
+		CHECK(iss.not_before <= mgr_now_s(), "not_before not in the future");
+		CHECK(ca_spki_hex(key, spki) == MGR_OK && strcmp(spki, iss.spki) == 0,
+		    "the subject's key");
+		CHECK(strcmp(iss.subject, "CN=Test CA") == 0, "subject");
+		CHECK(strlen(iss.fingerprint) == 64, "fingerprint");
+		CHECK(iss.pem != NULL && strstr(iss.pem, "BEGIN CERTIFICATE") != NULL, "pem");
+		ca_issued_clear(&iss);
+		ca_issued_clear(&iss);
+		X509_NAME_free(n);
+		X509_free(cacert);
+		EVP_PKEY_free(key);
+		EVP_PKEY_free(cakey);
+	}
+
+	if (fails == 0)
+		printf("test_issue: all passed\n");
+	return (fails == 0 ? 0 : 1);
+}
