@@ -129,20 +129,21 @@ find_method(const struct rpc_method *t, const char *name)
 	return (NULL);
 }
 
-static nng_msg *
-serve_one(struct rpc_server *s, nng_msg *in)
+mgr_err
+rpc_serve_packed(const struct rpc_method *methods, void *arg, const uint8_t *in,
+    size_t len, uint8_t **out, size_t *outlen)
 {
 	static const Mgr__Caller nobody = MGR__CALLER__INIT;
 	Mgr__Request *req;
 	Mgr__Reply rep = MGR__REPLY__INIT;
 	struct rpc_call call;
 	const struct rpc_method *m;
-	nng_msg *out = NULL;
+	uint8_t *b;
 	mgr_err rv;
 	size_t n;
 
 	memset(&call, 0, sizeof(call));
-	req = mgr__request__unpack(NULL, nng_msg_len(in), nng_msg_body(in));
+	req = mgr__request__unpack(NULL, len, in);
 	if (req == NULL) {
 		rv = rpc_fail(&call, MGR_EINVAL, "malformed envelope");
 		goto reply;
@@ -156,10 +157,10 @@ serve_one(struct rpc_server *s, nng_msg *in)
 		rv = kv_ping();
 		if (rv != MGR_OK)
 			rpc_fail(&call, rv, "redis unreachable");
-	} else if ((m = find_method(s->methods, req->method)) == NULL) {
+	} else if ((m = find_method(methods, req->method)) == NULL) {
 		rv = rpc_fail(&call, MGR_EINVAL, "unknown method");
 	} else {
-		rv = m->fn(&call, s->arg);
+		rv = m->fn(&call, arg);
 		if (rv != MGR_OK && call.message[0] == '\0')
 			snprintf(call.message, sizeof(call.message), "%s",
 			    mgr_strerror(rv));
@@ -175,11 +176,31 @@ reply:
 		rep.payload.len = call.out_len;
 	}
 	n = mgr__reply__get_packed_size(&rep);
-	if (nng_msg_alloc(&out, n) == 0)
-		mgr__reply__pack(&rep, nng_msg_body(out));
+	if ((b = malloc(n ? n : 1)) != NULL)
+		mgr__reply__pack(&rep, b);
 	free(call.out);
 	if (req != NULL)
 		mgr__request__free_unpacked(req, NULL);
+	if (b == NULL)
+		return (MGR_ENOMEM);
+	*out = b;
+	*outlen = n;
+	return (MGR_OK);
+}
+
+static nng_msg *
+serve_one(struct rpc_server *s, nng_msg *in)
+{
+	nng_msg *out = NULL;
+	uint8_t *b;
+	size_t n;
+
+	if (rpc_serve_packed(s->methods, s->arg, nng_msg_body(in), nng_msg_len(in),
+	        &b, &n) != MGR_OK)
+		return (NULL);
+	if (nng_msg_alloc(&out, n) == 0)
+		memcpy(nng_msg_body(out), b, n);
+	free(b);
 	return (out);
 }
 

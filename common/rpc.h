@@ -55,6 +55,14 @@ mgr_err rpc_fail(struct rpc_call *call, mgr_err e, const char *fmt, ...)
 mgr_err rpc_args(struct rpc_call *call, const ProtobufCMessageDescriptor *desc,
     ProtobufCMessage **out);
 
+/* What a server worker does with one message, without nng (tests/fuzz
+ * drives it): unpacks the Request envelope in [in, in+len), checks its
+ * deadline, dispatches to methods (or answers "ping") and packs the Reply.
+ * On MGR_OK *out (free() it) and *outlen hold the packed Reply; a malformed
+ * envelope is a Reply with INVALID_ARGUMENT, not an error here. */
+mgr_err rpc_serve_packed(const struct rpc_method *methods, void *arg,
+    const uint8_t *in, size_t len, uint8_t **out, size_t *outlen);
+
 struct rpc_client;
 
 /* Dials every address of a comma separated list (replicas); requests are

@@ -1,6 +1,27 @@
 #include "gateway/conn.h"
 
+#include <pthread.h>
 #include <stdlib.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "common/log.h"
+
+static pthread_mutex_t conn_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t conn_wake = PTHREAD_COND_INITIALIZER;
+static struct gw_conn *conn_head;
+static pthread_t conn_watchdog;
+static int conn_watchdog_running, conn_stopping;
+static int64_t conn_timeout_ms;
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
 
 struct gw_conn *
 gw_conn_of(struct MHD_Connection *c)
@@ -15,12 +36,108 @@ void
 gw_conn_notify(void *cls, struct MHD_Connection *c, void **socket_context,
     enum MHD_ConnectionNotificationCode toe)
 {
+	struct gw_conn *gc;
+
 	(void)cls;
-	(void)c;
 	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
-		*socket_context = calloc(1, sizeof(struct gw_conn));
-	} else {
-		free(*socket_context);
-		*socket_context = NULL;
+		if ((gc = calloc(1, sizeof(*gc))) == NULL) {
+			*socket_context = NULL;
+			return;
+		}
+		gc->mhd = c;
+		pthread_mutex_lock(&conn_lock);
+		gc->waiting_since_ms = mono_ms();
+		gc->next = conn_head;
+		if (conn_head != NULL)
+			conn_head->prev = gc;
+		conn_head = gc;
+		pthread_mutex_unlock(&conn_lock);
+		*socket_context = gc;
+		return;
 	}
+	/* CLOSED comes before libmicrohttpd closes the socket: once this is
+	 * out of the list, the watchdog never touches its descriptor. */
+	if ((gc = *socket_context) != NULL) {
+		pthread_mutex_lock(&conn_lock);
+		if (gc->prev != NULL)
+			gc->prev->next = gc->next;
+		else
+			conn_head = gc->next;
+		if (gc->next != NULL)
+			gc->next->prev = gc->prev;
+		pthread_mutex_unlock(&conn_lock);
+	}
+	free(gc);
+	*socket_context = NULL;
+}
+
+void
+gw_conn_busy(struct MHD_Connection *c, int busy)
+{
+	struct gw_conn *gc = gw_conn_of(c);
+
+	if (gc == NULL)
+		return;
+	pthread_mutex_lock(&conn_lock);
+	gc->busy = busy;
+	if (!busy)
+		gc->waiting_since_ms = mono_ms();
+	pthread_mutex_unlock(&conn_lock);
+}
+
+static void *
+watchdog_main(void *arg)
+{
+	struct timespec until;
+
+	(void)arg;
+	pthread_mutex_lock(&conn_lock);
+	while (!conn_stopping) {
+		int64_t now = mono_ms();
+
+		for (struct gw_conn *gc = conn_head; gc != NULL; gc = gc->next) {
+			const union MHD_ConnectionInfo *ci;
+
+			if (gc->busy || now - gc->waiting_since_ms <= conn_timeout_ms)
+				continue;
+			ci = MHD_get_connection_info(gc->mhd,
+			    MHD_CONNECTION_INFO_CONNECTION_FD);
+			if (ci == NULL)
+				continue;
+			/* The connection's thread sees end of stream and closes. */
+			shutdown(ci->connect_fd, SHUT_RDWR);
+			gc->waiting_since_ms = now; /* once per timeout */
+			log_debug(NULL, "closed a connection without a request header "
+			    "for %lld ms", (long long)conn_timeout_ms);
+		}
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += 1;
+		pthread_cond_timedwait(&conn_wake, &conn_lock, &until);
+	}
+	pthread_mutex_unlock(&conn_lock);
+	return (NULL);
+}
+
+mgr_err
+gw_conn_watchdog_start(int timeout_s)
+{
+	conn_timeout_ms = (int64_t)timeout_s * 1000;
+	conn_stopping = 0;
+	if (pthread_create(&conn_watchdog, NULL, watchdog_main, NULL) != 0)
+		return (MGR_EINTERNAL);
+	conn_watchdog_running = 1;
+	return (MGR_OK);
+}
+
+void
+gw_conn_watchdog_stop(void)
+{
+	if (!conn_watchdog_running)
+		return;
+	pthread_mutex_lock(&conn_lock);
+	conn_stopping = 1;
+	pthread_cond_signal(&conn_wake);
+	pthread_mutex_unlock(&conn_lock);
+	pthread_join(conn_watchdog, NULL);
+	conn_watchdog_running = 0;
 }

@@ -14,6 +14,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "gateway/conn.h"
+#include "gateway/path.h"
 
 #define GW_CONN_LIMIT 2048
 #define GW_CONN_TIMEOUT_S 60
@@ -34,94 +35,6 @@ now_us(void)
 	return ((int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return (c - '0');
-	if (c >= 'a' && c <= 'f')
-		return (c - 'a' + 10);
-	if (c >= 'A' && c <= 'F')
-		return (c - 'A' + 10);
-	return (-1);
-}
-
-/* Percent-decodes [s, s+n) into out; refuses bad escapes and NUL bytes. */
-static mgr_err
-pct_decode(const char *s, size_t n, int plus_space, char *out, size_t outlen,
-    size_t *olen)
-{
-	size_t o = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		int c = (unsigned char)s[i];
-
-		if (c == '%') {
-			int h, l;
-
-			if (i + 2 >= n || (h = hexval(s[i + 1])) < 0 ||
-			    (l = hexval(s[i + 2])) < 0)
-				return (MGR_EINVAL);
-			c = h * 16 + l;
-			i += 2;
-		} else if (c == '+' && plus_space) {
-			c = ' ';
-		}
-		if (c == 0 || o + 1 >= outlen)
-			return (MGR_EINVAL);
-		out[o++] = (char)c;
-	}
-	out[o] = '\0';
-	*olen = o;
-	return (MGR_OK);
-}
-
-/* 1 when path matches pattern, with its {} segments decoded into r. -1 when
- * it matches but a segment is badly encoded. */
-static int
-route_match(const char *pattern, const char *path, struct gw_req *r)
-{
-	const char *p = pattern, *u = path;
-	int np = 0;
-
-	while (*p != '\0') {
-		if (p[0] == '{' && p[1] == '+' && p[2] == '}') {
-			size_t n = strlen(u);
-
-			if (n == 0 || np >= GW_PARAMS_MAX)
-				return (0);
-			if (pct_decode(u, n, 0, r->params[np], GW_PARAM_MAX,
-			        &r->param_len[np]) != MGR_OK)
-				return (-1);
-			np++;
-			u += n;
-			p += 3;
-			continue;
-		}
-		if (p[0] == '{' && p[1] == '}') {
-			size_t n = strcspn(u, "/");
-
-			if (n == 0 || np >= GW_PARAMS_MAX)
-				return (0);
-			if (pct_decode(u, n, 0, r->params[np], GW_PARAM_MAX,
-			        &r->param_len[np]) != MGR_OK)
-				return (-1);
-			np++;
-			u += n;
-			p += 2;
-			continue;
-		}
-		if (*p != *u)
-			return (0);
-		p++;
-		u++;
-	}
-	if (*u != '\0')
-		return (0);
-	r->nparams = np;
-	return (1);
-}
-
 /* Finds the route; *method_mismatch when the path exists with another method. */
 static const struct gw_route *
 route_find(struct gw_req *r, int *bad_encoding, int *method_mismatch)
@@ -132,7 +45,7 @@ route_find(struct gw_req *r, int *bad_encoding, int *method_mismatch)
 	for (size_t t = 0; t < sizeof(gw_tables) / sizeof(gw_tables[0]); t++) {
 		for (const struct gw_route *rt = gw_tables[t]; rt->method != NULL;
 		     rt++, idx++) {
-			int m = route_match(rt->pattern, r->url, r);
+			int m = gw_route_match(rt->pattern, r->url, r);
 
 			if (m < 0) {
 				*bad_encoding = 1;
@@ -285,7 +198,7 @@ gw_query(struct gw_req *r, const char *key)
 	n = strlen(raw);
 	if ((dec = malloc(n + 1)) == NULL)
 		return (NULL);
-	if (pct_decode(raw, n, 1, dec, n + 1, &dlen) != MGR_OK) {
+	if (gw_pct_decode(raw, n, 1, dec, n + 1, &dlen) != MGR_OK) {
 		free(dec);
 		return (NULL);
 	}
@@ -326,6 +239,51 @@ is_json_type(const char *ct)
 	if (ct == NULL || strncasecmp(ct, "application/json", n) != 0)
 		return (0);
 	return (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
+/* Header names are RFC 9110 tokens and values hold no control character
+ * but HTAB: libmicrohttpd lets spaces and slashes in names and control
+ * bytes in values through (header smuggling past a proxy, log forging). */
+static enum MHD_Result
+header_check(void *cls, enum MHD_ValueKind kind, const char *key,
+    size_t key_size, const char *value, size_t value_size)
+{
+	static const char tchar[] = "!#$%&'*+-.^_`|~0123456789"
+	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+	int *bad = cls;
+
+	(void)kind;
+	if (key_size == 0 || strlen(key) != key_size ||
+	    strspn(key, tchar) != key_size) {
+		*bad = 1;
+		return (MHD_NO);
+	}
+	for (size_t i = 0; value != NULL && i < value_size; i++) {
+		unsigned char c = (unsigned char)value[i];
+
+		if ((c < 0x20 && c != '\t') || c == 0x7f) {
+			*bad = 1;
+			return (MHD_NO);
+		}
+	}
+	return (MHD_YES);
+}
+
+/* Query arguments come raw (keep_raw): refuse a badly encoded one here, so
+ * that gw_query's NULL means "absent" and never "garbled". */
+static enum MHD_Result
+query_check(void *cls, enum MHD_ValueKind kind, const char *key,
+    size_t key_size, const char *value, size_t value_size)
+{
+	int *bad = cls;
+
+	(void)kind;
+	if (!gw_pct_valid(key, key_size, 1) ||
+	    (value != NULL && !gw_pct_valid(value, value_size, 1))) {
+		*bad = 1;
+		return (MHD_NO);
+	}
+	return (MHD_YES);
 }
 
 /* Checks that come before any body byte is read. */
@@ -420,7 +378,7 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 	(void)cls;
 	(void)version;
 	if (r == NULL) {
-		int bad_enc, wrong_method;
+		int bad_enc, bad_hdr, bad_query, wrong_method;
 
 		if ((r = calloc(1, sizeof(*r))) == NULL)
 			return (MHD_NO);
@@ -431,10 +389,20 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		r->method = method;
 		r->start_us = now_us();
 		r->route_index = -1;
+		gw_conn_busy(conn, 1);
 		mgr_buf_init(&r->body, GW_JSON_MAX);
 		make_request_id(r);
 		r->route = route_find(r, &bad_enc, &wrong_method);
-		if (r->route == NULL) {
+		bad_hdr = bad_query = 0;
+		MHD_get_connection_values_n(conn, MHD_HEADER_KIND, header_check,
+		    &bad_hdr);
+		MHD_get_connection_values_n(conn, MHD_GET_ARGUMENT_KIND, query_check,
+		    &bad_query);
+		if (bad_hdr) {
+			rv = gw_fail(r, MGR_EINVAL, "malformed header");
+		} else if (bad_query) {
+			rv = gw_fail(r, MGR_EINVAL, "badly percent-encoded query");
+		} else if (r->route == NULL) {
 			if (bad_enc)
 				rv = gw_fail(r, MGR_EINVAL, "badly percent-encoded path");
 			else if (wrong_method)
@@ -483,10 +451,10 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	struct gw_req *r = *con_cls;
 
 	(void)cls;
-	(void)conn;
 	(void)toe;
 	if (r == NULL)
 		return;
+	gw_conn_busy(conn, 0);
 	gw_metrics_request(r->route_index,
 	    r->route != NULL ? r->route->pattern : "unmatched",
 	    r->responded ? r->status : 499, now_us() - r->start_us);
@@ -527,8 +495,10 @@ gw_http_start(const char *cert_pem, const char *key_pem)
 		log_error(NULL, "MANAGER_BIND %s is not an IP address", gw.cfg.bind);
 		return (MGR_EINVAL);
 	}
+	/* poll(), not select(): select() refuses descriptors past FD_SETSIZE
+	 * (1024), far below GW_CONN_LIMIT. */
 	flags = MHD_USE_TLS | MHD_USE_THREAD_PER_CONNECTION |
-	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ERROR_LOG;
 	if (ai->ai_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	gw_daemon = MHD_start_daemon(flags, (uint16_t)gw.cfg.https_port, NULL, NULL,
@@ -544,11 +514,17 @@ gw_http_start(const char *cert_pem, const char *key_pem)
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)GW_CONN_LIMIT,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)GW_CONN_TIMEOUT_S,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
+	    /* 400 for HTTP/1.1 without Host, spaces in header names or URLs. */
+	    MHD_OPTION_STRICT_FOR_CLIENT, (int)1,
 	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
 	    MHD_OPTION_END);
 	freeaddrinfo(ai);
 	if (gw_daemon == NULL) {
 		log_error(NULL, "cannot start HTTPS on %s:%d", gw.cfg.bind, gw.cfg.https_port);
+		return (MGR_EINTERNAL);
+	}
+	if (gw_conn_watchdog_start(GW_CONN_TIMEOUT_S) != MGR_OK) {
+		gw_http_stop();
 		return (MGR_EINTERNAL);
 	}
 	return (MGR_OK);
@@ -557,6 +533,7 @@ gw_http_start(const char *cert_pem, const char *key_pem)
 void
 gw_http_stop(void)
 {
+	gw_conn_watchdog_stop();
 	if (gw_daemon != NULL)
 		MHD_stop_daemon(gw_daemon);
 	gw_daemon = NULL;

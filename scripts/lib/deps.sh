@@ -9,6 +9,8 @@ chromium nodejs python3-yaml python3-kubernetes"
 # nodejs brings its own npm, Debian's does not).
 command -v kubectl >/dev/null 2>&1 || MGR_PACKAGES="$MGR_PACKAGES kubernetes-client"
 command -v npm >/dev/null 2>&1 || MGR_PACKAGES="$MGR_PACKAGES npm"
+# scripts/fuzz (not scripts/test) adds these: libFuzzer needs clang.
+MGR_FUZZ_PACKAGES="clang libclang-rt-14-dev"
 
 # Installs what is missing (as root), or prints the one apt-get line and fails.
 mgr_install_deps() {
@@ -17,9 +19,6 @@ mgr_install_deps() {
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
       missing="$missing $p"
   done
-  # npm: Debian's package, unless a nodejs that bundles npm is installed
-  # (NodeSource's nodejs conflicts with Debian's npm).
-  command -v npm >/dev/null 2>&1 || missing="$missing npm"
   [ -z "$missing" ] && return 0
   if [ "$(id -u)" != 0 ]; then
     echo "missing Debian packages; run as root:" >&2

@@ -177,7 +177,8 @@ ca_dn_text(const X509_NAME *name, char *out, size_t outlen)
 	if (X509_NAME_print_ex(b, name, 0,
 	        XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) >= 0 &&
 	    (n = BIO_get_mem_data(b, &data)) >= 0 && (size_t)n < outlen) {
-		memcpy(out, data, (size_t)n);
+		if (n > 0) /* an empty DN: data may be NULL */
+			memcpy(out, data, (size_t)n);
 		out[n] = '\0';
 		rv = MGR_OK;
 	}

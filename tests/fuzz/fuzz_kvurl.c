@@ -1,0 +1,26 @@
+/* Fuzz target: kv_url_parse (common/kv.c), MANAGER_REDIS_URL. */
+#include <string.h>
+
+#include "common/kv.h"
+#include "tests/fuzz/fuzz.h"
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct kv_url u;
+	char *s;
+
+	if ((s = fuzz_cstr(data, size)) == NULL)
+		return (0);
+	memset(&u, 0x55, sizeof(u));
+	if (kv_url_parse(s, &u) == MGR_OK) {
+		FUZZ_CHECK(strncmp(s, "redis://", 8) == 0);
+		FUZZ_CHECK(memchr(u.host, '\0', sizeof(u.host)) != NULL && u.host[0] != '\0');
+		FUZZ_CHECK(memchr(u.password, '\0', sizeof(u.password)) != NULL);
+		FUZZ_CHECK(u.port >= 1 && u.port <= 65535);
+		FUZZ_CHECK(u.db >= 0 && u.db <= 1000);
+		FUZZ_CHECK(strchr(u.host, '/') == NULL);
+	}
+	free(s);
+	return (0);
+}
