@@ -66,6 +66,14 @@ mgr_spawn_proc() {
       "MANAGER_INTERNAL_TLS_KEY=$MGR_INTERNAL_CERTS_DIR/$kind.key" \
       "MANAGER_INTERNAL_TLS_CA=$MGR_INTERNAL_CERTS_DIR/internal-ca.pem" "$@"
   fi
+  # MGR_VALGRIND_DIR: run the services (not the gateway) under valgrind
+  # memcheck, one log per process there (tests/valgrind/).
+  if [ -n "${MGR_VALGRIND_DIR:-}" ] && [ "$kind" != gateway ]; then
+    mgr_spawn "$name" env "$@" valgrind --quiet --leak-check=full \
+      --show-leak-kinds=definite --errors-for-leak-kinds=definite \
+      --log-file="$MGR_VALGRIND_DIR/$name.log" "$bin"
+    return
+  fi
   mgr_spawn "$name" env "$@" "$bin"
 }
 
@@ -98,7 +106,7 @@ mgr_stop() {
   local p
   for p in $MGR_PIDS $MGR_REDIS_PID; do kill -TERM "$p" 2>/dev/null; done
   for p in $MGR_PIDS $MGR_REDIS_PID; do
-    for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    for _ in $(seq 1 "${MGR_STOP_WAIT:-50}"); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "$p" 2>/dev/null
     wait "$p" 2>/dev/null
   done
