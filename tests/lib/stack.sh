@@ -16,6 +16,9 @@ stack_up() {
   export MANAGER_HTTPS_PORT=$(mgr_free_port)
   export MANAGER_ADMIN_PASSWORD=${MANAGER_ADMIN_PASSWORD:-adminpw-$RANDOM$RANDOM$RANDOM}
   export MANAGER_LOG_LEVEL=${MANAGER_LOG_LEVEL:-info}
+  # Tests assert behaviour, not speed: a generous deadline keeps a slow
+  # sanitizer build on a busy machine from turning answers into 503s.
+  export MANAGER_RPC_TIMEOUT_MS=${MANAGER_RPC_TIMEOUT_MS:-30000}
   unset MANAGER_REDIS_URL
   trap 'stack_down' EXIT
   mgr_start_redis || fail_now "redis did not start"
