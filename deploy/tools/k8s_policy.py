@@ -156,8 +156,8 @@ def main(path):
             if name == "redis":
                 args = c.get("args", [])
                 joined = " ".join(args)
-                if "--appendonly yes" not in joined or "--appendfsync everysec" not in joined:
-                    err(cw, "Redis must run with --appendonly yes --appendfsync everysec")
+                if "--appendonly yes" not in joined or "--appendfsync always" not in joined:
+                    err(cw, "Redis must run with --appendonly yes --appendfsync always")
                 claims = [t["metadata"]["name"] for t in spec.get("volumeClaimTemplates", [])]
                 dirarg = args[args.index("--dir") + 1] if "--dir" in args else None
                 if not any(m["name"] in claims and m["mountPath"] == dirarg
