@@ -332,40 +332,32 @@ copy_spki(X509 *x, const X509_PUBKEY *src)
 	X509_ALGOR *a;
 	void *pdup = NULL;
 	unsigned char *penc = NULL;
-	int ptype, pklen;
+	int ptype = V_ASN1_UNDEF, pklen, ok = 0;
 
 	if (dst == NULL ||
 	    X509_PUBKEY_get0_param(&kobj, &pk, &pklen, &a, src) != 1 || a == NULL)
-		return (0);
+		goto out;
 	X509_ALGOR_get0(&aobj, &ptype, &pval, a);
-	switch (ptype) {
-	case V_ASN1_UNDEF:
-	case V_ASN1_NULL:
-		break;
-	case V_ASN1_OBJECT:
-		if ((pdup = OBJ_dup(pval)) == NULL)
-			goto fail;
-		break;
-	case V_ASN1_SEQUENCE:
-		if ((pdup = ASN1_STRING_dup(pval)) == NULL)
-			goto fail;
-		break;
-	default:
-		return (0);
-	}
+	if ((ptype == V_ASN1_OBJECT && (pdup = OBJ_dup(pval)) == NULL) ||
+	    (ptype == V_ASN1_SEQUENCE && (pdup = ASN1_STRING_dup(pval)) == NULL) ||
+	    (ptype != V_ASN1_OBJECT && ptype != V_ASN1_SEQUENCE &&
+	        ptype != V_ASN1_NULL && ptype != V_ASN1_UNDEF))
+		goto out;
 	if ((alg = OBJ_dup(aobj)) == NULL ||
 	    (penc = OPENSSL_memdup(pk, pklen > 0 ? (size_t)pklen : 1)) == NULL ||
 	    X509_PUBKEY_set0_param(dst, alg, ptype, pdup, penc, pklen) != 1)
-		goto fail;
-	return (1);
-fail:
-	ASN1_OBJECT_free(alg);
-	OPENSSL_free(penc);
-	if (ptype == V_ASN1_OBJECT)
-		ASN1_OBJECT_free(pdup);
-	else
-		ASN1_STRING_free(pdup);
-	return (0);
+		goto out;
+	ok = 1;
+out:
+	if (!ok) {
+		ASN1_OBJECT_free(alg);
+		OPENSSL_free(penc);
+		if (ptype == V_ASN1_OBJECT)
+			ASN1_OBJECT_free(pdup);
+		else
+			ASN1_STRING_free(pdup);
+	}
+	return (ok);
 }
 
 mgr_err
