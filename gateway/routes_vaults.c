@@ -475,6 +475,8 @@ h_object_get(struct gw_req *r)
 
 	in.vault = r->params[0];
 	in.key = r->params[1];
+	/* GET: a one-chunk object comes back in the same call. */
+	in.with_data = strcmp(r->method, "HEAD") != 0;
 	if ((rv = gw_rpc(r, gw.vault, "vault.HeadObject", &in.base,
 	         &mgr__vault__head_reply__descriptor, (ProtobufCMessage **)&out)) !=
 	    MGR_OK)
@@ -486,6 +488,10 @@ h_object_get(struct gw_req *r)
 	if (out->object->size == 0) {
 		resp = MHD_create_response_from_buffer(0, (void *)"",
 		    MHD_RESPMEM_PERSISTENT);
+	} else if (out->has_data &&
+	    (int64_t)out->data.len == out->object->size) {
+		resp = MHD_create_response_from_buffer(out->data.len,
+		    out->data.data, MHD_RESPMEM_MUST_COPY);
 	} else {
 		if ((s = calloc(1, sizeof(*s))) == NULL) {
 			mgr__vault__head_reply__free_unpacked(out, NULL);

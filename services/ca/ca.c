@@ -270,7 +270,8 @@ ca_open(const struct mgr_config *cfg, struct ca_state **out)
 	}
 	ca->cert_pem = ca_x509_pem(ca->cert);
 	ca->not_after = ca_asn1_time(X509_get0_notAfter(ca->cert));
-	if (ca->cert_pem == NULL)
+	if (ca->cert_pem == NULL ||
+	    (ca->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL)) == NULL)
 		goto out;
 	*out = ca;
 	ca = NULL;
@@ -291,6 +292,7 @@ ca_close(struct ca_state *ca)
 	if (ca == NULL)
 		return;
 	EVP_PKEY_free(ca->key);
+	EVP_MD_free(ca->sha256);
 	X509_free(ca->cert);
 	free(ca->cert_pem);
 	free(ca);
@@ -316,6 +318,48 @@ add_sans(X509 *x, const struct ca_sign_args *a)
 	return (add_ext(x, NULL, NID_subject_alt_name, buf));
 }
 
+/* Copies src (algorithm, parameters, key bits) into x's public key: plain
+ * ASN.1, no OpenSSL 3.0 encoder. 0 when a parameter type is not one a
+ * public key uses (the caller then encodes the EVP_PKEY). */
+static int
+copy_spki(X509 *x, const X509_PUBKEY *src)
+{
+	X509_PUBKEY *dst = X509_get_X509_PUBKEY(x);
+	ASN1_OBJECT *alg = NULL, *kobj;
+	const ASN1_OBJECT *aobj;
+	const unsigned char *pk;
+	const void *pval;
+	X509_ALGOR *a;
+	void *pdup = NULL;
+	unsigned char *penc = NULL;
+	int ptype = V_ASN1_UNDEF, pklen, ok = 0;
+
+	if (dst == NULL ||
+	    X509_PUBKEY_get0_param(&kobj, &pk, &pklen, &a, src) != 1 || a == NULL)
+		goto out;
+	X509_ALGOR_get0(&aobj, &ptype, &pval, a);
+	if ((ptype == V_ASN1_OBJECT && (pdup = OBJ_dup(pval)) == NULL) ||
+	    (ptype == V_ASN1_SEQUENCE && (pdup = ASN1_STRING_dup(pval)) == NULL) ||
+	    (ptype != V_ASN1_OBJECT && ptype != V_ASN1_SEQUENCE &&
+	        ptype != V_ASN1_NULL && ptype != V_ASN1_UNDEF))
+		goto out;
+	if ((alg = OBJ_dup(aobj)) == NULL ||
+	    (penc = OPENSSL_memdup(pk, pklen > 0 ? (size_t)pklen : 1)) == NULL ||
+	    X509_PUBKEY_set0_param(dst, alg, ptype, pdup, penc, pklen) != 1)
+		goto out;
+	ok = 1;
+out:
+	if (!ok) {
+		ASN1_OBJECT_free(alg);
+		OPENSSL_free(penc);
+		if (ptype == V_ASN1_OBJECT)
+			ASN1_OBJECT_free(pdup);
+		else
+			ASN1_STRING_free(pdup);
+	}
+	return (ok);
+}
+
 mgr_err
 ca_sign(struct ca_state *ca, const struct ca_sign_args *a, X509 **out,
     char serial_hex[64])
@@ -331,7 +375,8 @@ ca_sign(struct ca_state *ca, const struct ca_sign_args *a, X509 **out,
 	    X509_set_issuer_name(x, X509_get_subject_name(ca->cert)) != 1 ||
 	    ASN1_TIME_set(X509_getm_notBefore(x), (time_t)a->not_before) == NULL ||
 	    ASN1_TIME_set(X509_getm_notAfter(x), (time_t)a->not_after) == NULL ||
-	    X509_set_pubkey(x, a->pubkey) != 1)
+	    ((a->spki == NULL || !copy_spki(x, a->spki)) &&
+	        (a->pubkey == NULL || X509_set_pubkey(x, a->pubkey) != 1)))
 		goto out;
 	switch (a->profile) {
 	case CA_PROFILE_SERVER:
@@ -350,7 +395,7 @@ ca_sign(struct ca_state *ca, const struct ca_sign_args *a, X509 **out,
 	    !add_ext(x, ca->cert, NID_authority_key_identifier, "keyid:always") ||
 	    !add_sans(x, a))
 		goto out;
-	if (X509_sign(x, ca->key, EVP_sha256()) <= 0)
+	if (X509_sign(x, ca->key, ca->sha256) <= 0)
 		goto out;
 	*out = x;
 	x = NULL;

@@ -201,7 +201,8 @@ ca_h_register(struct rpc_call *call, void *arg)
 	snprintf(holder, sizeof(holder), "acct:%s", req->account_id);
 	if ((rv = dn_precheck(csr->dn_key, holder)) != MGR_OK)
 		goto out;
-	if ((rv = ca_issue(ca, csr->pubkey, X509_REQ_get_subject_name(csr->req), exp,
+	if ((rv = ca_issue(ca, X509_REQ_get_X509_PUBKEY(csr->req),
+	         X509_REQ_get_subject_name(csr->req), exp,
 	         CA_PROFILE_CLIENT, &iss)) != MGR_OK)
 		goto out;
 	ca_argv_cert(&av, &iss, holder, req->account_id);
@@ -347,7 +348,7 @@ ca_h_renew(struct rpc_call *call, void *arg)
 			goto out;
 		}
 		ca_issued_clear(&iss);
-		if ((rv = ca_issue(ca, X509_get0_pubkey(old), X509_get_subject_name(old),
+		if ((rv = ca_issue(ca, X509_get_X509_PUBKEY(old), X509_get_subject_name(old),
 		         exp, CA_PROFILE_CLIENT, &iss)) != MGR_OK)
 			goto out;
 		ca_argv_cert(&av, &iss, holder, req->account_id);
@@ -489,7 +490,8 @@ ca_h_rotate(struct rpc_call *call, void *arg)
 	snprintf(holder, sizeof(holder), "acct:%s", req->account_id);
 	if ((rv = dn_precheck(csr->dn_key, holder)) != MGR_OK)
 		goto out;
-	if ((rv = ca_issue(ca, csr->pubkey, X509_REQ_get_subject_name(csr->req), exp,
+	if ((rv = ca_issue(ca, X509_REQ_get_X509_PUBKEY(csr->req),
+	         X509_REQ_get_subject_name(csr->req), exp,
 	         CA_PROFILE_CLIENT, &iss)) != MGR_OK)
 		goto out;
 	ca_argv_cert(&av, &iss, holder, req->account_id);

@@ -128,7 +128,7 @@ crl_build(struct ca_state *ca, const redisReply *snap, int64_t now,
 	    X509_CRL_add_ext(crl, ext, -1) != 1)
 		goto out;
 	X509_CRL_sort(crl);
-	if (X509_CRL_sign(crl, ca->key, EVP_sha256()) <= 0)
+	if (X509_CRL_sign(crl, ca->key, ca->sha256) <= 0)
 		goto out;
 	if ((b = BIO_new(BIO_s_mem())) == NULL || PEM_write_bio_X509_CRL(b, crl) != 1 ||
 	    (n = BIO_get_mem_data(b, &data)) <= 0 ||

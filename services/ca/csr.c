@@ -16,12 +16,12 @@
 #define RSA_BITS_MAX 16384
 
 mgr_err
-ca_spki_hex(EVP_PKEY *key, char out[65])
+ca_spki_hex(const X509_PUBKEY *spki, char out[65])
 {
 	unsigned char *der = NULL;
 	int n;
 
-	if ((n = i2d_PUBKEY(key, &der)) <= 0)
+	if (spki == NULL || (n = i2d_X509_PUBKEY(spki, &der)) <= 0)
 		return (MGR_EINVAL);
 	mgr_sha256_hex(der, (size_t)n, out);
 	OPENSSL_free(der);
@@ -105,7 +105,7 @@ ca_csr_parse(const char *pem, struct ca_csr **out, char *why, size_t whylen)
 		snprintf(why, whylen, "csr Subject DN is not acceptable");
 		goto out;
 	}
-	if (ca_spki_hex(c->pubkey, c->spki) != MGR_OK)
+	if (ca_spki_hex(X509_REQ_get_X509_PUBKEY(c->req), c->spki) != MGR_OK)
 		goto out;
 	*out = c;
 	c = NULL;

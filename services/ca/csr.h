@@ -26,7 +26,8 @@ mgr_err ca_csr_parse(const char *pem, struct ca_csr **out, char *why,
     size_t whylen);
 void ca_csr_free(struct ca_csr *c);
 
-/* hex SHA-256 of the DER SubjectPublicKeyInfo of key. */
-mgr_err ca_spki_hex(EVP_PKEY *key, char out[65]);
+/* hex SHA-256 of the DER SubjectPublicKeyInfo spki (plain ASN.1: no OpenSSL
+ * 3.0 encoder, unlike i2d_PUBKEY of an EVP_PKEY). */
+mgr_err ca_spki_hex(const X509_PUBKEY *spki, char out[65]);
 
 #endif

@@ -50,7 +50,7 @@ ca_lua_script(const char *body, char *buf, size_t buflen)
 }
 
 mgr_err
-ca_issue(struct ca_state *ca, EVP_PKEY *pubkey, const X509_NAME *subject,
+ca_issue(struct ca_state *ca, const X509_PUBKEY *spki, const X509_NAME *subject,
     int64_t not_after, enum ca_profile profile, struct ca_issued *out)
 {
 	struct ca_sign_args a;
@@ -63,7 +63,8 @@ ca_issue(struct ca_state *ca, EVP_PKEY *pubkey, const X509_NAME *subject,
 
 	memset(&c, 0, sizeof(c));
 	memset(&a, 0, sizeof(a));
-	a.pubkey = pubkey;
+	a.spki = spki;
+	a.pubkey = X509_PUBKEY_get0(spki); /* decoded when parsed: no copy */
 	a.subject = subject;
 	a.not_before = now_ms / 1000 - CA_BACKDATE_S;
 	a.not_after = not_after;
@@ -72,8 +73,8 @@ ca_issue(struct ca_state *ca, EVP_PKEY *pubkey, const X509_NAME *subject,
 		goto out;
 	rv = MGR_EINTERNAL;
 	if ((c.pem = ca_x509_pem(x)) == NULL ||
-	    X509_digest(x, EVP_sha256(), md, &mdlen) != 1 || mdlen != 32 ||
-	    ca_spki_hex(pubkey, c.spki) != MGR_OK ||
+	    X509_digest(x, ca->sha256, md, &mdlen) != 1 || mdlen != 32 ||
+	    ca_spki_hex(X509_get_X509_PUBKEY(x), c.spki) != MGR_OK ||
 	    ca_dn_key(subject, c.dn_key) != MGR_OK ||
 	    ca_dn_text(subject, c.subject, sizeof(c.subject)) != MGR_OK)
 		goto out;

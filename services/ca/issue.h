@@ -31,9 +31,11 @@ struct ca_issued {
 	int64_t issued_ms;
 };
 
-/* Signs pubkey/subject until not_after with profile. On success *out is
- * filled (free its pem with ca_issued_clear). */
-mgr_err ca_issue(struct ca_state *ca, EVP_PKEY *pubkey, const X509_NAME *subject,
+/* Signs spki/subject until not_after with profile; spki (a CSR's or an old
+ * certificate's) is copied into the certificate as it is. On success *out
+ * is filled (free its pem with ca_issued_clear). */
+mgr_err ca_issue(struct ca_state *ca, const X509_PUBKEY *spki,
+    const X509_NAME *subject,
     int64_t not_after, enum ca_profile profile, struct ca_issued *out);
 void ca_issued_clear(struct ca_issued *c);
 

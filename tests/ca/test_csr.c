@@ -8,6 +8,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "common/util.h"
 #include "services/ca/csr.h"
 
 static int fails;
@@ -22,6 +23,21 @@ static int fails;
 	} while (0)
 
 enum tamper { NONE, BAD_SIG, NO_SUBJECT };
+
+/* The SPKI hash as OpenSSL's encoder writes it for the key (i2d_PUBKEY):
+ * ca_spki_hex of the request's SubjectPublicKeyInfo must give the same. */
+static int
+key_spki_hex(EVP_PKEY *k, char out[65])
+{
+	unsigned char *der = NULL;
+	int n;
+
+	if ((n = i2d_PUBKEY(k, &der)) <= 0)
+		return (0);
+	mgr_sha256_hex(der, (size_t)n, out);
+	OPENSSL_free(der);
+	return (1);
+}
 
 static EVP_PKEY *
 keygen(const char *type)
@@ -110,7 +126,7 @@ main(void)
 		CHECK(ca_csr_parse(pem, &c, why, sizeof(why)) == cases[i].want, msg);
 		if (cases[i].want == MGR_OK && c != NULL) {
 			CHECK(strcmp(c->subject, "CN=App One") == 0, "subject text");
-			CHECK(ca_spki_hex(k, spki) == MGR_OK &&
+			CHECK(key_spki_hex(k, spki) &&
 			    strcmp(spki, c->spki) == 0, "spki is the key's");
 			CHECK(strncmp(c->dn_key, "dn:", 3) == 0, "dn key");
 		}

@@ -7,6 +7,10 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include <stdlib.h>
+
+#include <openssl/pem.h>
+
 #include "services/ca/issue.h"
 
 static int fails;
@@ -19,6 +23,69 @@ static int fails;
 			fails++;                                           \
 		}                                                          \
 	} while (0)
+
+/* The SPKI hash as OpenSSL's encoder writes it for the key (i2d_PUBKEY). */
+static int
+key_spki_hex(EVP_PKEY *k, char out[65])
+{
+	unsigned char *der = NULL;
+	int n;
+
+	if ((n = i2d_PUBKEY(k, &der)) <= 0)
+		return (0);
+	mgr_sha256_hex(der, (size_t)n, out);
+	OPENSSL_free(der);
+	return (1);
+}
+
+/* Issues a client certificate for key (its SPKI given as a CSR gives it) and
+ * checks the certificate carries exactly that key. */
+static void
+issue_for(struct ca_state *ca, EVP_PKEY *key, const X509_NAME *n, int64_t na,
+    const char *what)
+{
+	X509_PUBKEY *xp = NULL;
+	struct ca_issued iss;
+	char spki[65];
+	unsigned char *d1 = NULL, *d2 = NULL;
+	int l1, l2;
+	BIO *b;
+	X509 *x = NULL;
+
+	memset(&iss, 0, sizeof(iss));
+	CHECK(X509_PUBKEY_set(&xp, key) == 1, what);
+	CHECK(ca_issue(ca, xp, n, na, CA_PROFILE_CLIENT, &iss) == MGR_OK, what);
+	CHECK(strlen(iss.serial) == 32, "128-bit serial, 32 hex digits");
+	CHECK(iss.not_after == na, "not_after as asked");
+	CHECK(iss.not_before <= mgr_now_s(), "not_before not in the future");
+	CHECK(key_spki_hex(key, spki) && strcmp(spki, iss.spki) == 0,
+	    "the subject's key");
+	CHECK(strcmp(iss.subject, "CN=Test CA") == 0, "subject");
+	CHECK(strlen(iss.fingerprint) == 64, "fingerprint");
+	CHECK(iss.pem != NULL && strstr(iss.pem, "BEGIN CERTIFICATE") != NULL, "pem");
+	/* The certificate's key is the subject's, byte for byte, and it
+	 * verifies under the CA key. */
+	if (iss.pem != NULL && (b = BIO_new_mem_buf(iss.pem, -1)) != NULL) {
+		x = PEM_read_bio_X509(b, NULL, NULL, NULL);
+		BIO_free(b);
+	}
+	CHECK(x != NULL, "pem parses");
+	if (x != NULL) {
+		l1 = i2d_PUBKEY(key, &d1);
+		l2 = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &d2);
+		CHECK(l1 > 0 && l1 == l2 && memcmp(d1, d2, (size_t)l1) == 0,
+		    "certificate SPKI = the key's DER");
+		CHECK(X509_get0_pubkey(x) != NULL &&
+		    EVP_PKEY_eq(X509_get0_pubkey(x), key) == 1, "certificate key");
+		CHECK(X509_verify(x, ca->key) == 1, "signed by the CA");
+		OPENSSL_free(d1);
+		OPENSSL_free(d2);
+		X509_free(x);
+	}
+	ca_issued_clear(&iss);
+	ca_issued_clear(&iss);
+	X509_PUBKEY_free(xp);
+}
 
 #define NOW 1800000000LL
 #define DAY 86400LL
@@ -82,10 +149,9 @@ main(void)
 	{
 		EVP_PKEY *cakey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
 		EVP_PKEY *key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+		EVP_PKEY *rsa = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
 		X509 *cacert = X509_new();
 		X509_NAME *n = X509_NAME_new();
-		struct ca_issued iss;
-		char spki[65];
 		int64_t na = mgr_now_s() + 30 * DAY;
 
 		X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_UTF8,
@@ -109,20 +175,14 @@ main(void)
 		X509_sign(cacert, cakey, EVP_sha256());
 		ca.key = cakey;
 		ca.cert = cacert;
-		memset(&iss, 0, sizeof(iss));
-		CHECK(ca_issue(&ca, key, n, na, CA_PROFILE_CLIENT, &iss) == MGR_OK, "issue");
-		CHECK(strlen(iss.serial) == 32, "128-bit serial, 32 hex digits");
-		CHECK(iss.not_after == na, "not_after as asked");
-		CHECK(iss.not_before <= mgr_now_s(), "not_before not in the future");
-		CHECK(ca_spki_hex(key, spki) == MGR_OK && strcmp(spki, iss.spki) == 0,
-		    "the subject's key");
-		CHECK(strcmp(iss.subject, "CN=Test CA") == 0, "subject");
-		CHECK(strlen(iss.fingerprint) == 64, "fingerprint");
-		CHECK(iss.pem != NULL && strstr(iss.pem, "BEGIN CERTIFICATE") != NULL, "pem");
-		ca_issued_clear(&iss);
-		ca_issued_clear(&iss);
+		ca.sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+		CHECK(key != NULL && rsa != NULL && ca.sha256 != NULL, "setup");
+		issue_for(&ca, key, n, na, "issue, EC P-256 subject key");
+		issue_for(&ca, rsa, n, na, "issue, RSA-2048 subject key");
+		EVP_MD_free(ca.sha256);
 		X509_NAME_free(n);
 		X509_free(cacert);
+		EVP_PKEY_free(rsa);
 		EVP_PKEY_free(key);
 		EVP_PKEY_free(cakey);
 	}
