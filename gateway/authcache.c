@@ -135,57 +135,6 @@ gw_authcache_put(unsigned long gen, const char *serial, const char *fingerprint,
 	pthread_mutex_unlock(&ac_lock);
 }
 
-/* Open addressing with linear probes: removing one entry would break the
- * chains behind it, so an invalidation rebuilds the table without the
- * dropped entries. Invalidations are rare next to lookups. */
-static void
-ac_drop_where(const char *serial, const char *account_id)
-{
-	struct ac_entry *old;
-
-	if (ac_table == NULL)
-		return;
-	pthread_mutex_lock(&ac_lock);
-	ac_gen++;
-	if ((old = malloc(sizeof(*old) * AC_SLOTS)) == NULL) {
-		ac_clear_locked();
-		pthread_mutex_unlock(&ac_lock);
-		return;
-	}
-	memcpy(old, ac_table, sizeof(*old) * AC_SLOTS);
-	memset(ac_table, 0, sizeof(*ac_table) * AC_SLOTS);
-	ac_count = 0;
-	for (unsigned s = 0; s < AC_SLOTS; s++) {
-		struct ac_entry *e = &old[s];
-		unsigned i;
-
-		if (!e->used || (serial != NULL && strcmp(e->serial, serial) == 0) ||
-		    (account_id != NULL && strcmp(e->account_id, account_id) == 0))
-			continue;
-		i = ac_hash(e->serial);
-		for (unsigned n = 0; n < 8; n++, i = (i + 1) & (AC_SLOTS - 1))
-			if (!ac_table[i].used) {
-				ac_table[i] = *e;
-				ac_count++;
-				break;
-			}
-	}
-	free(old);
-	pthread_mutex_unlock(&ac_lock);
-}
-
-void
-gw_authcache_drop_serial(const char *serial)
-{
-	ac_drop_where(serial, NULL);
-}
-
-void
-gw_authcache_drop_account(const char *account_id)
-{
-	ac_drop_where(NULL, account_id);
-}
-
 /* A small pool of Redis connections for the epoch reads: the gateway runs a
  * thread per HTTP connection, so thread-local contexts would mean one Redis
  * connection per client connection. */

@@ -25,9 +25,4 @@ int gw_authcache_get(const char *serial, const char *fingerprint,
 void gw_authcache_put(unsigned long gen, const char *serial,
     const char *fingerprint, const struct gw_auth_answer *a);
 
-/* Drop at once what a revocation or a disable makes stale (the epoch does
- * it too; these keep the rest of this gateway's cache warm). */
-void gw_authcache_drop_serial(const char *serial);
-void gw_authcache_drop_account(const char *account_id);
-
 #endif

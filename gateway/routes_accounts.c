@@ -3,7 +3,6 @@
  * characters, role, password length, state machine) are the service's.
  * A body refused here (unknown field, wrong type) still gets an audit record;
  * reads are not audited. */
-#include "gateway/authcache.h"
 #include "gateway/gw.h"
 
 #include <string.h>
@@ -159,13 +158,9 @@ h_disable(struct gw_req *r)
 
 	if ((rv = acc_no_fields(r, "account.disable")) != MGR_OK)
 		return (rv);
-	rv = acc_by_id(r, "account.Disable");
-
-	/* Refuse the account's next request here at once, before the pub/sub
-	 * message that tells every gateway has arrived. */
-	if (rv == MGR_OK)
-		gw_authcache_drop_account(r->params[0]);
-	return (rv);
+	/* account-svc moves auth:epoch with it: every gateway refuses the
+	 * account's next request (gateway/authcache.c). */
+	return (acc_by_id(r, "account.Disable"));
 }
 
 static mgr_err

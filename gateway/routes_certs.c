@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gateway/authcache.h"
 #include "proto/ca.pb-c.h"
 
 #define CSR_JSON_MAX (16u * 1024)
@@ -144,9 +143,6 @@ h_rotate(struct gw_req *r)
 	if ((rv = gw_rpc(r, gw.ca, "ca.Rotate", &in.base,
 	         &mgr__ca__cert_reply__descriptor, (ProtobufCMessage **)&out)) != MGR_OK)
 		return (rv);
-	/* This gateway refuses them from the next request on, before pub/sub. */
-	for (size_t i = 0; i < out->n_revoked; i++)
-		gw_authcache_drop_serial(out->revoked[i]);
 	rv = reply_cert(r, 201, out, 0, 1);
 	mgr__ca__cert_reply__free_unpacked(out, NULL);
 	return (rv);
