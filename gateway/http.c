@@ -359,7 +359,11 @@ request_end(struct gw_req *r)
 			r->json = json_loadb(r->body.data, r->body.len,
 			    JSON_REJECT_DUPLICATES, &jerr);
 			if (r->json == NULL)
-				return (gw_fail(r, MGR_EINVAL, "malformed JSON: %s", jerr.text));
+				/* Position only: jansson's text quotes the input near
+				 * the error, which may be a password. */
+				return (gw_fail(r, MGR_EINVAL,
+				    "malformed JSON at line %d, column %d", jerr.line,
+				    jerr.column));
 			if (!json_is_object(r->json))
 				return (gw_fail(r, MGR_EINVAL, "the body must be a JSON object"));
 		}

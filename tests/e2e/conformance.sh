@@ -47,3 +47,10 @@ expect_status 200 "enable with an empty form body"
 api GET /api/v1/audit -u "$ADMIN"
 check '[ "$(jq -r --arg d "$D" "[.records[] | select(.target == \$d and .action == \"account.disable\" and .outcome == \"invalid_argument\")] | length" <<<"$BODY")" = 1 ]' \
   "the refused disable is audited"
+
+# A malformed body is not echoed back: the error names a position, never the
+# text near it (which may be a password).
+api_json POST /api/v1/accounts '{"name":"x","role":"vault_provisioner","username":"echo-user","password": hunter}' -u "$ADMIN"
+expect_status 400 "malformed JSON with a bare password"
+check '[[ $BODY != *hunter* ]]' "the malformed body's text is not in the error"
+check '! grep -rq hunter "$MANAGER_DATA_DIR/logs"' "nor in any log"
