@@ -654,9 +654,10 @@ static const char lua_put_commit[] =
     "end\n"
     "redis.call('HSET', KEYS[1], 'bytes_used', string.format('%d', used),\n"
     "  'object_count', string.format('%d', count))\n"
-    /* PutCommitReply: object (1) = the prepared Object plus its key (1),
-     * created (2, a varint) when true. */
-    "local more = replay_pb(1, replay_unhex(ARGV[9]) .. replay_pb(1, up[5]))\n"
+    /* PutCommitReply: object (1) = its key (1) and the prepared rest of
+     * the Object, then created (2, a varint) when true: the fields in
+     * order, as protobuf-c packs the reply sent now. */
+    "local more = replay_pb(1, replay_pb(1, up[5]) .. replay_unhex(ARGV[9]))\n"
     "if created == 1 then more = more .. string.char(16, 1) end\n"
     "replay_save(ARGV[8], '', more)\n"
     "return {created, up[5], n}\n";
@@ -822,7 +823,7 @@ vault_store_get_chunk(const char *vid, const char *owner, const char *ver,
 
 static const char lua_obj_delete[] =
     REPLAY_LUA
-    "if replay_seen(ARGV[5]) then return " REPLAY_LUA_SIGNAL " end\n"
+    "if replay_seen(ARGV[4]) then return " REPLAY_LUA_SIGNAL " end\n"
     "local v = redis.call('HMGET', KEYS[1], 'owner_account_id', 'mirror')\n"
     "if not v[1] then return redis.error_reply('NOTFOUND no such vault') end\n"
     "if v[1] ~= ARGV[1] then\n"
@@ -842,7 +843,7 @@ static const char lua_obj_delete[] =
     "redis.call('HINCRBY', KEYS[1], 'object_count', -1)\n"
     "redis.call('HINCRBY', KEYS[1], 'bytes_used',\n"
     "  string.format('%d', -tonumber(o[1])))\n"
-    "replay_save(ARGV[5], ARGV[6])\n"
+    "replay_save(ARGV[4], ARGV[5])\n"
     "return o[1]\n";
 
 mgr_err
