@@ -35,7 +35,7 @@ replay_init(struct replay *rp, const struct rpc_call *call)
 	size_t off;
 
 	memset(rp, 0, sizeof(*rp));
-	if ((rp->hex = calloc(1, 1)) == NULL)
+	if ((rp->reply = malloc(1)) == NULL)
 		return (MGR_ENOMEM);
 	if (req == NULL || call->request_id == NULL || call->request_id[0] == '\0')
 		return (MGR_OK);
@@ -66,8 +66,9 @@ out:
 void
 replay_clear(struct replay *rp)
 {
-	free(rp->hex);
-	rp->hex = NULL;
+	free(rp->reply);
+	rp->reply = NULL;
+	rp->reply_len = 0;
 	rp->key[0] = '\0';
 	rp->hit = 0;
 }
@@ -75,29 +76,27 @@ replay_clear(struct replay *rp)
 mgr_err
 replay_prepare(struct replay *rp, const ProtobufCMessage *msg)
 {
-	static const char hx[] = "0123456789abcdef";
 	size_t n = protobuf_c_message_get_packed_size(msg);
 	uint8_t *b;
-	char *h;
 
 	if (n > RPC_MSG_MAX / 4)
 		return (MGR_ETOOBIG);
 	if ((b = malloc(n ? n : 1)) == NULL)
 		return (MGR_ENOMEM);
-	if ((h = malloc(2 * n + 1)) == NULL) {
-		free(b);
-		return (MGR_ENOMEM);
-	}
 	protobuf_c_message_pack(msg, b);
-	for (size_t i = 0; i < n; i++) {
-		h[2 * i] = hx[b[i] >> 4];
-		h[2 * i + 1] = hx[b[i] & 15];
-	}
-	h[2 * n] = '\0';
-	free(b);
-	free(rp->hex);
-	rp->hex = h;
+	free(rp->reply);
+	rp->reply = b;
+	rp->reply_len = n;
 	return (MGR_OK);
+}
+
+void
+replay_argvlen(const struct replay *rp, int argc, const char **argv,
+    size_t *lens)
+{
+	for (int i = 0; i < argc; i++)
+		lens[i] = rp != NULL && argv[i] == (const char *)rp->reply
+		    ? rp->reply_len : strlen(argv[i]);
 }
 
 /* GET the record into call's reply; MGR_ENOTFOUND when there is none. */

@@ -19,9 +19,8 @@
  * functions):
  *   replay_seen(key)            true when key ~= "" and the record exists;
  *                               the script then returns REPLAY_LUA_SIGNAL
- *   replay_save(key, hex, more) records the reply hex (plus the raw bytes
+ *   replay_save(key, reply, more)  records the reply (plus the bytes
  *                               more, may be nil); a no-op for key ""
- *   replay_unhex(hex)           the bytes of a hex string
  *   replay_pb(field, s)         a length-delimited protobuf field (field <
  *                               16), to append what only the script knows
  *                               (a repeated field, or a message field that
@@ -31,6 +30,7 @@
 #define MGR_COMMON_REPLAY_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <hiredis/hiredis.h>
 #include <protobuf-c/protobuf-c.h>
 
@@ -58,13 +58,9 @@
     "local function replay_pb(f, s)\n" \
     "  return string.char(f * 8 + 2) .. replay_varint(#s) .. s\n" \
     "end\n" \
-    "local function replay_unhex(hex)\n" \
-    "  return (string.gsub(hex, '..', function(c)\n" \
-    "    return string.char(tonumber(c, 16)) end))\n" \
-    "end\n" \
-    "local function replay_save(k, hex, more)\n" \
+    "local function replay_save(k, reply, more)\n" \
     "  if k == '' then return end\n" \
-    "  redis.call('SET', k, replay_unhex(hex) .. (more or ''), 'EX', " \
+    "  redis.call('SET', k, reply .. (more or ''), 'EX', " \
     REPLAY_STR(REPLAY_TTL_S) ")\n" \
     "end\n"
 
@@ -74,11 +70,12 @@
 
 struct replay {
 	char key[REPLAY_KEY_MAX]; /* "" when the call has no request id */
-	char *hex;                /* the prepared reply, hex ("" if none) */
+	uint8_t *reply;           /* the prepared reply (binary: pass its */
+	size_t reply_len;         /* length, see replay_argvlen) */
 	int hit;                  /* set by a store function on REPLAYED */
 };
 
-/* Sets rp up for call (rp->hex ""). Release with replay_clear. */
+/* Sets rp up for call (an empty reply). Release with replay_clear. */
 mgr_err replay_init(struct replay *rp, const struct rpc_call *call);
 void replay_clear(struct replay *rp);
 
@@ -95,5 +92,10 @@ mgr_err replay_answer(struct replay *rp, struct rpc_call *call);
 
 /* Did the script answer REPLAYED? */
 int replay_signalled(const redisReply *r);
+
+/* The argument lengths for kv_eval: strlen of each argv[i], but reply_len
+ * for rp's reply (rp may be NULL). */
+void replay_argvlen(const struct replay *rp, int argc, const char **argv,
+    size_t *lens);
 
 #endif

@@ -208,15 +208,20 @@ acct_audit(struct rpc_call *call, const char *action, const char *target,
 	    rv != MGR_OK ? call->message : detail);
 }
 
-/* Runs a script whose reply is a status word, copied into status. */
+/* Runs a script whose reply is a status word, copied into status. One of
+ * argv may be rp's (binary) reply. */
 static mgr_err
 acct_eval_status(const char *script, int nkeys, int argc, const char **argv,
-    char *status, size_t statuslen)
+    const struct replay *rp, char *status, size_t statuslen)
 {
 	redisReply *r;
+	size_t lens[16];
 	mgr_err rv;
 
-	if ((rv = kv_eval(&r, script, nkeys, argc, argv, NULL)) != MGR_OK)
+	if (argc > (int)(sizeof(lens) / sizeof(lens[0])))
+		return (MGR_EINTERNAL);
+	replay_argvlen(rp, argc, argv, lens);
+	if ((rv = kv_eval(&r, script, nkeys, argc, argv, lens)) != MGR_OK)
 		return (rv);
 	if (r->type != REDIS_REPLY_STRING && r->type != REDIS_REPLY_STATUS) {
 		freeReplyObject(r);
@@ -357,7 +362,7 @@ acct_h_create(struct rpc_call *call, void *arg)
 	char kid[ACCT_KEY_MAX], kuser[ACCT_KEY_MAX], kname[ACCT_KEY_MAX];
 	char pwhash[ACCT_PWHASH_MAX], cs[24], cms[24], status[32];
 	const char *argv[13];
-	struct replay rp = {.hex = NULL};
+	struct replay rp = {.reply = NULL};
 	int64_t ms;
 	mgr_err rv;
 
@@ -418,8 +423,8 @@ acct_h_create(struct rpc_call *call, void *arg)
 	argv[9] = cs;
 	argv[10] = cms;
 	argv[11] = rp.key;
-	argv[12] = rp.hex;
-	rv = acct_eval_status(lua_create, 4, 13, argv, status, sizeof(status));
+	argv[12] = (const char *)rp.reply;
+	rv = acct_eval_status(lua_create, 4, 13, argv, &rp, status, sizeof(status));
 	OPENSSL_cleanse(pwhash, sizeof(pwhash));
 	if (rv != MGR_OK)
 		goto out;
@@ -544,7 +549,7 @@ acct_h_set_password(struct rpc_call *call, void *arg)
 	Mgr__Empty out = MGR__EMPTY__INIT;
 	char key[ACCT_KEY_MAX], pwhash[ACCT_PWHASH_MAX], status[32];
 	const char *argv[4], *id = "";
-	struct replay rp = {.hex = NULL};
+	struct replay rp = {.reply = NULL};
 	mgr_err rv;
 
 	(void)arg;
@@ -573,8 +578,8 @@ acct_h_set_password(struct rpc_call *call, void *arg)
 	argv[0] = key;
 	argv[1] = pwhash;
 	argv[2] = rp.key;
-	argv[3] = rp.hex;
-	rv = acct_eval_status(lua_set_password, 1, 4, argv, status, sizeof(status));
+	argv[3] = (const char *)rp.reply;
+	rv = acct_eval_status(lua_set_password, 1, 4, argv, &rp, status, sizeof(status));
 	OPENSSL_cleanse(pwhash, sizeof(pwhash));
 	if (rv != MGR_OK)
 		goto out;
@@ -603,7 +608,7 @@ acct_h_rename(struct rpc_call *call, void *arg)
 	struct acct_rec a;
 	char kid[ACCT_KEY_MAX], kname[ACCT_KEY_MAX], status[32], detail[ACCT_NAME_MAX + 32];
 	const char *argv[6], *id = "";
-	struct replay rp = {.hex = NULL};
+	struct replay rp = {.reply = NULL};
 	mgr_err rv;
 
 	(void)arg;
@@ -645,8 +650,8 @@ acct_h_rename(struct rpc_call *call, void *arg)
 	if ((rv = acct_replay_prepare(call, &rp, &a)) != MGR_OK)
 		goto out;
 	argv[4] = rp.key;
-	argv[5] = rp.hex;
-	if ((rv = acct_eval_status(lua_rename, 2, 6, argv, status,
+	argv[5] = (const char *)rp.reply;
+	if ((rv = acct_eval_status(lua_rename, 2, 6, argv, &rp, status,
 	         sizeof(status))) != MGR_OK)
 		goto out;
 	if (strcmp(status, "REPLAYED") == 0) {
@@ -674,7 +679,7 @@ acct_transition(struct rpc_call *call, const char *verb)
 	char script[ACCT_SCRIPT_MAX], key[ACCT_KEY_MAX], ts[MGR_TIME_MAX],
 	    status[32], action[32];
 	const char *argv[6], *id = "";
-	struct replay rp = {.hex = NULL};
+	struct replay rp = {.reply = NULL};
 	struct acct_rec a;
 	int n;
 	mgr_err rv;
@@ -713,8 +718,8 @@ acct_transition(struct rpc_call *call, const char *verb)
 	argv[2] = verb;
 	argv[3] = ts;
 	argv[4] = rp.key;
-	argv[5] = rp.hex;
-	if ((rv = acct_eval_status(script, 1, 6, argv, status, sizeof(status))) !=
+	argv[5] = (const char *)rp.reply;
+	if ((rv = acct_eval_status(script, 1, 6, argv, &rp, status, sizeof(status))) !=
 	    MGR_OK)
 		goto out;
 	if (strcmp(status, "REPLAYED") == 0) {
@@ -757,7 +762,7 @@ acct_h_delete(struct rpc_call *call, void *arg)
 	Mgr__Empty out = MGR__EMPTY__INIT;
 	char key[ACCT_KEY_MAX], status[32];
 	const char *argv[5], *id = "";
-	struct replay rp = {.hex = NULL};
+	struct replay rp = {.reply = NULL};
 	mgr_err rv;
 
 	(void)arg;
@@ -775,8 +780,8 @@ acct_h_delete(struct rpc_call *call, void *arg)
 	if ((rv = acct_replay_prepare(call, &rp, NULL)) != MGR_OK)
 		goto out;
 	argv[3] = rp.key;
-	argv[4] = rp.hex;
-	if ((rv = acct_eval_status(lua_delete, 2, 5, argv, status,
+	argv[4] = (const char *)rp.reply;
+	if ((rv = acct_eval_status(lua_delete, 2, 5, argv, &rp, status,
 	         sizeof(status))) != MGR_OK)
 		goto out;
 	if (strcmp(status, "REPLAYED") == 0) {

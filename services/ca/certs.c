@@ -120,10 +120,11 @@ acct_keys(const char *id, char k1[128], char k2[128], const char *keys[2])
 /* Runs body (with the prelude) with KEYS acct:{id}, acct:{id}:certs and argv. */
 static mgr_err
 run_account_script(const char *body, const char *id, struct ca_argv *a,
-    redisReply **out)
+    const struct replay *rp, redisReply **out)
 {
 	char script[CA_LUA_MAX], k1[128], k2[128];
 	const char *keys[2], *argv[70];
+	size_t lens[70];
 
 	if (ca_lua_script(body, script, sizeof(script)) == NULL || a->n > 60)
 		return (MGR_EINTERNAL);
@@ -131,7 +132,8 @@ run_account_script(const char *body, const char *id, struct ca_argv *a,
 	argv[0] = keys[0];
 	argv[1] = keys[1];
 	memcpy(argv + 2, a->v, (size_t)a->n * sizeof(a->v[0]));
-	return (kv_eval(out, script, 2, a->n + 2, argv, NULL));
+	replay_argvlen(rp, a->n + 2, argv, lens);
+	return (kv_eval(out, script, 2, a->n + 2, argv, lens));
 }
 
 static int
@@ -172,7 +174,7 @@ prepare_cert(struct rpc_call *call, struct replay *rp, Mgr__Ca__Certificate *c,
 	Mgr__Ca__CertReply rep = MGR__CA__CERT_REPLY__INIT;
 	mgr_err rv;
 
-	if (rp->hex == NULL && (rv = replay_init(rp, call)) != MGR_OK)
+	if (rp->reply == NULL && (rv = replay_init(rp, call)) != MGR_OK)
 		return (rv);
 	rep.certificate = c;
 	rep.renewed = renewed;
@@ -204,7 +206,7 @@ ca_h_register(struct rpc_call *call, void *arg)
 	redisReply *r = NULL;
 	char holder[MGR_ID_MAX + 8], why[256], detail[128], cv[24];
 	const char *target = "";
-	struct replay rp = {.hex = NULL};
+	struct replay rp = {.reply = NULL};
 	int64_t now = mgr_now_s(), exp;
 	mgr_err rv;
 
@@ -246,8 +248,8 @@ ca_h_register(struct rpc_call *call, void *arg)
 	snprintf(cv, sizeof(cv), "%llu", (unsigned long long)call->caller->cred_version);
 	ca_argv_add(&av, cv);
 	ca_argv_add(&av, rp.key);
-	ca_argv_add(&av, rp.hex);
-	if ((rv = run_account_script(lua_register, req->account_id, &av, &r)) != MGR_OK)
+	ca_argv_add(&av, (const char *)rp.reply);
+	if ((rv = run_account_script(lua_register, req->account_id, &av, &rp, &r)) != MGR_OK)
 		goto out;
 	if (replay_signalled(r)) {
 		/* Committed before (a replica died before answering): the
@@ -348,7 +350,7 @@ ca_h_renew(struct rpc_call *call, void *arg)
 	X509 *old = NULL;
 	char holder[MGR_ID_MAX + 8], why[256], detail[160], last[64];
 	const char *target = "";
-	struct replay rp = {.hex = NULL};
+	struct replay rp = {.reply = NULL};
 	int64_t now, exp = 0;
 	int renewed = 0, hit = 0;
 	mgr_err rv;
@@ -415,11 +417,11 @@ ca_h_renew(struct rpc_call *call, void *arg)
 		ca_argv_add_i64(&av, now);
 		ca_argv_add(&av, last);
 		ca_argv_add(&av, rp.key);
-		ca_argv_add(&av, rp.hex);
+		ca_argv_add(&av, (const char *)rp.reply);
 		if (r != NULL)
 			freeReplyObject(r);
 		r = NULL;
-		if ((rv = run_account_script(lua_renew, req->account_id, &av, &r)) != MGR_OK)
+		if ((rv = run_account_script(lua_renew, req->account_id, &av, &rp, &r)) != MGR_OK)
 			goto out;
 		if (replay_signalled(r)) {
 			snprintf(detail, sizeof(detail), "replayed");
@@ -523,7 +525,7 @@ ca_h_rotate(struct rpc_call *call, void *arg)
 	char **revoked = NULL;
 	size_t nrevoked = 0;
 	const char *target = "";
-	struct replay rp = {.hex = NULL};
+	struct replay rp = {.reply = NULL};
 	int64_t now = mgr_now_s(), exp;
 	int hit = 0;
 	mgr_err rv;
@@ -579,10 +581,10 @@ ca_h_rotate(struct rpc_call *call, void *arg)
 	ca_argv_add_i64(&av, now);
 	ca_argv_add(&av, req->has_revoke ? "1" : "0");
 	ca_argv_add(&av, rp.key);
-	ca_argv_add(&av, rp.hex);
+	ca_argv_add(&av, (const char *)rp.reply);
 	for (size_t i = 0; req->has_revoke && i < req->n_revoke; i++)
 		ca_argv_add(&av, req->revoke[i]);
-	if ((rv = run_account_script(lua_rotate, req->account_id, &av, &r)) != MGR_OK) {
+	if ((rv = run_account_script(lua_rotate, req->account_id, &av, &rp, &r)) != MGR_OK) {
 		if (rv == MGR_EINVAL)
 			snprintf(why, sizeof(why), "the CSR's key or the revoke list "
 			    "no longer fits the account's certificates");

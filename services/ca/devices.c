@@ -74,7 +74,8 @@ ca_h_create_device(struct rpc_call *call, void *arg)
 	struct ca_argv av;
 	redisReply *r = NULL;
 	char id[MGR_ID_MAX], holder[MGR_ID_MAX + 8], why[256], detail[128], script[CA_LUA_MAX];
-	struct replay rp = {.hex = NULL};
+	struct replay rp = {.reply = NULL};
+	size_t lens[64];
 	int64_t now = mgr_now_s(), exp;
 	int hit = 0;
 	mgr_err rv;
@@ -131,12 +132,13 @@ ca_h_create_device(struct rpc_call *call, void *arg)
 	ca_argv_add(&av, req->name);
 	ca_argv_add_i64(&av, iss.issued_ms);
 	ca_argv_add(&av, rp.key);
-	ca_argv_add(&av, rp.hex);
+	ca_argv_add(&av, (const char *)rp.reply);
 	if (ca_lua_script(lua_device, script, sizeof(script)) == NULL) {
 		rv = MGR_EINTERNAL;
 		goto out;
 	}
-	if ((rv = kv_eval(&r, script, 0, av.n, av.v, NULL)) != MGR_OK) {
+	replay_argvlen(&rp, av.n, av.v, lens);
+	if ((rv = kv_eval(&r, script, 0, av.n, av.v, lens)) != MGR_OK) {
 		if (rv == MGR_ECONFLICT)
 			snprintf(why, sizeof(why), "the device name or Subject DN is taken");
 		goto out;

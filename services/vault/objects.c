@@ -156,7 +156,7 @@ vault_h_put_commit(struct rpc_call *call, void *arg)
 	Mgr__Vault__PutCommitReply out = MGR__VAULT__PUT_COMMIT_REPLY__INIT;
 	Mgr__Vault__Object po;
 	struct vault_obj o;
-	struct replay rp = {.hex = NULL};
+	struct replay rp = {.reply = NULL};
 	char detail[48];
 	int created = 0;
 	int64_t now = mgr_now_s();
@@ -258,7 +258,7 @@ vault_h_obj_delete(struct rpc_call *call, void *arg)
 {
 	Mgr__Vault__ObjectRef *in = NULL;
 	struct vault_rec v;
-	struct replay rp = {.hex = NULL};
+	struct replay rp = {.reply = NULL};
 	char detail[48];
 	int64_t size = 0;
 	mgr_err rv;

@@ -123,6 +123,7 @@ vault_store_tpl_create(const struct vault_tpl *t, struct replay *rp)
 	char kname[VAULT_TPL_NAME_MAX + 32], khash[MGR_ID_MAX + 16];
 	char quota[24], created[24], ms[24];
 	const char *argv[11];
+	size_t lens[11];
 	redisReply *r = NULL;
 	mgr_err rv;
 
@@ -145,8 +146,9 @@ vault_store_tpl_create(const struct vault_tpl *t, struct replay *rp)
 	argv[7] = created;
 	argv[8] = ms;
 	argv[9] = rp->key;
-	argv[10] = rp->hex;
-	if ((rv = kv_eval(&r, lua_tpl_create, 3, 11, argv, NULL)) != MGR_OK)
+	argv[10] = (const char *)rp->reply;
+	replay_argvlen(rp, 11, argv, lens);
+	if ((rv = kv_eval(&r, lua_tpl_create, 3, 11, argv, lens)) != MGR_OK)
 		return (rv);
 	rp->hit = replay_signalled(r);
 	freeReplyObject(r);
@@ -265,6 +267,7 @@ vault_store_create(const struct vault_rec *v, struct replay *rp)
 	char kname[VAULT_NAME_MAX + 16], khash[MGR_ID_MAX + 16];
 	char kacct[MGR_ID_MAX + 24], quota[24], created[24], ms[24];
 	const char *argv[15];
+	size_t lens[15];
 	redisReply *r = NULL;
 	mgr_err rv;
 
@@ -292,8 +295,9 @@ vault_store_create(const struct vault_rec *v, struct replay *rp)
 	argv[11] = v->mirrored ? "1" : "0";
 	argv[12] = ms;
 	argv[13] = rp->key;
-	argv[14] = rp->hex;
-	if ((rv = kv_eval(&r, lua_vault_create, 4, 15, argv, NULL)) != MGR_OK)
+	argv[14] = (const char *)rp->reply;
+	replay_argvlen(rp, 15, argv, lens);
+	if ((rv = kv_eval(&r, lua_vault_create, 4, 15, argv, lens)) != MGR_OK)
 		return (rv);
 	rp->hit = replay_signalled(r);
 	freeReplyObject(r);
@@ -379,6 +383,7 @@ vault_store_delete(const struct vault_rec *v, struct replay *rp)
 	char khash[MGR_ID_MAX + 16], kobjs[MGR_ID_MAX + 16];
 	char kname[VAULT_NAME_MAX + 16], kacct[MGR_ID_MAX + 24];
 	const char *argv[8];
+	size_t lens[8];
 	redisReply *r = NULL;
 	mgr_err rv;
 
@@ -394,8 +399,9 @@ vault_store_delete(const struct vault_rec *v, struct replay *rp)
 	argv[4] = kacct;
 	argv[5] = v->id;
 	argv[6] = rp->key;
-	argv[7] = rp->hex;
-	if ((rv = kv_eval(&r, lua_vault_delete, 5, 8, argv, NULL)) != MGR_OK)
+	argv[7] = (const char *)rp->reply;
+	replay_argvlen(rp, 8, argv, lens);
+	if ((rv = kv_eval(&r, lua_vault_delete, 5, 8, argv, lens)) != MGR_OK)
 		return (rv);
 	rp->hit = replay_signalled(r);
 	freeReplyObject(r);
@@ -657,7 +663,7 @@ static const char lua_put_commit[] =
     /* PutCommitReply: object (1) = its key (1) and the prepared rest of
      * the Object, then created (2, a varint) when true: the fields in
      * order, as protobuf-c packs the reply sent now. */
-    "local more = replay_pb(1, replay_pb(1, up[5]) .. replay_unhex(ARGV[9]))\n"
+    "local more = replay_pb(1, replay_pb(1, up[5]) .. ARGV[9])\n"
     "if created == 1 then more = more .. string.char(16, 1) end\n"
     "replay_save(ARGV[8], '', more)\n"
     "return {created, up[5], n}\n";
@@ -671,6 +677,7 @@ vault_store_put_commit(const char *vid, const char *upload_id, const char *owner
 	char kobjs[MGR_ID_MAX + 16], base[MGR_ID_MAX + 16], meta[MGR_ID_MAX + 16];
 	char ssize[24], snow[24];
 	const char *argv[12];
+	size_t lens[12];
 	redisReply *r = NULL;
 	struct vault_obj o;
 	mgr_err rv;
@@ -697,8 +704,9 @@ vault_store_put_commit(const char *vid, const char *upload_id, const char *owner
 	argv[8] = base;
 	argv[9] = meta;
 	argv[10] = rp->key;
-	argv[11] = rp->hex;
-	if ((rv = kv_eval(&r, lua_put_commit, 3, 12, argv, NULL)) != MGR_OK)
+	argv[11] = (const char *)rp->reply;
+	replay_argvlen(rp, 12, argv, lens);
+	if ((rv = kv_eval(&r, lua_put_commit, 3, 12, argv, lens)) != MGR_OK)
 		return (rv);
 	if ((rp->hit = replay_signalled(r)) != 0) {
 		freeReplyObject(r);
@@ -872,10 +880,11 @@ vault_store_obj_delete(const struct vault_rec *v, const char *owner,
 	argv[4] = key;
 	argv[5] = base;
 	argv[6] = rp->key;
-	argv[7] = rp->hex;
-	for (size_t i = 0; i < 8; i++)
+	argv[7] = (const char *)rp->reply;
+	for (size_t i = 0; i < 7; i++)
 		if (i != 1)
 			argvlen[i] = i == 4 ? keylen : strlen(argv[i]);
+	argvlen[7] = rp->reply_len;
 	if ((rv = kv_eval(&r, lua_obj_delete, 3, 8, argv, argvlen)) != MGR_OK)
 		return (rv);
 	rp->hit = replay_signalled(r);

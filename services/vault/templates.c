@@ -19,7 +19,7 @@ vault_h_tpl_create(struct rpc_call *call, void *arg)
 	Mgr__Vault__CreateTemplateRequest *in = NULL;
 	Mgr__Vault__Template out = MGR__VAULT__TEMPLATE__INIT;
 	struct vault_tpl t;
-	struct replay rp = {.hex = NULL};
+	struct replay rp = {.reply = NULL};
 	size_t n;
 	mgr_err rv;
 

@@ -73,7 +73,7 @@ vault_h_create(struct rpc_call *call, void *arg)
 	Mgr__Vault__Vault p;
 	struct vault_tpl vt, mt;
 	struct vault_rec v;
-	struct replay rp = {.hex = NULL};
+	struct replay rp = {.reply = NULL};
 	mgr_err rv;
 
 	(void)arg;
@@ -219,7 +219,7 @@ vault_h_delete(struct rpc_call *call, void *arg)
 {
 	Mgr__Vault__VaultRef *in = NULL;
 	struct vault_rec v;
-	struct replay rp = {.hex = NULL};
+	struct replay rp = {.reply = NULL};
 	int hit = 0;
 	mgr_err rv;
 
