@@ -43,7 +43,9 @@
  * Registration (ca-svc, one Lua script): checks acct:{id} state ==
  *   pending_registration and cred_version == the version the gateway checked,
  *   claims dn:…, writes cert:…, sets state=active and registered_at, deletes
- *   username, pwhash and acct:user:<username>.
+ *   username, pwhash and acct:user:<username>, and records its reply
+ *   (rpc:done:…, below) so that a resend of the request gets the certificate
+ *   instead of 401.
  * Events (any service; see common/events.h)
  *   ev:{<id>}                   stream of the account's events (bounded)
  *   evmark:<serial>:<threshold> string  exactly-once marker of expiry events;

@@ -165,6 +165,18 @@ check '[ "$NREV" = 1 ]' "ca.Rotate resent: one revocation event ($NREV)"
 R=$(rs "$P" ca ca.Rotate rq-rotate app "$OTHER")
 check '[ "$(st "$R")" != ok ]' "another caller with the same request id does not get the reply ($R)"
 
+# --- ca.Renew (a later expiration forces it), ca.CreateDevice ------------
+EXP=$(( $(date +%s) + 500 * 86400 ))
+P=$(pb "s(1,\"$ACC\")+v(2,$EXP)+v(3,1)")
+twice "ca.Renew" "$P" ca ca.Renew rq-renew app "$ACC"
+check '[ "$(pbget "$(body "$R1")" 2)" = 1 ]' "the replayed reply says renewed"
+check '[ "$($RC ZCARD "acct:{$ACC}:certs")" = 3 ]' "ca.Renew resent: one new certificate"
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T_DIR/dev.key" \
+  -subj "/O=Replay tests/CN=replay-device" -out "$T_DIR/dev.csr" 2>/dev/null
+P=$(pb "s(1,\"replay-device\")+s(2,open(\"$T_DIR/dev.csr\").read())")
+twice "ca.CreateDevice" "$P" ca ca.CreateDevice rq-device admin admin
+check '[ "$($RC ZCARD dev:all)" = 1 ]' "ca.CreateDevice resent: one device"
+
 P=$(pb 's(1,"replay-vault")')
 twice "vault.Delete" "$P" vault vault.Delete rq-vdel app "$ACC"
 check '[ "$($RC ZCARD vault:all)" = 0 ]' "vault.Delete resent: no vault"
