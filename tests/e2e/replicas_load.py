@@ -11,8 +11,9 @@ Each request opens its own TLS connection (so a request is in flight on
 exactly one gateway). A connection refused before anything was sent is what
 a load balancer sees for a dead gateway: the request goes to the next
 gateway and is counted as `rerouted`, not as a request. Every other error or
-a status other than 200 is a failed request, with its times, so the caller
-can check that each failure was in flight on a killed process.
+a status other than 200 (a PUT: 200 or 201, a create: 201) is a failed
+request, with its times, so the caller can check that each failure was in
+flight on a killed process.
 """
 import base64
 import http.client
