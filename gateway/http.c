@@ -19,7 +19,8 @@
 #include "gateway/path.h"
 
 /* Connections held at once (MANAGER_MAX_CONNECTIONS), each with its thread:
- * idle ones cost a descriptor, a thread and its touched stack pages. */
+ * an idle one costs a descriptor, a thread and about 33 kB of RSS (TLS
+ * session, touched stack pages; tests/e2e/badinput_idle.sh prints it). */
 #define GW_CONN_LIMIT_DEFAULT 12000
 #define GW_CONN_LIMIT_MIN 16
 #define GW_CONN_LIMIT_MAX 1000000
@@ -27,11 +28,12 @@
  * Redis (health checks, the auth cache, two per event stream), nng pipes,
  * logs. The connection limit stays this far below RLIMIT_NOFILE. */
 #define GW_FD_RESERVE 512
-/* Per-connection thread stack. The deepest path measured is a request body
- * nested to jansson's depth limit (2048) parsed and freed recursively; it
- * passes with 128 KiB stacks in the ASan build, whose frames are larger.
- * glibc's default (8 MiB, from ulimit -s) costs only address space, but
- * 10,000 of them are 80 GiB of it, which strict overcommit refuses. */
+/* Per-connection thread stack. The deepest path is a request body nested to
+ * jansson's depth limit (2048), parsed and freed recursively: about 165 KiB
+ * measured, so 128 KiB overflowed in the ASan build while 256 KiB passed
+ * its e2e tests; 512 KiB leaves twice that. glibc's default (8 MiB, from
+ * ulimit -s) costs no RSS, only address space: 86 GB of VmSize at 10,000
+ * connections (against 9 GB now), which strict overcommit refuses. */
 #define GW_THREAD_STACK (512u * 1024)
 #define GW_CONN_TIMEOUT_S 60
 

@@ -13,9 +13,16 @@
 # MANAGER_MAX_CONNECTIONS (default 12,000) with RLIMIT_NOFILE raised to its
 # hard limit. The TLS ones are opened from several client processes at once
 # (BADINPUT_IDLE_PROCS, default 4) to keep the handshakes inside ~20 s.
+#
+# In the ASan build a connection costs about 570 kB (ASan's per-thread
+# allocator caches and stack shadow: 5.7 GB for 10,000) and its allocator
+# keeps freed memory: there 1,500 + 500 connections are held and the memory
+# is not expected back. The plain build runs the full 10,000.
 . "$(dirname "$0")/../lib/stack.sh"
-N_TLS=${BADINPUT_IDLE_TLS:-9000}
-N_TCP=${BADINPUT_IDLE_TCP:-1000}
+ASAN=0
+ldd "$MGR_BIN/gateway/mgr-gateway" 2>/dev/null | grep -q libasan && ASAN=1
+N_TLS=${BADINPUT_IDLE_TLS:-$([ $ASAN = 1 ] && echo 1500 || echo 9000)}
+N_TCP=${BADINPUT_IDLE_TCP:-$([ $ASAN = 1 ] && echo 500 || echo 1000)}
 PROCS=${BADINPUT_IDLE_PROCS:-4}
 N=$((N_TLS + N_TCP))
 # The gateway inherits this shell's limits; the clients need as many
@@ -37,10 +44,10 @@ grep -h "connection limit" "$MANAGER_DATA_DIR/logs/gateway.log" | tail -1
 api_json POST /api/v1/accounts '{"name":"idle-check","role":"vault_provisioner","username":"idle-temp","password":"idle-temp-password-1"}' -u "$ADMIN"
 expect_status 201 "an account to keep"
 
-python3 - "$GW_PID" "$N_TLS" "$N_TCP" "$PROCS" >"$T_DIR/out" <<'PY'
+python3 - "$GW_PID" "$N_TLS" "$N_TCP" "$PROCS" "$ASAN" >"$T_DIR/out" <<'PY'
 import hashlib, multiprocessing, os, resource, socket, ssl, sys, time
 
-GW, N_TLS, N_TCP, PROCS = (int(a) for a in sys.argv[1:5])
+GW, N_TLS, N_TCP, PROCS, ASAN = (int(a) for a in sys.argv[1:6])
 PORT = int(os.environ["MANAGER_HTTPS_PORT"])
 CA = os.environ["MGR_CA_PEM"]
 REDIS = int(os.environ["MGR_REDIS_PORT"])
@@ -215,9 +222,11 @@ total = opened + len(tcp)
 # The gateway holds them all: a descriptor and a thread each.
 held = wait_for(lambda: proc_status()[1] >= base_fds + total, 30)
 threads, fds, rss = proc_status()
+with open("/proc/%d/status" % GW) as f:
+    vm = [l.split()[1] for l in f if l.startswith("VmSize:")][0]
 print("gateway holding %d idle connections: %d threads, %d descriptors, RSS %d kB "
-      "(%.1f kB per connection)" % (total, threads, fds, rss,
-      (rss - base_rss) / max(total, 1)), flush=True)
+      "(%.1f kB per connection), VmSize %s kB" % (total, threads, fds, rss,
+      (rss - base_rss) / max(total, 1), vm), flush=True)
 check(held, "the gateway holds all %d (descriptors %d, want >= %d)"
       % (total, fds, base_fds + total))
 check(threads >= base_threads + total, "a thread per connection (%d threads)" % threads)
@@ -249,9 +258,11 @@ check(wait_for(lambda: proc_status()[0] <= base_threads + 5 and
       "(before %d/%d, now %d/%d)" % ((base_threads, base_fds) + proc_status()[:2]))
 # Their memory goes back too (the watchdog trims the allocator once
 # connections have gone): well below the peak, not a figure to the kB.
-check(wait_for(lambda: proc_status()[2] < base_rss + (rss - base_rss) // 2, 15),
-      "memory handed back after the idle connections went (before %d kB, "
-      "peak %d kB, now %d kB)" % (base_rss, rss, proc_status()[2]))
+if not ASAN:
+    check(wait_for(lambda: proc_status()[2] < base_rss + (rss - base_rss) // 2, 15),
+          "memory handed back after the idle connections went (before %d kB, "
+          "peak %d kB, now %d kB)" % (base_rss, rss, proc_status()[2]))
+time.sleep(2)
 threads, fds, rss = proc_status()
 print("gateway after: %d threads, %d descriptors, RSS %d kB" % (threads, fds, rss), flush=True)
 st, _ = request("/healthz")
