@@ -20,7 +20,7 @@
 # is not expected back. The plain build runs the full 10,000.
 . "$(dirname "$0")/../lib/stack.sh"
 ASAN=0
-ldd "$MGR_BIN/gateway/mgr-gateway" 2>/dev/null | grep -q libasan && ASAN=1
+case $(ldd "$MGR_BIN/gateway/mgr-gateway" 2>/dev/null) in *libasan*) ASAN=1 ;; esac
 N_TLS=${BADINPUT_IDLE_TLS:-$([ $ASAN = 1 ] && echo 1500 || echo 9000)}
 N_TCP=${BADINPUT_IDLE_TCP:-$([ $ASAN = 1 ] && echo 500 || echo 1000)}
 PROCS=${BADINPUT_IDLE_PROCS:-4}
