@@ -527,7 +527,7 @@ conn_limit(unsigned int *out)
 {
 	const char *v = getenv("MANAGER_MAX_CONNECTIONS");
 	struct rlimit rl;
-	int64_t want = GW_CONN_LIMIT_DEFAULT, fds, threads, pids;
+	int64_t want = GW_CONN_LIMIT_DEFAULT, fds, threads, pids, maps;
 
 	if (v != NULL && *v != '\0' &&
 	    (mgr_parse_i64(v, &want) != MGR_OK || want < GW_CONN_LIMIT_MIN ||
@@ -563,16 +563,23 @@ conn_limit(unsigned int *out)
 		want = cap;
 	}
 	/* One thread per connection: system-wide limits, not capped here (they
-	 * are shared with every other process), only reported. */
+	 * are shared with every other process), only reported. A connection
+	 * also takes three memory maps (stack, its guard page, libmicrohttpd's
+	 * memory pool): 30,186 measured at 10,000. */
 	threads = proc_number("/proc/sys/kernel/threads-max");
 	pids = proc_number("/proc/sys/kernel/pid_max");
+	maps = proc_number("/proc/sys/vm/max_map_count");
 	if ((threads >= 0 && threads < want) || (pids >= 0 && pids < want))
 		log_warn(NULL, "kernel.threads-max %lld / kernel.pid_max %lld are "
 		    "below the connection limit %lld (a thread each)",
 		    (long long)threads, (long long)pids, (long long)want);
+	if (maps >= 0 && maps < 3 * want + 1024)
+		log_warn(NULL, "vm.max_map_count %lld is below the %lld maps that "
+		    "%lld connections take (3 each)", (long long)maps,
+		    (long long)(3 * want + 1024), (long long)want);
 	log_info(NULL, "connection limit %lld (open files limit %lld, "
-	    "threads-max %lld, pid_max %lld)", (long long)want, (long long)fds,
-	    (long long)threads, (long long)pids);
+	    "threads-max %lld, pid_max %lld, max_map_count %lld)", (long long)want,
+	    (long long)fds, (long long)threads, (long long)pids, (long long)maps);
 	*out = (unsigned int)want;
 	return (MGR_OK);
 }

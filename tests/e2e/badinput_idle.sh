@@ -224,9 +224,11 @@ held = wait_for(lambda: proc_status()[1] >= base_fds + total, 30)
 threads, fds, rss = proc_status()
 with open("/proc/%d/status" % GW) as f:
     vm = [l.split()[1] for l in f if l.startswith("VmSize:")][0]
+with open("/proc/%d/maps" % GW) as f:
+    maps = sum(1 for _ in f)
 print("gateway holding %d idle connections: %d threads, %d descriptors, RSS %d kB "
-      "(%.1f kB per connection), VmSize %s kB" % (total, threads, fds, rss,
-      (rss - base_rss) / max(total, 1), vm), flush=True)
+      "(%.1f kB per connection), VmSize %s kB, %d memory maps" % (total, threads,
+      fds, rss, (rss - base_rss) / max(total, 1), vm, maps), flush=True)
 check(held, "the gateway holds all %d (descriptors %d, want >= %d)"
       % (total, fds, base_fds + total))
 check(threads >= base_threads + total, "a thread per connection (%d threads)" % threads)
