@@ -64,6 +64,39 @@ api GET '/api/v1/audit?after=%zz' -u "$ADMIN"; expect_status 400 "badly encoded 
 api GET /api/v1/vaults/billing-data/objects/%ff%fe "${APP[@]}"; expect_status 400 "an object key that is not UTF-8"
 api GET "/api/v1/accounts/$ACC/events?after=0" "${APP[@]}"; expect_status 200 "events as JSON"
 api GET /metrics; expect_status 200 "metrics"
+api GET "/api/v1/audit?limit=5" -u "$ADMIN"; expect_status 200 "audit page"
+api GET /api/v1/ca/crl; expect_status 200 "CRL"
+# Several requests on one kept-alive connection.
+two=$(curl -s --cacert "$CA" -u "$ADMIN" -o /dev/null -o /dev/null \
+  -w '%{http_code} %{num_connects};' "$URL/api/v1/accounts/$ACC" "$URL/api/v1/vault-templates")
+check '[ "$two" = "200 1;200 0;" ]' "two requests on one connection ($two)"
+# An object in several RPC chunks (1 MiB each), read back; then an upload
+# the client cuts off in the middle of its body.
+head -c 3000000 /dev/urandom >"$T_DIR/obj"
+api PUT /api/v1/vaults/billing-data/objects/big.bin "${APP[@]}" -T "$T_DIR/obj"
+expect_status 201 "a 3 MB object"
+curl -sf --cacert "$CA" "${APP[@]}" -o "$T_DIR/obj.back" \
+  "$URL/api/v1/vaults/billing-data/objects/big.bin"
+check 'cmp -s "$T_DIR/obj" "$T_DIR/obj.back"' "the 3 MB object reads back"
+python3 - "$MANAGER_HTTPS_PORT" "$CA" "$WORK/app2.pem" "$WORK/app2.key" <<'PY'
+import socket, ssl, sys, time
+ctx = ssl.create_default_context(cafile=sys.argv[2])
+ctx.check_hostname = False
+ctx.load_cert_chain(sys.argv[3], sys.argv[4])
+s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", int(sys.argv[1]))),
+                    server_hostname="x")
+s.sendall(b"PUT /api/v1/vaults/billing-data/objects/cut.bin HTTP/1.1\r\nHost: a\r\n"
+          b"Content-Length: 2000000\r\n\r\n" + b"x" * 700000)
+time.sleep(2)
+s.close()
+PY
+api GET /api/v1/vaults/billing-data/objects/cut.bin "${APP[@]}"
+expect_status 404 "an upload cut off is not stored"
+# A client certificate from another CA.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+  -subj "/CN=stranger" -keyout "$T_DIR/s.key" -out "$T_DIR/s.pem" 2>/dev/null
+api GET /api/v1/vaults --cert "$T_DIR/s.pem" --key "$T_DIR/s.key"
+expect_status 401 "a certificate from another CA"
 api GET /; expect_status 200 "the console page"
 # An event stream the client cuts off, and one still open at the stop.
 curl -sN --max-time 3 --cacert "$CA" "${APP[@]}" "$URL/api/v1/accounts/$ACC/events/stream?after=0" \
