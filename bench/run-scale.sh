@@ -60,7 +60,7 @@ TPL=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])' <<<"$body"
   { echo "template: $body" >&2; exit 1; }
 
 b_log "read set: $B_CONNS accounts x $RD_VAULTS vaults x $RD_KEYS objects through the API"
-b_make_identities rd "$B_CONNS" "$B_TMP/ids-rd" || exit 1
+make_ids rd "$B_CONNS" "$B_TMP/ids-rd" || exit 1
 head -c 1024 /dev/urandom >"$B_TMP/obj-1k"
 t0=$(date +%s.%N)
 $SAPI readset "$URL" "$CA" "$B_TMP/ids-rd" "$RD_VAULTS" "$RD_KEYS" "$B_TMP/obj-1k" "$TPL" || exit 1
@@ -98,6 +98,18 @@ perf_done() {
   perf report -i "$B_TMP/perf-${PERF/:/-}.data" --no-children -g none --percent-limit 0.7 --sort dso,symbol --stdio 2>/dev/null |
     grep -v '^#' | grep -v '^$' | head -60 >"$B_TMP/perf-report.txt"
   PERF_PID=""
+}
+
+# b_make_identities with retries: setup on a busy machine may meet a 503
+# (an RPC timeout behind other work); a new prefix each time.
+make_ids() {
+  local t
+  for t in 1 2 3; do
+    b_make_identities "$1x$t" "$2" "$3" && return 0
+    b_log "identities $1: attempt $t failed; again"
+    sleep 2
+  done
+  return 1
 }
 
 aof_quiet() {
@@ -176,7 +188,7 @@ for step in $STEPS; do
     reg+=("$(b_field "$r" good_rps)"); reg99+=("$(b_field "$r" p99_ms)")
     regc+=("$(per_req "$(cpu_total "$c0" "$c1")" "$(b_field "$r" good_rps)" 1000)")
 
-    b_make_identities "renew$step-$run" "$B_CONNS" "$B_TMP/ids-renew" || exit 1
+    make_ids "renew$step-$run" "$B_CONNS" "$B_TMP/ids-renew" || exit 1
     base=$(( $(date +%s) + 400 * 86400 ))
     c0=$(cpu_snap $PIDS)
     perf_maybe "${PERF%%:*}" renew

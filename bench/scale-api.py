@@ -27,6 +27,7 @@ import socket
 import ssl
 import sys
 import threading
+import time
 import urllib.parse
 
 from cryptography import x509
@@ -96,11 +97,18 @@ def cmd_pool(url, ca, admin, prefix, count, out):
     def one(i):
         if not hasattr(local, "c"):
             local.c = Client(url, ctx, admin)
-        user = "%s-u%d-%s" % (prefix, i, salt)
-        pw = "temp-" + os.urandom(12).hex()
-        st, body = local.c.json("POST", "/api/v1/accounts", {
-            "name": "%s-%d-%s" % (prefix, i, salt), "role": "vault_provisioner",
-            "username": user, "password": pw})
+        # Setup, not a measurement: on a busy machine a creation (one scrypt)
+        # can outwait the gateway's RPC timeout (503; the account may still
+        # appear later), so retry under new names.
+        for attempt in range(6):
+            user = "%s-u%d-%s-%d" % (prefix, i, salt, attempt)
+            pw = "temp-" + os.urandom(12).hex()
+            st, body = local.c.json("POST", "/api/v1/accounts", {
+                "name": "%s-%d-%s-%d" % (prefix, i, salt, attempt),
+                "role": "vault_provisioner", "username": user, "password": pw})
+            if st not in (503, 429):
+                break
+            time.sleep(1 + attempt)
         if st != 201:
             die("create account: %s %s" % (st, body))
         key = ec.generate_private_key(ec.SECP256R1())
@@ -113,7 +121,7 @@ def cmd_pool(url, ca, admin, prefix, count, out):
         auth = base64.b64encode(("%s:%s" % (user, pw)).encode()).decode()
         return "%s\t%s\t%s\n" % (body["id"], auth, pem)
 
-    with concurrent.futures.ThreadPoolExecutor(4) as ex:
+    with concurrent.futures.ThreadPoolExecutor(2) as ex:
         lines = list(ex.map(one, range(count)))
     with open(out, "w") as f:
         f.writelines(lines)
