@@ -48,6 +48,18 @@ SAPI="python3 $B_ROOT/bench/scale-api.py"
 SUMMARY=$B_TMP/summary.txt
 : >"$SUMMARY"
 
+# b_make_identities with retries: setup on a busy machine may meet a 503
+# (an RPC timeout behind other work); a new prefix each time.
+make_ids() {
+  local t
+  for t in 1 2 3; do
+    b_make_identities "$1x$t" "$2" "$3" && return 0
+    b_log "identities $1: attempt $t failed; again"
+    sleep 2
+  done
+  return 1
+}
+
 b_stack_up scale || exit 1
 RP=$MGR_REDIS_PORT
 rc() { redis-cli -p "$RP" "$@"; }
@@ -98,18 +110,6 @@ perf_done() {
   perf report -i "$B_TMP/perf-${PERF/:/-}.data" --no-children -g none --percent-limit 0.7 --sort dso,symbol --stdio 2>/dev/null |
     grep -v '^#' | grep -v '^$' | head -60 >"$B_TMP/perf-report.txt"
   PERF_PID=""
-}
-
-# b_make_identities with retries: setup on a busy machine may meet a 503
-# (an RPC timeout behind other work); a new prefix each time.
-make_ids() {
-  local t
-  for t in 1 2 3; do
-    b_make_identities "$1x$t" "$2" "$3" && return 0
-    b_log "identities $1: attempt $t failed; again"
-    sleep 2
-  done
-  return 1
 }
 
 aof_quiet() {
