@@ -154,7 +154,7 @@ for step in $STEPS; do
     seeded=$step
     last=$(tail -1 "$B_TMP/samples/samples.txt")
     { echo "step $step: key shapes, API-registered account vs seeded account"
-      $SAPI shape "$RP" "$API_ACCT" "$(cut -d' ' -f2 <<<"$last")"
+      $SAPI shape "$RP" "$API_ACCT" "$(cut -d' ' -f2 <<<"$last")" &&
       $SAPI verify "$URL" "$CA" "$ADMIN" "$B_TMP/samples/samples.txt" "$OBJS"
     } >>"$SUMMARY" 2>&1 || { tail -40 "$SUMMARY" >&2; exit 1; }
   fi
