@@ -9,6 +9,7 @@
 
 #include "common/audit.h"
 #include "common/kv.h"
+#include "common/page.h"
 #include "common/util.h"
 #include "proto/account.pb-c.h"
 
@@ -91,14 +92,44 @@ h_create(struct gw_req *r)
 	return (acc_reply(r, 201, out));
 }
 
+/* ?after=CURSOR&limit=N of a paged listing (common/page.h): a bad or badly
+ * encoded value is 400. */
+static mgr_err
+acc_page_query(struct gw_req *r, const char **after, uint32_t *limit)
+{
+	const char *a = gw_query(r, "after"), *l = gw_query(r, "limit");
+	int64_t n = 0;
+
+	if ((a == NULL && MHD_lookup_connection_value(r->conn,
+	                      MHD_GET_ARGUMENT_KIND, "after") != NULL) ||
+	    (a != NULL && strlen(a) > 128))
+		return (gw_fail(r, MGR_EINVAL, "\"after\" is not a cursor of this listing"));
+	if ((l == NULL && MHD_lookup_connection_value(r->conn,
+	                      MHD_GET_ARGUMENT_KIND, "limit") != NULL) ||
+	    (l != NULL && (mgr_parse_i64(l, &n) != MGR_OK || n < 1 ||
+	                      n > MGR_PAGE_MAX)))
+		return (gw_fail(r, MGR_EINVAL, "\"limit\" must be 1 to %d",
+		    MGR_PAGE_MAX));
+	*after = a != NULL ? a : "";
+	*limit = (uint32_t)n;
+	return (MGR_OK);
+}
+
+/* GET /api/v1/accounts?after=CURSOR&limit=N: oldest first; next_after is the
+ * cursor of the next page, null after the last. */
 static mgr_err
 h_list(struct gw_req *r)
 {
+	Mgr__Account__ListRequest in = MGR__ACCOUNT__LIST_REQUEST__INIT;
 	Mgr__Account__ListReply *out = NULL;
+	const char *after = "";
 	json_t *body, *arr;
 	mgr_err rv;
 
-	if ((rv = gw_rpc(r, gw.account, "account.List", NULL,
+	if ((rv = acc_page_query(r, &after, &in.limit)) != MGR_OK)
+		return (rv);
+	in.after = (char *)after;
+	if ((rv = gw_rpc(r, gw.account, "account.List", &in.base,
 	         &mgr__account__list_reply__descriptor,
 	         (ProtobufCMessage **)&out)) != MGR_OK)
 		return (rv);
@@ -106,13 +137,16 @@ h_list(struct gw_req *r)
 	arr = json_array();
 	for (size_t i = 0; body != NULL && arr != NULL && i < out->n_accounts; i++)
 		json_array_append_new(arr, acc_json(out->accounts[i]));
-	mgr__account__list_reply__free_unpacked(out, NULL);
 	if (body == NULL || arr == NULL) {
+		mgr__account__list_reply__free_unpacked(out, NULL);
 		json_decref(body);
 		json_decref(arr);
 		return (MGR_ENOMEM);
 	}
 	json_object_set_new(body, "accounts", arr);
+	json_object_set_new(body, "next_after", out->next_after[0] != '\0'
+	    ? json_string(out->next_after) : json_null());
+	mgr__account__list_reply__free_unpacked(out, NULL);
 	return (gw_reply_json(r, 200, body));
 }
 

@@ -11,7 +11,6 @@
 #define ACCT_NAME_MAX 128        /* bytes */
 #define ACCT_USER_MIN 3
 #define ACCT_USER_MAX 64
-#define ACCT_LIST_MAX 10000      /* GET /accounts returns at most this many */
 #define ACCT_ADMIN_BOOTSTRAP "admin"
 
 struct acct_state {

@@ -27,6 +27,7 @@
 #include "common/keys.h"
 #include "common/kv.h"
 #include "common/log.h"
+#include "common/page.h"
 #include "common/replay.h"
 #include "common/util.h"
 #include "proto/account.pb-c.h"
@@ -67,11 +68,14 @@ static const char lua_create[] =
     "replay_save(ARGV[8], ARGV[9])\n"
     "return 'ok'\n";
 
-/* KEYS acct:all; ARGV max. The hashes of the first max accounts. (The
- * acct:{id} keys come from the zset, so they cannot be KEYS entries.) */
+/* KEYS acct:all; ARGV after (cursor, "" = from the start), limit. One page:
+ * {next cursor or "", hash, hash, ...}. (The acct:{id} keys come from the
+ * zset, so they cannot be KEYS entries.) */
 static const char lua_list[] =
-    "local ids = redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)\n"
-    "local out = {}\n"
+    MGR_PAGE_LUA
+    "local ids, nxt = page_ids(KEYS[1], ARGV[1], tonumber(ARGV[2]))\n"
+    "if not ids then return " MGR_PAGE_LUA_BAD " end\n"
+    "local out = {nxt}\n"
     "for _, id in ipairs(ids) do\n"
     "  out[#out + 1] = redis.call('HGETALL', 'acct:{' .. id .. '}')\n"
     "end\n"
@@ -457,10 +461,11 @@ mgr_err
 acct_h_list(struct rpc_call *call, void *arg)
 {
 	Mgr__Account__ListReply out = MGR__ACCOUNT__LIST_REPLY__INIT;
+	Mgr__Account__ListRequest *in = NULL;
 	Mgr__Account__Account *msgs = NULL, **ptrs = NULL;
 	struct acct_rec *recs = NULL;
-	char max[16];
-	const char *argv[2];
+	char lim[16];
+	const char *argv[3];
 	redisReply *r = NULL;
 	size_t n = 0;
 	mgr_err rv;
@@ -468,25 +473,34 @@ acct_h_list(struct rpc_call *call, void *arg)
 	(void)arg;
 	if ((rv = acct_require_admin(call)) != MGR_OK)
 		return (rv);
-	snprintf(max, sizeof(max), "%d", ACCT_LIST_MAX);
+	if ((rv = rpc_args(call, &mgr__account__list_request__descriptor,
+	         (ProtobufCMessage **)&in)) != MGR_OK)
+		return (rv);
+	snprintf(lim, sizeof(lim), "%u", in->limit == 0 ? MGR_PAGE_DEFAULT :
+	    in->limit > MGR_PAGE_MAX ? MGR_PAGE_MAX : (unsigned)in->limit);
 	argv[0] = "acct:all";
-	argv[1] = max;
-	if ((rv = kv_eval(&r, lua_list, 1, 2, argv, NULL)) != MGR_OK)
+	argv[1] = in->after;
+	argv[2] = lim;
+	if ((rv = kv_eval(&r, lua_list, 1, 3, argv, NULL)) != MGR_OK) {
+		if (rv == MGR_EINVAL)
+			rv = rpc_fail(call, rv, "\"after\" is not a cursor of this listing");
 		goto out;
-	if (r->type != REDIS_REPLY_ARRAY) {
+	}
+	if (r->type != REDIS_REPLY_ARRAY || r->elements < 1 ||
+	    r->element[0]->type != REDIS_REPLY_STRING) {
 		rv = MGR_EINTERNAL;
 		goto out;
 	}
-	if (r->elements > 0) {
-		recs = calloc(r->elements, sizeof(*recs));
-		msgs = calloc(r->elements, sizeof(*msgs));
-		ptrs = calloc(r->elements, sizeof(*ptrs));
+	if (r->elements > 1) {
+		recs = calloc(r->elements - 1, sizeof(*recs));
+		msgs = calloc(r->elements - 1, sizeof(*msgs));
+		ptrs = calloc(r->elements - 1, sizeof(*ptrs));
 		if (recs == NULL || msgs == NULL || ptrs == NULL) {
 			rv = MGR_ENOMEM;
 			goto out;
 		}
 	}
-	for (size_t i = 0; i < r->elements; i++) {
+	for (size_t i = 1; i < r->elements; i++) {
 		if (acct_from_reply(r->element[i], &recs[n]) != MGR_OK)
 			continue;
 		acct_to_msg(&recs[n], &msgs[n]);
@@ -495,10 +509,12 @@ acct_h_list(struct rpc_call *call, void *arg)
 	}
 	out.n_accounts = n;
 	out.accounts = ptrs;
+	out.next_after = r->element[0]->str;
 	rv = rpc_reply(call, &out.base);
 out:
 	if (r != NULL)
 		freeReplyObject(r);
+	mgr__account__list_request__free_unpacked(in, NULL);
 	free(ptrs);
 	free(msgs);
 	free(recs);

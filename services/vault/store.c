@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/kv.h"
+#include "common/page.h"
 #include "common/rpc.h"
 
 #define KEY_BUF (VAULT_KEY_MAX + 128)
@@ -180,40 +181,48 @@ vault_store_tpl_get(const char *id, struct vault_tpl *out)
 	return (MGR_OK);
 }
 
-/* The hashes ARGV[2] .. member .. ARGV[3] of the members of a zset (at most
- * ARGV[1], oldest first), each as the array of the fields ARGV[4..]. */
+/* One page of the members of a zset in (score, member) order (common/page.h;
+ * ARGV[1] cursor, ARGV[2] limit): {next cursor or "", hash, ...}, each hash
+ * ARGV[3] .. member .. ARGV[4] as the array of the fields ARGV[5..]. */
 static const char lua_hashes_of[] =
-    "local ids = redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)\n"
+    MGR_PAGE_LUA
+    "local ids, nxt = page_ids(KEYS[1], ARGV[1], tonumber(ARGV[2]))\n"
+    "if not ids then return " MGR_PAGE_LUA_BAD " end\n"
     "local fields = {}\n"
-    "for i = 4, #ARGV do fields[#fields + 1] = ARGV[i] end\n"
-    "local out = {}\n"
+    "for i = 5, #ARGV do fields[#fields + 1] = ARGV[i] end\n"
+    "local out = {nxt}\n"
     "for _, id in ipairs(ids) do\n"
-    "  local f = redis.call('HMGET', ARGV[2] .. id .. ARGV[3], unpack(fields))\n"
+    "  local f = redis.call('HMGET', ARGV[3] .. id .. ARGV[4], unpack(fields))\n"
     "  if f[1] then out[#out + 1] = f end\n"
     "end\n"
     "return out\n";
 
+/* *out: the reply of lua_hashes_of (element 0 the next cursor). */
 static mgr_err
-hashes_of(const char *zset, const char *prefix, const char *suffix,
-    const char *const *fields, int nfields, redisReply **out)
+hashes_of(const char *zset, const char *after, size_t limit, const char *prefix,
+    const char *suffix, const char *const *fields, int nfields, redisReply **out)
 {
-	const char *argv[16];
-	char max[16];
+	const char *argv[17];
+	char lim[24];
 	redisReply *r = NULL;
 	mgr_err rv;
 
 	if (nfields > 12)
 		return (MGR_EINVAL);
-	snprintf(max, sizeof(max), "%d", VAULT_VAULTS_MAX);
+	if (limit == 0 || limit > MGR_PAGE_MAX)
+		limit = limit == 0 ? MGR_PAGE_DEFAULT : MGR_PAGE_MAX;
+	snprintf(lim, sizeof(lim), "%zu", limit);
 	argv[0] = zset;
-	argv[1] = max;
-	argv[2] = prefix;
-	argv[3] = suffix;
+	argv[1] = after;
+	argv[2] = lim;
+	argv[3] = prefix;
+	argv[4] = suffix;
 	for (int i = 0; i < nfields; i++)
-		argv[4 + i] = fields[i];
-	if ((rv = kv_eval(&r, lua_hashes_of, 1, 4 + nfields, argv, NULL)) != MGR_OK)
+		argv[5 + i] = fields[i];
+	if ((rv = kv_eval(&r, lua_hashes_of, 1, 5 + nfields, argv, NULL)) != MGR_OK)
 		return (rv);
-	if (r->type != REDIS_REPLY_ARRAY) {
+	if (r->type != REDIS_REPLY_ARRAY || r->elements < 1 ||
+	    r->element[0]->type != REDIS_REPLY_STRING) {
 		freeReplyObject(r);
 		return (MGR_EINTERNAL);
 	}
@@ -227,17 +236,19 @@ vault_store_tpl_list(struct vault_tpl **out, size_t *n)
 	static const char *const fields[] = {TPL_FIELDS};
 	struct vault_tpl *t = NULL;
 	redisReply *r = NULL;
+	size_t k = 0;
 	mgr_err rv;
 
-	if ((rv = hashes_of("vtpl:all", "vtpl:", "", fields, 5, &r)) != MGR_OK)
+	if ((rv = hashes_of("vtpl:all", "", VAULT_VAULTS_MAX, "vtpl:", "", fields,
+	         5, &r)) != MGR_OK)
 		return (rv);
-	if (r->elements > 0 && (t = calloc(r->elements, sizeof(*t))) == NULL) {
+	if (r->elements > 1 && (t = calloc(r->elements - 1, sizeof(*t))) == NULL) {
 		freeReplyObject(r);
 		return (MGR_ENOMEM);
 	}
-	for (size_t i = 0; i < r->elements; i++)
-		tpl_from(r->element[i], &t[i]);
-	*n = r->elements;
+	for (size_t i = 1; i < r->elements; i++)
+		tpl_from(r->element[i], &t[k++]);
+	*n = k;
 	*out = t;
 	freeReplyObject(r);
 	return (MGR_OK);
@@ -336,27 +347,35 @@ vault_store_find(const char *name, struct vault_rec *out)
 
 
 mgr_err
-vault_store_list(const char *owner, struct vault_rec **out, size_t *n)
+vault_store_list(const char *owner, const char *after, size_t limit,
+    struct vault_rec **out, size_t *n, char *next, size_t nextlen)
 {
 	static const char *const fields[] = {VAULT_FIELDS};
 	char zset[MGR_ID_MAX + 24];
 	struct vault_rec *v = NULL;
 	redisReply *r = NULL;
+	size_t k = 0;
 	mgr_err rv;
 
 	if (owner == NULL)
 		copy_str(zset, sizeof(zset), "vault:all");
 	else if ((rv = kfmt(zset, sizeof(zset), "acct:{%s}:vaults", owner)) != MGR_OK)
 		return (rv);
-	if ((rv = hashes_of(zset, "vault:{", "}", fields, 10, &r)) != MGR_OK)
+	if ((rv = hashes_of(zset, after, limit, "vault:{", "}", fields, 10, &r)) !=
+	    MGR_OK)
 		return (rv);
-	if (r->elements > 0 && (v = calloc(r->elements, sizeof(*v))) == NULL) {
+	if (r->element[0]->len >= nextlen) {
+		freeReplyObject(r);
+		return (MGR_EINTERNAL);
+	}
+	if (r->elements > 1 && (v = calloc(r->elements - 1, sizeof(*v))) == NULL) {
 		freeReplyObject(r);
 		return (MGR_ENOMEM);
 	}
-	for (size_t i = 0; i < r->elements; i++)
-		vault_from(r->element[i], &v[i]);
-	*n = r->elements;
+	for (size_t i = 1; i < r->elements; i++)
+		vault_from(r->element[i], &v[k++]);
+	copy_str(next, nextlen, r->element[0]->str);
+	*n = k;
 	*out = v;
 	freeReplyObject(r);
 	return (MGR_OK);

@@ -95,8 +95,13 @@ mgr_err vault_store_tpl_list(struct vault_tpl **out, size_t *n);
 mgr_err vault_store_create(const struct vault_rec *v, struct replay *rp);
 /* NOTFOUND for an unknown name. */
 mgr_err vault_store_find(const char *name, struct vault_rec *out);
-/* owner NULL: every vault; else that account's. Oldest first; caller frees. */
-mgr_err vault_store_list(const char *owner, struct vault_rec **out, size_t *n);
+/* owner NULL: every vault; else that account's. One page (common/page.h)
+ * after the cursor `after` ("" = from the start), limit 0 = the default;
+ * next gets the cursor of the next page, "" after the last. Oldest first;
+ * caller frees. INVALID for a malformed cursor. */
+mgr_err vault_store_list(const char *owner, const char *after, size_t limit,
+    struct vault_rec **out, size_t *n, char *next, size_t nextlen);
+#define VAULT_CURSOR_MAX 96     /* a page cursor with its NUL */
 /* Deletes v if it has no object (CONFLICT otherwise). */
 mgr_err vault_store_delete(const struct vault_rec *v, struct replay *rp);
 

@@ -145,20 +145,30 @@ mgr_err
 vault_h_list(struct rpc_call *call, void *arg)
 {
 	Mgr__Vault__VaultList out = MGR__VAULT__VAULT_LIST__INIT;
+	Mgr__Vault__VaultListRequest *in = NULL;
 	Mgr__Vault__Vault *items = NULL, **ptrs = NULL;
 	struct vault_rec *v = NULL;
+	char next[VAULT_CURSOR_MAX];
+	const char *owner;
 	size_t n = 0;
 	mgr_err rv;
 
 	(void)arg;
 	if (caller_is(call, MGR__CALLER__KIND__ADMIN))
-		rv = vault_store_list(NULL, &v, &n);
+		owner = NULL;
 	else if (caller_is(call, MGR__CALLER__KIND__APP) && *call->caller->id != '\0')
-		rv = vault_store_list(call->caller->id, &v, &n);
+		owner = call->caller->id;
 	else
 		return (rpc_fail(call, MGR_EPERM, "not allowed to list vaults"));
-	if (rv != MGR_OK)
+	if ((rv = rpc_args(call, &mgr__vault__vault_list_request__descriptor,
+	         (ProtobufCMessage **)&in)) != MGR_OK)
 		return (rv);
+	rv = vault_store_list(owner, in->after, in->limit, &v, &n, next,
+	    sizeof(next));
+	if (rv == MGR_EINVAL)
+		rv = rpc_fail(call, rv, "\"after\" is not a cursor of this listing");
+	if (rv != MGR_OK)
+		goto out;
 	if (n > 0 && ((items = calloc(n, sizeof(*items))) == NULL ||
 	                 (ptrs = calloc(n, sizeof(*ptrs))) == NULL)) {
 		rv = MGR_ENOMEM;
@@ -170,8 +180,10 @@ vault_h_list(struct rpc_call *call, void *arg)
 	}
 	out.n_vaults = n;
 	out.vaults = ptrs;
+	out.next_after = next;
 	rv = rpc_reply(call, &out.base);
 out:
+	mgr__vault__vault_list_request__free_unpacked(in, NULL);
 	free(ptrs);
 	free(items);
 	free(v);
