@@ -118,6 +118,21 @@ async function api(method, path, body) {
 	}
 }
 
+// Every item of a paged listing (GET /accounts, /vaults): follows next_after
+// until the last page, so large systems are listed in full.
+async function apiAll(path, field) {
+	let items = [];
+	let after = null;
+	for (;;) {
+		const q = after === null ? '' : `?after=${encodeURIComponent(after)}`;
+		const page = (await api('GET', path + q)) || {};
+		items = items.concat(page[field] || []);
+		if (!page.next_after || page.next_after === after)
+			return items;
+		after = page.next_after;
+	}
+}
+
 async function publicText(path) {
 	const {text} = await request('GET', path, undefined, false);
 	return text;
@@ -372,12 +387,12 @@ async function renderDashboard(seq) {
 	const errors = [];
 	let accounts = [], vaults = [];
 	try {
-		accounts = (await api('GET', '/accounts')).accounts || [];
+		accounts = await apiAll('/accounts', 'accounts');
 	} catch (e) {
 		errors.push(`accounts: ${e.describe ? e.describe() : e.message}`);
 	}
 	try {
-		vaults = (await api('GET', '/vaults')).vaults || [];
+		vaults = await apiAll('/vaults', 'vaults');
 	} catch (e) {
 		errors.push(`vaults: ${e.describe ? e.describe() : e.message}`);
 	}
@@ -559,7 +574,7 @@ async function renderAccounts(seq) {
 	const main = view('Accounts', loading());
 	let accounts;
 	try {
-		accounts = (await api('GET', '/accounts')).accounts || [];
+		accounts = await apiAll('/accounts', 'accounts');
 	} catch (e) {
 		if (seq === viewSeq) {
 			showError(e, 'Accounts');
@@ -841,7 +856,7 @@ async function renderVaults(seq) {
 	setNav('vaults');
 	const main = view('Vaults', loading());
 	try {
-		const vaults = (await api('GET', '/vaults')).vaults || [];
+		const vaults = await apiAll('/vaults', 'vaults');
 		if (seq !== viewSeq)
 			return;
 		main.replaceChildren(h('h1', {}, 'Vaults'),
