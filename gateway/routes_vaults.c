@@ -86,22 +86,55 @@ h_tpl_create(struct gw_req *r)
 	return (rv);
 }
 
+/* ?after=CURSOR&limit=N of a paged listing (common/page.h): a bad or badly
+ * encoded value is 400. */
+static mgr_err
+vault_page_query(struct gw_req *r, const char **after, uint32_t *limit)
+{
+	const char *a = gw_query(r, "after"), *l = gw_query(r, "limit");
+	int64_t n = 0;
+
+	if ((a == NULL && MHD_lookup_connection_value(r->conn,
+	                      MHD_GET_ARGUMENT_KIND, "after") != NULL) ||
+	    (a != NULL && strlen(a) > 128))
+		return (gw_fail(r, MGR_EINVAL, "\"after\" is not a cursor of this listing"));
+	if ((l == NULL && MHD_lookup_connection_value(r->conn,
+	                      MHD_GET_ARGUMENT_KIND, "limit") != NULL) ||
+	    (l != NULL && (mgr_parse_i64(l, &n) != MGR_OK || n < 1 ||
+	                      n > MGR_PAGE_MAX)))
+		return (gw_fail(r, MGR_EINVAL, "\"limit\" must be 1 to %d",
+		    MGR_PAGE_MAX));
+	*after = a != NULL ? a : "";
+	*limit = (uint32_t)n;
+	return (MGR_OK);
+}
+
+/* GET /api/v1/vault-templates?after=CURSOR&limit=N: oldest first, paged
+ * like the vaults. */
 static mgr_err
 h_tpl_list(struct gw_req *r)
 {
+	Mgr__Vault__PageRequest in = MGR__VAULT__PAGE_REQUEST__INIT;
 	Mgr__Vault__TemplateList *out = NULL;
-	json_t *arr;
+	const char *after = "";
+	json_t *arr, *next;
 	mgr_err rv;
 
-	if ((rv = gw_rpc(r, gw.vault, "vault.ListTemplates", NULL,
+	if ((rv = vault_page_query(r, &after, &in.limit)) != MGR_OK)
+		return (rv);
+	in.after = (char *)after;
+	if ((rv = gw_rpc(r, gw.vault, "vault.ListTemplates", &in.base,
 	         &mgr__vault__template_list__descriptor, (ProtobufCMessage **)&out)) !=
 	    MGR_OK)
 		return (rv);
 	arr = json_array();
 	for (size_t i = 0; i < out->n_templates; i++)
 		json_array_append_new(arr, template_json(out->templates[i]));
+	next = out->next_after[0] != '\0' ? json_string(out->next_after) :
+	    json_null();
 	mgr__vault__template_list__free_unpacked(out, NULL);
-	return (gw_reply_json(r, 200, json_pack("{s:o}", "templates", arr)));
+	return (gw_reply_json(r, 200, json_pack("{s:o,s:o}", "templates", arr,
+	    "next_after", next)));
 }
 
 /* ---- vaults ------------------------------------------------------------- */
@@ -139,35 +172,12 @@ h_vault_create(struct gw_req *r)
 	return (rv);
 }
 
-/* ?after=CURSOR&limit=N of a paged listing (common/page.h): a bad or badly
- * encoded value is 400. */
-static mgr_err
-vault_page_query(struct gw_req *r, const char **after, uint32_t *limit)
-{
-	const char *a = gw_query(r, "after"), *l = gw_query(r, "limit");
-	int64_t n = 0;
-
-	if ((a == NULL && MHD_lookup_connection_value(r->conn,
-	                      MHD_GET_ARGUMENT_KIND, "after") != NULL) ||
-	    (a != NULL && strlen(a) > 128))
-		return (gw_fail(r, MGR_EINVAL, "\"after\" is not a cursor of this listing"));
-	if ((l == NULL && MHD_lookup_connection_value(r->conn,
-	                      MHD_GET_ARGUMENT_KIND, "limit") != NULL) ||
-	    (l != NULL && (mgr_parse_i64(l, &n) != MGR_OK || n < 1 ||
-	                      n > MGR_PAGE_MAX)))
-		return (gw_fail(r, MGR_EINVAL, "\"limit\" must be 1 to %d",
-		    MGR_PAGE_MAX));
-	*after = a != NULL ? a : "";
-	*limit = (uint32_t)n;
-	return (MGR_OK);
-}
-
 /* GET /api/v1/vaults?after=CURSOR&limit=N: oldest first; next_after is the
  * cursor of the next page, null after the last. */
 static mgr_err
 h_vault_list(struct gw_req *r)
 {
-	Mgr__Vault__VaultListRequest in = MGR__VAULT__VAULT_LIST_REQUEST__INIT;
+	Mgr__Vault__PageRequest in = MGR__VAULT__PAGE_REQUEST__INIT;
 	Mgr__Vault__VaultList *out = NULL;
 	const char *after = "";
 	json_t *arr, *next;

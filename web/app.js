@@ -118,8 +118,8 @@ async function api(method, path, body) {
 	}
 }
 
-// Every item of a paged listing (GET /accounts, /vaults): follows next_after
-// until the last page, so large systems are listed in full.
+// Every item of a paged listing (GET /accounts, /vaults, /vault-templates):
+// follows next_after until the last page, so large systems show in full.
 async function apiAll(path, field) {
 	let items = [];
 	let after = null;
@@ -472,7 +472,7 @@ async function renderDashboard(seq) {
 // ---------------------------------------------------------------- accounts
 
 async function loadTemplates() {
-	return (await api('GET', '/vault-templates')).templates || [];
+	return await apiAll('/vault-templates', 'templates');
 }
 
 function handoverPanel(acc, password, templates) {

@@ -231,7 +231,8 @@ hashes_of(const char *zset, const char *after, size_t limit, const char *prefix,
 }
 
 mgr_err
-vault_store_tpl_list(struct vault_tpl **out, size_t *n)
+vault_store_tpl_list(const char *after, size_t limit, struct vault_tpl **out,
+    size_t *n, char *next, size_t nextlen)
 {
 	static const char *const fields[] = {TPL_FIELDS};
 	struct vault_tpl *t = NULL;
@@ -239,15 +240,20 @@ vault_store_tpl_list(struct vault_tpl **out, size_t *n)
 	size_t k = 0;
 	mgr_err rv;
 
-	if ((rv = hashes_of("vtpl:all", "", VAULT_VAULTS_MAX, "vtpl:", "", fields,
-	         5, &r)) != MGR_OK)
+	if ((rv = hashes_of("vtpl:all", after, limit, "vtpl:", "", fields, 5,
+	         &r)) != MGR_OK)
 		return (rv);
+	if (r->element[0]->len >= nextlen) {
+		freeReplyObject(r);
+		return (MGR_EINTERNAL);
+	}
 	if (r->elements > 1 && (t = calloc(r->elements - 1, sizeof(*t))) == NULL) {
 		freeReplyObject(r);
 		return (MGR_ENOMEM);
 	}
 	for (size_t i = 1; i < r->elements; i++)
 		tpl_from(r->element[i], &t[k++]);
+	copy_str(next, nextlen, r->element[0]->str);
 	*n = k;
 	*out = t;
 	freeReplyObject(r);

@@ -48,7 +48,6 @@
 #define VAULT_TPL_NAME_MAX 128
 #define VAULT_UPLOAD_TTL_S 3600
 #define VAULT_LIST_MAX 1000     /* objects per LIST page */
-#define VAULT_VAULTS_MAX 10000  /* vaults or templates in one listing */
 #define VAULT_VERSION_LEN 32    /* hex of 128 random bits */
 
 struct vault_tpl {
@@ -88,8 +87,10 @@ struct vault_obj {
 /* Templates. create: CONFLICT when the name is taken. */
 mgr_err vault_store_tpl_create(const struct vault_tpl *t, struct replay *rp);
 mgr_err vault_store_tpl_get(const char *id, struct vault_tpl *out);
-/* *out (caller frees) holds *n templates, oldest first. */
-mgr_err vault_store_tpl_list(struct vault_tpl **out, size_t *n);
+/* *out (caller frees) holds *n templates, oldest first: one page, as
+ * vault_store_list. */
+mgr_err vault_store_tpl_list(const char *after, size_t limit,
+    struct vault_tpl **out, size_t *n, char *next, size_t nextlen);
 
 /* Vaults. create claims the name (CONFLICT when taken). */
 mgr_err vault_store_create(const struct vault_rec *v, struct replay *rp);

@@ -86,16 +86,24 @@ mgr_err
 vault_h_tpl_list(struct rpc_call *call, void *arg)
 {
 	Mgr__Vault__TemplateList out = MGR__VAULT__TEMPLATE_LIST__INIT;
+	Mgr__Vault__PageRequest *in = NULL;
 	Mgr__Vault__Template *items = NULL, **ptrs = NULL;
 	struct vault_tpl *t = NULL;
+	char next[VAULT_CURSOR_MAX];
 	size_t n = 0;
 	mgr_err rv;
 
 	(void)arg;
 	if (!is_admin(call))
 		return (rpc_fail(call, MGR_EPERM, "templates are the administrator's"));
-	if ((rv = vault_store_tpl_list(&t, &n)) != MGR_OK)
+	if ((rv = rpc_args(call, &mgr__vault__page_request__descriptor,
+	         (ProtobufCMessage **)&in)) != MGR_OK)
 		return (rv);
+	rv = vault_store_tpl_list(in->after, in->limit, &t, &n, next, sizeof(next));
+	if (rv == MGR_EINVAL)
+		rv = rpc_fail(call, rv, "\"after\" is not a cursor of this listing");
+	if (rv != MGR_OK)
+		goto out;
 	if (n > 0 && ((items = calloc(n, sizeof(*items))) == NULL ||
 	                 (ptrs = calloc(n, sizeof(*ptrs))) == NULL)) {
 		rv = MGR_ENOMEM;
@@ -112,8 +120,10 @@ vault_h_tpl_list(struct rpc_call *call, void *arg)
 	}
 	out.n_templates = n;
 	out.templates = ptrs;
+	out.next_after = next;
 	rv = rpc_reply(call, &out.base);
 out:
+	mgr__vault__page_request__free_unpacked(in, NULL);
 	free(ptrs);
 	free(items);
 	free(t);

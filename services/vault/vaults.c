@@ -145,7 +145,7 @@ mgr_err
 vault_h_list(struct rpc_call *call, void *arg)
 {
 	Mgr__Vault__VaultList out = MGR__VAULT__VAULT_LIST__INIT;
-	Mgr__Vault__VaultListRequest *in = NULL;
+	Mgr__Vault__PageRequest *in = NULL;
 	Mgr__Vault__Vault *items = NULL, **ptrs = NULL;
 	struct vault_rec *v = NULL;
 	char next[VAULT_CURSOR_MAX];
@@ -160,7 +160,7 @@ vault_h_list(struct rpc_call *call, void *arg)
 		owner = call->caller->id;
 	else
 		return (rpc_fail(call, MGR_EPERM, "not allowed to list vaults"));
-	if ((rv = rpc_args(call, &mgr__vault__vault_list_request__descriptor,
+	if ((rv = rpc_args(call, &mgr__vault__page_request__descriptor,
 	         (ProtobufCMessage **)&in)) != MGR_OK)
 		return (rv);
 	rv = vault_store_list(owner, in->after, in->limit, &v, &n, next,
@@ -183,7 +183,7 @@ vault_h_list(struct rpc_call *call, void *arg)
 	out.next_after = next;
 	rv = rpc_reply(call, &out.base);
 out:
-	mgr__vault__vault_list_request__free_unpacked(in, NULL);
+	mgr__vault__page_request__free_unpacked(in, NULL);
 	free(ptrs);
 	free(items);
 	free(v);

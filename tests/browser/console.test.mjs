@@ -340,7 +340,7 @@ async function run(ctx) {
 		    ['-u', `${ADMIN_USER}:${ADMIN_PASS}`]);
 		ok(c.status === 201, `account ${n} for the paging check: 201 (got ${c.status})`);
 	}
-	const listRe = /\/api\/v1\/(accounts|vaults)(\?[^/]*)?$/;
+	const listRe = /\/api\/v1\/(accounts|vaults|vault-templates)(\?[^/]*)?$/;
 	await page.route(listRe, cutFirstPage);
 	const allAcc = JSON.parse(curl(['-u', `${ADMIN_USER}:${ADMIN_PASS}`,
 	    `${URL_}/api/v1/accounts`]).body).accounts;
@@ -359,6 +359,18 @@ async function run(ctx) {
 	    .waitFor();
 	ok((await page.locator('#vault-list tbody tr').count()) === allVaults.length,
 	    `vaults in pages of one: all ${allVaults.length} listed`);
+	const mirrorTpl = curlJson('POST', '/api/v1/vault-templates', {name: `tpl-page-${tag}`,
+	    kind: 'mirror'}, ['-u', `${ADMIN_USER}:${ADMIN_PASS}`]);
+	ok(mirrorTpl.status === 201, `a second template for the paging check: 201 (got ${mirrorTpl.status})`);
+	const allTpl = JSON.parse(curl(['-u', `${ADMIN_USER}:${ADMIN_PASS}`,
+	    `${URL_}/api/v1/vault-templates`]).body).templates;
+	const before = afterCalls;
+	await nav(page, 'templates', 'Vault templates');
+	await page.locator('#tpl-list tbody tr').filter({hasText: allTpl[allTpl.length - 1].name})
+	    .waitFor();
+	ok(allTpl.length >= 2 && afterCalls > before &&
+	    (await page.locator('#tpl-list tbody tr').count()) === allTpl.length,
+	    `templates in pages of one: all ${allTpl.length} listed`);
 	await page.unroute(listRe, cutFirstPage);
 
 	// CA certificate and CRL downloads.

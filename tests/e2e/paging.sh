@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Paging of the admin listings GET /api/v1/accounts and GET /api/v1/vaults
+# Paging of the admin listings GET /api/v1/accounts, /vaults, /vault-templates
 # (and an app's own vaults): ?limit=&after= with "next_after". Pages walked
 # with a small limit give every item exactly once, in the order of the full
 # listing, also when items are created or the cursor item deleted while
@@ -123,4 +123,20 @@ for q in 'limit=0' 'limit=10001' 'limit=x' 'after=bad-cursor' 'after=%zz' 'after
   as_admin GET "/api/v1/vaults?$q"; expect_status 400 "vaults ?$q"
   expect_code invalid_argument "vaults ?$q code"
   app_api alice GET "/api/v1/vaults?$q"; expect_status 400 "alice vaults ?$q"
+done
+
+# ---- vault templates ------------------------------------------------------
+for i in 1 2 3 4; do
+  as_admin POST /api/v1/vault-templates -H "$J" -d "{\"name\":\"pg-tpl-$i\",\"kind\":\"mirror\"}"
+  expect_status 201 "template pg-tpl-$i"
+done
+as_admin GET /api/v1/vault-templates; expect_status 200 "list templates"
+check '[[ $BODY == *"\"next_after\":null"* ]]' "default template page: next_after null"
+TALL=$(ids templates)$'\n'
+check '[ "$(printf "%s" "$TALL" | grep -c .)" = 5 ]' "the 5 templates listed"
+walk admin /api/v1/vault-templates templates 2
+check '[ "$WALK" = "$TALL" ] && [ "$PAGES" = 3 ]' "templates: pages of 2 give each once, in order"
+for q in 'limit=0' 'limit=10001' 'after=x'; do
+  as_admin GET "/api/v1/vault-templates?$q"; expect_status 400 "templates ?$q"
+  expect_code invalid_argument "templates ?$q code"
 done
