@@ -310,6 +310,8 @@ ca_h_renew(struct rpc_call *call, void *arg)
 	redisReply *r = NULL;
 	BIO *b = NULL;
 	X509 *old = NULL;
+	X509_NAME *old_subject = NULL;
+	X509_PUBKEY *old_spki = NULL;
 	char holder[MGR_ID_MAX + 8], why[256], detail[160], last[64];
 	const char *target = "";
 	int64_t now, exp = 0;
@@ -350,16 +352,27 @@ ca_h_renew(struct rpc_call *call, void *arg)
 			goto out;
 		}
 		BIO_free(b);
+		b = NULL;
 		X509_free(old);
 		old = NULL;
-		if ((b = BIO_new_mem_buf(recs[0].pem, -1)) == NULL ||
+		X509_NAME_free(old_subject);
+		old_subject = NULL;
+		X509_PUBKEY_free(old_spki);
+		old_spki = NULL;
+		ca_issued_clear(&iss);
+		/* The old certificate's subject and key as they are, without
+		 * decoding the key; PEM_read_bio_X509 only if that fails. */
+		if (ca_pem_subject_spki(recs[0].pem, &old_subject, &old_spki) == MGR_OK) {
+			rv = ca_issue(ca, old_spki, old_subject, exp,
+			    CA_PROFILE_CLIENT, &iss);
+		} else if ((b = BIO_new_mem_buf(recs[0].pem, -1)) == NULL ||
 		    (old = PEM_read_bio_X509(b, NULL, NULL, NULL)) == NULL) {
 			rv = MGR_EINTERNAL;
-			goto out;
+		} else {
+			rv = ca_issue(ca, X509_get_X509_PUBKEY(old),
+			    X509_get_subject_name(old), exp, CA_PROFILE_CLIENT, &iss);
 		}
-		ca_issued_clear(&iss);
-		if ((rv = ca_issue(ca, X509_get_X509_PUBKEY(old), X509_get_subject_name(old),
-		         exp, CA_PROFILE_CLIENT, &iss)) != MGR_OK)
+		if (rv != MGR_OK)
 			goto out;
 		ca_argv_cert(&av, &iss, holder, req->account_id);
 		ca_argv_add(&av, recs[0].serial);
@@ -394,6 +407,8 @@ out:
 		freeReplyObject(r);
 	BIO_free(b);
 	X509_free(old);
+	X509_NAME_free(old_subject);
+	X509_PUBKEY_free(old_spki);
 	ca_issued_clear(&iss);
 	ca_records_free(recs, nrecs);
 	mgr__ca__renew_request__free_unpacked(req, NULL);
