@@ -482,9 +482,9 @@ direct_conn_main(void *arg)
 		if (w != 0)
 			break;
 	}
-	direct_forget(s->direct, fd);
-	close(fd);
 	kv_thread_done();
+	direct_forget(s->direct, fd); /* after this, s may be gone */
+	close(fd);
 	return (NULL);
 }
 
@@ -634,7 +634,10 @@ direct_get(struct rpc_client *c, int *fresh)
 	memset(&sa, 0, sizeof(sa));
 	sa.sun_family = AF_UNIX;
 	memcpy(sa.sun_path, c->direct_path, strlen(c->direct_path) + 1);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) >= 0 &&
+	/* Non-blocking: a server whose backlog is full (or stopped) is not
+	 * waited for here but left to nng and the deadline. */
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+	         0)) >= 0 &&
 	    connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
 		*fresh = 1;
 		return (fd);
