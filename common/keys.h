@@ -43,12 +43,24 @@
  * Registration (ca-svc, one Lua script): checks acct:{id} state ==
  *   pending_registration and cred_version == the version the gateway checked,
  *   claims dn:…, writes cert:…, sets state=active and registered_at, deletes
- *   username, pwhash and acct:user:<username>.
+ *   username, pwhash and acct:user:<username>, and records its reply
+ *   (rpc:done:…, below) so that a resend of the request gets the certificate
+ *   instead of 401.
  * Events (any service; see common/events.h)
  *   ev:{<id>}                   stream of the account's events (bounded)
  *   evmark:<serial>:<threshold> string  exactly-once marker of expiry events;
  *                                     threshold: the notice days, 15 or
  *                                     "expired"; lives until not_after + 30 d
+ * Replays (common/replay.h; account-svc, ca-svc, vault-svc)
+ *   rpc:done:<hex>              string  the OK reply payload of a committed
+ *                                       mutating RPC; <hex> is the SHA-256 of
+ *                                       (method, caller kind, caller id,
+ *                                       envelope request id, request payload).
+ *                                       Written by the script that commits, in
+ *                                       the same step; TTL REPLAY_TTL_S (600 s).
+ *                                       A resend of the request (same bytes,
+ *                                       after a replica died) finds it and gets
+ *                                       this reply instead of running again.
  * Authentication epoch
  *   auth:epoch    integer, INCRed in the same script as every change that can
  *                 turn an app's authentication from yes to no (revocation,

@@ -64,6 +64,10 @@ struct gw_req {
 	size_t param_len[GW_PARAMS_MAX];
 	int nparams;
 	char request_id[40];
+	/* The envelope's request id: request_id when the gateway made it, else
+	 * the client's X-Request-Id with a random suffix, so that it is unique
+	 * per HTTP request (services key replays on it; common/replay.h). */
+	char rpc_id[64];
 	Mgr__Caller caller;          /* kind, id, cert_serial, cred_version */
 	char caller_id[128];
 	char caller_serial[64];

@@ -175,7 +175,7 @@ gw_rpc(struct gw_req *r, struct rpc_client *c, const char *method,
 {
 	mgr_err rv;
 
-	rv = rpc_call(c, method, r->request_id, &r->caller, in, out_desc, out,
+	rv = rpc_call(c, method, r->rpc_id, &r->caller, in, out_desc, out,
 	    r->errmsg, sizeof(r->errmsg), 0);
 	if (rv == MGR_EUNAVAIL || rv == MGR_EINTERNAL || rv == MGR_ENOMEM)
 		gw_metrics_rpc_error(method, rv);
@@ -221,14 +221,21 @@ make_request_id(struct gw_req *r)
 	    "X-Request-Id");
 	size_t n;
 
+	char sfx[17];
+
 	if (in != NULL && (n = strlen(in)) > 0 && n < sizeof(r->request_id) &&
 	    strspn(in, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 	               "0123456789-_.") == n) {
 		memcpy(r->request_id, in, n + 1);
+		/* Two requests with the same X-Request-Id are still two. */
+		if (mgr_random_hex(8, sfx, sizeof(sfx)) != MGR_OK)
+			sfx[0] = '\0';
+		snprintf(r->rpc_id, sizeof(r->rpc_id), "%s~%s", r->request_id, sfx);
 		return;
 	}
 	memcpy(r->request_id, "req_", 4);
 	mgr_random_hex(12, r->request_id + 4, sizeof(r->request_id) - 4);
+	memcpy(r->rpc_id, r->request_id, sizeof(r->request_id));
 }
 
 static int

@@ -27,12 +27,13 @@
 #include "common/keys.h"
 #include "common/kv.h"
 #include "common/log.h"
+#include "common/replay.h"
 #include "common/util.h"
 #include "proto/account.pb-c.h"
 #include "services/account/password.h"
 
 #define ACCT_KEY_MAX (ACCT_NAME_MAX + 64)
-#define ACCT_SCRIPT_MAX 4096
+#define ACCT_SCRIPT_MAX 8192
 
 struct acct_rec {
 	char id[MGR_ID_MAX + 1];
@@ -44,9 +45,17 @@ struct acct_rec {
 	int64_t registered_at;
 };
 
+/* The scripts that change an account take the replay key and the prepared
+ * reply (common/replay.h) as their last two ARGV: a request already done
+ * answers REPLAYED, a commit records its reply. */
+#define ACCT_LUA_REPLAYED(k) \
+    "if replay_seen(ARGV[" k "]) then return " REPLAY_LUA_SIGNAL " end\n"
+
 /* KEYS acct:{id}, acct:user:<u>, acct:name:<n>, acct:all;
- * ARGV id, name, role, username, pwhash, created_at (s), created_at (ms). */
+ * ARGV id, name, role, username, pwhash, created_at (s), created_at (ms),
+ * replay key, reply. */
 static const char lua_create[] =
+    REPLAY_LUA ACCT_LUA_REPLAYED("8")
     "if redis.call('EXISTS', KEYS[3]) == 1 then return 'name' end\n"
     "if redis.call('EXISTS', KEYS[2]) == 1 then return 'username' end\n"
     "redis.call('HSET', KEYS[1], 'id', ARGV[1], 'name', ARGV[2], 'role', ARGV[3],"
@@ -55,6 +64,7 @@ static const char lua_create[] =
     "redis.call('SET', KEYS[2], ARGV[1])\n"
     "redis.call('SET', KEYS[3], ARGV[1])\n"
     "redis.call('ZADD', KEYS[4], ARGV[7], ARGV[1])\n"
+    "replay_save(ARGV[8], ARGV[9])\n"
     "return 'ok'\n";
 
 /* KEYS acct:all; ARGV max. The hashes of the first max accounts. (The
@@ -71,18 +81,22 @@ static const char lua_list[] =
 #define LUA_REGISTERED(h) \
     "((" h "[2] and " h "[2] ~= '') or " h "[1] == 'active')"
 
-/* KEYS acct:{id}; ARGV pwhash. The old user name's lockout goes too. */
+/* KEYS acct:{id}; ARGV pwhash, replay key, reply. The old user name's
+ * lockout goes too. */
 static const char lua_set_password[] =
+    REPLAY_LUA ACCT_LUA_REPLAYED("2")
     "local h = redis.call('HMGET', KEYS[1], 'state', 'registered_at', 'username')\n"
     "if not h[1] then return 'notfound' end\n"
     "if " LUA_REGISTERED("h") " then return 'conflict' end\n"
     "redis.call('HSET', KEYS[1], 'pwhash', ARGV[1])\n"
     "redis.call('HINCRBY', KEYS[1], 'cred_version', 1)\n"
     "if h[3] and h[3] ~= '' then redis.call('DEL', 'lockout:temp:' .. h[3]) end\n"
+    "replay_save(ARGV[2], ARGV[3])\n"
     "return 'ok'\n";
 
-/* KEYS acct:{id}, acct:name:<new>; ARGV id, new name. */
+/* KEYS acct:{id}, acct:name:<new>; ARGV id, new name, replay key, reply. */
 static const char lua_rename[] =
+    REPLAY_LUA ACCT_LUA_REPLAYED("3")
     "local old = redis.call('HGET', KEYS[1], 'name')\n"
     "if not old then return 'notfound' end\n"
     "if old == ARGV[2] then return 'same' end\n"
@@ -92,11 +106,14 @@ static const char lua_rename[] =
     "end\n"
     "redis.call('SET', KEYS[2], ARGV[1])\n"
     "redis.call('HSET', KEYS[1], 'name', ARGV[2])\n"
+    "replay_save(ARGV[3], ARGV[4])\n"
     "return 'ok'\n";
 
-/* After event_lua_emit. KEYS acct:{id}; ARGV id, "disable"|"enable", time.
- * The state change, the auth-cache drop and the event are one step. */
+/* After event_lua_emit. KEYS acct:{id}; ARGV id, "disable"|"enable", time,
+ * replay key, reply. The state change, the auth-cache drop and the event are
+ * one step. */
 static const char lua_transition[] =
+    REPLAY_LUA ACCT_LUA_REPLAYED("4")
     "local h = redis.call('HMGET', KEYS[1], 'state', 'registered_at')\n"
     "if not h[1] then return 'notfound' end\n"
     "local new\n"
@@ -112,10 +129,13 @@ static const char lua_transition[] =
     "redis.call('PUBLISH', '" KEY_AUTH_CHANNEL "', 'account ' .. ARGV[1])\n"
     "emit_event(ARGV[1], 'account.' .. ARGV[2] .. 'd', ARGV[3],"
     " cjson.encode({state = new}))\n"
+    "replay_save(ARGV[4], ARGV[5])\n"
     "return 'ok'\n";
 
-/* KEYS acct:{id}, acct:all; ARGV id. Only never-registered accounts. */
+/* KEYS acct:{id}, acct:all; ARGV id, replay key, reply. Only
+ * never-registered accounts. */
 static const char lua_delete[] =
+    REPLAY_LUA ACCT_LUA_REPLAYED("2")
     "local h = redis.call('HMGET', KEYS[1], 'state', 'registered_at', 'username',"
     " 'name')\n"
     "if not h[1] then return 'notfound' end\n"
@@ -133,6 +153,7 @@ static const char lua_delete[] =
     "redis.call('ZREM', KEYS[2], ARGV[1])\n"
     "redis.call('INCR', '" KEY_AUTH_EPOCH "')\n"
     "redis.call('PUBLISH', '" KEY_AUTH_CHANNEL "', 'account ' .. ARGV[1])\n"
+    "replay_save(ARGV[2], ARGV[3])\n"
     "return 'ok'\n";
 
 int
@@ -187,15 +208,20 @@ acct_audit(struct rpc_call *call, const char *action, const char *target,
 	    rv != MGR_OK ? call->message : detail);
 }
 
-/* Runs a script whose reply is a status word, copied into status. */
+/* Runs a script whose reply is a status word, copied into status. One of
+ * argv may be rp's (binary) reply. */
 static mgr_err
 acct_eval_status(const char *script, int nkeys, int argc, const char **argv,
-    char *status, size_t statuslen)
+    const struct replay *rp, char *status, size_t statuslen)
 {
 	redisReply *r;
+	size_t lens[16];
 	mgr_err rv;
 
-	if ((rv = kv_eval(&r, script, nkeys, argc, argv, NULL)) != MGR_OK)
+	if (argc > (int)(sizeof(lens) / sizeof(lens[0])))
+		return (MGR_EINTERNAL);
+	replay_argvlen(rp, argc, argv, lens);
+	if ((rv = kv_eval(&r, script, nkeys, argc, argv, lens)) != MGR_OK)
 		return (rv);
 	if (r->type != REDIS_REPLY_STRING && r->type != REDIS_REPLY_STATUS) {
 		freeReplyObject(r);
@@ -308,6 +334,26 @@ acct_load_reply(struct rpc_call *call, const char *id)
 	return (acct_reply(call, &a));
 }
 
+/* Sets rp up for call with the reply a commit records: the account a, or
+ * Empty when a is NULL. */
+static mgr_err
+acct_replay_prepare(struct rpc_call *call, struct replay *rp,
+    const struct acct_rec *a)
+{
+	Mgr__Account__AccountReply out = MGR__ACCOUNT__ACCOUNT_REPLY__INIT;
+	Mgr__Account__Account m;
+	Mgr__Empty empty = MGR__EMPTY__INIT;
+	mgr_err rv;
+
+	if ((rv = replay_init(rp, call)) != MGR_OK)
+		return (rv);
+	if (a == NULL)
+		return (replay_prepare(rp, &empty.base));
+	acct_to_msg(a, &m);
+	out.account = &m;
+	return (replay_prepare(rp, &out.base));
+}
+
 mgr_err
 acct_h_create(struct rpc_call *call, void *arg)
 {
@@ -315,7 +361,8 @@ acct_h_create(struct rpc_call *call, void *arg)
 	struct acct_rec a;
 	char kid[ACCT_KEY_MAX], kuser[ACCT_KEY_MAX], kname[ACCT_KEY_MAX];
 	char pwhash[ACCT_PWHASH_MAX], cs[24], cms[24], status[32];
-	const char *argv[11];
+	const char *argv[13];
+	struct replay rp = {.reply = NULL};
 	int64_t ms;
 	mgr_err rv;
 
@@ -356,6 +403,14 @@ acct_h_create(struct rpc_call *call, void *arg)
 	snprintf(kid, sizeof(kid), "acct:{%s}", a.id);
 	snprintf(kuser, sizeof(kuser), "acct:user:%s", in->username);
 	snprintf(kname, sizeof(kname), "acct:name:%s", in->name);
+	snprintf(a.name, sizeof(a.name), "%s", in->name);
+	snprintf(a.role, sizeof(a.role), "%s", in->role);
+	snprintf(a.state, sizeof(a.state), "pending_registration");
+	snprintf(a.username, sizeof(a.username), "%s", in->username);
+	if ((rv = acct_replay_prepare(call, &rp, &a)) != MGR_OK) {
+		OPENSSL_cleanse(pwhash, sizeof(pwhash));
+		goto out;
+	}
 	argv[0] = kid;
 	argv[1] = kuser;
 	argv[2] = kname;
@@ -367,10 +422,17 @@ acct_h_create(struct rpc_call *call, void *arg)
 	argv[8] = pwhash;
 	argv[9] = cs;
 	argv[10] = cms;
-	rv = acct_eval_status(lua_create, 4, 11, argv, status, sizeof(status));
+	argv[11] = rp.key;
+	argv[12] = (const char *)rp.reply;
+	rv = acct_eval_status(lua_create, 4, 13, argv, &rp, status, sizeof(status));
 	OPENSSL_cleanse(pwhash, sizeof(pwhash));
 	if (rv != MGR_OK)
 		goto out;
+	if (strcmp(status, "REPLAYED") == 0) {
+		a.id[0] = '\0';
+		rv = replay_answer(&rp, call);
+		goto out;
+	}
 	if (strcmp(status, "name") == 0) {
 		rv = rpc_fail(call, MGR_ECONFLICT, "an account with this name exists");
 		goto out;
@@ -379,14 +441,11 @@ acct_h_create(struct rpc_call *call, void *arg)
 		rv = rpc_fail(call, MGR_ECONFLICT, "this user name is taken");
 		goto out;
 	}
-	snprintf(a.name, sizeof(a.name), "%s", in->name);
-	snprintf(a.role, sizeof(a.role), "%s", in->role);
-	snprintf(a.state, sizeof(a.state), "pending_registration");
-	snprintf(a.username, sizeof(a.username), "%s", in->username);
 	rv = acct_reply(call, &a);
 out:
 	acct_audit(call, "account.create", rv == MGR_OK ? a.id : "", rv,
-	    rv == MGR_OK ? "pending_registration" : NULL);
+	    rv != MGR_OK ? NULL : rp.hit ? "replayed" : "pending_registration");
+	replay_clear(&rp);
 	if (in != NULL) {
 		OPENSSL_cleanse(in->password, strlen(in->password));
 		mgr__account__create_request__free_unpacked(in, NULL);
@@ -489,7 +548,8 @@ acct_h_set_password(struct rpc_call *call, void *arg)
 	Mgr__Account__SetPasswordRequest *in = NULL;
 	Mgr__Empty out = MGR__EMPTY__INIT;
 	char key[ACCT_KEY_MAX], pwhash[ACCT_PWHASH_MAX], status[32];
-	const char *argv[2], *id = "";
+	const char *argv[4], *id = "";
+	struct replay rp = {.reply = NULL};
 	mgr_err rv;
 
 	(void)arg;
@@ -511,18 +571,29 @@ acct_h_set_password(struct rpc_call *call, void *arg)
 	if ((rv = acct_pw_hash(in->password, pwhash, sizeof(pwhash))) != MGR_OK)
 		goto out;
 	snprintf(key, sizeof(key), "acct:{%s}", id);
+	if ((rv = acct_replay_prepare(call, &rp, NULL)) != MGR_OK) {
+		OPENSSL_cleanse(pwhash, sizeof(pwhash));
+		goto out;
+	}
 	argv[0] = key;
 	argv[1] = pwhash;
-	rv = acct_eval_status(lua_set_password, 1, 2, argv, status, sizeof(status));
+	argv[2] = rp.key;
+	argv[3] = (const char *)rp.reply;
+	rv = acct_eval_status(lua_set_password, 1, 4, argv, &rp, status, sizeof(status));
 	OPENSSL_cleanse(pwhash, sizeof(pwhash));
 	if (rv != MGR_OK)
 		goto out;
+	if (strcmp(status, "REPLAYED") == 0) {
+		rv = replay_answer(&rp, call);
+		goto out;
+	}
 	if ((rv = acct_status_err(call, status, "the account is registered; its "
 	         "password can no longer change")) != MGR_OK)
 		goto out;
 	rv = rpc_reply(call, &out.base);
 out:
-	acct_audit(call, "account.set_password", id, rv, NULL);
+	acct_audit(call, "account.set_password", id, rv, rp.hit ? "replayed" : NULL);
+	replay_clear(&rp);
 	if (in != NULL) {
 		OPENSSL_cleanse(in->password, strlen(in->password));
 		mgr__account__set_password_request__free_unpacked(in, NULL);
@@ -536,7 +607,8 @@ acct_h_rename(struct rpc_call *call, void *arg)
 	Mgr__Account__RenameRequest *in = NULL;
 	struct acct_rec a;
 	char kid[ACCT_KEY_MAX], kname[ACCT_KEY_MAX], status[32], detail[ACCT_NAME_MAX + 32];
-	const char *argv[4], *id = "";
+	const char *argv[6], *id = "";
+	struct replay rp = {.reply = NULL};
 	mgr_err rv;
 
 	(void)arg;
@@ -574,9 +646,19 @@ acct_h_rename(struct rpc_call *call, void *arg)
 	argv[1] = kname;
 	argv[2] = id;
 	argv[3] = in->name;
-	if ((rv = acct_eval_status(lua_rename, 2, 4, argv, status,
+	snprintf(a.name, sizeof(a.name), "%s", in->name);
+	if ((rv = acct_replay_prepare(call, &rp, &a)) != MGR_OK)
+		goto out;
+	argv[4] = rp.key;
+	argv[5] = (const char *)rp.reply;
+	if ((rv = acct_eval_status(lua_rename, 2, 6, argv, &rp, status,
 	         sizeof(status))) != MGR_OK)
 		goto out;
+	if (strcmp(status, "REPLAYED") == 0) {
+		snprintf(detail, sizeof(detail), "replayed");
+		rv = replay_answer(&rp, call);
+		goto out;
+	}
 	if ((rv = acct_status_err(call, status,
 	         "an account with this name exists")) != MGR_OK)
 		goto out;
@@ -584,6 +666,7 @@ acct_h_rename(struct rpc_call *call, void *arg)
 	rv = acct_load_reply(call, id);
 out:
 	acct_audit(call, "account.rename", id, rv, detail);
+	replay_clear(&rp);
 	if (in != NULL)
 		mgr__account__rename_request__free_unpacked(in, NULL);
 	return (rv);
@@ -595,7 +678,9 @@ acct_transition(struct rpc_call *call, const char *verb)
 	Mgr__Account__IdRequest *in = NULL;
 	char script[ACCT_SCRIPT_MAX], key[ACCT_KEY_MAX], ts[MGR_TIME_MAX],
 	    status[32], action[32];
-	const char *argv[4], *id = "";
+	const char *argv[6], *id = "";
+	struct replay rp = {.reply = NULL};
+	struct acct_rec a;
 	int n;
 	mgr_err rv;
 
@@ -612,15 +697,35 @@ acct_transition(struct rpc_call *call, const char *verb)
 		rv = MGR_EINTERNAL;
 		goto out;
 	}
+	/* The reply a change records: the account in the state the script
+	 * moves it to (enable: back to active once registered). */
+	if ((rv = acct_load(id, &a)) != MGR_OK) {
+		if (rv == MGR_ENOTFOUND)
+			rpc_fail(call, rv, "no such account");
+		goto out;
+	}
+	if (strcmp(verb, "disable") == 0)
+		snprintf(a.state, sizeof(a.state), "disabled");
+	else
+		snprintf(a.state, sizeof(a.state), "%s", a.registered_at != 0
+		    ? "active" : "pending_registration");
+	if ((rv = acct_replay_prepare(call, &rp, &a)) != MGR_OK)
+		goto out;
 	mgr_time_format(mgr_now_s(), ts);
 	snprintf(key, sizeof(key), "acct:{%s}", id);
 	argv[0] = key;
 	argv[1] = id;
 	argv[2] = verb;
 	argv[3] = ts;
-	if ((rv = acct_eval_status(script, 1, 4, argv, status, sizeof(status))) !=
+	argv[4] = rp.key;
+	argv[5] = (const char *)rp.reply;
+	if ((rv = acct_eval_status(script, 1, 6, argv, &rp, status, sizeof(status))) !=
 	    MGR_OK)
 		goto out;
+	if (strcmp(status, "REPLAYED") == 0) {
+		rv = replay_answer(&rp, call);
+		goto out;
+	}
 	if ((rv = acct_status_err(call, status, "")) != MGR_OK)
 		goto out;
 	rv = acct_load_reply(call, id);
@@ -628,7 +733,9 @@ acct_transition(struct rpc_call *call, const char *verb)
 		snprintf(status, sizeof(status), "%s", strcmp(status, "same") == 0
 		    ? "no change" : "state changed");
 out:
-	acct_audit(call, action, id, rv, rv == MGR_OK ? status : NULL);
+	acct_audit(call, action, id, rv, rv != MGR_OK ? NULL
+	    : rp.hit ? "replayed" : status);
+	replay_clear(&rp);
 	if (in != NULL)
 		mgr__account__id_request__free_unpacked(in, NULL);
 	return (rv);
@@ -654,7 +761,8 @@ acct_h_delete(struct rpc_call *call, void *arg)
 	Mgr__Account__IdRequest *in = NULL;
 	Mgr__Empty out = MGR__EMPTY__INIT;
 	char key[ACCT_KEY_MAX], status[32];
-	const char *argv[3], *id = "";
+	const char *argv[5], *id = "";
+	struct replay rp = {.reply = NULL};
 	mgr_err rv;
 
 	(void)arg;
@@ -669,15 +777,24 @@ acct_h_delete(struct rpc_call *call, void *arg)
 	argv[0] = key;
 	argv[1] = "acct:all";
 	argv[2] = id;
-	if ((rv = acct_eval_status(lua_delete, 2, 3, argv, status,
+	if ((rv = acct_replay_prepare(call, &rp, NULL)) != MGR_OK)
+		goto out;
+	argv[3] = rp.key;
+	argv[4] = (const char *)rp.reply;
+	if ((rv = acct_eval_status(lua_delete, 2, 5, argv, &rp, status,
 	         sizeof(status))) != MGR_OK)
 		goto out;
+	if (strcmp(status, "REPLAYED") == 0) {
+		rv = replay_answer(&rp, call);
+		goto out;
+	}
 	if ((rv = acct_status_err(call, status, "the account is registered and "
 	         "cannot be deleted; disable it instead")) != MGR_OK)
 		goto out;
 	rv = rpc_reply(call, &out.base);
 out:
-	acct_audit(call, "account.delete", id, rv, NULL);
+	acct_audit(call, "account.delete", id, rv, rp.hit ? "replayed" : NULL);
+	replay_clear(&rp);
 	if (in != NULL)
 		mgr__account__id_request__free_unpacked(in, NULL);
 	return (rv);

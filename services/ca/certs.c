@@ -11,13 +11,21 @@
 #include "common/audit.h"
 #include "common/kv.h"
 #include "common/log.h"
+#include "common/replay.h"
 #include "services/ca/issue.h"
 
 #define RENEW_TRIES 3
 
-/* ARGV: the record (issue.h), then 15 cred_version.
+/* The scripts take a replay key and the prepared reply (common/replay.h): a
+ * request already done answers REPLAYED before any check, a commit records
+ * its reply in the same step. */
+#define CA_LUA_REPLAYED(k) \
+    "if replay_seen(ARGV[" k "]) then return " REPLAY_LUA_SIGNAL " end\n"
+
+/* ARGV: the record (issue.h), then 15 cred_version, 16 replay key, 17 reply.
  * KEYS: acct:{id}, acct:{id}:certs. */
 static const char lua_register[] =
+    REPLAY_LUA CA_LUA_REPLAYED("16")
     "local id = ARGV[3]\n"
     "local a = redis.call('HMGET', KEYS[1], 'state', 'cred_version', 'username')\n"
     "if not a[1] then return redis.error_reply('UNAUTH no such account') end\n"
@@ -36,12 +44,15 @@ static const char lua_register[] =
     "redis.call('HDEL', KEYS[1], 'username', 'pwhash')\n"
     "emit_event(id, 'certificate.issued', ARGV[13], cjson.encode({serial = ARGV[1],\n"
     "  subject = ARGV[4], not_after = ARGV[14]}))\n"
+    "replay_save(ARGV[16], ARGV[17])\n"
     "return 1\n";
 
 /* ARGV: the record, then 15 the serial renewed, 16 now, 17 the account's
- * last issued serial when it was read. Returns 0 when that certificate is no
- * longer valid or another was issued meanwhile (the caller looks again). */
+ * last issued serial when it was read, 18 replay key, 19 reply. Returns 0
+ * when that certificate is no longer valid or another was issued meanwhile
+ * (the caller looks again). */
 static const char lua_renew[] =
+    REPLAY_LUA CA_LUA_REPLAYED("18")
     "local id = ARGV[3]\n"
     "if redis.call('HGET', KEYS[1], 'state') ~= 'active' then\n"
     "  return redis.error_reply('UNAUTH account not active') end\n"
@@ -57,11 +68,15 @@ static const char lua_renew[] =
     "redis.call('ZADD', KEYS[2], ARGV[12], ARGV[1])\n"
     "emit_event(id, 'certificate.renewed', ARGV[13], cjson.encode({serial = ARGV[1],\n"
     "  previous = ARGV[15], not_after = ARGV[14]}))\n"
+    "replay_save(ARGV[18], ARGV[19])\n"
     "return 1\n";
 
-/* ARGV: the record, then 15 now, 16 "1" when a revoke list is given, 17...
- * its serials. Returns the serials revoked. */
+/* ARGV: the record, then 15 now, 16 "1" when a revoke list is given, 17
+ * replay key, 18 reply (without the revoked serials: the script appends
+ * them, CertReply field 3), 19... the serials to revoke. Returns the serials
+ * revoked. */
 static const char lua_rotate[] =
+    REPLAY_LUA CA_LUA_REPLAYED("17")
     "local id = ARGV[3]\n"
     "if redis.call('HGET', KEYS[1], 'state') ~= 'active' then\n"
     "  return redis.error_reply('UNAUTH account not active') end\n"
@@ -70,7 +85,7 @@ static const char lua_rotate[] =
     "local targets = {}\n"
     "local implicit = ARGV[16] ~= '1'\n"
     "if implicit then targets = redis.call('ZRANGE', KEYS[2], 0, -1) else\n"
-    "  for i = 17, #ARGV do\n"
+    "  for i = 19, #ARGV do\n"
     "    if not redis.call('ZSCORE', KEYS[2], ARGV[i]) then\n"
     "      return redis.error_reply('INVALID not ours') end\n"
     "    targets[#targets + 1] = ARGV[i]\n"
@@ -83,11 +98,14 @@ static const char lua_rotate[] =
     "redis.call('ZADD', KEYS[2], ARGV[12], ARGV[1])\n"
     "emit_event(id, 'certificate.issued', ARGV[13], cjson.encode({serial = ARGV[1],\n"
     "  subject = ARGV[4], not_after = ARGV[14]}))\n"
-    "local revoked = {}\n"
+    "local revoked, more = {}, ''\n"
     "for _, s in ipairs(targets) do\n"
     "  if revoke_cert(s, id, ARGV[15], ARGV[13], implicit) then\n"
-    "    revoked[#revoked + 1] = s end\n"
+    "    revoked[#revoked + 1] = s\n"
+    "    more = more .. replay_pb(3, s)\n"
+    "  end\n"
     "end\n"
+    "replay_save(ARGV[17], ARGV[18], more)\n"
     "return revoked\n";
 
 static void
@@ -102,10 +120,11 @@ acct_keys(const char *id, char k1[128], char k2[128], const char *keys[2])
 /* Runs body (with the prelude) with KEYS acct:{id}, acct:{id}:certs and argv. */
 static mgr_err
 run_account_script(const char *body, const char *id, struct ca_argv *a,
-    redisReply **out)
+    const struct replay *rp, redisReply **out)
 {
 	char script[CA_LUA_MAX], k1[128], k2[128];
 	const char *keys[2], *argv[70];
+	size_t lens[70];
 
 	if (ca_lua_script(body, script, sizeof(script)) == NULL || a->n > 60)
 		return (MGR_EINTERNAL);
@@ -113,7 +132,8 @@ run_account_script(const char *body, const char *id, struct ca_argv *a,
 	argv[0] = keys[0];
 	argv[1] = keys[1];
 	memcpy(argv + 2, a->v, (size_t)a->n * sizeof(a->v[0]));
-	return (kv_eval(out, script, 2, a->n + 2, argv, NULL));
+	replay_argvlen(rp, a->n + 2, argv, lens);
+	return (kv_eval(out, script, 2, a->n + 2, argv, lens));
 }
 
 static int
@@ -146,6 +166,21 @@ dn_precheck(const char *dn_key, const char *holder)
 	return (rv);
 }
 
+/* Sets rp up for call with the CertReply a commit records. */
+static mgr_err
+prepare_cert(struct rpc_call *call, struct replay *rp, Mgr__Ca__Certificate *c,
+    int renewed)
+{
+	Mgr__Ca__CertReply rep = MGR__CA__CERT_REPLY__INIT;
+	mgr_err rv;
+
+	if (rp->reply == NULL && (rv = replay_init(rp, call)) != MGR_OK)
+		return (rv);
+	rep.certificate = c;
+	rep.renewed = renewed;
+	return (replay_prepare(rp, &rep.base));
+}
+
 static mgr_err
 reply_cert(struct rpc_call *call, Mgr__Ca__Certificate *c, int renewed,
     char **revoked, size_t nrevoked)
@@ -171,6 +206,7 @@ ca_h_register(struct rpc_call *call, void *arg)
 	redisReply *r = NULL;
 	char holder[MGR_ID_MAX + 8], why[256], detail[128], cv[24];
 	const char *target = "";
+	struct replay rp = {.reply = NULL};
 	int64_t now = mgr_now_s(), exp;
 	mgr_err rv;
 
@@ -205,12 +241,23 @@ ca_h_register(struct rpc_call *call, void *arg)
 	         X509_REQ_get_subject_name(csr->req), exp,
 	         CA_PROFILE_CLIENT, &iss)) != MGR_OK)
 		goto out;
+	ca_issued_msg(&iss, &cm);
+	if ((rv = prepare_cert(call, &rp, &cm, 0)) != MGR_OK)
+		goto out;
 	ca_argv_cert(&av, &iss, holder, req->account_id);
 	snprintf(cv, sizeof(cv), "%llu", (unsigned long long)call->caller->cred_version);
 	ca_argv_add(&av, cv);
-	if ((rv = run_account_script(lua_register, req->account_id, &av, &r)) != MGR_OK)
+	ca_argv_add(&av, rp.key);
+	ca_argv_add(&av, (const char *)rp.reply);
+	if ((rv = run_account_script(lua_register, req->account_id, &av, &rp, &r)) != MGR_OK)
 		goto out;
-	ca_issued_msg(&iss, &cm);
+	if (replay_signalled(r)) {
+		/* Committed before (a replica died before answering): the
+		 * certificate signed now is discarded, the first one answers. */
+		snprintf(detail, sizeof(detail), "replayed");
+		rv = replay_answer(&rp, call);
+		goto out;
+	}
 	snprintf(detail, sizeof(detail), "serial %s", iss.serial);
 	rv = reply_cert(call, &cm, 0, NULL, 0);
 out:
@@ -222,6 +269,7 @@ out:
 		rpc_fail(call, rv, "%s", why[0] != '\0' ? why : mgr_strerror(rv));
 	audit_log(call->request_id, call->caller, "certificate.register", target, rv,
 	    rv == MGR_OK ? detail : why);
+	replay_clear(&rp);
 	if (r != NULL)
 		freeReplyObject(r);
 	ca_issued_clear(&iss);
@@ -314,8 +362,9 @@ ca_h_renew(struct rpc_call *call, void *arg)
 	X509_PUBKEY *old_spki = NULL;
 	char holder[MGR_ID_MAX + 8], why[256], detail[160], last[64];
 	const char *target = "";
+	struct replay rp = {.reply = NULL};
 	int64_t now, exp = 0;
-	int renewed = 0;
+	int renewed = 0, hit = 0;
 	mgr_err rv;
 
 	memset(&iss, 0, sizeof(iss));
@@ -326,6 +375,15 @@ ca_h_renew(struct rpc_call *call, void *arg)
 	target = req->account_id;
 	if ((rv = app_caller(call, req->account_id, why, sizeof(why))) != MGR_OK)
 		goto out;
+	/* A replay must not find the certificate it renewed and answer "not
+	 * needed": look for the record first. */
+	if ((rv = replay_init(&rp, call)) != MGR_OK ||
+	    (rv = replay_lookup(&rp, call, &hit)) != MGR_OK)
+		goto out;
+	if (hit) {
+		snprintf(detail, sizeof(detail), "replayed");
+		goto out;
+	}
 	snprintf(holder, sizeof(holder), "acct:%s", req->account_id);
 	for (int tries = 0; tries < RENEW_TRIES; tries++) {
 		now = mgr_now_s();
@@ -374,15 +432,25 @@ ca_h_renew(struct rpc_call *call, void *arg)
 		}
 		if (rv != MGR_OK)
 			goto out;
+		ca_issued_msg(&iss, &cm);
+		if ((rv = prepare_cert(call, &rp, &cm, 1)) != MGR_OK)
+			goto out;
 		ca_argv_cert(&av, &iss, holder, req->account_id);
 		ca_argv_add(&av, recs[0].serial);
 		ca_argv_add_i64(&av, now);
 		ca_argv_add(&av, last);
+		ca_argv_add(&av, rp.key);
+		ca_argv_add(&av, (const char *)rp.reply);
 		if (r != NULL)
 			freeReplyObject(r);
 		r = NULL;
-		if ((rv = run_account_script(lua_renew, req->account_id, &av, &r)) != MGR_OK)
+		if ((rv = run_account_script(lua_renew, req->account_id, &av, &rp, &r)) != MGR_OK)
 			goto out;
+		if (replay_signalled(r)) {
+			snprintf(detail, sizeof(detail), "replayed");
+			rv = replay_answer(&rp, call);
+			goto out;
+		}
 		if (r->type == REDIS_REPLY_INTEGER && r->integer == 1) {
 			renewed = 1;
 			break;
@@ -403,6 +471,7 @@ out:
 		rpc_fail(call, rv, "%s", why[0] != '\0' ? why : mgr_strerror(rv));
 	audit_log(call->request_id, call->caller, "certificate.renew", target, rv,
 	    rv == MGR_OK ? detail : why);
+	replay_clear(&rp);
 	if (r != NULL)
 		freeReplyObject(r);
 	BIO_free(b);
@@ -481,7 +550,9 @@ ca_h_rotate(struct rpc_call *call, void *arg)
 	char **revoked = NULL;
 	size_t nrevoked = 0;
 	const char *target = "";
+	struct replay rp = {.reply = NULL};
 	int64_t now = mgr_now_s(), exp;
+	int hit = 0;
 	mgr_err rv;
 
 	memset(&iss, 0, sizeof(iss));
@@ -492,6 +563,15 @@ ca_h_rotate(struct rpc_call *call, void *arg)
 	target = req->account_id;
 	if ((rv = app_caller(call, req->account_id, why, sizeof(why))) != MGR_OK)
 		goto out;
+	/* A replay's key is certified now (the pre-checks refuse it): look for
+	 * the record first. */
+	if ((rv = replay_init(&rp, call)) != MGR_OK ||
+	    (rv = replay_lookup(&rp, call, &hit)) != MGR_OK)
+		goto out;
+	if (hit) {
+		snprintf(detail, sizeof(detail), "replayed");
+		goto out;
+	}
 	rv = MGR_EINVAL;
 	if (req->has_revoke && req->n_revoke > CA_REVOKE_MAX) {
 		snprintf(why, sizeof(why), "revoke lists at most %d serials", CA_REVOKE_MAX);
@@ -519,15 +599,25 @@ ca_h_rotate(struct rpc_call *call, void *arg)
 	         X509_REQ_get_subject_name(csr->req), exp,
 	         CA_PROFILE_CLIENT, &iss)) != MGR_OK)
 		goto out;
+	ca_issued_msg(&iss, &cm);
+	if ((rv = prepare_cert(call, &rp, &cm, 0)) != MGR_OK)
+		goto out;
 	ca_argv_cert(&av, &iss, holder, req->account_id);
 	ca_argv_add_i64(&av, now);
 	ca_argv_add(&av, req->has_revoke ? "1" : "0");
+	ca_argv_add(&av, rp.key);
+	ca_argv_add(&av, (const char *)rp.reply);
 	for (size_t i = 0; req->has_revoke && i < req->n_revoke; i++)
 		ca_argv_add(&av, req->revoke[i]);
-	if ((rv = run_account_script(lua_rotate, req->account_id, &av, &r)) != MGR_OK) {
+	if ((rv = run_account_script(lua_rotate, req->account_id, &av, &rp, &r)) != MGR_OK) {
 		if (rv == MGR_EINVAL)
 			snprintf(why, sizeof(why), "the CSR's key or the revoke list "
 			    "no longer fits the account's certificates");
+		goto out;
+	}
+	if (replay_signalled(r)) {
+		snprintf(detail, sizeof(detail), "replayed");
+		rv = replay_answer(&rp, call);
 		goto out;
 	}
 	if (r->type == REDIS_REPLY_ARRAY && r->elements > 0) {
@@ -544,7 +634,6 @@ ca_h_rotate(struct rpc_call *call, void *arg)
 	for (size_t i = 0; i < nrevoked; i++)
 		audit_log(call->request_id, call->caller, "certificate.revoke", target,
 		    MGR_OK, revoked[i]);
-	ca_issued_msg(&iss, &cm);
 	snprintf(detail, sizeof(detail), "serial %s, %zu revoked", iss.serial, nrevoked);
 	rv = reply_cert(call, &cm, 0, revoked, nrevoked);
 out:
@@ -554,6 +643,7 @@ out:
 		rpc_fail(call, rv, "%s", why[0] != '\0' ? why : mgr_strerror(rv));
 	audit_log(call->request_id, call->caller, "certificate.rotate", target, rv,
 	    rv == MGR_OK ? detail : why);
+	replay_clear(&rp);
 	free(revoked);
 	if (r != NULL)
 		freeReplyObject(r);

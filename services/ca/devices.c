@@ -9,13 +9,17 @@
 #include "common/audit.h"
 #include "common/kv.h"
 #include "common/log.h"
+#include "common/replay.h"
 #include "services/ca/issue.h"
 
 #define DEVICE_NAME_MAX 128
 #define DEVICES_MAX 1000
 
-/* ARGV: the record, then 15 id, 16 name, 17 created_at ms. */
+/* ARGV: the record, then 15 id, 16 name, 17 created_at ms, 18 replay key,
+ * 19 reply (common/replay.h). */
 static const char lua_device[] =
+    REPLAY_LUA
+    "if replay_seen(ARGV[18]) then return " REPLAY_LUA_SIGNAL " end\n"
     "if redis.call('EXISTS', 'dev:name:' .. ARGV[16]) == 1 then\n"
     "  return redis.error_reply('CONFLICT name') end\n"
     "if redis.call('EXISTS', ARGV[5]) == 1 then\n"
@@ -26,6 +30,7 @@ static const char lua_device[] =
     "  'created_at', ARGV[11], 'serial', ARGV[1])\n"
     "redis.call('SET', 'dev:name:' .. ARGV[16], ARGV[15])\n"
     "redis.call('ZADD', 'dev:all', ARGV[17], ARGV[15])\n"
+    "replay_save(ARGV[18], ARGV[19])\n"
     "return 1\n";
 
 /* Returns {{id, name, created_at}...}, {cert record...} (same order). */
@@ -69,7 +74,10 @@ ca_h_create_device(struct rpc_call *call, void *arg)
 	struct ca_argv av;
 	redisReply *r = NULL;
 	char id[MGR_ID_MAX], holder[MGR_ID_MAX + 8], why[256], detail[128], script[CA_LUA_MAX];
+	struct replay rp = {.reply = NULL};
+	size_t lens[64];
 	int64_t now = mgr_now_s(), exp;
+	int hit = 0;
 	mgr_err rv;
 
 	memset(&iss, 0, sizeof(iss));
@@ -83,6 +91,14 @@ ca_h_create_device(struct rpc_call *call, void *arg)
 		rv = MGR_EINVAL;
 		snprintf(why, sizeof(why), "name: 1 to %d characters, no control characters",
 		    DEVICE_NAME_MAX);
+		goto out;
+	}
+	/* A replay's DN is taken now (by itself): look for the record first. */
+	if ((rv = replay_init(&rp, call)) != MGR_OK ||
+	    (rv = replay_lookup(&rp, call, &hit)) != MGR_OK)
+		goto out;
+	if (hit) {
+		snprintf(detail, sizeof(detail), "replayed");
 		goto out;
 	}
 	if ((rv = ca_expiration(ca, 0, 0, now, &exp, why, sizeof(why))) != MGR_OK ||
@@ -104,24 +120,35 @@ ca_h_create_device(struct rpc_call *call, void *arg)
 	         X509_REQ_get_subject_name(csr->req), exp,
 	         CA_PROFILE_DEVICE, &iss)) != MGR_OK)
 		goto out;
-	ca_argv_cert(&av, &iss, holder, "");
-	ca_argv_add(&av, id);
-	ca_argv_add(&av, req->name);
-	ca_argv_add_i64(&av, iss.issued_ms);
-	if (ca_lua_script(lua_device, script, sizeof(script)) == NULL) {
-		rv = MGR_EINTERNAL;
-		goto out;
-	}
-	if ((rv = kv_eval(&r, script, 0, av.n, av.v, NULL)) != MGR_OK) {
-		if (rv == MGR_ECONFLICT)
-			snprintf(why, sizeof(why), "the device name or Subject DN is taken");
-		goto out;
-	}
 	ca_issued_msg(&iss, &cm);
 	dev.id = id;
 	dev.name = req->name;
 	dev.created_at = iss.issued_ms / 1000;
 	dev.certificate = &cm;
+	if ((rv = replay_prepare(&rp, &dev.base)) != MGR_OK)
+		goto out;
+	ca_argv_cert(&av, &iss, holder, "");
+	ca_argv_add(&av, id);
+	ca_argv_add(&av, req->name);
+	ca_argv_add_i64(&av, iss.issued_ms);
+	ca_argv_add(&av, rp.key);
+	ca_argv_add(&av, (const char *)rp.reply);
+	if (ca_lua_script(lua_device, script, sizeof(script)) == NULL) {
+		rv = MGR_EINTERNAL;
+		goto out;
+	}
+	replay_argvlen(&rp, av.n, av.v, lens);
+	if ((rv = kv_eval(&r, script, 0, av.n, av.v, lens)) != MGR_OK) {
+		if (rv == MGR_ECONFLICT)
+			snprintf(why, sizeof(why), "the device name or Subject DN is taken");
+		goto out;
+	}
+	if (replay_signalled(r)) {
+		snprintf(detail, sizeof(detail), "replayed");
+		id[0] = '\0';
+		rv = replay_answer(&rp, call);
+		goto out;
+	}
 	snprintf(detail, sizeof(detail), "serial %s", iss.serial);
 	rv = rpc_reply(call, &dev.base);
 out:
@@ -129,6 +156,7 @@ out:
 		rpc_fail(call, rv, "%s", why[0] != '\0' ? why : mgr_strerror(rv));
 	audit_log(call->request_id, call->caller, "device.create", id, rv,
 	    rv == MGR_OK ? detail : why);
+	replay_clear(&rp);
 	if (r != NULL)
 		freeReplyObject(r);
 	ca_issued_clear(&iss);

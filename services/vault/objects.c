@@ -163,8 +163,10 @@ vault_h_put_commit(struct rpc_call *call, void *arg)
 	Mgr__Vault__PutCommitReply out = MGR__VAULT__PUT_COMMIT_REPLY__INIT;
 	Mgr__Vault__Object po;
 	struct vault_obj o;
+	struct replay rp = {.reply = NULL};
 	char detail[48];
 	int created = 0;
+	int64_t now = mgr_now_s();
 	mgr_err rv;
 
 	(void)arg;
@@ -175,8 +177,22 @@ vault_h_put_commit(struct rpc_call *call, void *arg)
 		rv = rpc_fail(call, MGR_EINVAL, "bad size or checksum");
 		goto out;
 	}
+	/* The reply the commit records: the object but its key, which the
+	 * script adds (store.h). */
+	mgr__vault__object__init(&po);
+	po.size = in->size;
+	po.etag = in->sha256;
+	po.modified_at = now;
+	po.version = in->upload_id;
+	if ((rv = replay_init(&rp, call)) != MGR_OK ||
+	    (rv = replay_prepare(&rp, &po.base)) != MGR_OK)
+		goto out;
 	rv = vault_store_put_commit(in->vault_id, in->upload_id, caller_id(call),
-	    in->size, in->sha256, mgr_now_s(), &created, &o);
+	    in->size, in->sha256, now, &created, &o, &rp);
+	if (rv == MGR_OK && rp.hit) {
+		rv = replay_answer(&rp, call);
+		goto out;
+	}
 	/* The key stays out of the audit: it may say something about the data. */
 	snprintf(detail, sizeof(detail), "size=%lld", (long long)in->size);
 	audit_log(call->request_id, call->caller, "object.put", in->vault_id, rv,
@@ -192,6 +208,7 @@ vault_h_put_commit(struct rpc_call *call, void *arg)
 	out.created = created;
 	rv = rpc_reply(call, &out.base);
 out:
+	replay_clear(&rp);
 	mgr__vault__put_commit_request__free_unpacked(in, NULL);
 	return (rv);
 }
@@ -248,6 +265,7 @@ vault_h_obj_delete(struct rpc_call *call, void *arg)
 {
 	Mgr__Vault__ObjectRef *in = NULL;
 	struct vault_rec v;
+	struct replay rp = {.reply = NULL};
 	char detail[48];
 	int64_t size = 0;
 	mgr_err rv;
@@ -259,8 +277,14 @@ vault_h_obj_delete(struct rpc_call *call, void *arg)
 	if ((rv = vault_for_objects(call, in->vault, "object.delete", &v)) != MGR_OK ||
 	    (rv = check_key(call, in->key)) != MGR_OK)
 		goto out;
+	if ((rv = replay_init(&rp, call)) != MGR_OK)
+		goto out;
 	rv = vault_store_obj_delete(&v, call->caller->id, in->key, strlen(in->key),
-	    &size);
+	    &size, &rp);
+	if (rv == MGR_OK && rp.hit) {
+		rv = replay_answer(&rp, call);
+		goto out;
+	}
 	if (rv == MGR_ENOTFOUND) {
 		rv = rpc_fail(call, rv, "no such object");
 		goto out;
@@ -268,6 +292,7 @@ vault_h_obj_delete(struct rpc_call *call, void *arg)
 	snprintf(detail, sizeof(detail), "size=%lld", (long long)size);
 	audit_log(call->request_id, call->caller, "object.delete", v.id, rv, detail);
 out:
+	replay_clear(&rp);
 	mgr__vault__object_ref__free_unpacked(in, NULL);
 	return (rv);
 }

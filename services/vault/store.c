@@ -106,20 +106,24 @@ vault_from(const redisReply *r, struct vault_rec *v)
 /* ---- templates ---------------------------------------------------------- */
 
 static const char lua_tpl_create[] =
+    REPLAY_LUA
+    "if replay_seen(ARGV[7]) then return " REPLAY_LUA_SIGNAL " end\n"
     "if not redis.call('SET', KEYS[1], ARGV[1], 'NX') then\n"
     "  return redis.error_reply('CONFLICT a template with this name exists')\n"
     "end\n"
     "redis.call('HSET', KEYS[2], 'id', ARGV[1], 'name', ARGV[2], 'kind', ARGV[3],\n"
     "  'quota_bytes', ARGV[4], 'created_at', ARGV[5])\n"
     "redis.call('ZADD', KEYS[3], ARGV[6], ARGV[1])\n"
+    "replay_save(ARGV[7], ARGV[8])\n"
     "return 1\n";
 
 mgr_err
-vault_store_tpl_create(const struct vault_tpl *t)
+vault_store_tpl_create(const struct vault_tpl *t, struct replay *rp)
 {
 	char kname[VAULT_TPL_NAME_MAX + 32], khash[MGR_ID_MAX + 16];
 	char quota[24], created[24], ms[24];
-	const char *argv[9];
+	const char *argv[11];
+	size_t lens[11];
 	redisReply *r = NULL;
 	mgr_err rv;
 
@@ -141,8 +145,12 @@ vault_store_tpl_create(const struct vault_tpl *t)
 	argv[6] = quota;
 	argv[7] = created;
 	argv[8] = ms;
-	if ((rv = kv_eval(&r, lua_tpl_create, 3, 9, argv, NULL)) != MGR_OK)
+	argv[9] = rp->key;
+	argv[10] = (const char *)rp->reply;
+	replay_argvlen(rp, 11, argv, lens);
+	if ((rv = kv_eval(&r, lua_tpl_create, 3, 11, argv, lens)) != MGR_OK)
 		return (rv);
+	rp->hit = replay_signalled(r);
 	freeReplyObject(r);
 	return (MGR_OK);
 }
@@ -238,6 +246,8 @@ vault_store_tpl_list(struct vault_tpl **out, size_t *n)
 /* ---- vaults ------------------------------------------------------------- */
 
 static const char lua_vault_create[] =
+    REPLAY_LUA
+    "if replay_seen(ARGV[10]) then return " REPLAY_LUA_SIGNAL " end\n"
     "if not redis.call('SET', KEYS[1], ARGV[1], 'NX') then\n"
     "  return redis.error_reply('CONFLICT a vault with this name exists')\n"
     "end\n"
@@ -248,14 +258,16 @@ static const char lua_vault_create[] =
     "  'mirror', ARGV[8])\n"
     "redis.call('ZADD', KEYS[3], ARGV[9], ARGV[1])\n"
     "redis.call('ZADD', KEYS[4], ARGV[9], ARGV[1])\n"
+    "replay_save(ARGV[10], ARGV[11])\n"
     "return 1\n";
 
 mgr_err
-vault_store_create(const struct vault_rec *v)
+vault_store_create(const struct vault_rec *v, struct replay *rp)
 {
 	char kname[VAULT_NAME_MAX + 16], khash[MGR_ID_MAX + 16];
 	char kacct[MGR_ID_MAX + 24], quota[24], created[24], ms[24];
-	const char *argv[13];
+	const char *argv[15];
+	size_t lens[15];
 	redisReply *r = NULL;
 	mgr_err rv;
 
@@ -282,8 +294,12 @@ vault_store_create(const struct vault_rec *v)
 	argv[10] = quota;
 	argv[11] = v->mirrored ? "1" : "0";
 	argv[12] = ms;
-	if ((rv = kv_eval(&r, lua_vault_create, 4, 13, argv, NULL)) != MGR_OK)
+	argv[13] = rp->key;
+	argv[14] = (const char *)rp->reply;
+	replay_argvlen(rp, 15, argv, lens);
+	if ((rv = kv_eval(&r, lua_vault_create, 4, 15, argv, lens)) != MGR_OK)
 		return (rv);
+	rp->hit = replay_signalled(r);
 	freeReplyObject(r);
 	return (MGR_OK);
 }
@@ -347,6 +363,8 @@ vault_store_list(const char *owner, struct vault_rec **out, size_t *n)
 }
 
 static const char lua_vault_delete[] =
+    REPLAY_LUA
+    "if replay_seen(ARGV[2]) then return " REPLAY_LUA_SIGNAL " end\n"
     "local v = redis.call('HMGET', KEYS[1], 'id', 'object_count')\n"
     "if not v[1] then return redis.error_reply('NOTFOUND no such vault') end\n"
     "if tonumber(v[2]) ~= 0 or redis.call('ZCARD', KEYS[2]) ~= 0 then\n"
@@ -356,14 +374,16 @@ static const char lua_vault_delete[] =
     "redis.call('DEL', KEYS[1])\n"
     "redis.call('ZREM', KEYS[4], ARGV[1])\n"
     "redis.call('ZREM', KEYS[5], ARGV[1])\n"
+    "replay_save(ARGV[2], ARGV[3])\n"
     "return 1\n";
 
 mgr_err
-vault_store_delete(const struct vault_rec *v)
+vault_store_delete(const struct vault_rec *v, struct replay *rp)
 {
 	char khash[MGR_ID_MAX + 16], kobjs[MGR_ID_MAX + 16];
 	char kname[VAULT_NAME_MAX + 16], kacct[MGR_ID_MAX + 24];
-	const char *argv[6];
+	const char *argv[8];
+	size_t lens[8];
 	redisReply *r = NULL;
 	mgr_err rv;
 
@@ -378,8 +398,12 @@ vault_store_delete(const struct vault_rec *v)
 	argv[3] = "vault:all";
 	argv[4] = kacct;
 	argv[5] = v->id;
-	if ((rv = kv_eval(&r, lua_vault_delete, 5, 6, argv, NULL)) != MGR_OK)
+	argv[6] = rp->key;
+	argv[7] = (const char *)rp->reply;
+	replay_argvlen(rp, 8, argv, lens);
+	if ((rv = kv_eval(&r, lua_vault_delete, 5, 8, argv, lens)) != MGR_OK)
 		return (rv);
+	rp->hit = replay_signalled(r);
 	freeReplyObject(r);
 	return (MGR_OK);
 }
@@ -613,6 +637,10 @@ static const char lua_put_chunk[] =
     "  return redis.error_reply('NOTFOUND no such upload (expired?)')\n"
     "end\n"
     "if up[1] ~= ARGV[1] then return redis.error_reply('PERM not your upload') end\n"
+    "if tonumber(up[2]) == tonumber(ARGV[2]) + 1 and\n"
+    "    redis.call('GET', ARGV[5] .. '0:' .. ARGV[2]) == ARGV[3] then\n"
+    "  return 1\n"
+    "end\n"
     "if tonumber(up[2]) ~= tonumber(ARGV[2]) then\n"
     "  return redis.error_reply('INVALID chunk out of order')\n"
     "end\n"
@@ -678,6 +706,8 @@ vault_store_put_chunk(const char *vid, const char *upload_id, const char *owner,
 }
 
 static const char lua_put_commit[] =
+    REPLAY_LUA
+    "if replay_seen(ARGV[8]) then return " REPLAY_LUA_SIGNAL " end\n"
     "local v = redis.call('HMGET', KEYS[1], 'owner_account_id', 'quota_bytes',\n"
     "  'bytes_used', 'object_count')\n"
     "if not v[1] then return redis.error_reply('NOTFOUND no such vault') end\n"
@@ -741,17 +771,24 @@ static const char lua_put_commit[] =
     "end\n"
     "redis.call('HSET', KEYS[1], 'bytes_used', string.format('%d', used),\n"
     "  'object_count', string.format('%d', count))\n"
+    /* PutCommitReply: object (1) = its key (1) and the prepared rest of
+     * the Object, then created (2, a varint) when true: the fields in
+     * order, as protobuf-c packs the reply sent now. */
+    "local more = replay_pb(1, replay_pb(1, up[5]) .. ARGV[9])\n"
+    "if created == 1 then more = more .. string.char(16, 1) end\n"
+    "replay_save(ARGV[8], '', more)\n"
     "return {created, up[5], n}\n";
 
 mgr_err
 vault_store_put_commit(const char *vid, const char *upload_id, const char *owner,
     int64_t size, const char *etag, int64_t now, int *created,
-    struct vault_obj *out)
+    struct vault_obj *out, struct replay *rp)
 {
 	char khash[MGR_ID_MAX + 16], kup[MGR_ID_MAX + VAULT_VERSION_LEN + 16];
 	char kobjs[MGR_ID_MAX + 16], base[MGR_ID_MAX + 16], meta[MGR_ID_MAX + 16];
 	char ssize[24], snow[24];
-	const char *argv[10];
+	const char *argv[12];
+	size_t lens[12];
 	redisReply *r = NULL;
 	struct vault_obj o;
 	mgr_err rv;
@@ -777,8 +814,15 @@ vault_store_put_commit(const char *vid, const char *upload_id, const char *owner
 	argv[7] = upload_id;
 	argv[8] = base;
 	argv[9] = meta;
-	if ((rv = kv_eval(&r, lua_put_commit, 3, 10, argv, NULL)) != MGR_OK)
+	argv[10] = rp->key;
+	argv[11] = (const char *)rp->reply;
+	replay_argvlen(rp, 12, argv, lens);
+	if ((rv = kv_eval(&r, lua_put_commit, 3, 12, argv, lens)) != MGR_OK)
 		return (rv);
+	if ((rp->hit = replay_signalled(r)) != 0) {
+		freeReplyObject(r);
+		return (MGR_OK);
+	}
 	if (r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
 	    r->element[1]->type != REDIS_REPLY_STRING ||
 	    r->element[1]->len > VAULT_KEY_MAX) {
@@ -897,6 +941,8 @@ vault_store_get_chunk(const char *vid, const char *owner, const char *ver,
 }
 
 static const char lua_obj_delete[] =
+    REPLAY_LUA
+    "if replay_seen(ARGV[4]) then return " REPLAY_LUA_SIGNAL " end\n"
     "local v = redis.call('HMGET', KEYS[1], 'owner_account_id', 'mirror')\n"
     "if not v[1] then return redis.error_reply('NOTFOUND no such vault') end\n"
     "if v[1] ~= ARGV[1] then\n"
@@ -916,16 +962,17 @@ static const char lua_obj_delete[] =
     "redis.call('HINCRBY', KEYS[1], 'object_count', -1)\n"
     "redis.call('HINCRBY', KEYS[1], 'bytes_used',\n"
     "  string.format('%d', -tonumber(o[1])))\n"
+    "replay_save(ARGV[4], ARGV[5])\n"
     "return o[1]\n";
 
 mgr_err
 vault_store_obj_delete(const struct vault_rec *v, const char *owner,
-    const char *key, size_t keylen, int64_t *size)
+    const char *key, size_t keylen, int64_t *size, struct replay *rp)
 {
 	char khash[MGR_ID_MAX + 16], kobjs[MGR_ID_MAX + 16], base[MGR_ID_MAX + 16];
 	char prefix[MGR_ID_MAX + 16], kmeta[KEY_BUF];
-	const char *argv[6];
-	size_t argvlen[6];
+	const char *argv[8];
+	size_t argvlen[8];
 	redisReply *r = NULL;
 	int64_t n;
 	mgr_err rv;
@@ -943,11 +990,15 @@ vault_store_obj_delete(const struct vault_rec *v, const char *owner,
 	argv[3] = owner;
 	argv[4] = key;
 	argv[5] = base;
-	for (size_t i = 0; i < 6; i++)
+	argv[6] = rp->key;
+	argv[7] = (const char *)rp->reply;
+	for (size_t i = 0; i < 7; i++)
 		if (i != 1)
 			argvlen[i] = i == 4 ? keylen : strlen(argv[i]);
-	if ((rv = kv_eval(&r, lua_obj_delete, 3, 6, argv, argvlen)) != MGR_OK)
+	argvlen[7] = rp->reply_len;
+	if ((rv = kv_eval(&r, lua_obj_delete, 3, 8, argv, argvlen)) != MGR_OK)
 		return (rv);
+	rp->hit = replay_signalled(r);
 	n = r->type == REDIS_REPLY_STRING && mgr_parse_i64(r->str, &n) == MGR_OK ? n : 0;
 	freeReplyObject(r);
 	*size = n;

@@ -39,6 +39,7 @@
 #include <stdint.h>
 
 #include "common/err.h"
+#include "common/replay.h"
 #include "common/util.h"
 
 #define VAULT_NAME_MIN 3
@@ -80,20 +81,24 @@ struct vault_obj {
 	int64_t chunks;
 };
 
+/* The functions that commit take rp (common/replay.h): the script records
+ * rp's reply with the commit, or commits nothing and sets rp->hit when the
+ * request was done before (the caller answers with replay_answer). */
+
 /* Templates. create: CONFLICT when the name is taken. */
-mgr_err vault_store_tpl_create(const struct vault_tpl *t);
+mgr_err vault_store_tpl_create(const struct vault_tpl *t, struct replay *rp);
 mgr_err vault_store_tpl_get(const char *id, struct vault_tpl *out);
 /* *out (caller frees) holds *n templates, oldest first. */
 mgr_err vault_store_tpl_list(struct vault_tpl **out, size_t *n);
 
 /* Vaults. create claims the name (CONFLICT when taken). */
-mgr_err vault_store_create(const struct vault_rec *v);
+mgr_err vault_store_create(const struct vault_rec *v, struct replay *rp);
 /* NOTFOUND for an unknown name. */
 mgr_err vault_store_find(const char *name, struct vault_rec *out);
 /* owner NULL: every vault; else that account's. Oldest first; caller frees. */
 mgr_err vault_store_list(const char *owner, struct vault_rec **out, size_t *n);
 /* Deletes v if it has no object (CONFLICT otherwise). */
-mgr_err vault_store_delete(const struct vault_rec *v);
+mgr_err vault_store_delete(const struct vault_rec *v, struct replay *rp);
 
 /* Objects. owner is the caller, checked against the vault again inside each
  * script (PERM). Keys are byte strings of keylen bytes. */
@@ -104,14 +109,18 @@ mgr_err vault_store_obj_head(const struct vault_rec *v, const char *key,
 mgr_err vault_store_put_begin(const struct vault_rec *v, const char *owner,
     const char *key, size_t keylen, int64_t size, int64_t max,
     char upload_id[VAULT_VERSION_LEN + 1]);
+/* Chunks come in order; the same chunk sent again (a resend after a replica
+ * died) is accepted and changes nothing. */
 mgr_err vault_store_put_chunk(const char *vid, const char *upload_id,
     const char *owner, uint32_t index, const void *data, size_t len);
 /* Makes the upload the object's current version: checks the quota, switches
  * the metadata, unlinks the old chunks, updates the counters, all at once.
- * On success *created says whether the key is new and out is the object. */
+ * On success *created says whether the key is new and out is the object
+ * (neither set when rp->hit). rp's reply is the packed Object without its
+ * key: the script completes the PutCommitReply. */
 mgr_err vault_store_put_commit(const char *vid, const char *upload_id,
     const char *owner, int64_t size, const char *etag, int64_t now,
-    int *created, struct vault_obj *out);
+    int *created, struct vault_obj *out, struct replay *rp);
 mgr_err vault_store_put_abort(const char *vid, const char *upload_id,
     const char *owner);
 /* Chunk index of version ver (expected length len): copy 0, else copy 1 of a
@@ -128,9 +137,9 @@ mgr_err vault_store_get_chunk(const char *vid, const char *owner,
 mgr_err vault_store_read(const char *name, const char *key, size_t keylen,
     const char *owner, int64_t max_inline, struct vault_rec *v,
     mgr_err *obj_rv, struct vault_obj *o, char **data);
-/* On success *size is the size of the deleted object. */
+/* On success *size is the size of the deleted object (0 when rp->hit). */
 mgr_err vault_store_obj_delete(const struct vault_rec *v, const char *owner,
-    const char *key, size_t keylen, int64_t *size);
+    const char *key, size_t keylen, int64_t *size, struct replay *rp);
 /* Up to limit objects with prefix after `after` (both may be ""), in key
  * byte order; *more when there are further ones. Caller frees *out. */
 mgr_err vault_store_obj_list(const struct vault_rec *v, const char *prefix,

@@ -19,6 +19,7 @@ vault_h_tpl_create(struct rpc_call *call, void *arg)
 	Mgr__Vault__CreateTemplateRequest *in = NULL;
 	Mgr__Vault__Template out = MGR__VAULT__TEMPLATE__INIT;
 	struct vault_tpl t;
+	struct replay rp = {.reply = NULL};
 	size_t n;
 	mgr_err rv;
 
@@ -51,7 +52,21 @@ vault_h_tpl_create(struct rpc_call *call, void *arg)
 	memcpy(t.kind, in->kind, strlen(in->kind) + 1);
 	t.quota = in->quota_bytes;
 	t.created_at = mgr_now_s();
-	rv = vault_store_tpl_create(&t);
+	out.id = t.id;
+	out.name = t.name;
+	out.kind = t.kind;
+	out.quota_bytes = t.quota;
+	out.created_at = t.created_at;
+	if ((rv = replay_init(&rp, call)) != MGR_OK ||
+	    (rv = replay_prepare(&rp, &out.base)) != MGR_OK)
+		goto out;
+	rv = vault_store_tpl_create(&t, &rp);
+	if (rv == MGR_OK && rp.hit) {
+		rv = replay_answer(&rp, call);
+		audit_log(call->request_id, call->caller, "vault_template.create",
+		    "", rv, "replayed");
+		goto out;
+	}
 	audit_log(call->request_id, call->caller, "vault_template.create",
 	    rv == MGR_OK ? t.id : "", rv, t.name);
 	if (rv == MGR_ECONFLICT) {
@@ -60,13 +75,9 @@ vault_h_tpl_create(struct rpc_call *call, void *arg)
 	}
 	if (rv != MGR_OK)
 		goto out;
-	out.id = t.id;
-	out.name = t.name;
-	out.kind = t.kind;
-	out.quota_bytes = t.quota;
-	out.created_at = t.created_at;
 	rv = rpc_reply(call, &out.base);
 out:
+	replay_clear(&rp);
 	mgr__vault__create_template_request__free_unpacked(in, NULL);
 	return (rv);
 }

@@ -70,8 +70,10 @@ mgr_err
 vault_h_create(struct rpc_call *call, void *arg)
 {
 	Mgr__Vault__CreateVaultRequest *in = NULL;
+	Mgr__Vault__Vault p;
 	struct vault_tpl vt, mt;
 	struct vault_rec v;
+	struct replay rp = {.reply = NULL};
 	mgr_err rv;
 
 	(void)arg;
@@ -114,7 +116,17 @@ vault_h_create(struct rpc_call *call, void *arg)
 	snprintf(v.owner, sizeof(v.owner), "%s", call->caller->id);
 	snprintf(v.vtpl, sizeof(v.vtpl), "%s", vt.id);
 	v.created_at = mgr_now_s();
-	rv = vault_store_create(&v);
+	vault_to_proto(&v, &p);
+	if ((rv = replay_init(&rp, call)) != MGR_OK ||
+	    (rv = replay_prepare(&rp, &p.base)) != MGR_OK)
+		goto out;
+	rv = vault_store_create(&v, &rp);
+	if (rv == MGR_OK && rp.hit) {
+		rv = replay_answer(&rp, call);
+		audit_log(call->request_id, call->caller, "vault.create", "", rv,
+		    "replayed");
+		goto out;
+	}
 	audit_log(call->request_id, call->caller, "vault.create",
 	    rv == MGR_OK ? v.id : "", rv, v.name);
 	if (rv == MGR_ECONFLICT) {
@@ -124,6 +136,7 @@ vault_h_create(struct rpc_call *call, void *arg)
 	if (rv == MGR_OK)
 		rv = reply_vault(call, &v);
 out:
+	replay_clear(&rp);
 	mgr__vault__create_vault_request__free_unpacked(in, NULL);
 	return (rv);
 }
@@ -206,25 +219,36 @@ vault_h_delete(struct rpc_call *call, void *arg)
 {
 	Mgr__Vault__VaultRef *in = NULL;
 	struct vault_rec v;
+	struct replay rp = {.reply = NULL};
+	int hit = 0;
 	mgr_err rv;
 
 	(void)arg;
 	if ((rv = rpc_args(call, &mgr__vault__vault_ref__descriptor,
 	         (ProtobufCMessage **)&in)) != MGR_OK)
 		return (rv);
+	/* A replay finds no vault of that name any more: record first. */
+	if ((rv = replay_init(&rp, call)) != MGR_OK ||
+	    (rv = replay_lookup(&rp, call, &hit)) != MGR_OK || hit)
+		goto out;
 	if ((rv = vault_for_metadata(call, in->name, &v)) != MGR_OK) {
 		if (rv == MGR_EPERM)
 			audit_log(call->request_id, call->caller, "vault.delete",
 			    in->name, rv, NULL);
 		goto out;
 	}
-	rv = vault_store_delete(&v);
+	rv = vault_store_delete(&v, &rp);
+	if (rv == MGR_OK && rp.hit) {
+		rv = replay_answer(&rp, call);
+		goto out;
+	}
 	audit_log(call->request_id, call->caller, "vault.delete", v.id, rv, v.name);
 	if (rv == MGR_ECONFLICT)
 		rv = rpc_fail(call, rv, "the vault is not empty");
 	else if (rv == MGR_ENOTFOUND)
 		rv = rpc_fail(call, rv, "no such vault");
 out:
+	replay_clear(&rp);
 	mgr__vault__vault_ref__free_unpacked(in, NULL);
 	return (rv);
 }

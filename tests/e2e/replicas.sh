@@ -84,8 +84,17 @@ expect_status 200 "gateway 1 serves the enabled account again"
 # readiness (pings every service), admin list of accounts (account-svc
 # checks the password), the application's certificates (its certificate is
 # checked), health and the CA certificate.
+# Writes too: fresh accounts and fresh objects, so that a write held by a
+# killed replica is resent to the other one and must be replayed there (the
+# first replica may have committed it), never refused as a duplicate.
+URL=$GW1
+api_json POST /api/v1/vault-templates '{"name":"replicas","kind":"vault"}' -u "$ADMIN"
+expect_status 201 "a vault template"
+api_json POST /api/v1/vaults "{\"name\":\"replicas\",\"vault_template_id\":\"$(jfield id)\"}" "${APP[@]}"
+expect_status 201 "the application's vault"
 export LOAD_ADMIN=$ADMIN LOAD_APP_CERT=$APPDIR/app.pem LOAD_APP_KEY=$APPDIR/app.key \
-  LOAD_APP_PATH=/api/v1/accounts/$ACC/certificates
+  LOAD_APP_PATH=/api/v1/accounts/$ACC/certificates \
+  LOAD_APP_PUT=/api/v1/vaults/replicas/objects/load/ LOAD_ADMIN_CREATE=1
 report=$(python3 "$MGR_ROOT/tests/e2e/replicas_load.py" "$CA" "$GW1_PORT,$GW2_PORT" \
   "account:$MGR_PID_account,ca:$MGR_PID_ca,vault:$MGR_PID_vault,gateway:$MGR_PID_gateway:$GW1_PORT")
 echo "load report: $report" >&2
@@ -103,6 +112,8 @@ for i in 0 1 2 3; do
   check '[ "$(jfield kills.$i.done)" = true ]' "kill $i ($kind) happened mid-load"
 done
 check '[ "$(jfield unexplained_failures)" = "[]" ]' "no failed request but those in flight on the killed gateway: $(jfield unexplained_failures)"
+check '[ "$(jfield writes_acked)" -ge 10 ]' "writes ran under the load ($(jfield writes_acked) acknowledged)"
+check '[ "$(jfield writes_lost)" = "[]" ]' "every acknowledged write is stored: $(jfield writes_lost)"
 for i in 0 1 2; do
   kind=$(jfield kills.$i.kind)
   echo "killed $kind replica: $(jfield kills.$i.in_flight) service-backed requests in flight across the kill, $(jfield kills.$i.failed_in_flight) failed" >&2

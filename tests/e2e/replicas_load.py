@@ -11,8 +11,9 @@ Each request opens its own TLS connection (so a request is in flight on
 exactly one gateway). A connection refused before anything was sent is what
 a load balancer sees for a dead gateway: the request goes to the next
 gateway and is counted as `rerouted`, not as a request. Every other error or
-a status other than 200 is a failed request, with its times, so the caller
-can check that each failure was in flight on a killed process.
+a status other than 200 (a PUT: 200 or 201, a create: 201) is a failed
+request, with its times, so the caller can check that each failure was in
+flight on a killed process.
 """
 import base64
 import http.client
@@ -32,12 +33,23 @@ MAX_SECONDS = 120    # hard bound on the time
 PATHS = ["/readyz", "/readyz", "/healthz", "/api/v1/ca/certificate"]
 # Optional: LOAD_ADMIN=user:password adds GET /api/v1/accounts as the admin;
 # LOAD_APP_CERT/LOAD_APP_KEY/LOAD_APP_PATH add a GET with that client cert.
+# Writes, each new (so a resend after a replica died must be replayed, not
+# refused as a duplicate): LOAD_ADMIN_CREATE=1 adds POST /api/v1/accounts
+# with a fresh name, LOAD_APP_PUT=<objects path prefix> a PUT of a fresh
+# object with the client cert. After the load every acknowledged write is
+# read back through the surviving gateway ("writes_lost").
 ADMIN = os.environ.get("LOAD_ADMIN")
 APP_PATH = os.environ.get("LOAD_APP_PATH")
+PUT_PREFIX = os.environ.get("LOAD_APP_PUT")
+CREATE = ADMIN and os.environ.get("LOAD_ADMIN_CREATE")
 if ADMIN:
     PATHS.append("/api/v1/accounts")
 if APP_PATH:
     PATHS.append(APP_PATH)
+if PUT_PREFIX and APP_PATH:
+    PATHS.append("PUT")
+if CREATE:
+    PATHS.append("CREATE")
 
 ca, ports = sys.argv[1], [int(p) for p in sys.argv[2].split(",")]
 kills = []
@@ -55,6 +67,8 @@ if APP_PATH:
     app_ctx.load_cert_chain(os.environ["LOAD_APP_CERT"], os.environ["LOAD_APP_KEY"])
 lock = threading.Lock()
 results = []   # (start, end, port, path, ok, detail)
+writes = []    # acknowledged: ("PUT", path, data) or ("CREATE", id, name)
+seq = 0
 rerouted = 0
 stop = threading.Event()
 issued = 0
@@ -64,22 +78,45 @@ t0 = time.monotonic()
 def one(port, path):
     """Returns (sent, ok, detail). sent is False when the connection was
     refused before anything was sent."""
-    app = APP_PATH is not None and path == APP_PATH
+    global seq
+    app = APP_PATH is not None and path in (APP_PATH, "PUT")
     c = http.client.HTTPSConnection("127.0.0.1", port,
                                     context=app_ctx if app else ctx, timeout=30)
     headers = {}
-    if ADMIN and path == "/api/v1/accounts":
+    method, target, data, want = "GET", path, None, (200,)
+    if ADMIN and path in ("/api/v1/accounts", "CREATE"):
         headers["Authorization"] = "Basic " + base64.b64encode(ADMIN.encode()).decode()
+    if path in ("PUT", "CREATE"):
+        with lock:
+            seq += 1
+            n = seq
+    if path == "PUT":
+        method, target, want = "PUT", "%s%d" % (PUT_PREFIX, n), (200, 201)
+        data = os.urandom(n % 2000 + 1)
+        headers["Content-Type"] = "application/octet-stream"
+    elif path == "CREATE":
+        method, target, want = "POST", "/api/v1/accounts", (201,)
+        name = "load-%d-%d" % (os.getpid(), n)
+        data = json.dumps({"name": name, "role": "vault_provisioner",
+                           "username": name,
+                           "password": "load-password-%d" % n}).encode()
+        headers["Content-Type"] = "application/json"
     try:
         try:
             c.connect()
         except ConnectionRefusedError:
             return False, False, "refused"
-        c.request("GET", path, headers=headers)
+        c.request(method, target, body=data, headers=headers)
         r = c.getresponse()
         body = r.read()
-        if r.status != 200:
-            return True, False, "status %d %s" % (r.status, body[:120])
+        if r.status not in want:
+            return True, False, "status %d %s %s" % (r.status, target, body[:120])
+        if path == "PUT":
+            with lock:
+                writes.append(("PUT", target, data))
+        elif path == "CREATE":
+            with lock:
+                writes.append(("CREATE", json.loads(body)["id"], name))
         return True, True, ""
     except Exception as e:  # reset, EOF, TLS error, timeout: a failure
         return True, False, "%s: %s" % (e.__class__.__name__, e)
@@ -190,4 +227,36 @@ for i, r in enumerate(results):
         report["unexplained_failures"].append(
             {"t": round(r[0] - t0, 3), "dur": round(r[1] - r[0], 3),
              "port": r[2], "path": r[3], "detail": r[5]})
+
+
+def read_back(port, w):
+    """True when the acknowledged write w is stored as acknowledged."""
+    kind, what, data = w
+    app = kind == "PUT"
+    c = http.client.HTTPSConnection("127.0.0.1", port,
+                                    context=app_ctx if app else ctx, timeout=30)
+    headers = {}
+    if not app:
+        headers["Authorization"] = "Basic " + base64.b64encode(ADMIN.encode()).decode()
+    try:
+        c.request("GET", what if app else "/api/v1/accounts/" + what,
+                  headers=headers)
+        r = c.getresponse()
+        body = r.read()
+        if app:
+            return r.status == 200 and body == data
+        return r.status == 200 and json.loads(body).get("name") == data
+    except Exception:
+        return False
+    finally:
+        c.close()
+
+
+killed_ports = {k["port"] for k in kills if k["kind"] == "gateway"}
+live = [p for p in ports if p not in killed_ports]
+report["writes_acked"] = len(writes)
+report["writes_lost"] = []
+for w in writes:
+    if live and not read_back(live[0], w):
+        report["writes_lost"].append(w[1])
 print(json.dumps(report))

@@ -55,8 +55,13 @@ reg_worker() {
   while [ ! -e "$STOP" ] && [ $n -lt 200 ]; do
     n=$((n + 1))
     d=$W/reg-$n; mkdir -p "$d"
-    id=$(new_account "reg $n" "reg-user-$n")
-    [ -z "$id" ] && { echo "000 create reg-$n" >>"$W/log"; continue; }
+    # A create that committed but lost its reply to a kill is resent and
+    # replayed (common/replay.h): 201, never 409 for our own name.
+    st=$(curl -s -o "$d/acct.json" -w '%{http_code}' -m 15 "${A[@]}" -H 'Content-Type: application/json' \
+      -d "{\"name\":\"reg $n\",\"role\":\"vault_provisioner\",\"username\":\"reg-user-$n\",\"password\":\"fault-password-123\"}" \
+      "$URL/api/v1/accounts")
+    id=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("id",""))' "$d/acct.json" 2>/dev/null)
+    [ -z "$id" ] && { echo "$st create reg-$n" >>"$W/log"; continue; }
     csr_json "$d" "reg-$n"
     st=$(curl -s -o "$d/out.json" -w '%{http_code}' -m 15 --cacert "$CA" -u "reg-user-$n:fault-password-123" \
       -H 'Content-Type: application/json' --data-binary @"$d/req.json" "$URL/api/v1/accounts/$id/certificates")
