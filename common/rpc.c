@@ -42,7 +42,9 @@
 #define RPC_DIRECT_SUFFIX ".direct"
 #define RPC_DIRECT_SRV_MAX 256 /* connections a server serves at once */
 #define RPC_DIRECT_CLI_MAX 128 /* connections a client keeps open */
-#define RPC_DIRECT_RDBUF 65536
+/* Socket send buffer of a direct connection: a whole chunk message in one
+ * write, not a ping-pong of 200 kB pieces (capped by net.core.wmem_max). */
+#define RPC_DIRECT_SNDBUF (RPC_CHUNK_BYTES + 64 * 1024)
 
 struct rpc_direct_srv {
 	int fd;
@@ -431,6 +433,14 @@ io_recv(int fd, uint8_t *b, size_t n, int64_t deadline_ms)
 	return (0);
 }
 
+static void
+direct_sndbuf(int fd)
+{
+	int n = (int)RPC_DIRECT_SNDBUF;
+
+	(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &n, sizeof(n));
+}
+
 struct direct_conn_arg {
 	struct rpc_server *s;
 	int fd;
@@ -522,6 +532,7 @@ direct_accept_main(void *arg)
 		}
 		d->conns[d->nconn++] = fd;
 		pthread_mutex_unlock(&d->mu);
+		direct_sndbuf(fd);
 		if ((a = malloc(sizeof(*a))) != NULL) {
 			a->s = s;
 			a->fd = fd;
@@ -639,6 +650,7 @@ direct_get(struct rpc_client *c, int *fresh)
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
 	         0)) >= 0 &&
 	    connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+		direct_sndbuf(fd);
 		*fresh = 1;
 		return (fd);
 	}
