@@ -1,5 +1,6 @@
 #include "gateway/conn.h"
 
+#include <malloc.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -13,6 +14,14 @@ static struct gw_conn *conn_head;
 static pthread_t conn_watchdog;
 static int conn_watchdog_running, conn_stopping;
 static int64_t conn_timeout_ms;
+/* Connections now, and the most since memory was last handed back. */
+static int64_t conn_count, conn_peak;
+
+/* When this many connections have gone since the peak, the watchdog hands
+ * the allocator's free memory back (malloc_trim): each connection's TLS
+ * session and buffers come from its thread's arena, and without a trim the
+ * gateway kept about 190 MB after 10,000 idle connections closed. */
+#define CONN_TRIM_DROP 256
 
 static int64_t
 mono_ms(void)
@@ -51,6 +60,8 @@ gw_conn_notify(void *cls, struct MHD_Connection *c, void **socket_context,
 		if (conn_head != NULL)
 			conn_head->prev = gc;
 		conn_head = gc;
+		if (++conn_count > conn_peak)
+			conn_peak = conn_count;
 		pthread_mutex_unlock(&conn_lock);
 		*socket_context = gc;
 		return;
@@ -65,6 +76,7 @@ gw_conn_notify(void *cls, struct MHD_Connection *c, void **socket_context,
 			conn_head = gc->next;
 		if (gc->next != NULL)
 			gc->next->prev = gc->prev;
+		conn_count--;
 		pthread_mutex_unlock(&conn_lock);
 	}
 	free(gc);
@@ -109,6 +121,14 @@ watchdog_main(void *arg)
 			gc->waiting_since_ms = now; /* once per timeout */
 			log_debug(NULL, "closed a connection without a request header "
 			    "for %lld ms", (long long)conn_timeout_ms);
+		}
+		if (conn_peak - conn_count >= CONN_TRIM_DROP) {
+			conn_peak = conn_count;
+			pthread_mutex_unlock(&conn_lock);
+			malloc_trim(0);
+			pthread_mutex_lock(&conn_lock);
+			if (conn_stopping)
+				break;
 		}
 		clock_gettime(CLOCK_REALTIME, &until);
 		until.tv_sec += 1;

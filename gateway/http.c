@@ -3,12 +3,14 @@
 #include "gateway/gw.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "common/log.h"
@@ -16,7 +18,23 @@
 #include "gateway/conn.h"
 #include "gateway/path.h"
 
-#define GW_CONN_LIMIT 2048
+/* Connections held at once (MANAGER_MAX_CONNECTIONS), each with its thread:
+ * an idle one costs a descriptor, a thread and about 33 kB of RSS (TLS
+ * session, touched stack pages; tests/e2e/badinput_idle.sh prints it). */
+#define GW_CONN_LIMIT_DEFAULT 12000
+#define GW_CONN_LIMIT_MIN 16
+#define GW_CONN_LIMIT_MAX 1000000
+/* Descriptors kept for everything but client sockets: the listening socket,
+ * Redis (health checks, the auth cache, two per event stream), nng pipes,
+ * logs. The connection limit stays this far below RLIMIT_NOFILE. */
+#define GW_FD_RESERVE 512
+/* Per-connection thread stack. The deepest path is a request body nested to
+ * jansson's depth limit (2048), parsed and freed recursively: about 165 KiB
+ * measured, so 128 KiB overflowed in the ASan build while 256 KiB passed
+ * its e2e tests; 512 KiB leaves twice that. glibc's default (8 MiB, from
+ * ulimit -s) costs no RSS, only address space: 86 GB of VmSize at 10,000
+ * connections (against 9 GB now), which strict overcommit refuses. */
+#define GW_THREAD_STACK (512u * 1024)
 #define GW_CONN_TIMEOUT_S 60
 
 static struct MHD_Daemon *gw_daemon;
@@ -490,12 +508,99 @@ on_mhd_log(void *cls, const char *fmt, va_list ap)
 	log_debug(NULL, "mhd: %s", line);
 }
 
+/* Reads a /proc/sys number; -1 when unreadable. */
+static int64_t
+proc_number(const char *path)
+{
+	FILE *f;
+	char line[64];
+	int64_t n = -1;
+
+	if ((f = fopen(path, "r")) == NULL)
+		return (-1);
+	if (fgets(line, sizeof(line), f) != NULL) {
+		line[strcspn(line, "\n")] = '\0';
+		if (mgr_parse_i64(line, &n) != MGR_OK)
+			n = -1;
+	}
+	fclose(f);
+	return (n);
+}
+
+/* MANAGER_MAX_CONNECTIONS, with RLIMIT_NOFILE raised to its hard limit and
+ * the result capped to what that allows. */
+static mgr_err
+conn_limit(unsigned int *out)
+{
+	const char *v = getenv("MANAGER_MAX_CONNECTIONS");
+	struct rlimit rl;
+	int64_t want = GW_CONN_LIMIT_DEFAULT, fds, threads, pids, maps;
+
+	if (v != NULL && *v != '\0' &&
+	    (mgr_parse_i64(v, &want) != MGR_OK || want < GW_CONN_LIMIT_MIN ||
+	        want > GW_CONN_LIMIT_MAX)) {
+		log_error(NULL, "MANAGER_MAX_CONNECTIONS must be a number from %d to %d",
+		    GW_CONN_LIMIT_MIN, GW_CONN_LIMIT_MAX);
+		return (MGR_EINVAL);
+	}
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+		log_error(NULL, "getrlimit(RLIMIT_NOFILE): %s", strerror(errno));
+		return (MGR_EINTERNAL);
+	}
+	if (rl.rlim_cur < rl.rlim_max) {
+		rlim_t was = rl.rlim_cur;
+
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+			log_warn(NULL, "cannot raise the open files limit from %llu to "
+			    "%llu: %s", (unsigned long long)was,
+			    (unsigned long long)rl.rlim_max, strerror(errno));
+			rl.rlim_cur = was;
+		}
+	}
+	fds = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > (rlim_t)INT64_MAX / 2
+	    ? INT64_MAX / 2 : (int64_t)rl.rlim_cur;
+	if (fds - GW_FD_RESERVE < want) {
+		int64_t cap = fds - GW_FD_RESERVE;
+
+		if (cap < GW_CONN_LIMIT_MIN)
+			cap = GW_CONN_LIMIT_MIN;
+		log_warn(NULL, "open files limit %lld allows %lld connections, not %lld",
+		    (long long)fds, (long long)cap, (long long)want);
+		want = cap;
+	}
+	/* One thread per connection: system-wide limits, not capped here (they
+	 * are shared with every other process), only reported. A connection
+	 * also takes three memory maps (stack, its guard page, libmicrohttpd's
+	 * memory pool): 30,186 measured at 10,000. */
+	threads = proc_number("/proc/sys/kernel/threads-max");
+	pids = proc_number("/proc/sys/kernel/pid_max");
+	maps = proc_number("/proc/sys/vm/max_map_count");
+	if ((threads >= 0 && threads < want) || (pids >= 0 && pids < want))
+		log_warn(NULL, "kernel.threads-max %lld / kernel.pid_max %lld are "
+		    "below the connection limit %lld (a thread each)",
+		    (long long)threads, (long long)pids, (long long)want);
+	if (maps >= 0 && maps < 3 * want + 1024)
+		log_warn(NULL, "vm.max_map_count %lld is below the %lld maps that "
+		    "%lld connections take (3 each)", (long long)maps,
+		    (long long)(3 * want + 1024), (long long)want);
+	log_info(NULL, "connection limit %lld (open files limit %lld, "
+	    "threads-max %lld, pid_max %lld, max_map_count %lld)", (long long)want,
+	    (long long)fds, (long long)threads, (long long)pids, (long long)maps);
+	*out = (unsigned int)want;
+	return (MGR_OK);
+}
+
 mgr_err
 gw_http_start(const char *cert_pem, const char *key_pem)
 {
 	struct addrinfo hints, *ai = NULL;
 	char port[16];
-	unsigned int flags;
+	unsigned int flags, limit;
+	mgr_err rv;
+
+	if ((rv = conn_limit(&limit)) != MGR_OK)
+		return (rv);
 
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
@@ -507,7 +612,7 @@ gw_http_start(const char *cert_pem, const char *key_pem)
 		return (MGR_EINVAL);
 	}
 	/* poll(), not select(): select() refuses descriptors past FD_SETSIZE
-	 * (1024), far below GW_CONN_LIMIT. */
+	 * (1024), far below the connection limit. */
 	flags = MHD_USE_TLS | MHD_USE_THREAD_PER_CONNECTION |
 	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ERROR_LOG;
 	if (ai->ai_family == AF_INET6)
@@ -522,7 +627,8 @@ gw_http_start(const char *cert_pem, const char *key_pem)
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
 	    MHD_OPTION_NOTIFY_CONNECTION, gw_conn_notify, NULL,
 	    MHD_OPTION_UNESCAPE_CALLBACK, keep_raw, NULL,
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)GW_CONN_LIMIT,
+	    MHD_OPTION_CONNECTION_LIMIT, limit,
+	    MHD_OPTION_THREAD_STACK_SIZE, (size_t)GW_THREAD_STACK,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)GW_CONN_TIMEOUT_S,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
 	    /* 400 for HTTP/1.1 without Host, spaces in header names or URLs. */

@@ -70,11 +70,15 @@ mgr_spawn_proc() {
       "MANAGER_INTERNAL_TLS_KEY=$MGR_INTERNAL_CERTS_DIR/$kind.key" \
       "MANAGER_INTERNAL_TLS_CA=$MGR_INTERNAL_CERTS_DIR/internal-ca.pem" "$@"
   fi
-  # MGR_VALGRIND_DIR: run the services (not the gateway) under valgrind
-  # memcheck, one log per process there (tests/valgrind/).
-  if [ -n "${MGR_VALGRIND_DIR:-}" ] && [ "$kind" != gateway ]; then
+  # MGR_VALGRIND_DIR: run the services (and the gateway too with
+  # MGR_VALGRIND_GATEWAY=1) under valgrind memcheck, one log per process
+  # there (tests/valgrind/); MGR_VALGRIND_OPTS adds options (suppressions).
+  if [ -n "${MGR_VALGRIND_DIR:-}" ] &&
+     { [ "$kind" != gateway ] || [ "${MGR_VALGRIND_GATEWAY:-0}" = 1 ]; }; then
+    # shellcheck disable=SC2086
     mgr_spawn "$name" env "$@" valgrind --quiet --leak-check=full \
       --show-leak-kinds=definite --errors-for-leak-kinds=definite \
+      ${MGR_VALGRIND_OPTS:-} \
       --log-file="$MGR_VALGRIND_DIR/$name.log" "$bin"
     return
   fi
