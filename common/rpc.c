@@ -46,14 +46,23 @@
  * write, not a ping-pong of 200 kB pieces (capped by net.core.wmem_max). */
 #define RPC_DIRECT_SNDBUF (RPC_CHUNK_BYTES + 64 * 1024)
 
+/* A connection's thread; joined once done (by the acceptor, or at stop), so
+ * that every thread's exit (OpenSSL's and hiredis's per-thread state) is
+ * over before the process exits. */
+struct rpc_direct_slot {
+	struct rpc_server *s;
+	int fd;
+	int used; /* a thread runs or awaits its join */
+	int done; /* the thread is leaving: fd no longer its business */
+	pthread_t t;
+};
+
 struct rpc_direct_srv {
 	int fd;
 	pthread_t acceptor;
 	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	int nconn;
-	int conns[RPC_DIRECT_SRV_MAX];
 	int stopping;
+	struct rpc_direct_slot slots[RPC_DIRECT_SRV_MAX];
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 };
 
@@ -441,33 +450,15 @@ direct_sndbuf(int fd)
 	(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &n, sizeof(n));
 }
 
-struct direct_conn_arg {
-	struct rpc_server *s;
-	int fd;
-};
-
-static void
-direct_forget(struct rpc_direct_srv *d, int fd)
-{
-	pthread_mutex_lock(&d->mu);
-	for (int i = 0; i < d->nconn; i++)
-		if (d->conns[i] == fd) {
-			d->conns[i] = d->conns[--d->nconn];
-			break;
-		}
-	pthread_cond_broadcast(&d->cv);
-	pthread_mutex_unlock(&d->mu);
-}
-
 /* Serves one direct connection: a request, its reply, the next. */
 static void *
 direct_conn_main(void *arg)
 {
-	struct direct_conn_arg *a = arg;
-	struct rpc_server *s = a->s;
-	int fd = a->fd;
+	struct rpc_direct_slot *sl = arg;
+	struct rpc_server *s = sl->s;
+	struct rpc_direct_srv *d = s->direct;
+	int fd = sl->fd;
 
-	free(a);
 	for (;;) {
 		uint8_t h[4], *in, *out = NULL;
 		size_t n, on = 0;
@@ -493,9 +484,22 @@ direct_conn_main(void *arg)
 			break;
 	}
 	kv_thread_done();
-	direct_forget(s->direct, fd); /* after this, s may be gone */
+	pthread_mutex_lock(&d->mu);
+	sl->done = 1;
+	pthread_mutex_unlock(&d->mu);
 	close(fd);
 	return (NULL);
+}
+
+/* Joins the threads that are done. d->mu held. */
+static void
+direct_reap_locked(struct rpc_direct_srv *d)
+{
+	for (int i = 0; i < RPC_DIRECT_SRV_MAX; i++)
+		if (d->slots[i].used && d->slots[i].done) {
+			pthread_join(d->slots[i].t, NULL);
+			d->slots[i].used = 0;
+		}
 }
 
 static void *
@@ -505,10 +509,8 @@ direct_accept_main(void *arg)
 	struct rpc_direct_srv *d = s->direct;
 
 	for (;;) {
-		struct direct_conn_arg *a;
-		pthread_attr_t attr;
-		pthread_t t;
-		int fd, ok = 0;
+		struct rpc_direct_slot *sl = NULL;
+		int fd;
 
 		fd = accept4(d->fd, NULL, NULL, SOCK_CLOEXEC);
 		pthread_mutex_lock(&d->mu);
@@ -524,28 +526,22 @@ direct_accept_main(void *arg)
 				usleep(10000); /* EMFILE and friends: breathe */
 			continue;
 		}
-		if (d->nconn >= RPC_DIRECT_SRV_MAX) {
-			/* The client falls back to nng. */
-			pthread_mutex_unlock(&d->mu);
+		direct_reap_locked(d);
+		for (int i = 0; i < RPC_DIRECT_SRV_MAX && sl == NULL; i++)
+			if (!d->slots[i].used)
+				sl = &d->slots[i];
+		if (sl != NULL) {
+			direct_sndbuf(fd);
+			sl->s = s;
+			sl->fd = fd;
+			sl->done = 0;
+			sl->used = pthread_create(&sl->t, NULL, direct_conn_main, sl) == 0;
+		}
+		pthread_mutex_unlock(&d->mu);
+		if (sl == NULL || !sl->used) {
+			/* Too many connections: the client falls back to nng. */
 			close(fd);
 			continue;
-		}
-		d->conns[d->nconn++] = fd;
-		pthread_mutex_unlock(&d->mu);
-		direct_sndbuf(fd);
-		if ((a = malloc(sizeof(*a))) != NULL) {
-			a->s = s;
-			a->fd = fd;
-			pthread_attr_init(&attr);
-			pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-			ok = pthread_create(&t, &attr, direct_conn_main, a) == 0;
-			pthread_attr_destroy(&attr);
-			if (!ok)
-				free(a);
-		}
-		if (!ok) {
-			direct_forget(d, fd);
-			close(fd);
 		}
 	}
 	return (NULL);
@@ -583,13 +579,11 @@ direct_server_start(struct rpc_server *s, const char *url)
 		return;
 	}
 	pthread_mutex_init(&d->mu, NULL);
-	pthread_cond_init(&d->cv, NULL);
 	s->direct = d;
 	if (pthread_create(&d->acceptor, NULL, direct_accept_main, s) != 0) {
 		s->direct = NULL;
 		close(d->fd);
 		unlink(d->path);
-		pthread_cond_destroy(&d->cv);
 		pthread_mutex_destroy(&d->mu);
 		free(d);
 	}
@@ -604,19 +598,19 @@ direct_server_stop(struct rpc_server *s)
 		return;
 	pthread_mutex_lock(&d->mu);
 	d->stopping = 1;
-	for (int i = 0; i < d->nconn; i++)
-		shutdown(d->conns[i], SHUT_RDWR);
+	for (int i = 0; i < RPC_DIRECT_SRV_MAX; i++)
+		if (d->slots[i].used && !d->slots[i].done)
+			shutdown(d->slots[i].fd, SHUT_RDWR);
 	pthread_mutex_unlock(&d->mu);
 	shutdown(d->fd, SHUT_RDWR);
 	pthread_join(d->acceptor, NULL);
 	close(d->fd);
 	unlink(d->path);
-	/* Connection threads finish the call in hand and leave. */
-	pthread_mutex_lock(&d->mu);
-	while (d->nconn > 0)
-		pthread_cond_wait(&d->cv, &d->mu);
-	pthread_mutex_unlock(&d->mu);
-	pthread_cond_destroy(&d->cv);
+	/* Connection threads finish the call in hand and leave; nothing adds
+	 * slots any more. */
+	for (int i = 0; i < RPC_DIRECT_SRV_MAX; i++)
+		if (d->slots[i].used)
+			pthread_join(d->slots[i].t, NULL);
 	pthread_mutex_destroy(&d->mu);
 	free(d);
 	s->direct = NULL;
