@@ -12,6 +12,11 @@
  *   {c}      connection index                {i}    per-connection counter
  *   {id}     the connection identity's id    {line} next line of -L FILE
  *   {t}      RFC 3339 time: --time-base + {i} * --time-step seconds
+ *   {line:K} field K (1-based, tab-separated) of the request's -L line
+ *
+ * A request takes at most one -L line, whatever the number of {line} and
+ * {line:K} in its path, body and headers (-H takes templates too), so that
+ * one line can carry an account id, its credentials and a CSR.
  *
  * Requests that complete during the warm-up (-w) are not counted; the
  * measured window is the -d seconds after it. Prints requests/s, latency
@@ -63,7 +68,7 @@ struct tok {
 	enum tok_kind kind;
 	const char *s;		/* TK_LIT */
 	size_t len;
-	uint64_t mod;		/* TK_NMOD */
+	uint64_t mod;		/* TK_NMOD; TK_LINE: the field (0: the line) */
 };
 
 struct tmpl {
@@ -100,6 +105,7 @@ static struct {
 	const char *content_type;
 	char *headers;		/* extra header lines, CRLF-terminated */
 	size_t headers_len;
+	struct tmpl hdr_tmpl;	/* the same, when it has substitutions */
 	const char *cafile, *cert, *key, *idfile, *id;
 	struct lines linefile;
 	int lines_wrap;
@@ -276,6 +282,13 @@ tmpl_parse(struct tmpl *t, const char *s)
 				k.kind = TK_T;
 			else if (n == 4 && strncmp(in, "line", 4) == 0)
 				k.kind = TK_LINE;
+			else if (n > 5 && strncmp(in, "line:", 5) == 0 &&
+			    strspn(in + 5, "0123456789") == n - 5) {
+				k.kind = TK_LINE;
+				k.mod = strtoull(in + 5, NULL, 10);
+				if (k.mod == 0)
+					die("bad {line:K} in template (fields count from 1)");
+			}
 			else
 				end = NULL;	/* not ours: literal text */
 		}
@@ -306,11 +319,27 @@ struct req_ctx {
 	int conn;
 	uint64_t i;		/* per-connection counter */
 	const struct ident *ident;
+	const char *line;	/* this request's -L line, once taken */
 };
+
+/* Field k (1-based) of a tab-separated line into out; "" past the end. */
+static void
+line_field(const char *line, uint64_t k, struct dbuf *out)
+{
+	const char *e;
+
+	for (; k > 1 && line != NULL; k--)
+		if ((line = strchr(line, '\t')) != NULL)
+			line++;
+	if (line == NULL)
+		return;
+	e = strchr(line, '\t');
+	dbuf_add(out, line, e != NULL ? (size_t)(e - line) : strlen(line));
+}
 
 /* Returns -1 when the -L lines ran out (and wrapping is off). */
 static int
-tmpl_expand(const struct tmpl *t, const struct req_ctx *r, struct dbuf *out)
+tmpl_expand(const struct tmpl *t, struct req_ctx *r, struct dbuf *out)
 {
 	for (size_t k = 0; k < t->ntoks; k++) {
 		const struct tok *tk = &t->toks[k];
@@ -346,17 +375,21 @@ tmpl_expand(const struct tmpl *t, const struct req_ctx *r, struct dbuf *out)
 			dbuf_add(out, ts, strlen(ts));
 			break;
 		}
-		case TK_LINE: {
-			uint64_t li = atomic_fetch_add(&g_line, 1);
-
+		case TK_LINE:
 			if (opt.linefile.n == 0)
 				die("{line} used without -L");
-			if (li >= opt.linefile.n && !opt.lines_wrap)
-				return (-1);
-			li %= opt.linefile.n;
-			dbuf_add(out, opt.linefile.v[li], strlen(opt.linefile.v[li]));
+			if (r->line == NULL) {
+				uint64_t li = atomic_fetch_add(&g_line, 1);
+
+				if (li >= opt.linefile.n && !opt.lines_wrap)
+					return (-1);
+				r->line = opt.linefile.v[li % opt.linefile.n];
+			}
+			if (tk->mod == 0)
+				dbuf_add(out, r->line, strlen(r->line));
+			else
+				line_field(r->line, tk->mod, out);
 			break;
-		}
 		}
 	}
 	return (0);
@@ -493,13 +526,14 @@ req_build(struct conn *c)
 {
 	struct req_ctx r;
 	const char *path;
-	struct dbuf pathbuf = { 0 };
+	struct dbuf pathbuf = { 0 }, hdrbuf = { 0 };
 	int rv = -1;
 
 	r.n = atomic_fetch_add(&g_counter, 1);
 	r.conn = c->idx;
 	r.i = c->seq++;
 	r.ident = c->ident;
+	r.line = NULL;
 	c->req.len = 0;
 	c->tbody.len = 0;
 	c->body = NULL;
@@ -522,11 +556,16 @@ req_build(struct conn *c)
 		c->body = opt.body;
 		c->body_len = opt.body_len;
 	}
+	if (opt.headers_len > 0 && !opt.hdr_tmpl.is_static &&
+	    tmpl_expand(&opt.hdr_tmpl, &r, &hdrbuf) != 0)
+		goto out;
 	dbuf_printf(&c->req, "%s ", opt.method);
 	dbuf_add(&c->req, path, strlen(path));
 	dbuf_printf(&c->req, " HTTP/1.1\r\nHost: %s:%s\r\nUser-Agent: mgr-loadgen\r\n",
 	    opt.host, opt.port);
-	if (opt.headers_len > 0)
+	if (hdrbuf.len > 0)
+		dbuf_add(&c->req, hdrbuf.p, hdrbuf.len);
+	else if (opt.headers_len > 0 && opt.hdr_tmpl.is_static)
 		dbuf_add(&c->req, opt.headers, opt.headers_len);
 	if (c->body != NULL || strcmp(opt.method, "POST") == 0 ||
 	    strcmp(opt.method, "PUT") == 0 || strcmp(opt.method, "PATCH") == 0) {
@@ -552,6 +591,7 @@ req_build(struct conn *c)
 	rv = 0;
 out:
 	free(pathbuf.p);
+	free(hdrbuf.p);
 	return (rv);
 }
 
@@ -1100,7 +1140,8 @@ usage(void)
 "  --time-base EPOCH --time-step SEC            {t} = base + {i} * step (now+1d, 60)\n"
 "  -e STRING       count 2xx responses whose body lacks STRING (mismatch=)\n"
 "  -v              verbose errors\n"
-"templates: {n} {n:K} {c} {i} {id} {t} {line}\n");
+"templates (path, body, -H): {n} {n:K} {c} {i} {id} {t} {line} {line:K}\n"
+"  {line:K}: field K (from 1, tab-separated) of the request's one -L line\n");
 	exit(2);
 }
 
@@ -1190,6 +1231,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "loadgen: note: a duration under 10 s is a smoke test, not a figure\n");
 	opt.headers = hdrs.p;
 	opt.headers_len = hdrs.len;
+	if (opt.headers_len > 0)
+		tmpl_parse(&opt.hdr_tmpl, opt.headers);
 	opt.head = strcmp(opt.method, "HEAD") == 0;
 	signal(SIGPIPE, SIG_IGN);
 	resolve();
