@@ -6,14 +6,24 @@
  * so a revocation made through any gateway is refused by every gateway on
  * the very next request, with no pub/sub race. Expiry is checked by the
  * gateway itself on every request. A generation counter keeps an answer
- * fetched before an epoch change from being stored after it. */
+ * fetched before an epoch change from being stored after it.
+ *
+ * Concurrent requests share epoch reads (group commit): a request waits for
+ * the result of a GET that was sent after it arrived; whoever finds no GET
+ * in flight sends the next one for everyone waiting. A GET in flight when a
+ * request arrives may have been answered before a revocation that committed
+ * before the request, so it never counts for that request. */
 #include "gateway/authcache.h"
 
+#include <limits.h>
+#include <linux/futex.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "common/keys.h"
@@ -187,21 +197,66 @@ ac_read_epoch(long long *out)
 	return (MGR_EUNAVAIL);
 }
 
+/* Shared epoch reads: GETs are numbered as they are sent. Lock-free, with
+ * waiters sleeping on a futex on ep_done, so a waiter costs one sleep and one
+ * wake-up (a condition variable would make every woken waiter queue on its
+ * mutex again). */
+static _Atomic unsigned int ep_sent;  /* number of the last GET sent */
+static _Atomic unsigned int ep_done;  /* number of the last GET answered */
+static _Atomic int ep_busy;           /* a GET is in flight */
+static _Atomic int ep_result;         /* how GET ep_done (or a later one) went */
+
+static void
+ep_sleep(unsigned int seen)
+{
+	/* Returns at once when ep_done is no longer seen. */
+	syscall(SYS_futex, &ep_done, FUTEX_WAIT_PRIVATE, seen, NULL, NULL, 0);
+}
+
+static void
+ep_wake_all(void)
+{
+	syscall(SYS_futex, &ep_done, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+}
+
 mgr_err
 gw_authcache_sync(void)
 {
-	long long e;
+	/* Any GET numbered from `need` on was sent after this request
+	 * arrived; one numbered before may have been answered before a
+	 * revocation that committed before this request, so it never
+	 * counts. */
+	unsigned int need = atomic_load(&ep_sent) + 1, done, mine;
+	long long e = 0;
 	mgr_err rv;
+	int idle;
 
-	if ((rv = ac_read_epoch(&e)) != MGR_OK)
-		return (rv);
-	pthread_mutex_lock(&ac_lock);
-	if (e != ac_epoch) {
-		ac_clear_locked();
-		ac_epoch = e;
+	for (;;) {
+		done = atomic_load(&ep_done);
+		if ((int)(done - need) >= 0)
+			return ((mgr_err)atomic_load(&ep_result));
+		idle = 0;
+		if (atomic_compare_exchange_strong(&ep_busy, &idle, 1))
+			break;
+		ep_sleep(done);
 	}
-	pthread_mutex_unlock(&ac_lock);
-	return (MGR_OK);
+	/* No GET in flight: send the next one, for this request and for
+	 * every one that arrives while it is out. */
+	mine = atomic_fetch_add(&ep_sent, 1) + 1;
+	if ((rv = ac_read_epoch(&e)) == MGR_OK) {
+		/* The cache reflects the epoch before anyone is told. */
+		pthread_mutex_lock(&ac_lock);
+		if (e != ac_epoch) {
+			ac_clear_locked();
+			ac_epoch = e;
+		}
+		pthread_mutex_unlock(&ac_lock);
+	}
+	atomic_store(&ep_result, (int)rv);
+	atomic_store(&ep_done, mine);
+	atomic_store(&ep_busy, 0);
+	ep_wake_all();
+	return (rv);
 }
 
 mgr_err

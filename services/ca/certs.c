@@ -280,17 +280,27 @@ out:
 
 /* KEYS acct:{id}:certs; ARGV now. Returns {last issued serial or "",
  * the record of the newest valid certificate (or nothing)}. Looks at the
- * newest CA_LIST_MAX only: the newest valid one is almost always the last. */
+ * newest CA_LIST_MAX only: the newest valid one is almost always the last,
+ * so the newest 16 are listed first and the rest only when none of those is
+ * valid (listing 1,000 serials per renewal was most of Redis's work for an
+ * account with many certificates). */
 static const char lua_newest_valid[] =
-    "local ss = redis.call('ZREVRANGE', KEYS[1], 0, 999)\n"
-    "for _, s in ipairs(ss) do\n"
-    "  local r = redis.call('HMGET', 'cert:' .. s, 'serial', 'holder',\n"
-    "    'account_id', 'subject', 'pem', 'spki', 'not_before', 'not_after',\n"
-    "    'revoked_at', 'issued_at')\n"
-    "  if r[1] and (not r[9] or r[9] == '') and tonumber(r[8]) > tonumber(ARGV[1]) then\n"
-    "    return {ss[1], {r}} end\n"
+    "local function scan(a, b)\n"
+    "  local ss = redis.call('ZREVRANGE', KEYS[1], a, b)\n"
+    "  for _, s in ipairs(ss) do\n"
+    "    local r = redis.call('HMGET', 'cert:' .. s, 'serial', 'holder',\n"
+    "      'account_id', 'subject', 'pem', 'spki', 'not_before', 'not_after',\n"
+    "      'revoked_at', 'issued_at')\n"
+    "    if r[1] and (not r[9] or r[9] == '') and tonumber(r[8]) > tonumber(ARGV[1]) then\n"
+    "      return ss, r end\n"
+    "  end\n"
+    "  return ss, nil\n"
     "end\n"
-    "return {ss[1] or '', {}}\n";
+    "local ss, r = scan(0, 15)\n"
+    "local last = ss[1] or ''\n"
+    "if not r and #ss == 16 then ss, r = scan(16, 999) end\n"
+    "if r then return {last, {r}} end\n"
+    "return {last, {}}\n";
 
 /* The newest valid certificate of an account (*n 0 if none) and the serial
  * issued last (for the renewal script's check that nothing changed). */
@@ -348,6 +358,8 @@ ca_h_renew(struct rpc_call *call, void *arg)
 	redisReply *r = NULL;
 	BIO *b = NULL;
 	X509 *old = NULL;
+	X509_NAME *old_subject = NULL;
+	X509_PUBKEY *old_spki = NULL;
 	char holder[MGR_ID_MAX + 8], why[256], detail[160], last[64];
 	const char *target = "";
 	struct replay rp = {.reply = NULL};
@@ -398,16 +410,27 @@ ca_h_renew(struct rpc_call *call, void *arg)
 			goto out;
 		}
 		BIO_free(b);
+		b = NULL;
 		X509_free(old);
 		old = NULL;
-		if ((b = BIO_new_mem_buf(recs[0].pem, -1)) == NULL ||
+		X509_NAME_free(old_subject);
+		old_subject = NULL;
+		X509_PUBKEY_free(old_spki);
+		old_spki = NULL;
+		ca_issued_clear(&iss);
+		/* The old certificate's subject and key as they are, without
+		 * decoding the key; PEM_read_bio_X509 only if that fails. */
+		if (ca_pem_subject_spki(recs[0].pem, &old_subject, &old_spki) == MGR_OK) {
+			rv = ca_issue(ca, old_spki, old_subject, exp,
+			    CA_PROFILE_CLIENT, &iss);
+		} else if ((b = BIO_new_mem_buf(recs[0].pem, -1)) == NULL ||
 		    (old = PEM_read_bio_X509(b, NULL, NULL, NULL)) == NULL) {
 			rv = MGR_EINTERNAL;
-			goto out;
+		} else {
+			rv = ca_issue(ca, X509_get_X509_PUBKEY(old),
+			    X509_get_subject_name(old), exp, CA_PROFILE_CLIENT, &iss);
 		}
-		ca_issued_clear(&iss);
-		if ((rv = ca_issue(ca, X509_get_X509_PUBKEY(old), X509_get_subject_name(old),
-		         exp, CA_PROFILE_CLIENT, &iss)) != MGR_OK)
+		if (rv != MGR_OK)
 			goto out;
 		ca_issued_msg(&iss, &cm);
 		if ((rv = prepare_cert(call, &rp, &cm, 1)) != MGR_OK)
@@ -453,6 +476,8 @@ out:
 		freeReplyObject(r);
 	BIO_free(b);
 	X509_free(old);
+	X509_NAME_free(old_subject);
+	X509_PUBKEY_free(old_spki);
 	ca_issued_clear(&iss);
 	ca_records_free(recs, nrecs);
 	mgr__ca__renew_request__free_unpacked(req, NULL);

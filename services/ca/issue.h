@@ -39,6 +39,13 @@ mgr_err ca_issue(struct ca_state *ca, const X509_PUBKEY *spki,
     int64_t not_after, enum ca_profile profile, struct ca_issued *out);
 void ca_issued_clear(struct ca_issued *c);
 
+/* The subject and SubjectPublicKeyInfo of a PEM certificate, read as plain
+ * DER: no key is decoded (OpenSSL 3.0 decodes the key of every X509 it
+ * parses, which costs more than signing). Free with X509_NAME_free and
+ * X509_PUBKEY_free. MGR_EINVAL on anything unexpected. */
+mgr_err ca_pem_subject_spki(const char *pem, X509_NAME **subject,
+    X509_PUBKEY **spki);
+
 /* The expiry a request asks for: absent gives now + 1 year (not past the CA's
  * own expiry); present must lie after now + MANAGER_MIN_CERT_VALIDITY_S and
  * not past the CA's expiry nor now + 5 years. MGR_EINVAL with why. */

@@ -27,6 +27,13 @@ mgr_err vault_h_update(struct rpc_call *call, void *arg);
  * other accounts get PERM (audited as `action`), unknown names NOTFOUND. */
 mgr_err vault_for_objects(struct rpc_call *call, const char *name,
     const char *action, struct vault_rec *out);
+/* vault_for_objects in two halves around a lookup done elsewhere: the
+ * checks on the caller alone, then those on the lookup's result (find_rv,
+ * and v when MGR_OK). */
+mgr_err vault_objects_precheck(struct rpc_call *call, const char *name,
+    const char *action);
+mgr_err vault_objects_postcheck(struct rpc_call *call, const char *action,
+    mgr_err find_rv, const struct vault_rec *v);
 
 /* objects.c (the vault's owner only) */
 mgr_err vault_h_head(struct rpc_call *call, void *arg);

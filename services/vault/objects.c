@@ -45,31 +45,38 @@ vault_h_head(struct rpc_call *call, void *arg)
 	struct vault_rec v;
 	struct vault_obj o;
 	char *data = NULL;
-	mgr_err rv;
+	mgr_err rv, orv = MGR_ENOTFOUND;
 
 	(void)arg;
 	if ((rv = rpc_args(call, &mgr__vault__object_ref__descriptor,
 	         (ProtobufCMessage **)&in)) != MGR_OK)
 		return (rv);
-	if ((rv = vault_for_objects(call, in->vault, "object.read", &v)) != MGR_OK ||
-	    (rv = check_key(call, in->key)) != MGR_OK)
-		goto out;
-	if ((rv = vault_store_obj_head(&v, in->key, strlen(in->key), &o)) ==
-	    MGR_ENOTFOUND) {
-		rv = rpc_fail(call, rv, "no such object");
+	if (!vault_key_valid(in->key, strlen(in->key))) {
+		/* The vault's errors come first, as for every object call. */
+		if ((rv = vault_for_objects(call, in->vault, "object.read", &v)) ==
+		    MGR_OK)
+			rv = check_key(call, in->key);
 		goto out;
 	}
-	if (rv != MGR_OK)
+	/* One script: the vault, the object and (GET of a one-chunk object)
+	 * its data, read for the owner only; the checks are those of
+	 * vault_for_objects. If the inline read fails (e.g. the object data
+	 * is gone) the reply just has no data and the caller reads with
+	 * GetChunk as before. */
+	if ((rv = vault_objects_precheck(call, in->vault, "object.read")) != MGR_OK)
 		goto out;
+	rv = vault_store_read(in->vault, in->key, strlen(in->key), caller_id(call),
+	    in->with_data ? (int64_t)RPC_CHUNK_BYTES : 0, &v, &orv, &o, &data);
+	if ((rv = vault_objects_postcheck(call, "object.read", rv, &v)) != MGR_OK)
+		goto out;
+	if (orv == MGR_ENOTFOUND) {
+		rv = rpc_fail(call, orv, "no such object");
+		goto out;
+	}
 	obj_to_proto(&o, &po);
 	out.vault_id = v.id;
 	out.object = &po;
-	/* A one-chunk object comes back inline (one call for a small GET). If
-	 * the read fails (e.g. the object was replaced meanwhile) the reply just
-	 * has no data and the caller reads with GetChunk as before. */
-	if (in->with_data && o.size > 0 && o.size <= (int64_t)RPC_CHUNK_BYTES &&
-	    vault_store_get_chunk(v.id, caller_id(call), o.version, 0,
-	        (size_t)o.size, &data) == MGR_OK) {
+	if (data != NULL && o.size > 0 && o.size <= (int64_t)RPC_CHUNK_BYTES) {
 		out.has_data = 1;
 		out.data.data = (uint8_t *)data;
 		out.data.len = (size_t)o.size;

@@ -474,6 +474,117 @@ vault_store_obj_head(const struct vault_rec *v, const char *key, size_t keylen,
 	return (MGR_OK);
 }
 
+/* vault_store_read: the vault by name (as lua_vault_find), the object's
+ * metadata (as vault_store_obj_head) and, for the owner ARGV[3] and an
+ * object of 1 to ARGV[4] bytes, chunk 0 of its current version (as
+ * lua_get_chunk, repairing a mirror copy). ARGV[5] is the number of vault
+ * fields that follow. Returns {vault fields, object fields, data or false}. */
+static const char lua_obj_read[] =
+    "local id = redis.call('GET', KEYS[1])\n"
+    "if not id then return redis.error_reply('NOTFOUND no such vault') end\n"
+    "local fields = {}\n"
+    "for i = 6, 5 + tonumber(ARGV[5]) do fields[#fields + 1] = ARGV[i] end\n"
+    "local vk = ARGV[1] .. id .. '}'\n"
+    "local f = redis.call('HMGET', vk, unpack(fields))\n"
+    "if not f[1] then return redis.error_reply('NOTFOUND no such vault') end\n"
+    "local o = redis.call('HMGET', vk .. ':o:' .. ARGV[2], 'size', 'etag',\n"
+    "  'modified_at', 'ver', 'n')\n"
+    "local want = tonumber(o[1] or '')\n"
+    "if ARGV[3] == '' or not want or want < 1 or want > tonumber(ARGV[4])\n"
+    "    or not o[4] then\n"
+    "  return {f, o, false}\n"
+    "end\n"
+    "local v = redis.call('HMGET', vk, 'owner_account_id', 'mirror')\n"
+    "if v[1] ~= ARGV[3] then return {f, o, false} end\n"
+    "local k0 = vk .. ':c:' .. o[4] .. ':0:0'\n"
+    "local k1 = vk .. ':c:' .. o[4] .. ':1:0'\n"
+    "local d = redis.call('GET', k0)\n"
+    "if d and #d == want then\n"
+    "  if v[2] == '1' and redis.call('STRLEN', k1) ~= want then\n"
+    "    redis.call('SET', k1, d)\n"
+    "  end\n"
+    "  return {f, o, d}\n"
+    "end\n"
+    "if v[2] == '1' then\n"
+    "  local d1 = redis.call('GET', k1)\n"
+    "  if d1 and #d1 == want then\n"
+    "    redis.call('SET', k0, d1)\n"
+    "    return {f, o, d1}\n"
+    "  end\n"
+    "end\n"
+    "return {f, o, false}\n";
+
+mgr_err
+vault_store_read(const char *name, const char *key, size_t keylen,
+    const char *owner, int64_t max_inline, struct vault_rec *v,
+    mgr_err *obj_rv, struct vault_obj *o, char **data)
+{
+	static const char *const fields[] = {VAULT_FIELDS};
+	const char *argv[6 + sizeof(fields) / sizeof(fields[0])];
+	size_t argvlen[6 + sizeof(fields) / sizeof(fields[0])];
+	char kname[VAULT_NAME_MAX + 16], smax[24], nf[8];
+	const size_t nfields = sizeof(fields) / sizeof(fields[0]);
+	const redisReply *ro, *rd;
+	struct vault_rec vr;
+	struct vault_obj ob;
+	redisReply *r = NULL;
+	char *d = NULL;
+	mgr_err rv;
+
+	if (!vault_name_valid(name))
+		return (MGR_ENOTFOUND);
+	if (keylen > VAULT_KEY_MAX)
+		return (MGR_EINVAL);
+	if ((rv = kfmt(kname, sizeof(kname), "vault:name:%s", name)) != MGR_OK)
+		return (rv);
+	snprintf(smax, sizeof(smax), "%lld", (long long)max_inline);
+	snprintf(nf, sizeof(nf), "%zu", nfields);
+	argv[0] = kname;
+	argv[1] = "vault:{";
+	argv[2] = key;
+	argv[3] = owner != NULL ? owner : "";
+	argv[4] = smax;
+	argv[5] = nf;
+	for (size_t i = 0; i < nfields; i++)
+		argv[6 + i] = fields[i];
+	for (size_t i = 0; i < sizeof(argv) / sizeof(argv[0]); i++)
+		argvlen[i] = i == 2 ? keylen : strlen(argv[i]);
+	if ((rv = kv_eval(&r, lua_obj_read, 1, (int)(sizeof(argv) / sizeof(argv[0])),
+	         argv, argvlen)) != MGR_OK)
+		return (rv);
+	if (r->type != REDIS_REPLY_ARRAY || r->elements != 3) {
+		freeReplyObject(r);
+		return (MGR_EINTERNAL);
+	}
+	vault_from(r->element[0], &vr);
+	if (*vr.id == '\0') {
+		freeReplyObject(r);
+		return (MGR_EINTERNAL);
+	}
+	ro = r->element[1];
+	rd = r->element[2];
+	memset(&ob, 0, sizeof(ob));
+	if (*el(ro, 0) == '\0' || strlen(el(ro, 3)) != VAULT_VERSION_LEN) {
+		*obj_rv = MGR_ENOTFOUND;
+	} else {
+		*obj_rv = MGR_OK;
+		memcpy(ob.key, key, keylen);
+		ob.size = el_i64(ro, 0);
+		copy_str(ob.etag, sizeof(ob.etag), el(ro, 1));
+		ob.modified_at = el_i64(ro, 2);
+		copy_str(ob.version, sizeof(ob.version), el(ro, 3));
+		ob.chunks = el_i64(ro, 4);
+		if (rd->type == REDIS_REPLY_STRING && (int64_t)rd->len == ob.size &&
+		    (d = malloc(rd->len > 0 ? rd->len : 1)) != NULL)
+			memcpy(d, rd->str, rd->len);
+	}
+	freeReplyObject(r);
+	*v = vr;
+	*o = ob;
+	*data = d;
+	return (MGR_OK);
+}
+
 static const char lua_put_begin[] =
     "local v = redis.call('HMGET', KEYS[1], 'owner_account_id', 'quota_bytes',\n"
     "  'bytes_used', 'mirror')\n"

@@ -135,6 +135,14 @@ mgr_err vault_store_put_abort(const char *vid, const char *upload_id,
  * holds len bytes. */
 mgr_err vault_store_get_chunk(const char *vid, const char *owner,
     const char *ver, uint32_t index, size_t len, char **data);
+/* A small read in one script: the vault named `name` into *v (NOTFOUND: no
+ * such vault), the object's metadata into *o (*obj_rv NOTFOUND: no such
+ * object) and, when owner is the vault's owner and the object is 1 to
+ * max_inline bytes, its data as vault_store_get_chunk would read chunk 0
+ * (*data, caller frees; NULL when not read). */
+mgr_err vault_store_read(const char *name, const char *key, size_t keylen,
+    const char *owner, int64_t max_inline, struct vault_rec *v,
+    mgr_err *obj_rv, struct vault_obj *o, char **data);
 /* On success *size is the size of the deleted object (0 when rp->hit). */
 mgr_err vault_store_obj_delete(const struct vault_rec *v, const char *owner,
     const char *key, size_t keylen, int64_t *size, struct replay *rp);

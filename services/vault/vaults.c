@@ -303,11 +303,9 @@ vault_h_update(struct rpc_call *call, void *arg)
 }
 
 mgr_err
-vault_for_objects(struct rpc_call *call, const char *name, const char *action,
-    struct vault_rec *out)
+vault_objects_precheck(struct rpc_call *call, const char *name,
+    const char *action)
 {
-	mgr_err rv;
-
 	if (caller_is(call, MGR__CALLER__KIND__ADMIN)) {
 		audit_log(call->request_id, call->caller, action, name, MGR_EPERM,
 		    "administrators may not touch a locked vault's objects");
@@ -316,14 +314,33 @@ vault_for_objects(struct rpc_call *call, const char *name, const char *action,
 	}
 	if (!caller_is(call, MGR__CALLER__KIND__APP))
 		return (rpc_fail(call, MGR_EPERM, "only the vault's owner may do this"));
-	if ((rv = vault_store_find(name, out)) == MGR_ENOTFOUND)
-		return (rpc_fail(call, rv, "no such vault"));
-	if (rv != MGR_OK)
-		return (rv);
-	if (!caller_owns(call, out)) {
-		audit_log(call->request_id, call->caller, action, out->id, MGR_EPERM,
+	return (MGR_OK);
+}
+
+mgr_err
+vault_objects_postcheck(struct rpc_call *call, const char *action,
+    mgr_err find_rv, const struct vault_rec *v)
+{
+	if (find_rv == MGR_ENOTFOUND)
+		return (rpc_fail(call, find_rv, "no such vault"));
+	if (find_rv != MGR_OK)
+		return (find_rv);
+	if (!caller_owns(call, v)) {
+		audit_log(call->request_id, call->caller, action, v->id, MGR_EPERM,
 		    "the vault belongs to another account");
 		return (rpc_fail(call, MGR_EPERM, "the vault belongs to another account"));
 	}
 	return (MGR_OK);
+}
+
+mgr_err
+vault_for_objects(struct rpc_call *call, const char *name, const char *action,
+    struct vault_rec *out)
+{
+	mgr_err rv;
+
+	if ((rv = vault_objects_precheck(call, name, action)) != MGR_OK)
+		return (rv);
+	rv = vault_store_find(name, out);
+	return (vault_objects_postcheck(call, action, rv, out));
 }

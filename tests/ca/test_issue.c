@@ -78,6 +78,35 @@ issue_for(struct ca_state *ca, EVP_PKEY *key, const X509_NAME *n, int64_t na,
 		CHECK(X509_get0_pubkey(x) != NULL &&
 		    EVP_PKEY_eq(X509_get0_pubkey(x), key) == 1, "certificate key");
 		CHECK(X509_verify(x, ca->key) == 1, "signed by the CA");
+		OPENSSL_free(d2);
+		d2 = NULL;
+		/* Renewal reads the subject and key from the stored PEM
+		 * without decoding the key: the same bytes, and a
+		 * certificate issued from them carries the same key. */
+		{
+			X509_NAME *sn = NULL;
+			X509_PUBKEY *sp = NULL;
+			struct ca_issued again;
+
+			memset(&again, 0, sizeof(again));
+			CHECK(ca_pem_subject_spki(iss.pem, &sn, &sp) == MGR_OK,
+			    "subject and SPKI from the PEM");
+			if (sn != NULL && sp != NULL) {
+				CHECK(X509_NAME_cmp(sn, X509_get_subject_name(x)) == 0,
+				    "subject from the PEM");
+				l2 = i2d_X509_PUBKEY(sp, &d2);
+				CHECK(l1 > 0 && l1 == l2 && memcmp(d1, d2, (size_t)l1) == 0,
+				    "SPKI from the PEM = the key's DER");
+				CHECK(ca_issue(ca, sp, sn, na, CA_PROFILE_CLIENT,
+				    &again) == MGR_OK, "issue from the PEM's parts");
+				CHECK(strcmp(again.spki, iss.spki) == 0 &&
+				    strcmp(again.subject, iss.subject) == 0,
+				    "renewed: same key, same subject");
+				ca_issued_clear(&again);
+			}
+			X509_NAME_free(sn);
+			X509_PUBKEY_free(sp);
+		}
 		OPENSSL_free(d1);
 		OPENSSL_free(d2);
 		X509_free(x);
@@ -179,6 +208,22 @@ main(void)
 		CHECK(key != NULL && rsa != NULL && ca.sha256 != NULL, "setup");
 		issue_for(&ca, key, n, na, "issue, EC P-256 subject key");
 		issue_for(&ca, rsa, n, na, "issue, RSA-2048 subject key");
+		{
+			static const char *const bad[] = {"",
+			    "-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n",
+			    "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+			    "-----BEGIN CERTIFICATE-----\nMAMCAQA=\n-----END CERTIFICATE-----\n",
+			    "-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n",
+			    "-----BEGIN CERTIFICATE-----\nMAA=\n"};
+
+			for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+				X509_NAME *sn = NULL;
+				X509_PUBKEY *sp = NULL;
+
+				CHECK(ca_pem_subject_spki(bad[i], &sn, &sp) == MGR_EINVAL &&
+				    sn == NULL && sp == NULL, "malformed PEM refused");
+			}
+		}
 		EVP_MD_free(ca.sha256);
 		X509_NAME_free(n);
 		X509_free(cacert);
