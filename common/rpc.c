@@ -1,16 +1,11 @@
 #include "common/rpc.h"
 
-#include <errno.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <unistd.h>
 
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
@@ -23,56 +18,12 @@
 #include "common/log.h"
 #include "common/util.h"
 
-/*
- * The direct lane. nng's req/rep costs a local round trip about a dozen
- * thread hand-offs on each side (caller -> nng taskq -> poller -> taskq ->
- * worker and back), which was most of the CPU of a small vault GET. For an
- * ipc:// address with a single replica, a server also listens on a plain
- * Unix socket next to the nng one (PATH.direct, same directory and
- * permissions) and serves it with one thread per connection; a client keeps
- * a pool of such connections and does one blocking write and one read per
- * call. Frames: 4-byte big-endian length, then the same packed
- * Request/Reply as over nng. Anything unusual (no direct socket, a pooled
- * connection that went away, too many connections) falls back to the nng
- * path, which keeps its resend and failover behaviour; a call whose direct
- * connection broke after the request went out is resent over nng, the same
- * at-least-once semantics as nng's own resend. MANAGER_RPC_DIRECT=0 turns
- * the lane off (client and server).
- */
-#define RPC_DIRECT_SUFFIX ".direct"
-#define RPC_DIRECT_SRV_MAX 256 /* connections a server serves at once */
-#define RPC_DIRECT_CLI_MAX 128 /* connections a client keeps open */
-/* Socket send buffer of a direct connection: a whole chunk message in one
- * write, not a ping-pong of 200 kB pieces (capped by net.core.wmem_max). */
-#define RPC_DIRECT_SNDBUF (RPC_CHUNK_BYTES + 64 * 1024)
-
-/* A connection's thread; joined once done (by the acceptor, or at stop), so
- * that every thread's exit (OpenSSL's and hiredis's per-thread state) is
- * over before the process exits. */
-struct rpc_direct_slot {
-	struct rpc_server *s;
-	int fd;
-	int used; /* a thread runs or awaits its join */
-	int done; /* the thread is leaving: fd no longer its business */
-	pthread_t t;
-};
-
-struct rpc_direct_srv {
-	int fd;
-	pthread_t acceptor;
-	pthread_mutex_t mu;
-	int stopping;
-	struct rpc_direct_slot slots[RPC_DIRECT_SRV_MAX];
-	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-};
-
 struct rpc_server {
 	nng_socket sock;
 	const struct rpc_method *methods;
 	void *arg;
 	int nworkers;
 	pthread_t *threads;
-	struct rpc_direct_srv *direct;
 };
 
 /* Connections a client watches (see pipe_watch). */
@@ -81,14 +32,6 @@ struct rpc_server {
 
 struct rpc_client {
 	nng_socket sock;
-	/* The direct lane (empty path: off): idle connections and a count of
-	 * all open ones. */
-	char direct_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	pthread_mutex_t dmu;
-	int didle[RPC_DIRECT_CLI_MAX];
-	int nidle;
-	int nopen;
-	int64_t dretry_ms;
 	/* tls+tcp:// only: the pipes of sock, checked by a watcher thread. */
 	int watching;
 	pthread_t watcher;
@@ -310,409 +253,6 @@ is_tls_url(const char *url)
 	return (strncmp(url, "tls+tcp", 7) == 0);
 }
 
-/* The direct lane (see the top of this file). */
-
-static int
-direct_enabled(void)
-{
-	const char *e = getenv("MANAGER_RPC_DIRECT");
-
-	return (e == NULL || strcmp(e, "0") != 0);
-}
-
-/* The direct socket of an address list: one ipc:// address only. */
-static int
-direct_path(const char *urls, char *out, size_t len)
-{
-	const char *p = urls + 6;
-	int n;
-
-	if (!direct_enabled() || strncmp(urls, "ipc://", 6) != 0 || *p == '\0' ||
-	    strpbrk(p, ", ") != NULL)
-		return (-1);
-	n = snprintf(out, len, "%s%s", p, RPC_DIRECT_SUFFIX);
-	if (n < 0 || (size_t)n >= len) {
-		out[0] = '\0';
-		return (-1);
-	}
-	return (0);
-}
-
-static void
-be32_put(uint8_t *b, uint32_t v)
-{
-	b[0] = (uint8_t)(v >> 24);
-	b[1] = (uint8_t)(v >> 16);
-	b[2] = (uint8_t)(v >> 8);
-	b[3] = (uint8_t)v;
-}
-
-static uint32_t
-be32_get(const uint8_t *b)
-{
-	return ((uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 |
-	    (uint32_t)b[3]);
-}
-
-/* Waits for ev on fd until deadline_ms: 0 ready, -2 timed out, -1 error. */
-static int
-io_wait(int fd, short ev, int64_t deadline_ms)
-{
-	struct pollfd pfd;
-	int64_t left;
-	int rv;
-
-	pfd.fd = fd;
-	pfd.events = ev;
-	pfd.revents = 0;
-	do {
-		if ((left = deadline_ms - mgr_now_ms()) <= 0)
-			return (-2);
-		rv = poll(&pfd, 1, left > 600000 ? 600000 : (int)left);
-	} while ((rv < 0 && errno == EINTR) || rv == 0);
-	return (rv == 1 ? 0 : -1);
-}
-
-/* Sends h then b. deadline_ms 0: blocking, no deadline. 0 done, -2 timed
- * out, -1 error. */
-static int
-io_send2(int fd, const uint8_t *h, size_t hn, const uint8_t *b, size_t bn,
-    int64_t deadline_ms)
-{
-	size_t off = 0, total = hn + bn;
-	int flags = MSG_NOSIGNAL | (deadline_ms != 0 ? MSG_DONTWAIT : 0);
-
-	while (off < total) {
-		struct iovec iov[2];
-		struct msghdr mh;
-		ssize_t w;
-		int k = 0, rv;
-
-		if (off < hn) {
-			iov[k].iov_base = (void *)(h + off);
-			iov[k++].iov_len = hn - off;
-			iov[k].iov_base = (void *)b;
-			iov[k++].iov_len = bn;
-		} else {
-			iov[k].iov_base = (void *)(b + (off - hn));
-			iov[k++].iov_len = total - off;
-		}
-		memset(&mh, 0, sizeof(mh));
-		mh.msg_iov = iov;
-		mh.msg_iovlen = (size_t)k;
-		w = sendmsg(fd, &mh, flags);
-		if (w > 0) {
-			off += (size_t)w;
-			continue;
-		}
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) &&
-		    deadline_ms != 0) {
-			if ((rv = io_wait(fd, POLLOUT, deadline_ms)) != 0)
-				return (rv);
-			continue;
-		}
-		return (-1);
-	}
-	return (0);
-}
-
-/* Receives exactly n bytes. deadline_ms 0: blocking, no deadline. 0 done,
- * -2 timed out, -1 error or end of stream. */
-static int
-io_recv(int fd, uint8_t *b, size_t n, int64_t deadline_ms)
-{
-	while (n > 0) {
-		ssize_t r;
-		int rv;
-
-		if (deadline_ms != 0 && (rv = io_wait(fd, POLLIN, deadline_ms)) != 0)
-			return (rv);
-		r = recv(fd, b, n, deadline_ms != 0 ? MSG_DONTWAIT : 0);
-		if (r > 0) {
-			b += r;
-			n -= (size_t)r;
-			continue;
-		}
-		if (r < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
-			continue;
-		return (-1);
-	}
-	return (0);
-}
-
-static void
-direct_sndbuf(int fd)
-{
-	int n = (int)RPC_DIRECT_SNDBUF;
-
-	(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &n, sizeof(n));
-}
-
-/* Serves one direct connection: a request, its reply, the next. */
-static void *
-direct_conn_main(void *arg)
-{
-	struct rpc_direct_slot *sl = arg;
-	struct rpc_server *s = sl->s;
-	struct rpc_direct_srv *d = s->direct;
-	int fd = sl->fd;
-
-	for (;;) {
-		uint8_t h[4], *in, *out = NULL;
-		size_t n, on = 0;
-		mgr_err rv;
-		int w;
-
-		if (io_recv(fd, h, sizeof(h), 0) != 0)
-			break;
-		if ((n = be32_get(h)) > RPC_MSG_MAX || (in = malloc(n ? n : 1)) == NULL)
-			break;
-		if (io_recv(fd, in, n, 0) != 0) {
-			free(in);
-			break;
-		}
-		rv = rpc_serve_packed(s->methods, s->arg, in, n, &out, &on);
-		free(in);
-		if (rv != MGR_OK)
-			break; /* the client resends over nng */
-		be32_put(h, (uint32_t)on);
-		w = io_send2(fd, h, sizeof(h), out, on, 0);
-		free(out);
-		if (w != 0)
-			break;
-	}
-	kv_thread_done();
-	pthread_mutex_lock(&d->mu);
-	sl->done = 1;
-	pthread_mutex_unlock(&d->mu);
-	close(fd);
-	return (NULL);
-}
-
-/* Joins the threads that are done. d->mu held. */
-static void
-direct_reap_locked(struct rpc_direct_srv *d)
-{
-	for (int i = 0; i < RPC_DIRECT_SRV_MAX; i++)
-		if (d->slots[i].used && d->slots[i].done) {
-			pthread_join(d->slots[i].t, NULL);
-			d->slots[i].used = 0;
-		}
-}
-
-static void *
-direct_accept_main(void *arg)
-{
-	struct rpc_server *s = arg;
-	struct rpc_direct_srv *d = s->direct;
-
-	for (;;) {
-		struct rpc_direct_slot *sl = NULL;
-		int fd;
-
-		fd = accept4(d->fd, NULL, NULL, SOCK_CLOEXEC);
-		pthread_mutex_lock(&d->mu);
-		if (d->stopping) {
-			pthread_mutex_unlock(&d->mu);
-			if (fd >= 0)
-				close(fd);
-			break;
-		}
-		if (fd < 0) {
-			pthread_mutex_unlock(&d->mu);
-			if (errno != EINTR && errno != ECONNABORTED)
-				usleep(10000); /* EMFILE and friends: breathe */
-			continue;
-		}
-		direct_reap_locked(d);
-		for (int i = 0; i < RPC_DIRECT_SRV_MAX && sl == NULL; i++)
-			if (!d->slots[i].used)
-				sl = &d->slots[i];
-		if (sl != NULL) {
-			direct_sndbuf(fd);
-			sl->s = s;
-			sl->fd = fd;
-			sl->done = 0;
-			sl->used = pthread_create(&sl->t, NULL, direct_conn_main, sl) == 0;
-		}
-		pthread_mutex_unlock(&d->mu);
-		if (sl == NULL || !sl->used) {
-			/* Too many connections: the client falls back to nng. */
-			close(fd);
-			continue;
-		}
-	}
-	return (NULL);
-}
-
-/* Starts the direct lane of a server listening on url (an ipc:// address
- * nng has just bound: a direct socket left at its path is stale). Without
- * it the server still works over nng. */
-static void
-direct_server_start(struct rpc_server *s, const char *url)
-{
-	struct rpc_direct_srv *d;
-	struct sockaddr_un sa;
-
-	if ((d = calloc(1, sizeof(*d))) == NULL)
-		return;
-	if (direct_path(url, d->path, sizeof(d->path)) != 0) {
-		free(d);
-		return;
-	}
-	memset(&sa, 0, sizeof(sa));
-	sa.sun_family = AF_UNIX;
-	memcpy(sa.sun_path, d->path, strlen(d->path) + 1);
-	unlink(d->path);
-	if ((d->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) {
-		free(d);
-		return;
-	}
-	if (bind(d->fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
-	    listen(d->fd, 128) != 0) {
-		log_warn(NULL, "rpc: no direct socket at %s: %s", d->path,
-		    strerror(errno));
-		close(d->fd);
-		free(d);
-		return;
-	}
-	pthread_mutex_init(&d->mu, NULL);
-	s->direct = d;
-	if (pthread_create(&d->acceptor, NULL, direct_accept_main, s) != 0) {
-		s->direct = NULL;
-		close(d->fd);
-		unlink(d->path);
-		pthread_mutex_destroy(&d->mu);
-		free(d);
-	}
-}
-
-static void
-direct_server_stop(struct rpc_server *s)
-{
-	struct rpc_direct_srv *d = s->direct;
-
-	if (d == NULL)
-		return;
-	pthread_mutex_lock(&d->mu);
-	d->stopping = 1;
-	for (int i = 0; i < RPC_DIRECT_SRV_MAX; i++)
-		if (d->slots[i].used && !d->slots[i].done)
-			shutdown(d->slots[i].fd, SHUT_RDWR);
-	pthread_mutex_unlock(&d->mu);
-	shutdown(d->fd, SHUT_RDWR);
-	pthread_join(d->acceptor, NULL);
-	close(d->fd);
-	unlink(d->path);
-	/* Connection threads finish the call in hand and leave; nothing adds
-	 * slots any more. */
-	for (int i = 0; i < RPC_DIRECT_SRV_MAX; i++)
-		if (d->slots[i].used)
-			pthread_join(d->slots[i].t, NULL);
-	pthread_mutex_destroy(&d->mu);
-	free(d);
-	s->direct = NULL;
-}
-
-/* A direct connection: an idle one, or a new one. -1: none (use nng). */
-static int
-direct_get(struct rpc_client *c, int *fresh)
-{
-	struct sockaddr_un sa;
-	int fd;
-
-	pthread_mutex_lock(&c->dmu);
-	if (c->nidle > 0) {
-		fd = c->didle[--c->nidle];
-		pthread_mutex_unlock(&c->dmu);
-		*fresh = 0;
-		return (fd);
-	}
-	if (c->nopen >= RPC_DIRECT_CLI_MAX || mgr_now_ms() < c->dretry_ms) {
-		pthread_mutex_unlock(&c->dmu);
-		return (-1);
-	}
-	c->nopen++;
-	pthread_mutex_unlock(&c->dmu);
-	memset(&sa, 0, sizeof(sa));
-	sa.sun_family = AF_UNIX;
-	memcpy(sa.sun_path, c->direct_path, strlen(c->direct_path) + 1);
-	/* Non-blocking: a server whose backlog is full (or stopped) is not
-	 * waited for here but left to nng and the deadline. */
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
-	         0)) >= 0 &&
-	    connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
-		direct_sndbuf(fd);
-		*fresh = 1;
-		return (fd);
-	}
-	if (fd >= 0)
-		close(fd);
-	pthread_mutex_lock(&c->dmu);
-	c->nopen--;
-	c->dretry_ms = mgr_now_ms() + 1000; /* no direct server: nng for a while */
-	pthread_mutex_unlock(&c->dmu);
-	return (-1);
-}
-
-static void
-direct_put(struct rpc_client *c, int fd, int keep)
-{
-	pthread_mutex_lock(&c->dmu);
-	if (keep && c->nidle < RPC_DIRECT_CLI_MAX) {
-		c->didle[c->nidle++] = fd;
-		fd = -1;
-	} else {
-		c->nopen--;
-	}
-	pthread_mutex_unlock(&c->dmu);
-	if (fd >= 0)
-		close(fd);
-}
-
-/* One call over the direct lane. 1: the packed reply is in *out (free it);
- * 0: not done, use nng; -1: no reply before the deadline. */
-static int
-direct_call(struct rpc_client *c, const uint8_t *req, size_t n,
-    int64_t deadline_ms, uint8_t **out, size_t *outlen)
-{
-	for (int attempt = 0; attempt < 2; attempt++) {
-		uint8_t h[4], *b = NULL;
-		size_t len;
-		int fresh = 0, fd, rv;
-
-		if ((fd = direct_get(c, &fresh)) < 0)
-			return (0);
-		be32_put(h, (uint32_t)n);
-		if ((rv = io_send2(fd, h, sizeof(h), req, n, deadline_ms)) == 0 &&
-		    (rv = io_recv(fd, h, sizeof(h), deadline_ms)) == 0) {
-			if ((len = be32_get(h)) > RPC_MSG_MAX ||
-			    (b = malloc(len ? len : 1)) == NULL)
-				rv = -1;
-			else
-				rv = io_recv(fd, b, len, deadline_ms);
-		}
-		if (rv == 0) {
-			direct_put(c, fd, 1);
-			*out = b;
-			*outlen = len;
-			return (1);
-		}
-		free(b);
-		direct_put(c, fd, 0);
-		if (rv == -2)
-			return (-1);
-		/* A pooled connection may be one the server has closed
-		 * (restarted): one try on a fresh one, then nng. */
-		if (fresh)
-			return (0);
-	}
-	return (0);
-}
-
-
 /* Reads a PEM file of at most RPC_PEM_MAX bytes as a string. */
 static mgr_err
 read_pem(const char *path, char **out)
@@ -877,7 +417,6 @@ rpc_server_create(struct rpc_server **out, const char *url,
 		log_error(NULL, "rpc: cannot listen on %s: %s", url, nng_strerror(rv));
 		goto fail;
 	}
-	direct_server_start(s, url);
 	if ((s->threads = calloc((size_t)workers, sizeof(pthread_t))) == NULL) {
 		rv = NNG_ENOMEM;
 		goto fail;
@@ -900,7 +439,6 @@ rpc_server_destroy(struct rpc_server *s)
 {
 	if (s == NULL)
 		return;
-	direct_server_stop(s);
 	nng_close(s->sock);
 	for (int i = 0; i < s->nworkers; i++)
 		pthread_join(s->threads[i], NULL);
@@ -993,8 +531,6 @@ rpc_client_create(struct rpc_client **out, const char *urls)
 		free(c);
 		return (nng_to_err(rv));
 	}
-	pthread_mutex_init(&c->dmu, NULL);
-	direct_path(urls, c->direct_path, sizeof(c->direct_path));
 	nng_socket_set_size(c->sock, NNG_OPT_RECVMAXSZ, RPC_MSG_MAX);
 	/* A request whose replica died is resent at once to another one (nng
 	 * does so when the pipe closes); no timed blind resends. */
@@ -1010,7 +546,6 @@ rpc_client_create(struct rpc_client **out, const char *urls)
 			nng_close(c->sock);
 			pthread_cond_destroy(&c->cv);
 			pthread_mutex_destroy(&c->mu);
-			pthread_mutex_destroy(&c->dmu);
 			free(c);
 			return (MGR_EINTERNAL);
 		}
@@ -1051,9 +586,6 @@ rpc_client_destroy(struct rpc_client *c)
 		pthread_cond_destroy(&c->cv);
 		pthread_mutex_destroy(&c->mu);
 	}
-	while (c->nidle > 0)
-		close(c->didle[--c->nidle]);
-	pthread_mutex_destroy(&c->dmu);
 	free(c);
 }
 
@@ -1065,9 +597,7 @@ rpc_call(struct rpc_client *c, const char *method, const char *request_id,
 {
 	Mgr__Request req = MGR__REQUEST__INIT;
 	Mgr__Reply *rep = NULL;
-	uint8_t *payload = NULL, *direct = NULL;
-	const uint8_t *rb;
-	size_t rlen = 0;
+	uint8_t *payload = NULL;
 	nng_msg *m = NULL;
 	nng_aio *aio = NULL;
 	nng_ctx ctx;
@@ -1097,30 +627,13 @@ rpc_call(struct rpc_client *c, const char *method, const char *request_id,
 		err = MGR_ETOOBIG;
 		goto out;
 	}
-	if ((rv = nng_msg_alloc(&m, n)) != 0) {
-		err = nng_to_err(rv);
-		goto out;
-	}
-	mgr__request__pack(&req, nng_msg_body(m));
-	if (c->direct_path[0] != '\0') {
-		int d = direct_call(c, nng_msg_body(m), n, req.deadline_ms, &direct,
-		    &rlen);
-
-		if (d < 0) {
-			err = MGR_EUNAVAIL;
-			goto out;
-		}
-		if (d > 0) {
-			rb = direct;
-			goto reply;
-		}
-	}
-	if ((rv = nng_aio_alloc(&aio, NULL, NULL)) != 0 ||
+	if ((rv = nng_msg_alloc(&m, n)) != 0 || (rv = nng_aio_alloc(&aio, NULL, NULL)) != 0 ||
 	    (rv = nng_ctx_open(&ctx, c->sock)) != 0) {
 		err = nng_to_err(rv);
 		goto out;
 	}
 	ctx_open = 1;
+	mgr__request__pack(&req, nng_msg_body(m));
 	nng_aio_set_timeout(aio, timeout_ms);
 	nng_aio_set_msg(aio, m);
 	nng_ctx_send(ctx, aio);
@@ -1143,10 +656,7 @@ rpc_call(struct rpc_client *c, const char *method, const char *request_id,
 		goto out;
 	}
 	m = nng_aio_get_msg(aio);
-	rb = nng_msg_body(m);
-	rlen = nng_msg_len(m);
-reply:
-	rep = mgr__reply__unpack(NULL, rlen, rb);
+	rep = mgr__reply__unpack(NULL, nng_msg_len(m), nng_msg_body(m));
 	if (rep == NULL) {
 		err = MGR_EINTERNAL;
 		goto out;
@@ -1178,6 +688,5 @@ out:
 		nng_ctx_close(ctx);
 	nng_aio_free(aio);
 	free(payload);
-	free(direct);
 	return (err);
 }
