@@ -49,6 +49,7 @@ static struct ac_entry *ac_table;
 static unsigned long ac_gen;
 static int ac_live;          /* started: caching allowed */
 static int ac_count;
+static unsigned long ac_evict; /* round robin over a full probe run */
 
 static unsigned
 ac_hash(const char *s)
@@ -121,14 +122,19 @@ gw_authcache_put(unsigned long gen, const char *serial, const char *fingerprint,
 		return;
 	pthread_mutex_lock(&ac_lock);
 	if (ac_live && gen == ac_gen) {
-		unsigned i = ac_hash(serial), n;
+		unsigned home = ac_hash(serial), i = home, n;
 
-		if (ac_count >= AC_SLOTS / 2)
-			ac_clear_locked(); /* bounded: start over rather than grow */
 		for (n = 0; n < 8; n++, i = (i + 1) & (AC_SLOTS - 1))
 			if (!ac_table[i].used || strcmp(ac_table[i].serial, serial) == 0)
 				break;
-		if (n < 8) {
+		/* Bounded: a full probe run evicts one of its eight entries
+		 * (round robin) instead of emptying the whole table, so a
+		 * gateway serving more certificates than it has slots keeps
+		 * most of them cached. The slot stays used, so no probe run
+		 * of another serial is cut short. */
+		if (n == 8)
+			i = (home + (unsigned)(ac_evict++ & 7)) & (AC_SLOTS - 1);
+		{
 			struct ac_entry *e = &ac_table[i];
 
 			if (!e->used)
