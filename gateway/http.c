@@ -224,6 +224,30 @@ gw_query(struct gw_req *r, const char *key)
 	return (dec);
 }
 
+/* ?after=CURSOR&limit=N of a paged listing (common/page.h): a bad or badly
+ * encoded value, or a limit outside 1..max, is 400. *limit 0: the service's
+ * default. */
+mgr_err
+gw_page_query(struct gw_req *r, uint32_t max, const char **after,
+    uint32_t *limit)
+{
+	const char *a = gw_query(r, "after"), *l = gw_query(r, "limit");
+	int64_t n = 0;
+
+	if ((a == NULL && MHD_lookup_connection_value(r->conn,
+	                      MHD_GET_ARGUMENT_KIND, "after") != NULL) ||
+	    (a != NULL && strlen(a) > 128))
+		return (gw_fail(r, MGR_EINVAL, "\"after\" is not a cursor of this listing"));
+	if ((l == NULL && MHD_lookup_connection_value(r->conn,
+	                      MHD_GET_ARGUMENT_KIND, "limit") != NULL) ||
+	    (l != NULL && (mgr_parse_i64(l, &n) != MGR_OK || n < 1 ||
+	                      n > (int64_t)max)))
+		return (gw_fail(r, MGR_EINVAL, "\"limit\" must be 1 to %u", max));
+	*after = a != NULL ? a : "";
+	*limit = (uint32_t)n;
+	return (MGR_OK);
+}
+
 static size_t
 keep_raw(void *cls, struct MHD_Connection *c, char *s)
 {

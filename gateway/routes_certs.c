@@ -219,14 +219,22 @@ h_device_create(struct gw_req *r)
 	return (gw_reply_json(r, 201, o));
 }
 
+#define GW_DEVICE_PAGE_MAX 1000 /* = the CA service's page size */
+
+/* GET /api/v1/devices?after=CURSOR&limit=N: oldest first, paged. */
 static mgr_err
 h_device_list(struct gw_req *r)
 {
+	Mgr__Ca__ListDevicesRequest in = MGR__CA__LIST_DEVICES_REQUEST__INIT;
 	Mgr__Ca__ListDevicesReply *out = NULL;
+	const char *after = "";
 	json_t *o, *a;
 	mgr_err rv;
 
-	if ((rv = gw_rpc(r, gw.ca, "ca.ListDevices", NULL,
+	if ((rv = gw_page_query(r, GW_DEVICE_PAGE_MAX, &after, &in.limit)) != MGR_OK)
+		return (rv);
+	in.after = (char *)after;
+	if ((rv = gw_rpc(r, gw.ca, "ca.ListDevices", &in.base,
 	         &mgr__ca__list_devices_reply__descriptor, (ProtobufCMessage **)&out)) != MGR_OK)
 		return (rv);
 	o = json_object();
@@ -234,6 +242,8 @@ h_device_list(struct gw_req *r)
 	for (size_t i = 0; i < out->n_devices; i++)
 		json_array_append_new(a, device_json(out->devices[i]));
 	json_object_set_new(o, "devices", a);
+	json_object_set_new(o, "next_after", out->next_after[0] != '\0'
+	    ? json_string(out->next_after) : json_null());
 	mgr__ca__list_devices_reply__free_unpacked(out, NULL);
 	return (gw_reply_json(r, 200, o));
 }

@@ -86,29 +86,6 @@ h_tpl_create(struct gw_req *r)
 	return (rv);
 }
 
-/* ?after=CURSOR&limit=N of a paged listing (common/page.h): a bad or badly
- * encoded value is 400. */
-static mgr_err
-vault_page_query(struct gw_req *r, const char **after, uint32_t *limit)
-{
-	const char *a = gw_query(r, "after"), *l = gw_query(r, "limit");
-	int64_t n = 0;
-
-	if ((a == NULL && MHD_lookup_connection_value(r->conn,
-	                      MHD_GET_ARGUMENT_KIND, "after") != NULL) ||
-	    (a != NULL && strlen(a) > 128))
-		return (gw_fail(r, MGR_EINVAL, "\"after\" is not a cursor of this listing"));
-	if ((l == NULL && MHD_lookup_connection_value(r->conn,
-	                      MHD_GET_ARGUMENT_KIND, "limit") != NULL) ||
-	    (l != NULL && (mgr_parse_i64(l, &n) != MGR_OK || n < 1 ||
-	                      n > MGR_PAGE_MAX)))
-		return (gw_fail(r, MGR_EINVAL, "\"limit\" must be 1 to %d",
-		    MGR_PAGE_MAX));
-	*after = a != NULL ? a : "";
-	*limit = (uint32_t)n;
-	return (MGR_OK);
-}
-
 /* GET /api/v1/vault-templates?after=CURSOR&limit=N: oldest first, paged
  * like the vaults. */
 static mgr_err
@@ -120,7 +97,7 @@ h_tpl_list(struct gw_req *r)
 	json_t *arr, *next;
 	mgr_err rv;
 
-	if ((rv = vault_page_query(r, &after, &in.limit)) != MGR_OK)
+	if ((rv = gw_page_query(r, MGR_PAGE_MAX, &after, &in.limit)) != MGR_OK)
 		return (rv);
 	in.after = (char *)after;
 	if ((rv = gw_rpc(r, gw.vault, "vault.ListTemplates", &in.base,
@@ -183,7 +160,7 @@ h_vault_list(struct gw_req *r)
 	json_t *arr, *next;
 	mgr_err rv;
 
-	if ((rv = vault_page_query(r, &after, &in.limit)) != MGR_OK)
+	if ((rv = gw_page_query(r, MGR_PAGE_MAX, &after, &in.limit)) != MGR_OK)
 		return (rv);
 	in.after = (char *)after;
 	if ((rv = gw_rpc(r, gw.vault, "vault.List", &in.base,

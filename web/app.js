@@ -118,7 +118,8 @@ async function api(method, path, body) {
 	}
 }
 
-// Every item of a paged listing (GET /accounts, /vaults, /vault-templates):
+// Every item of a paged listing (GET /accounts, /vaults, /vault-templates,
+// /devices):
 // follows next_after until the last page, so large systems show in full.
 async function apiAll(path, field) {
 	let items = [];
@@ -890,7 +891,7 @@ async function renderDevices(seq) {
 	const issued = h('div', {id: 'dev-issued'});
 	const draw = async () => {
 		try {
-			const devs = (await api('GET', '/devices')).devices || [];
+			const devs = await apiAll('/devices', 'devices');
 			if (seq !== viewSeq)
 				return;
 			list.replaceChildren(table([

@@ -9,6 +9,7 @@
 #include "common/audit.h"
 #include "common/kv.h"
 #include "common/log.h"
+#include "common/page.h"
 #include "common/replay.h"
 #include "services/ca/issue.h"
 
@@ -33,9 +34,15 @@ static const char lua_device[] =
     "replay_save(ARGV[18], ARGV[19])\n"
     "return 1\n";
 
-/* Returns {{id, name, created_at}...}, {cert record...} (same order). */
+/* KEYS dev:all; ARGV after (cursor, "" = from the start), limit. Returns
+ * {{id, name, created_at}...}, {cert record...} (same order), next cursor
+ * ("" after the last page). */
+#define CA_DEVICE_PAGE_MAX 1000 /* each device carries its certificate PEM */
+
 static const char lua_list[] =
-    "local ids = redis.call('ZRANGE', 'dev:all', 0, 999)\n"
+    MGR_PAGE_LUA
+    "local ids, nxt = page_ids(KEYS[1], ARGV[1], tonumber(ARGV[2]))\n"
+    "if not ids then return " MGR_PAGE_LUA_BAD " end\n"
     "local devs, certs = {}, {}\n"
     "for _, id in ipairs(ids) do\n"
     "  local d = redis.call('HMGET', 'dev:' .. id, 'id', 'name', 'created_at', 'serial')\n"
@@ -47,7 +54,7 @@ static const char lua_list[] =
     "    certs[#certs + 1] = c\n"
     "  end\n"
     "end\n"
-    "return {devs, certs}\n";
+    "return {devs, certs, nxt}\n";
 
 static int
 name_ok(const char *s)
@@ -169,6 +176,9 @@ mgr_err
 ca_h_list_devices(struct rpc_call *call, void *arg)
 {
 	Mgr__Ca__ListDevicesReply rep = MGR__CA__LIST_DEVICES_REPLY__INIT;
+	Mgr__Ca__ListDevicesRequest *in = NULL;
+	const char *argv[3];
+	char lim[16];
 	Mgr__Ca__Device *devs = NULL, **dptr = NULL;
 	Mgr__Ca__Certificate *cms = NULL;
 	struct ca_record *recs = NULL;
@@ -180,10 +190,23 @@ ca_h_list_devices(struct rpc_call *call, void *arg)
 	(void)arg;
 	if (call->caller->kind != MGR__CALLER__KIND__ADMIN)
 		return (rpc_fail(call, MGR_EUNAUTH, "administrators only"));
-	if ((rv = kv_eval(&r, lua_list, 0, 0, NULL, NULL)) != MGR_OK)
+	if ((rv = rpc_args(call, &mgr__ca__list_devices_request__descriptor,
+	         (ProtobufCMessage **)&in)) != MGR_OK)
+		return (rv);
+	snprintf(lim, sizeof(lim), "%u", in->limit == 0 ||
+	    in->limit > CA_DEVICE_PAGE_MAX ? CA_DEVICE_PAGE_MAX : (unsigned)in->limit);
+	argv[0] = "dev:all";
+	argv[1] = in->after;
+	argv[2] = lim;
+	if ((rv = kv_eval(&r, lua_list, 1, 3, argv, NULL)) == MGR_EINVAL) {
+		mgr__ca__list_devices_request__free_unpacked(in, NULL);
+		return (rpc_fail(call, rv, "\"after\" is not a cursor of this listing"));
+	}
+	if (rv != MGR_OK)
 		goto out;
-	if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
-	    r->element[0]->type != REDIS_REPLY_ARRAY) {
+	if (r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
+	    r->element[0]->type != REDIS_REPLY_ARRAY ||
+	    r->element[2]->type != REDIS_REPLY_STRING) {
 		rv = MGR_EINTERNAL;
 		goto out;
 	}
@@ -221,6 +244,7 @@ ca_h_list_devices(struct rpc_call *call, void *arg)
 	}
 	rep.devices = dptr;
 	rep.n_devices = n;
+	rep.next_after = r->element[2]->str;
 	rv = rpc_reply(call, &rep.base);
 out:
 	if (rv != MGR_OK)
@@ -231,5 +255,6 @@ out:
 	free(dptr);
 	free(cms);
 	ca_records_free(recs, n);
+	mgr__ca__list_devices_request__free_unpacked(in, NULL);
 	return (rv);
 }

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Paging of the admin listings GET /api/v1/accounts, /vaults, /vault-templates
+# Paging of the admin listings GET /api/v1/accounts, /vaults, /vault-templates,
+# /devices
 # (and an app's own vaults): ?limit=&after= with "next_after". Pages walked
 # with a small limit give every item exactly once, in the order of the full
 # listing, also when items are created or the cursor item deleted while
@@ -139,4 +140,22 @@ check '[ "$WALK" = "$TALL" ] && [ "$PAGES" = 3 ]' "templates: pages of 2 give ea
 for q in 'limit=0' 'limit=10001' 'after=x'; do
   as_admin GET "/api/v1/vault-templates?$q"; expect_status 400 "templates ?$q"
   expect_code invalid_argument "templates ?$q code"
+done
+
+# ---- devices --------------------------------------------------------------
+. "$(dirname "$0")/../lib/certs.sh"
+for i in 1 2 3 4 5; do
+  gen_csr "$T_DIR/dev$i" "/O=Paging/CN=device $i" ec
+  api_json POST /api/v1/devices "$(jq -cn --arg c "$(cat "$T_DIR/dev$i.csr")" --arg n "pg-dev-$i" '{name:$n, csr:$c}')" -u "$ADMIN"
+  expect_status 201 "device pg-dev-$i"
+done
+as_admin GET /api/v1/devices; expect_status 200 "list devices"
+check '[[ $BODY == *"\"next_after\":null"* ]]' "default device page: next_after null"
+DALL=$(ids devices)$'\n'
+check '[ "$(printf "%s" "$DALL" | grep -c .)" = 5 ]' "the 5 devices listed"
+walk admin /api/v1/devices devices 2
+check '[ "$WALK" = "$DALL" ] && [ "$PAGES" = 3 ]' "devices: pages of 2 give each once, in order"
+for q in 'limit=0' 'limit=1001' 'limit=x' 'after=x' 'after=1:a:b'; do
+  as_admin GET "/api/v1/devices?$q"; expect_status 400 "devices ?$q"
+  expect_code invalid_argument "devices ?$q code"
 done
