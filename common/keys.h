@@ -57,7 +57,7 @@
  *                                       (method, caller kind, caller id,
  *                                       envelope request id, request payload).
  *                                       Written by the script that commits, in
- *                                       the same step; TTL REPLAY_TTL_S (600 s).
+ *                                       the same step; TTL REPLAY_TTL_S (1800 s).
  *                                       A resend of the request (same bytes,
  *                                       after a replica died) finds it and gets
  *                                       this reply instead of running again.

@@ -162,3 +162,16 @@ replay_signalled(const redisReply *r)
 	return (r != NULL && r->type == REDIS_REPLY_STATUS &&
 	    strcmp(r->str, "REPLAYED") == 0);
 }
+
+mgr_err
+replay_rescue(struct replay *rp, struct rpc_call *call, mgr_err rv)
+{
+	int hit = 0;
+
+	if (rv != MGR_EINVAL && rv != MGR_ECONFLICT && rv != MGR_ENOTFOUND)
+		return (rv);
+	if (rp->key[0] == '\0' || replay_lookup(rp, call, &hit) != MGR_OK ||
+	    !hit)
+		return (rv);
+	return (MGR_OK);
+}

@@ -37,7 +37,9 @@
 #include "common/err.h"
 #include "common/rpc.h"
 
-#define REPLAY_TTL_S 600
+/* Longer than any resend can come: a call lives at most
+ * MANAGER_RPC_TIMEOUT_MS (600 s at most), and nng resends only within it. */
+#define REPLAY_TTL_S 1800
 #define REPLAY_KEY_MAX 80 /* "rpc:done:" + 64 hex */
 
 #define REPLAY_STR_(x) #x
@@ -86,6 +88,13 @@ mgr_err replay_prepare(struct replay *rp, const ProtobufCMessage *msg);
  * *hit to 1; else *hit is 0. A read before the work: a replay then skips
  * the checks that would refuse it (the scripts check again atomically). */
 mgr_err replay_lookup(struct replay *rp, struct rpc_call *call, int *hit);
+
+/* For a handler about to refuse (rv: invalid, conflict, not found) after a
+ * lookup missed: the first run of the same request, on a replica whose
+ * connection nng gave up, may have committed in between and made the
+ * refusal. If its record exists now it becomes call's reply and the result
+ * is MGR_OK; else rv. */
+mgr_err replay_rescue(struct replay *rp, struct rpc_call *call, mgr_err rv);
 
 /* After a script answered REPLAYED: the record becomes call's reply. */
 mgr_err replay_answer(struct replay *rp, struct rpc_call *call);

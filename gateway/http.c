@@ -269,15 +269,20 @@ make_request_id(struct gw_req *r)
 	    strspn(in, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 	               "0123456789-_.") == n) {
 		memcpy(r->request_id, in, n + 1);
-		/* Two requests with the same X-Request-Id are still two. */
-		if (mgr_random_hex(8, sfx, sizeof(sfx)) != MGR_OK)
-			sfx[0] = '\0';
-		snprintf(r->rpc_id, sizeof(r->rpc_id), "%s~%s", r->request_id, sfx);
+		/* Two requests with the same X-Request-Id are still two. Without
+		 * random bits the envelope gets no id at all: the services then
+		 * keep no replay record rather than one two requests could share. */
+		if (mgr_random_hex(8, sfx, sizeof(sfx)) == MGR_OK)
+			snprintf(r->rpc_id, sizeof(r->rpc_id), "%s~%s", r->request_id, sfx);
+		else
+			r->rpc_id[0] = '\0';
 		return;
 	}
 	memcpy(r->request_id, "req_", 4);
-	mgr_random_hex(12, r->request_id + 4, sizeof(r->request_id) - 4);
-	memcpy(r->rpc_id, r->request_id, sizeof(r->request_id));
+	if (mgr_random_hex(12, r->request_id + 4, sizeof(r->request_id) - 4) == MGR_OK)
+		memcpy(r->rpc_id, r->request_id, sizeof(r->request_id));
+	else
+		r->rpc_id[0] = '\0';
 }
 
 static int

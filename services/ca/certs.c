@@ -637,6 +637,8 @@ ca_h_rotate(struct rpc_call *call, void *arg)
 	snprintf(detail, sizeof(detail), "serial %s, %zu revoked", iss.serial, nrevoked);
 	rv = reply_cert(call, &cm, 0, revoked, nrevoked);
 out:
+	if (rv != MGR_OK && !hit && (rv = replay_rescue(&rp, call, rv)) == MGR_OK)
+		snprintf(detail, sizeof(detail), "replayed");
 	if (rv == MGR_ECONFLICT && why[0] == '\0')
 		snprintf(why, sizeof(why), "the Subject DN is held by another account or device");
 	if (rv != MGR_OK)

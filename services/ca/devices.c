@@ -159,6 +159,8 @@ ca_h_create_device(struct rpc_call *call, void *arg)
 	snprintf(detail, sizeof(detail), "serial %s", iss.serial);
 	rv = rpc_reply(call, &dev.base);
 out:
+	if (rv != MGR_OK && !hit && (rv = replay_rescue(&rp, call, rv)) == MGR_OK)
+		snprintf(detail, sizeof(detail), "replayed");
 	if (rv != MGR_OK)
 		rpc_fail(call, rv, "%s", why[0] != '\0' ? why : mgr_strerror(rv));
 	audit_log(call->request_id, call->caller, "device.create", id, rv,

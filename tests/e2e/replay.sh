@@ -84,7 +84,7 @@ check '[ "$($RC ZCARD acct:all)" = 1 ]' "account.Create resent: one account"
 check '[ "$($RC GET acct:user:replayuser)" = "$ACC" ]' "the one-time user name is the first account's"
 check '[ "$($RC --scan --pattern "rpc:done:*" | wc -l)" -ge 1 ]' "a replay record is stored"
 TTL=$($RC TTL "$($RC --scan --pattern 'rpc:done:*' | head -1)")
-check '[ "$TTL" -gt 0 ] && [ "$TTL" -le 600 ]' "replay records expire ($TTL s)"
+check '[ "$TTL" -gt 0 ] && [ "$TTL" -le 1800 ]' "replay records expire ($TTL s)"
 R=$(rs "$P" account account.Create rq-create admin someone-else)
 check '[ "$(st "$R")" = conflict ]' "another caller with the same request id runs anew: 409 ($R)"
 R=$(rs "$P" account account.Create rq-create-2 admin admin)
@@ -202,3 +202,6 @@ api_json POST /api/v1/accounts "$B" -u "$ADMIN" -H 'X-Request-Id: client-chosen-
 expect_status 409 "the same body with the same X-Request-Id is a new request, not a replay"
 expect_code conflict "the same X-Request-Id"
 check '[ "$(jfield error.request_id)" = client-chosen-1 ]' "the error names the client's request id"
+api GET "/api/v1/audit?limit=1000" -u "$ADMIN"; expect_status 200 "audit"
+check '[ "$(jq "[.records[] | select(.request_id == \"client-chosen-1\" and .action == \"account.create\")] | length" <<<"$BODY")" = 2 ]' \
+  "the audit names both creates by the client's request id (not the envelope's)"
