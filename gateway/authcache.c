@@ -48,7 +48,6 @@ static pthread_mutex_t ac_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct ac_entry *ac_table;
 static unsigned long ac_gen;
 static int ac_live;          /* started: caching allowed */
-static int ac_count;
 static unsigned long ac_evict; /* round robin over a full probe run */
 
 static unsigned
@@ -65,7 +64,6 @@ static void
 ac_clear_locked(void)
 {
 	memset(ac_table, 0, sizeof(*ac_table) * AC_SLOTS);
-	ac_count = 0;
 	ac_gen++;
 }
 
@@ -137,8 +135,6 @@ gw_authcache_put(unsigned long gen, const char *serial, const char *fingerprint,
 		{
 			struct ac_entry *e = &ac_table[i];
 
-			if (!e->used)
-				ac_count++;
 			e->used = 1;
 			snprintf(e->serial, sizeof(e->serial), "%s", serial);
 			snprintf(e->fingerprint, sizeof(e->fingerprint), "%s", fingerprint);

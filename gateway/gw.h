@@ -135,6 +135,9 @@ mgr_err gw_json_time(struct gw_req *r, const char *key, int64_t *out, int *prese
 const char *gw_query(struct gw_req *r, const char *key);
 mgr_err gw_page_query(struct gw_req *r, uint32_t max, const char **after,
     uint32_t *limit);
+/* A listing's "next_after": the service's cursor, or null after the last
+ * page (""). */
+json_t *gw_next_after(const char *cursor);
 /* "2027-11-27T13:00:00Z" as a JSON string, or JSON null for t == 0. */
 json_t *gw_json_time_value(int64_t t);
 

@@ -248,6 +248,13 @@ gw_page_query(struct gw_req *r, uint32_t max, const char **after,
 	return (MGR_OK);
 }
 
+json_t *
+gw_next_after(const char *cursor)
+{
+	return (cursor != NULL && cursor[0] != '\0' ? json_string(cursor) :
+	    json_null());
+}
+
 static size_t
 keep_raw(void *cls, struct MHD_Connection *c, char *s)
 {

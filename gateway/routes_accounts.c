@@ -121,8 +121,7 @@ h_list(struct gw_req *r)
 		return (MGR_ENOMEM);
 	}
 	json_object_set_new(body, "accounts", arr);
-	json_object_set_new(body, "next_after", out->next_after[0] != '\0'
-	    ? json_string(out->next_after) : json_null());
+	json_object_set_new(body, "next_after", gw_next_after(out->next_after));
 	mgr__account__list_reply__free_unpacked(out, NULL);
 	return (gw_reply_json(r, 200, body));
 }
@@ -290,8 +289,7 @@ h_audit(struct gw_req *r)
 		return (MGR_ENOMEM);
 	}
 	json_object_set_new(body, "records", arr);
-	json_object_set_new(body, "next_after", out->next_after[0] != '\0'
-	    ? json_string(out->next_after) : json_null());
+	json_object_set_new(body, "next_after", gw_next_after(out->next_after));
 	mgr__account__audit_reply__free_unpacked(out, NULL);
 	return (gw_reply_json(r, 200, body));
 }

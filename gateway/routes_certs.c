@@ -242,8 +242,7 @@ h_device_list(struct gw_req *r)
 	for (size_t i = 0; i < out->n_devices; i++)
 		json_array_append_new(a, device_json(out->devices[i]));
 	json_object_set_new(o, "devices", a);
-	json_object_set_new(o, "next_after", out->next_after[0] != '\0'
-	    ? json_string(out->next_after) : json_null());
+	json_object_set_new(o, "next_after", gw_next_after(out->next_after));
 	mgr__ca__list_devices_reply__free_unpacked(out, NULL);
 	return (gw_reply_json(r, 200, o));
 }

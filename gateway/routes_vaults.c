@@ -107,8 +107,7 @@ h_tpl_list(struct gw_req *r)
 	arr = json_array();
 	for (size_t i = 0; i < out->n_templates; i++)
 		json_array_append_new(arr, template_json(out->templates[i]));
-	next = out->next_after[0] != '\0' ? json_string(out->next_after) :
-	    json_null();
+	next = gw_next_after(out->next_after);
 	mgr__vault__template_list__free_unpacked(out, NULL);
 	return (gw_reply_json(r, 200, json_pack("{s:o,s:o}", "templates", arr,
 	    "next_after", next)));
@@ -170,8 +169,7 @@ h_vault_list(struct gw_req *r)
 	arr = json_array();
 	for (size_t i = 0; i < out->n_vaults; i++)
 		json_array_append_new(arr, vault_json(out->vaults[i]));
-	next = out->next_after[0] != '\0' ? json_string(out->next_after) :
-	    json_null();
+	next = gw_next_after(out->next_after);
 	mgr__vault__vault_list__free_unpacked(out, NULL);
 	return (gw_reply_json(r, 200, json_pack("{s:o,s:o}", "vaults", arr,
 	    "next_after", next)));
