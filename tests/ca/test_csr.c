@@ -11,17 +11,8 @@
 #include "common/util.h"
 #include "services/ca/csr.h"
 #include "services/ca/dn.h"
+#include "tests/lib/check.h"
 
-static int fails;
-
-#define CHECK(cond, what)                                                  \
-	do {                                                               \
-		if (!(cond)) {                                             \
-			fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, \
-			    what);                                         \
-			fails++;                                           \
-		}                                                          \
-	} while (0)
 
 enum tamper { NONE, BAD_SIG, NO_SUBJECT };
 
@@ -145,7 +136,7 @@ mutants(const char *type)
 	struct ca_csr *c;
 	mgr_err want, got;
 
-	CHECK(req != NULL && (len = i2d_X509_REQ(req, &der)) > 0, type);
+	CHECK(req != NULL && (len = i2d_X509_REQ(req, &der)) > 0, "%s", type);
 	if (der == NULL)
 		goto out;
 	for (int i = 0; i < len; i++) {
@@ -172,7 +163,7 @@ mutants(const char *type)
 			else {
 				snprintf(msg, sizeof(msg), "%s byte %d ^%02x: %d, OpenSSL %d",
 				    type, i, flips[f], got, want);
-				CHECK(0, msg);
+				CHECK(0, "%s", msg);
 			}
 			if (got == MGR_OK && c->req == NULL)
 				plain++;
@@ -216,13 +207,13 @@ main(void)
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		k = keygen(cases[i].key);
-		CHECK(k != NULL, cases[i].key);
+		CHECK(k != NULL, "%s", cases[i].key);
 		if (k == NULL)
 			continue;
 		pem = make_csr(k, "App One", cases[i].tamper);
 		c = NULL;
 		snprintf(msg, sizeof(msg), "%s tamper %d", cases[i].key, cases[i].tamper);
-		CHECK(ca_csr_parse(pem, &c, why, sizeof(why)) == cases[i].want, msg);
+		CHECK(ca_csr_parse(pem, &c, why, sizeof(why)) == cases[i].want, "%s", msg);
 		if (cases[i].want == MGR_OK && c != NULL) {
 			CHECK(strcmp(c->subject, "CN=App One") == 0, "subject text");
 			CHECK(key_spki_hex(k, spki) &&
@@ -235,9 +226,9 @@ main(void)
 		if (cases[i].want != MGR_OK)
 			CHECK(c == NULL && why[0] != '\0', "a reason for a refusal");
 		if (cases[i].tamper == BAD_SIG)
-			CHECK(strstr(why, "signature") != NULL, why);
+			CHECK(strstr(why, "signature") != NULL, "%s", why);
 		if (cases[i].tamper == NO_SUBJECT)
-			CHECK(strstr(why, "Subject") != NULL, why);
+			CHECK(strstr(why, "Subject") != NULL, "%s", why);
 		ca_csr_free(c);
 		free(pem);
 		EVP_PKEY_free(k);
