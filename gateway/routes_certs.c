@@ -122,7 +122,7 @@ h_rotate(struct gw_req *r)
 	if ((rv = gw_json_only(r, allowed)) != MGR_OK ||
 	    (rv = issue_args(r, &in, &exp)) != MGR_OK)
 		return (rv);
-	if (rev != NULL) {
+	if (rev != NULL && !json_is_null(rev)) { /* null: as if absent */
 		if (!json_is_array(rev))
 			return (gw_fail(r, MGR_EINVAL, "\"revoke\" must be an array of serials"));
 		if (json_array_size(rev) > 32)

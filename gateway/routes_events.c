@@ -14,7 +14,10 @@
  * stream after Last-Event-ID (or ?after=) with XRANGE, then forward live
  * messages, skipping ids already sent; if the subscription breaks, subscribe
  * again and replay from the last id sent, so nothing is lost or repeated.
- * Without a cursor the stream starts with what happens from now on. */
+ * Without a cursor the stream starts with what happens from now on (after
+ * the newest event at the request). A stream that ends because the caller
+ * lost the right to it (disabled account, revoked or expired certificate)
+ * first sends the events up to that moment, the one of that change too. */
 #include "gateway/gw.h"
 
 #include <errno.h>
@@ -40,6 +43,7 @@
 #define SSE_OUT_MAX (4u << 20)     /* one replay batch of events, at most */
 #define SSE_BLOCK 16384
 #define SSE_POLL_MS 1000
+#define SSE_FLUSH_BATCHES 10       /* replay batches sent before an end */
 
 struct ev_id {
 	unsigned long long ms;
@@ -462,6 +466,21 @@ sse_end(struct sse *s, const char *why)
 	s->ended = 1;
 }
 
+/* Before a stream ends because its caller lost the right to it: what the
+ * account's stream holds up to now. The change that ends it (disable,
+ * revocation) writes its event (account.disabled, certificate.revoked) in
+ * the same script that tells mgr:auth, so that event is there already and
+ * is the stream's last message (API.md: one message per event). */
+static void
+sse_flush(struct sse *s)
+{
+	s->replay = 1;
+	for (int i = 0; i < SSE_FLUSH_BATCHES && s->replay; i++)
+		if (sse_replay(s) != MGR_OK)
+			break;
+	s->replay = 0;
+}
+
 /* A pub/sub push: an event to forward or an mgr:auth notice. */
 static mgr_err
 sse_message(struct sse *s, redisReply *m)
@@ -509,6 +528,7 @@ sse_wait(struct sse *s)
 
 		s->recheck = 0;
 		if ((rv = sse_auth(s)) == MGR_EUNAUTH) {
+			sse_flush(s);
 			mgr_buf_printf(&s->out, ": unauthenticated\n\n");
 			sse_end(s, "the caller is no longer authorized");
 			return;
@@ -650,7 +670,12 @@ h_events_stream(struct gw_req *r)
 		return (gw_fail(r, MGR_EUNAUTH, "a client certificate is required"));
 	if ((rv = ev_access(r, &c)) != MGR_OK)
 		return (rv);
-	if (have_cursor && (rv = ev_clamp_cursor(c, id, &cur)) != MGR_OK) {
+	/* Without a cursor: from the newest event on (the replay below then
+	 * sends what comes between this and the subscription, and sse_flush
+	 * has a start that is not the beginning of the stream). */
+	if (!have_cursor)
+		cur.ms = cur.seq = ~0ULL;
+	if ((rv = ev_clamp_cursor(c, id, &cur)) != MGR_OK) {
 		gw_fail(r, rv, "the event store is unavailable");
 		goto out;
 	}
@@ -669,7 +694,7 @@ h_events_stream(struct gw_req *r)
 	ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
 	s->client_fd = ci != NULL ? ci->connect_fd : -1;
 	s->last = cur;
-	s->replay = have_cursor;
+	s->replay = 1;
 	s->heartbeat_ms = gw.cfg.sse_heartbeat_s * 1000;
 	s->next_ping_ms = mgr_now_ms() + s->heartbeat_ms;
 	/* Subscribed before the reply: whatever happens from here on reaches
