@@ -132,6 +132,20 @@ check '[ "$(hdr x-request-id)" = contract-req-1 ]' "a client's X-Request-Id is e
 new_account app; A=$ID
 api GET "/api/v1/accounts/$A" -u "$ADMIN"
 check '[ "$(jfield state)" = pending_registration ] && [ "$(jfield username)" = app-user ] && [ "$(jfield role)" = vault_provisioner ]' "pending, with its user name"
+# 2. The administrator may change the password: the old one stops working.
+# A disabled account's one-time credentials do not work either (401).
+new_account pwchange; PC=$ID
+api_json PUT "/api/v1/accounts/$PC/password" '{"password":"another-Password-42"}' -u "$ADMIN"
+expect_status 204 "change the temporary password"
+gen_csr "$W/pc" "/O=Contract/CN=pwchange" ec
+register "$PC" "$W/pc.csr" "" "pwchange-user:$PW"
+expect_status 401 "the old temporary password after a change"
+api POST "/api/v1/accounts/$PC/disable" -u "$ADMIN"; expect_status 200 "disable a pending account"
+register "$PC" "$W/pc.csr" "" "pwchange-user:another-Password-42"
+expect_status 401 "one-time credentials of a disabled account"
+api POST "/api/v1/accounts/$PC/enable" -u "$ADMIN"; expect_status 200 "enable it"
+register "$PC" "$W/pc.csr" "" "pwchange-user:another-Password-42"
+expect_status 201 "the new temporary password registers"
 # 4-6. Register a CSR without expiration_date: one year from now.
 gen_csr "$W/a1" "/C=DE/O=Contract Corp/OU=Apps/CN=contract app"
 register "$A" "$W/a1.csr" "" "app-user:$PW"
@@ -262,6 +276,8 @@ known '[ "$ST" = 200 ]' "objects listing with empty prefix=, after= and limit= (
 # ---- environment defaults -------------------------------------------------
 check '[ -n "$(ss -Hltn "( sport = :$MANAGER_HTTPS_PORT )" | grep -F "127.0.0.1:$MANAGER_HTTPS_PORT")" ] && [ -z "$(ss -Hltn "( sport = :$MANAGER_HTTPS_PORT )" | grep -vF "127.0.0.1:$MANAGER_HTTPS_PORT")" ]' \
   "MANAGER_BIND unset: the gateway listens on 127.0.0.1 only"
+check 'openssl x509 -in "$CA" -noout -text | grep -q "Public Key Algorithm: rsaEncryption" && openssl x509 -in "$CA" -noout -text | grep -q "Public-Key: (2048 bit)"' \
+  "MANAGER_CA_KEY_TYPE unset: an RSA 2048 CA"
 # MANAGER_DATA_DIR unset: ./.data (a CA service that finds no Redis still
 # creates its data directory and CA there).
 mkdir -p "$W/cwd"
