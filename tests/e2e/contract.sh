@@ -274,23 +274,26 @@ app GET "/api/v1/vaults/contract-app/objects?prefix=&after=&limit=" "$W/a9"
 known '[ "$ST" = 200 ]' "objects listing with empty prefix=, after= and limit= (as API.md writes it): status $ST"
 
 # ---- environment defaults -------------------------------------------------
-check '[ -n "$(ss -Hltn "( sport = :$MANAGER_HTTPS_PORT )" | grep -F "127.0.0.1:$MANAGER_HTTPS_PORT")" ] && [ -z "$(ss -Hltn "( sport = :$MANAGER_HTTPS_PORT )" | grep -vF "127.0.0.1:$MANAGER_HTTPS_PORT")" ]' \
-  "MANAGER_BIND unset: the gateway listens on 127.0.0.1 only"
+if [ -z "${MANAGER_BIND:-}" ]; then
+  check '[ -n "$(ss -Hltn "( sport = :$MANAGER_HTTPS_PORT )" | grep -F "127.0.0.1:$MANAGER_HTTPS_PORT")" ] && [ -z "$(ss -Hltn "( sport = :$MANAGER_HTTPS_PORT )" | grep -vF "127.0.0.1:$MANAGER_HTTPS_PORT")" ]' \
+    "MANAGER_BIND unset: the gateway listens on 127.0.0.1 only"
+fi
 check 'openssl x509 -in "$CA" -noout -text | grep -q "Public Key Algorithm: rsaEncryption" && openssl x509 -in "$CA" -noout -text | grep -q "Public-Key: (2048 bit)"' \
   "MANAGER_CA_KEY_TYPE unset: an RSA 2048 CA"
 # MANAGER_DATA_DIR unset: ./.data (a CA service that finds no Redis still
 # creates its data directory and CA there).
 mkdir -p "$W/cwd"
-( cd "$W/cwd" && env -u MANAGER_DATA_DIR MANAGER_REDIS_URL=redis://127.0.0.1:1/0 \
-    "$MGR_BIN/services/ca/mgr-ca" >"$W/cwd.log" 2>&1 ) &
+( cd "$W/cwd" && exec env -u MANAGER_DATA_DIR MANAGER_REDIS_URL=redis://127.0.0.1:1/0 \
+    "$MGR_BIN/services/ca/mgr-ca" >"$MANAGER_DATA_DIR/logs/ca-default-dir.log" 2>&1 ) &
 DPID=$!
+MGR_PIDS="$MGR_PIDS $DPID"
 mgr_wait "[ -s '$W/cwd/.data/ca/ca.pem' ]" 10
 check '[ -s "$W/cwd/.data/ca/ca.pem" ] && [ "$(stat -c %a "$W/cwd/.data")" = 700 ]' "MANAGER_DATA_DIR defaults to ./.data"
 kill -TERM "$DPID" 2>/dev/null; wait "$DPID" 2>/dev/null
 # MANAGER_HTTPS_PORT unset: 8443 (a second gateway of this stack, when the
 # port is free on this machine).
 if ! (exec 3<>/dev/tcp/127.0.0.1/8443) 2>/dev/null; then
-  ( env -u MANAGER_HTTPS_PORT "$MGR_BIN/gateway/mgr-gateway" >>"$MANAGER_DATA_DIR/logs/gateway8443.log" 2>&1 ) &
+  ( exec env -u MANAGER_HTTPS_PORT "$MGR_BIN/gateway/mgr-gateway" >>"$MANAGER_DATA_DIR/logs/gateway8443.log" 2>&1 ) &
   GPID=$!
   MGR_PIDS="$MGR_PIDS $GPID"
   mgr_wait "curl -sf --cacert '$CA' https://127.0.0.1:8443/healthz" 20
