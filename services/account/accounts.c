@@ -236,6 +236,41 @@ acct_eval_status(const char *script, int nkeys, int argc, const char **argv,
 	return (MGR_OK);
 }
 
+/* Maps a script's status word to an error (with message) or MGR_OK. */
+static mgr_err
+acct_status_err(struct rpc_call *call, const char *status, const char *conflict)
+{
+	if (strcmp(status, "notfound") == 0)
+		return (rpc_fail(call, MGR_ENOTFOUND, "no such account"));
+	if (strcmp(status, "conflict") == 0)
+		return (rpc_fail(call, MGR_ECONFLICT, "%s", conflict));
+	return (MGR_OK);
+}
+
+/* Runs a change script whose last two arguments are rp's record key and
+ * reply (argv has room for them at argc and argc + 1). A resend is answered
+ * from the record (*done = 1); "notfound" and "conflict" become errors
+ * (conflict: the message); any other status word is left in status. */
+static mgr_err
+acct_commit(struct rpc_call *call, const char *script, int nkeys, int argc,
+    const char **argv, struct replay *rp, const char *conflict, char *status,
+    size_t statuslen, int *done)
+{
+	mgr_err rv;
+
+	*done = 0;
+	argv[argc] = rp->key;
+	argv[argc + 1] = (const char *)rp->reply;
+	if ((rv = acct_eval_status(script, nkeys, argc + 2, argv, rp, status,
+	         statuslen)) != MGR_OK)
+		return (rv);
+	if (strcmp(status, "REPLAYED") == 0) {
+		*done = 1;
+		return (replay_answer(rp, call));
+	}
+	return (acct_status_err(call, status, conflict));
+}
+
 static int64_t
 acct_num(const char *s)
 {
@@ -368,6 +403,7 @@ acct_h_create(struct rpc_call *call, void *arg)
 	const char *argv[13];
 	struct replay rp = {.reply = NULL};
 	int64_t ms;
+	int done;
 	mgr_err rv;
 
 	(void)arg;
@@ -426,15 +462,11 @@ acct_h_create(struct rpc_call *call, void *arg)
 	argv[8] = pwhash;
 	argv[9] = cs;
 	argv[10] = cms;
-	argv[11] = rp.key;
-	argv[12] = (const char *)rp.reply;
-	rv = acct_eval_status(lua_create, 4, 13, argv, &rp, status, sizeof(status));
+	rv = acct_commit(call, lua_create, 4, 11, argv, &rp, "", status,
+	    sizeof(status), &done);
 	OPENSSL_cleanse(pwhash, sizeof(pwhash));
-	if (rv != MGR_OK)
-		goto out;
-	if (strcmp(status, "REPLAYED") == 0) {
+	if (rv != MGR_OK || done) {
 		a.id[0] = '\0';
-		rv = replay_answer(&rp, call);
 		goto out;
 	}
 	if (strcmp(status, "name") == 0) {
@@ -547,17 +579,6 @@ acct_h_get(struct rpc_call *call, void *arg)
 	return (rv);
 }
 
-/* Maps a script's status word to an error (with message) or MGR_OK. */
-static mgr_err
-acct_status_err(struct rpc_call *call, const char *status, const char *conflict)
-{
-	if (strcmp(status, "notfound") == 0)
-		return (rpc_fail(call, MGR_ENOTFOUND, "no such account"));
-	if (strcmp(status, "conflict") == 0)
-		return (rpc_fail(call, MGR_ECONFLICT, "%s", conflict));
-	return (MGR_OK);
-}
-
 mgr_err
 acct_h_set_password(struct rpc_call *call, void *arg)
 {
@@ -566,6 +587,7 @@ acct_h_set_password(struct rpc_call *call, void *arg)
 	char key[ACCT_KEY_MAX], pwhash[ACCT_PWHASH_MAX], status[32];
 	const char *argv[4], *id = "";
 	struct replay rp = {.reply = NULL};
+	int done;
 	mgr_err rv;
 
 	(void)arg;
@@ -593,18 +615,11 @@ acct_h_set_password(struct rpc_call *call, void *arg)
 	}
 	argv[0] = key;
 	argv[1] = pwhash;
-	argv[2] = rp.key;
-	argv[3] = (const char *)rp.reply;
-	rv = acct_eval_status(lua_set_password, 1, 4, argv, &rp, status, sizeof(status));
+	rv = acct_commit(call, lua_set_password, 1, 2, argv, &rp, "the account is "
+	    "registered; its password can no longer change", status,
+	    sizeof(status), &done);
 	OPENSSL_cleanse(pwhash, sizeof(pwhash));
-	if (rv != MGR_OK)
-		goto out;
-	if (strcmp(status, "REPLAYED") == 0) {
-		rv = replay_answer(&rp, call);
-		goto out;
-	}
-	if ((rv = acct_status_err(call, status, "the account is registered; its "
-	         "password can no longer change")) != MGR_OK)
+	if (rv != MGR_OK || done)
 		goto out;
 	rv = rpc_reply(call, &out.base);
 out:
@@ -625,6 +640,7 @@ acct_h_rename(struct rpc_call *call, void *arg)
 	char kid[ACCT_KEY_MAX], kname[ACCT_KEY_MAX], status[32], detail[ACCT_NAME_MAX + 32];
 	const char *argv[6], *id = "";
 	struct replay rp = {.reply = NULL};
+	int done;
 	mgr_err rv;
 
 	(void)arg;
@@ -665,18 +681,11 @@ acct_h_rename(struct rpc_call *call, void *arg)
 	snprintf(a.name, sizeof(a.name), "%s", in->name);
 	if ((rv = acct_replay_prepare(call, &rp, &a)) != MGR_OK)
 		goto out;
-	argv[4] = rp.key;
-	argv[5] = (const char *)rp.reply;
-	if ((rv = acct_eval_status(lua_rename, 2, 6, argv, &rp, status,
-	         sizeof(status))) != MGR_OK)
-		goto out;
-	if (strcmp(status, "REPLAYED") == 0) {
+	rv = acct_commit(call, lua_rename, 2, 4, argv, &rp,
+	    "an account with this name exists", status, sizeof(status), &done);
+	if (done)
 		snprintf(detail, sizeof(detail), "replayed");
-		rv = replay_answer(&rp, call);
-		goto out;
-	}
-	if ((rv = acct_status_err(call, status,
-	         "an account with this name exists")) != MGR_OK)
+	if (rv != MGR_OK || done)
 		goto out;
 	snprintf(detail, sizeof(detail), "name \"%s\"", in->name);
 	rv = acct_load_reply(call, id);
@@ -698,6 +707,7 @@ acct_transition(struct rpc_call *call, const char *verb)
 	struct replay rp = {.reply = NULL};
 	struct acct_rec a;
 	int n;
+	int done;
 	mgr_err rv;
 
 	snprintf(action, sizeof(action), "account.%s", verb);
@@ -733,16 +743,9 @@ acct_transition(struct rpc_call *call, const char *verb)
 	argv[1] = id;
 	argv[2] = verb;
 	argv[3] = ts;
-	argv[4] = rp.key;
-	argv[5] = (const char *)rp.reply;
-	if ((rv = acct_eval_status(script, 1, 6, argv, &rp, status, sizeof(status))) !=
-	    MGR_OK)
-		goto out;
-	if (strcmp(status, "REPLAYED") == 0) {
-		rv = replay_answer(&rp, call);
-		goto out;
-	}
-	if ((rv = acct_status_err(call, status, "")) != MGR_OK)
+	rv = acct_commit(call, script, 1, 4, argv, &rp, "", status,
+	    sizeof(status), &done);
+	if (rv != MGR_OK || done)
 		goto out;
 	rv = acct_load_reply(call, id);
 	if (rv == MGR_OK)
@@ -779,6 +782,7 @@ acct_h_delete(struct rpc_call *call, void *arg)
 	char key[ACCT_KEY_MAX], status[32];
 	const char *argv[5], *id = "";
 	struct replay rp = {.reply = NULL};
+	int done;
 	mgr_err rv;
 
 	(void)arg;
@@ -795,17 +799,10 @@ acct_h_delete(struct rpc_call *call, void *arg)
 	argv[2] = id;
 	if ((rv = acct_replay_prepare(call, &rp, NULL)) != MGR_OK)
 		goto out;
-	argv[3] = rp.key;
-	argv[4] = (const char *)rp.reply;
-	if ((rv = acct_eval_status(lua_delete, 2, 5, argv, &rp, status,
-	         sizeof(status))) != MGR_OK)
-		goto out;
-	if (strcmp(status, "REPLAYED") == 0) {
-		rv = replay_answer(&rp, call);
-		goto out;
-	}
-	if ((rv = acct_status_err(call, status, "the account is registered and "
-	         "cannot be deleted; disable it instead")) != MGR_OK)
+	rv = acct_commit(call, lua_delete, 2, 3, argv, &rp, "the account is "
+	    "registered and cannot be deleted; disable it instead", status,
+	    sizeof(status), &done);
+	if (rv != MGR_OK || done)
 		goto out;
 	rv = rpc_reply(call, &out.base);
 out:

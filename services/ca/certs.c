@@ -260,8 +260,7 @@ ca_h_register(struct rpc_call *call, void *arg)
 	snprintf(holder, sizeof(holder), "acct:%s", req->account_id);
 	if ((rv = dn_precheck(csr->dn_key, holder)) != MGR_OK)
 		goto out;
-	if ((rv = ca_issue(ca, X509_REQ_get_X509_PUBKEY(csr->req),
-	         X509_REQ_get_subject_name(csr->req), exp,
+	if ((rv = ca_issue(ca, csr->spki_obj, csr->name, exp,
 	         CA_PROFILE_CLIENT, &iss)) != MGR_OK)
 		goto out;
 	ca_issued_msg(&iss, &cm);
@@ -632,8 +631,7 @@ ca_h_rotate(struct rpc_call *call, void *arg)
 	snprintf(holder, sizeof(holder), "acct:%s", req->account_id);
 	if ((rv = dn_precheck(csr->dn_key, holder)) != MGR_OK)
 		goto out;
-	if ((rv = ca_issue(ca, X509_REQ_get_X509_PUBKEY(csr->req),
-	         X509_REQ_get_subject_name(csr->req), exp,
+	if ((rv = ca_issue(ca, csr->spki_obj, csr->name, exp,
 	         CA_PROFILE_CLIENT, &iss)) != MGR_OK)
 		goto out;
 	ca_issued_msg(&iss, &cm);

@@ -8,9 +8,12 @@
 #include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/objects.h>
+#include <openssl/params.h>
 #include <openssl/pem.h>
 
 #include "common/util.h"
+#include "services/ca/der.h"
 
 #define RSA_BITS_MIN 2048
 #define RSA_BITS_MAX 16384
@@ -58,6 +61,134 @@ key_ok(EVP_PKEY *k, char *why, size_t whylen)
 	}
 }
 
+/* The plain-DER reading of an EC request (see csr.h): 1 if c is filled
+ * (name, key, SPKI) and its self-signature verifies, 0 to leave the request
+ * to the full parser, which then accepts or refuses it. */
+static int
+csr_read_ec(struct ca_csr *c, const char *pem)
+{
+	static const struct {
+		int sig_nid, md_nid;
+	} sigs[] = {
+		{NID_ecdsa_with_SHA256, NID_sha256},
+		{NID_ecdsa_with_SHA384, NID_sha384},
+		{NID_ecdsa_with_SHA512, NID_sha512},
+	};
+	unsigned char *der = NULL;
+	const unsigned char *p, *end, *iend, *info = NULL, *attrs = NULL,
+	    *subj = NULL, *pub = NULL, *point;
+	long len = 0, infolen = 0, attrslen = 0, subjlen = 0, publen = 0;
+	X509_ALGOR *sigalg = NULL, *keyalg;
+	ASN1_BIT_STRING *sig = NULL;
+	X509_ATTRIBUTE *attr = NULL;
+	EVP_PKEY_CTX *kctx = NULL;
+	EVP_MD_CTX *mctx = NULL;
+	const EVP_MD *md = NULL;
+	const ASN1_OBJECT *obj;
+	ASN1_OBJECT *kobj;
+	const void *pval;
+	const char *group;
+	OSSL_PARAM params[3];
+	int ptype, point_len, ok = 0;
+
+	if (ca_pem_der(pem, "CERTIFICATE REQUEST", &der, &len) != MGR_OK)
+		goto out;
+	/* CertificationRequest { info, signatureAlgorithm, signature } */
+	p = der;
+	end = der + len;
+	if (!ca_der_enter(&p, &end, CA_DER_SEQUENCE) || end != der + len ||
+	    !ca_der_next(&p, end, &info, &infolen) ||
+	    (sigalg = d2i_X509_ALGOR(NULL, &p, end - p)) == NULL ||
+	    (sig = d2i_ASN1_BIT_STRING(NULL, &p, end - p)) == NULL || p != end ||
+	    (sig->flags & 0x07) != 0)
+		goto out;
+	X509_ALGOR_get0(&obj, &ptype, NULL, sigalg);
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		if (OBJ_obj2nid(obj) == sigs[i].sig_nid)
+			md = EVP_get_digestbynid(sigs[i].md_nid);
+	if (md == NULL || ptype != V_ASN1_UNDEF)
+		goto out;
+	/* info { version 0, subject, subjectPKInfo, [0] attributes } */
+	p = info;
+	iend = info + infolen;
+	if (!ca_der_enter(&p, &iend, CA_DER_SEQUENCE) || iend - p < 3 ||
+	    memcmp(p, "\x02\x01\x00", 3) != 0)
+		goto out;
+	p += 3;
+	if (!ca_der_next(&p, iend, &subj, &subjlen) ||
+	    !ca_der_next(&p, iend, &pub, &publen) || p >= iend ||
+	    !ca_der_next(&p, iend, &attrs, &attrslen) || p != iend)
+		goto out;
+	/* Every attribute must parse, as the full parser requires. */
+	p = attrs;
+	end = attrs + attrslen;
+	if (!ca_der_enter(&p, &end, CA_DER_CONTEXT0))
+		goto out;
+	while (p < end) {
+		if ((attr = d2i_X509_ATTRIBUTE(NULL, &p, end - p)) == NULL)
+			goto out;
+		X509_ATTRIBUTE_free(attr);
+		attr = NULL;
+	}
+	p = subj;
+	if ((c->own_name = d2i_X509_NAME(NULL, &p, subjlen)) == NULL ||
+	    p != subj + subjlen ||
+	    (c->own_spki = ca_spki_from_der(pub, publen)) == NULL ||
+	    X509_PUBKEY_get0_param(&kobj, &point, &point_len, &keyalg,
+	        c->own_spki) != 1)
+		goto out;
+	/* id-ecPublicKey on a named P-256 or P-384 curve, nothing else. */
+	X509_ALGOR_get0(&obj, &ptype, &pval, keyalg);
+	if (OBJ_obj2nid(kobj) != NID_X9_62_id_ecPublicKey || ptype != V_ASN1_OBJECT)
+		goto out;
+	switch (OBJ_obj2nid(pval)) {
+	case NID_X9_62_prime256v1:
+		group = "prime256v1";
+		break;
+	case NID_secp384r1:
+		group = "secp384r1";
+		break;
+	default:
+		goto out;
+	}
+	/* The point is checked to lie on the curve while it is imported. */
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
+	    (char *)group, 0);
+	params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY,
+	    (void *)point, (size_t)point_len);
+	params[2] = OSSL_PARAM_construct_end();
+	if ((kctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL)) == NULL ||
+	    EVP_PKEY_fromdata_init(kctx) != 1 ||
+	    EVP_PKEY_fromdata(kctx, &c->pubkey, EVP_PKEY_PUBLIC_KEY, params) != 1)
+		goto out;
+	/* The signature covers info's bytes as sent (as X509_REQ_verify). */
+	if ((mctx = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestVerifyInit(mctx, NULL, md, NULL, c->pubkey) != 1 ||
+	    EVP_DigestVerify(mctx, sig->data, (size_t)sig->length, info,
+	        (size_t)infolen) != 1)
+		goto out;
+	c->name = c->own_name;
+	c->spki_obj = c->own_spki;
+	ok = 1;
+out:
+	if (!ok) {
+		EVP_PKEY_free(c->pubkey);
+		c->pubkey = NULL;
+		X509_NAME_free(c->own_name);
+		c->own_name = NULL;
+		X509_PUBKEY_free(c->own_spki);
+		c->own_spki = NULL;
+	}
+	EVP_MD_CTX_free(mctx);
+	EVP_PKEY_CTX_free(kctx);
+	X509_ATTRIBUTE_free(attr);
+	ASN1_BIT_STRING_free(sig);
+	X509_ALGOR_free(sigalg);
+	free(der);
+	ERR_clear_error();
+	return (ok);
+}
+
 mgr_err
 ca_csr_parse(const char *pem, struct ca_csr **out, char *why, size_t whylen)
 {
@@ -80,32 +211,39 @@ ca_csr_parse(const char *pem, struct ca_csr **out, char *why, size_t whylen)
 		rv = MGR_ENOMEM;
 		goto out;
 	}
-	if ((b = BIO_new_mem_buf(pem, (int)len)) == NULL ||
-	    (c->req = PEM_read_bio_X509_REQ(b, NULL, NULL, NULL)) == NULL) {
-		snprintf(why, whylen, "csr is not a PEM PKCS#10 request");
-		goto out;
+	if (csr_read_ec(c, pem)) {
+		if (!key_ok(c->pubkey, why, whylen))
+			goto out;
+	} else {
+		if ((b = BIO_new_mem_buf(pem, (int)len)) == NULL ||
+		    (c->req = PEM_read_bio_X509_REQ(b, NULL, NULL, NULL)) == NULL) {
+			snprintf(why, whylen, "csr is not a PEM PKCS#10 request");
+			goto out;
+		}
+		if ((c->pubkey = X509_REQ_get_pubkey(c->req)) == NULL) {
+			snprintf(why, whylen, "csr has no usable public key");
+			goto out;
+		}
+		if (!key_ok(c->pubkey, why, whylen))
+			goto out;
+		if (X509_REQ_verify(c->req, c->pubkey) != 1) {
+			snprintf(why, whylen, "csr self-signature does not verify");
+			goto out;
+		}
+		c->name = X509_REQ_get_subject_name(c->req);
+		c->spki_obj = X509_REQ_get_X509_PUBKEY(c->req);
 	}
-	if ((c->pubkey = X509_REQ_get_pubkey(c->req)) == NULL) {
-		snprintf(why, whylen, "csr has no usable public key");
-		goto out;
-	}
-	if (!key_ok(c->pubkey, why, whylen))
-		goto out;
-	if (X509_REQ_verify(c->req, c->pubkey) != 1) {
-		snprintf(why, whylen, "csr self-signature does not verify");
-		goto out;
-	}
-	if (X509_NAME_entry_count(X509_REQ_get_subject_name(c->req)) <= 0) {
+	if (X509_NAME_entry_count(c->name) <= 0) {
 		snprintf(why, whylen, "csr has an empty Subject DN");
 		goto out;
 	}
-	if (ca_dn_key(X509_REQ_get_subject_name(c->req), c->dn_key) != MGR_OK ||
-	    ca_dn_text(X509_REQ_get_subject_name(c->req), c->subject,
+	if (ca_dn_key(c->name, c->dn_key) != MGR_OK ||
+	    ca_dn_text(c->name, c->subject,
 	        sizeof(c->subject)) != MGR_OK) {
 		snprintf(why, whylen, "csr Subject DN is not acceptable");
 		goto out;
 	}
-	if (ca_spki_hex(X509_REQ_get_X509_PUBKEY(c->req), c->spki) != MGR_OK)
+	if (ca_spki_hex(c->spki_obj, c->spki) != MGR_OK)
 		goto out;
 	*out = c;
 	c = NULL;
@@ -124,6 +262,8 @@ ca_csr_free(struct ca_csr *c)
 	if (c == NULL)
 		return;
 	EVP_PKEY_free(c->pubkey);
+	X509_NAME_free(c->own_name);
+	X509_PUBKEY_free(c->own_spki);
 	X509_REQ_free(c->req);
 	free(c);
 }

@@ -123,8 +123,7 @@ ca_h_create_device(struct rpc_call *call, void *arg)
 	if ((rv = mgr_new_id("dev", id, sizeof(id))) != MGR_OK)
 		goto out;
 	snprintf(holder, sizeof(holder), "dev:%s", id);
-	if ((rv = ca_issue(ca, X509_REQ_get_X509_PUBKEY(csr->req),
-	         X509_REQ_get_subject_name(csr->req), exp,
+	if ((rv = ca_issue(ca, csr->spki_obj, csr->name, exp,
 	         CA_PROFILE_DEVICE, &iss)) != MGR_OK)
 		goto out;
 	ca_issued_msg(&iss, &cm);

@@ -3,7 +3,6 @@
 
 #include "common/keys.h"
 
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -16,6 +15,7 @@
 #include "common/events.h"
 #include "common/kv.h"
 #include "common/log.h"
+#include "services/ca/der.h"
 
 #define CA_BACKDATE_S 300 /* clock skew of the relying parties */
 
@@ -105,143 +105,36 @@ out:
 	return (rv);
 }
 
-/* Skips one DER element at *p (before end); its start and full length in
- * *el and *ellen. 0 on a malformed element. */
-static int
-der_next(const unsigned char **p, const unsigned char *end,
-    const unsigned char **el, long *ellen)
-{
-	const unsigned char *q = *p;
-	long len;
-	int tag, cls, r;
-
-	if (q >= end)
-		return (0);
-	r = ASN1_get_object(&q, &len, &tag, &cls, end - *p);
-	if ((r & 0x80) || r == 0x21 || len > end - q)
-		return (0); /* error, or indefinite length (not DER) */
-	*el = *p;
-	*ellen = (q - *p) + len;
-	*p = q + len;
-	return (1);
-}
-
-/* Enters the constructed element at *p: *p at its contents, *end after. */
-static int
-der_enter(const unsigned char **p, const unsigned char **end)
-{
-	const unsigned char *q = *p;
-	long len;
-	int tag, cls, r;
-
-	r = ASN1_get_object(&q, &len, &tag, &cls, *end - *p);
-	if ((r & 0x80) || !(r & V_ASN1_CONSTRUCTED) || r == 0x21 || len > *end - q)
-		return (0);
-	*p = q;
-	*end = q + len;
-	return (1);
-}
-
-/* An X509_PUBKEY from SubjectPublicKeyInfo DER, built from its parts (plain
- * ASN.1): d2i_X509_PUBKEY would decode the key through OpenSSL 3.0's
- * decoder, which costs more than the signature. */
-static X509_PUBKEY *
-spki_from_der(const unsigned char *der, long len)
-{
-	const unsigned char *p = der, *end = der + len;
-	X509_ALGOR *alg = NULL;
-	ASN1_BIT_STRING *bits = NULL;
-	X509_PUBKEY *pk = NULL, *ret = NULL;
-	ASN1_OBJECT *obj = NULL;
-	const ASN1_OBJECT *aobj;
-	const void *pval;
-	void *pdup = NULL;
-	unsigned char *penc = NULL;
-	int ptype = V_ASN1_UNDEF;
-
-	if (!der_enter(&p, &end) ||
-	    (alg = d2i_X509_ALGOR(NULL, &p, end - p)) == NULL ||
-	    (bits = d2i_ASN1_BIT_STRING(NULL, &p, end - p)) == NULL || p != end ||
-	    (bits->flags & 0x07) != 0)
-		goto out;
-	X509_ALGOR_get0(&aobj, &ptype, &pval, alg);
-	if ((ptype == V_ASN1_OBJECT && (pdup = OBJ_dup(pval)) == NULL) ||
-	    (ptype == V_ASN1_SEQUENCE && (pdup = ASN1_STRING_dup(pval)) == NULL) ||
-	    (ptype != V_ASN1_OBJECT && ptype != V_ASN1_SEQUENCE &&
-	        ptype != V_ASN1_NULL && ptype != V_ASN1_UNDEF))
-		goto out;
-	if ((pk = X509_PUBKEY_new()) == NULL || (obj = OBJ_dup(aobj)) == NULL ||
-	    (penc = OPENSSL_memdup(bits->data, bits->length > 0 ?
-	        (size_t)bits->length : 1)) == NULL ||
-	    X509_PUBKEY_set0_param(pk, obj, ptype, pdup, penc, bits->length) != 1)
-		goto out;
-	obj = NULL;
-	pdup = NULL;
-	penc = NULL;
-	ret = pk;
-	pk = NULL;
-out:
-	ASN1_OBJECT_free(obj);
-	OPENSSL_free(penc);
-	if (ptype == V_ASN1_OBJECT)
-		ASN1_OBJECT_free(pdup);
-	else
-		ASN1_STRING_free(pdup);
-	X509_PUBKEY_free(pk);
-	X509_ALGOR_free(alg);
-	ASN1_BIT_STRING_free(bits);
-	return (ret);
-}
-
 mgr_err
 ca_pem_subject_spki(const char *pem, X509_NAME **subject, X509_PUBKEY **spki)
 {
-	static const char begin[] = "-----BEGIN CERTIFICATE-----";
-	static const char endm[] = "-----END CERTIFICATE-----";
-	const char *b, *e;
-	char *b64 = NULL;
 	unsigned char *der = NULL;
 	const unsigned char *p, *end, *el = NULL, *subj = NULL, *pub = NULL;
-	long ellen = 0, subjlen = 0, publen = 0;
-	size_t n = 0;
-	int dn, pad = 0;
+	long len = 0, ellen = 0, subjlen = 0, publen = 0;
 	X509_NAME *name = NULL;
 	X509_PUBKEY *pk = NULL;
-	mgr_err rv = MGR_EINVAL;
+	mgr_err rv;
 
-	if (pem == NULL || (b = strstr(pem, begin)) == NULL ||
-	    (e = strstr(b, endm)) == NULL)
-		return (MGR_EINVAL);
-	b += sizeof(begin) - 1;
-	if ((b64 = malloc((size_t)(e - b) + 1)) == NULL ||
-	    (der = malloc((size_t)(e - b) + 1)) == NULL) {
-		rv = MGR_ENOMEM;
-		goto out;
-	}
-	for (; b < e; b++)
-		if (*b != '\n' && *b != '\r' && *b != ' ' && *b != '\t')
-			b64[n++] = *b;
-	if (n == 0 || n % 4 != 0 || n > INT_MAX)
-		goto out;
-	pad = (b64[n - 1] == '=') + (b64[n - 2] == '=');
-	if ((dn = EVP_DecodeBlock(der, (const unsigned char *)b64, (int)n)) <= pad)
-		goto out;
-	dn -= pad;
+	if ((rv = ca_pem_der(pem, "CERTIFICATE", &der, &len)) != MGR_OK)
+		return (rv);
+	rv = MGR_EINVAL;
 	/* Certificate { tbsCertificate { [0] version, serialNumber, signature,
 	 * issuer, validity, subject, subjectPublicKeyInfo, ... }, ... } */
 	p = der;
-	end = der + dn;
-	if (!der_enter(&p, &end) || !der_enter(&p, &end))
+	end = der + len;
+	if (!ca_der_enter(&p, &end, CA_DER_SEQUENCE) ||
+	    !ca_der_enter(&p, &end, CA_DER_SEQUENCE))
 		goto out;
-	if (p < end && *p == 0xa0 && !der_next(&p, end, &el, &ellen))
+	if (p < end && *p == CA_DER_CONTEXT0 && !ca_der_next(&p, end, &el, &ellen))
 		goto out;
 	for (int i = 0; i < 4; i++) /* serial, signature, issuer, validity */
-		if (!der_next(&p, end, &el, &ellen))
+		if (!ca_der_next(&p, end, &el, &ellen))
 			goto out;
-	if (!der_next(&p, end, &subj, &subjlen) || !der_next(&p, end, &pub, &publen))
+	if (!ca_der_next(&p, end, &subj, &subjlen) ||
+	    !ca_der_next(&p, end, &pub, &publen))
 		goto out;
 	if ((name = d2i_X509_NAME(NULL, &subj, subjlen)) == NULL ||
-	    (pk = spki_from_der(pub, publen)) == NULL)
+	    (pk = ca_spki_from_der(pub, publen)) == NULL)
 		goto out;
 	*subject = name;
 	*spki = pk;
@@ -252,7 +145,6 @@ out:
 	ERR_clear_error();
 	X509_NAME_free(name);
 	X509_PUBKEY_free(pk);
-	free(b64);
 	free(der);
 	return (rv);
 }

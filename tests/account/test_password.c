@@ -4,17 +4,8 @@
 #include <string.h>
 
 #include "services/account/password.h"
+#include "tests/lib/check.h"
 
-static int fails;
-
-#define CHECK(cond, what)                                                  \
-	do {                                                               \
-		if (!(cond)) {                                             \
-			fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, \
-			    what);                                         \
-			fails++;                                           \
-		}                                                          \
-	} while (0)
 
 /* Known answers: RFC 7914 (scrypt) and the common PBKDF2-HMAC-SHA256
  * vector, in our stored format. */
@@ -85,13 +76,13 @@ main(void)
 
 		snprintf(what, sizeof(what), "known[%zu]", i);
 		CHECK(acct_pw_verify(known[i].password, known[i].stored) ==
-		    known[i].want, what);
+		    known[i].want, "%s", what);
 	}
 	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
 		char what[64];
 
 		snprintf(what, sizeof(what), "rules[%zu]", i);
-		CHECK(acct_pw_acceptable(rules[i].password) == rules[i].ok, what);
+		CHECK(acct_pw_acceptable(rules[i].password) == rules[i].ok, "%s", what);
 	}
 
 	/* Fresh hashes: salted (two differ), verify, refuse a wrong password. */

@@ -10,17 +10,9 @@
 
 #include "common/util.h"
 #include "services/ca/csr.h"
+#include "services/ca/dn.h"
+#include "tests/lib/check.h"
 
-static int fails;
-
-#define CHECK(cond, what)                                                  \
-	do {                                                               \
-		if (!(cond)) {                                             \
-			fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, \
-			    what);                                         \
-			fails++;                                           \
-		}                                                          \
-	} while (0)
 
 enum tamper { NONE, BAD_SIG, NO_SUBJECT };
 
@@ -93,6 +85,104 @@ make_csr(EVP_PKEY *key, const char *cn, enum tamper t)
 	return (out);
 }
 
+/* The verdict of OpenSSL's own parser for a DER request, as ca_csr_parse
+ * had it before the plain-DER reading: the reference for every mutant. */
+static mgr_err
+reference(const unsigned char *der, long len, char spki[65], char dn_key[80])
+{
+	const unsigned char *p = der;
+	X509_REQ *req = d2i_X509_REQ(NULL, &p, len);
+	EVP_PKEY *k = req != NULL ? X509_REQ_get_pubkey(req) : NULL;
+	char group[64], subject[CA_SUBJECT_MAX];
+	size_t glen = 0;
+	mgr_err rv = MGR_EINVAL;
+
+	if (k == NULL)
+		goto out;
+	if (EVP_PKEY_get_base_id(k) == EVP_PKEY_EC) {
+		if (EVP_PKEY_get_utf8_string_param(k, "group", group, sizeof(group),
+		        &glen) != 1 || (strcmp(group, "prime256v1") != 0 &&
+		        strcmp(group, "secp384r1") != 0))
+			goto out;
+	} else if (EVP_PKEY_get_base_id(k) != EVP_PKEY_RSA ||
+	    EVP_PKEY_get_bits(k) < 2048)
+		goto out;
+	if (X509_REQ_verify(req, k) != 1 ||
+	    X509_NAME_entry_count(X509_REQ_get_subject_name(req)) <= 0 ||
+	    ca_dn_key(X509_REQ_get_subject_name(req), dn_key) != MGR_OK ||
+	    ca_dn_text(X509_REQ_get_subject_name(req), subject,
+	        sizeof(subject)) != MGR_OK ||
+	    ca_spki_hex(X509_REQ_get_X509_PUBKEY(req), spki) != MGR_OK)
+		goto out;
+	rv = MGR_OK;
+out:
+	EVP_PKEY_free(k);
+	X509_REQ_free(req);
+	return (rv);
+}
+
+/* Every one-byte change of an EC request's DER (three flips per byte) gets
+ * the verdict, SPKI and DN of OpenSSL's own parser. */
+static void
+mutants(const char *type)
+{
+	EVP_PKEY *k = keygen(type);
+	char *pem = k != NULL ? make_csr(k, "App One", NONE) : NULL;
+	BIO *b = pem != NULL ? BIO_new_mem_buf(pem, -1) : NULL;
+	X509_REQ *req = b != NULL ? PEM_read_bio_X509_REQ(b, NULL, NULL, NULL) : NULL;
+	unsigned char *der = NULL, *m;
+	char spki[65], dn_key[80], why[256], msg[128], *mpem;
+	int len = 0, agree = 0, plain = 0, total = 0;
+	struct ca_csr *c;
+	mgr_err want, got;
+
+	CHECK(req != NULL && (len = i2d_X509_REQ(req, &der)) > 0, "%s", type);
+	if (der == NULL)
+		goto out;
+	for (int i = 0; i < len; i++) {
+		static const unsigned char flips[] = {0x01, 0x80, 0xff};
+
+		for (size_t f = 0; f < sizeof(flips); f++) {
+			BIO *w = BIO_new(BIO_s_mem());
+			char *data;
+			long n;
+
+			der[i] ^= flips[f];
+			want = reference(der, len, spki, dn_key);
+			m = der;
+			PEM_write_bio(w, "CERTIFICATE REQUEST", "", m, len);
+			n = BIO_get_mem_data(w, &data);
+			mpem = strndup(data, (size_t)n);
+			c = NULL;
+			got = ca_csr_parse(mpem, &c, why, sizeof(why));
+			total++;
+			if (got == want && (got != MGR_OK ||
+			    (strcmp(c->spki, spki) == 0 &&
+			        strcmp(c->dn_key, dn_key) == 0)))
+				agree++;
+			else {
+				snprintf(msg, sizeof(msg), "%s byte %d ^%02x: %d, OpenSSL %d",
+				    type, i, flips[f], got, want);
+				CHECK(0, "%s", msg);
+			}
+			if (got == MGR_OK && c->req == NULL)
+				plain++;
+			ca_csr_free(c);
+			free(mpem);
+			BIO_free(w);
+			der[i] ^= flips[f];
+		}
+	}
+	printf("test_csr: %s: %d/%d mutants as OpenSSL decides (%d read as plain DER)\n",
+	    type, agree, total, plain);
+out:
+	OPENSSL_free(der);
+	X509_REQ_free(req);
+	BIO_free(b);
+	free(pem);
+	EVP_PKEY_free(k);
+}
+
 static const struct {
 	const char *key;
 	enum tamper tamper;
@@ -117,25 +207,28 @@ main(void)
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		k = keygen(cases[i].key);
-		CHECK(k != NULL, cases[i].key);
+		CHECK(k != NULL, "%s", cases[i].key);
 		if (k == NULL)
 			continue;
 		pem = make_csr(k, "App One", cases[i].tamper);
 		c = NULL;
 		snprintf(msg, sizeof(msg), "%s tamper %d", cases[i].key, cases[i].tamper);
-		CHECK(ca_csr_parse(pem, &c, why, sizeof(why)) == cases[i].want, msg);
+		CHECK(ca_csr_parse(pem, &c, why, sizeof(why)) == cases[i].want, "%s", msg);
 		if (cases[i].want == MGR_OK && c != NULL) {
 			CHECK(strcmp(c->subject, "CN=App One") == 0, "subject text");
 			CHECK(key_spki_hex(k, spki) &&
 			    strcmp(spki, c->spki) == 0, "spki is the key's");
 			CHECK(strncmp(c->dn_key, "dn:", 3) == 0, "dn key");
+			/* EC requests are read as plain DER, RSA by OpenSSL. */
+			CHECK((c->req == NULL) == (strncmp(cases[i].key, "p", 1) == 0),
+			    "plain DER reading for EC only");
 		}
 		if (cases[i].want != MGR_OK)
 			CHECK(c == NULL && why[0] != '\0', "a reason for a refusal");
 		if (cases[i].tamper == BAD_SIG)
-			CHECK(strstr(why, "signature") != NULL, why);
+			CHECK(strstr(why, "signature") != NULL, "%s", why);
 		if (cases[i].tamper == NO_SUBJECT)
-			CHECK(strstr(why, "Subject") != NULL, why);
+			CHECK(strstr(why, "Subject") != NULL, "%s", why);
 		ca_csr_free(c);
 		free(pem);
 		EVP_PKEY_free(k);
@@ -153,7 +246,12 @@ main(void)
 	/* A certificate PEM is not a request. */
 	CHECK(ca_csr_parse("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
 	    &c, why, sizeof(why)) == MGR_EINVAL, "a certificate");
+	/* Begin and end markers sharing their dashes (found by fuzz_csr). */
+	CHECK(ca_csr_parse("-----BEGIN CERTIFICATE REQUEST-----END CERTIFICATE "
+	    "REQUEST-----\n", &c, why, sizeof(why)) == MGR_EINVAL, "markers");
 	ca_csr_free(NULL);
+	mutants("p256");
+	mutants("p384");
 
 	if (fails == 0)
 		printf("test_csr: all passed\n");

@@ -8,17 +8,8 @@
 #include <openssl/x509.h>
 
 #include "services/ca/dn.h"
+#include "tests/lib/check.h"
 
-static int fails;
-
-#define CHECK(cond, what)                                                  \
-	do {                                                               \
-		if (!(cond)) {                                             \
-			fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, \
-			    what);                                         \
-			fails++;                                           \
-		}                                                          \
-	} while (0)
 
 /* One attribute: type short name, value, ASN.1 string type, and whether it
  * starts a new RDN or joins the previous one (a multi-valued RDN), as
@@ -133,9 +124,9 @@ main(void)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		a = make_name(cases[i].a, cases[i].na);
 		b = make_name(cases[i].b, cases[i].nb);
-		CHECK(ca_dn_key(a, ka) == MGR_OK, cases[i].what);
-		CHECK(ca_dn_key(b, kb) == MGR_OK, cases[i].what);
-		CHECK((strcmp(ka, kb) == 0) == cases[i].same, cases[i].what);
+		CHECK(ca_dn_key(a, ka) == MGR_OK, "%s", cases[i].what);
+		CHECK(ca_dn_key(b, kb) == MGR_OK, "%s", cases[i].what);
+		CHECK((strcmp(ka, kb) == 0) == cases[i].same, "%s", cases[i].what);
 		CHECK(strncmp(ka, "dn:", 3) == 0 && strlen(ka) == 67, "key form");
 		X509_NAME_free(a);
 		X509_NAME_free(b);
@@ -144,11 +135,11 @@ main(void)
 	/* The canonical text itself. */
 	a = make_name(N({"O", " Acme  CORP ", P, NEW}, {"CN", "App", U, NEW}));
 	CHECK(ca_dn_canonical(a, canon, sizeof(canon)) == MGR_OK, "canonical");
-	CHECK(strcmp(canon, "2.5.4.10=9:acme corp,2.5.4.3=3:app") == 0, canon);
+	CHECK(strcmp(canon, "2.5.4.10=9:acme corp,2.5.4.3=3:app") == 0, "%s", canon);
 	/* A buffer too small is an error, not a truncation. */
 	CHECK(ca_dn_canonical(a, canon, 10) == MGR_EINVAL, "small buffer");
 	CHECK(ca_dn_text(a, text, sizeof(text)) == MGR_OK &&
-	    strcmp(text, "CN=App,O=\\ Acme  CORP\\ ") == 0, text);
+	    strcmp(text, "CN=App,O=\\ Acme  CORP\\ ") == 0, "%s", text);
 	X509_NAME_free(a);
 
 	/* An empty DN has no canonical form. */

@@ -12,17 +12,8 @@
 #include <openssl/pem.h>
 
 #include "services/ca/issue.h"
+#include "tests/lib/check.h"
 
-static int fails;
-
-#define CHECK(cond, what)                                                  \
-	do {                                                               \
-		if (!(cond)) {                                             \
-			fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, \
-			    what);                                         \
-			fails++;                                           \
-		}                                                          \
-	} while (0)
 
 /* The SPKI hash as OpenSSL's encoder writes it for the key (i2d_PUBKEY). */
 static int
@@ -53,8 +44,8 @@ issue_for(struct ca_state *ca, EVP_PKEY *key, const X509_NAME *n, int64_t na,
 	X509 *x = NULL;
 
 	memset(&iss, 0, sizeof(iss));
-	CHECK(X509_PUBKEY_set(&xp, key) == 1, what);
-	CHECK(ca_issue(ca, xp, n, na, CA_PROFILE_CLIENT, &iss) == MGR_OK, what);
+	CHECK(X509_PUBKEY_set(&xp, key) == 1, "%s", what);
+	CHECK(ca_issue(ca, xp, n, na, CA_PROFILE_CLIENT, &iss) == MGR_OK, "%s", what);
 	CHECK(strlen(iss.serial) == 32, "128-bit serial, 32 hex digits");
 	CHECK(iss.not_after == na, "not_after as asked");
 	CHECK(iss.not_before <= mgr_now_s(), "not_before not in the future");
@@ -167,11 +158,11 @@ main(void)
 		why[0] = '\0';
 		rv = ca_expiration(&ca, cases[i].present, NOW + cases[i].want, NOW,
 		    &out, why, sizeof(why));
-		CHECK(rv == cases[i].rv, cases[i].what);
+		CHECK(rv == cases[i].rv, "%s", cases[i].what);
 		if (rv == MGR_OK)
-			CHECK(out == NOW + cases[i].got, cases[i].what);
+			CHECK(out == NOW + cases[i].got, "%s", cases[i].what);
 		else
-			CHECK(out == -1 && why[0] != '\0', cases[i].what);
+			CHECK(out == -1 && why[0] != '\0', "%s", cases[i].what);
 	}
 
 	/* Signing: a fresh CA, a client certificate into a record. */

@@ -3,17 +3,8 @@
 #include <string.h>
 
 #include "services/vault/store.h"
+#include "tests/lib/check.h"
 
-static int fails;
-
-#define CHECK(cond, ...)                                  \
-	do {                                              \
-		if (!(cond)) {                            \
-			fprintf(stderr, "FAIL: " __VA_ARGS__); \
-			fprintf(stderr, "\n");            \
-			fails++;                          \
-		}                                         \
-	} while (0)
 
 static void
 test_names(void)
