@@ -10,8 +10,8 @@
 #  - pass: SIZE certificates expiring in 10 days (100 accounts), all noticed
 #    first; then BENCH_HIST_SECONDS of passes with nothing new: Redis and
 #    ca-svc CPU per second, and Redis commands per pass;
-#  - rotation: one account with SIZE revoked certificates of its past and one
-#    valid; a first rotation without "revoke" (brings a new version's index
+#  - rotation: one account with SIZE revoked (and since expired) certificates
+#    of its past and one valid; a first rotation without "revoke" (brings a new version's index
 #    up to date, once), then the Redis time and HMGETs of the second.
 set -uo pipefail
 SIZES=${BENCH_HIST_SIZES:-1000 10000 100000}
@@ -69,9 +69,9 @@ for n in $SIZES; do
   now=$(date +%s)
   for i in $(seq 1 "$n"); do
     s=$(printf '7%031x' "$i")
-    echo "HSET cert:$s serial $s holder acct:$R account_id $R not_after $((now + 8640000)) revoked_at $((now - 10)) issued_at $now"
+    echo "HSET cert:$s serial $s holder acct:$R account_id $R not_after $((now - 86400)) revoked_at $((now - 864000)) issued_at $now"
     echo "ZADD acct:{$R}:certs $i $s"
-    echo "ZADD certs:revoked $((now + 8640000)) $s"
+    echo "ZADD certs:revoked $((now - 86400)) $s"
   done | rcli --pipe >/dev/null
   gen_csr "$W/h1" "/O=Bench/CN=history $n" ec
   app_json POST "/api/v1/accounts/$R/certificates/rotate" "$(csr_json "$W/h1.csr")" "$W/h0"

@@ -664,8 +664,9 @@ ca_h_rotate(struct rpc_call *call, void *arg)
 			if (r->element[i]->type == REDIS_REPLY_STRING)
 				revoked[nrevoked++] = r->element[i]->str;
 	}
-	if (nrevoked > 0)
-		ca_crl_touch(ca);
+	/* The CRL is not rebuilt here: its next read does (crl.c, crl:gen
+	 * moved), so that a rotation does not pay for signing a CRL of every
+	 * revoked unexpired certificate of every account. */
 	for (size_t i = 0; i < nrevoked; i++)
 		audit_log(call->request_id, call->caller, "certificate.revoke", target,
 		    MGR_OK, revoked[i]);
