@@ -48,6 +48,12 @@
  *                                     certificates that expired unrevoked (the
  *                                     scanner moves them here from certs:expiry)
  *   certs:revoked               zset  score not_after, member serial
+ *   certs:live:built            string  "1" once ca-svc has brought every
+ *                                       account's :live set up to date (a
+ *                                       one-time walk over acct:all, in
+ *                                       batches; for data written before the
+ *                                       :live sets existed)
+ *   certs:live:at               string  that walk's rank in acct:all so far
  *   spki:<hex sha256 of SPKI>   string  serial of a certificate of that key
  *                                       (rotation refuses certified keys);
  *                                       kept for ever, also after the record

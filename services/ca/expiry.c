@@ -176,6 +176,29 @@ static const char lua_prune[] =
     "end\n"
     "return {#ss, pruned, dropped}\n";
 
+/* After CA_LUA_LIVE. ARGV: now, count. Brings the :live sets of the next
+ * count accounts of acct:all up to date (live_sync), which also puts the
+ * unrevoked records that expired before certs:expired existed into it; the
+ * rank reached is kept in certs:live:at, and certs:live:built is set once
+ * the whole list is done. Returns {accounts, 1 when done}. */
+static const char lua_migrate_body[] =
+    "if redis.call('GET', 'certs:live:built') then return {0, 1} end\n"
+    "local n = tonumber(ARGV[2])\n"
+    "local at = tonumber(redis.call('GET', 'certs:live:at') or '0')\n"
+    "local ids = redis.call('ZRANGE', 'acct:all', at, at + n - 1)\n"
+    "for _, id in ipairs(ids) do\n"
+    "  if string.match(id, '^[%w_%-]+$') then live_sync(id, ARGV[1]) end\n"
+    "end\n"
+    "if #ids < n then\n"
+    "  redis.call('SET', 'certs:live:built', '1')\n"
+    "  redis.call('DEL', 'certs:live:at')\n"
+    "  return {#ids, 1}\n"
+    "end\n"
+    "redis.call('SET', 'certs:live:at', at + #ids)\n"
+    "return {#ids, 0}\n";
+
+#define CA_MIGRATE_BATCH 50 /* accounts per script */
+
 static char *expiry_script;
 static pthread_once_t expiry_script_once = PTHREAD_ONCE_INIT;
 
@@ -381,6 +404,43 @@ ca_expiry_scan(int64_t now, int64_t notice_days, struct ca_expiry_stats *out)
 	return (MGR_OK);
 }
 
+/* The one-time walk over every account (lua_migrate_body), shared by the
+ * replicas through its cursor; a no-op once certs:live:built is set. */
+static mgr_err
+live_migrate(int64_t now)
+{
+	char script[sizeof(CA_LUA_LIVE) + sizeof(lua_migrate_body)];
+	redisReply *r = NULL;
+	char nowb[24], count[24];
+	const char *argv[2];
+	mgr_err rv = MGR_OK;
+
+	snprintf(script, sizeof(script), "%s%s", CA_LUA_LIVE, lua_migrate_body);
+	snprintf(nowb, sizeof(nowb), "%lld", (long long)now);
+	snprintf(count, sizeof(count), "%d", CA_MIGRATE_BATCH);
+	argv[0] = nowb;
+	argv[1] = count;
+	for (int b = 0; b < CA_EXPIRY_MAX_BATCHES; b++) {
+		if ((rv = kv_eval(&r, script, 0, 2, argv, NULL)) != MGR_OK)
+			break;
+		if (!int_array(r, 2)) {
+			rv = MGR_EINTERNAL;
+			break;
+		}
+		if (r->element[1]->integer == 1) {
+			if (r->element[0]->integer > 0 || b > 0)
+				log_info(NULL, "certificate indexes: every account's "
+				    "history indexed");
+			break;
+		}
+		freeReplyObject(r);
+		r = NULL;
+	}
+	if (r != NULL)
+		freeReplyObject(r);
+	return (rv);
+}
+
 mgr_err
 ca_expiry_prune(int64_t now, int64_t retention_s, struct ca_expiry_stats *st)
 {
@@ -391,6 +451,8 @@ ca_expiry_prune(int64_t now, int64_t retention_s, struct ca_expiry_stats *st)
 	int64_t pruned = 0;
 	mgr_err rv = MGR_OK;
 
+	if ((rv = live_migrate(now)) != MGR_OK)
+		return (rv);
 	snprintf(cutoff, sizeof(cutoff), "%lld", (long long)(now - retention_s));
 	snprintf(count, sizeof(count), "%d", CA_PRUNE_BATCH);
 	for (size_t i = 0; i < sizeof(index) / sizeof(index[0]); i++) {

@@ -52,7 +52,11 @@
  * not written yet), device certificates (GET /devices shows them), and the
  * spki:, dn: and evmark: keys (spki: markers stay for ever: rotation refuses
  * any key this CA ever certified). A revoked certificate leaves the CRL at
- * its not_after, long before its record goes. */
+ * its not_after, long before its record goes. Before its first pruning,
+ * ca_expiry_prune brings every account's acct:{id}:live up to date once
+ * (a walk over acct:all in batches, cursor certs:live:at, marker
+ * certs:live:built): that is how records of certificates that expired
+ * before certs:expired existed reach it, also for accounts nobody uses. */
 #ifndef MGR_CA_EXPIRY_H
 #define MGR_CA_EXPIRY_H
 

@@ -400,6 +400,21 @@ test_prune(void)
 	CHECK(ca_expiry_prune(T0 + 1000, 1000, &st) == MGR_OK && st.pruned == 3 &&
 	    num("EXISTS %s", "cert:p_late") == 0,
 	    "after its certificate.expired, the late one goes too");
+	/* History from before the indexes: an account nobody uses any more
+	 * whose expired record left certs:expiry long ago. Its records are
+	 * indexed by the one walk over acct:all (again after the marker goes). */
+	seed("p_old", "acc_idle", T0 - 100, 0);
+	cmd("ZREM certs:expiry p_old");
+	cmd("ZREM certs:due p_old");
+	seed("p_idle_valid", "acc_idle", T0 + 100 * DAY, 0);
+	cmd("ZADD acct:all 1 acc_idle");
+	cmd("DEL certs:live:built");
+	CHECK(ca_expiry_prune(T0 + 1000, 1000, &st) == MGR_OK && st.pruned == 4 &&
+	    num("EXISTS %s", "cert:p_old") == 0 &&
+	    num("EXISTS %s", "cert:p_idle_valid") == 1,
+	    "an idle account's old record goes (%lld)", (long long)st.pruned);
+	CHECK(in_zset("acct:{acc_idle}:live", "p_idle_valid"),
+	    "and its valid one is in its live set");
 }
 
 struct racer {
