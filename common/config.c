@@ -123,6 +123,8 @@ mgr_config_load(struct mgr_config *cfg)
 	        &cfg->expiry_notice_days) != MGR_OK ||
 	    env_int("MANAGER_EXPIRY_SCAN_INTERVAL_S", 60, 1, 86400,
 	        &cfg->expiry_scan_interval_s) != MGR_OK ||
+	    env_int("MANAGER_CERT_RETENTION_S", 90LL * 86400, 0, 10LL * 365 * 86400,
+	        &cfg->cert_retention_s) != MGR_OK ||
 	    env_int("MANAGER_MAX_OBJECT_BYTES", 67108864, 0, 1LL << 40,
 	        &cfg->max_object_bytes) != MGR_OK)
 		return (MGR_EINVAL);

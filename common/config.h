@@ -27,6 +27,9 @@ struct mgr_config {
 	int64_t min_cert_validity_s;      /* MANAGER_MIN_CERT_VALIDITY_S */
 	int64_t expiry_notice_days;       /* MANAGER_EXPIRY_NOTICE_DAYS */
 	int64_t expiry_scan_interval_s;   /* MANAGER_EXPIRY_SCAN_INTERVAL_S */
+	int64_t cert_retention_s;         /* MANAGER_CERT_RETENTION_S: how long a
+	                                     certificate's record is kept after
+	                                     its expiry (default 90 days) */
 	int64_t max_object_bytes;         /* MANAGER_MAX_OBJECT_BYTES */
 	char ca_key_type[32];             /* MANAGER_CA_KEY_TYPE: rsa2048 | ec-p256 */
 	char ca_key_file[MGR_PATH_MAX];   /* MANAGER_CA_KEY_FILE */

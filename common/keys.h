@@ -25,13 +25,46 @@
  *                                     spki (hex SHA-256 of the public key DER),
  *                                     issued_at, revoked_at ("" if not revoked)
  *   acct:{<id>}:certs           zset  score issued_at(ms), member serial
+ *   acct:{<id>}:live            zset  score not_after, member serial: the
+ *                                     account's unrevoked certificates (expired
+ *                                     ones until dropped), so that rotation and
+ *                                     renewal never walk the history; see
+ *                                     services/ca/index.h
+ *   acct:{<id>}:live:upto       string  the acct:{<id>}:certs score up to
+ *                                       which :live reflects the records
+ *                                       (absent: built from the whole list on
+ *                                       first use)
  *   dn:<sha256 of canonical DN> string  holder ("acct:<id>" | "dev:<id>")
  *   certs:expiry                zset  score not_after, member serial (unrevoked;
  *                                     the expiry scanner removes a serial once
  *                                     it has expired, with certificate.expired)
+ *   certs:due                   zset  the members of certs:expiry, scored by
+ *                                     when the expiry scanner must look at
+ *                                     each next (0: new; then not_after minus
+ *                                     its next notice threshold, or not_after)
+ *   certs:due:notice            string  the notice days certs:due was scored
+ *                                       for (a change rescores it)
+ *   certs:expired               zset  score not_after, member serial: account
+ *                                     certificates that expired unrevoked (the
+ *                                     scanner moves them here from certs:expiry)
  *   certs:revoked               zset  score not_after, member serial
+ *   certs:live:built            string  "1" once ca-svc has brought every
+ *                                       account's :live set up to date (a
+ *                                       one-time walk over acct:all, in
+ *                                       batches; for data written before the
+ *                                       :live sets existed)
+ *   certs:live:at               string  that walk's rank in acct:all so far
  *   spki:<hex sha256 of SPKI>   string  serial of a certificate of that key
- *                                       (rotation refuses certified keys)
+ *                                       (rotation refuses certified keys);
+ *                                       kept for ever, also after the record
+ *                                       it names is pruned
+ * Retention (services/ca/expiry.h): an account certificate's cert:<serial>
+ *   and its members of acct:{id}:certs, :live, certs:expired and
+ *   certs:revoked are deleted MANAGER_CERT_RETENTION_S (default 90 days)
+ *   after its not_after, revoked or not, once certificate.expired is written
+ *   (it is no longer in certs:expiry). Until then the certificate list shows
+ *   it; the CRL lists a revoked one until its not_after. Device certificate
+ *   records, spki:, dn: and the events are not pruned.
  *   dev:<id>                    hash  id, name, created_at, serial
  *   dev:all                     zset  score created_at(ms), member <id>
  *   dev:name:<name>             string  <id>   device names are unique

@@ -148,15 +148,23 @@ h_rotate(struct gw_req *r)
 	return (rv);
 }
 
+#define GW_CERT_PAGE_MAX 1000 /* = the CA service's page size (CA_LIST_MAX) */
+
+/* GET /api/v1/accounts/{id}/certificates?after=CURSOR&limit=N: oldest
+ * issued first, paged like the admin listings. */
 static mgr_err
 h_list(struct gw_req *r)
 {
 	Mgr__Ca__ListCertsRequest in = MGR__CA__LIST_CERTS_REQUEST__INIT;
 	Mgr__Ca__ListCertsReply *out = NULL;
+	const char *after = "";
 	json_t *o, *a;
 	mgr_err rv;
 
+	if ((rv = gw_page_query(r, GW_CERT_PAGE_MAX, &after, &in.limit)) != MGR_OK)
+		return (rv);
 	in.account_id = r->params[0];
+	in.after = (char *)after;
 	if ((rv = gw_rpc(r, gw.ca, "ca.ListCerts", &in.base,
 	         &mgr__ca__list_certs_reply__descriptor, (ProtobufCMessage **)&out)) != MGR_OK)
 		return (rv);
@@ -165,6 +173,7 @@ h_list(struct gw_req *r)
 	for (size_t i = 0; i < out->n_certificates; i++)
 		json_array_append_new(a, cert_json(out->certificates[i]));
 	json_object_set_new(o, "certificates", a);
+	json_object_set_new(o, "next_after", gw_next_after(out->next_after));
 	mgr__ca__list_certs_reply__free_unpacked(out, NULL);
 	return (gw_reply_json(r, 200, o));
 }

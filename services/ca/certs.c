@@ -11,7 +11,9 @@
 #include "common/audit.h"
 #include "common/kv.h"
 #include "common/log.h"
+#include "common/page.h"
 #include "common/replay.h"
+#include "services/ca/index.h"
 #include "services/ca/issue.h"
 
 #define RENEW_TRIES 3
@@ -22,10 +24,20 @@
 #define CA_LUA_REPLAYED(k) \
     "if replay_seen(ARGV[" k "]) then return " REPLAY_LUA_SIGNAL " end\n"
 
+/* The indexes of a record just written by put_cert (index.h, expiry.h):
+ * the account's live set (live_sync ran before) and certs:due (score 0:
+ * the expiry scanner schedules it on its next pass). */
+#define CA_LUA_INDEX \
+    CA_LUA_LIVE \
+    "local function index_new(a)\n" \
+    "  live_add(a[3], a[1], a[7], a[12])\n" \
+    "  redis.call('ZADD', 'certs:due', 0, a[1])\n" \
+    "end\n"
+
 /* ARGV: the record (issue.h), then 15 cred_version, 16 replay key, 17 reply.
  * KEYS: acct:{id}, acct:{id}:certs. */
 static const char lua_register[] =
-    REPLAY_LUA CA_LUA_REPLAYED("16")
+    REPLAY_LUA CA_LUA_INDEX CA_LUA_REPLAYED("16")
     "local id = ARGV[3]\n"
     "local a = redis.call('HMGET', KEYS[1], 'state', 'cred_version', 'username')\n"
     "if not a[1] then return redis.error_reply('UNAUTH no such account') end\n"
@@ -36,8 +48,10 @@ static const char lua_register[] =
     "local h = redis.call('GET', ARGV[5])\n"
     "if h and h ~= ARGV[2] then return redis.error_reply('CONFLICT dn held') end\n"
     "redis.call('SET', ARGV[5], ARGV[2])\n"
+    "live_sync(id, ARGV[11])\n"
     "put_cert(ARGV)\n"
     "redis.call('ZADD', KEYS[2], ARGV[12], ARGV[1])\n"
+    "index_new(ARGV)\n"
     "redis.call('HSET', KEYS[1], 'state', 'active', 'registered_at', ARGV[11])\n"
     "if a[3] and redis.call('GET', 'acct:user:' .. a[3]) == id then\n"
     "  redis.call('DEL', 'acct:user:' .. a[3]) end\n"
@@ -52,7 +66,7 @@ static const char lua_register[] =
  * when that certificate is no longer valid or another was issued meanwhile
  * (the caller looks again). */
 static const char lua_renew[] =
-    REPLAY_LUA CA_LUA_REPLAYED("18")
+    REPLAY_LUA CA_LUA_INDEX CA_LUA_REPLAYED("18")
     "local id = ARGV[3]\n"
     "if redis.call('HGET', KEYS[1], 'state') ~= 'active' then\n"
     "  return redis.error_reply('UNAUTH account not active') end\n"
@@ -64,8 +78,10 @@ static const char lua_renew[] =
     "local h = redis.call('GET', ARGV[5])\n"
     "if h and h ~= ARGV[2] then return redis.error_reply('CONFLICT dn held') end\n"
     "redis.call('SET', ARGV[5], ARGV[2])\n"
+    "live_sync(id, ARGV[16])\n"
     "put_cert(ARGV)\n"
     "redis.call('ZADD', KEYS[2], ARGV[12], ARGV[1])\n"
+    "index_new(ARGV)\n"
     "emit_event(id, 'certificate.renewed', ARGV[13], cjson.encode({serial = ARGV[1],\n"
     "  previous = ARGV[15], not_after = ARGV[14]}))\n"
     "replay_save(ARGV[18], ARGV[19])\n"
@@ -74,9 +90,11 @@ static const char lua_renew[] =
 /* ARGV: the record, then 15 now, 16 "1" when a revoke list is given, 17
  * replay key, 18 reply (without the revoked serials: the script appends
  * them, CertReply field 3), 19... the serials to revoke. Returns the serials
- * revoked. */
+ * revoked. Without a list, the certificates to revoke are the account's
+ * unrevoked unexpired ones, read from acct:{id}:live (index.h): the work is
+ * O(valid certificates), whatever the account's history. */
 static const char lua_rotate[] =
-    REPLAY_LUA CA_LUA_REPLAYED("17")
+    REPLAY_LUA CA_LUA_INDEX CA_LUA_REPLAYED("17")
     "local id = ARGV[3]\n"
     "if redis.call('HGET', KEYS[1], 'state') ~= 'active' then\n"
     "  return redis.error_reply('UNAUTH account not active') end\n"
@@ -84,7 +102,7 @@ static const char lua_rotate[] =
     "  return redis.error_reply('INVALID same key') end\n"
     "local targets = {}\n"
     "local implicit = ARGV[16] ~= '1'\n"
-    "if implicit then targets = redis.call('ZRANGE', KEYS[2], 0, -1) else\n"
+    "if not implicit then\n"
     "  for i = 19, #ARGV do\n"
     "    if not redis.call('ZSCORE', KEYS[2], ARGV[i]) then\n"
     "      return redis.error_reply('INVALID not ours') end\n"
@@ -93,17 +111,22 @@ static const char lua_rotate[] =
     "end\n"
     "local h = redis.call('GET', ARGV[5])\n"
     "if h and h ~= ARGV[2] then return redis.error_reply('CONFLICT dn held') end\n"
+    "if implicit then targets = live_valid(id, ARGV[15]) else live_sync(id, ARGV[15]) end\n"
     "redis.call('SET', ARGV[5], ARGV[2])\n"
     "put_cert(ARGV)\n"
     "redis.call('ZADD', KEYS[2], ARGV[12], ARGV[1])\n"
+    "index_new(ARGV)\n"
     "emit_event(id, 'certificate.issued', ARGV[13], cjson.encode({serial = ARGV[1],\n"
     "  subject = ARGV[4], not_after = ARGV[14]}))\n"
     "local revoked, more = {}, ''\n"
+    "local lk = 'acct:{' .. id .. '}:live'\n"
     "for _, s in ipairs(targets) do\n"
     "  if revoke_cert(s, id, ARGV[15], ARGV[13], implicit) then\n"
     "    revoked[#revoked + 1] = s\n"
     "    more = more .. replay_pb(3, s)\n"
+    "    redis.call('ZREM', 'certs:due', s)\n"
     "  end\n"
+    "  redis.call('ZREM', lk, s)\n"
     "end\n"
     "replay_save(ARGV[17], ARGV[18], more)\n"
     "return revoked\n";
@@ -277,13 +300,14 @@ out:
 	return (rv);
 }
 
-/* KEYS acct:{id}:certs; ARGV now. Returns {last issued serial or "",
- * the record of the newest valid certificate (or nothing)}. Looks at the
- * newest CA_LIST_MAX only: the newest valid one is almost always the last,
- * so the newest 16 are listed first and the rest only when none of those is
- * valid (listing 1,000 serials per renewal was most of Redis's work for an
- * account with many certificates). */
+/* KEYS acct:{id}:certs; ARGV now, account id. Returns {last issued serial
+ * or "", the record of the newest valid certificate (or nothing)}. The
+ * newest valid one is almost always the last issued, so the newest 16 are
+ * looked at first; only when none of those is valid, the account's valid
+ * certificates from acct:{id}:live (index.h), the newest issued of them:
+ * O(valid certificates), never the account's whole history. */
 static const char lua_newest_valid[] =
+    CA_LUA_LIVE
     "local function scan(a, b)\n"
     "  local ss = redis.call('ZREVRANGE', KEYS[1], a, b)\n"
     "  for _, s in ipairs(ss) do\n"
@@ -297,7 +321,19 @@ static const char lua_newest_valid[] =
     "end\n"
     "local ss, r = scan(0, 15)\n"
     "local last = ss[1] or ''\n"
-    "if not r and #ss == 16 then ss, r = scan(16, 999) end\n"
+    "if not r and #ss == 16 then\n"
+    "  local best, bs = nil, nil\n"
+    "  for _, s in ipairs(live_valid(ARGV[2], ARGV[1])) do\n"
+    "    local sc = tonumber(redis.call('ZSCORE', KEYS[1], s))\n"
+    "    local c = redis.call('HMGET', 'cert:' .. s, 'revoked_at', 'not_after')\n"
+    "    if sc and (not bs or sc > bs) and (not c[1] or c[1] == '') and\n"
+    "        tonumber(c[2]) and tonumber(c[2]) > tonumber(ARGV[1]) then\n"
+    "      best, bs = s, sc end\n"
+    "  end\n"
+    "  if best then r = redis.call('HMGET', 'cert:' .. best, 'serial', 'holder',\n"
+    "    'account_id', 'subject', 'pem', 'spki', 'not_before', 'not_after',\n"
+    "    'revoked_at', 'issued_at') end\n"
+    "end\n"
     "if r then return {last, {r}} end\n"
     "return {last, {}}\n";
 
@@ -308,7 +344,7 @@ newest_valid(const char *account_id, int64_t now, struct ca_record **rec,
     size_t *n, char *last, size_t lastlen)
 {
 	char key[MGR_ID_MAX + 16], nowbuf[24];
-	const char *argv[2];
+	const char *argv[3];
 	redisReply *r = NULL;
 	mgr_err rv;
 
@@ -316,7 +352,8 @@ newest_valid(const char *account_id, int64_t now, struct ca_record **rec,
 	snprintf(nowbuf, sizeof(nowbuf), "%lld", (long long)now);
 	argv[0] = key;
 	argv[1] = nowbuf;
-	if ((rv = kv_eval(&r, lua_newest_valid, 1, 2, argv, NULL)) != MGR_OK)
+	argv[2] = account_id;
+	if ((rv = kv_eval(&r, lua_newest_valid, 1, 3, argv, NULL)) != MGR_OK)
 		return (rv);
 	if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
 	    r->element[0]->type != REDIS_REPLY_STRING) {
@@ -627,8 +664,9 @@ ca_h_rotate(struct rpc_call *call, void *arg)
 			if (r->element[i]->type == REDIS_REPLY_STRING)
 				revoked[nrevoked++] = r->element[i]->str;
 	}
-	if (nrevoked > 0)
-		ca_crl_touch(ca);
+	/* The CRL is not rebuilt here: its next read does (crl.c, crl:gen
+	 * moved), so that a rotation does not pay for signing a CRL of every
+	 * revoked unexpired certificate of every account. */
 	for (size_t i = 0; i < nrevoked; i++)
 		audit_log(call->request_id, call->caller, "certificate.revoke", target,
 		    MGR_OK, revoked[i]);
@@ -653,6 +691,60 @@ out:
 	return (rv);
 }
 
+/* KEYS acct:{id}:certs; ARGV after, limit. Returns {next cursor or "",
+ * records (10-field HMGET arrays)}: one page of common/page.h, oldest
+ * first. */
+static const char lua_list_page[] =
+    MGR_PAGE_LUA
+    "local ids, nxt = page_ids(KEYS[1], ARGV[1], tonumber(ARGV[2]))\n"
+    "if not ids then return " MGR_PAGE_LUA_BAD " end\n"
+    "local out = {}\n"
+    "for _, s in ipairs(ids) do\n"
+    "  local r = redis.call('HMGET', 'cert:' .. s, 'serial', 'holder',\n"
+    "    'account_id', 'subject', 'pem', 'spki', 'not_before', 'not_after',\n"
+    "    'revoked_at', 'issued_at')\n"
+    "  if r[1] then out[#out + 1] = r end\n"
+    "end\n"
+    "return {nxt, out}\n";
+
+/* One page of an account's records; *next is the cursor ("" at the end,
+ * caller frees). */
+static mgr_err
+records_page(const char *account_id, const char *after, uint32_t limit,
+    struct ca_record **out, size_t *n, char **next)
+{
+	char key[MGR_ID_MAX + 16], lim[16];
+	const char *argv[3];
+	redisReply *r = NULL;
+	char *nx = NULL;
+	mgr_err rv;
+
+	snprintf(key, sizeof(key), "acct:{%s}:certs", account_id);
+	snprintf(lim, sizeof(lim), "%u", limit);
+	argv[0] = key;
+	argv[1] = after;
+	argv[2] = lim;
+	if ((rv = kv_eval(&r, lua_list_page, 1, 3, argv, NULL)) != MGR_OK)
+		return (rv);
+	if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+	    r->element[0]->type != REDIS_REPLY_STRING) {
+		rv = MGR_EINTERNAL;
+		goto out;
+	}
+	if ((nx = strdup(r->element[0]->str)) == NULL) {
+		rv = MGR_ENOMEM;
+		goto out;
+	}
+	if ((rv = ca_records_from_reply(r->element[1], out, n)) != MGR_OK)
+		goto out;
+	*next = nx;
+	nx = NULL;
+out:
+	free(nx);
+	freeReplyObject(r);
+	return (rv);
+}
+
 mgr_err
 ca_h_list_certs(struct rpc_call *call, void *arg)
 {
@@ -662,8 +754,9 @@ ca_h_list_certs(struct rpc_call *call, void *arg)
 	struct ca_record *recs = NULL;
 	size_t n = 0;
 	redisReply *r = NULL;
-	char why[160], key[MGR_ID_MAX + 16];
+	char why[160], key[MGR_ID_MAX + 16], *next = NULL;
 	int64_t now = mgr_now_s();
+	uint32_t limit;
 	mgr_err rv;
 
 	(void)arg;
@@ -690,8 +783,19 @@ ca_h_list_certs(struct rpc_call *call, void *arg)
 		snprintf(why, sizeof(why), "no such account");
 		goto out;
 	}
-	if ((rv = ca_records_of_account(req->account_id, &recs, &n)) != MGR_OK)
+	limit = req->limit == 0 || req->limit > CA_LIST_MAX ? CA_LIST_MAX : req->limit;
+	if (strlen(req->after) > 128) {
+		rv = MGR_EINVAL;
+		snprintf(why, sizeof(why), "\"after\" is not a cursor of this listing");
 		goto out;
+	}
+	if ((rv = records_page(req->account_id, req->after, limit, &recs, &n,
+	         &next)) != MGR_OK) {
+		if (rv == MGR_EINVAL)
+			snprintf(why, sizeof(why), "\"after\" is not a cursor of "
+			    "this listing");
+		goto out;
+	}
 	if (n > 0 && ((cms = calloc(n, sizeof(*cms))) == NULL ||
 	    (ptrs = calloc(n, sizeof(*ptrs))) == NULL)) {
 		rv = MGR_ENOMEM;
@@ -703,6 +807,7 @@ ca_h_list_certs(struct rpc_call *call, void *arg)
 	}
 	rep.certificates = ptrs;
 	rep.n_certificates = n;
+	rep.next_after = next;
 	rv = rpc_reply(call, &rep.base);
 out:
 	if (rv != MGR_OK)
@@ -711,6 +816,7 @@ out:
 		freeReplyObject(r);
 	free(cms);
 	free(ptrs);
+	free(next);
 	ca_records_free(recs, n);
 	mgr__ca__list_certs_request__free_unpacked(req, NULL);
 	return (rv);

@@ -16,7 +16,7 @@
 #define CA_YEAR_S (365LL * 86400)
 #define CA_MAX_YEARS 5 /* calendar years: now + 5 years is the latest expiry */
 #define CA_REVOKE_MAX 32
-#define CA_LIST_MAX 1000
+#define CA_LIST_MAX 1000 /* certificates per page of an account's list */
 
 /* A freshly signed certificate, before it is stored. */
 struct ca_issued {
@@ -72,7 +72,7 @@ void ca_argv_add_i64(struct ca_argv *a, int64_t v);
  * record revoked, moves it from certs:expiry to certs:revoked, bumps crl:gen,
  * publishes "cert <serial>" on mgr:auth and emits certificate.revoked; it
  * returns true when it revoked now. NULL when buf is too small. */
-#define CA_LUA_MAX 8192
+#define CA_LUA_MAX 16384
 const char *ca_lua_script(const char *body, char *buf, size_t buflen);
 
 /* A stored record as the API shows it. Strings are owned. */

@@ -146,6 +146,20 @@ indexed(const char *serial)
 	return (in);
 }
 
+/* Is member in zset key? */
+static int
+in_zset(const char *key, const char *member)
+{
+	redisReply *r;
+	int in = 0;
+
+	if (kv_cmd(&r, "ZSCORE %s %s", key, member) == MGR_OK) {
+		in = r->type == REDIS_REPLY_STRING;
+		freeReplyObject(r);
+	}
+	return (in);
+}
+
 static int seq;
 
 /* A certificate record as registration writes it (common/keys.h). */
@@ -323,6 +337,86 @@ test_short_notice(void)
 	    "notice 10: '%s'", got);
 }
 
+/* A pass with nothing due looks at nothing; the next look comes at the next
+ * threshold. */
+static void
+test_quiet(void)
+{
+	struct ca_expiry_stats st;
+	char serial[32];
+
+	cmd("FLUSHDB"); /* counts below are of the whole pass */
+	for (int i = 0; i < 50; i++) {
+		snprintf(serial, sizeof(serial), "q%03d", i);
+		seed(serial, "acc_quiet", T0 + 20 * DAY, 0);
+	}
+	CHECK(ca_expiry_scan(T0, 30, &st) == MGR_OK && st.emitted == 50,
+	    "first pass: 50 notices (%lld)", (long long)st.emitted);
+	CHECK(ca_expiry_scan(T0 + 60, 30, &st) == MGR_OK && st.seen == 0 &&
+	    st.emitted == 0 && st.reindexed == 0,
+	    "a pass with nothing new looks at nothing (%lld seen)", (long long)st.seen);
+	CHECK(ca_expiry_scan(T0 + 5 * DAY - 1, 30, &st) == MGR_OK && st.seen == 0,
+	    "nothing before the 15-day threshold (%lld seen)", (long long)st.seen);
+	CHECK(ca_expiry_scan(T0 + 5 * DAY, 30, &st) == MGR_OK && st.seen == 50 &&
+	    st.emitted == 50, "50 at the 15-day threshold (%lld seen, %lld events)",
+	    (long long)st.seen, (long long)st.emitted);
+	CHECK(ca_expiry_scan(T0 + 5 * DAY + 1, 30, &st) == MGR_OK && st.seen == 0,
+	    "then nothing (%lld seen)", (long long)st.seen);
+	CHECK(num("XLEN %s", "ev:{acc_quiet}") == 100, "100 events");
+}
+
+/* Records go retention seconds after not_after, once certificate.expired is
+ * written; device records and those still in certs:expiry stay. */
+static void
+test_prune(void)
+{
+	struct ca_expiry_stats st = {0, 0, 0, 0, 0};
+
+	cmd("FLUSHDB");
+	seed("p_exp", "acc_prune", T0 - 100, 0);
+	seed("p_rev", "acc_prune", T0 - 100, 1);
+	cmd("ZADD certs:revoked %lld p_rev", T0 - 100);
+	seed("p_valid", "acc_prune", T0 + 100 * DAY, 0);
+	seed("p_dev", "dev_9", T0 - 100, 0);
+	scan(T0, 30);
+	CHECK(in_zset("certs:expired", "p_exp") && !indexed("p_exp") &&
+	    !in_zset("certs:due", "p_exp") && !in_zset("certs:expired", "p_dev"),
+	    "an expired certificate moves to certs:expired");
+	seed("p_late", "acc_prune", T0 - 100, 0); /* not scanned yet */
+	cmd("ZADD certs:expired %lld p_late", T0 - 100);
+	CHECK(ca_expiry_prune(T0 + 899, 1000, &st) == MGR_OK && st.pruned == 0,
+	    "nothing within the retention (%lld)", (long long)st.pruned);
+	CHECK(ca_expiry_prune(T0 + 900, 1000, &st) == MGR_OK && st.pruned == 2,
+	    "two past the retention (%lld)", (long long)st.pruned);
+	CHECK(num("EXISTS %s", "cert:p_exp") == 0 && num("EXISTS %s", "cert:p_rev") == 0,
+	    "expired and revoked records deleted");
+	CHECK(num("ZCARD %s", "acct:{acc_prune}:certs") == 2,
+	    "the account's list keeps the valid and the unscanned one");
+	CHECK(num("ZCARD %s", "certs:revoked") == 0, "certs:revoked emptied");
+	CHECK(num("EXISTS %s", "cert:p_late") == 1 && num("EXISTS %s", "cert:p_dev") == 1 &&
+	    num("EXISTS %s", "cert:p_valid") == 1,
+	    "not yet expired-noticed, device and valid records stay");
+	scan(T0 + 1000, 30);
+	CHECK(ca_expiry_prune(T0 + 1000, 1000, &st) == MGR_OK && st.pruned == 3 &&
+	    num("EXISTS %s", "cert:p_late") == 0,
+	    "after its certificate.expired, the late one goes too");
+	/* History from before the indexes: an account nobody uses any more
+	 * whose expired record left certs:expiry long ago. Its records are
+	 * indexed by the one walk over acct:all (again after the marker goes). */
+	seed("p_old", "acc_idle", T0 - 100, 0);
+	cmd("ZREM certs:expiry p_old");
+	cmd("ZREM certs:due p_old");
+	seed("p_idle_valid", "acc_idle", T0 + 100 * DAY, 0);
+	cmd("ZADD acct:all 1 acc_idle");
+	cmd("DEL certs:live:built");
+	CHECK(ca_expiry_prune(T0 + 1000, 1000, &st) == MGR_OK && st.pruned == 4 &&
+	    num("EXISTS %s", "cert:p_old") == 0 &&
+	    num("EXISTS %s", "cert:p_idle_valid") == 1,
+	    "an idle account's old record goes (%lld)", (long long)st.pruned);
+	CHECK(in_zset("acct:{acc_idle}:live", "p_idle_valid"),
+	    "and its valid one is in its live set");
+}
+
 struct racer {
 	long long now;
 	mgr_err rv;
@@ -393,6 +487,8 @@ main(void)
 	test_superseded();
 	test_skipped();
 	test_short_notice();
+	test_quiet();
+	test_prune();
 	test_race();
 	redis_stop();
 	printf("test_expiry: %d passed, %d failed\n", passes, fails);
