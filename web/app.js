@@ -119,7 +119,7 @@ async function api(method, path, body) {
 }
 
 // Every item of a paged listing (GET /accounts, /vaults, /vault-templates,
-// /devices):
+// /devices, an account's /certificates):
 // follows next_after until the last page, so large systems show in full.
 async function apiAll(path, field) {
 	let items = [];
@@ -407,8 +407,8 @@ async function renderDashboard(seq) {
 		if (seq !== viewSeq)
 			return;
 		try {
-			const list = (await api('GET',
-			    `/accounts/${encodeURIComponent(a.id)}/certificates`)).certificates || [];
+			const list = await apiAll(
+			    `/accounts/${encodeURIComponent(a.id)}/certificates`, 'certificates');
 			for (const c of list) {
 				const end = Date.parse(c.not_after);
 				if (c.status === 'valid') {
@@ -751,7 +751,7 @@ async function renderAccount(seq, accId) {
 	    details, actions, certs, events);
 	drawAcc(acc);
 	try {
-		const list = (await api('GET', `/accounts/${id}/certificates`)).certificates || [];
+		const list = await apiAll(`/accounts/${id}/certificates`, 'certificates');
 		certs.replaceChildren(h('h2', {}, 'Certificates'), table([
 			{label: 'Serial', cls: 'mono', get: (c) => c.serial},
 			{label: 'Subject', get: (c) => c.subject},

@@ -214,16 +214,6 @@ out:
 	return (MGR_OK);
 }
 
-void
-ca_crl_touch(struct ca_state *ca)
-{
-	char *pem = NULL;
-
-	if (crl_get(ca, &pem) != MGR_OK)
-		log_warn(NULL, "the CRL was not rebuilt now; it will be on the next read");
-	free(pem);
-}
-
 mgr_err
 ca_h_crl(struct rpc_call *call, void *arg)
 {

@@ -255,17 +255,6 @@ ca_argv_cert(struct ca_argv *a, const struct ca_issued *c, const char *holder,
 	ca_argv_add(a, a->iso[1]);
 }
 
-static const char lua_load_account[] =
-    "local ss = redis.call('ZRANGE', KEYS[1], -" "1000" ", -1)\n"
-    "local out = {}\n"
-    "for _, s in ipairs(ss) do\n"
-    "  local r = redis.call('HMGET', 'cert:' .. s, 'serial', 'holder',\n"
-    "    'account_id', 'subject', 'pem', 'spki', 'not_before', 'not_after',\n"
-    "    'revoked_at', 'issued_at')\n"
-    "  if r[1] then out[#out + 1] = r end\n"
-    "end\n"
-    "return out\n";
-
 static char *
 dup_el(const redisReply *e)
 {
@@ -322,23 +311,6 @@ ca_records_from_reply(const redisReply *rep, struct ca_record **out, size_t *n)
 fail:
 	ca_records_free(recs, cnt);
 	return (MGR_ENOMEM);
-}
-
-mgr_err
-ca_records_of_account(const char *account_id, struct ca_record **out, size_t *n)
-{
-	char key[MGR_ID_MAX + 16];
-	const char *argv[1];
-	redisReply *rep = NULL;
-	mgr_err rv;
-
-	snprintf(key, sizeof(key), "acct:{%s}:certs", account_id);
-	argv[0] = key;
-	if ((rv = kv_eval(&rep, lua_load_account, 1, 1, argv, NULL)) != MGR_OK)
-		return (rv);
-	rv = ca_records_from_reply(rep, out, n);
-	freeReplyObject(rep);
-	return (rv);
 }
 
 void

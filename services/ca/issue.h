@@ -80,9 +80,6 @@ struct ca_record {
 	char *serial, *holder, *account_id, *subject, *pem, *spki;
 	int64_t not_before, not_after, revoked_at, issued_at;
 };
-/* The records of an account, oldest first (at most CA_LIST_MAX, the newest). */
-mgr_err ca_records_of_account(const char *account_id, struct ca_record **out,
-    size_t *n);
 void ca_records_free(struct ca_record *r, size_t n);
 /* Records from a Lua reply: an array of 10-field HMGET arrays (serial, holder,
  * account_id, subject, pem, spki, not_before, not_after, revoked_at,
@@ -95,7 +92,5 @@ void ca_record_msg(const struct ca_record *r, int64_t now, Mgr__Ca__Certificate 
 /* Fills m from a just issued certificate (status valid; borrows c). */
 void ca_issued_msg(const struct ca_issued *c, Mgr__Ca__Certificate *m);
 
-/* Rebuilds the CRL when revocations changed; best effort (logged). */
-void ca_crl_touch(struct ca_state *ca);
 
 #endif
