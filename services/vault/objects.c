@@ -248,8 +248,13 @@ vault_h_get_chunk(struct rpc_call *call, void *arg)
 	}
 	len = in->size - off < (int64_t)RPC_CHUNK_BYTES ? in->size - off
 	                                                : (int64_t)RPC_CHUNK_BYTES;
-	if ((rv = vault_store_get_chunk(in->vault_id, caller_id(call), in->version,
-	         in->index, (size_t)len, &data)) != MGR_OK)
+	rv = vault_store_get_chunk(in->vault_id, caller_id(call), in->version,
+	    in->index, (size_t)len, &data);
+	if (rv == MGR_ENOTFOUND)
+		rv = rpc_fail(call, rv, "the object data is gone");
+	else if (rv == MGR_EPERM)
+		rv = rpc_fail(call, rv, "only the owner may read this vault");
+	if (rv != MGR_OK)
 		goto out;
 	out.data.data = (uint8_t *)data;
 	out.data.len = (size_t)len;

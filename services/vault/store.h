@@ -24,13 +24,21 @@
  *   vault:{<vid>}:c:<ver>:<copy>:<i>  string  chunk i (RPC_CHUNK_BYTES, the last
  *                                       shorter) of version ver; copy 0, and
  *                                       copy 1 when mirrored
- *   vault:{<vid>}:up:<upload id>  hash  owner, key, n (chunks so far), size,
- *                                       limit (bytes allowed), copies; TTL
+ *   vault:{<vid>}:up:<upload id>  hash  owner, key, n (chunks so far), size
+ *                                       (their bytes), limit (bytes allowed),
+ *                                       copies, hi (highest chunk index + 1),
+ *                                       c<i> (length of chunk i, per chunk
+ *                                       received: they come in any order); TTL
  *                                       VAULT_UPLOAD_TTL_S. Its chunks are
  *                                       staged as vault:{<vid>}:c:<upload id>:…
- *                                       with the same TTL; PutCommit persists
+ *                                       with the same TTL; PutCommit checks
+ *                                       that chunks 0..n-1 all came, persists
  *                                       them, makes <upload id> the object's ver
  *                                       and unlinks the old version's chunks.
+ *   vault:{<vid>}:c:<upload id>:in  string  a chunk's data on its way in: set
+ *                                       and consumed (renamed to copy 0, or
+ *                                       deleted) in one MULTI, never seen
+ *                                       outside it.
  */
 #ifndef MGR_VAULT_STORE_H
 #define MGR_VAULT_STORE_H
@@ -115,8 +123,9 @@ mgr_err vault_store_obj_head(const struct vault_rec *v, const char *key,
 mgr_err vault_store_put_begin(const struct vault_rec *v, const char *owner,
     const char *key, size_t keylen, int64_t size, int64_t max,
     char upload_id[VAULT_VERSION_LEN + 1]);
-/* Chunks come in order; the same chunk sent again (a resend after a replica
- * died) is accepted and changes nothing. */
+/* Chunks come in any order (several in flight); the same chunk sent again
+ * (a resend after a replica died) with the same data is accepted and changes
+ * nothing. The data goes to Redis as a plain argument, not through Lua. */
 mgr_err vault_store_put_chunk(const char *vid, const char *upload_id,
     const char *owner, uint32_t index, const void *data, size_t len);
 /* Makes the upload the object's current version: checks the quota, switches
@@ -132,7 +141,7 @@ mgr_err vault_store_put_abort(const char *vid, const char *upload_id,
 /* Chunk index of version ver (expected length len): copy 0, else copy 1 of a
  * mirrored vault. A copy found missing or of the wrong length is rewritten
  * from the other, so reads heal a mirror. On success *data (caller frees)
- * holds len bytes. */
+ * holds len bytes. PERM when owner does not own the vault. */
 mgr_err vault_store_get_chunk(const char *vid, const char *owner,
     const char *ver, uint32_t index, size_t len, char **data);
 /* A small read in one script: the vault named `name` into *v (NOTFOUND: no
