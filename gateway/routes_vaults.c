@@ -1,6 +1,6 @@
 /* Vault templates (admin), locked vaults (app owner; admin metadata only) and
- * object I/O (owner only). Object data streams through in RPC_CHUNK_BYTES
- * chunks both ways, GW_CHUNKS_IN_FLIGHT chunk RPCs at a time per request (a
+ * object I/O (owner only). Object data streams through in chunks of the
+ * size the service names (at most RPC_CHUNK_BYTES) both ways, GW_CHUNKS_IN_FLIGHT chunk RPCs at a time per request (a
  * PUT sends chunk i+1 while the service stores chunk i; a GET fetches the
  * next chunks while the client receives this one): at most that many chunks
  * (plus the one being filled or sent) per request are held here.
@@ -239,6 +239,7 @@ struct put_state {
 	uint8_t *buf;          /* the chunk being filled */
 	size_t fill;
 	size_t cap;
+	size_t cs;             /* the upload's chunk size */
 	uint32_t index;        /* of the chunk being filled */
 	int64_t total;
 	EVP_MD_CTX *md;
@@ -334,13 +335,15 @@ put_begin(struct gw_req *r)
 		return (rv);
 	snprintf(s->vault_id, sizeof(s->vault_id), "%s", out->vault_id);
 	snprintf(s->upload_id, sizeof(s->upload_id), "%s", out->upload_id);
+	s->cs = out->chunk_bytes > 0 && out->chunk_bytes <= RPC_CHUNK_BYTES
+	    ? out->chunk_bytes : RPC_CHUNK_BYTES;
 	mgr__vault__put_begin_reply__free_unpacked(out, NULL);
 	s->begun = 1;
 	if (declared > gw.cfg.max_object_bytes)
 		return (gw_fail(r, MGR_ETOOBIG, "an object is at most %lld bytes",
 		    (long long)gw.cfg.max_object_bytes));
-	s->cap = declared >= 0 && declared < (int64_t)RPC_CHUNK_BYTES
-	    ? (size_t)declared : RPC_CHUNK_BYTES;
+	s->cap = declared >= 0 && declared < (int64_t)s->cs ? (size_t)declared
+	                                                     : s->cs;
 	if ((s->buf = malloc(s->cap > 0 ? s->cap : 1)) == NULL ||
 	    (s->md = EVP_MD_CTX_new()) == NULL ||
 	    EVP_DigestInit_ex(s->md, EVP_sha256(), NULL) != 1)
@@ -373,7 +376,7 @@ up_object_put(struct gw_req *r, const char *data, size_t len)
 		s->fill += n;
 		data += n;
 		len -= n;
-		if (s->fill == RPC_CHUNK_BYTES && (rv = put_flush(r, s)) != MGR_OK)
+		if (s->fill == s->cs && (rv = put_flush(r, s)) != MGR_OK)
 			return (rv);
 	}
 	return (MGR_OK);
@@ -471,6 +474,7 @@ struct get_state {
 	char vault_id[MGR_ID_MAX];
 	char version[40];
 	int64_t size;
+	uint32_t cs;           /* the object's chunk size */
 	uint32_t nchunks;
 	Mgr__Vault__GetChunkReply *chunk;  /* the chunk in hand */
 	uint32_t chunk_index;
@@ -497,6 +501,7 @@ get_prefetch(struct get_state *s)
 	in.vault_id = s->vault_id;
 	in.version = s->version;
 	in.size = s->size;
+	in.chunk_bytes = s->cs;
 	while (s->nahead < GW_CHUNKS_IN_FLIGHT &&
 	    s->next + (uint32_t)s->nahead < s->nchunks) {
 		in.index = s->next + (uint32_t)s->nahead;
@@ -535,8 +540,8 @@ static ssize_t
 get_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
 	struct get_state *s = cls;
-	uint32_t idx = (uint32_t)(pos / RPC_CHUNK_BYTES);
-	size_t off = (size_t)(pos % RPC_CHUNK_BYTES), n;
+	uint32_t idx = (uint32_t)(pos / s->cs);
+	size_t off = (size_t)(pos % s->cs), n;
 
 	if ((int64_t)pos >= s->size)
 		return (MHD_CONTENT_READER_END_OF_STREAM);
@@ -636,7 +641,9 @@ h_object_get(struct gw_req *r)
 		snprintf(s->vault_id, sizeof(s->vault_id), "%s", out->vault_id);
 		snprintf(s->version, sizeof(s->version), "%s", out->object->version);
 		s->size = out->object->size;
-		s->nchunks = (uint32_t)((s->size + RPC_CHUNK_BYTES - 1) / RPC_CHUNK_BYTES);
+		s->cs = out->chunk_bytes > 0 && out->chunk_bytes <= RPC_CHUNK_BYTES
+		    ? out->chunk_bytes : RPC_CHUNK_BYTES;
+		s->nchunks = (uint32_t)((s->size + s->cs - 1) / s->cs);
 		/* The first chunks are asked for now; a failure shows in
 		 * get_read, which starts over. */
 		get_prefetch(s);

@@ -39,7 +39,7 @@ mgr_start_redis() {
   port=${MGR_REDIS_PORT:-$(mgr_free_port)}
   MGR_REDIS_PORT=$port
   redis-server --port "$port" --bind 127.0.0.1 --dir "$dir" \
-    --appendonly yes --appendfsync "${MANAGER_REDIS_APPENDFSYNC:-always}" \
+    --appendonly yes --appendfsync "${MANAGER_REDIS_APPENDFSYNC:-always}" --rdbcompression no \
     --save "" --daemonize no --logfile "$MANAGER_DATA_DIR/logs/redis.log" &
   MGR_REDIS_PID=$!
   export MANAGER_REDIS_URL="redis://127.0.0.1:$port/0"

@@ -439,8 +439,9 @@ mgr_err
 vault_store_obj_head(const struct vault_rec *v, const char *key, size_t keylen,
     struct vault_obj *out)
 {
-	const char *argv[] = {"HMGET", NULL, "size", "etag", "modified_at", "ver", "n"};
-	size_t argvlen[7];
+	const char *argv[] = {"HMGET", NULL, "size", "etag", "modified_at", "ver", "n",
+		"cs"};
+	size_t argvlen[8];
 	char prefix[MGR_ID_MAX + 16], kmeta[KEY_BUF];
 	redisReply *r = NULL;
 	struct vault_obj o;
@@ -453,10 +454,10 @@ vault_store_obj_head(const struct vault_rec *v, const char *key, size_t keylen,
 	        MGR_OK)
 		return (rv);
 	argv[1] = kmeta;
-	for (size_t i = 0; i < 7; i++)
+	for (size_t i = 0; i < 8; i++)
 		if (i != 1)
 			argvlen[i] = strlen(argv[i]);
-	if ((rv = kv_cmdargv(&r, 7, argv, argvlen)) != MGR_OK)
+	if ((rv = kv_cmdargv(&r, 8, argv, argvlen)) != MGR_OK)
 		return (rv);
 	if (*el(r, 0) == '\0' || strlen(el(r, 3)) != VAULT_VERSION_LEN) {
 		freeReplyObject(r);
@@ -469,6 +470,7 @@ vault_store_obj_head(const struct vault_rec *v, const char *key, size_t keylen,
 	o.modified_at = el_i64(r, 2);
 	copy_str(o.version, sizeof(o.version), el(r, 3));
 	o.chunks = el_i64(r, 4);
+	o.chunk_bytes = el_i64(r, 5) > 0 ? el_i64(r, 5) : RPC_CHUNK_BYTES;
 	freeReplyObject(r);
 	*out = o;
 	return (MGR_OK);
@@ -488,10 +490,10 @@ static const char lua_obj_read[] =
     "local f = redis.call('HMGET', vk, unpack(fields))\n"
     "if not f[1] then return redis.error_reply('NOTFOUND no such vault') end\n"
     "local o = redis.call('HMGET', vk .. ':o:' .. ARGV[2], 'size', 'etag',\n"
-    "  'modified_at', 'ver', 'n')\n"
+    "  'modified_at', 'ver', 'n', 'cs')\n"
     "local want = tonumber(o[1] or '')\n"
     "if ARGV[3] == '' or not want or want < 1 or want > tonumber(ARGV[4])\n"
-    "    or not o[4] then\n"
+    "    or want > tonumber(o[6] or ARGV[4]) or not o[4] then\n"
     "  return {f, o, false}\n"
     "end\n"
     "local v = redis.call('HMGET', vk, 'owner_account_id', 'mirror')\n"
@@ -571,6 +573,7 @@ vault_store_read(const char *name, const char *key, size_t keylen,
 		ob.modified_at = el_i64(ro, 2);
 		copy_str(ob.version, sizeof(ob.version), el(ro, 3));
 		ob.chunks = el_i64(ro, 4);
+		ob.chunk_bytes = el_i64(ro, 5) > 0 ? el_i64(ro, 5) : RPC_CHUNK_BYTES;
 		if (rd->type == REDIS_REPLY_STRING && (int64_t)rd->len == ob.size &&
 		    (d = malloc(rd->len > 0 ? rd->len : 1)) != NULL)
 			memcpy(d, rd->str, rd->len);
@@ -607,7 +610,8 @@ static const char lua_put_begin[] =
     "local copies = 1\n"
     "if v[4] == '1' then copies = 2 end\n"
     "redis.call('HSET', KEYS[3], 'owner', ARGV[1], 'key', ARGV[2], 'n', 0,\n"
-    "  'size', 0, 'limit', string.format('%d', limit), 'copies', copies)\n"
+    "  'size', 0, 'limit', string.format('%d', limit), 'copies', copies,\n"
+    "  'cs', ARGV[6], 'hi', 0)\n"
     "redis.call('EXPIRE', KEYS[3], ARGV[5])\n"
     "return 1\n";
 
@@ -618,9 +622,9 @@ vault_store_put_begin(const struct vault_rec *v, const char *owner,
 {
 	char khash[MGR_ID_MAX + 16], prefix[MGR_ID_MAX + 16], kmeta[KEY_BUF];
 	char kup[MGR_ID_MAX + VAULT_VERSION_LEN + 16], id[VAULT_VERSION_LEN + 1];
-	char ssize[24], smax[24], sttl[16];
-	const char *argv[8];
-	size_t argvlen[8];
+	char ssize[24], smax[24], sttl[16], scs[16];
+	const char *argv[9];
+	size_t argvlen[9];
 	redisReply *r = NULL;
 	mgr_err rv;
 
@@ -643,9 +647,11 @@ vault_store_put_begin(const struct vault_rec *v, const char *owner,
 	argv[5] = ssize;
 	argv[6] = smax;
 	argv[7] = sttl;
-	for (size_t i = 0; i < 8; i++)
+	snprintf(scs, sizeof(scs), "%u", (unsigned)VAULT_CHUNK_BYTES);
+	argv[8] = scs;
+	for (size_t i = 0; i < 9; i++)
 		argvlen[i] = i == 4 ? keylen : strlen(argv[i]);
-	if ((rv = kv_eval(&r, lua_put_begin, 3, 8, argv, argvlen)) != MGR_OK)
+	if ((rv = kv_eval(&r, lua_put_begin, 3, 9, argv, argvlen)) != MGR_OK)
 		return (rv);
 	freeReplyObject(r);
 	memcpy(upload_id, id, sizeof(id));
@@ -668,7 +674,7 @@ static const char lua_put_chunk[] =
     "  return redis.error_reply(e)\n"
     "end\n"
     "local up = redis.call('HMGET', KEYS[1], 'owner', 'n', 'size', 'limit',\n"
-    "  'copies', 'hi', 'c' .. ARGV[2])\n"
+    "  'copies', 'hi', 'c' .. ARGV[2], 'cs')\n"
     "if not up[1] then return refuse('NOTFOUND no such upload (expired?)') end\n"
     "if up[1] ~= ARGV[1] then return refuse('PERM not your upload') end\n"
     "local len = redis.call('STRLEN', tmp)\n"
@@ -681,9 +687,11 @@ static const char lua_put_chunk[] =
     "  return redis.error_reply('INVALID chunk sent again with other data')\n"
     "end\n"
     "local i = tonumber(ARGV[2])\n"
+    "local cs = tonumber(up[8] or ARGV[5])\n"
+    "if len > cs then return refuse('INVALID chunk over the chunk size') end\n"
     "local limit = tonumber(up[4])\n"
     "local size = tonumber(up[3]) + len\n"
-    "if size > limit or i * tonumber(ARGV[5]) + len > limit then\n"
+    "if size > limit or i * cs + len > limit then\n"
     "  return refuse('TOOBIG the object is over the size limit or the vault quota')\n"
     "end\n"
     "redis.call('RENAME', tmp, k0)\n"
@@ -778,7 +786,7 @@ static const char lua_put_commit[] =
     "  return redis.error_reply('PERM only the owner may write this vault')\n"
     "end\n"
     "local up = redis.call('HMGET', KEYS[2], 'owner', 'n', 'size', 'copies', 'key',\n"
-    "  'hi')\n"
+    "  'hi', 'cs')\n"
     "if not up[1] then\n"
     "  return redis.error_reply('NOTFOUND no such upload (expired?)')\n"
     "end\n"
@@ -804,9 +812,9 @@ static const char lua_put_commit[] =
     "  return refuse('INVALID the size does not match the data received')\n"
     "end\n"
     /* Chunks arrive in any order: all of 0 .. n-1 and no other, each
-     * RPC_CHUNK_BYTES but the last (uploads begun before the lengths
+     * cs bytes but the last (uploads begun before the lengths
      * were recorded came in order). */
-    "local chunk = tonumber(ARGV[10])\n"
+    "local chunk = tonumber(up[7] or ARGV[10])\n"
     "local want = math.floor((size + chunk - 1) / chunk)\n"
     "if up[6] then\n"
     "  for i = 0, want - 1 do\n"
@@ -842,7 +850,7 @@ static const char lua_put_commit[] =
     "redis.call('DEL', KEYS[2])\n"
     "if old[2] then drop(old[2], tonumber(old[3] or '0')) end\n"
     "redis.call('HSET', kmeta, 'key', up[5], 'size', ARGV[2], 'etag', ARGV[3],\n"
-    "  'modified_at', ARGV[4], 'ver', ARGV[5], 'n', n)\n"
+    "  'modified_at', ARGV[4], 'ver', ARGV[5], 'n', n, 'cs', chunk)\n"
     "redis.call('ZADD', KEYS[3], 0, up[5])\n"
     "local count = tonumber(v[4])\n"
     "local created = 0\n"

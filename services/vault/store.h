@@ -20,13 +20,16 @@
  *   vault:{<vid>}:objs            zset  score 0, member <object key>; listing
  *                                       is ZRANGEBYLEX (byte order)
  *   vault:{<vid>}:o:<key>         hash  key, size, etag (hex SHA-256), modified_at,
- *                                       ver (version id), n (chunk count)
- *   vault:{<vid>}:c:<ver>:<copy>:<i>  string  chunk i (RPC_CHUNK_BYTES, the last
+ *                                       ver (version id), n (chunk count), cs
+ *                                       (chunk size; absent: RPC_CHUNK_BYTES,
+ *                                       objects stored before it was recorded)
+ *   vault:{<vid>}:c:<ver>:<copy>:<i>  string  chunk i (cs bytes, the last
  *                                       shorter) of version ver; copy 0, and
  *                                       copy 1 when mirrored
  *   vault:{<vid>}:up:<upload id>  hash  owner, key, n (chunks so far), size
  *                                       (their bytes), limit (bytes allowed),
- *                                       copies, hi (highest chunk index + 1),
+ *                                       copies, cs (chunk size), hi (highest
+ *                                       chunk index + 1),
  *                                       c<i> (length of chunk i, per chunk
  *                                       received: they come in any order); TTL
  *                                       VAULT_UPLOAD_TTL_S. Its chunks are
@@ -48,6 +51,7 @@
 
 #include "common/err.h"
 #include "common/replay.h"
+#include "common/rpc.h"
 #include "common/util.h"
 
 #define VAULT_NAME_MIN 3
@@ -57,6 +61,11 @@
 #define VAULT_UPLOAD_TTL_S 3600
 #define VAULT_LIST_MAX 1000     /* objects per LIST page */
 #define VAULT_VERSION_LEN 32    /* hex of 128 random bits */
+/* The chunk size of new uploads: just under RPC_CHUNK_BYTES, so that a chunk
+ * with Redis's string header (sds) fits jemalloc's 1 MiB size class. A chunk
+ * of exactly 1 MiB takes the next class up, 1.25 MiB: MEMORY USAGE of a
+ * 1 MiB string is 1,310,768 bytes, of 1 MiB - 64 bytes 1,048,624. */
+#define VAULT_CHUNK_BYTES (RPC_CHUNK_BYTES - 64)
 
 struct vault_tpl {
 	char id[MGR_ID_MAX];
@@ -86,6 +95,7 @@ struct vault_obj {
 	int64_t modified_at;
 	char version[VAULT_VERSION_LEN + 1];
 	int64_t chunks;
+	int64_t chunk_bytes;         /* cs: every chunk but the last */
 };
 
 /* The functions that commit take rp (common/replay.h): the script records

@@ -22,6 +22,7 @@ BOB=$APP_ID
 rcli() { redis-cli -p "$MGR_REDIS_PORT" "$@"; }
 J='Content-Type: application/json'
 MiB=1048576
+CS=$((MiB - 64))   # VAULT_CHUNK_BYTES: the chunk size of new uploads
 PB=$T_DIR/pb.py
 cat >"$PB" <<'EOF'
 # pb.py begin VAULT KEY SIZE | chunk VID UPLOAD INDEX FILE | commit VID UPLOAD
@@ -104,13 +105,14 @@ V=$(mk_vault chunks "$T_PLAIN")
 VQ=$(mk_vault chunks-quota "$T_Q")
 VM=$(mk_vault chunks-mirror "$T_PLAIN" "$T_M")
 
-head -c $MiB /dev/urandom >"$T_DIR/c0"
-head -c $MiB /dev/urandom >"$T_DIR/c1"
+head -c $CS /dev/urandom >"$T_DIR/c0"
+head -c $CS /dev/urandom >"$T_DIR/c1"
 head -c 5 /dev/urandom >"$T_DIR/c2"
-head -c $MiB /dev/urandom >"$T_DIR/other"
+head -c $CS /dev/urandom >"$T_DIR/other"
 head -c 10 /dev/urandom >"$T_DIR/short"
+head -c $MiB /dev/urandom >"$T_DIR/mib"
 cat "$T_DIR/c0" "$T_DIR/c1" "$T_DIR/c2" >"$T_DIR/obj"
-SIZE=$((2 * MiB + 5))
+SIZE=$((2 * CS + 5))
 SUM=$(sum "$T_DIR/obj")
 
 # ---- out of order --------------------------------------------------------------
@@ -128,39 +130,42 @@ check '[ "$(st "$R")" = ok ]' "commit of chunks that came out of order ($R)"
 get /api/v1/vaults/chunks/objects/ooo "$T_DIR/ooo.got"
 check '[ "$ST" = 200 ] && [ "$(sum "$T_DIR/ooo.got")" = "$SUM" ]' "the object reads back in order"
 check '[ "$(staged "$V" "$UP")" = 3 ] && [ "$(rcli TTL "vault:{$V}:c:$UP:0:2")" = -1 ]' "3 chunks stored, persistent, no upload left"
+check '[ "$(rcli MEMORY USAGE "vault:{$V}:c:$UP:0:0")" -le $((MiB + 1024)) ]' "a stored chunk takes 1 MiB of Redis memory, not 1.25 ($(rcli MEMORY USAGE "vault:{$V}:c:$UP:0:0"))"
 
 # ---- a chunk missing at commit ----------------------------------------------
 UP=$(begin chunks missing $SIZE)
 chunk "$V" "$UP" 0 "$T_DIR/c0" >/dev/null
 chunk "$V" "$UP" 2 "$T_DIR/c2" >/dev/null
-R=$(commit "$V" "$UP" $((MiB + 5)) "$SUM")
+R=$(commit "$V" "$UP" $((CS + 5)) "$SUM")
 check '[ "$(st "$R")" = invalid_argument ]' "commit with chunk 1 missing is refused ($R)"
 check '[ "$(staged "$V" "$UP")" = 0 ]' "the refused commit drops the upload and its chunks"
 app_api alice HEAD /api/v1/vaults/chunks/objects/missing -I; expect_status 404 "nothing stored"
-R=$(commit "$V" "$UP" $((MiB + 5)) "$SUM")
+R=$(commit "$V" "$UP" $((CS + 5)) "$SUM")
 check '[ "$(st "$R")" = not_found ]' "the dropped upload is gone ($R)"
 
 # ---- a short chunk in the middle, chunks past the end ------------------------
 UP=$(begin chunks short 0)
 chunk "$V" "$UP" 0 "$T_DIR/short" >/dev/null
 chunk "$V" "$UP" 1 "$T_DIR/c1" >/dev/null
-R=$(commit "$V" "$UP" $((MiB + 10)) "$SUM")
+R=$(commit "$V" "$UP" $((CS + 10)) "$SUM")
 check '[ "$(st "$R")" = invalid_argument ] && [ "$(staged "$V" "$UP")" = 0 ]' "a short chunk before the last is refused at commit ($R)"
 UP=$(begin chunks past 0)
 chunk "$V" "$UP" 0 "$T_DIR/c0" >/dev/null
 chunk "$V" "$UP" 1 "$T_DIR/c2" >/dev/null
 chunk "$V" "$UP" 5 "$T_DIR/c2" >/dev/null
-R=$(commit "$V" "$UP" $((MiB + 10)) "$SUM")
+R=$(commit "$V" "$UP" $((CS + 10)) "$SUM")
 check '[ "$(st "$R")" = invalid_argument ] && [ "$(staged "$V" "$UP")" = 0 ]' "a chunk past the end is refused at commit ($R)"
+UP=$(begin chunks big 0)
+check '[ "$(chunk "$V" "$UP" 0 "$T_DIR/mib")" = invalid_argument ] && [ "$(staged "$V" "$UP")" = 1 ]' "a chunk over the upload's chunk size is refused and leaves nothing"
 
 # ---- refused chunks leave nothing ----------------------------------------------
 UP=$(begin chunks-quota q 0)
-check '[ "$(chunk "$VQ" "$UP" 3 "$T_DIR/c2")" = payload_too_large ]' "a chunk past the quota (index 3 of a 3 MiB vault) is 413"
+check '[ "$(chunk "$VQ" "$UP" 4 "$T_DIR/c2")" = payload_too_large ]' "a chunk past the quota (index 4 of a 3 MiB vault) is 413"
 check '[ "$(staged "$VQ" "$UP")" = 1 ]' "it left no data (only the upload record)"
 check '[ "$(chunk "$VQ" "$UP" 2 "$T_DIR/c0")" = ok ] && [ "$(chunk "$VQ" "$UP" 0 "$T_DIR/c0")" = ok ]' "chunks 2 and 0 fit"
-check '[ "$(chunk "$VQ" "$UP" 1 "$T_DIR/c1")" = ok ]' "chunk 1 fits exactly"
-check '[ "$(chunk "$VQ" "$UP" 3 "$T_DIR/short")" = payload_too_large ]' "one more chunk is over the quota"
-check '[ "$(rcli EXISTS "vault:{$VQ}:c:$UP:0:3")" = 0 ] && [ "$(rcli HGET "vault:{$VQ}:up:$UP" size)" = $((3 * MiB)) ]' "the refused chunk is not stored nor counted"
+check '[ "$(chunk "$VQ" "$UP" 1 "$T_DIR/c1")" = ok ]' "chunk 1 fits"
+check '[ "$(chunk "$VQ" "$UP" 3 "$T_DIR/c0")" = payload_too_large ]' "one more chunk is over the quota"
+check '[ "$(rcli EXISTS "vault:{$VQ}:c:$UP:0:3")" = 0 ] && [ "$(rcli HGET "vault:{$VQ}:up:$UP" size)" = $((3 * CS)) ]' "the refused chunk is not stored nor counted"
 check '[ "$(chunk "$VQ" "$UP" 1 "$T_DIR/c1" "$BOB")" = permission_denied ]' "another account's chunk is refused"
 check '[ "$(chunk "$VQ" 0123456789abcdef0123456789abcdef 0 "$T_DIR/c0")" = not_found ]' "a chunk of no such upload is refused"
 check '[ "$(rcli --scan --pattern "vault:{$VQ}:c:*:in" | wc -l)" = 0 ] && [ -z "$(rcli --scan --pattern "vault:{$VQ}:c:0123456789abcdef*")" ]' "refused chunks leave no data"
@@ -179,7 +184,7 @@ rcli DEL "vault:{$VM}:c:$UP:0:0" "vault:{$VM}:c:$UP:1:1" >/dev/null
 rcli SETRANGE "vault:{$VM}:c:$UP:0:2" 5 x >/dev/null
 get /api/v1/vaults/chunks-mirror/objects/m "$T_DIR/m.got"
 check '[ "$ST" = 200 ] && [ "$(sum "$T_DIR/m.got")" = "$SUM" ]' "a read with chunks missing or damaged in either copy"
-check '[ "$(rcli STRLEN "vault:{$VM}:c:$UP:0:0")" = $MiB ] && [ "$(rcli STRLEN "vault:{$VM}:c:$UP:1:1")" = $MiB ] && [ "$(rcli STRLEN "vault:{$VM}:c:$UP:0:2")" = 5 ]' "the read healed both copies"
+check '[ "$(rcli STRLEN "vault:{$VM}:c:$UP:0:0")" = $CS ] && [ "$(rcli STRLEN "vault:{$VM}:c:$UP:1:1")" = $CS ] && [ "$(rcli STRLEN "vault:{$VM}:c:$UP:0:2")" = 5 ]' "the read healed both copies"
 check '[ "$(rcli GET "vault:{$VM}:c:$UP:1:1" | sha256sum)" = "$(rcli GET "vault:{$VM}:c:$UP:0:1" | sha256sum)" ]' "with the right data"
 
 # ---- through the gateway: chunks pipelined both ways ---------------------------
@@ -204,3 +209,15 @@ check '[ "$st" = 413 ]' "a chunked 6 MiB PUT into 3 MiB of quota is 413 ($st)"
 check 'mgr_wait "[ -z \"\$(rcli --scan --pattern \"vault:{$VQ}:*\" | grep -E \":(c|up):\")\" ]" 10' "it left no chunk and no upload"
 app_api alice GET /api/v1/vaults/chunks-quota
 check '[ "$(jfield bytes_used)" = 0 ] && [ "$(jfield object_count)" = 0 ]' "and counted nothing"
+
+# ---- objects stored before the chunk size was recorded: 1 MiB chunks -----------
+head -c $((2 * MiB + 3)) /dev/urandom >"$T_DIR/old"
+VER=0123456789abcdef0123456789abcdef
+for i in 0 1 2; do
+  tail -c +$((i * MiB + 1)) "$T_DIR/old" | head -c $MiB | rcli -x SET "vault:{$V}:c:$VER:0:$i" >/dev/null
+done
+rcli HSET "vault:{$V}:o:old" key old size $((2 * MiB + 3)) etag "$(sum "$T_DIR/old")" \
+  modified_at "$(date +%s)" ver $VER n 3 >/dev/null
+rcli ZADD "vault:{$V}:objs" 0 old >/dev/null
+get /api/v1/vaults/chunks/objects/old "$T_DIR/old.got"
+check '[ "$ST" = 200 ] && cmp -s "$T_DIR/old" "$T_DIR/old.got"' "an object of 1 MiB chunks (no cs recorded) reads back"
