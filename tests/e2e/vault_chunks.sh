@@ -157,6 +157,7 @@ R=$(commit "$V" "$UP" $((CS + 10)) "$SUM")
 check '[ "$(st "$R")" = invalid_argument ] && [ "$(staged "$V" "$UP")" = 0 ]' "a chunk past the end is refused at commit ($R)"
 UP=$(begin chunks big 0)
 check '[ "$(chunk "$V" "$UP" 0 "$T_DIR/mib")" = invalid_argument ] && [ "$(staged "$V" "$UP")" = 1 ]' "a chunk over the upload's chunk size is refused and leaves nothing"
+rs "$(python3 "$PB" begin "$V" "$UP" 0)" vault vault.PutAbort rq-abort-big app "$ALICE" >/dev/null
 
 # ---- refused chunks leave nothing ----------------------------------------------
 UP=$(begin chunks-quota q 0)
@@ -221,3 +222,27 @@ rcli HSET "vault:{$V}:o:old" key old size $((2 * MiB + 3)) etag "$(sum "$T_DIR/o
 rcli ZADD "vault:{$V}:objs" 0 old >/dev/null
 get /api/v1/vaults/chunks/objects/old "$T_DIR/old.got"
 check '[ "$ST" = 200 ] && cmp -s "$T_DIR/old" "$T_DIR/old.got"' "an object of 1 MiB chunks (no cs recorded) reads back"
+
+# ---- kill -9 of the vault service in the middle of a pipelined PUT ------------
+# The chunks in flight are resent to the restarted service (nng); those it had
+# stored are accepted again as no-ops. Either the PUT succeeds with the exact
+# data, or it fails and leaves nothing.
+head -c $((24 * MiB)) /dev/urandom >"$T_DIR/k"
+app_curl alice -o /dev/null -w '%{http_code}' --limit-rate 8M -T "$T_DIR/k" \
+  "$URL/api/v1/vaults/chunks/objects/killed" >"$T_DIR/k.st" 2>/dev/null &
+cpid=$!
+upn() { local u; u=$(rcli --scan --pattern "vault:{$V}:up:*" | head -1); [ -n "$u" ] && rcli HGET "$u" n || echo 0; }
+mgr_wait '[ "$(upn)" -ge 4 ]' 30 || echo "the upload did not start" >&2
+kill -KILL "$MGR_PID_vault"; wait "$MGR_PID_vault" 2>/dev/null
+sleep 1
+mgr_spawn vault "$MGR_BIN/services/vault/mgr-vault"
+wait $cpid
+kst=$(cat "$T_DIR/k.st")
+get /api/v1/vaults/chunks/objects/killed "$T_DIR/k.got"
+if [ "$kst" = 201 ]; then
+  check '[ "$ST" = 200 ] && cmp -s "$T_DIR/k" "$T_DIR/k.got"' "a PUT across a kill -9 of the vault service that succeeded stored the exact data"
+else
+  check '[ "$ST" = 404 ]' "a PUT across a kill -9 of the vault service that failed ($kst) stored nothing"
+fi
+check 'mgr_wait "[ -z \"\$(rcli --scan --pattern \"vault:{$V}:up:*\")\" ]" 40' "no upload is left after the kill ($kst)"
+echo "PUT across kill -9 of the vault service: $kst" >&2
