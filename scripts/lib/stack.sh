@@ -32,7 +32,9 @@ mgr_wait() {
 # AOF with appendfsync always: with everysec, Redis may answer a write whose
 # AOF write(2) it postponed behind a slow fsync, and a kill -9 then loses an
 # acknowledged write (seen in tests/faults). MANAGER_REDIS_APPENDFSYNC=everysec
-# trades that for speed.
+# trades that for speed. rdbcompression no: object chunks do not compress,
+# and lzf in every AOF rewrite's RDB preamble took ~2 s of CPU per GB written
+# (bench/README.md, large objects).
 mgr_start_redis() {
   local port dir="$MANAGER_DATA_DIR/redis"
   mkdir -p "$dir" "$MANAGER_DATA_DIR/logs"
