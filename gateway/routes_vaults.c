@@ -1,10 +1,11 @@
 /* Vault templates (admin), locked vaults (app owner; admin metadata only) and
- * object I/O (owner only). Object data streams through in chunks of the
- * size the service names (at most RPC_CHUNK_BYTES) both ways, GW_CHUNKS_IN_FLIGHT chunk RPCs at a time per request (a
- * PUT sends chunk i+1 while the service stores chunk i; a GET fetches the
- * next chunks while the client receives this one): at most that many chunks
- * (plus the one being filled or sent) per request are held here.
- * Permissions are decided (and audited) by vault-svc. */
+ * object I/O (owner only). Object data streams through both ways in chunks
+ * of the size the service names (at most RPC_CHUNK_BYTES),
+ * GW_CHUNKS_IN_FLIGHT chunk RPCs at a time per request (a PUT sends chunk
+ * i+1 while the service stores chunk i; a GET fetches the next chunks while
+ * the client receives this one): at most that many chunks (plus the one
+ * being filled or sent) per request are held here. Permissions are decided
+ * (and audited) by vault-svc. */
 #include "gateway/gw.h"
 
 #include <stdio.h>
@@ -525,8 +526,9 @@ get_wait_one(struct get_state *s, Mgr__Vault__GetChunkReply **out, char *msg,
 	s->first = (s->first + 1) % GW_CHUNKS_IN_FLIGHT;
 	s->nahead--;
 	s->next++;
-	return (rpc_call_wait(p, out != NULL ? &mgr__vault__get_chunk_reply__descriptor
-	                                     : NULL, (ProtobufCMessage **)out, msg, msglen));
+	return (rpc_call_wait(p,
+	    out != NULL ? &mgr__vault__get_chunk_reply__descriptor : NULL,
+	    (ProtobufCMessage **)out, msg, msglen));
 }
 
 static void

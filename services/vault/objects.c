@@ -1,5 +1,6 @@
 /* Object I/O, for the vault's owner only. Data moves in chunks of at most
- * RPC_CHUNK_BYTES (VAULT_CHUNK_BYTES for new uploads): see proto/vault.proto. Every script checks the owner again. */
+ * RPC_CHUNK_BYTES (VAULT_CHUNK_BYTES for new uploads): see
+ * proto/vault.proto. Every script checks the owner again. */
 #include "services/vault/handlers.h"
 
 #include <stdio.h>
