@@ -646,9 +646,10 @@ h_object_get(struct gw_req *r)
 		s->cs = out->chunk_bytes > 0 && out->chunk_bytes <= RPC_CHUNK_BYTES
 		    ? out->chunk_bytes : RPC_CHUNK_BYTES;
 		s->nchunks = (uint32_t)((s->size + s->cs - 1) / s->cs);
-		/* The first chunks are asked for now; a failure shows in
-		 * get_read, which starts over. */
-		get_prefetch(s);
+		/* A GET asks for the first chunks now (a failure shows in
+		 * get_read, which starts over); a HEAD reads nothing. */
+		if (in.with_data)
+			get_prefetch(s);
 		resp = MHD_create_response_from_callback((uint64_t)s->size, 64 * 1024,
 		    get_read, s, get_free);
 		if (resp == NULL)

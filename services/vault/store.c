@@ -688,6 +688,13 @@ static const char lua_put_chunk[] =
     "end\n"
     "local i = tonumber(ARGV[2])\n"
     "local cs = tonumber(up[8] or ARGV[5])\n"
+    /* A gateway from before chunk_bytes sends RPC_CHUNK_BYTES chunks in
+     * order: its chunk 0 sets the upload's chunk size. */
+    "if len > cs and i == 0 and tonumber(up[2]) == 0 and\n"
+    "    len <= tonumber(ARGV[5]) then\n"
+    "  cs = len\n"
+    "  redis.call('HSET', KEYS[1], 'cs', cs)\n"
+    "end\n"
     "if len > cs then return refuse('INVALID chunk over the chunk size') end\n"
     "local limit = tonumber(up[4])\n"
     "local size = tonumber(up[3]) + len\n"

@@ -156,7 +156,8 @@ chunk "$V" "$UP" 5 "$T_DIR/c2" >/dev/null
 R=$(commit "$V" "$UP" $((CS + 10)) "$SUM")
 check '[ "$(st "$R")" = invalid_argument ] && [ "$(staged "$V" "$UP")" = 0 ]' "a chunk past the end is refused at commit ($R)"
 UP=$(begin chunks big 0)
-check '[ "$(chunk "$V" "$UP" 0 "$T_DIR/mib")" = invalid_argument ] && [ "$(staged "$V" "$UP")" = 1 ]' "a chunk over the upload's chunk size is refused and leaves nothing"
+chunk "$V" "$UP" 0 "$T_DIR/c0" >/dev/null
+check '[ "$(chunk "$V" "$UP" 1 "$T_DIR/mib")" = invalid_argument ] && [ "$(staged "$V" "$UP")" = 2 ]' "a chunk over the upload's chunk size is refused and leaves nothing"
 rs "$(python3 "$PB" begin "$V" "$UP" 0)" vault vault.PutAbort rq-abort-big app "$ALICE" >/dev/null
 
 # ---- refused chunks leave nothing ----------------------------------------------
@@ -246,3 +247,11 @@ else
 fi
 check 'mgr_wait "[ -z \"\$(rcli --scan --pattern \"vault:{$V}:up:*\")\" ]" 40' "no upload is left after the kill ($kst)"
 echo "PUT across kill -9 of the vault service: $kst" >&2
+
+# ---- a gateway from before chunk_bytes: 1 MiB chunks, in order ----------------
+UP=$(begin chunks oldgw $((MiB + 5)))
+check '[ "$(chunk "$V" "$UP" 0 "$T_DIR/mib")" = ok ] && [ "$(chunk "$V" "$UP" 1 "$T_DIR/c2")" = ok ]' "1 MiB chunks of an older gateway are taken"
+cat "$T_DIR/mib" "$T_DIR/c2" >"$T_DIR/oldgw"
+R=$(commit "$V" "$UP" $((MiB + 5)) "$(sum "$T_DIR/oldgw")")
+get /api/v1/vaults/chunks/objects/oldgw "$T_DIR/oldgw.got"
+check '[ "$(st "$R")" = ok ] && [ "$ST" = 200 ] && cmp -s "$T_DIR/oldgw" "$T_DIR/oldgw.got"' "and read back ($R)"
