@@ -33,6 +33,9 @@ PIDS="$MGR_PID_gateway $MGR_PID_ca $MGR_PID_account $MGR_PID_vault $MGR_REDIS_PI
 NAMES="gateway ca account vault redis"
 b_env >"$B_TMP/env"
 declare -A V
+# CPU of Redis's reaped children (AOF rewrites), in clock ticks.
+rchild() { awk '{print $16 + $17}' "/proc/$MGR_REDIS_PID/stat" 2>/dev/null || echo 0; }
+tck=$(getconf CLK_TCK)
 add() { V[$1]="${V[$1]:-} $2"; }
 for run in $(seq 1 "$B_RUNS"); do
   b_log "run $run"
@@ -41,20 +44,45 @@ for run in $(seq 1 "$B_RUNS"); do
   r=$(b_load "ngx-get-$run" $ONE $M -P /objects/big "$NGINX_URL")
   add ngx_get "$(b_field "$r" recv_MBps)"
   if [ "$have_api" = 1 ]; then
-    c0=$(cpu_snap $PIDS)
+    c0=$(cpu_snap $PIDS); k0=$(rchild)
     r=$(b_load "mgr-put-$run" $ONE $M --cacert "$CA" -m PUT -b "$B_TMP/big" \
       -y application/octet-stream -P /api/v1/vaults/bench-large/objects/big "$URL")
     add mgr_put "$(b_field "$r" sent_MBps)"
     add mgr_put_ok "$(b_field "$r" ok)"
-    c1=$(cpu_snap $PIDS)
-    echo "PUT run $run $(cpu_report "$c0" "$c1" "$NAMES")" >>"$B_TMP/cpu"
+    c1=$(cpu_snap $PIDS); k1=$(rchild)
+    echo "PUT run $run $(cpu_report "$c0" "$c1" "$NAMES") redis-children=$(awk -v a=$k1 -v b=$k0 -v t=$tck 'BEGIN{printf "%.1fs", (a-b)/t}')" >>"$B_TMP/cpu"
     r=$(b_load "mgr-get-$run" $ONE $M --cacert "$CA" -P /api/v1/vaults/bench-large/objects/big "$URL")
     add mgr_get "$(b_field "$r" recv_MBps)"
     add mgr_get_ok "$(b_field "$r" ok)"
-    c0=$(cpu_snap $PIDS)
-    echo "GET run $run $(cpu_report "$c1" "$c0" "$NAMES")" >>"$B_TMP/cpu"
+    c0=$(cpu_snap $PIDS); k0=$(rchild)
+    echo "GET run $run $(cpu_report "$c1" "$c0" "$NAMES") redis-children=$(awk -v a=$k0 -v b=$k1 -v t=$tck 'BEGIN{printf "%.1fs", (a-b)/t}')" >>"$B_TMP/cpu"
   fi
 done
+# BENCH_LARGE_PERF=1: one more PUT and GET run under a system-wide
+# `perf record -g` (cpu-clock); per-process reports of the gateway, the
+# vault service and Redis (with its AOF rewrite children) in $B_TMP/perf-*.txt.
+if [ -n "${BENCH_LARGE_PERF:-}" ] && [ "$have_api" = 1 ]; then
+  for what in put get; do
+    perf record -q -a -e cpu-clock -g -o "$B_TMP/perf-$what.data" -- sleep "$B_DURATION" \
+      >/dev/null 2>&1 &
+    pp=$!
+    if [ $what = put ]; then
+      b_load "perf-put" $ONE $M --cacert "$CA" -m PUT -b "$B_TMP/big" \
+        -y application/octet-stream -P /api/v1/vaults/bench-large/objects/big "$URL" >/dev/null
+    else
+      b_load "perf-get" $ONE $M --cacert "$CA" -P /api/v1/vaults/bench-large/objects/big "$URL" >/dev/null
+    fi
+    wait $pp
+    perf report -i "$B_TMP/perf-$what.data" --no-children --sort comm,pid --stdio -g none \
+      >"$B_TMP/perf-$what-all.txt" 2>/dev/null
+    for n in gateway vault redis; do
+      if [ $n = redis ]; then p=$MGR_REDIS_PID; else p=$(eval echo "\$MGR_PID_$n"); fi
+      perf report -i "$B_TMP/perf-$what.data" --pid "$p" --no-children --percent-limit 0.5 \
+        --stdio -g none --sort dso,symbol >"$B_TMP/perf-$what-$n.txt" 2>/dev/null
+      b_log "profile: $B_TMP/perf-$what-$n.txt"
+    done
+  done
+fi
 med() { tr ' ' '\n' <<<"$1" | grep . | b_median; }
 echo
 echo "$SIZE_MB MiB objects over mTLS, 1 connection: MB/s (10^6 B/s), median of $B_RUNS x ${B_DURATION}s"
@@ -71,6 +99,8 @@ echo
 cat "$B_TMP/env"
 echo "Manager CPU seconds / context switches per process, per run:"
 cat "$B_TMP/cpu" 2>/dev/null
+[ "$have_api" = 1 ] && echo "redis: $(redis-cli -p "$MGR_REDIS_PORT" INFO persistence | tr -d '\r' |
+  grep -E '^(aof_rewrites|aof_last_rewrite_time_sec|aof_current_size)' | tr '\n' ' ')"
 echo
 limit=$((3 * SIZE_MB * 1024))
 echo "peak RSS (VmHWM, kB); target < $limit kB (3x the object)"

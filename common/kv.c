@@ -1,10 +1,13 @@
 #include "common/kv.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <openssl/sha.h>
 
@@ -150,8 +153,9 @@ kv_drop(void)
 	kv_tls = NULL;
 }
 
+/* The error of an error reply (see kv_check); MGR_OK for any other. */
 static mgr_err
-kv_check(redisReply *r, redisReply **reply)
+kv_err_of(const redisReply *r)
 {
 	static const struct {
 		const char *prefix;
@@ -164,27 +168,39 @@ kv_check(redisReply *r, redisReply **reply)
 	    {"MISCONF", MGR_EUNAVAIL}, {"READONLY", MGR_EUNAVAIL},
 	};
 
+	if (r->type != REDIS_REPLY_ERROR)
+		return (MGR_OK);
+	for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
+		size_t n = strlen(codes[i].prefix);
+
+		if (r->len >= n && strncmp(r->str, codes[i].prefix, n) == 0)
+			return (codes[i].err);
+	}
+	log_error(NULL, "redis error: %.200s", r->str);
+	return (MGR_EINTERNAL);
+}
+
+static mgr_err
+kv_check(redisReply *r, redisReply **reply)
+{
+	mgr_err e;
+
 	if (r == NULL) {
 		kv_drop();
 		return (MGR_EUNAVAIL);
 	}
-	if (r->type == REDIS_REPLY_ERROR) {
-		for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
-			size_t n = strlen(codes[i].prefix);
-
-			if (r->len >= n && strncmp(r->str, codes[i].prefix, n) == 0) {
-				mgr_err e = codes[i].err;
-
-				freeReplyObject(r);
-				return (e);
-			}
-		}
-		log_error(NULL, "redis error: %.200s", r->str);
+	if ((e = kv_err_of(r)) != MGR_OK) {
 		freeReplyObject(r);
-		return (MGR_EINTERNAL);
+		return (e);
 	}
 	*reply = r;
 	return (MGR_OK);
+}
+
+mgr_err
+kv_reply_err(const redisReply *r)
+{
+	return (r == NULL ? MGR_EINTERNAL : kv_err_of(r));
 }
 
 mgr_err
@@ -256,6 +272,123 @@ kv_eval(redisReply **reply, const char *script, int nkeys, int argc,
 		r = redisCommandArgv(c, argc + 3, av, al);
 	}
 	return (kv_check(r, reply));
+}
+
+/* Most iovecs of one kv_pipeline write: two per big argument, one for the
+ * rest between them. */
+#define KV_PIPE_IOV 64
+
+/* RESP for cmds into iov: headers and small arguments copied into *hdr
+ * (caller frees), big arguments referenced where they are. */
+static mgr_err
+kv_pipe_format(const struct kv_pipe_cmd *cmds, int n, struct iovec *iov,
+    int *niov, char **hdr)
+{
+	size_t cap = 0, len = 0, seg = 0;
+	char *h;
+	int k = 0;
+
+	for (int i = 0; i < n; i++) {
+		if (cmds[i].argc < 1 || cmds[i].argc > KV_ARGS_MAX)
+			return (MGR_EINVAL);
+		cap += 16;
+		for (int j = 0; j < cmds[i].argc; j++) {
+			size_t l = cmds[i].argvlen != NULL ? cmds[i].argvlen[j]
+			                                   : strlen(cmds[i].argv[j]);
+
+			cap += 24 + 2 + (l < KV_BIG_ARG ? l : 0);
+		}
+	}
+	if ((h = malloc(cap)) == NULL)
+		return (MGR_ENOMEM);
+	for (int i = 0; i < n; i++) {
+		len += (size_t)snprintf(h + len, cap - len, "*%d\r\n", cmds[i].argc);
+		for (int j = 0; j < cmds[i].argc; j++) {
+			const char *a = cmds[i].argv[j];
+			size_t l = cmds[i].argvlen != NULL ? cmds[i].argvlen[j] : strlen(a);
+
+			len += (size_t)snprintf(h + len, cap - len, "$%zu\r\n", l);
+			if (l < KV_BIG_ARG) {
+				memcpy(h + len, a, l);
+				len += l;
+			} else {
+				if (k + 3 > KV_PIPE_IOV) {
+					free(h);
+					return (MGR_EINVAL);
+				}
+				iov[k].iov_base = h + seg;
+				iov[k++].iov_len = len - seg;
+				iov[k].iov_base = (void *)a;
+				iov[k++].iov_len = l;
+				seg = len;
+			}
+			memcpy(h + len, "\r\n", 2);
+			len += 2;
+		}
+	}
+	iov[k].iov_base = h + seg;
+	iov[k++].iov_len = len - seg;
+	*niov = k;
+	*hdr = h;
+	return (MGR_OK);
+}
+
+mgr_err
+kv_pipeline(const struct kv_pipe_cmd *cmds, int n, redisReply **replies)
+{
+	struct iovec iov[KV_PIPE_IOV];
+	redisContext *c;
+	char *hdr = NULL;
+	int niov = 0, i = 0, got = 0, done = 0;
+	mgr_err rv;
+
+	if ((rv = kv_ctx(&c)) != MGR_OK)
+		return (rv);
+	if ((rv = kv_pipe_format(cmds, n, iov, &niov, &hdr)) != MGR_OK)
+		return (rv);
+	/* Whatever hiredis still holds goes first (nothing, in blocking use). */
+	do {
+		if (redisBufferWrite(c, &done) == REDIS_ERR)
+			goto fail;
+	} while (!done);
+	while (i < niov) {
+		struct msghdr mh;
+		ssize_t w;
+
+		memset(&mh, 0, sizeof(mh));
+		mh.msg_iov = iov + i;
+		mh.msg_iovlen = (size_t)(niov - i);
+		if ((w = sendmsg(c->fd, &mh, MSG_NOSIGNAL)) < 0) {
+			if (errno == EINTR)
+				continue;
+			goto fail;
+		}
+		while (i < niov && (size_t)w >= iov[i].iov_len)
+			w -= (ssize_t)iov[i++].iov_len;
+		if (i < niov) {
+			iov[i].iov_base = (char *)iov[i].iov_base + w;
+			iov[i].iov_len -= (size_t)w;
+		}
+	}
+	free(hdr);
+	hdr = NULL;
+	/* Keep the reader's buffer between big replies instead of freeing and
+	 * growing it again for each. */
+	c->reader->maxbuf = 0;
+	for (; got < n; got++) {
+		void *r = NULL;
+
+		if (redisGetReply(c, &r) != REDIS_OK || r == NULL)
+			goto fail;
+		replies[got] = r;
+	}
+	return (MGR_OK);
+fail:
+	free(hdr);
+	while (got > 0)
+		freeReplyObject(replies[--got]);
+	kv_drop();
+	return (MGR_EUNAVAIL);
 }
 
 void

@@ -38,6 +38,28 @@ mgr_err kv_cmdargv(redisReply **reply, int argc, const char **argv,
 mgr_err kv_eval(redisReply **reply, const char *script, int nkeys, int argc,
     const char **argv, const size_t *argvlen);
 
+/* One command of a kv_pipeline: argc arguments, argvlen NULL for strlen. */
+struct kv_pipe_cmd {
+	int argc;
+	const char *const *argv;
+	const size_t *argvlen;
+};
+
+/* Arguments of this many bytes or more go from the caller's memory to the
+ * socket as they are (hiredis copies a command twice while formatting it). */
+#define KV_BIG_ARG 4096
+
+/* Sends n commands in one write and reads their n replies into replies[]
+ * (free each with freeReplyObject). Connection errors give MGR_EUNAVAIL (no
+ * replies kept) and drop the context, as kv_cmd; a Redis error reply is a
+ * reply like any other: see kv_reply_err. For MULTI ... EXEC, or commands
+ * whose replies are independent of each other. */
+mgr_err kv_pipeline(const struct kv_pipe_cmd *cmds, int n, redisReply **replies);
+
+/* MGR_OK for a reply that is not an error; else the error kv_cmd gives for
+ * that error reply (a script's "CONFLICT ..." is MGR_ECONFLICT, ...). */
+mgr_err kv_reply_err(const redisReply *r);
+
 /* Closes this thread's context; call before a thread that used kv_ctx ends. */
 void kv_thread_done(void);
 

@@ -690,3 +690,192 @@ out:
 	free(payload);
 	return (err);
 }
+
+/* ---- calls in flight (rpc_call_start / rpc_call_wait) -------------------- */
+
+enum { PEND_SEND, PEND_RECV, PEND_DONE };
+
+struct rpc_pending {
+	nng_ctx ctx;
+	nng_aio *aio;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int64_t deadline_ms;
+	int state;           /* PEND_*, under mu */
+	int rv;              /* nng result once PEND_DONE */
+	nng_msg *reply;      /* the reply once PEND_DONE with rv 0 */
+};
+
+/* The aio's completions: the send, then the receive it chains. Runs on an
+ * nng thread. */
+static void
+pending_cb(void *arg)
+{
+	struct rpc_pending *p = arg;
+	int rv = nng_aio_result(p->aio);
+	int64_t left;
+
+	pthread_mutex_lock(&p->mu);
+	if (p->state == PEND_SEND) {
+		if (rv != 0) {
+			nng_msg_free(nng_aio_get_msg(p->aio)); /* still ours */
+			goto done;
+		}
+		/* The deadline covers the send and the reply, as in rpc_call. */
+		if ((left = p->deadline_ms - mgr_now_ms()) <= 0) {
+			rv = NNG_ETIMEDOUT;
+			goto done;
+		}
+		p->state = PEND_RECV;
+		nng_aio_set_timeout(p->aio, (nng_duration)left);
+		pthread_mutex_unlock(&p->mu);
+		nng_ctx_recv(p->ctx, p->aio);
+		return;
+	}
+	if (rv == 0)
+		p->reply = nng_aio_get_msg(p->aio);
+done:
+	p->rv = rv;
+	p->state = PEND_DONE;
+	pthread_cond_signal(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+}
+
+static size_t
+varint_len(size_t n)
+{
+	size_t k = 1;
+
+	for (; n >= 128; n >>= 7)
+		k++;
+	return (k);
+}
+
+/* The packed Request with `in` as its payload, in a message of its own: the
+ * envelope without payload, then the payload field (5, length-delimited)
+ * packed in place, so that in's bytes are copied once. */
+static mgr_err
+pack_request(Mgr__Request *req, const ProtobufCMessage *in, nng_msg **out)
+{
+	size_t head, inner = 0, total;
+	uint8_t *b;
+	nng_msg *m = NULL;
+	int rv;
+
+	head = mgr__request__get_packed_size(req);
+	if (in != NULL)
+		inner = protobuf_c_message_get_packed_size(in);
+	total = head + (inner > 0 ? 1 + varint_len(inner) + inner : 0);
+	if (total > RPC_MSG_MAX)
+		return (MGR_ETOOBIG);
+	if ((rv = nng_msg_alloc(&m, total)) != 0)
+		return (nng_to_err(rv));
+	b = nng_msg_body(m);
+	mgr__request__pack(req, b);
+	b += head;
+	if (inner > 0) {
+		size_t n = inner;
+
+		*b++ = 5 << 3 | 2; /* Request.payload */
+		for (; n >= 128; n >>= 7)
+			*b++ = (uint8_t)(n | 128);
+		*b++ = (uint8_t)n;
+		protobuf_c_message_pack(in, b);
+	}
+	*out = m;
+	return (MGR_OK);
+}
+
+mgr_err
+rpc_call_start(struct rpc_client *c, const char *method, const char *request_id,
+    const Mgr__Caller *caller, const ProtobufCMessage *in, int timeout_ms,
+    struct rpc_pending **out)
+{
+	Mgr__Request req = MGR__REQUEST__INIT;
+	struct rpc_pending *p;
+	nng_msg *m = NULL;
+	mgr_err err;
+	int rv;
+
+	if (timeout_ms <= 0)
+		timeout_ms = rpc_default_timeout_ms;
+	req.method = (char *)method;
+	req.request_id = (char *)(request_id != NULL ? request_id : "");
+	req.deadline_ms = mgr_now_ms() + timeout_ms;
+	req.caller = (Mgr__Caller *)caller;
+	if ((err = pack_request(&req, in, &m)) != MGR_OK)
+		return (err);
+	if ((p = calloc(1, sizeof(*p))) == NULL) {
+		nng_msg_free(m);
+		return (MGR_ENOMEM);
+	}
+	p->deadline_ms = req.deadline_ms;
+	p->state = PEND_SEND;
+	if ((rv = nng_aio_alloc(&p->aio, pending_cb, p)) != 0 ||
+	    (rv = nng_ctx_open(&p->ctx, c->sock)) != 0) {
+		nng_aio_free(p->aio);
+		nng_msg_free(m);
+		free(p);
+		return (nng_to_err(rv));
+	}
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->cv, NULL);
+	nng_aio_set_timeout(p->aio, timeout_ms);
+	nng_aio_set_msg(p->aio, m);
+	nng_ctx_send(p->ctx, p->aio);
+	*out = p;
+	return (MGR_OK);
+}
+
+mgr_err
+rpc_call_wait(struct rpc_pending *p, const ProtobufCMessageDescriptor *out_desc,
+    ProtobufCMessage **out, char *msg, size_t msglen)
+{
+	Mgr__Reply *rep = NULL;
+	mgr_err err = MGR_OK;
+
+	if (msg != NULL && msglen > 0)
+		msg[0] = '\0';
+	pthread_mutex_lock(&p->mu);
+	while (p->state != PEND_DONE)
+		pthread_cond_wait(&p->cv, &p->mu);
+	pthread_mutex_unlock(&p->mu);
+	if (p->rv != 0) {
+		err = nng_to_err(p->rv);
+		goto out;
+	}
+	rep = mgr__reply__unpack(NULL, nng_msg_len(p->reply), nng_msg_body(p->reply));
+	if (rep == NULL) {
+		err = MGR_EINTERNAL;
+		goto out;
+	}
+	if (rep->status != 0) {
+		err = mgr_err_from_wire(rep->status);
+		if (msg != NULL && msglen > 0)
+			snprintf(msg, msglen, "%s", rep->message);
+		goto out;
+	}
+	if (out_desc != NULL) {
+		ProtobufCMessage *o = protobuf_c_message_unpack(out_desc, NULL,
+		    rep->payload.len, rep->payload.data);
+
+		if (o == NULL) {
+			err = MGR_EINTERNAL;
+			goto out;
+		}
+		*out = o;
+	}
+out:
+	if (err == MGR_EUNAVAIL && msg != NULL && msglen > 0 && msg[0] == '\0')
+		snprintf(msg, msglen, "backing service unavailable");
+	if (rep != NULL)
+		mgr__reply__free_unpacked(rep, NULL);
+	if (p->reply != NULL)
+		nng_msg_free(p->reply);
+	nng_ctx_close(p->ctx);
+	nng_aio_free(p->aio);
+	pthread_cond_destroy(&p->cv);
+	pthread_mutex_destroy(&p->mu);
+	free(p);
+	return (err);
+}

@@ -85,6 +85,23 @@ mgr_err rpc_call(struct rpc_client *c, const char *method,
     const ProtobufCMessage *in, const ProtobufCMessageDescriptor *out_desc,
     ProtobufCMessage **out, char *msg, size_t msglen, int timeout_ms);
 
+/* A call started now and waited for later, so that one thread keeps several
+ * in flight (object data: the gateway pipelines chunk RPCs). The request is
+ * packed at once (the payload copied once, straight into the message), so
+ * `in` and what it points to may be freed when rpc_call_start returns. */
+struct rpc_pending;
+
+/* Starts method with `in` (may be NULL) like rpc_call. On MGR_OK *out is the
+ * call in flight: every started call must be ended by rpc_call_wait. */
+mgr_err rpc_call_start(struct rpc_client *c, const char *method,
+    const char *request_id, const Mgr__Caller *caller,
+    const ProtobufCMessage *in, int timeout_ms, struct rpc_pending **out);
+/* Waits for p's reply (at most until its deadline) and frees p. Results as
+ * rpc_call's. */
+mgr_err rpc_call_wait(struct rpc_pending *p,
+    const ProtobufCMessageDescriptor *out_desc, ProtobufCMessage **out,
+    char *msg, size_t msglen);
+
 /* Default timeout for rpc_call with timeout_ms 0. */
 void rpc_set_default_timeout(int ms);
 

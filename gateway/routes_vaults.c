@@ -1,7 +1,11 @@
 /* Vault templates (admin), locked vaults (app owner; admin metadata only) and
- * object I/O (owner only). Object data streams through in RPC_CHUNK_BYTES
- * chunks both ways: at most one chunk (plus its RPC copies) per request is
- * held here. Permissions are decided (and audited) by vault-svc. */
+ * object I/O (owner only). Object data streams through both ways in chunks
+ * of the size the service names (at most RPC_CHUNK_BYTES),
+ * GW_CHUNKS_IN_FLIGHT chunk RPCs at a time per request (a PUT sends chunk
+ * i+1 while the service stores chunk i; a GET fetches the next chunks while
+ * the client receives this one): at most that many chunks (plus the one
+ * being filled or sent) per request are held here. Permissions are decided
+ * (and audited) by vault-svc. */
 #include "gateway/gw.h"
 
 #include <stdio.h>
@@ -19,6 +23,9 @@
 #define TPL_NAME_MAX 128
 #define LIST_DEFAULT 100
 #define LIST_MAX 1000
+/* Chunk RPCs in flight per object request. The vault service stores chunks
+ * in any order (it records which arrived and checks them all at commit). */
+#define GW_CHUNKS_IN_FLIGHT 4
 
 /* ---- JSON shapes -------------------------------------------------------- */
 
@@ -230,30 +237,73 @@ h_vault_update(struct gw_req *r)
 struct put_state {
 	char vault_id[MGR_ID_MAX];
 	char upload_id[40];
-	uint8_t *buf;
+	uint8_t *buf;          /* the chunk being filled */
 	size_t fill;
 	size_t cap;
-	uint32_t index;
+	size_t cs;             /* the upload's chunk size */
+	uint32_t index;        /* of the chunk being filled */
 	int64_t total;
 	EVP_MD_CTX *md;
+	/* PutChunk calls in flight, oldest first (a ring). */
+	struct rpc_pending *sent[GW_CHUNKS_IN_FLIGHT];
+	int first, nsent;
 	int begun;
 	int committed;
 };
 
+/* Waits for the oldest chunk in flight. */
+static mgr_err
+put_wait_one(struct gw_req *r, struct put_state *s)
+{
+	struct rpc_pending *p = s->sent[s->first];
+	mgr_err rv;
+
+	s->sent[s->first] = NULL;
+	s->first = (s->first + 1) % GW_CHUNKS_IN_FLIGHT;
+	s->nsent--;
+	rv = rpc_call_wait(p, NULL, NULL, r->errmsg, sizeof(r->errmsg));
+	if (rv == MGR_EUNAVAIL || rv == MGR_EINTERNAL || rv == MGR_ENOMEM)
+		gw_metrics_rpc_error("vault.PutChunk", rv);
+	if (rv == MGR_EUNAVAIL)
+		log_warn(r->request_id, "vault.PutChunk: backing service unavailable");
+	return (rv);
+}
+
+/* Waits for every chunk in flight; the first error wins. */
+static mgr_err
+put_wait_all(struct gw_req *r, struct put_state *s)
+{
+	mgr_err rv = MGR_OK, e;
+
+	while (s->nsent > 0)
+		if ((e = put_wait_one(r, s)) != MGR_OK && rv == MGR_OK)
+			rv = e;
+	return (rv);
+}
+
+/* Sends the chunk in s->buf (the call copies it: the buffer is free again
+ * on return), first waiting for the oldest call when all slots are busy. */
 static mgr_err
 put_flush(struct gw_req *r, struct put_state *s)
 {
 	Mgr__Vault__PutChunkRequest in = MGR__VAULT__PUT_CHUNK_REQUEST__INIT;
+	struct rpc_pending *p = NULL;
 	mgr_err rv;
 
+	if (s->nsent == GW_CHUNKS_IN_FLIGHT && (rv = put_wait_one(r, s)) != MGR_OK)
+		return (rv);
 	in.vault_id = s->vault_id;
 	in.upload_id = s->upload_id;
 	in.index = s->index;
 	in.data.data = s->buf;
 	in.data.len = s->fill;
-	if ((rv = gw_rpc(r, gw.vault, "vault.PutChunk", &in.base, NULL, NULL)) !=
-	    MGR_OK)
-		return (rv);
+	if ((rv = rpc_call_start(gw.vault, "vault.PutChunk", r->rpc_id, &r->caller,
+	         &in.base, 0, &p)) != MGR_OK) {
+		gw_metrics_rpc_error("vault.PutChunk", rv);
+		return (gw_fail(r, rv, "%s", mgr_strerror(rv)));
+	}
+	s->sent[(s->first + s->nsent) % GW_CHUNKS_IN_FLIGHT] = p;
+	s->nsent++;
 	s->index++;
 	s->fill = 0;
 	return (MGR_OK);
@@ -286,13 +336,15 @@ put_begin(struct gw_req *r)
 		return (rv);
 	snprintf(s->vault_id, sizeof(s->vault_id), "%s", out->vault_id);
 	snprintf(s->upload_id, sizeof(s->upload_id), "%s", out->upload_id);
+	s->cs = out->chunk_bytes > 0 && out->chunk_bytes <= RPC_CHUNK_BYTES
+	    ? out->chunk_bytes : RPC_CHUNK_BYTES;
 	mgr__vault__put_begin_reply__free_unpacked(out, NULL);
 	s->begun = 1;
 	if (declared > gw.cfg.max_object_bytes)
 		return (gw_fail(r, MGR_ETOOBIG, "an object is at most %lld bytes",
 		    (long long)gw.cfg.max_object_bytes));
-	s->cap = declared >= 0 && declared < (int64_t)RPC_CHUNK_BYTES
-	    ? (size_t)declared : RPC_CHUNK_BYTES;
+	s->cap = declared >= 0 && declared < (int64_t)s->cs ? (size_t)declared
+	                                                     : s->cs;
 	if ((s->buf = malloc(s->cap > 0 ? s->cap : 1)) == NULL ||
 	    (s->md = EVP_MD_CTX_new()) == NULL ||
 	    EVP_DigestInit_ex(s->md, EVP_sha256(), NULL) != 1)
@@ -325,7 +377,7 @@ up_object_put(struct gw_req *r, const char *data, size_t len)
 		s->fill += n;
 		data += n;
 		len -= n;
-		if (s->fill == RPC_CHUNK_BYTES && (rv = put_flush(r, s)) != MGR_OK)
+		if (s->fill == s->cs && (rv = put_flush(r, s)) != MGR_OK)
 			return (rv);
 	}
 	return (MGR_OK);
@@ -348,6 +400,8 @@ h_object_put(struct gw_req *r)
 	if (s == NULL || !s->begun)
 		return (MGR_EINTERNAL);
 	if (s->fill > 0 && (rv = put_flush(r, s)) != MGR_OK)
+		return (rv);
+	if ((rv = put_wait_all(r, s)) != MGR_OK)
 		return (rv);
 	if (EVP_DigestFinal_ex(s->md, md, &mdlen) != 1 || mdlen != 32)
 		return (MGR_EINTERNAL);
@@ -390,6 +444,9 @@ cleanup_object_put(struct gw_req *r)
 
 	if (s == NULL)
 		return;
+	/* Chunks still in flight are stored or refused before the abort, which
+	 * then finds them all. */
+	put_wait_all(r, s);
 	if (s->begun && !s->committed) {
 		Mgr__Vault__PutAbortRequest in = MGR__VAULT__PUT_ABORT_REQUEST__INIT;
 
@@ -418,44 +475,104 @@ struct get_state {
 	char vault_id[MGR_ID_MAX];
 	char version[40];
 	int64_t size;
+	uint32_t cs;           /* the object's chunk size */
+	uint32_t nchunks;
 	Mgr__Vault__GetChunkReply *chunk;  /* the chunk in hand */
 	uint32_t chunk_index;
+	/* GetChunk calls in flight for chunks next, next + 1, ... (a ring). */
+	struct rpc_pending *ahead[GW_CHUNKS_IN_FLIGHT];
+	int first, nahead;
+	uint32_t next;
 };
+
+/* Starts GetChunk calls until GW_CHUNKS_IN_FLIGHT are in flight or the last
+ * chunk is asked for. */
+static mgr_err
+get_prefetch(struct get_state *s)
+{
+	Mgr__Vault__GetChunkRequest in = MGR__VAULT__GET_CHUNK_REQUEST__INIT;
+	Mgr__Caller caller = MGR__CALLER__INIT;
+	struct rpc_pending *p;
+	mgr_err rv;
+
+	caller.kind = s->caller_kind;
+	caller.id = s->caller_id;
+	caller.cert_serial = s->caller_serial;
+	caller.role = s->caller_role;
+	in.vault_id = s->vault_id;
+	in.version = s->version;
+	in.size = s->size;
+	in.chunk_bytes = s->cs;
+	while (s->nahead < GW_CHUNKS_IN_FLIGHT &&
+	    s->next + (uint32_t)s->nahead < s->nchunks) {
+		in.index = s->next + (uint32_t)s->nahead;
+		if ((rv = rpc_call_start(gw.vault, "vault.GetChunk", s->request_id,
+		         &caller, &in.base, 0, &p)) != MGR_OK)
+			return (rv);
+		s->ahead[(s->first + s->nahead) % GW_CHUNKS_IN_FLIGHT] = p;
+		s->nahead++;
+	}
+	return (MGR_OK);
+}
+
+/* Ends the oldest call in flight (chunk s->next); *out its reply. */
+static mgr_err
+get_wait_one(struct get_state *s, Mgr__Vault__GetChunkReply **out, char *msg,
+    size_t msglen)
+{
+	struct rpc_pending *p = s->ahead[s->first];
+
+	s->ahead[s->first] = NULL;
+	s->first = (s->first + 1) % GW_CHUNKS_IN_FLIGHT;
+	s->nahead--;
+	s->next++;
+	return (rpc_call_wait(p,
+	    out != NULL ? &mgr__vault__get_chunk_reply__descriptor : NULL,
+	    (ProtobufCMessage **)out, msg, msglen));
+}
+
+static void
+get_drain(struct get_state *s)
+{
+	while (s->nahead > 0)
+		get_wait_one(s, NULL, NULL, 0);
+}
 
 static ssize_t
 get_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
 	struct get_state *s = cls;
-	uint32_t idx = (uint32_t)(pos / RPC_CHUNK_BYTES);
-	size_t off = (size_t)(pos % RPC_CHUNK_BYTES), n;
+	uint32_t idx = (uint32_t)(pos / s->cs);
+	size_t off = (size_t)(pos % s->cs), n;
 
 	if ((int64_t)pos >= s->size)
 		return (MHD_CONTENT_READER_END_OF_STREAM);
 	if (s->chunk == NULL || s->chunk_index != idx) {
-		Mgr__Vault__GetChunkRequest in = MGR__VAULT__GET_CHUNK_REQUEST__INIT;
-		Mgr__Caller caller = MGR__CALLER__INIT;
 		char msg[256];
 		mgr_err rv;
 
 		if (s->chunk != NULL)
 			mgr__vault__get_chunk_reply__free_unpacked(s->chunk, NULL);
 		s->chunk = NULL;
-		caller.kind = s->caller_kind;
-		caller.id = s->caller_id;
-		caller.cert_serial = s->caller_serial;
-		caller.role = s->caller_role;
-		in.vault_id = s->vault_id;
-		in.version = s->version;
-		in.size = s->size;
-		in.index = idx;
-		rv = rpc_call(gw.vault, "vault.GetChunk", s->request_id, &caller,
-		    &in.base, &mgr__vault__get_chunk_reply__descriptor,
-		    (ProtobufCMessage **)&s->chunk, msg, sizeof(msg), 0);
+		msg[0] = '\0';
+		if (s->next != idx || s->nahead == 0) {
+			/* Not the chunk fetched ahead (MHD reads in order, so
+			 * this is not expected): start over from idx. */
+			get_drain(s);
+			s->next = idx;
+		}
+		if ((rv = get_prefetch(s)) == MGR_OK)
+			rv = get_wait_one(s, &s->chunk, msg, sizeof(msg));
+		/* The next chunks are on their way while this one is sent. */
+		if (rv == MGR_OK)
+			rv = get_prefetch(s);
 		if (rv != MGR_OK) {
 			/* Headers are out: all we can do is cut the stream short. */
 			log_warn(s->request_id, "object read stopped at %llu: %s (%s)",
 			    (unsigned long long)pos, mgr_err_code(rv), msg);
 			gw_metrics_rpc_error("vault.GetChunk", rv);
+			if (s->chunk != NULL)
+				mgr__vault__get_chunk_reply__free_unpacked(s->chunk, NULL);
 			s->chunk = NULL;
 			return (MHD_CONTENT_READER_END_WITH_ERROR);
 		}
@@ -475,6 +592,7 @@ get_free(void *cls)
 {
 	struct get_state *s = cls;
 
+	get_drain(s);
 	if (s->chunk != NULL)
 		mgr__vault__get_chunk_reply__free_unpacked(s->chunk, NULL);
 	free(s);
@@ -525,10 +643,17 @@ h_object_get(struct gw_req *r)
 		snprintf(s->vault_id, sizeof(s->vault_id), "%s", out->vault_id);
 		snprintf(s->version, sizeof(s->version), "%s", out->object->version);
 		s->size = out->object->size;
+		s->cs = out->chunk_bytes > 0 && out->chunk_bytes <= RPC_CHUNK_BYTES
+		    ? out->chunk_bytes : RPC_CHUNK_BYTES;
+		s->nchunks = (uint32_t)((s->size + s->cs - 1) / s->cs);
+		/* A GET asks for the first chunks now (a failure shows in
+		 * get_read, which starts over); a HEAD reads nothing. */
+		if (in.with_data)
+			get_prefetch(s);
 		resp = MHD_create_response_from_callback((uint64_t)s->size, 64 * 1024,
 		    get_read, s, get_free);
 		if (resp == NULL)
-			free(s);
+			get_free(s);
 	}
 	mgr__vault__head_reply__free_unpacked(out, NULL);
 	if (resp == NULL)

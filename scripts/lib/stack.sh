@@ -32,14 +32,16 @@ mgr_wait() {
 # AOF with appendfsync always: with everysec, Redis may answer a write whose
 # AOF write(2) it postponed behind a slow fsync, and a kill -9 then loses an
 # acknowledged write (seen in tests/faults). MANAGER_REDIS_APPENDFSYNC=everysec
-# trades that for speed.
+# trades that for speed. rdbcompression no: object chunks do not compress,
+# and lzf in every AOF rewrite's RDB preamble took ~2 s of CPU per GB written
+# (bench/README.md, large objects).
 mgr_start_redis() {
   local port dir="$MANAGER_DATA_DIR/redis"
   mkdir -p "$dir" "$MANAGER_DATA_DIR/logs"
   port=${MGR_REDIS_PORT:-$(mgr_free_port)}
   MGR_REDIS_PORT=$port
   redis-server --port "$port" --bind 127.0.0.1 --dir "$dir" \
-    --appendonly yes --appendfsync "${MANAGER_REDIS_APPENDFSYNC:-always}" \
+    --appendonly yes --appendfsync "${MANAGER_REDIS_APPENDFSYNC:-always}" --rdbcompression no \
     --save "" --daemonize no --logfile "$MANAGER_DATA_DIR/logs/redis.log" &
   MGR_REDIS_PID=$!
   export MANAGER_REDIS_URL="redis://127.0.0.1:$port/0"

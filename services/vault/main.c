@@ -1,4 +1,5 @@
 /* vault-svc: wires config and the RPC handlers together. */
+#include <malloc.h>
 #include <stdlib.h>
 
 #include "common/svc.h"
@@ -32,5 +33,11 @@ main(void)
 		.stop = vault_stop,
 	};
 
+	/* Object chunks are ~1 MiB buffers (nng messages, protobuf, hiredis),
+	 * several in flight: keep them on the heap and the freed ones there,
+	 * instead of an mmap, page faults and a munmap per chunk (glibc's
+	 * default thresholds let thread arenas trim what a chunk freed). */
+	mallopt(M_MMAP_THRESHOLD, 8 << 20);
+	mallopt(M_TRIM_THRESHOLD, 32 << 20);
 	return (svc_main(&def));
 }

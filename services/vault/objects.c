@@ -1,5 +1,6 @@
-/* Object I/O, for the vault's owner only. Data moves in RPC_CHUNK_BYTES
- * chunks: see proto/vault.proto. Every script checks the owner again. */
+/* Object I/O, for the vault's owner only. Data moves in chunks of at most
+ * RPC_CHUNK_BYTES (VAULT_CHUNK_BYTES for new uploads): see
+ * proto/vault.proto. Every script checks the owner again. */
 #include "services/vault/handlers.h"
 
 #include <stdio.h>
@@ -76,7 +77,8 @@ vault_h_head(struct rpc_call *call, void *arg)
 	obj_to_proto(&o, &po);
 	out.vault_id = v.id;
 	out.object = &po;
-	if (data != NULL && o.size > 0 && o.size <= (int64_t)RPC_CHUNK_BYTES) {
+	out.chunk_bytes = (uint32_t)o.chunk_bytes;
+	if (data != NULL && o.size > 0 && o.size <= o.chunk_bytes) {
 		out.has_data = 1;
 		out.data.data = (uint8_t *)data;
 		out.data.len = (size_t)o.size;
@@ -120,6 +122,7 @@ vault_h_put_begin(struct rpc_call *call, void *arg)
 		goto out;
 	out.vault_id = v.id;
 	out.upload_id = upload_id;
+	out.chunk_bytes = VAULT_CHUNK_BYTES;
 	rv = rpc_reply(call, &out.base);
 out:
 	mgr__vault__put_begin_request__free_unpacked(in, NULL);
@@ -234,22 +237,27 @@ vault_h_get_chunk(struct rpc_call *call, void *arg)
 	Mgr__Vault__GetChunkRequest *in = NULL;
 	Mgr__Vault__GetChunkReply out = MGR__VAULT__GET_CHUNK_REPLY__INIT;
 	char *data = NULL;
-	int64_t off, len;
+	int64_t off, len, cs;
 	mgr_err rv;
 
 	(void)arg;
 	if ((rv = rpc_args(call, &mgr__vault__get_chunk_request__descriptor,
 	         (ProtobufCMessage **)&in)) != MGR_OK)
 		return (rv);
-	off = (int64_t)in->index * RPC_CHUNK_BYTES;
-	if (in->size < 0 || off >= in->size) {
+	cs = in->chunk_bytes != 0 ? in->chunk_bytes : RPC_CHUNK_BYTES;
+	off = (int64_t)in->index * cs;
+	if (cs > (int64_t)RPC_CHUNK_BYTES || in->size < 0 || off >= in->size) {
 		rv = rpc_fail(call, MGR_EINVAL, "no such chunk");
 		goto out;
 	}
-	len = in->size - off < (int64_t)RPC_CHUNK_BYTES ? in->size - off
-	                                                : (int64_t)RPC_CHUNK_BYTES;
-	if ((rv = vault_store_get_chunk(in->vault_id, caller_id(call), in->version,
-	         in->index, (size_t)len, &data)) != MGR_OK)
+	len = in->size - off < cs ? in->size - off : cs;
+	rv = vault_store_get_chunk(in->vault_id, caller_id(call), in->version,
+	    in->index, (size_t)len, &data);
+	if (rv == MGR_ENOTFOUND)
+		rv = rpc_fail(call, rv, "the object data is gone");
+	else if (rv == MGR_EPERM)
+		rv = rpc_fail(call, rv, "only the owner may read this vault");
+	if (rv != MGR_OK)
 		goto out;
 	out.data.data = (uint8_t *)data;
 	out.data.len = (size_t)len;

@@ -439,8 +439,9 @@ mgr_err
 vault_store_obj_head(const struct vault_rec *v, const char *key, size_t keylen,
     struct vault_obj *out)
 {
-	const char *argv[] = {"HMGET", NULL, "size", "etag", "modified_at", "ver", "n"};
-	size_t argvlen[7];
+	const char *argv[] = {"HMGET", NULL, "size", "etag", "modified_at", "ver", "n",
+		"cs"};
+	size_t argvlen[8];
 	char prefix[MGR_ID_MAX + 16], kmeta[KEY_BUF];
 	redisReply *r = NULL;
 	struct vault_obj o;
@@ -453,10 +454,10 @@ vault_store_obj_head(const struct vault_rec *v, const char *key, size_t keylen,
 	        MGR_OK)
 		return (rv);
 	argv[1] = kmeta;
-	for (size_t i = 0; i < 7; i++)
+	for (size_t i = 0; i < 8; i++)
 		if (i != 1)
 			argvlen[i] = strlen(argv[i]);
-	if ((rv = kv_cmdargv(&r, 7, argv, argvlen)) != MGR_OK)
+	if ((rv = kv_cmdargv(&r, 8, argv, argvlen)) != MGR_OK)
 		return (rv);
 	if (*el(r, 0) == '\0' || strlen(el(r, 3)) != VAULT_VERSION_LEN) {
 		freeReplyObject(r);
@@ -469,6 +470,7 @@ vault_store_obj_head(const struct vault_rec *v, const char *key, size_t keylen,
 	o.modified_at = el_i64(r, 2);
 	copy_str(o.version, sizeof(o.version), el(r, 3));
 	o.chunks = el_i64(r, 4);
+	o.chunk_bytes = el_i64(r, 5) > 0 ? el_i64(r, 5) : RPC_CHUNK_BYTES;
 	freeReplyObject(r);
 	*out = o;
 	return (MGR_OK);
@@ -477,7 +479,7 @@ vault_store_obj_head(const struct vault_rec *v, const char *key, size_t keylen,
 /* vault_store_read: the vault by name (as lua_vault_find), the object's
  * metadata (as vault_store_obj_head) and, for the owner ARGV[3] and an
  * object of 1 to ARGV[4] bytes, chunk 0 of its current version (as
- * lua_get_chunk, repairing a mirror copy). ARGV[5] is the number of vault
+ * vault_store_get_chunk, repairing a mirror copy). ARGV[5] is the number of vault
  * fields that follow. Returns {vault fields, object fields, data or false}. */
 static const char lua_obj_read[] =
     "local id = redis.call('GET', KEYS[1])\n"
@@ -488,10 +490,10 @@ static const char lua_obj_read[] =
     "local f = redis.call('HMGET', vk, unpack(fields))\n"
     "if not f[1] then return redis.error_reply('NOTFOUND no such vault') end\n"
     "local o = redis.call('HMGET', vk .. ':o:' .. ARGV[2], 'size', 'etag',\n"
-    "  'modified_at', 'ver', 'n')\n"
+    "  'modified_at', 'ver', 'n', 'cs')\n"
     "local want = tonumber(o[1] or '')\n"
     "if ARGV[3] == '' or not want or want < 1 or want > tonumber(ARGV[4])\n"
-    "    or not o[4] then\n"
+    "    or want > tonumber(o[6] or ARGV[4]) or not o[4] then\n"
     "  return {f, o, false}\n"
     "end\n"
     "local v = redis.call('HMGET', vk, 'owner_account_id', 'mirror')\n"
@@ -501,16 +503,13 @@ static const char lua_obj_read[] =
     "local d = redis.call('GET', k0)\n"
     "if d and #d == want then\n"
     "  if v[2] == '1' and redis.call('STRLEN', k1) ~= want then\n"
-    "    redis.call('SET', k1, d)\n"
+    "    redis.call('COPY', k0, k1, 'REPLACE')\n"
     "  end\n"
     "  return {f, o, d}\n"
     "end\n"
-    "if v[2] == '1' then\n"
-    "  local d1 = redis.call('GET', k1)\n"
-    "  if d1 and #d1 == want then\n"
-    "    redis.call('SET', k0, d1)\n"
-    "    return {f, o, d1}\n"
-    "  end\n"
+    "if v[2] == '1' and redis.call('STRLEN', k1) == want then\n"
+    "  redis.call('COPY', k1, k0, 'REPLACE')\n"
+    "  return {f, o, redis.call('GET', k1)}\n"
     "end\n"
     "return {f, o, false}\n";
 
@@ -574,6 +573,7 @@ vault_store_read(const char *name, const char *key, size_t keylen,
 		ob.modified_at = el_i64(ro, 2);
 		copy_str(ob.version, sizeof(ob.version), el(ro, 3));
 		ob.chunks = el_i64(ro, 4);
+		ob.chunk_bytes = el_i64(ro, 5) > 0 ? el_i64(ro, 5) : RPC_CHUNK_BYTES;
 		if (rd->type == REDIS_REPLY_STRING && (int64_t)rd->len == ob.size &&
 		    (d = malloc(rd->len > 0 ? rd->len : 1)) != NULL)
 			memcpy(d, rd->str, rd->len);
@@ -610,7 +610,8 @@ static const char lua_put_begin[] =
     "local copies = 1\n"
     "if v[4] == '1' then copies = 2 end\n"
     "redis.call('HSET', KEYS[3], 'owner', ARGV[1], 'key', ARGV[2], 'n', 0,\n"
-    "  'size', 0, 'limit', string.format('%d', limit), 'copies', copies)\n"
+    "  'size', 0, 'limit', string.format('%d', limit), 'copies', copies,\n"
+    "  'cs', ARGV[6], 'hi', 0)\n"
     "redis.call('EXPIRE', KEYS[3], ARGV[5])\n"
     "return 1\n";
 
@@ -621,9 +622,9 @@ vault_store_put_begin(const struct vault_rec *v, const char *owner,
 {
 	char khash[MGR_ID_MAX + 16], prefix[MGR_ID_MAX + 16], kmeta[KEY_BUF];
 	char kup[MGR_ID_MAX + VAULT_VERSION_LEN + 16], id[VAULT_VERSION_LEN + 1];
-	char ssize[24], smax[24], sttl[16];
-	const char *argv[8];
-	size_t argvlen[8];
+	char ssize[24], smax[24], sttl[16], scs[16];
+	const char *argv[9];
+	size_t argvlen[9];
 	redisReply *r = NULL;
 	mgr_err rv;
 
@@ -646,39 +647,69 @@ vault_store_put_begin(const struct vault_rec *v, const char *owner,
 	argv[5] = ssize;
 	argv[6] = smax;
 	argv[7] = sttl;
-	for (size_t i = 0; i < 8; i++)
+	snprintf(scs, sizeof(scs), "%u", (unsigned)VAULT_CHUNK_BYTES);
+	argv[8] = scs;
+	for (size_t i = 0; i < 9; i++)
 		argvlen[i] = i == 4 ? keylen : strlen(argv[i]);
-	if ((rv = kv_eval(&r, lua_put_begin, 3, 8, argv, argvlen)) != MGR_OK)
+	if ((rv = kv_eval(&r, lua_put_begin, 3, 9, argv, argvlen)) != MGR_OK)
 		return (rv);
 	freeReplyObject(r);
 	memcpy(upload_id, id, sizeof(id));
 	return (MGR_OK);
 }
 
+/* One chunk, run in MULTI right after `SET KEYS[2] <data> EX ttl` (see
+ * vault_store_put_chunk): the data never passes through Lua. Checks the
+ * upload, then moves the staged data to copy 0 (RENAME: no copy) and
+ * duplicates it inside Redis for the mirror copy (COPY); a refused chunk
+ * deletes the staged data, so nothing is left. Chunks come in any order:
+ * the upload records each index's length (field c<i>), the highest index
+ * + 1 (hi), the count (n) and the bytes (size). The same chunk sent again
+ * (a resend after a replica died) is accepted and changes nothing when it
+ * carries the same data. */
 static const char lua_put_chunk[] =
+    "local tmp = KEYS[2]\n"
+    "local function refuse(e)\n"
+    "  redis.call('DEL', tmp)\n"
+    "  return redis.error_reply(e)\n"
+    "end\n"
     "local up = redis.call('HMGET', KEYS[1], 'owner', 'n', 'size', 'limit',\n"
-    "  'copies')\n"
-    "if not up[1] then\n"
-    "  return redis.error_reply('NOTFOUND no such upload (expired?)')\n"
+    "  'copies', 'hi', 'c' .. ARGV[2], 'cs')\n"
+    "if not up[1] then return refuse('NOTFOUND no such upload (expired?)') end\n"
+    "if up[1] ~= ARGV[1] then return refuse('PERM not your upload') end\n"
+    "local len = redis.call('STRLEN', tmp)\n"
+    "local k0 = ARGV[4] .. '0:' .. ARGV[2]\n"
+    "if up[7] then\n"
+    "  local same = tonumber(up[7]) == len and\n"
+    "    redis.call('GET', k0) == redis.call('GET', tmp)\n"
+    "  redis.call('DEL', tmp)\n"
+    "  if same then return 1 end\n"
+    "  return redis.error_reply('INVALID chunk sent again with other data')\n"
     "end\n"
-    "if up[1] ~= ARGV[1] then return redis.error_reply('PERM not your upload') end\n"
-    "if tonumber(up[2]) == tonumber(ARGV[2]) + 1 and\n"
-    "    redis.call('GET', ARGV[5] .. '0:' .. ARGV[2]) == ARGV[3] then\n"
-    "  return 1\n"
+    "local i = tonumber(ARGV[2])\n"
+    "local cs = tonumber(up[8] or ARGV[5])\n"
+    /* A gateway from before chunk_bytes sends RPC_CHUNK_BYTES chunks in
+     * order: its chunk 0 sets the upload's chunk size. */
+    "if len > cs and i == 0 and tonumber(up[2]) == 0 and\n"
+    "    len <= tonumber(ARGV[5]) then\n"
+    "  cs = len\n"
+    "  redis.call('HSET', KEYS[1], 'cs', cs)\n"
     "end\n"
-    "if tonumber(up[2]) ~= tonumber(ARGV[2]) then\n"
-    "  return redis.error_reply('INVALID chunk out of order')\n"
+    "if len > cs then return refuse('INVALID chunk over the chunk size') end\n"
+    "local limit = tonumber(up[4])\n"
+    "local size = tonumber(up[3]) + len\n"
+    "if size > limit or i * cs + len > limit then\n"
+    "  return refuse('TOOBIG the object is over the size limit or the vault quota')\n"
     "end\n"
-    "local size = tonumber(up[3]) + #ARGV[3]\n"
-    "if size > tonumber(up[4]) then\n"
-    "  return redis.error_reply('TOOBIG the object is over the size limit or the vault quota')\n"
+    "redis.call('RENAME', tmp, k0)\n"
+    "for c = 1, tonumber(up[5]) - 1 do\n"
+    "  redis.call('COPY', k0, ARGV[4] .. c .. ':' .. ARGV[2], 'REPLACE')\n"
     "end\n"
-    "for c = 0, tonumber(up[5]) - 1 do\n"
-    "  redis.call('SET', ARGV[5] .. c .. ':' .. ARGV[2], ARGV[3], 'EX', ARGV[4])\n"
-    "end\n"
+    "local hi = tonumber(up[6] or up[2])\n"
+    "if i + 1 > hi then hi = i + 1 end\n"
     "redis.call('HSET', KEYS[1], 'n', tonumber(up[2]) + 1,\n"
-    "  'size', string.format('%d', size))\n"
-    "redis.call('EXPIRE', KEYS[1], ARGV[4])\n"
+    "  'size', string.format('%d', size), 'hi', hi, 'c' .. ARGV[2], len)\n"
+    "redis.call('EXPIRE', KEYS[1], ARGV[3])\n"
     "return 1\n";
 
 static mgr_err
@@ -698,36 +729,58 @@ upload_keys(const char *vid, const char *upload_id, char *kup, size_t kuplen,
 	return (MGR_OK);
 }
 
+/* The status reply of a command queued in MULTI. */
+static int
+is_status(const redisReply *r, const char *want)
+{
+	return (r->type == REDIS_REPLY_STATUS && strcmp(r->str, want) == 0);
+}
+
 mgr_err
 vault_store_put_chunk(const char *vid, const char *upload_id, const char *owner,
     uint32_t index, const void *data, size_t len)
 {
 	char kup[MGR_ID_MAX + VAULT_VERSION_LEN + 16];
-	char chunks[MGR_ID_MAX + VAULT_VERSION_LEN + 16], sidx[16], sttl[16];
-	const char *argv[6];
-	size_t argvlen[6];
-	redisReply *r = NULL;
+	char chunks[MGR_ID_MAX + VAULT_VERSION_LEN + 16];
+	char tmp[MGR_ID_MAX + VAULT_VERSION_LEN + 24], sidx[16], sttl[16], sch[16];
+	const char *multi[] = {"MULTI"}, *exec[] = {"EXEC"};
+	const char *set[] = {"SET", tmp, len > 0 ? data : "", "EX", sttl};
+	const char *ev[] = {"EVAL", lua_put_chunk, "2", kup, tmp, owner, sidx, sttl,
+		chunks, sch};
+	size_t setlen[5];
+	struct kv_pipe_cmd cmds[4] = {
+		{1, multi, NULL}, {5, set, setlen}, {10, ev, NULL}, {1, exec, NULL},
+	};
+	redisReply *r[4];
 	mgr_err rv;
 
 	if (len > RPC_CHUNK_BYTES)
 		return (MGR_EINVAL);
 	if ((rv = upload_keys(vid, upload_id, kup, sizeof(kup), chunks,
-	         sizeof(chunks))) != MGR_OK)
+	         sizeof(chunks))) != MGR_OK ||
+	    (rv = kfmt(tmp, sizeof(tmp), "%sin", chunks)) != MGR_OK)
 		return (rv);
 	snprintf(sidx, sizeof(sidx), "%u", index);
 	snprintf(sttl, sizeof(sttl), "%d", VAULT_UPLOAD_TTL_S);
-	argv[0] = kup;
-	argv[1] = owner;
-	argv[2] = sidx;
-	argv[3] = len > 0 ? data : "";
-	argv[4] = sttl;
-	argv[5] = chunks;
-	for (size_t i = 0; i < 6; i++)
-		argvlen[i] = i == 3 ? len : strlen(argv[i]);
-	if ((rv = kv_eval(&r, lua_put_chunk, 1, 6, argv, argvlen)) != MGR_OK)
+	snprintf(sch, sizeof(sch), "%u", RPC_CHUNK_BYTES);
+	for (size_t i = 0; i < 5; i++)
+		setlen[i] = i == 2 ? len : strlen(set[i]);
+	/* One round trip, atomic: the data goes straight to a staging key
+	 * (Redis keeps a big argument without copying it) and the script
+	 * decides what becomes of it. */
+	if ((rv = kv_pipeline(cmds, 4, r)) != MGR_OK)
 		return (rv);
-	freeReplyObject(r);
-	return (MGR_OK);
+	if (!is_status(r[0], "OK") || !is_status(r[1], "QUEUED") ||
+	    !is_status(r[2], "QUEUED"))
+		rv = MGR_EINTERNAL;
+	else if ((rv = kv_reply_err(r[3])) == MGR_OK &&
+	    (r[3]->type != REDIS_REPLY_ARRAY || r[3]->elements != 2))
+		rv = MGR_EINTERNAL;
+	else if (rv == MGR_OK)
+		rv = kv_reply_err(r[3]->element[1]);
+	for (int i = 0; i < 4; i++)
+		freeReplyObject(r[i]);
+	return (rv);
 }
 
 static const char lua_put_commit[] =
@@ -739,12 +792,14 @@ static const char lua_put_commit[] =
     "if v[1] ~= ARGV[1] then\n"
     "  return redis.error_reply('PERM only the owner may write this vault')\n"
     "end\n"
-    "local up = redis.call('HMGET', KEYS[2], 'owner', 'n', 'size', 'copies', 'key')\n"
+    "local up = redis.call('HMGET', KEYS[2], 'owner', 'n', 'size', 'copies', 'key',\n"
+    "  'hi', 'cs')\n"
     "if not up[1] then\n"
     "  return redis.error_reply('NOTFOUND no such upload (expired?)')\n"
     "end\n"
     "if up[1] ~= ARGV[1] then return redis.error_reply('PERM not your upload') end\n"
     "local n = tonumber(up[2])\n"
+    "local hi = tonumber(up[6] or up[2])\n"
     "local copies = tonumber(up[4])\n"
     "local size = tonumber(ARGV[2])\n"
     "local base = ARGV[6]\n"
@@ -755,17 +810,35 @@ static const char lua_put_commit[] =
     "    end\n"
     "  end\n"
     "end\n"
-    "if tonumber(up[3]) ~= size then\n"
-    "  drop(ARGV[5], n)\n"
+    "local function refuse(e)\n"
+    "  drop(ARGV[5], hi)\n"
     "  redis.call('DEL', KEYS[2])\n"
-    "  return redis.error_reply('INVALID the size does not match the data received')\n"
+    "  return redis.error_reply(e)\n"
+    "end\n"
+    "if tonumber(up[3]) ~= size then\n"
+    "  return refuse('INVALID the size does not match the data received')\n"
+    "end\n"
+    /* Chunks arrive in any order: all of 0 .. n-1 and no other, each
+     * cs bytes but the last (uploads begun before the lengths
+     * were recorded came in order). */
+    "local chunk = tonumber(up[7] or ARGV[10])\n"
+    "local want = math.floor((size + chunk - 1) / chunk)\n"
+    "if up[6] then\n"
+    "  for i = 0, want - 1 do\n"
+    "    local e = chunk\n"
+    "    if i == want - 1 then e = size - i * chunk end\n"
+    "    if tonumber(redis.call('HGET', KEYS[2], 'c' .. i) or '-1') ~= e then\n"
+    "      return refuse('INVALID chunk ' .. i .. ' is missing or short')\n"
+    "    end\n"
+    "  end\n"
+    "  if n ~= want or hi ~= want then\n"
+    "    return refuse('INVALID chunks past the end of the object')\n"
+    "  end\n"
     "end\n"
     "for c = 0, copies - 1 do\n"
     "  for i = 0, n - 1 do\n"
     "    if redis.call('EXISTS', base .. ARGV[5] .. ':' .. c .. ':' .. i) == 0 then\n"
-    "      drop(ARGV[5], n)\n"
-    "      redis.call('DEL', KEYS[2])\n"
-    "      return redis.error_reply('CONFLICT the upload expired; send it again')\n"
+    "      return refuse('CONFLICT the upload expired; send it again')\n"
     "    end\n"
     "  end\n"
     "end\n"
@@ -774,9 +847,7 @@ static const char lua_put_commit[] =
     "local used = tonumber(v[3]) - tonumber(old[1] or '0') + size\n"
     "local quota = tonumber(v[2])\n"
     "if quota and used > quota then\n"
-    "  drop(ARGV[5], n)\n"
-    "  redis.call('DEL', KEYS[2])\n"
-    "  return redis.error_reply('TOOBIG the vault quota would be exceeded')\n"
+    "  return refuse('TOOBIG the vault quota would be exceeded')\n"
     "end\n"
     "for c = 0, copies - 1 do\n"
     "  for i = 0, n - 1 do\n"
@@ -786,7 +857,7 @@ static const char lua_put_commit[] =
     "redis.call('DEL', KEYS[2])\n"
     "if old[2] then drop(old[2], tonumber(old[3] or '0')) end\n"
     "redis.call('HSET', kmeta, 'key', up[5], 'size', ARGV[2], 'etag', ARGV[3],\n"
-    "  'modified_at', ARGV[4], 'ver', ARGV[5], 'n', n)\n"
+    "  'modified_at', ARGV[4], 'ver', ARGV[5], 'n', n, 'cs', chunk)\n"
     "redis.call('ZADD', KEYS[3], 0, up[5])\n"
     "local count = tonumber(v[4])\n"
     "local created = 0\n"
@@ -811,9 +882,9 @@ vault_store_put_commit(const char *vid, const char *upload_id, const char *owner
 {
 	char khash[MGR_ID_MAX + 16], kup[MGR_ID_MAX + VAULT_VERSION_LEN + 16];
 	char kobjs[MGR_ID_MAX + 16], base[MGR_ID_MAX + 16], meta[MGR_ID_MAX + 16];
-	char ssize[24], snow[24];
-	const char *argv[12];
-	size_t lens[12];
+	char ssize[24], snow[24], sch[16];
+	const char *argv[13];
+	size_t lens[13];
 	redisReply *r = NULL;
 	struct vault_obj o;
 	mgr_err rv;
@@ -841,8 +912,10 @@ vault_store_put_commit(const char *vid, const char *upload_id, const char *owner
 	argv[9] = meta;
 	argv[10] = rp->key;
 	argv[11] = (const char *)rp->reply;
-	replay_argvlen(rp, 12, argv, lens);
-	if ((rv = kv_eval(&r, lua_put_commit, 3, 12, argv, lens)) != MGR_OK)
+	snprintf(sch, sizeof(sch), "%u", RPC_CHUNK_BYTES);
+	argv[12] = sch;
+	replay_argvlen(rp, 13, argv, lens);
+	if ((rv = kv_eval(&r, lua_put_commit, 3, 13, argv, lens)) != MGR_OK)
 		return (rv);
 	if ((rp->hit = replay_signalled(r)) != 0) {
 		freeReplyObject(r);
@@ -868,11 +941,11 @@ vault_store_put_commit(const char *vid, const char *upload_id, const char *owner
 }
 
 static const char lua_put_abort[] =
-    "local up = redis.call('HMGET', KEYS[1], 'owner', 'n', 'copies')\n"
+    "local up = redis.call('HMGET', KEYS[1], 'owner', 'n', 'copies', 'hi')\n"
     "if not up[1] then return 0 end\n"
     "if up[1] ~= ARGV[1] then return redis.error_reply('PERM not your upload') end\n"
     "for c = 0, tonumber(up[3]) - 1 do\n"
-    "  for i = 0, tonumber(up[2]) do\n"
+    "  for i = 0, tonumber(up[4] or up[2]) do\n"
     "    redis.call('UNLINK', ARGV[2] .. c .. ':' .. i)\n"
     "  end\n"
     "end\n"
@@ -900,69 +973,112 @@ vault_store_put_abort(const char *vid, const char *upload_id, const char *owner)
 	return (MGR_OK);
 }
 
-static const char lua_get_chunk[] =
-    "local v = redis.call('HMGET', KEYS[1], 'owner_account_id', 'mirror')\n"
-    "if not v[1] then return redis.error_reply('NOTFOUND no such vault') end\n"
-    "if v[1] ~= ARGV[1] then\n"
-    "  return redis.error_reply('PERM only the owner may read this vault')\n"
-    "end\n"
-    "local want = tonumber(ARGV[4])\n"
-    "local k0 = ARGV[2] .. '0:' .. ARGV[3]\n"
-    "local k1 = ARGV[2] .. '1:' .. ARGV[3]\n"
-    "local d = redis.call('GET', k0)\n"
-    "if d and #d == want then\n"
-    "  if v[2] == '1' and redis.call('STRLEN', k1) ~= want then\n"
-    "    redis.call('SET', k1, d)\n"
+/* Heals a mirrored chunk: KEYS[1], KEYS[2] its two copies, ARGV[1] the
+ * length it must have. A copy missing or of another length is rewritten
+ * from the other inside Redis (COPY). Returns which copy is good (0, 1), or
+ * -1 when neither is. */
+static const char lua_chunk_heal[] =
+    "local want = tonumber(ARGV[1])\n"
+    "if redis.call('STRLEN', KEYS[1]) == want then\n"
+    "  if redis.call('STRLEN', KEYS[2]) ~= want then\n"
+    "    redis.call('COPY', KEYS[1], KEYS[2], 'REPLACE')\n"
     "  end\n"
-    "  return d\n"
+    "  return 0\n"
     "end\n"
-    "if v[2] == '1' then\n"
-    "  local d1 = redis.call('GET', k1)\n"
-    "  if d1 and #d1 == want then\n"
-    "    redis.call('SET', k0, d1)\n"
-    "    return d1\n"
-    "  end\n"
+    "if redis.call('STRLEN', KEYS[2]) == want then\n"
+    "  redis.call('COPY', KEYS[2], KEYS[1], 'REPLACE')\n"
+    "  return 1\n"
     "end\n"
-    "return redis.error_reply('NOTFOUND the object data is gone')\n";
+    "return -1\n";
+
+/* The string of a GET reply as a malloc'ed buffer of its own (hiredis
+ * allocates it with malloc): no copy. */
+static char *
+steal_str(redisReply *r)
+{
+	char *d = r->str;
+
+	r->str = NULL;
+	r->len = 0;
+	return (d);
+}
 
 mgr_err
 vault_store_get_chunk(const char *vid, const char *owner, const char *ver,
     uint32_t index, size_t len, char **data)
 {
-	char khash[MGR_ID_MAX + 16], chunks[MGR_ID_MAX + VAULT_VERSION_LEN + 16];
-	char sidx[16], slen[24];
-	const char *argv[5];
-	redisReply *r = NULL;
-	char *d;
+	char khash[MGR_ID_MAX + 16];
+	char k0[MGR_ID_MAX + VAULT_VERSION_LEN + 32], k1[sizeof(k0)], slen[24];
+	const char *hm[] = {"HMGET", khash, "owner_account_id", "mirror"};
+	const char *get[] = {"GET", k0}, *slen1[] = {"STRLEN", k1};
+	const char *heal[] = {k0, k1, slen};
+	struct kv_pipe_cmd cmds[3] = {{4, hm, NULL}, {2, get, NULL}, {2, slen1, NULL}};
+	redisReply *r[3], *h = NULL, *g = NULL;
+	int mirrored;
 	mgr_err rv;
 
 	if (strlen(ver) != VAULT_VERSION_LEN ||
 	    strspn(ver, "0123456789abcdef") != VAULT_VERSION_LEN)
 		return (MGR_ENOTFOUND);
 	if ((rv = kfmt(khash, sizeof(khash), "vault:{%s}", vid)) != MGR_OK ||
-	    (rv = kfmt(chunks, sizeof(chunks), "vault:{%s}:c:%s:", vid, ver)) != MGR_OK)
+	    (rv = kfmt(k0, sizeof(k0), "vault:{%s}:c:%s:0:%u", vid, ver, index)) !=
+	        MGR_OK ||
+	    (rv = kfmt(k1, sizeof(k1), "vault:{%s}:c:%s:1:%u", vid, ver, index)) !=
+	        MGR_OK)
 		return (rv);
-	snprintf(sidx, sizeof(sidx), "%u", index);
 	snprintf(slen, sizeof(slen), "%zu", len);
-	argv[0] = khash;
-	argv[1] = owner;
-	argv[2] = chunks;
-	argv[3] = sidx;
-	argv[4] = slen;
-	if ((rv = kv_eval(&r, lua_get_chunk, 1, 5, argv, NULL)) != MGR_OK)
+	/* One round trip of plain reads (the data stays out of Lua): the
+	 * vault's owner and mirror flag, copy 0, the length of copy 1. */
+	if ((rv = kv_pipeline(cmds, 3, r)) != MGR_OK)
 		return (rv);
-	if (r->type != REDIS_REPLY_STRING || r->len != len) {
-		freeReplyObject(r);
-		return (MGR_EINTERNAL);
+	if (r[0]->type != REDIS_REPLY_ARRAY || r[0]->elements != 2) {
+		rv = MGR_EINTERNAL;
+		goto out;
 	}
-	if ((d = malloc(len > 0 ? len : 1)) == NULL) {
-		freeReplyObject(r);
-		return (MGR_ENOMEM);
+	if (*el(r[0], 0) == '\0') {
+		rv = MGR_ENOTFOUND;
+		goto out;
 	}
-	memcpy(d, r->str, len);
-	freeReplyObject(r);
-	*data = d;
-	return (MGR_OK);
+	if (strcmp(el(r[0], 0), owner) != 0) {
+		rv = MGR_EPERM;
+		goto out;
+	}
+	mirrored = strcmp(el(r[0], 1), "1") == 0;
+	if (r[1]->type == REDIS_REPLY_STRING && r[1]->len == len) {
+		/* Copy 0 is good; a mirror's copy 1 is healed from it. */
+		if (mirrored && (r[2]->type != REDIS_REPLY_INTEGER ||
+		                    r[2]->integer != (long long)len))
+			(void)kv_eval(&h, lua_chunk_heal, 2, 3, heal, NULL);
+		*data = steal_str(r[1]);
+		rv = MGR_OK;
+		goto out;
+	}
+	rv = MGR_ENOTFOUND;
+	if (!mirrored)
+		goto out;
+	/* Copy 0 is missing or damaged: heal it from copy 1 and read that. */
+	if ((rv = kv_eval(&h, lua_chunk_heal, 2, 3, heal, NULL)) != MGR_OK)
+		goto out;
+	rv = MGR_ENOTFOUND;
+	if (h->type == REDIS_REPLY_INTEGER && h->integer >= 0) {
+		const char *again[] = {"GET", h->integer == 0 ? k0 : k1};
+
+		if ((rv = kv_cmdargv(&g, 2, again, NULL)) != MGR_OK)
+			goto out;
+		rv = MGR_ENOTFOUND;
+		if (g->type == REDIS_REPLY_STRING && g->len == len) {
+			*data = steal_str(g);
+			rv = MGR_OK;
+		}
+	}
+out:
+	if (g != NULL)
+		freeReplyObject(g);
+	if (h != NULL)
+		freeReplyObject(h);
+	for (int i = 0; i < 3; i++)
+		freeReplyObject(r[i]);
+	return (rv);
 }
 
 static const char lua_obj_delete[] =

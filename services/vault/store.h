@@ -20,17 +20,28 @@
  *   vault:{<vid>}:objs            zset  score 0, member <object key>; listing
  *                                       is ZRANGEBYLEX (byte order)
  *   vault:{<vid>}:o:<key>         hash  key, size, etag (hex SHA-256), modified_at,
- *                                       ver (version id), n (chunk count)
- *   vault:{<vid>}:c:<ver>:<copy>:<i>  string  chunk i (RPC_CHUNK_BYTES, the last
+ *                                       ver (version id), n (chunk count), cs
+ *                                       (chunk size; absent: RPC_CHUNK_BYTES,
+ *                                       objects stored before it was recorded)
+ *   vault:{<vid>}:c:<ver>:<copy>:<i>  string  chunk i (cs bytes, the last
  *                                       shorter) of version ver; copy 0, and
  *                                       copy 1 when mirrored
- *   vault:{<vid>}:up:<upload id>  hash  owner, key, n (chunks so far), size,
- *                                       limit (bytes allowed), copies; TTL
+ *   vault:{<vid>}:up:<upload id>  hash  owner, key, n (chunks so far), size
+ *                                       (their bytes), limit (bytes allowed),
+ *                                       copies, cs (chunk size), hi (highest
+ *                                       chunk index + 1),
+ *                                       c<i> (length of chunk i, per chunk
+ *                                       received: they come in any order); TTL
  *                                       VAULT_UPLOAD_TTL_S. Its chunks are
  *                                       staged as vault:{<vid>}:c:<upload id>:…
- *                                       with the same TTL; PutCommit persists
+ *                                       with the same TTL; PutCommit checks
+ *                                       that chunks 0..n-1 all came, persists
  *                                       them, makes <upload id> the object's ver
  *                                       and unlinks the old version's chunks.
+ *   vault:{<vid>}:c:<upload id>:in  string  a chunk's data on its way in: set
+ *                                       and consumed (renamed to copy 0, or
+ *                                       deleted) in one MULTI, never seen
+ *                                       outside it.
  */
 #ifndef MGR_VAULT_STORE_H
 #define MGR_VAULT_STORE_H
@@ -40,6 +51,7 @@
 
 #include "common/err.h"
 #include "common/replay.h"
+#include "common/rpc.h"
 #include "common/util.h"
 
 #define VAULT_NAME_MIN 3
@@ -49,6 +61,11 @@
 #define VAULT_UPLOAD_TTL_S 3600
 #define VAULT_LIST_MAX 1000     /* objects per LIST page */
 #define VAULT_VERSION_LEN 32    /* hex of 128 random bits */
+/* The chunk size of new uploads: just under RPC_CHUNK_BYTES, so that a chunk
+ * with Redis's string header (sds) fits jemalloc's 1 MiB size class. A chunk
+ * of exactly 1 MiB takes the next class up, 1.25 MiB: MEMORY USAGE of a
+ * 1 MiB string is 1,310,768 bytes, of 1 MiB - 64 bytes 1,048,624. */
+#define VAULT_CHUNK_BYTES (RPC_CHUNK_BYTES - 64)
 
 struct vault_tpl {
 	char id[MGR_ID_MAX];
@@ -78,6 +95,7 @@ struct vault_obj {
 	int64_t modified_at;
 	char version[VAULT_VERSION_LEN + 1];
 	int64_t chunks;
+	int64_t chunk_bytes;         /* cs: every chunk but the last */
 };
 
 /* The functions that commit take rp (common/replay.h): the script records
@@ -115,8 +133,9 @@ mgr_err vault_store_obj_head(const struct vault_rec *v, const char *key,
 mgr_err vault_store_put_begin(const struct vault_rec *v, const char *owner,
     const char *key, size_t keylen, int64_t size, int64_t max,
     char upload_id[VAULT_VERSION_LEN + 1]);
-/* Chunks come in order; the same chunk sent again (a resend after a replica
- * died) is accepted and changes nothing. */
+/* Chunks come in any order (several in flight); the same chunk sent again
+ * (a resend after a replica died) with the same data is accepted and changes
+ * nothing. The data goes to Redis as a plain argument, not through Lua. */
 mgr_err vault_store_put_chunk(const char *vid, const char *upload_id,
     const char *owner, uint32_t index, const void *data, size_t len);
 /* Makes the upload the object's current version: checks the quota, switches
@@ -132,7 +151,7 @@ mgr_err vault_store_put_abort(const char *vid, const char *upload_id,
 /* Chunk index of version ver (expected length len): copy 0, else copy 1 of a
  * mirrored vault. A copy found missing or of the wrong length is rewritten
  * from the other, so reads heal a mirror. On success *data (caller frees)
- * holds len bytes. */
+ * holds len bytes. PERM when owner does not own the vault. */
 mgr_err vault_store_get_chunk(const char *vid, const char *owner,
     const char *ver, uint32_t index, size_t len, char **data);
 /* A small read in one script: the vault named `name` into *v (NOTFOUND: no

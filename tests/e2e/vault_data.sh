@@ -11,6 +11,8 @@ rcli() { redis-cli -p "$MGR_REDIS_PORT" "$@"; }
 J='Content-Type: application/json'
 MiB=1048576
 MAX=67108864   # MANAGER_MAX_OBJECT_BYTES default
+CS=$((MiB - 64))   # VAULT_CHUNK_BYTES: the chunk size of new uploads
+nch() { echo $(( ($1 + CS - 1) / CS )); }   # chunks of an object of $1 bytes
 
 mk_tpl() { # NAME KIND [QUOTA]
   local q=""
@@ -58,7 +60,7 @@ get /api/v1/vaults/bulk/objects/big.bin "$T_DIR/big.got"
 expect_status 200 "GET 64 MiB"
 check '[ "$(sum "$T_DIR/big.got")" = "$BIG_SUM" ]' "64 MiB comes back intact"
 check 'grep -qi "^content-length: $MAX" "$T_DIR/get.h" && grep -qi "^etag: \"$BIG_SUM\"" "$T_DIR/get.h"' "64 MiB GET headers"
-check '[ "$(chunks "$V_BIG")" = 64 ] && [ "$(staged "$V_BIG")" = 0 ]' "64 chunks of 1 MiB stored, nothing staged"
+check '[ "$(chunks "$V_BIG")" = $(nch $MAX) ] && [ "$(staged "$V_BIG")" = 0 ]' "$(nch $MAX) chunks of 1 MiB - 64 stored, nothing staged"
 check '[ -z "$(rcli --scan --pattern "vault:{$V_BIG}:c:*" | head -5 | xargs -r -n1 redis-cli -p "$MGR_REDIS_PORT" TTL | grep -v -- -1)" ]' "stored chunks have no TTL"
 
 # Chunked transfer (no Content-Length), a size that is not a chunk multiple.
@@ -74,7 +76,8 @@ put "$T_DIR/one" /api/v1/vaults/bulk/objects/odd.bin
 expect_status 200 "overwrite 5 MiB with 1 MiB"
 get /api/v1/vaults/bulk/objects/odd.bin "$T_DIR/one.got"
 check 'cmp -s "$T_DIR/one" "$T_DIR/one.got"' "overwritten object reads the new data"
-check '[ "$(chunks "$V_BIG")" = 65 ]' "the old version's chunks are gone"
+KEPT=$(( $(nch $MAX) + $(nch $MiB) ))
+check '[ "$(chunks "$V_BIG")" = $KEPT ]' "the old version's chunks are gone"
 check '[ "$(vault_field bulk bytes_used)" = $((MAX + MiB)) ] && [ "$(vault_field bulk object_count)" = 2 ]' "bulk counters"
 
 # A client that goes away mid-upload leaves nothing behind (the staged
@@ -84,9 +87,9 @@ curl -sS --cacert "$CA" --cert "$T_DIR/apps/alice.pem" --key "$T_DIR/apps/alice.
   -o /dev/null --limit-rate 2M -T "$T_DIR/slow" \
   "$URL/api/v1/vaults/bulk/objects/abandoned" 2>/dev/null &
 slow_pid=$!
-mgr_wait '[ "$(staged "$V_BIG")" = 1 ] && [ "$(rcli --scan --pattern "vault:{$V_BIG}:c:*" | wc -l)" -gt 65 ]' 20
+mgr_wait '[ "$(staged "$V_BIG")" = 1 ] && [ "$(rcli --scan --pattern "vault:{$V_BIG}:c:*" | wc -l)" -gt $KEPT ]' 20
 kill "$slow_pid" 2>/dev/null; wait "$slow_pid" 2>/dev/null
-check 'mgr_wait "[ \"\$(staged $V_BIG)\" = 0 ] && [ \"\$(chunks $V_BIG)\" = 65 ]" 10' "an abandoned upload is cleaned up"
+check 'mgr_wait "[ \"\$(staged $V_BIG)\" = 0 ] && [ \"\$(chunks $V_BIG)\" = $KEPT ]" 10' "an abandoned upload is cleaned up"
 app_api alice HEAD /api/v1/vaults/bulk/objects/abandoned -I; expect_status 404 "an abandoned upload stores nothing"
 
 # ---- size limit -------------------------------------------------------------
@@ -100,7 +103,7 @@ expect_status 413 "over the limit on an existing key"
 app_api alice HEAD /api/v1/vaults/bulk/objects/toobig.bin -I; expect_status 404 "nothing stored for the refused PUT"
 get /api/v1/vaults/bulk/objects/big.bin "$T_DIR/big.got"
 check '[ "$(sum "$T_DIR/big.got")" = "$BIG_SUM" ]' "the existing object survived a refused overwrite"
-check '[ "$(chunks "$V_BIG")" = 65 ] && [ "$(staged "$V_BIG")" = 0 ]' "no chunk left by refused PUTs"
+check '[ "$(chunks "$V_BIG")" = $KEPT ] && [ "$(staged "$V_BIG")" = 0 ]' "no chunk left by refused PUTs"
 rm -f "$T_DIR/toobig"
 
 # ---- quota ------------------------------------------------------------------
@@ -113,7 +116,7 @@ put "$T_DIR/two" /api/v1/vaults/quota/objects/b -H 'Transfer-Encoding: chunked'
 expect_status 413 "over the quota without Content-Length"
 app_api alice HEAD /api/v1/vaults/quota/objects/b -I; expect_status 404 "nothing stored over the quota"
 check '[ "$(vault_field quota bytes_used)" = $((2 * MiB)) ] && [ "$(vault_field quota object_count)" = 1 ]' "quota vault counters unchanged"
-check '[ "$(chunks "$V_Q")" = 2 ] && [ "$(staged "$V_Q")" = 0 ]' "no chunk left by quota refusals"
+check '[ "$(chunks "$V_Q")" = $(nch $((2 * MiB))) ] && [ "$(staged "$V_Q")" = 0 ]' "no chunk left by quota refusals"
 head -c $((3 * MiB)) /dev/urandom >"$T_DIR/three"
 put "$T_DIR/three" /api/v1/vaults/quota/objects/a
 expect_status 200 "replacing a 2 MiB object with 3 MiB fits exactly"

@@ -19,7 +19,7 @@
 #include "common/rpc.h"
 #include "common/util.h"
 
-#define PAYLOAD_MAX (1u << 20)
+#define PAYLOAD_MAX RPC_MSG_MAX /* a whole chunk RPC (vault.PutChunk) */
 
 static int
 hexval(int c)
