@@ -226,7 +226,7 @@ gw_query(struct gw_req *r, const char *key)
 
 /* ?after=CURSOR&limit=N of a paged listing (common/page.h): a bad or badly
  * encoded value, or a limit outside 1..max, is 400. *limit 0: the service's
- * default. */
+ * default (also for an empty "limit=", as API.md writes the query). */
 mgr_err
 gw_page_query(struct gw_req *r, uint32_t max, const char **after,
     uint32_t *limit)
@@ -240,7 +240,7 @@ gw_page_query(struct gw_req *r, uint32_t max, const char **after,
 		return (gw_fail(r, MGR_EINVAL, "\"after\" is not a cursor of this listing"));
 	if ((l == NULL && MHD_lookup_connection_value(r->conn,
 	                      MHD_GET_ARGUMENT_KIND, "limit") != NULL) ||
-	    (l != NULL && (mgr_parse_i64(l, &n) != MGR_OK || n < 1 ||
+	    (l != NULL && *l != '\0' && (mgr_parse_i64(l, &n) != MGR_OK || n < 1 ||
 	                      n > (int64_t)max)))
 		return (gw_fail(r, MGR_EINVAL, "\"limit\" must be 1 to %u", max));
 	*after = a != NULL ? a : "";

@@ -268,7 +268,7 @@ h_audit(struct gw_req *r)
 	int64_t n;
 	mgr_err rv;
 
-	if (limit != NULL) {
+	if (limit != NULL && *limit != '\0') { /* "limit=": the default */
 		if (mgr_parse_i64(limit, &n) != MGR_OK || n < 1 || n > 1000)
 			return (gw_fail(r, MGR_EINVAL, "\"limit\" must be 1 to 1000"));
 		in.limit = (uint32_t)n;

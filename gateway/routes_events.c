@@ -227,8 +227,9 @@ h_events_list(struct gw_req *r)
 		return (gw_fail(r, MGR_EINVAL,
 		    "\"after\" must be an event id (the next_after of a page)"));
 	if (MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "limit") !=
-	        NULL && (lim == NULL || mgr_parse_i64(lim, &limit) != MGR_OK ||
-	                    limit < 1 || limit > EV_LIMIT_MAX))
+	        NULL && (lim == NULL || (*lim != '\0' && /* "limit=": default */
+	                    (mgr_parse_i64(lim, &limit) != MGR_OK ||
+	                        limit < 1 || limit > EV_LIMIT_MAX))))
 		return (gw_fail(r, MGR_EINVAL, "\"limit\" must be 1 to %d", EV_LIMIT_MAX));
 	if ((rv = ev_access(r, &c)) != MGR_OK)
 		return (rv);

@@ -709,8 +709,9 @@ h_object_list(struct gw_req *r)
 	    (rv = query_param(r, "after", &after)) != MGR_OK ||
 	    (rv = query_param(r, "limit", &limit)) != MGR_OK)
 		return (rv);
-	if (limit != NULL && (mgr_parse_i64(limit, &lim) != MGR_OK || lim < 1 ||
-	                         lim > LIST_MAX))
+	/* An empty "limit=" (as API.md writes the query) is the default. */
+	if (limit != NULL && *limit != '\0' &&
+	    (mgr_parse_i64(limit, &lim) != MGR_OK || lim < 1 || lim > LIST_MAX))
 		return (gw_fail(r, MGR_EINVAL, "\"limit\" must be 1 to %d", LIST_MAX));
 	in.vault = r->params[0];
 	if (prefix != NULL)

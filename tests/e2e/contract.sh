@@ -269,9 +269,9 @@ api GET "/api/v1/accounts/$RO/certificates" -u "$ADMIN"
 check '[ "$(jq -r ".certificates[] | select(.serial == \"$RO_OLD\") | .status" <<<"$BODY")" = revoked ]' \
   "an expired revoked certificate stays \"revoked\""
 
-# ---- KNOWN: API.md literally writes ?prefix=&after=&limit= ------------------
+# ---- API.md literally writes ?prefix=&after=&limit= -------------------------
 app GET "/api/v1/vaults/contract-app/objects?prefix=&after=&limit=" "$W/a9"
-known '[ "$ST" = 200 ]' "objects listing with empty prefix=, after= and limit= (as API.md writes it): status $ST"
+check '[ "$ST" = 200 ]' "objects listing with empty prefix=, after= and limit= (as API.md writes it): status $ST"
 
 # ---- environment defaults -------------------------------------------------
 if [ -z "${MANAGER_BIND:-}" ]; then

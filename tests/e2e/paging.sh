@@ -80,12 +80,16 @@ as_admin GET /api/v1/accounts; ALL3=$(ids accounts)$'\n'
 check '[ "$(printf "%s%s" "$FIRST" "$REST" | grep -v "^$LAST5\$")"$'"'"'\n'"'"' = "$ALL3" ]' "after a deleted cursor: neither skipped nor repeated"
 
 # Bad parameters: 400 invalid_argument, nothing else.
-for q in 'limit=0' 'limit=-1' 'limit=abc' 'limit=10001' 'limit=1.5' 'limit=' 'limit=%zz' \
+for q in 'limit=0' 'limit=-1' 'limit=abc' 'limit=10001' 'limit=1.5' 'limit=%zz' \
     'after=nonsense' 'after=12:' 'after=:acc_x' 'after=12%3Aacc%20x' 'after=%zz' \
     "after=$(printf '9%.0s' $(seq 1 130))" 'after=12345678901234567890:acc_x'; do
   as_admin GET "/api/v1/accounts?$q"; expect_status 400 "accounts ?$q"
   expect_code invalid_argument "accounts ?$q code"
 done
+# Empty values, as API.md writes the query: the defaults.
+as_admin GET "/api/v1/accounts?after=&limit="; expect_status 200 "accounts ?after=&limit="
+check '[ "$(ids accounts)"$'"'"'\n'"'"' = "$ALL3" ]' "?after=&limit= lists everything"
+as_admin GET "/api/v1/audit?limit="; expect_status 200 "audit ?limit="
 # A well-formed cursor of an unknown item pages from its place.
 as_admin GET "/api/v1/accounts?after=0:zzz"; expect_status 200 "cursor before everything"
 check '[ "$(ids accounts)"$'"'"'\n'"'"' = "$ALL3" ]' "cursor 0:zzz lists everything"
