@@ -30,18 +30,20 @@ seed_cert() {
   SEED_SEQ=$((SEED_SEQ + 1))
   ms=$(( $(date +%s%3N) + SEED_SEQ ))   # issue order = call order
   case $holder in acct:*) acct=${holder#acct:} ;; esac
-  rcli HSET "cert:$serial" serial "$serial" holder "$holder" account_id "$acct" \
-    subject "CN=test-$serial" dn "cn=test-$serial" not_before "$((now - 60))" \
-    not_after "$na" pem "$pem" fingerprint "$fp" spki "spki-$serial" \
-    issued_at "$now" revoked_at "$rev" >/dev/null
-  if [ -n "$acct" ]; then
-    rcli ZADD "acct:{$acct}:certs" "$ms" "$serial" >/dev/null
-  fi
-  if [ -n "$rev" ]; then
-    rcli ZADD certs:revoked "$na" "$serial" >/dev/null
-  elif [ -z "${SEED_NO_INDEX:-}" ]; then  # SEED_NO_INDEX=1: not yet indexed
-    rcli ZADD certs:expiry "$na" "$serial" >/dev/null
-  fi
+  # One script: the CA's background passes run meanwhile and must never see
+  # a record without its indexes (they would index or prune it themselves).
+  rcli EVAL "
+    local s, holder, acct, na, rev, pem, fp, now, ms, noidx = unpack(ARGV)
+    redis.call('HSET', 'cert:' .. s, 'serial', s, 'holder', holder,
+      'account_id', acct, 'subject', 'CN=test-' .. s, 'dn', 'cn=test-' .. s,
+      'not_before', tostring(tonumber(now) - 60), 'not_after', na, 'pem', pem,
+      'fingerprint', fp, 'spki', 'spki-' .. s, 'issued_at', now,
+      'revoked_at', rev)
+    if acct ~= '' then redis.call('ZADD', 'acct:{' .. acct .. '}:certs', ms, s) end
+    if rev ~= '' then redis.call('ZADD', 'certs:revoked', na, s)
+    elseif noidx == '' then redis.call('ZADD', 'certs:expiry', na, s) end
+    return 1" 0 "$serial" "$holder" "$acct" "$na" "$rev" "$pem" "$fp" "$now" "$ms" \
+    "${SEED_NO_INDEX:-}" >/dev/null   # SEED_NO_INDEX=1: not yet indexed
 }
 
 # seed_event ACCOUNT TYPE DATA_JSON: appends and publishes one event the way
