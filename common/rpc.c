@@ -589,6 +589,34 @@ rpc_client_destroy(struct rpc_client *c)
 	free(c);
 }
 
+/* A reply message into *out (of out_desc, if not NULL), or the error it
+ * carries, with the service's message in msg. */
+static mgr_err
+reply_decode(nng_msg *m, const ProtobufCMessageDescriptor *out_desc,
+    ProtobufCMessage **out, char *msg, size_t msglen)
+{
+	Mgr__Reply *rep;
+	ProtobufCMessage *o;
+	mgr_err err = MGR_OK;
+
+	if ((rep = mgr__reply__unpack(NULL, nng_msg_len(m), nng_msg_body(m))) ==
+	    NULL)
+		return (MGR_EINTERNAL);
+	if (rep->status != 0) {
+		err = mgr_err_from_wire(rep->status);
+		if (msg != NULL && msglen > 0)
+			snprintf(msg, msglen, "%s", rep->message);
+	} else if (out_desc != NULL) {
+		if ((o = protobuf_c_message_unpack(out_desc, NULL, rep->payload.len,
+		         rep->payload.data)) == NULL)
+			err = MGR_EINTERNAL;
+		else
+			*out = o;
+	}
+	mgr__reply__free_unpacked(rep, NULL);
+	return (err);
+}
+
 mgr_err
 rpc_call(struct rpc_client *c, const char *method, const char *request_id,
     const Mgr__Caller *caller, const ProtobufCMessage *in,
@@ -596,7 +624,6 @@ rpc_call(struct rpc_client *c, const char *method, const char *request_id,
     char *msg, size_t msglen, int timeout_ms)
 {
 	Mgr__Request req = MGR__REQUEST__INIT;
-	Mgr__Reply *rep = NULL;
 	uint8_t *payload = NULL;
 	nng_msg *m = NULL;
 	nng_aio *aio = NULL;
@@ -656,32 +683,10 @@ rpc_call(struct rpc_client *c, const char *method, const char *request_id,
 		goto out;
 	}
 	m = nng_aio_get_msg(aio);
-	rep = mgr__reply__unpack(NULL, nng_msg_len(m), nng_msg_body(m));
-	if (rep == NULL) {
-		err = MGR_EINTERNAL;
-		goto out;
-	}
-	if (rep->status != 0) {
-		err = mgr_err_from_wire(rep->status);
-		if (msg != NULL && msglen > 0)
-			snprintf(msg, msglen, "%s", rep->message);
-		goto out;
-	}
-	if (out_desc != NULL) {
-		ProtobufCMessage *o = protobuf_c_message_unpack(out_desc, NULL,
-		    rep->payload.len, rep->payload.data);
-
-		if (o == NULL) {
-			err = MGR_EINTERNAL;
-			goto out;
-		}
-		*out = o;
-	}
+	err = reply_decode(m, out_desc, out, msg, msglen);
 out:
 	if (err == MGR_EUNAVAIL && msg != NULL && msglen > 0 && msg[0] == '\0')
 		snprintf(msg, msglen, "backing service unavailable");
-	if (rep != NULL)
-		mgr__reply__free_unpacked(rep, NULL);
 	if (m != NULL)
 		nng_msg_free(m);
 	if (ctx_open)
@@ -831,7 +836,6 @@ mgr_err
 rpc_call_wait(struct rpc_pending *p, const ProtobufCMessageDescriptor *out_desc,
     ProtobufCMessage **out, char *msg, size_t msglen)
 {
-	Mgr__Reply *rep = NULL;
 	mgr_err err = MGR_OK;
 
 	if (msg != NULL && msglen > 0)
@@ -844,32 +848,10 @@ rpc_call_wait(struct rpc_pending *p, const ProtobufCMessageDescriptor *out_desc,
 		err = nng_to_err(p->rv);
 		goto out;
 	}
-	rep = mgr__reply__unpack(NULL, nng_msg_len(p->reply), nng_msg_body(p->reply));
-	if (rep == NULL) {
-		err = MGR_EINTERNAL;
-		goto out;
-	}
-	if (rep->status != 0) {
-		err = mgr_err_from_wire(rep->status);
-		if (msg != NULL && msglen > 0)
-			snprintf(msg, msglen, "%s", rep->message);
-		goto out;
-	}
-	if (out_desc != NULL) {
-		ProtobufCMessage *o = protobuf_c_message_unpack(out_desc, NULL,
-		    rep->payload.len, rep->payload.data);
-
-		if (o == NULL) {
-			err = MGR_EINTERNAL;
-			goto out;
-		}
-		*out = o;
-	}
+	err = reply_decode(p->reply, out_desc, out, msg, msglen);
 out:
 	if (err == MGR_EUNAVAIL && msg != NULL && msglen > 0 && msg[0] == '\0')
 		snprintf(msg, msglen, "backing service unavailable");
-	if (rep != NULL)
-		mgr__reply__free_unpacked(rep, NULL);
 	if (p->reply != NULL)
 		nng_msg_free(p->reply);
 	nng_ctx_close(p->ctx);
