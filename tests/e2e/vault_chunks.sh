@@ -11,6 +11,7 @@
 # middle of a pipelined PUT leaves nothing.
 . "$(dirname "$0")/../lib/stack.sh"
 . "$(dirname "$0")/../lib/app_identity.sh"
+. "$(dirname "$0")/../lib/vault.sh"
 stack_up
 
 RS=$MGR_BIN/tests/rpc_send
@@ -80,20 +81,6 @@ commit() {
 sum() { sha256sum "$1" | cut -d' ' -f1; }
 # staged VID UPLOAD: the keys of that upload (hash, chunks, staging key).
 staged() { { rcli --scan --pattern "vault:{$1}:up:$2"; rcli --scan --pattern "vault:{$1}:c:$2:*"; } | wc -l; }
-mk_tpl() { # NAME KIND [QUOTA]
-  local q=""
-  [ -n "${3:-}" ] && q=",\"quota_bytes\":$3"
-  api POST /api/v1/vault-templates -u "$ADMIN" -H "$J" -d "{\"name\":\"$1\",\"kind\":\"$2\"$q}"
-  [ "$ST" = 201 ] || fail_now "template $1: $ST $BODY"
-  jfield id
-}
-mk_vault() { # NAME VAULT_TPL [MIRROR_TPL]
-  local m=""
-  [ -n "${3:-}" ] && m=",\"mirror_template_id\":\"$3\""
-  app_api alice POST /api/v1/vaults -H "$J" -d "{\"name\":\"$1\",\"vault_template_id\":\"$2\"$m}"
-  [ "$ST" = 201 ] || fail_now "vault $1: $ST $BODY"
-  jfield id
-}
 get() { # PATH FILE: sets ST
   ST=$(app_curl alice -o "$2" -w '%{http_code}' "$URL$1")
 }

@@ -4,6 +4,7 @@
 # either copy, and a restart of every process including Redis without loss.
 . "$(dirname "$0")/../lib/stack.sh"
 . "$(dirname "$0")/../lib/app_identity.sh"
+. "$(dirname "$0")/../lib/vault.sh"
 stack_up
 
 app_identity alice
@@ -14,20 +15,6 @@ MAX=67108864   # MANAGER_MAX_OBJECT_BYTES default
 CS=$((MiB - 64))   # VAULT_CHUNK_BYTES: the chunk size of new uploads
 nch() { echo $(( ($1 + CS - 1) / CS )); }   # chunks of an object of $1 bytes
 
-mk_tpl() { # NAME KIND [QUOTA]
-  local q=""
-  [ -n "${3:-}" ] && q=",\"quota_bytes\":$3"
-  api POST /api/v1/vault-templates -u "$ADMIN" -H "$J" -d "{\"name\":\"$1\",\"kind\":\"$2\"$q}"
-  [ "$ST" = 201 ] || fail_now "template $1: $ST $BODY"
-  jfield id
-}
-mk_vault() { # NAME VAULT_TPL [MIRROR_TPL]
-  local m=""
-  [ -n "${3:-}" ] && m=",\"mirror_template_id\":\"$3\""
-  app_api alice POST /api/v1/vaults -H "$J" -d "{\"name\":\"$1\",\"vault_template_id\":\"$2\"$m}"
-  [ "$ST" = 201 ] || fail_now "vault $1: $ST $BODY"
-  jfield id
-}
 # put FILE PATH [curl args]: sets ST and BODY.
 put() {
   local f=$1 p=$2; shift 2

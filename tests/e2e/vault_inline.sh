@@ -4,6 +4,7 @@
 # mirrors read from either copy (and repaired) on that path too.
 . "$(dirname "$0")/../lib/stack.sh"
 . "$(dirname "$0")/../lib/app_identity.sh"
+. "$(dirname "$0")/../lib/vault.sh"
 stack_up
 
 app_identity alice
@@ -11,18 +12,6 @@ rcli() { redis-cli -p "$MGR_REDIS_PORT" "$@"; }
 J='Content-Type: application/json'
 MiB=1048576
 
-mk_tpl() { # NAME KIND
-  api POST /api/v1/vault-templates -u "$ADMIN" -H "$J" -d "{\"name\":\"$1\",\"kind\":\"$2\"}"
-  [ "$ST" = 201 ] || fail_now "template $1: $ST $BODY"
-  jfield id
-}
-mk_vault() { # NAME VAULT_TPL [MIRROR_TPL]
-  local m=""
-  [ -n "${3:-}" ] && m=",\"mirror_template_id\":\"$3\""
-  app_api alice POST /api/v1/vaults -H "$J" -d "{\"name\":\"$1\",\"vault_template_id\":\"$2\"$m}"
-  [ "$ST" = 201 ] || fail_now "vault $1: $ST $BODY"
-  jfield id
-}
 put() { # FILE PATH
   ST=$(app_curl alice -o "$T_DIR/put.out" -w '%{http_code}' -T "$1" "$URL$2")
 }
