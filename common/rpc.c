@@ -589,6 +589,20 @@ rpc_client_destroy(struct rpc_client *c)
 	free(c);
 }
 
+/* The envelope of a call (without payload); returns the timeout in force. */
+static int
+request_init(Mgr__Request *req, const char *method, const char *request_id,
+    const Mgr__Caller *caller, int timeout_ms)
+{
+	if (timeout_ms <= 0)
+		timeout_ms = rpc_default_timeout_ms;
+	req->method = (char *)method;
+	req->request_id = (char *)(request_id != NULL ? request_id : "");
+	req->deadline_ms = mgr_now_ms() + timeout_ms;
+	req->caller = (Mgr__Caller *)caller;
+	return (timeout_ms);
+}
+
 /* A reply message into *out (of out_desc, if not NULL), or the error it
  * carries, with the service's message in msg. */
 static mgr_err
@@ -635,12 +649,7 @@ rpc_call(struct rpc_client *c, const char *method, const char *request_id,
 
 	if (msg != NULL && msglen > 0)
 		msg[0] = '\0';
-	if (timeout_ms <= 0)
-		timeout_ms = rpc_default_timeout_ms;
-	req.method = (char *)method;
-	req.request_id = (char *)(request_id != NULL ? request_id : "");
-	req.deadline_ms = mgr_now_ms() + timeout_ms;
-	req.caller = (Mgr__Caller *)caller;
+	timeout_ms = request_init(&req, method, request_id, caller, timeout_ms);
 	if (in != NULL) {
 		n = protobuf_c_message_get_packed_size(in);
 		if ((payload = malloc(n ? n : 1)) == NULL)
@@ -802,12 +811,7 @@ rpc_call_start(struct rpc_client *c, const char *method, const char *request_id,
 	mgr_err err;
 	int rv;
 
-	if (timeout_ms <= 0)
-		timeout_ms = rpc_default_timeout_ms;
-	req.method = (char *)method;
-	req.request_id = (char *)(request_id != NULL ? request_id : "");
-	req.deadline_ms = mgr_now_ms() + timeout_ms;
-	req.caller = (Mgr__Caller *)caller;
+	timeout_ms = request_init(&req, method, request_id, caller, timeout_ms);
 	if ((err = pack_request(&req, in, &m)) != MGR_OK)
 		return (err);
 	if ((p = calloc(1, sizeof(*p))) == NULL) {
