@@ -19,14 +19,16 @@ mgr_free_port() {
   return 1
 }
 
-# Waits up to $2 seconds (default 20) for command $1 to succeed.
+# Waits up to $2 seconds (default 20) of wall-clock time for command $1 to
+# succeed: a slow command (a readyz that waits out its deadline) does not
+# stretch the wait.
 mgr_wait() {
-  local i n=$(( ${2:-20} * 10 ))
-  for i in $(seq 1 "$n"); do
+  local end=$(( ${EPOCHREALTIME/[.,]/} + ${2:-20} * 1000000 ))
+  while :; do
     eval "$1" >/dev/null 2>&1 && return 0
+    (( ${EPOCHREALTIME/[.,]/} < end )) || return 1
     sleep 0.1
   done
-  return 1
 }
 
 # AOF with appendfsync always: with everysec, Redis may answer a write whose
