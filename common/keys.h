@@ -90,7 +90,7 @@
  *                                       (method, caller kind, caller id,
  *                                       envelope request id, request payload).
  *                                       Written by the script that commits, in
- *                                       the same step; TTL REPLAY_TTL_S (1800 s).
+ *                                       the same step; TTL REPLAY_TTL_S (900 s).
  *                                       A resend of the request (same bytes,
  *                                       after a replica died) finds it and gets
  *                                       this reply instead of running again.

@@ -75,6 +75,7 @@ struct gw_req {
 	struct mgr_buf body;
 	json_t *json;                /* GW_BODY_JSON: the parsed object */
 	char errmsg[256];            /* message for an error reply */
+	unsigned allow;              /* a 405's Allow: the path's methods (bits) */
 	void *state;                 /* route-owned */
 	char *query[GW_QUERY_MAX];   /* decoded query values, freed with r */
 	int nquery;
@@ -106,6 +107,11 @@ extern const struct gw_route gw_routes_console[];
 
 /* Replies. Each queues exactly one response; the first one wins. */
 mgr_err gw_reply_json(struct gw_req *r, int status, json_t *body); /* steals body */
+/* 201 with BODY (stolen) and a Location header: the path of what was
+ * created, from FMT (its parts must need no percent-encoding). */
+#define GW_LOCATION_MAX 256
+mgr_err gw_reply_created(struct gw_req *r, json_t *body, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 mgr_err gw_reply_error(struct gw_req *r, mgr_err e, const char *msg);
 mgr_err gw_reply_empty(struct gw_req *r, int status);
 mgr_err gw_reply_text(struct gw_req *r, int status, const char *content_type,

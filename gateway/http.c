@@ -53,7 +53,20 @@ now_us(void)
 	return ((int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
 }
 
-/* Finds the route; *method_mismatch when the path exists with another method. */
+/* The methods the routes use, in the order a 405's Allow header lists them. */
+static const char *const gw_methods[] = {"GET", "HEAD", "PUT", "POST", "PATCH", "DELETE"};
+
+static unsigned
+method_bit(const char *method)
+{
+	for (size_t i = 0; i < sizeof(gw_methods) / sizeof(gw_methods[0]); i++)
+		if (strcmp(gw_methods[i], method) == 0)
+			return (1u << i);
+	return (0);
+}
+
+/* Finds the route; *method_mismatch when the path exists with another
+ * method, whose methods then are in r->allow. */
 static const struct gw_route *
 route_find(struct gw_req *r, int *bad_encoding, int *method_mismatch)
 {
@@ -73,6 +86,7 @@ route_find(struct gw_req *r, int *bad_encoding, int *method_mismatch)
 				continue;
 			if (strcmp(rt->method, r->method) != 0) {
 				*method_mismatch = 1;
+				r->allow |= method_bit(rt->method);
 				continue;
 			}
 			r->route_index = idx;
@@ -128,8 +142,9 @@ gw_reply_text(struct gw_req *r, int status, const char *content_type,
 	return (gw_reply_response(r, status, resp));
 }
 
-mgr_err
-gw_reply_json(struct gw_req *r, int status, json_t *body)
+/* A JSON response of BODY (stolen), or NULL. */
+static struct MHD_Response *
+json_response(json_t *body)
 {
 	struct MHD_Response *resp;
 	char *s;
@@ -137,14 +152,36 @@ gw_reply_json(struct gw_req *r, int status, json_t *body)
 	s = json_dumps(body, JSON_COMPACT);
 	json_decref(body);
 	if (s == NULL)
-		return (MGR_ENOMEM);
+		return (NULL);
 	resp = MHD_create_response_from_buffer(strlen(s), s, MHD_RESPMEM_MUST_FREE);
 	if (resp == NULL) {
 		free(s);
-		return (MGR_ENOMEM);
+		return (NULL);
 	}
 	MHD_add_response_header(resp, "Content-Type", "application/json");
-	return (gw_reply_response(r, status, resp));
+	return (resp);
+}
+
+mgr_err
+gw_reply_json(struct gw_req *r, int status, json_t *body)
+{
+	return (gw_reply_response(r, status, json_response(body)));
+}
+
+mgr_err
+gw_reply_created(struct gw_req *r, json_t *body, const char *fmt, ...)
+{
+	struct MHD_Response *resp = json_response(body);
+	char loc[GW_LOCATION_MAX];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(loc, sizeof(loc), fmt, ap);
+	va_end(ap);
+	if (resp != NULL && n > 0 && (size_t)n < sizeof(loc))
+		MHD_add_response_header(resp, "Location", loc);
+	return (gw_reply_response(r, 201, resp));
 }
 
 mgr_err
@@ -183,6 +220,16 @@ gw_reply_error(struct gw_req *r, mgr_err e, const char *msg)
 		    "Basic realm=\"manager\", charset=\"UTF-8\"");
 	if (e == MGR_ERATE)
 		MHD_add_response_header(resp, "Retry-After", "60");
+	if (e == MGR_EMETHOD && r->allow != 0) {
+		char allow[64] = "";
+		size_t len = 0;
+
+		for (size_t i = 0; i < sizeof(gw_methods) / sizeof(gw_methods[0]); i++)
+			if (r->allow & (1u << i))
+				len += (size_t)snprintf(allow + len, sizeof(allow) - len,
+				    "%s%s", len > 0 ? ", " : "", gw_methods[i]);
+		MHD_add_response_header(resp, "Allow", allow);
+	}
 	return (gw_reply_response(r, status, resp));
 }
 

@@ -53,16 +53,20 @@ static mgr_err
 acc_reply(struct gw_req *r, int status, Mgr__Account__AccountReply *out)
 {
 	json_t *o;
+	mgr_err rv;
 
 	if (out->account == NULL) {
 		mgr__account__account_reply__free_unpacked(out, NULL);
 		return (MGR_EINTERNAL);
 	}
-	o = acc_json(out->account);
+	if ((o = acc_json(out->account)) == NULL)
+		rv = MGR_ENOMEM;
+	else if (status == 201)
+		rv = gw_reply_created(r, o, "/api/v1/accounts/%s", out->account->id);
+	else
+		rv = gw_reply_json(r, status, o);
 	mgr__account__account_reply__free_unpacked(out, NULL);
-	if (o == NULL)
-		return (MGR_ENOMEM);
-	return (gw_reply_json(r, status, o));
+	return (rv);
 }
 
 static mgr_err

@@ -150,7 +150,7 @@ h_vault_create(struct gw_req *r)
 	if ((rv = gw_rpc(r, gw.vault, "vault.Create", &in.base,
 	         &mgr__vault__vault__descriptor, (ProtobufCMessage **)&out)) != MGR_OK)
 		return (rv);
-	rv = gw_reply_json(r, 201, vault_json(out));
+	rv = gw_reply_created(r, vault_json(out), "/api/v1/vaults/%s", out->name);
 	mgr__vault__vault__free_unpacked(out, NULL);
 	return (rv);
 }

@@ -54,3 +54,29 @@ api_json POST /api/v1/accounts '{"name":"x","role":"vault_provisioner","username
 expect_status 400 "malformed JSON with a bare password"
 check '[[ $BODY != *hunter* ]]' "the malformed body's text is not in the error"
 check '! grep -rq hunter "$MANAGER_DATA_DIR/logs"' "nor in any log"
+
+# ---- HTTP: a 405 names the path's methods; a 201 names what it created -------
+# RFC 9110 15.5.6 (Allow is required on 405) and 15.3.2 (Location).
+hdr() { tr -d '\r' <"$1" | sed -n "s/^$2: *//Ip"; }
+api DELETE /healthz -D "$W/h"; expect_status 405 "DELETE /healthz"
+check '[ "$(hdr "$W/h" Allow)" = GET ]' "405 on /healthz: Allow: GET ($(hdr "$W/h" Allow))"
+api GET "/api/v1/accounts/$D/disable" -u "$ADMIN" -D "$W/h"; expect_status 405 "GET disable"
+check '[ "$(hdr "$W/h" Allow)" = POST ]' "405 on disable: Allow: POST"
+api POST /api/v1/vaults/some-vault/objects/k -u "$ADMIN" -D "$W/h"; expect_status 405 "POST an object"
+check '[ "$(hdr "$W/h" Allow)" = "GET, HEAD, PUT, DELETE" ]' "405 on an object: Allow: GET, HEAD, PUT, DELETE ($(hdr "$W/h" Allow))"
+api GET /api/v1/accounts -u "$ADMIN" -D "$W/h"; expect_status 200 "list accounts"
+check '[ -z "$(hdr "$W/h" Allow)" ]' "no Allow header outside a 405"
+api_json POST /api/v1/accounts '{"name":"located","role":"vault_provisioner","username":"loc-user","password":"pw-loc-long-enough-1"}' \
+  -u "$ADMIN" -D "$W/h"
+expect_status 201 "create an account"; LOC_ID=$(jfield id); LOC=$(hdr "$W/h" Location)
+check '[ "$LOC" = "/api/v1/accounts/$LOC_ID" ]' "201 account: Location /api/v1/accounts/ID ($LOC)"
+api GET "$LOC" -u "$ADMIN"; expect_status 200 "GET the Location"
+check '[ "$(jfield id)" = "$LOC_ID" ]' "the Location is the account created"
+gen_csr "$W/loc" "/O=Conformance/CN=located" ec
+register "$LOC_ID" "$W/loc.csr" "" "loc-user:pw-loc-long-enough-1"; expect_status 201 "register located"
+jfield certificate >"$W/loc.crt"
+api_json POST /api/v1/vault-templates '{"name":"loc-std","kind":"vault"}' -u "$ADMIN"; expect_status 201 "template"
+api_json POST /api/v1/vaults "{\"name\":\"loc-vault\",\"vault_template_id\":\"$(jfield id)\"}" \
+  --cert "$W/loc.crt" --key "$W/loc.key" -D "$W/h"
+expect_status 201 "create a vault"
+check '[ "$(hdr "$W/h" Location)" = /api/v1/vaults/loc-vault ]' "201 vault: Location /api/v1/vaults/NAME ($(hdr "$W/h" Location))"

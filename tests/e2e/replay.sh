@@ -84,7 +84,7 @@ check '[ "$($RC ZCARD acct:all)" = 1 ]' "account.Create resent: one account"
 check '[ "$($RC GET acct:user:replayuser)" = "$ACC" ]' "the one-time user name is the first account's"
 check '[ "$($RC --scan --pattern "rpc:done:*" | wc -l)" -ge 1 ]' "a replay record is stored"
 TTL=$($RC TTL "$($RC --scan --pattern 'rpc:done:*' | head -1)")
-check '[ "$TTL" -gt 0 ] && [ "$TTL" -le 1800 ]' "replay records expire ($TTL s)"
+check '[ "$TTL" -gt 0 ] && [ "$TTL" -le 900 ]' "replay records expire ($TTL s)"
 R=$(rs "$P" account account.Create rq-create admin someone-else)
 check '[ "$(st "$R")" = conflict ]' "another caller with the same request id runs anew: 409 ($R)"
 R=$(rs "$P" account account.Create rq-create-2 admin admin)
