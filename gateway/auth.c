@@ -10,6 +10,8 @@
 #include <openssl/evp.h>
 #include <openssl/x509v3.h>
 
+#include "common/audit.h"
+#include "common/kv.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "gateway/authcache.h"
@@ -198,8 +200,8 @@ auth_app(struct gw_req *r)
 	return (MGR_OK);
 }
 
-mgr_err
-gw_authenticate(struct gw_req *r)
+static mgr_err
+authenticate(struct gw_req *r)
 {
 	unsigned auth = r->route->auth;
 	const char *hdr;
@@ -223,4 +225,39 @@ gw_authenticate(struct gw_req *r)
 	if (auth & GW_AUTH_APP)
 		return (auth_app(r));
 	return (gw_fail(r, MGR_EUNAUTH, "credentials required"));
+}
+
+/* GW_AUTH_OWN: an app or temp caller acts only on its own account; a
+ * refusal is audited as the service would have (route->audit). */
+static mgr_err
+check_own(struct gw_req *r)
+{
+	const struct gw_route *rt = r->route;
+
+	if (!(rt->auth & GW_AUTH_OWN) || r->nparams < 1 ||
+	    strcmp(r->params[0], r->caller_id) == 0)
+		return (MGR_OK);
+	if (r->caller.kind == MGR__CALLER__KIND__APP)
+		gw_fail(r, MGR_EPERM, "a certificate may act only on its own account");
+	else if (r->caller.kind == MGR__CALLER__KIND__TEMP)
+		gw_fail(r, MGR_EPERM,
+		    "the temporary credentials belong to another account");
+	else
+		return (MGR_OK);
+	if (rt->audit != NULL) {
+		audit_log(r->request_id, &r->caller, rt->audit, r->params[0],
+		    MGR_EPERM, r->errmsg);
+		kv_thread_done(); /* MHD's threads are not ours (acc_refused) */
+	}
+	return (MGR_EPERM);
+}
+
+mgr_err
+gw_authenticate(struct gw_req *r)
+{
+	mgr_err rv;
+
+	if ((rv = authenticate(r)) != MGR_OK)
+		return (rv);
+	return (check_own(r));
 }

@@ -25,6 +25,10 @@ enum {
 	GW_AUTH_ADMIN = 1u << 1,
 	GW_AUTH_TEMP = 1u << 2,
 	GW_AUTH_APP = 1u << 3,
+	/* With APP or TEMP: the path's first {} is an account id, and an app
+	 * or temp caller of another account gets 403 before any body byte or
+	 * query argument is looked at (API.md: "{id} of another → 403"). */
+	GW_AUTH_OWN = 1u << 4,
 };
 
 /* How a route takes its body. */
@@ -52,6 +56,9 @@ struct gw_route {
 	mgr_err (*upload)(struct gw_req *r, const char *data, size_t len);
 	/* Optional: frees r->state when the request is done (also on abort). */
 	void (*cleanup)(struct gw_req *r);
+	/* Optional: the audit action of a call the core refuses before the
+	 * handler runs (GW_AUTH_OWN), as the service would have audited it. */
+	const char *audit;
 };
 
 struct gw_req {

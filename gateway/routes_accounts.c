@@ -299,19 +299,19 @@ h_audit(struct gw_req *r)
 }
 
 const struct gw_route gw_routes_accounts[] = {
-	{"POST", "/api/v1/accounts", GW_AUTH_ADMIN, GW_BODY_JSON, h_create, NULL, NULL},
-	{"GET", "/api/v1/accounts", GW_AUTH_ADMIN, GW_BODY_NONE, h_list, NULL, NULL},
-	{"GET", "/api/v1/accounts/{}", GW_AUTH_ADMIN, GW_BODY_NONE, h_get, NULL, NULL},
+	{"POST", "/api/v1/accounts", GW_AUTH_ADMIN, GW_BODY_JSON, h_create, NULL, NULL, NULL},
+	{"GET", "/api/v1/accounts", GW_AUTH_ADMIN, GW_BODY_NONE, h_list, NULL, NULL, NULL},
+	{"GET", "/api/v1/accounts/{}", GW_AUTH_ADMIN, GW_BODY_NONE, h_get, NULL, NULL, NULL},
 	{"PATCH", "/api/v1/accounts/{}", GW_AUTH_ADMIN, GW_BODY_JSON, h_rename,
-	    NULL, NULL},
+	    NULL, NULL, NULL},
 	{"DELETE", "/api/v1/accounts/{}", GW_AUTH_ADMIN, GW_BODY_NONE, h_delete,
-	    NULL, NULL},
+	    NULL, NULL, NULL},
 	{"PUT", "/api/v1/accounts/{}/password", GW_AUTH_ADMIN, GW_BODY_JSON,
-	    h_password, NULL, NULL},
+	    h_password, NULL, NULL, NULL},
 	{"POST", "/api/v1/accounts/{}/disable", GW_AUTH_ADMIN, GW_BODY_JSON,
-	    h_disable, NULL, NULL},
+	    h_disable, NULL, NULL, NULL},
 	{"POST", "/api/v1/accounts/{}/enable", GW_AUTH_ADMIN, GW_BODY_JSON,
-	    h_enable, NULL, NULL},
-	{"GET", "/api/v1/audit", GW_AUTH_ADMIN, GW_BODY_NONE, h_audit, NULL, NULL},
+	    h_enable, NULL, NULL, NULL},
+	{"GET", "/api/v1/audit", GW_AUTH_ADMIN, GW_BODY_NONE, h_audit, NULL, NULL, NULL},
 	{NULL},
 };

@@ -56,7 +56,7 @@ h_file(struct gw_req *r)
 }
 
 const struct gw_route gw_routes_console[] = {
-	{"GET", "/", GW_AUTH_PUBLIC, GW_BODY_NONE, h_index, NULL, NULL},
-	{"GET", "/console/{}", GW_AUTH_PUBLIC, GW_BODY_NONE, h_file, NULL, NULL},
+	{"GET", "/", GW_AUTH_PUBLIC, GW_BODY_NONE, h_index, NULL, NULL, NULL},
+	{"GET", "/console/{}", GW_AUTH_PUBLIC, GW_BODY_NONE, h_file, NULL, NULL, NULL},
 	{NULL},
 };

@@ -727,9 +727,9 @@ out:
 }
 
 const struct gw_route gw_routes_events[] = {
-	{"GET", "/api/v1/accounts/{}/events", GW_AUTH_APP | GW_AUTH_ADMIN,
-	    GW_BODY_NONE, h_events_list, NULL, NULL},
-	{"GET", "/api/v1/accounts/{}/events/stream", GW_AUTH_APP, GW_BODY_NONE,
-	    h_events_stream, NULL, NULL},
+	{"GET", "/api/v1/accounts/{}/events", GW_AUTH_APP | GW_AUTH_ADMIN | GW_AUTH_OWN,
+	    GW_BODY_NONE, h_events_list, NULL, NULL, NULL},
+	{"GET", "/api/v1/accounts/{}/events/stream", GW_AUTH_APP | GW_AUTH_OWN,
+	    GW_BODY_NONE, h_events_stream, NULL, NULL, NULL},
 	{NULL},
 };

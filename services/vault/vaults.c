@@ -81,10 +81,17 @@ vault_h_create(struct rpc_call *call, void *arg)
 	         (ProtobufCMessage **)&in)) != MGR_OK)
 		return (rv);
 	memset(&v, 0, sizeof(v));
+	/* API.md: createLockedVault takes an app certificate, "any other
+	 * [caller] gets 401" (an administrator too); an app of another role is
+	 * authenticated but not allowed: 403. */
 	if (!caller_is(call, MGR__CALLER__KIND__APP) ||
 	    strcmp(call->caller->role, VAULT_ROLE) != 0) {
-		rv = rpc_fail(call, MGR_EPERM, "only an account with role "
-		    VAULT_ROLE " may create a locked vault");
+		if (!caller_is(call, MGR__CALLER__KIND__APP))
+			rv = rpc_fail(call, MGR_EUNAUTH, "a locked vault is created "
+			    "with an application's client certificate");
+		else
+			rv = rpc_fail(call, MGR_EPERM, "only an account with role "
+			    VAULT_ROLE " may create a locked vault");
 		audit_log(call->request_id, call->caller, "vault.create", "", rv,
 		    in->name);
 		goto out;

@@ -80,3 +80,27 @@ api_json POST /api/v1/vaults "{\"name\":\"loc-vault\",\"vault_template_id\":\"$(
   --cert "$W/loc.crt" --key "$W/loc.key" -D "$W/h"
 expect_status 201 "create a vault"
 check '[ "$(hdr "$W/h" Location)" = /api/v1/vaults/loc-vault ]' "201 vault: Location /api/v1/vaults/NAME ($(hdr "$W/h" Location))"
+
+# ---- "{id} of another → 403" comes before any check of the body or query ----
+# An app or temp caller on another account's id is refused whatever it sent
+# (it used to get 400 for a body or query the service never looked at), and
+# the refusal is audited as before.
+make_pending_account own-b own-b-user "pw-own-b-long-enough"; OB=$ACC_ID; OBPW=$ACC_PW
+for body in '{}' '{"expiration_date":"bad"}' '{"x":1}' '{"csr":7}'; do
+  app_json POST "/api/v1/accounts/$OB/certificates/rotate" "$body" "$W/loc"
+  expect_status 403 "rotate on another account with $body"; expect_code permission_denied "rotate other $body code"
+  app_json POST "/api/v1/accounts/$OB/certificates/renew" "$body" "$W/loc"
+  expect_status 403 "renew on another account with $body"
+done
+app GET "/api/v1/accounts/$OB/certificates?limit=x" "$W/loc"; expect_status 403 "list another account's certificates with a bad limit"
+app GET "/api/v1/accounts/$OB/events?after=bad" "$W/loc"; expect_status 403 "another account's events with a bad cursor"
+app_json POST "/api/v1/accounts/$LOC_ID/certificates/renew" '{"expiration_date":"bad"}' "$W/loc"
+expect_status 400 "its own account: the bad date is a 400"
+register "$LOC_ID" "$W/loc.csr" "" "own-b-user:$OBPW"; expect_status 403 "B's temp credentials on another account"
+api_json POST "/api/v1/accounts/$LOC_ID/certificates" '{}' -u "own-b-user:$OBPW"
+expect_status 403 "B's temp credentials on another account, body {}"
+api GET "/api/v1/accounts/$OB" -u "$ADMIN"
+check '[ "$(jfield state)" = pending_registration ] && [ "$(jfield username)" = own-b-user ]' "B untouched, its credentials not consumed"
+api GET "/api/v1/audit?limit=1000" -u "$ADMIN"
+check '[ "$(jq --arg b "$OB" "[.records[] | select(.target == \$b and .action == \"certificate.rotate\" and .outcome == \"permission_denied\")] | length" <<<"$BODY")" = 4 ]' \
+  "the four refused rotations are audited"
