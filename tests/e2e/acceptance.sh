@@ -725,3 +725,103 @@ app PUT "$O/doc2" "$VA" --data-binary x; err 401 unauthenticated "vault write of
 api POST "/api/v1/accounts/$DNA/enable" -u "$ADMIN"
 app GET "$O/doc1" "$VA"
 check '[ "$ST" = 200 ] && [ "$BODY" = "hello again" ]' "after enable the data is there"
+
+# ============================ Audit of account actions ======================
+# API.md names no page size nor next_after for the audit: page with the last id.
+: >"$W/audit.tsv"; ACUR=""; APAGES=0
+while [ "$APAGES" -lt 100 ]; do
+  api GET "/api/v1/audit${ACUR:+?after=$ACUR}" -u "$ADMIN"
+  [ "$ST" = 200 ] || break
+  jq -r '.records[] | [.actor_kind, .actor, .action, .target, .outcome] | @tsv' <<<"$BODY" >>"$W/audit.tsv"
+  [ "$(jq '.records | length' <<<"$BODY")" = 0 ] && break
+  ACUR=$(jq -r '.records[-1].id' <<<"$BODY"); APAGES=$((APAGES + 1))
+done
+echo "note: audit: $(wc -l <"$W/audit.tsv") records in $APAGES pages" >&2
+api GET /api/v1/audit -u "$ADMIN"
+expect_status 200 "audit after vault work"
+check 'awk -F"\t" -v a="$DNA" "\$2 == a && \$3 ~ /vault/ && \$5 == \"ok\"" "$W/audit.tsv" | grep -q .' "audit: the app's vault creation (who, what, outcome)"
+check 'awk -F"\t" -v a="$DNA" "\$2 == a && \$3 ~ /object|put|write/" "$W/audit.tsv" | grep -q .' "audit: the app's object writes (every account action)"
+check 'awk -F"\t" "\$1 == \"admin\" && \$3 ~ /vault/ && \$5 != \"ok\"" "$W/audit.tsv" | grep -q .' "audit: the admin's refused vault access"
+check 'jq -e "all(.records[]; (.time | test(\"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$\")))" <<<"$BODY" >/dev/null' "audit: when, RFC 3339"
+AFIRST=$(jq -r '.records[0].id' <<<"$BODY"); ALEN=$(jq '.records | length' <<<"$BODY")
+api GET "/api/v1/audit?after=$AFIRST" -u "$ADMIN"
+check '[ "$ST" = 200 ] && [ "$(jfield records.0.id)" != "$AFIRST" ]' "audit ?after= pages forward"
+# certificate.expiring data members (rn was registered with 10 days left).
+api GET "/api/v1/accounts/$RN/events" -u "$ADMIN"
+check 'jq -e "all(.events[] | select(.type == \"certificate.expiring\"); (.data | keys | sort) == [\"days\",\"not_after\",\"serial\",\"superseded_by\"])" <<<"$BODY" >/dev/null' \
+  "certificate.expiring data: serial, not_after, days, superseded_by"
+echo "note: rn expiring events: $(jq -c "[.events[] | select(.type == \"certificate.expiring\") | .data]" <<<"$BODY")" >&2
+
+# ============================ Login lockout (defaults) ======================
+new_account lock; LK=$ID
+gen_csr "$W/lock" "/O=Accept/CN=lock"
+GOT429=""
+for i in $(seq 1 30); do
+  register "$LK" "$W/lock.csr" "" "lock-user:wrong-password-$i"
+  [ "$ST" = 429 ] && { GOT429=$i; break; }
+  [ "$ST" = 401 ] || break
+done
+check '[ -n "$GOT429" ]' "repeated wrong temp passwords end in 429 (after $GOT429 tries; last $ST)"
+[ -n "$GOT429" ] && err 429 rate_limited "lockout body"
+register "$LK" "$W/lock.csr" "" "lock-user:$PW"
+expect_status 429 "locked: the right password is refused too"
+api GET "/api/v1/accounts/$LK" -u "$ADMIN"
+check '[ "$(jfield state)" = pending_registration ]' "lockout consumed nothing"
+api GET /api/v1/accounts -u "$ADMIN"
+expect_status 200 "other user names (admin) are not locked"
+
+# ============================ A second stack: env knobs =====================
+# MANAGER_CA_KEY_FILE/MANAGER_CA_CERT_FILE with a CA that expires in 200
+# days, MANAGER_EXPIRY_NOTICE_DAYS=10, MANAGER_ADMIN_PASSWORD. Run in a
+# subshell with its own stack; its failures count here.
+SECRET=$W/secret; mkdir -p "$SECRET"
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$SECRET/ca.key" -out "$SECRET/ca.pem" -days 200 \
+  -subj "/O=Accept/CN=Short CA" -addext "basicConstraints=critical,CA:TRUE" \
+  -addext "keyUsage=critical,keyCertSign,cRLSign,digitalSignature" 2>/dev/null
+(
+  MGR_PIDS=""; MGR_REDIS_PID=""; unset MGR_REDIS_PORT
+  T_FAILS=0; T_PASSES=0; T_NAME=acceptance-env
+  export MANAGER_CA_KEY_FILE=$SECRET/ca.key MANAGER_CA_CERT_FILE=$SECRET/ca.pem
+  export MANAGER_EXPIRY_NOTICE_DAYS=10 MANAGER_ADMIN_PASSWORD="Env-admin-pass-$RANDOM"
+  unset MANAGER_MAX_OBJECT_BYTES
+  stack_up
+  W=$T_DIR/w; mkdir -p "$W"
+  check 'cmp -s "$CA" "$SECRET/ca.pem"' "env stack: the given CA is served"
+  api GET /api/v1/accounts -u "admin:$MANAGER_ADMIN_PASSWORD"
+  expect_status 200 "MANAGER_ADMIN_PASSWORD logs in as admin"
+  CANA=$(date -u -d "$(openssl x509 -in "$SECRET/ca.pem" -noout -enddate | sed s/notAfter=//)" +%s)
+  # An explicit date past the CA's own expiry: 400.
+  new_account ca-a
+  gen_csr "$W/ca-a" "/O=Accept/CN=ca a"
+  register "$ID" "$W/ca-a.csr" "$(date -u -d '+300 days' +%F)" "ca-a-user:$PW"
+  err 400 invalid_argument "expiration_date past the CA certificate's expiry"
+  # No date: the default (now + 1 year) would outlive the CA. Whatever the
+  # answer, a certificate must not outlive its CA.
+  register "$ID" "$W/ca-a.csr" "" "ca-a-user:$PW"
+  echo "note: registration without expiration_date, CA expiring in 200 days: $ST ${BODY:0:160}" >&2
+  if [ "$ST" = 201 ]; then
+    NA=$(date -u -d "$(jfield not_after)" +%s)
+    check '[ "$NA" -le "$CANA" ]' "default expiry does not outlive the CA (not_after $(jfield not_after))"
+  else
+    err 400 invalid_argument "default expiry past the CA's expiry refused"
+    register "$ID" "$W/ca-a.csr" "$(date -u -d '+100 days' +%F)" "ca-a-user:$PW"
+    expect_status 201 "registration inside the CA's life"
+  fi
+  jfield certificate >"$W/ca-a.crt"; A=$ID
+  # MANAGER_EXPIRY_NOTICE_DAYS=10: a certificate with 20+ days left is not renewed by {}.
+  app_json POST "/api/v1/accounts/$A/certificates/renew" '{}' "$W/ca-a"
+  expect_status 200 "renew {} with MANAGER_EXPIRY_NOTICE_DAYS=10"
+  check '[ "$(jfield renewed)" = false ]' "outside a 10-day window: not renewed"
+  app_json POST "/api/v1/accounts/$A/certificates/renew" "{\"expiration_date\":\"$(date -u -d '+250 days' +%F)\"}" "$W/ca-a"
+  err 400 invalid_argument "renew past the CA's expiry"
+  # Restart with another MANAGER_ADMIN_PASSWORD: only the first start sets it.
+  OLDPW=$MANAGER_ADMIN_PASSWORD
+  export MANAGER_ADMIN_PASSWORD="Other-admin-pass-$RANDOM"
+  stack_restart_services
+  api GET /api/v1/accounts -u "admin:$OLDPW"; OLDST=$ST
+  api GET /api/v1/accounts -u "admin:$MANAGER_ADMIN_PASSWORD"; NEWST=$ST
+  echo "note: after a restart with a new MANAGER_ADMIN_PASSWORD: old password $OLDST, new password $NEWST" >&2
+  check '[ "$OLDST" = 200 ] || [ "$NEWST" = 200 ]' "one admin password works after a restart"
+  check '! { [ "$OLDST" = 200 ] && [ "$NEWST" = 200 ]; }' "not both passwords"
+)
+check '[ $? = 0 ]' "the env-knob stack passed (see its lines above)"
