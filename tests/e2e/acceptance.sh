@@ -79,6 +79,16 @@ err 404 not_found "unknown route"
 api_json POST /api/v1/accounts "{\"name\":\"dup\",\"name\":\"dup2\",\"role\":\"vault_provisioner\",\"username\":\"dup-user\",\"password\":\"$PW\"}" -u "$ADMIN"
 check '[ "$ST" = 400 ] || [ "$ST" = 201 ]' "duplicate JSON member: 400 or 201 (got $ST)"
 
+# Chunked JSON bodies are bodies; the 64 KiB limit applies to them too.
+api POST /api/v1/accounts -u "$ADMIN" -H "$J" -H 'Transfer-Encoding: chunked' \
+  --data-binary "{\"name\":\"chunked\",\"role\":\"vault_provisioner\",\"username\":\"chunked-user\",\"password\":\"$PW\"}"
+expect_status 201 "chunked JSON body"
+api POST /api/v1/accounts -u "$ADMIN" -H "$J" -H 'Transfer-Encoding: chunked' --data-binary @"$W/b64k.json"
+err 413 payload_too_large "chunked JSON body over 64 KiB"
+# The Basic scheme name is case-insensitive (RFC 7617 / 9110).
+api GET /api/v1/accounts -H "Authorization: basic $(printf '%s' "$ADMIN" | base64 -w0)"
+expect_status 200 "Authorization: basic (lower-case scheme)"
+
 # ============================ Public ========================================
 apih GET /api/v1/ca/certificate
 expect_status 200 "CA certificate"
@@ -124,6 +134,12 @@ err 400 invalid_argument "11-character password"
 gen_csr "$W/utf" "/O=Accept/CN=utf password"
 register "$UTF" "$W/utf.csr" "" "utf-pw-user:$P12"
 expect_status 201 "registration with a UTF-8 temporary password"
+# A temporary password with colons still works over HTTP Basic.
+api_json POST /api/v1/accounts '{"name":"colon-pw","role":"vault_provisioner","username":"colon-user","password":"pass:word:with:colons"}' -u "$ADMIN"
+expect_status 201 "password with colons"; CO=$(jfield id)
+gen_csr "$W/colon" "/O=Accept/CN=colon"
+register "$CO" "$W/colon.csr" "" "colon-user:pass:word:with:colons"
+expect_status 201 "registration with a password containing colons"
 # User names.
 for u in ab "a b c" "$(printf 'u%.0s' $(seq 65))" 'user@x' 'üser-name'; do
   api_json POST /api/v1/accounts "$(jq -cn --arg u "$u" --arg p "$PW" '{name:("n-"+$u),role:"vault_provisioner",username:$u,password:$p}')" -u "$ADMIN"
@@ -269,6 +285,10 @@ check '[ "$(date -u -d "$(openssl x509 -in "$W/tamper.crt" -noout -enddate | sed
 check '[ "$(date -u -d "$(openssl x509 -in "$W/tamper.crt" -noout -startdate | sed s/notBefore=//)" +%FT%TZ)" = "$(jfield not_before)" ]' "not_before is the X.509 notBefore"
 # Replay of consumed credentials: 401, on registration and everywhere.
 register "$CB" "$W/tamper.csr" "" "cert-bad-user:$PW"; err 401 unauthenticated "consumed temp credentials"
+# The erased temporary user name of a registered account.
+api_json POST /api/v1/accounts "{\"name\":\"reuse-user\",\"role\":\"vault_provisioner\",\"username\":\"cert-x-user\",\"password\":\"$PW\"}" -u "$ADMIN"
+echo "note: a registered account's erased user name taken by a new account: $ST" >&2
+check '[ "$ST" = 201 ] || [ "$ST" = 409 ]' "erased user name: 201 or 409 (got $ST)"
 # Subject DN uniqueness, whatever case or spacing.
 enroll dn-a "/O=Accept Corp/CN=Shared Name"; DNA=$ID
 new_account dn-b; DNB=$ID
@@ -691,6 +711,13 @@ app GET "$QO" "$VA"
 check '[ "$(jq -r "[.objects[].key] | join(\",\")" <<<"$BODY")" = "b,c" ]' "quota: listing after delete"
 for k in b c; do app DELETE "$QO/$k" "$VA"; done
 app DELETE /api/v1/vaults/acc-quota "$VA"; expect_status 204 "quota vault emptied and deleted"
+# An empty object is an object.
+app PUT "$O/empty" "$VA" --data-binary ''
+expect_status 201 "empty object"
+check '[ "$(jfield size)" = 0 ] && [ "$(jfield etag)" = e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855 ]' "empty object: size 0, etag of nothing"
+apih GET "$O/empty" --cert "$VA.crt" --key "$VA.key"
+check '[ "$ST" = 200 ] && [ "$(hdr content-length)" = 0 ]' "read the empty object"
+app DELETE "$O/empty" "$VA"
 # Object size limit MANAGER_MAX_OBJECT_BYTES=100000 (vault without quota).
 OB=/api/v1/vaults/acc-vault-m/objects
 head -c 100000 /dev/urandom >"$W/max"
@@ -811,6 +838,17 @@ check '[ "$(jq -c "[.events[] | select(.type == \"certificate.expiring\") | .dat
 # (ambiguous: API.md says superseded_by names "a newer valid certificate";
 # the one reported here was issued earlier but expires later)
 echo "note: superseded_by of the newest (20-day) certificate while an older 2-year one is valid: $(jq -c "[.events[] | select(.type == \"certificate.expiring\") | .data.superseded_by]" <<<"$BODY") (older: $SU1)" >&2
+
+# Renewal: "the account's newest valid certificate" is SU2 (issued last, 20
+# days left, inside the window), not SU1 (issued first, 2 years left).
+cp "$W/su2.key" "$W/su2k.key"
+app_json POST "/api/v1/accounts/$SU/certificates/renew" '{}' "$W/su"
+expect_status 200 "renew {} with a newer short and an older long certificate"
+jfield certificate >"$W/su-renewed.crt"
+echo "note: renew {} on SU: renewed=$(jfield renewed) serial=$(jfield serial) (SU1=$SU1, SU2=$SU2)" >&2
+# FINDING: (if failing) renewal picks the longest-lived certificate, not the newest one.
+check '[ "$(jfield renewed)" = true ]' "the newest valid certificate (20 days left) is renewed"
+check '[ "$(openssl x509 -in "$W/su-renewed.crt" -noout -pubkey)" = "$(openssl pkey -in "$W/su2.key" -pubout)" ]' "renewal re-signs the newest certificate's key (SU2's)"
 
 # ============================ Login lockout (defaults) ======================
 new_account lock; LK=$ID
