@@ -912,6 +912,26 @@ openssl req -x509 -newkey rsa:2048 -nodes -keyout "$SECRET/ca.key" -out "$SECRET
   check '[ "$(jfield renewed)" = false ]' "outside a 10-day window: not renewed"
   app_json POST "/api/v1/accounts/$A/certificates/renew" "{\"expiration_date\":\"$(date -u -d '+250 days' +%F)\"}" "$W/ca-a"
   err 400 invalid_argument "renew past the CA's expiry"
+  # MANAGER_EXPIRY_NOTICE_DAYS=10 (below the fixed 15-day threshold): what is sent?
+  new_account n12; N12=$ID; gen_csr "$W/n12" "/O=Accept/CN=n12" ec
+  register "$N12" "$W/n12.csr" "$(date -u -d '+12 days' +%F)" "n12-user:$PW"; expect_status 201 "12-day certificate"
+  new_account n5; N5=$ID; gen_csr "$W/n5" "/O=Accept/CN=n5" ec
+  register "$N5" "$W/n5.csr" "$(date -u -d '+5 days' +%F)" "n5-user:$PW"; expect_status 201 "5-day certificate"
+  n5_in() { api GET "/api/v1/accounts/$N5/events" -u "$ADMIN"; [[ $BODY == *certificate.expiring* ]]; }
+  mgr_wait n5_in 15; sleep 2
+  api GET "/api/v1/accounts/$N12/events" -u "$ADMIN"
+  echo "note: MANAGER_EXPIRY_NOTICE_DAYS=10, 12 days left: expiring days $(jq -c "[.events[] | select(.type == \"certificate.expiring\") | .data.days]" <<<"$BODY")" >&2
+  api GET "/api/v1/accounts/$N5/events" -u "$ADMIN"
+  echo "note: MANAGER_EXPIRY_NOTICE_DAYS=10, 5 days left: expiring days $(jq -c "[.events[] | select(.type == \"certificate.expiring\") | .data.days]" <<<"$BODY")" >&2
+  check '[ "$(jq -c "[.events[] | select(.type == \"certificate.expiring\") | .data.days] | index(10) != null" <<<"$BODY")" = true ]' "5 days left: the 10-day (window) notice"
+  # MANAGER_REDIS_URL with another database number is used.
+  export MANAGER_REDIS_URL="redis://127.0.0.1:$MGR_REDIS_PORT/5"
+  stack_restart_services
+  api GET /api/v1/accounts -u "admin:$MANAGER_ADMIN_PASSWORD"
+  echo "note: after switching MANAGER_REDIS_URL to db 5: list accounts $ST" >&2
+  api_json POST /api/v1/accounts "{\"name\":\"db5\",\"role\":\"vault_provisioner\",\"username\":\"db5-user\",\"password\":\"$PW\"}" -u "admin:$MANAGER_ADMIN_PASSWORD"
+  check '[ "$ST" = 201 ]' "MANAGER_REDIS_URL db 5: the stack works ($ST)"
+  check '[ "$(redis-cli -p "$MGR_REDIS_PORT" -n 5 dbsize)" -gt 0 ] && [ -z "$(redis-cli -p "$MGR_REDIS_PORT" -n 0 --scan --pattern "*db5*" | head -1)" ]' "MANAGER_REDIS_URL's database number is used"
   # Restart with another MANAGER_ADMIN_PASSWORD: only the first start sets it.
   OLDPW=$MANAGER_ADMIN_PASSWORD
   export MANAGER_ADMIN_PASSWORD="Other-admin-pass-$RANDOM"
