@@ -216,6 +216,21 @@ api POST "/api/v1/accounts/$A1/enable" -u "$ADMIN"
 expect_status 200 "enable"
 check '[ "$(jfield state)" = pending_registration ]' "enable of a never registered account: pending_registration again"
 
+# A disabled account that never registered is still "before registration".
+new_account never; NV=$ID
+api POST "/api/v1/accounts/$NV/disable" -u "$ADMIN"; expect_status 200 "disable a never-registered account"
+api_json PUT "/api/v1/accounts/$NV/password" '{"password":"Changed-while-disabled"}' -u "$ADMIN"
+expect_status 204 "password change of a disabled, never-registered account"
+api_json PATCH "/api/v1/accounts/$NV" '{"username":"never-2"}' -u "$ADMIN"
+err 400 invalid_argument "PATCH username of a disabled, never-registered account (before registration: 400)"
+api_json PATCH "/api/v1/accounts/$NV" '{"name":"never-renamed"}' -u "$ADMIN"
+expect_status 200 "rename a disabled, never-registered account"
+api POST "/api/v1/accounts/$A1/enable" -u "$ADMIN"
+echo "note: enable of an account that is not disabled: $ST" >&2
+api DELETE "/api/v1/accounts/$NV" -u "$ADMIN"
+echo "note: DELETE of a disabled, never-registered account: $ST ${BODY:0:120}" >&2
+check '[ "$ST" = 204 ] || [ "$ST" = 409 ]' "delete disabled never-registered: 204 or 409"
+
 # ============================ Certificates ==================================
 # Temp credentials of account X on account Y's registration: refused, Y untouched.
 new_account cert-x; CX=$ID
@@ -300,6 +315,33 @@ done
 gen_csr "$W/dnb" "/O=Accept Corp/CN=Shared Name" printable
 register "$DNB" "$W/dnb.csr" "" "dn-b-user:$PW"
 err 409 conflict "same DN as PrintableString"
+# Non-ASCII letter case: "whatever the letter case".
+u8csr() { # PREFIX SUBJECT: an EC CSR with a real UTF-8 subject (openssl -utf8)
+  printf '[req]\ndistinguished_name=dn\nstring_mask=utf8only\n[dn]\n' >"$1.cnf"
+  openssl req -new -utf8 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$1.key" -out "$1.csr" -subj "$2" -config "$1.cnf" 2>/dev/null
+}
+new_account dn-u; u8csr "$W/dnu" "/O=Accept/CN=Ärger Öl Ünd"
+register "$ID" "$W/dnu.csr" "" "dn-u-user:$PW"
+expect_status 201 "UTF-8 DN"
+check '[ "$(jfield subject)" = "CN=Ärger Öl Ünd,O=Accept" ]' "subject keeps the UTF-8 DN ($(jfield subject))"
+new_account dn-u2; u8csr "$W/dnu2" "/O=Accept/CN=ärger öl ünd"
+register "$ID" "$W/dnu2.csr" "" "dn-u2-user:$PW"
+err 409 conflict "DN differing only in non-ASCII letter case"
+# A CSR with CRLF line endings, and one with text before the PEM block.
+new_account crlf; CRLF=$ID
+gen_csr "$W/crlf" "/O=Accept/CN=crlf"
+sed 's/$/\r/' "$W/crlf.csr" >"$W/crlf2.csr"
+register "$CRLF" "$W/crlf2.csr" "" "crlf-user:$PW"
+expect_status 201 "CSR PEM with CRLF line endings"
+new_account txt; TXT=$ID
+openssl req -new -newkey rsa:2048 -nodes -keyout "$W/txt.key" -subj "/O=Accept/CN=txt" -text -out "$W/txt.csr" 2>/dev/null
+register "$TXT" "$W/txt.csr" "" "txt-user:$PW"
+echo "note: CSR with openssl -text explanatory text before the PEM block: $ST" >&2
+openssl req -new -newkey rsa:2040 -nodes -keyout "$W/r2040.key" -out "$W/r2040.csr" -subj "/O=Accept/CN=rsa2040" 2>/dev/null
+new_account r2040
+register "$ID" "$W/r2040.csr" "" "r2040-user:$PW"
+[ "$ST" = 201 ] || { err 400 invalid_argument "RSA 2040-bit key (under 2048)"; true; }
+[ "$ST" = 201 ] && check false "RSA 2040-bit key accepted"
 gen_csr "$W/dnd" "/O=Accept Corp/CN=SHARED name" ec
 register_device dev-dup "$W/dnd.csr"
 err 409 conflict "device with an account's DN"
@@ -747,7 +789,7 @@ app GET "$O/doc1" "$VA"
 check '[ "$ST" = 200 ] && [ "$BODY" = "hello again" ]' "nothing changed by the refused calls"
 # Rename / re-own a locked vault: 403 for an admin.
 api_json PATCH /api/v1/vaults/acc-vault-a '{"name":"acc-vault-renamed"}' -u "$ADMIN"
-# FINDING: (if failing) API.md: an admin "may not ... rename or re-own a locked vault (403)".
+# API.md: an admin "may not ... rename or re-own a locked vault (403)".
 err 403 permission_denied "admin renames a locked vault"
 api_json PATCH /api/v1/vaults/acc-vault-a "{\"owner_account_id\":\"$RN\"}" -u "$ADMIN"
 err 403 permission_denied "admin re-owns a locked vault"
@@ -846,7 +888,6 @@ app_json POST "/api/v1/accounts/$SU/certificates/renew" '{}' "$W/su"
 expect_status 200 "renew {} with a newer short and an older long certificate"
 jfield certificate >"$W/su-renewed.crt"
 echo "note: renew {} on SU: renewed=$(jfield renewed) serial=$(jfield serial) (SU1=$SU1, SU2=$SU2)" >&2
-# FINDING: (if failing) renewal picks the longest-lived certificate, not the newest one.
 check '[ "$(jfield renewed)" = true ]' "the newest valid certificate (20 days left) is renewed"
 check '[ "$(openssl x509 -in "$W/su-renewed.crt" -noout -pubkey)" = "$(openssl pkey -in "$W/su2.key" -pubout)" ]' "renewal re-signs the newest certificate's key (SU2's)"
 
