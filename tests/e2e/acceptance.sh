@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Black-box acceptance walk of API.md and WORKFLOW.txt, section by section,
 # with real curl and openssl only (no Redis access): the edge cases of the
-# contract's wording that the area tests leave out. A failing check marked
-# "FINDING:" is a disagreement between the running system and API.md.
+# contract's wording that the area tests leave out. Checks marked "FOUND:"
+# failed when the walk was written (2026-11-27) and were fixed then.
 export MANAGER_MIN_CERT_VALIDITY_S=5
 export MANAGER_EXPIRY_SCAN_INTERVAL_S=1
 export MANAGER_MAX_OBJECT_BYTES=100000
@@ -486,11 +486,11 @@ check '[ "$(jq ".certificates | length" <<<"$BODY")" = 1 ] && [ "$(jfield certif
 app_json POST "/api/v1/accounts/acc_nosuchaccount/certificates/renew" '{}' "$W/rn6"
 echo "note: app certificate on an unknown account id: $ST" >&2
 check '[ "$ST" = 403 ] || [ "$ST" = 404 ]' "app on an unknown account id: 403/404 (got $ST)"
-# FINDING: (if failing) the body is validated before the ownership check, so
-# rotate on another account's id with an incomplete body answers 400, not 403.
+# FOUND: the body was validated before the ownership check, so rotate on
+# another account's id with an incomplete body answered 400, not 403.
 app_json POST "/api/v1/accounts/$DNA/certificates/rotate" '{}' "$W/rn6"
 err 403 permission_denied "app certificate on another account's rotate with body {}"
-# FINDING: the same on renew: a malformed expiration_date on another account's id is 400, not 403.
+# FOUND: the same on renew: a malformed expiration_date on another account's id was 400.
 app_json POST "/api/v1/accounts/$DNA/certificates/renew" '{"expiration_date":"bad"}' "$W/rn6"
 err 403 permission_denied "app certificate on another account's renew with a bad date"
 
@@ -660,7 +660,7 @@ app_json POST /api/v1/vaults '{"name":"acc-wrong-kind"}' "$VB"
 err 400 invalid_argument "no vault_template_id"
 app_json POST /api/v1/vaults "{\"name\":\"acc-wrong-kind\",\"vault_template_id\":\"$TB\",\"locked\":false}" "$VB"
 err 400 invalid_argument "unknown field locked"
-# FINDING: (if failing) API.md Authentication: "Each endpoint below says which
+# FOUND: (was 403) API.md Authentication: "Each endpoint below says which
 # it accepts; any other gets 401" -- createLockedVault is app only.
 api_json POST /api/v1/vaults "{\"name\":\"acc-admin\",\"vault_template_id\":\"$TB\"}" -u "$ADMIN"
 err 401 unauthenticated "admin creating a vault (app only)"
