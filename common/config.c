@@ -151,7 +151,7 @@ mgr_config_load(struct mgr_config *cfg)
 	snprintf(dir, sizeof(dir), "ipc://%s/vault.sock", run);
 	env_str("MANAGER_VAULT_ADDR", dir, cfg->vault_addr, sizeof(cfg->vault_addr));
 	env_str("MANAGER_TLS_SANS", "", cfg->tls_sans, sizeof(cfg->tls_sans));
-	if (env_int("MANAGER_RPC_WORKERS", 8, 1, 256, &n) != MGR_OK)
+	if (env_int("MANAGER_RPC_WORKERS", 16, 1, 256, &n) != MGR_OK)
 		return (MGR_EINVAL);
 	cfg->rpc_workers = (int)n;
 	if (env_int("MANAGER_RPC_TIMEOUT_MS", 10000, 100, 600000, &n) != MGR_OK)
