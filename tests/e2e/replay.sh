@@ -10,60 +10,9 @@
 . "$(dirname "$0")/../lib/stack.sh"
 stack_up
 
-RS=$MGR_BIN/tests/rpc_send
+. "$(dirname "$0")/../lib/rpc.sh"
 [ -x "$RS" ] || fail_now "no $RS (build the tests)"
 RC="redis-cli -p $MGR_REDIS_PORT"
-PB=$T_DIR/pb.py
-cat >"$PB" <<'EOF'
-# pb.py enc EXPR: hex of a protobuf message built with s(field, str|bytes),
-#   v(field, int); pb.py get HEX PATH: the field at PATH (dotted field
-#   numbers, the last may repeat: all values, one a line), as text.
-import sys
-def varint(n):
-    out = b""
-    while n >= 128:
-        out += bytes([n % 128 + 128]); n //= 128
-    return out + bytes([n])
-def s(f, x):
-    if isinstance(x, str): x = x.encode()
-    return varint(f * 8 + 2) + varint(len(x)) + x
-def v(f, n): return varint(f * 8) + varint(n)
-def fields(b):
-    i = 0
-    while i < len(b):
-        k = 0; sh = 0
-        while True:
-            c = b[i]; i += 1; k |= (c & 127) << sh; sh += 7
-            if c < 128: break
-        f, wt = k >> 3, k & 7
-        if wt == 0:
-            n = 0; sh = 0
-            while True:
-                c = b[i]; i += 1; n |= (c & 127) << sh; sh += 7
-                if c < 128: break
-            yield f, n
-        elif wt == 2:
-            n = 0; sh = 0
-            while True:
-                c = b[i]; i += 1; n |= (c & 127) << sh; sh += 7
-                if c < 128: break
-            yield f, b[i:i + n]; i += n
-        else:
-            raise SystemExit("wire type %d" % wt)
-if sys.argv[1] == "enc":
-    print(eval(sys.argv[2]).hex())
-else:
-    vals = [bytes.fromhex(sys.argv[2])]
-    for p in sys.argv[3].split("."):
-        vals = [x for b in vals for f, x in fields(b) if f == int(p)]
-    for x in vals:
-        print(x if isinstance(x, int) else x.decode())
-EOF
-pb() { python3 "$PB" enc "$1"; }
-pbget() { python3 "$PB" get "$1" "$2"; }
-# rs PAYLOAD_HEX SERVICE METHOD REQUEST_ID KIND CALLER_ID [CV [ROLE]]
-rs() { local p=$1; shift; printf '%s' "$p" | "$RS" "$@"; }
-st() { printf '%s' "${1%% *}"; }
 body() { printf '%s' "${1#* }"; }
 
 # Twice the same request: both OK, the same reply. Sets R1.

@@ -14,7 +14,7 @@
 . "$(dirname "$0")/../lib/vault.sh"
 stack_up
 
-RS=$MGR_BIN/tests/rpc_send
+. "$(dirname "$0")/../lib/rpc.sh"
 [ -x "$RS" ] || fail_now "no $RS (build the tests)"
 app_identity alice
 ALICE=$APP_ID
@@ -24,59 +24,22 @@ rcli() { redis-cli -p "$MGR_REDIS_PORT" "$@"; }
 J='Content-Type: application/json'
 MiB=1048576
 CS=$((MiB - 64))   # VAULT_CHUNK_BYTES: the chunk size of new uploads
-PB=$T_DIR/pb.py
-cat >"$PB" <<'EOF'
-# pb.py begin VAULT KEY SIZE | chunk VID UPLOAD INDEX FILE | commit VID UPLOAD
-#   SIZE SHA | field HEX N: hex of a request message, or field N (a string)
-#   of a reply.
-import sys
-def varint(n):
-    out = b""
-    while n >= 128:
-        out += bytes([n % 128 + 128]); n //= 128
-    return out + bytes([n])
-def s(f, x):
-    if isinstance(x, str): x = x.encode()
-    return varint(f * 8 + 2) + varint(len(x)) + x
-def v(f, n): return varint(f * 8) + varint(n)
-a = sys.argv
-if a[1] == "begin":
-    print((s(1, a[2]) + s(2, a[3]) + v(3, int(a[4]))).hex())
-elif a[1] == "chunk":
-    data = open(a[5], "rb").read()
-    print((s(1, a[2]) + s(2, a[3]) + v(3, int(a[4])) + s(4, data)).hex())
-elif a[1] == "commit":
-    print((s(1, a[2]) + s(2, a[3]) + v(3, int(a[4])) + s(4, a[5])).hex())
-else:
-    b = bytes.fromhex(a[2]); i = 0
-    while i < len(b):
-        k = b[i]; i += 1
-        n = 0; sh = 0
-        while True:
-            c = b[i]; i += 1; n |= (c & 127) << sh; sh += 7
-            if c < 128: break
-        if k & 7 == 2:
-            if k >> 3 == int(a[3]): print(b[i:i + n].decode()); break
-            i += n
-EOF
-rs() { local p=$1; shift; printf '%s' "$p" | "$RS" "$@"; }
-st() { printf '%s' "${1%% *}"; }
 # begin VAULT KEY SIZE [CALLER]: prints the upload id.
 begin() {
   local r
-  r=$(rs "$(python3 "$PB" begin "$1" "$2" "$3")" vault vault.PutBegin "rq-b-$RANDOM$RANDOM" app "${4:-$ALICE}")
+  r=$(rs "$(pb 's(1, A[0]) + s(2, A[1]) + v(3, int(A[2]))' "$1" "$2" "$3")" vault vault.PutBegin "rq-b-$RANDOM$RANDOM" app "${4:-$ALICE}")
   [ "$(st "$r")" = ok ] || fail_now "PutBegin $1/$2: $r"
-  python3 "$PB" field "${r#ok }" 2
+  pbget "${r#ok }" 2
 }
 # chunk VID UPLOAD INDEX FILE [CALLER]: prints the status word.
 chunk() {
   local r
-  r=$(rs "$(python3 "$PB" chunk "$1" "$2" "$3" "$4")" vault vault.PutChunk "rq-c-$RANDOM$RANDOM" app "${5:-$ALICE}")
+  r=$(rs "$(pb 's(1, A[0]) + s(2, A[1]) + v(3, int(A[2])) + s(4, open(A[3], "rb").read())' "$1" "$2" "$3" "$4")" vault vault.PutChunk "rq-c-$RANDOM$RANDOM" app "${5:-$ALICE}")
   st "$r"
 }
 # commit VID UPLOAD SIZE SHA: prints the reply line.
 commit() {
-  rs "$(python3 "$PB" commit "$1" "$2" "$3" "$4")" vault vault.PutCommit "rq-m-$RANDOM$RANDOM" app "$ALICE"
+  rs "$(pb 's(1, A[0]) + s(2, A[1]) + v(3, int(A[2])) + s(4, A[3])' "$1" "$2" "$3" "$4")" vault vault.PutCommit "rq-m-$RANDOM$RANDOM" app "$ALICE"
 }
 sum() { sha256sum "$1" | cut -d' ' -f1; }
 # staged VID UPLOAD: the keys of that upload (hash, chunks, staging key).
@@ -145,7 +108,7 @@ check '[ "$(st "$R")" = invalid_argument ] && [ "$(staged "$V" "$UP")" = 0 ]' "a
 UP=$(begin chunks big 0)
 chunk "$V" "$UP" 0 "$T_DIR/c0" >/dev/null
 check '[ "$(chunk "$V" "$UP" 1 "$T_DIR/mib")" = invalid_argument ] && [ "$(staged "$V" "$UP")" = 2 ]' "a chunk over the upload's chunk size is refused and leaves nothing"
-rs "$(python3 "$PB" begin "$V" "$UP" 0)" vault vault.PutAbort rq-abort-big app "$ALICE" >/dev/null
+rs "$(pb 's(1, A[0]) + s(2, A[1])' "$V" "$UP")" vault vault.PutAbort rq-abort-big app "$ALICE" >/dev/null
 
 # ---- refused chunks leave nothing ----------------------------------------------
 UP=$(begin chunks-quota q 0)
@@ -158,7 +121,7 @@ check '[ "$(rcli EXISTS "vault:{$VQ}:c:$UP:0:3")" = 0 ] && [ "$(rcli HGET "vault
 check '[ "$(chunk "$VQ" "$UP" 1 "$T_DIR/c1" "$BOB")" = permission_denied ]' "another account's chunk is refused"
 check '[ "$(chunk "$VQ" 0123456789abcdef0123456789abcdef 0 "$T_DIR/c0")" = not_found ]' "a chunk of no such upload is refused"
 check '[ "$(rcli --scan --pattern "vault:{$VQ}:c:*:in" | wc -l)" = 0 ] && [ -z "$(rcli --scan --pattern "vault:{$VQ}:c:0123456789abcdef*")" ]' "refused chunks leave no data"
-R=$(rs "$(python3 "$PB" begin "$VQ" "$UP" 0)" vault vault.PutAbort rq-abort app "$ALICE")
+R=$(rs "$(pb 's(1, A[0]) + s(2, A[1])' "$VQ" "$UP")" vault vault.PutAbort rq-abort app "$ALICE")
 check '[ "$(st "$R")" = ok ] && [ "$(staged "$VQ" "$UP")" = 0 ]' "an abort drops chunks that came out of order"
 
 # ---- mirror ----------------------------------------------------------------------
