@@ -993,7 +993,10 @@ openssl req -x509 -newkey rsa:2048 -nodes -keyout "$SECRET/ca.key" -out "$SECRET
   echo "note: after switching MANAGER_REDIS_URL to db 5: list accounts $ST" >&2
   api_json POST /api/v1/accounts "{\"name\":\"db5\",\"role\":\"vault_provisioner\",\"username\":\"db5-user\",\"password\":\"$PW\"}" -u "admin:$MANAGER_ADMIN_PASSWORD"
   check '[ "$ST" = 201 ]' "MANAGER_REDIS_URL db 5: the stack works ($ST)"
-  check '[ "$(redis-cli -p "$MGR_REDIS_PORT" -n 5 dbsize)" -gt 0 ] && [ -z "$(redis-cli -p "$MGR_REDIS_PORT" -n 0 --scan --pattern "*db5*" | head -1)" ]' "MANAGER_REDIS_URL's database number is used"
+  # The new account's keys (by its id: "*db5*" also matched random hex keys
+  # in db 0) are in db 5 and not in db 0.
+  DB5=$(jfield id)
+  check '[ -n "$DB5" ] && [ -n "$(redis-cli -p "$MGR_REDIS_PORT" -n 5 --scan --pattern "*$DB5*" | head -1)" ] && [ -z "$(redis-cli -p "$MGR_REDIS_PORT" -n 0 --scan --pattern "*$DB5*" | head -1)" ]' "MANAGER_REDIS_URL's database number is used"
   # Restart with another MANAGER_ADMIN_PASSWORD: only the first start sets it.
   OLDPW=$MANAGER_ADMIN_PASSWORD
   export MANAGER_ADMIN_PASSWORD="Other-admin-pass-$RANDOM"
