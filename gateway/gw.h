@@ -15,6 +15,12 @@
 #include "proto/envelope.pb-c.h"
 
 #define GW_JSON_MAX (64u * 1024)  /* API.md: bodies at most 64 KiB */
+/* A request refused before its body is read gets its answer after the body
+ * when the body is at most this long (read and thrown away), so that the
+ * client, still sending, reads the answer instead of a reset. Larger
+ * bodies, and those the client holds back for "Expect: 100-continue"
+ * (curl does above 1 MiB), are answered at once and the connection closed. */
+#define GW_DRAIN_MAX (4u * 1024 * 1024)
 #define GW_PARAMS_MAX 4
 #define GW_PARAM_MAX 1100         /* an object key is up to 1024 bytes */
 #define GW_QUERY_MAX 8
@@ -89,6 +95,8 @@ struct gw_req {
 	int status;                  /* the status queued, for metrics */
 	int responded;
 	int failed;                  /* the mgr_err that ended the request, 0 if none */
+	uint64_t drained;            /* body bytes thrown away after failed */
+	int drain_capped;            /* past GW_DRAIN_MAX of them: drop the connection */
 	int64_t start_us;
 };
 

@@ -479,6 +479,35 @@ request_end(struct gw_req *r)
 	return (r->route->handle(r));
 }
 
+/*
+ * Whether an error found before the body (authentication, route, headers,
+ * size) is answered once the body is in rather than at once. Answered at
+ * once, MHD closes the connection with body bytes unread, the kernel resets
+ * it, and a client still writing its body gets EPIPE and never reads the
+ * answer (curl: "Send failure", status 000) -- seen for a 64 KiB + 1 byte
+ * body on a loaded machine. Answered after the body, the client reads it
+ * and the connection is kept alive. A body above GW_DRAIN_MAX, or one the
+ * client holds back until "100 Continue", is not worth reading: answered
+ * at once.
+ */
+static int
+answer_after_body(struct gw_req *r)
+{
+	const char *cl, *expect;
+	int64_t n;
+
+	expect = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_EXPECT);
+	if (expect != NULL && strcasecmp(expect, "100-continue") == 0)
+		return (0);
+	cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_CONTENT_LENGTH);
+	if (cl == NULL)
+		return (1); /* no body, or chunked: capped while drained */
+	return (mgr_parse_i64(cl, &n) == MGR_OK && n >= 0 &&
+	    n <= (int64_t)GW_DRAIN_MAX);
+}
+
 static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *conn, const char *url,
     const char *method, const char *version, const char *upload_data,
@@ -526,7 +555,9 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		}
 		if (rv != MGR_OK) {
 			r->failed = (int)rv;
-			gw_reply_error(r, rv, r->errmsg);
+			r->drain_capped = 1;
+			if (!answer_after_body(r))
+				gw_reply_error(r, rv, r->errmsg);
 		}
 		return (MHD_YES);
 	}
@@ -534,13 +565,22 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		size_t n = *upload_data_size;
 
 		*upload_data_size = 0;
-		if (r->failed || r->responded)
-			return (MHD_YES); /* drain the rest of the body */
+		if (r->failed || r->responded) {
+			/* Drain the rest of the body; a refused JSON body or one
+			 * refused before it began only up to GW_DRAIN_MAX. */
+			r->drained += n;
+			if (!r->responded && r->drain_capped &&
+			    r->drained > GW_DRAIN_MAX)
+				return (MHD_NO);
+			return (MHD_YES);
+		}
 		/* A reply queued in the middle of a body stalls MHD (0.9.75)
 		 * until the connection times out: keep the error, drain the
 		 * body and reply once it is all in. */
-		if ((rv = request_body(r, upload_data, n)) != MGR_OK)
+		if ((rv = request_body(r, upload_data, n)) != MGR_OK) {
 			r->failed = (int)rv;
+			r->drain_capped = r->route->body != GW_BODY_STREAM;
+		}
 		return (MHD_YES);
 	}
 	if (r->failed && !r->responded)
