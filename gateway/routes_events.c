@@ -519,10 +519,12 @@ sse_wait(struct sse *s)
 {
 	struct pollfd pfd[2];
 	redisReply *m = NULL;
-	int64_t now = mgr_now_ms(), wait;
+	int64_t now = mgr_now_ms(), wait, expiry_ms = s->cert_not_after * 1000;
 	mgr_err rv;
 
-	if (s->recheck || now >= s->next_ping_ms) {
+	/* The certificate's expiry ends the stream at once, as it refuses the
+	 * next request: not at the next heartbeat, with events sent between. */
+	if (s->recheck || now >= s->next_ping_ms || now >= expiry_ms) {
 		int ping = now >= s->next_ping_ms;
 
 		s->recheck = 0;
@@ -551,7 +553,7 @@ sse_wait(struct sse *s)
 			sse_end(s, mgr_strerror(rv));
 		return;
 	}
-	wait = s->next_ping_ms - now;
+	wait = (s->next_ping_ms < expiry_ms ? s->next_ping_ms : expiry_ms) - now;
 	pfd[0].fd = s->sub->fd;
 	pfd[0].events = POLLIN;
 	pfd[1].fd = s->client_fd;
