@@ -96,7 +96,8 @@ struct gw_req {
 	int responded;
 	int failed;                  /* the mgr_err that ended the request, 0 if none */
 	uint64_t drained;            /* body bytes thrown away after failed */
-	int drain_capped;            /* past GW_DRAIN_MAX of them: drop the connection */
+	int drain_capped;            /* past GW_DRAIN_MAX of them (else past
+	                                MANAGER_MAX_OBJECT_BYTES): drop the connection */
 	int64_t start_us;
 };
 

@@ -567,12 +567,20 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		*upload_data_size = 0;
 		if (r->failed || r->responded) {
 			/* Drain the rest of the body; a refused JSON body or one
-			 * refused before it began only up to GW_DRAIN_MAX. */
+			 * refused before it began only up to GW_DRAIN_MAX, a
+			 * refused object upload up to the largest object more
+			 * (then the connection is dropped unanswered). */
 			r->drained += n;
-			if (!r->responded && r->drain_capped &&
-			    r->drained > GW_DRAIN_MAX)
+			if (!r->responded && r->drained > (r->drain_capped ?
+			    (uint64_t)GW_DRAIN_MAX : (uint64_t)gw.cfg.max_object_bytes))
 				return (MHD_NO);
 			return (MHD_YES);
+		}
+		/* A route without a body ignores one, up to GW_DRAIN_MAX: past
+		 * that the connection is dropped, not read for ever. */
+		if (r->route->body == GW_BODY_NONE) {
+			r->drained += n;
+			return (r->drained > GW_DRAIN_MAX ? MHD_NO : MHD_YES);
 		}
 		/* A reply queued in the middle of a body stalls MHD (0.9.75)
 		 * until the connection times out: keep the error, drain the
