@@ -253,6 +253,34 @@ is_tls_url(const char *url)
 	return (strncmp(url, "tls+tcp", 7) == 0);
 }
 
+/*
+ * Whether url is a transport that keeps strangers out: ipc:// (a socket
+ * file under $MANAGER_DATA_DIR/run, mode 0700), inproc:// (this process)
+ * or tls+tcp:// (mutual TLS). Plain tcp://, ws:// and the like would let
+ * any process that reaches the port call the service as any caller, so
+ * they are refused unless MANAGER_RPC_ALLOW_PLAINTEXT=1 (tests, or a
+ * network the operator protects otherwise), and then logged.
+ */
+static int
+url_allowed(const char *url)
+{
+	const char *env;
+
+	if (strncmp(url, "ipc://", 6) == 0 || strncmp(url, "inproc://", 9) == 0 ||
+	    is_tls_url(url))
+		return (1);
+	env = getenv("MANAGER_RPC_ALLOW_PLAINTEXT");
+	if (env != NULL && strcmp(env, "1") == 0) {
+		log_warn(NULL, "rpc: %s carries calls without authentication "
+		    "(MANAGER_RPC_ALLOW_PLAINTEXT=1)", url);
+		return (1);
+	}
+	log_error(NULL, "rpc: %s: a service address must be ipc:// or tls+tcp:// "
+	    "(plain transports let any process call it; "
+	    "MANAGER_RPC_ALLOW_PLAINTEXT=1 to allow)", url);
+	return (0);
+}
+
 /* Reads a PEM file of at most RPC_PEM_MAX bytes as a string. */
 static mgr_err
 read_pem(const char *path, char **out)
@@ -349,6 +377,8 @@ listen_url(nng_socket sock, const char *url)
 	nng_tls_config *cfg = NULL;
 	int rv;
 
+	if (!url_allowed(url))
+		return (NNG_EINVAL);
 	if (!is_tls_url(url))
 		return (nng_listen(sock, url, NULL, 0));
 	if ((rv = nng_listener_create(&l, sock, url)) != 0)
@@ -377,6 +407,8 @@ dial_url(nng_socket sock, const char *url)
 	nng_tls_config *cfg = NULL;
 	int rv;
 
+	if (!url_allowed(url))
+		return (NNG_EINVAL);
 	if (!is_tls_url(url))
 		return (nng_dial(sock, url, NULL, NNG_FLAG_NONBLOCK));
 	if ((rv = nng_url_parse(&u, url)) != 0)

@@ -212,7 +212,28 @@ main(void)
 	snprintf(a, sizeof(a), "tcp://127.0.0.1:%d", port);
 	snprintf(b, sizeof(b), "tcp://127.0.0.1:%d", free_port(port));
 	before = fails;
+	setenv("MANAGER_RPC_ALLOW_PLAINTEXT", "1", 1);
 	run_case("tcp:// replica killed holding a call", a, b);
+	passed += fails == before;
+
+	/* Last (nng is not fork-safe): without the opt-in a plain tcp://
+	 * address is refused on both sides, so no process that reaches the
+	 * port can call a service as any caller it likes. */
+	before = fails;
+	unsetenv("MANAGER_RPC_ALLOW_PLAINTEXT");
+	{
+		struct rpc_server *s = NULL;
+		struct rpc_client *c = NULL;
+
+		CHECK(rpc_server_create(&s, a, live_methods, NULL, 1) != MGR_OK,
+		    "a service refuses to listen on plain tcp://");
+		CHECK(rpc_client_create(&c, a) != MGR_OK,
+		    "a client refuses to dial plain tcp://");
+		if (s != NULL)
+			rpc_server_destroy(s);
+		if (c != NULL)
+			rpc_client_destroy(c);
+	}
 	passed += fails == before;
 
 	printf("%d passed, %d failed\n", passed, fails);

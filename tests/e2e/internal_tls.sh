@@ -93,3 +93,11 @@ kill -TERM "$MGR_PID_vault"; wait "$MGR_PID_vault" 2>/dev/null
 mgr_spawn_proc vault vault
 mgr_wait "curl -sf --cacert $CA $URL/readyz" 20
 api GET /readyz; expect_status 200 "readyz with vault's own certificate back"
+
+# A plain tcp:// address would let any process that reaches the port call
+# the service as any caller: the service refuses it and does not start.
+P=$(mgr_free_port)
+timeout 20 env MANAGER_LISTEN_ADDR=tcp://127.0.0.1:$P "$MGR_BIN/services/vault/mgr-vault" >"$T_DIR/plain.log" 2>&1
+rc=$?
+check '[ "$rc" -ne 0 ] && [ "$rc" -ne 124 ]' "a vault service on plain tcp:// refuses to start (rc $rc)"
+check 'grep -q "must be ipc:// or tls+tcp://" "$T_DIR/plain.log"' "and says why"
