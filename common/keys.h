@@ -15,6 +15,9 @@
  *   acct:name:<name>            string  <id>   account names are unique
  *   acct:all                    zset  score created_at(ms), member <id>
  *   lockout:<admin|temp>:<user> string  failure count, with a TTL
+ *   auth:refused:<serial>       string  "1" for 60 s after ca.AuthCert refused
+ *                                       that certificate and audited it
+ *                                       (services/ca/auth.c)
  * Audit (every service appends; account-svc serves it)
  *   audit                       stream  see common/audit.h
  * Certificates (ca-svc)

@@ -169,8 +169,21 @@ auth_app(struct gw_req *r)
 
 	if (gc == NULL || check_peer(r, gc) != MGR_OK)
 		return (gw_fail(r, MGR_EUNAUTH, "no valid client certificate"));
-	if (now >= gc->not_after || now < gc->not_before)
+	if (now >= gc->not_after || now < gc->not_before) {
+		if (now >= gc->not_after) {
+			/* Refused here; ca.AuthCert refuses it too and audits
+			 * the attempt (once a minute per certificate). */
+			in.serial = gc->serial;
+			in.fingerprint = gc->fingerprint;
+			r->caller.kind = MGR__CALLER__KIND__SERVICE;
+			if (gw_rpc(r, gw.ca, "ca.AuthCert", &in.base,
+			        &mgr__ca__auth_cert_reply__descriptor,
+			        (ProtobufCMessage **)&out) == MGR_OK)
+				mgr__ca__auth_cert_reply__free_unpacked(out, NULL);
+			r->caller.kind = MGR__CALLER__KIND__NONE;
+		}
 		return (gw_fail(r, MGR_EUNAUTH, "client certificate expired"));
+	}
 	if ((rv = gw_authcache_sync()) != MGR_OK)
 		return (gw_fail(r, rv, "authentication state unavailable"));
 	if (!gw_authcache_get(gc->serial, gc->fingerprint, &ans)) {

@@ -10,7 +10,7 @@
 # dead certificate, the CRL as openssl reads it, the expiry notice on the
 # live stream, and the whole state after kill -9 of each process.
 # Checks marked "FINDING:" failed when the walk was written (2026-11-28, at
-# main 7496410); they describe what the product should do, and may fail.
+# main 7496410) and were fixed after it (stream expiry, auth.cert records).
 export MANAGER_MIN_CERT_VALIDITY_S=5
 export MANAGER_EXPIRY_SCAN_INTERVAL_S=1
 # The walk replays consumed credentials after every restart: more failed
@@ -356,7 +356,7 @@ check '[ "$(jq -r "[.events[] | select(.type == \"certificate.expiring\") | .dat
 mgr_wait "! kill -0 $SSE_S1_PID" $(( $(epoch "$S1_NA") + 20 - $(date +%s) ))
 check '! kill -0 $SSE_S1_PID 2>/dev/null' "the event stream opened with the now expired certificate ends"
 wait "$SSE_S1_PID" 2>/dev/null; SSE_S1_PID=""
-# FINDING (fails at 7496410): until then it still delivers events: the
+# FINDING (failed at 7496410, fixed since): until then it still delivered events: the
 # certificate.expired event, made only after the certificate expired, reached
 # the expired certificate's stream (the gateway checks expiry on the stream
 # only at heartbeats, not before sending an event).
@@ -464,6 +464,12 @@ for _ in $(seq 1 50); do
   jq -r '.records[] | [.actor_kind, .actor, .action, .target, .outcome, (.detail // "")] | @tsv' <<<"$BODY" >>"$W/audit.tsv"
   ACUR=$(jq -r '.records[-1].id' <<<"$BODY")
 done
+# A retry loop of a refused certificate is recorded once, not per request.
+for _ in 1 2 3 4 5; do vput "$W/c1" payroll-data evil x; done
+check '[ "$ST" = 401 ]' "the revoked certificate is still refused ($ST)"
+api GET "/api/v1/audit${ACUR:+?after=$ACUR}" -u "$ADMIN"
+n=$(jq --arg s "$C1" '[.records[] | select(.action == "auth.cert" and (.detail | contains($s)))] | length' <<<"$BODY")
+check '[ "$n" -le 1 ]' "5 refusals of one certificate in a row: at most one auth.cert record ($n)"
 audit_has() { awk -F'\t' -v who="$1" -v act="$2" -v out="$3" '$2 == who && $3 ~ act && $5 == out' "$W/audit.tsv" | grep -q .; }
 check 'audit_has admin "account.create" ok' "audit: the admin created the account"
 check 'audit_has admin "password" ok && audit_has admin "password" conflict' "audit: password change, then the refused one"
@@ -472,17 +478,20 @@ check 'audit_has "$ID" "regist" ok' "audit: the registration, by the account"
 check 'audit_has "$ID" "renew" ok && audit_has "$ID" "rotate" ok' "audit: renewal and rotation, by the account"
 check 'audit_has "$ID" "vault" ok' "audit: the vault creation, by the account"
 check 'audit_has admin "vault|object" permission_denied' "audit: the admin's refused object access"
-# FINDING (fails at 7496410): API.md's audit holds "every admin and account
-# action, who, what, when, outcome", and refused temp logins are recorded
-# (auth.basic), but the writes attempted with the revoked (compromised) and
-# the expired certificates and by the disabled account -- PUT and DELETE
-# answered 401 above -- left no record (no auth.cert or anonymous record
-# either): the administrator cannot see the stolen key being used.
-dead_cert_audited() {
-  awk -F'\t' -v a="$ID" -v s="$SID" -v c1="$C1" -v c2="$C2" -v s1="$S1" \
-    '$1 != "temp" && $5 == "unauthenticated" && ($2 == a || $4 == a || $2 == s || $4 == s || index($6, c1) || index($6, c2) || index($6, s1))' \
+# FINDING (failed at 7496410, fixed since): API.md's audit holds "every admin
+# and account action, who, what, when, outcome", and refused temp logins are
+# recorded (auth.basic), but the writes attempted with the revoked
+# (compromised) and the expired certificates -- PUT and DELETE answered 401
+# above -- left no record: the administrator could not see the stolen key
+# being used. Now ca.AuthCert records each refused certificate (auth.cert,
+# once a minute per serial) with its holder, the reason and the serial.
+cert_refusal_audited() { # SERIAL ACCOUNT REASON
+  awk -F'\t' -v s="$1" -v a="$2" -v w="$3" \
+    '$1 == "app" && $2 == a && $3 == "auth.cert" && $4 == a && $5 == "unauthenticated" && index($6, s) && index($6, w)' \
     "$W/audit.tsv" | grep -q .
 }
-check dead_cert_audited "FINDING: audit records the refused vault writes of revoked/expired certificates"
+check 'cert_refusal_audited "$C1" "$ID" revoked' "FINDING: audit records the refused use of a revoked certificate (auth.cert)"
+check 'cert_refusal_audited "$C2" "$ID" revoked' "FINDING: audit records the refused use of the other revoked certificate"
+check 'cert_refusal_audited "$S1" "$SID" expired' "FINDING: audit records the refused use of an expired certificate"
 echo "note: refusals in the audit for the two accounts: $(awk -F'\t' -v a="$ID" -v s="$SID" '($2 == a || $4 == a || $2 == s || $4 == s) && $5 != "ok" {print $1 ":" $3 ":" $5}' "$W/audit.tsv" | sort | uniq -c | tr '\n' ';')" >&2
 echo "note: audit actions seen: $(cut -f1,3,5 "$W/audit.tsv" | sort -u | tr '\t\n' ': ' | head -c 1500)" >&2
