@@ -85,14 +85,14 @@ printf '%s\n' "$BODY" >"$W/ca.pem"
 check 'cmp -s <(openssl x509 -in "$W/ca.pem" -outform der) <(openssl x509 -in "$CA" -outform der)' "the published CA is the one the gateway's TLS chains to"
 
 # ============ A second, short-lived application (its story is checked later) =
-# Registered for 20 s, renewed at once for a year: old and new both work until
+# Registered for 40 s (room for a loaded sanitizer run), renewed at once for a year: old and new both work until
 # the old one expires; then the old one gets no vault I/O, also on a
 # connection opened while it was valid.
 api_json POST /api/v1/accounts '{"name":"short-app","role":"vault_provisioner","username":"short-app-tmp","password":"Short-temp-pass-1"}' -u "$ADMIN"
 expect_status 201 "admin creates short-app"; SID=$(jfield id)
 gen_csr "$W/s1" "/O=Workflow/CN=short app" ec
-register "$SID" "$W/s1.csr" "$(iso '+20 seconds')" "short-app-tmp:Short-temp-pass-1"
-expect_status 201 "short-app registers a 20-second certificate"
+register "$SID" "$W/s1.csr" "$(iso '+40 seconds')" "short-app-tmp:Short-temp-pass-1"
+expect_status 201 "short-app registers a 40-second certificate"
 S1=$(jfield serial); S1_NA=$(jfield not_after); jfield certificate >"$W/s1.crt"
 api_json POST /api/v1/vault-templates '{"name":"wf-vault","kind":"vault"}' -u "$ADMIN"
 expect_status 201 "admin creates a vault template"; TV=$(jfield id)
