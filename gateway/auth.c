@@ -157,11 +157,32 @@ out:
 	return (rv);
 }
 
+/* ca.AuthCert for the connection's certificate: ans filled when usable. */
 static mgr_err
-auth_app(struct gw_req *r)
+ask_ca(struct gw_req *r, const struct gw_conn *gc, struct gw_auth_answer *ans)
 {
 	Mgr__Ca__AuthCertRequest in = MGR__CA__AUTH_CERT_REQUEST__INIT;
 	Mgr__Ca__AuthCertReply *out = NULL;
+	mgr_err rv;
+
+	in.serial = (char *)gc->serial;
+	in.fingerprint = (char *)gc->fingerprint;
+	r->caller.kind = MGR__CALLER__KIND__SERVICE;
+	rv = gw_rpc(r, gw.ca, "ca.AuthCert", &in.base,
+	    &mgr__ca__auth_cert_reply__descriptor, (ProtobufCMessage **)&out);
+	r->caller.kind = MGR__CALLER__KIND__NONE;
+	if (rv != MGR_OK)
+		return (rv);
+	snprintf(ans->account_id, sizeof(ans->account_id), "%s", out->account_id);
+	snprintf(ans->role, sizeof(ans->role), "%s", out->role);
+	ans->not_after = out->not_after;
+	mgr__ca__auth_cert_reply__free_unpacked(out, NULL);
+	return (MGR_OK);
+}
+
+static mgr_err
+auth_app(struct gw_req *r)
+{
 	struct gw_conn *gc = gw_conn_of(r->conn);
 	struct gw_auth_answer ans;
 	int64_t now = mgr_now_s();
@@ -170,18 +191,10 @@ auth_app(struct gw_req *r)
 	if (gc == NULL || check_peer(r, gc) != MGR_OK)
 		return (gw_fail(r, MGR_EUNAUTH, "no valid client certificate"));
 	if (now >= gc->not_after || now < gc->not_before) {
-		if (now >= gc->not_after) {
-			/* Refused here; ca.AuthCert refuses it too and audits
-			 * the attempt (once a minute per certificate). */
-			in.serial = gc->serial;
-			in.fingerprint = gc->fingerprint;
-			r->caller.kind = MGR__CALLER__KIND__SERVICE;
-			if (gw_rpc(r, gw.ca, "ca.AuthCert", &in.base,
-			        &mgr__ca__auth_cert_reply__descriptor,
-			        (ProtobufCMessage **)&out) == MGR_OK)
-				mgr__ca__auth_cert_reply__free_unpacked(out, NULL);
-			r->caller.kind = MGR__CALLER__KIND__NONE;
-		}
+		/* Refused here; ca.AuthCert refuses an expired one too and
+		 * audits the attempt (once a minute per certificate). */
+		if (now >= gc->not_after)
+			(void)ask_ca(r, gc, &ans);
 		return (gw_fail(r, MGR_EUNAUTH, "client certificate expired"));
 	}
 	if ((rv = gw_authcache_sync()) != MGR_OK)
@@ -189,18 +202,8 @@ auth_app(struct gw_req *r)
 	if (!gw_authcache_get(gc->serial, gc->fingerprint, &ans)) {
 		unsigned long gen = gw_authcache_generation();
 
-		in.serial = gc->serial;
-		in.fingerprint = gc->fingerprint;
-		r->caller.kind = MGR__CALLER__KIND__SERVICE;
-		rv = gw_rpc(r, gw.ca, "ca.AuthCert", &in.base,
-		    &mgr__ca__auth_cert_reply__descriptor, (ProtobufCMessage **)&out);
-		r->caller.kind = MGR__CALLER__KIND__NONE;
-		if (rv != MGR_OK)
+		if ((rv = ask_ca(r, gc, &ans)) != MGR_OK)
 			return (rv);
-		snprintf(ans.account_id, sizeof(ans.account_id), "%s", out->account_id);
-		snprintf(ans.role, sizeof(ans.role), "%s", out->role);
-		ans.not_after = out->not_after;
-		mgr__ca__auth_cert_reply__free_unpacked(out, NULL);
 		gw_authcache_put(gen, gc->serial, gc->fingerprint, &ans);
 	}
 	snprintf(r->caller_id, sizeof(r->caller_id), "%s", ans.account_id);

@@ -40,7 +40,7 @@ static void
 audit_refused(struct rpc_call *call, const char *serial, redisReply *r)
 {
 	Mgr__Caller who = MGR__CALLER__INIT;
-	char detail[160];
+	char detail[256]; /* reason <= 60, serial <= 64 (ca_h_auth_cert) */
 
 	if (r->elements < 4 || r->element[2]->type != REDIS_REPLY_STRING ||
 	    r->element[3]->type != REDIS_REPLY_INTEGER || r->element[3]->integer != 1)
