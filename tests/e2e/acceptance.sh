@@ -16,7 +16,6 @@ PW="Temporary-pass-$RANDOM-x"
 apih() { api "$@" -D "$W/h"; }
 hdr() { sed -n "s/^$1: *//Ip" "$W/h" | tr -d '\r' | head -1; }
 is_time() { [[ $1 =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$ ]]; }
-iso() { date -u -d "$1" +%Y-%m-%dT%H:%M:%SZ; }
 # err WANT_STATUS WANT_CODE WHAT: status, code and the documented body shape.
 err() {
   expect_status "$1" "$3"

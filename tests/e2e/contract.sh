@@ -58,7 +58,6 @@ sse_start() {
   MGR_PIDS="$MGR_PIDS $!"
   mgr_wait "grep -q '^: events of' '$W/$1.out'" 15
 }
-iso() { date -u -d "$1" +%Y-%m-%dT%H:%M:%SZ; }
 is_time() { [[ $1 =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$ ]]; }
 
 # ---- short-lived certificates first (they expire while the rest runs) ----

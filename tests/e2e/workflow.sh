@@ -22,7 +22,6 @@ stack_up
 W=$T_DIR/w
 mkdir -p "$W"
 J='Content-Type: application/json'
-iso() { date -u -d "$1" +%Y-%m-%dT%H:%M:%SZ; }
 epoch() { date -u -d "$1" +%s; }
 # vget CERTPREFIX VAULT KEY: GET an object; sets ST and BODY.
 vget() { app GET "/api/v1/vaults/$2/objects/$3" "$1"; }

@@ -93,6 +93,8 @@ expect_code() {
     T_FAILS=$((T_FAILS + 1))
   fi
 }
+# iso WHEN: an RFC 3339 UTC time for date -d (e.g. "+20 seconds").
+iso() { date -u -d "$1" +%Y-%m-%dT%H:%M:%SZ; }
 # check COND WHAT: evaluates a shell condition.
 check() {
   if eval "$1"; then
