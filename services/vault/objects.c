@@ -269,7 +269,9 @@ vault_h_put_chunk(struct rpc_call *call, void *arg)
 	}
 	if (rv != MGR_OK)
 		goto out;
-	if ((int64_t)in->data.len > up.chunk_bytes) {
+	/* A gateway from before chunk_bytes sends RPC_CHUNK_BYTES chunks in
+	 * order: its chunk 0 sets the upload's chunk size (the record does). */
+	if ((int64_t)in->data.len > up.chunk_bytes && in->index != 0) {
 		rv = rpc_fail(call, MGR_EINVAL, "chunk over the chunk size");
 		goto out;
 	}
@@ -457,6 +459,19 @@ vault_h_get_chunk(struct rpc_call *call, void *arg)
 		len = in->size - off < cs ? in->size - off : cs;
 		rv = vault_store_get_chunk(in->vault_id, caller_id(call), in->version,
 		    in->index, (size_t)len, &data);
+		if (rv == MGR_ENOTFOUND &&
+		    vault_store_owner_of(in->vault_id, &v) == MGR_OK &&
+		    strcmp(v.owner, caller_id(call)) == 0 &&
+		    (data = malloc(len > 0 ? (size_t)len : 1)) != NULL) {
+			/* A gateway from before segments reading a single PUT's
+			 * object (its blob is its version) by index. */
+			rv = vault_chunk_read(in->vault_id, in->version, in->index,
+			    v.mirrored ? 2 : 1, (uint8_t *)data, (size_t)len);
+			if (rv != MGR_OK) {
+				free(data);
+				data = NULL;
+			}
+		}
 		if (rv == MGR_ENOTFOUND)
 			rv = rpc_fail(call, rv, "the object data is gone");
 		else if (rv == MGR_EPERM)

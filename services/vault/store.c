@@ -864,6 +864,12 @@ static const char lua_chunk_record[] =
     "end\n"
     "local i = tonumber(ARGV[2])\n"
     "local cs = tonumber(up[7])\n"
+    /* A gateway from before chunk_bytes sends RPC_CHUNK_BYTES chunks in
+     * order: its chunk 0 sets the upload's chunk size. */
+    "if len > cs and i == 0 and tonumber(up[2]) == 0 and len <= tonumber(ARGV[5]) then\n"
+    "  cs = len\n"
+    "  redis.call('HSET', KEYS[1], 'cs', cs)\n"
+    "end\n"
     "if len > cs then return redis.error_reply('INVALID chunk over the chunk size') end\n"
     "local limit = tonumber(up[4])\n"
     "local size = tonumber(up[3]) + len\n"
@@ -882,7 +888,8 @@ vault_store_chunk_record(const char *vid, const char *upload_id,
     const char *owner, uint32_t index, size_t len, int *again)
 {
 	char kup[MGR_ID_MAX + VAULT_VERSION_LEN + 16], sidx[16], slen[24], sttl[16];
-	const char *argv[5];
+	char smax[16];
+	const char *argv[6];
 	redisReply *r = NULL;
 	mgr_err rv;
 
@@ -896,7 +903,9 @@ vault_store_chunk_record(const char *vid, const char *upload_id,
 	argv[2] = sidx;
 	argv[3] = slen;
 	argv[4] = sttl;
-	if ((rv = kv_eval(&r, lua_chunk_record, 1, 5, argv, NULL)) != MGR_OK)
+	snprintf(smax, sizeof(smax), "%u", RPC_CHUNK_BYTES);
+	argv[5] = smax;
+	if ((rv = kv_eval(&r, lua_chunk_record, 1, 6, argv, NULL)) != MGR_OK)
 		return (rv);
 	*again = r->type == REDIS_REPLY_INTEGER && r->integer == 2;
 	freeReplyObject(r);
