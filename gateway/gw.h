@@ -43,6 +43,7 @@ enum {
 	GW_BODY_JSON = 1,   /* application/json, <= 64 KiB, parsed into r->json
 	                       (an empty body gives an empty object) */
 	GW_BODY_STREAM = 2, /* raw bytes handed to route->upload as they come */
+	GW_BODY_RAW = 3,    /* any content type, <= 64 KiB, collected in r->body */
 };
 
 struct gw_req;
@@ -120,6 +121,7 @@ extern const struct gw_route gw_routes_certs[];
 extern const struct gw_route gw_routes_vaults[];
 extern const struct gw_route gw_routes_events[];
 extern const struct gw_route gw_routes_console[];
+extern const struct gw_route gw_routes_pki[];
 
 /* Replies. Each queues exactly one response; the first one wins. */
 mgr_err gw_reply_json(struct gw_req *r, int status, json_t *body); /* steals body */
@@ -132,7 +134,8 @@ mgr_err gw_reply_error(struct gw_req *r, mgr_err e, const char *msg);
 mgr_err gw_reply_empty(struct gw_req *r, int status);
 mgr_err gw_reply_text(struct gw_req *r, int status, const char *content_type,
     const char *text);
-/* Queues a prepared MHD response (the core adds X-Request-Id). */
+/* Queues a prepared MHD response (the core adds X-Request-Id, and
+ * Cache-Control: no-store unless resp has a Cache-Control of its own). */
 mgr_err gw_reply_response(struct gw_req *r, int status, struct MHD_Response *resp);
 /* Sets r->errmsg and returns e, for `return gw_fail(r, MGR_EINVAL, ...)`. */
 mgr_err gw_fail(struct gw_req *r, mgr_err e, const char *fmt, ...)

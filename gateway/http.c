@@ -41,7 +41,7 @@ static struct MHD_Daemon *gw_daemon;
 
 static const struct gw_route *const gw_tables[] = {
 	gw_routes_health, gw_routes_accounts, gw_routes_certs,
-	gw_routes_vaults, gw_routes_events, gw_routes_console,
+	gw_routes_vaults, gw_routes_events, gw_routes_console, gw_routes_pki,
 };
 
 static int64_t
@@ -117,7 +117,8 @@ gw_reply_response(struct gw_req *r, int status, struct MHD_Response *resp)
 		return (MGR_OK);
 	}
 	MHD_add_response_header(resp, "X-Request-Id", r->request_id);
-	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	if (MHD_get_response_header(resp, "Cache-Control") == NULL)
+		MHD_add_response_header(resp, "Cache-Control", "no-store");
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
 	if (MHD_queue_response(r->conn, (unsigned int)status, resp) != MHD_YES) {
 		MHD_destroy_response(resp);
@@ -404,6 +405,17 @@ request_begin(struct gw_req *r)
 
 	if ((rv = gw_authenticate(r)) != MGR_OK)
 		return (rv);
+	if (rt->body == GW_BODY_RAW) {
+		cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+		    MHD_HTTP_HEADER_CONTENT_LENGTH);
+		if (cl != NULL) {
+			int64_t n;
+
+			if (mgr_parse_i64(cl, &n) == MGR_OK && n > (int64_t)GW_JSON_MAX)
+				return (gw_fail(r, MGR_ETOOBIG, "body over %u bytes",
+				    GW_JSON_MAX));
+		}
+	}
 	if (rt->body == GW_BODY_JSON) {
 		cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
 		    MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -445,6 +457,10 @@ request_body(struct gw_req *r, const char *data, size_t len)
 				return (gw_fail(r, MGR_EMEDIA,
 				    "Content-Type must be application/json"));
 		}
+		if ((rv = mgr_buf_add(&r->body, data, len)) == MGR_ETOOBIG)
+			return (gw_fail(r, rv, "body over %u bytes", GW_JSON_MAX));
+		return (rv);
+	case GW_BODY_RAW:
 		if ((rv = mgr_buf_add(&r->body, data, len)) == MGR_ETOOBIG)
 			return (gw_fail(r, rv, "body over %u bytes", GW_JSON_MAX));
 		return (rv);
