@@ -547,8 +547,8 @@ c_rotate(struct cli *c, struct args *a)
 		cli_fail(c, "rotate: the answer holds no certificate of the new key");
 		goto out;
 	}
-	/* Steps 2-4: cert.pem.new, then key.pem.new -> key.pem, cert.pem.new ->
-	 * cert.pem, each made durable before the next. */
+	/* Then cert.pem.new (durable), and the switch of state_recover:
+	 * key.pem.new -> key.pem, cert.pem.new -> cert.pem, fsync. */
 	if (fsx_write_atomic(c->dir, "cert.pem.new", pem, strlen(pem), 0644, 0) != MGR_OK) {
 		cli_fail(c, "%s: cannot write cert.pem.new: %s", c->dir, strerror(errno));
 		goto out;

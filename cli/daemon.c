@@ -23,6 +23,7 @@
 #define BACKOFF_BASE_MS 1000
 #define RETRY_UNCHANGED_S 3600 /* a renewal by time that changed nothing */
 #define STREAM_IDLE_S 90       /* no byte (not even a heartbeat) for this long */
+#define EXPIRING_KEPT 16
 
 struct follow {
 	struct cli *c;
@@ -34,6 +35,11 @@ struct follow {
 	int got_bytes;
 	int64_t next_time_try; /* no renewal by time before this */
 	struct sse_parser p;
+	/* serials of the account's recent expiry notices: a certificate that
+	 * appears in the directory later (rotated by another mgr while this one
+	 * read the stream with the old one) is renewed on its notice too */
+	char expiring[EXPIRING_KEPT][80];
+	unsigned nexpiring;
 };
 
 static double
@@ -96,18 +102,22 @@ on_event(void *arg, const char *id, const char *event, const char *data, size_t 
 		if (f->c->verbose)
 			cli_log(f->c, "event %s %s %s", id, type, serial != NULL ? serial : "");
 		if (strcmp(type, "certificate.expiring") == 0 && serial != NULL &&
-		    pki_serial_eq(serial, f->ci.serial)) {
+		    !pki_serial_eq(serial, f->ci.serial)) {
+			snprintf(f->expiring[f->nexpiring++ % EXPIRING_KEPT], sizeof(f->expiring[0]),
+			    "%s", serial);
+		} else if (strcmp(type, "certificate.expiring") == 0 && serial != NULL) {
 			cli_log(f->c, "event %s: certificate %s expires %s (within %lld days)",
 			    id, serial, json_string_value(json_object_get(d, "not_after")) ?
 			        json_string_value(json_object_get(d, "not_after")) : "?",
 			    (long long)json_integer_value(json_object_get(d, "days")));
 			f->renew_event = 1;
-			stop = 1;
+			stop = 1; /* the cursor moves past it once renewed (renew()) */
 		} else if (strcmp(type, "certificate.revoked") == 0 && serial != NULL &&
 		    pki_serial_eq(serial, f->ci.serial)) {
 			cli_log(f->c, "event %s: this certificate (%s) was revoked", id, serial);
 		}
-		save_cursor(f);
+		if (!stop)
+			save_cursor(f);
 	}
 	json_decref(ev);
 	return (stop);
@@ -156,9 +166,18 @@ reload(struct follow *f)
 		return (-1);
 	}
 	state_unlock(f->c, lock);
+	/* A connection open since before presents the old certificate. */
+	http_reset(f->c);
 	x = pki_cert_parse(f->s.cert_pem.data, f->s.cert_pem.len);
 	pki_cert_info(x, &f->ci);
 	X509_free(x);
+	for (unsigned i = 0; i < EXPIRING_KEPT && i < f->nexpiring; i++)
+		if (pki_serial_eq(f->expiring[i], f->ci.serial)) {
+			cli_log(f->c, "certificate %s (new in %s) had an expiry notice",
+			    f->ci.serial, f->c->dir);
+			f->expiring[i][0] = '\0';
+			f->renew_event = 1;
+		}
 	return (0);
 }
 
@@ -222,6 +241,7 @@ renew(struct follow *f, const char *exec_cmd, int by_event)
 		return (-1);
 	}
 	json_decref(ans);
+	save_cursor(f); /* past the event that asked for this */
 	if (reload(f) != 0) {
 		cli_log(f->c, "%s", f->c->reason);
 		f->c->reason[0] = '\0';
@@ -355,6 +375,7 @@ cli_renew_daemon(struct cli *c, const char *exec_cmd, int64_t backoff_max_s)
 	memset(&f, 0, sizeof(f));
 	f.c = c;
 	f.daemon = 1;
+	cli_signals(); /* a SIGTERM from the first moment on is a clean stop */
 	sse_init(&f.p);
 	if (reload(&f) != 0) {
 		sse_free(&f.p);

@@ -6,14 +6,15 @@
  * - A rotation changes both. It writes the new key to key.pem.new (fsynced)
  *   before it asks the server, and the new certificate to cert.pem.new
  *   (fsynced) when the answer arrives; then it renames key.pem.new to
- *   key.pem and then cert.pem.new to cert.pem, fsyncing the directory after
- *   each step.
+ *   key.pem and at once cert.pem.new to cert.pem, and fsyncs the directory.
  * - Every command that uses the directory first finishes or undoes an
  *   interrupted rotation (state_recover, under DIR/.mgr.lock):
  *   cert.pem.new present: if it holds key.pem.new's public key, rename
  *   key.pem.new to key.pem; if it (now) holds key.pem's, rename it to
- *   cert.pem; else it is stale and removed. key.pem.new present alone: the
- *   answer never arrived; the account's certificates are listed with the
+ *   cert.pem; else it is stale and removed. key.pem.new present alone and
+ *   holding cert.pem's key (the renames reached the disk in the other
+ *   order): rename it to key.pem. key.pem.new alone otherwise: the answer
+ *   never arrived; the account's certificates are listed with the
  *   current pair: one holding the new key completes the rotation as above,
  *   none means the server did not rotate and key.pem.new is removed; if the
  *   current pair is refused (the server rotated and revoked it), key.pem.new
@@ -114,16 +115,19 @@ out:
 	return (rv);
 }
 
+/* Renames from to to in DIR; with sync, fsyncs DIR after. */
 static int
-do_rename(struct cli *c, const char *from, const char *to)
+do_rename(struct cli *c, const char *from, const char *to, int sync)
 {
 	char a[FSX_PATH_MAX];
 
 	if (fsx_join(c->dir, from, a) != MGR_OK ||
-	    fsx_commit(a, c->dir, to, 0) != MGR_OK || fsx_fsync_dir(c->dir) != MGR_OK)
+	    fsx_commit(a, c->dir, to, 0) != MGR_OK ||
+	    (sync && fsx_fsync_dir(c->dir) != MGR_OK))
 		return (cli_fail(c, "%s: cannot rename %s to %s: %s", c->dir, from, to,
 		    strerror(errno)), -1);
-	cli_log(c, "recovery: %s -> %s", from, to);
+	if (c->verbose)
+		cli_log(c, "%s -> %s", from, to);
 	return (0);
 }
 
@@ -203,13 +207,14 @@ out:
 static int
 recover_locked(struct cli *c, const char *account_id)
 {
-	int m;
-
 	fsx_clean_temps(c->dir, "cert.pem");
 	fsx_clean_temps(c->dir, "cert.pem.new");
 	fsx_clean_temps(c->dir, "key.pem.new");
 	fsx_clean_temps(c->dir, "events.cursor");
 	if (fsx_exists(c->dir, "key.pem.new") && !fsx_exists(c->dir, "cert.pem.new")) {
+		/* the certificate's rename reached the disk before the key's */
+		if (files_match(c, "key.pem.new", "cert.pem") == 1)
+			return (do_rename(c, "key.pem.new", "key.pem", 1));
 		if (files_match(c, "key.pem", "cert.pem") != 1)
 			return (cli_fail(c, "%s: key.pem and cert.pem do not match and a "
 			    "rotation is unfinished", c->dir), -1);
@@ -218,13 +223,15 @@ recover_locked(struct cli *c, const char *account_id)
 	}
 	if (!fsx_exists(c->dir, "cert.pem.new"))
 		return (0);
+	/* The two renames back to back, one fsync after: the window in which
+	 * key.pem is new and cert.pem old is two system calls wide, and a crash
+	 * inside it is finished here on the next start. */
 	if (fsx_exists(c->dir, "key.pem.new") &&
 	    files_match(c, "key.pem.new", "cert.pem.new") == 1 &&
-	    do_rename(c, "key.pem.new", "key.pem") != 0)
+	    do_rename(c, "key.pem.new", "key.pem", 0) != 0)
 		return (-1);
-	m = files_match(c, "key.pem", "cert.pem.new");
-	if (m == 1)
-		return (do_rename(c, "cert.pem.new", "cert.pem"));
+	if (files_match(c, "key.pem", "cert.pem.new") == 1)
+		return (do_rename(c, "cert.pem.new", "cert.pem", 1));
 	do_remove(c, "cert.pem.new");
 	if (fsx_exists(c->dir, "key.pem.new"))
 		do_remove(c, "key.pem.new");
