@@ -27,12 +27,13 @@ for i in $(seq 1 "$ROUNDS"); do
   check 'pair_match d$i' "round $i: key and certificate match after kill -9"
   check 'openssl verify -CAfile "$CA" d$i/cert.pem >/dev/null' "round $i: cert.pem is whole"
   # again, to the end
-  "$MGR" --dir "d$i" renew --daemon 2>>"d$i.log" &
+  "$MGR" --dir "d$i" renew --daemon 2>"d$i-2.log" &
   D=$!
+  mgr_wait "grep -q 'watching certificate' d$i-2.log" 30 # up (handlers set)
   mgr_wait "[ \"\$(cert_end d$i/cert.pem)\" -gt $(date -d '+300 days' +%s) ]" 60
   rc=$?
   kill -TERM $D; wait $D; rc2=$?; D=""
-  check '[ $rc -eq 0 ] && [ $rc2 -eq 0 ] && [ "$(cert_serial d$i/cert.pem)" != "$S0" ]' "round $i: renewed after the restart ($(tail -2 d$i.log))"
+  check '[ $rc -eq 0 ] && [ $rc2 -eq 0 ] && [ "$(cert_serial d$i/cert.pem)" != "$S0" ]' "round $i: renewed after the restart ($(tail -2 d$i-2.log))"
   check 'pair_match d$i' "round $i: a matching pair after the renewal"
   mgr_run --dir "d$i" status --json
   check '[ "$(out_field certificate_status)" = valid ]' "round $i: status works"
