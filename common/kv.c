@@ -18,6 +18,8 @@
 
 static struct kv_url kv_target;
 static _Thread_local redisContext *kv_tls;
+/* The detail of this thread's last refusal by a script (kv_refusal). */
+static _Thread_local char kv_refused[128];
 
 static int
 kv_hexval(int c)
@@ -317,8 +319,14 @@ kv_err_of(const redisReply *r)
 	for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
 		size_t n = strlen(codes[i].prefix);
 
-		if (r->len >= n && strncmp(r->str, codes[i].prefix, n) == 0)
+		if (r->len >= n && strncmp(r->str, codes[i].prefix, n) == 0) {
+			const char *d = r->str + n;
+
+			while (*d == ' ')
+				d++;
+			snprintf(kv_refused, sizeof(kv_refused), "%s", d);
 			return (codes[i].err);
+		}
 	}
 	log_error(NULL, "redis error: %.200s", r->str);
 	return (MGR_EINTERNAL);
@@ -343,6 +351,12 @@ kv_check(redisReply *r, redisReply **reply)
 	}
 	*reply = r;
 	return (MGR_OK);
+}
+
+const char *
+kv_refusal(void)
+{
+	return (kv_refused);
 }
 
 mgr_err

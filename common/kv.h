@@ -66,6 +66,14 @@ mgr_err kv_pipeline(const struct kv_pipe_cmd *cmds, int n, redisReply **replies)
  * that error reply (a script's "CONFLICT ..." is MGR_ECONFLICT, ...). */
 mgr_err kv_reply_err(const redisReply *r);
 
+/* The one way a Lua script refuses: return redis.error_reply('<CODE>
+ * <detail>') with CODE one of INVALID, UNAUTH, PERM, NOTFOUND, CONFLICT,
+ * TOOBIG, RATE; kv_eval (kv_cmd, kv_reply_err) then gives the mgr_err of
+ * CODE, and kv_refusal() this thread's last detail ("name", "no such
+ * vault"), for a handler that answers differently by detail. Results that
+ * are not refusals ("same": nothing to change) are ordinary return values. */
+const char *kv_refusal(void);
+
 /* Closes this thread's context; call before a thread that used kv_ctx ends. */
 void kv_thread_done(void);
 

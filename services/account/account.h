@@ -39,7 +39,4 @@ mgr_err acct_h_delete(struct rpc_call *call, void *arg);
 /* audit_list.c */
 mgr_err acct_h_list_audit(struct rpc_call *call, void *arg);
 
-/* 1 when s is a user name of API.md: 3..64 of [A-Za-z0-9._-]. */
-int acct_username_ok(const char *s);
-
 #endif

@@ -108,7 +108,7 @@ vault_from(const redisReply *r, struct vault_rec *v)
 
 static const char lua_tpl_create[] =
     REPLAY_LUA
-    "if replay_seen(ARGV[7]) then return " REPLAY_LUA_SIGNAL " end\n"
+    REPLAY_LUA_GUARD(7)
     "if not redis.call('SET', KEYS[1], ARGV[1], 'NX') then\n"
     "  return redis.error_reply('CONFLICT a template with this name exists')\n"
     "end\n"
@@ -264,7 +264,7 @@ vault_store_tpl_list(const char *after, size_t limit, struct vault_tpl **out,
 
 static const char lua_vault_create[] =
     REPLAY_LUA
-    "if replay_seen(ARGV[10]) then return " REPLAY_LUA_SIGNAL " end\n"
+    REPLAY_LUA_GUARD(10)
     "if not redis.call('SET', KEYS[1], ARGV[1], 'NX') then\n"
     "  return redis.error_reply('CONFLICT a vault with this name exists')\n"
     "end\n"
@@ -389,7 +389,7 @@ vault_store_list(const char *owner, const char *after, size_t limit,
 
 static const char lua_vault_delete[] =
     REPLAY_LUA
-    "if replay_seen(ARGV[2]) then return " REPLAY_LUA_SIGNAL " end\n"
+    REPLAY_LUA_GUARD(2)
     "local v = redis.call('HMGET', KEYS[1], 'id', 'object_count')\n"
     "if not v[1] then return redis.error_reply('NOTFOUND no such vault') end\n"
     "if tonumber(v[2]) ~= 0 or redis.call('ZCARD', KEYS[2]) ~= 0 then\n"
@@ -785,7 +785,7 @@ vault_store_put_chunk(const char *vid, const char *upload_id, const char *owner,
 
 static const char lua_put_commit[] =
     REPLAY_LUA
-    "if replay_seen(ARGV[8]) then return " REPLAY_LUA_SIGNAL " end\n"
+    REPLAY_LUA_GUARD(8)
     "local v = redis.call('HMGET', KEYS[1], 'owner_account_id', 'quota_bytes',\n"
     "  'bytes_used', 'object_count')\n"
     "if not v[1] then return redis.error_reply('NOTFOUND no such vault') end\n"
@@ -1083,7 +1083,7 @@ out:
 
 static const char lua_obj_delete[] =
     REPLAY_LUA
-    "if replay_seen(ARGV[4]) then return " REPLAY_LUA_SIGNAL " end\n"
+    REPLAY_LUA_GUARD(4)
     "local v = redis.call('HMGET', KEYS[1], 'owner_account_id', 'mirror')\n"
     "if not v[1] then return redis.error_reply('NOTFOUND no such vault') end\n"
     "if v[1] ~= ARGV[1] then\n"

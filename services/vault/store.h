@@ -171,11 +171,7 @@ mgr_err vault_store_obj_list(const struct vault_rec *v, const char *prefix,
     const char *after, uint32_t limit, struct vault_obj **out, size_t *n,
     int *more);
 
-/* names.c: the rules for names and keys. */
-int vault_name_valid(const char *name);
-/* 1..VAULT_KEY_MAX bytes of valid UTF-8 (no overlong forms, surrogates or
- * code points past U+10FFFF) without NUL. */
-int vault_key_valid(const char *key, size_t len);
-int vault_utf8_valid(const char *s, size_t len);
+/* The rules for names and keys (rules.h), for every includer of this. */
+#include "services/vault/rules.h"
 
 #endif
