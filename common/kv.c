@@ -18,8 +18,6 @@
 
 static struct kv_url kv_target;
 static _Thread_local redisContext *kv_tls;
-/* The detail of this thread's last refusal by a script (kv_refusal). */
-static _Thread_local char kv_refused[128];
 
 static int
 kv_hexval(int c)
@@ -299,6 +297,14 @@ kv_drop(void)
 	kv_tls = NULL;
 }
 
+static __thread char kv_last_err[160];
+
+const char *
+kv_last_error(void)
+{
+	return (kv_last_err);
+}
+
 /* The error of an error reply (see kv_check); MGR_OK for any other. */
 static mgr_err
 kv_err_of(const redisReply *r)
@@ -312,21 +318,17 @@ kv_err_of(const redisReply *r)
 	    {"CONFLICT", MGR_ECONFLICT}, {"TOOBIG", MGR_ETOOBIG},
 	    {"RATE", MGR_ERATE}, {"LOADING", MGR_EUNAVAIL},
 	    {"MISCONF", MGR_EUNAVAIL}, {"READONLY", MGR_EUNAVAIL},
+	    {"PRECOND", MGR_EPRECOND}, {"UNAVAIL", MGR_EUNAVAIL},
 	};
 
 	if (r->type != REDIS_REPLY_ERROR)
 		return (MGR_OK);
+	snprintf(kv_last_err, sizeof(kv_last_err), "%s", r->str);
 	for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
 		size_t n = strlen(codes[i].prefix);
 
-		if (r->len >= n && strncmp(r->str, codes[i].prefix, n) == 0) {
-			const char *d = r->str + n;
-
-			while (*d == ' ')
-				d++;
-			snprintf(kv_refused, sizeof(kv_refused), "%s", d);
+		if (r->len >= n && strncmp(r->str, codes[i].prefix, n) == 0)
 			return (codes[i].err);
-		}
 	}
 	log_error(NULL, "redis error: %.200s", r->str);
 	return (MGR_EINTERNAL);
@@ -356,7 +358,13 @@ kv_check(redisReply *r, redisReply **reply)
 const char *
 kv_refusal(void)
 {
-	return (kv_refused);
+	const char *d = strchr(kv_last_err, ' ');
+
+	if (d == NULL)
+		return ("");
+	while (*d == ' ')
+		d++;
+	return (d);
 }
 
 mgr_err
