@@ -120,6 +120,13 @@ extern const struct gw_route gw_routes_certs[];
 extern const struct gw_route gw_routes_vaults[];
 extern const struct gw_route gw_routes_events[];
 extern const struct gw_route gw_routes_console[];
+/* The IBM `.adm` front (gateway/adm/): its routes, made by gw_adm_init()
+ * before the server starts; it writes the answer of every request under
+ * its prefix, refusals of the core included. */
+extern struct gw_route gw_routes_adm[];
+mgr_err gw_adm_init(void);
+int gw_adm_owns(const struct gw_req *r);
+mgr_err gw_adm_reply_error(struct gw_req *r, mgr_err e, const char *msg);
 
 /* Replies. Each queues exactly one response; the first one wins. */
 mgr_err gw_reply_json(struct gw_req *r, int status, json_t *body); /* steals body */

@@ -41,7 +41,7 @@ static struct MHD_Daemon *gw_daemon;
 
 static const struct gw_route *const gw_tables[] = {
 	gw_routes_health, gw_routes_accounts, gw_routes_certs,
-	gw_routes_vaults, gw_routes_events, gw_routes_console,
+	gw_routes_vaults, gw_routes_events, gw_routes_console, gw_routes_adm,
 };
 
 static int64_t
@@ -201,6 +201,8 @@ gw_reply_error(struct gw_req *r, mgr_err e, const char *msg)
 
 	if (r->responded)
 		return (MGR_OK);
+	if (gw_adm_owns(r))
+		return (gw_adm_reply_error(r, e, msg));
 	body = json_pack("{s:{s:s, s:s, s:s}}", "error", "code", mgr_err_code(e),
 	    "message", msg != NULL && *msg != '\0' ? msg : mgr_strerror(e),
 	    "request_id", r->request_id);

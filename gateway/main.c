@@ -61,7 +61,8 @@ main(void)
 		log_error(NULL, "cannot get a server certificate from the CA service");
 		goto out;
 	}
-	if (gw_authcache_start() != MGR_OK || gw_http_start(cert, key) != MGR_OK)
+	if (gw_adm_init() != MGR_OK || gw_authcache_start() != MGR_OK ||
+	    gw_http_start(cert, key) != MGR_OK)
 		goto out;
 	OPENSSL_cleanse(key, strlen(key));
 	log_info(NULL, "gateway listening on https://%s:%d", gw.cfg.bind,
