@@ -20,7 +20,7 @@ out=$(cd "$WORK" && MGR="$URL" CA="$CA" ADMIN_PW="$MANAGER_ADMIN_PASSWORD" bash 
 rc=$?
 echo "$out" | cut -c1-200 | tail -n 40
 check '[ $rc -eq 0 ]' "the examples run to the end"
-check 'grep -qE "^account [0-9]+$" <<<"$out"' "createPrivateAccount gives a numeric id"
+check 'grep -qE "^account [0-9]+$" <<<"$out" && grep -qE "^template [0-9]+$" <<<"$out"' "createPrivateAccount and createVaultTemplate give numeric ids"
 check '[ "$(grep -o "\"responseStatus\":\"ok\"" <<<"$out" | wc -l)" -eq 4 ]' \
   "editAccount, editAccountPassword, createVaultFromTemplate and clientCertificateRenewer answer ok in JSON"
 check '[ "$(grep -o "<responseStatus>ok</responseStatus>" <<<"$out" | wc -l)" -eq 2 ]' \
