@@ -250,9 +250,9 @@ adm_upload(struct gw_req *r, const char *data, size_t len)
 		if ((c = calloc(1, sizeof(*c))) == NULL)
 			return (MGR_ENOMEM);
 		adm_form_init(&c->form);
-		if (adm_flavour_parse(r->params[0], &c->fl) != MGR_OK)
-			c->fl = ADM_JSON;
 		r->state = c;
+		if (adm_flavour_parse(r->params[0], &c->fl) != MGR_OK)
+			return (gw_fail(r, MGR_ENOTFOUND, "no such response type: json or xml"));
 		cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
 		    MHD_HTTP_HEADER_CONTENT_LENGTH);
 		te = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
