@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/kv.h"
 #include "common/log.h"
 #include "common/util.h"
 
@@ -276,6 +277,9 @@ adm_cleanup(struct gw_req *r)
 {
 	struct adm_call *c = r->state;
 
+	/* Id numbers (ids.c) and audit records used this thread's Redis
+	 * connection: MHD's threads are not ours, close it (routes_accounts.c). */
+	kv_thread_done();
 	if (c == NULL)
 		return;
 	adm_form_free(&c->form);
