@@ -91,6 +91,41 @@ mgr_config_internal_tls(struct mgr_internal_tls *out)
 	return (MGR_OK);
 }
 
+/* MANAGER_PUBLIC_URL, or https://{bind}:{port} ([bind] for IPv6): an
+ * http(s) URL of printable ASCII without spaces, quotes or a fragment,
+ * written into every certificate as the base of its AIA and CRL URLs. */
+static mgr_err
+public_url(struct mgr_config *cfg)
+{
+	char *u = cfg->public_url;
+	size_t n;
+
+	if (getenv("MANAGER_PUBLIC_URL") != NULL && *getenv("MANAGER_PUBLIC_URL") != '\0') {
+		env_str("MANAGER_PUBLIC_URL", "", u, sizeof(cfg->public_url));
+	} else {
+		snprintf(u, sizeof(cfg->public_url), strchr(cfg->bind, ':') != NULL
+		    ? "https://[%s]:%d" : "https://%s:%d", cfg->bind, cfg->https_port);
+	}
+	n = strlen(u);
+	while (n > 0 && u[n - 1] == '/')
+		u[--n] = '\0';
+	if (strncmp(u, "https://", 8) != 0 && strncmp(u, "http://", 7) != 0)
+		goto bad;
+	if (n >= sizeof(cfg->public_url) - 64)
+		goto bad;
+	for (size_t i = 0; i < n; i++)
+		if (u[i] <= ' ' || u[i] >= 0x7f || u[i] == '"' || u[i] == '#' ||
+		    u[i] == '<' || u[i] == '>' || u[i] == '\\')
+			goto bad;
+	if (u[strcspn(u, ":") + 3] == '\0' || u[strcspn(u, ":") + 3] == '/')
+		goto bad;
+	return (MGR_OK);
+bad:
+	log_error(NULL, "MANAGER_PUBLIC_URL must be an http(s) URL of printable "
+	    "ASCII (at most %zu bytes)", sizeof(cfg->public_url) - 65);
+	return (MGR_EINVAL);
+}
+
 mgr_err
 mgr_config_load(struct mgr_config *cfg)
 {
@@ -142,6 +177,23 @@ mgr_config_load(struct mgr_config *cfg)
 		log_error(NULL, "set both MANAGER_CA_KEY_FILE and MANAGER_CA_CERT_FILE");
 		return (MGR_EINVAL);
 	}
+	env_str("MANAGER_CA_PKCS11_MODULE", "", cfg->ca_pkcs11_module,
+	    sizeof(cfg->ca_pkcs11_module));
+	env_str("MANAGER_CA_KEY_URI", "", cfg->ca_key_uri, sizeof(cfg->ca_key_uri));
+	if ((*cfg->ca_pkcs11_module == '\0') != (*cfg->ca_key_uri == '\0')) {
+		log_error(NULL, "set both MANAGER_CA_PKCS11_MODULE and MANAGER_CA_KEY_URI");
+		return (MGR_EINVAL);
+	}
+	if (*cfg->ca_key_uri != '\0' && *cfg->ca_key_file != '\0') {
+		log_error(NULL, "MANAGER_CA_KEY_URI and MANAGER_CA_KEY_FILE exclude each other");
+		return (MGR_EINVAL);
+	}
+	if (*cfg->ca_key_uri != '\0' && strncmp(cfg->ca_key_uri, "pkcs11:", 7) != 0) {
+		log_error(NULL, "MANAGER_CA_KEY_URI must be a pkcs11: URI (RFC 7512)");
+		return (MGR_EINVAL);
+	}
+	if (public_url(cfg) != MGR_OK)
+		return (MGR_EINVAL);
 
 	snprintf(dir, sizeof(dir), "ipc://%s/account.sock", run);
 	env_str("MANAGER_ACCOUNT_ADDR", dir, cfg->account_addr,

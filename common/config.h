@@ -34,6 +34,14 @@ struct mgr_config {
 	char ca_key_type[32];             /* MANAGER_CA_KEY_TYPE: rsa2048 | ec-p256 */
 	char ca_key_file[MGR_PATH_MAX];   /* MANAGER_CA_KEY_FILE */
 	char ca_cert_file[MGR_PATH_MAX];  /* MANAGER_CA_CERT_FILE */
+	/* The CA key in a PKCS#11 token: the module and an RFC 7512 URI naming
+	 * token and key (with pin-value or pin-source). Both or neither. */
+	char ca_pkcs11_module[MGR_PATH_MAX]; /* MANAGER_CA_PKCS11_MODULE */
+	char ca_key_uri[1024];            /* MANAGER_CA_KEY_URI */
+	/* MANAGER_PUBLIC_URL: the base of the URLs written into certificates
+	 * (AIA, CRL distribution point), no trailing '/'. Default
+	 * https://{MANAGER_BIND}:{MANAGER_HTTPS_PORT}. */
+	char public_url[512];
 	/* Internal service addresses (nng URLs); several, comma separated, to
 	 * spread over replicas. Default ipc:// under $MANAGER_DATA_DIR/run. */
 	char account_addr[1024];          /* MANAGER_ACCOUNT_ADDR */

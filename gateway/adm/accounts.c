@@ -1,7 +1,7 @@
 /* The account methods an administrator uses (IBM "Account management":
  * createPrivateAccount, createAccount, editAccount, editAccountPassword;
  * and disableAccount, enableAccount, deleteAccount, named by us) onto
- * account-svc's RPCs, as gateway/routes_accounts.c does for REST. A call
+ * account-svc's RPCs, as gateway/rest/accounts.c does for REST. A call
  * refused here (a parameter missing or bad) gets the audit record the REST
  * route gives a refused body. */
 #include "gateway/adm/adm.h"
@@ -12,7 +12,7 @@
 #include "common/kv.h"
 #include "proto/account.pb-c.h"
 
-/* Transport bounds, as routes_accounts.c; the service applies the rules. */
+/* Transport bounds, as rest/accounts.c; the service applies the rules. */
 #define ACC_NAME_BYTES 128
 #define ACC_USER_BYTES 64
 #define ACC_PASSWORD_BYTES 1024
@@ -22,7 +22,7 @@ static mgr_err
 refused(struct gw_req *r, const char *action, const char *target, mgr_err rv)
 {
 	audit_log(r->request_id, &r->caller, action, target, rv, r->errmsg);
-	kv_thread_done(); /* MHD's threads are not ours (routes_accounts.c) */
+	kv_thread_done(); /* MHD's threads are not ours (rest/accounts.c) */
 	return (rv);
 }
 

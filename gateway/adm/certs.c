@@ -1,5 +1,5 @@
 /* The certificate methods of IBM's locked-vault workflow onto ca-svc's
- * RPCs, as gateway/routes_certs.c does for REST:
+ * RPCs, as gateway/rest/certs.c does for REST:
  *   registerClientCertificate  temporary credentials  ca.Register
  *   clientCertificateRenewer   client certificate     ca.Renew
  *   rotateClientKey            client certificate     ca.Rotate
@@ -11,7 +11,7 @@
 
 #include "proto/ca.pb-c.h"
 
-#define CSR_MAX (16u * 1024) /* as routes_certs.c */
+#define CSR_MAX (16u * 1024) /* as rest/certs.c */
 #define ID_MAX sizeof(((struct gw_req *)0)->caller_id) /* holds the caller's */
 
 /* responseData of a certificate: IBM's "certificate" (PEM), and ours. */

@@ -1,6 +1,7 @@
 /* The `.adm` front: routes, the form body, the envelope of every answer
  * (also of the refusals the core makes before a handler runs). */
 #include "gateway/adm/adm.h"
+#include "gateway/adm/front.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,8 +19,9 @@ static const struct adm_method *const adm_tables[] = {
 	adm_methods_accounts, adm_methods_certs, adm_methods_vaults,
 };
 
-struct gw_route gw_routes_adm[ADM_ROUTES_MAX + 1]; /* gw_adm_init fills it */
+static struct gw_route adm_routes[ADM_ROUTES_MAX + 1]; /* gw_adm_init fills it */
 static char adm_patterns[ADM_ROUTES_MAX][ADM_PATTERN_MAX];
+static const struct gw_route *const adm_route_tables[] = {adm_routes, NULL};
 
 /* IBM: 200 for success, 422 for what fails validation, 403 outside the
  * caller's domain; the rest as HTTP has them (api/ibm-compat.md). */
@@ -80,14 +82,10 @@ adm_reply_ok(struct gw_req *r, json_t *data)
 	return (rv);
 }
 
-int
-gw_adm_owns(const struct gw_req *r)
-{
-	return (strncmp(r->url, ADM_PREFIX, strlen(ADM_PREFIX)) == 0);
-}
-
-mgr_err
-gw_adm_reply_error(struct gw_req *r, mgr_err e, const char *msg)
+/* The front's error writer (struct gw_front): every refusal under
+ * /manager/api/, the core's included (401, 404, 405, 413, 415, ...). */
+static mgr_err
+adm_reply_error(struct gw_req *r, mgr_err e, const char *msg)
 {
 	struct adm_call *c = r->state;
 	json_t *data;
@@ -278,7 +276,7 @@ adm_cleanup(struct gw_req *r)
 	struct adm_call *c = r->state;
 
 	/* Id numbers (ids.c) and audit records used this thread's Redis
-	 * connection: MHD's threads are not ours, close it (routes_accounts.c). */
+	 * connection: MHD's threads are not ours, close it (rest/accounts.c). */
 	kv_thread_done();
 	if (c == NULL)
 		return;
@@ -370,19 +368,26 @@ gw_adm_init(void)
 				return (MGR_EINTERNAL);
 			snprintf(adm_patterns[k], ADM_PATTERN_MAX, ADM_PREFIX "{}/1.0/%s.adm",
 			    m->name);
-			gw_routes_adm[k] = (struct gw_route){.method = "POST",
+			adm_routes[k] = (struct gw_route){.method = "POST",
 			    .pattern = adm_patterns[k], .auth = m->auth,
 			    .body = GW_BODY_STREAM, .handle = adm_handle,
 			    .upload = adm_upload, .cleanup = adm_cleanup};
 			k++;
 		}
 	}
-	gw_routes_adm[k++] = (struct gw_route){.method = "POST",
+	adm_routes[k++] = (struct gw_route){.method = "POST",
 	    .pattern = ADM_PREFIX "{}/1.0/{}", .auth = GW_AUTH_PUBLIC,
 	    .body = GW_BODY_NONE, .handle = adm_unknown};
-	gw_routes_adm[k++] = (struct gw_route){.method = "GET",
+	adm_routes[k++] = (struct gw_route){.method = "GET",
 	    .pattern = ADM_PREFIX "{}/1.0/{}", .auth = GW_AUTH_PUBLIC,
 	    .body = GW_BODY_NONE, .handle = adm_unknown};
-	gw_routes_adm[k] = (struct gw_route){.method = NULL};
+	adm_routes[k] = (struct gw_route){.method = NULL};
 	return (MGR_OK);
 }
+
+const struct gw_front gw_front_adm = {
+	.name = "adm",
+	.prefix = ADM_PREFIX,
+	.tables = adm_route_tables,
+	.reply_error = adm_reply_error,
+};

@@ -1,4 +1,4 @@
-/* createVaultFromTemplate onto vault.Create, as gateway/routes_vaults.c's
+/* createVaultFromTemplate onto vault.Create, as gateway/rest/vaults.c's
  * createLockedVault: the application (role vault provisioner) makes a
  * locked vault from a template; anyone else is refused, and audited, by
  * vault-svc. */

@@ -18,6 +18,7 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "services/ca/token.h"
 
 #define CA_VALIDITY_S (10LL * 365 * 86400)
 
@@ -122,8 +123,58 @@ random_serial(X509 *x, char serial_hex[64])
 	return (MGR_OK);
 }
 
+/* The digest of signatures: the fetched SHA-256 for a key of this process,
+ * the built-in one for a token's key (its engine takes legacy methods). */
+static const EVP_MD *
+sign_md(const struct ca_state *ca)
+{
+	return (ca->token != NULL ? EVP_sha256() : ca->sha256);
+}
+
+int
+ca_key_sign_x509(struct ca_state *ca, X509 *x)
+{
+	int ok;
+
+	if (ca->token == NULL)
+		return (X509_sign(x, ca->key, sign_md(ca)) > 0);
+	pthread_mutex_lock(&ca->token_lock);
+	ok = X509_sign(x, ca->key, sign_md(ca)) > 0;
+	pthread_mutex_unlock(&ca->token_lock);
+	return (ok);
+}
+
+int
+ca_key_sign_crl(struct ca_state *ca, X509_CRL *crl)
+{
+	int ok;
+
+	if (ca->token == NULL)
+		return (X509_CRL_sign(crl, ca->key, sign_md(ca)) > 0);
+	pthread_mutex_lock(&ca->token_lock);
+	ok = X509_CRL_sign(crl, ca->key, sign_md(ca)) > 0;
+	pthread_mutex_unlock(&ca->token_lock);
+	return (ok);
+}
+
+int
+ca_key_sign_ocsp(struct ca_state *ca, OCSP_BASICRESP *bs)
+{
+	unsigned long flags = OCSP_NOCERTS | OCSP_RESPID_KEY;
+	int ok;
+
+	if (ca->token == NULL)
+		return (OCSP_basic_sign(bs, ca->cert, ca->key, sign_md(ca), NULL,
+		    flags) == 1);
+	pthread_mutex_lock(&ca->token_lock);
+	ok = OCSP_basic_sign(bs, ca->cert, ca->key, sign_md(ca), NULL, flags) == 1;
+	pthread_mutex_unlock(&ca->token_lock);
+	return (ok);
+}
+
+/* A new self-signed CA certificate for key (pub its public half). */
 static mgr_err
-make_ca_cert(EVP_PKEY *key, X509 **out)
+make_ca_cert(EVP_PKEY *key, EVP_PKEY *pub, const EVP_MD *md, X509 **out)
 {
 	X509 *x = X509_new();
 	X509_NAME *n = NULL;
@@ -142,13 +193,13 @@ make_ca_cert(EVP_PKEY *key, X509 **out)
 	X509_set_issuer_name(x, n);
 	X509_time_adj_ex(X509_getm_notBefore(x), 0, -300, NULL);
 	ASN1_TIME_set(X509_getm_notAfter(x), (time_t)(now + CA_VALIDITY_S));
-	X509_set_pubkey(x, key);
+	X509_set_pubkey(x, pub);
 	if (!add_ext(x, x, NID_basic_constraints, "critical,CA:TRUE,pathlen:0") ||
 	    !add_ext(x, x, NID_key_usage, "critical,keyCertSign,cRLSign,digitalSignature") ||
 	    !add_ext(x, x, NID_subject_key_identifier, "hash") ||
 	    !add_ext(x, x, NID_authority_key_identifier, "keyid:always"))
 		goto out;
-	if (X509_sign(x, key, EVP_sha256()) <= 0)
+	if (X509_sign(x, key, md) <= 0)
 		goto out;
 	*out = x;
 	x = NULL;
@@ -197,7 +248,7 @@ create_ca(const struct mgr_config *cfg, const char *keypath, const char *certpat
 		ssl_log("generating the CA key");
 		goto out;
 	}
-	if (make_ca_cert(key, &x) != MGR_OK)
+	if (make_ca_cert(key, key, EVP_sha256(), &x) != MGR_OK)
 		goto out;
 	if ((b = BIO_new(BIO_s_mem())) == NULL ||
 	    PEM_write_bio_PrivateKey(b, key, NULL, NULL, 0, NULL, NULL) != 1 ||
@@ -219,6 +270,34 @@ out:
 	return (rv);
 }
 
+/* The token's CA certificate: MANAGER_CA_CERT_FILE, else certpath, made
+ * on first start for the token's key (under the lock of ca_open). */
+static mgr_err
+token_cert(struct ca_state *ca, const char *certpath)
+{
+	X509 *x = NULL;
+	char *pem = NULL;
+	mgr_err rv = MGR_EINTERNAL;
+
+	if (*ca->cfg->ca_cert_file != '\0' || access(certpath, F_OK) == 0)
+		return (MGR_OK);
+	pthread_mutex_lock(&ca->token_lock);
+	rv = make_ca_cert(ca->key, ca->pub, EVP_sha256(), &x);
+	pthread_mutex_unlock(&ca->token_lock);
+	if (rv != MGR_OK)
+		goto out;
+	rv = MGR_EINTERNAL;
+	if ((pem = ca_x509_pem(x)) == NULL ||
+	    write_file(certpath, 0644, pem, strlen(pem)) != MGR_OK)
+		goto out;
+	log_info(NULL, "created a new Manager CA certificate for the PKCS#11 key");
+	rv = MGR_OK;
+out:
+	free(pem);
+	X509_free(x);
+	return (rv);
+}
+
 mgr_err
 ca_open(const struct mgr_config *cfg, struct ca_state **out)
 {
@@ -226,37 +305,47 @@ ca_open(const struct mgr_config *cfg, struct ca_state **out)
 	char lockpath[MGR_PATH_MAX + 16];
 	struct ca_state *ca = NULL;
 	FILE *f = NULL;
-	int lockfd = -1;
+	int lockfd = -1, token = *cfg->ca_key_uri != '\0';
 	mgr_err rv = MGR_EINTERNAL;
 
-	if (*cfg->ca_key_file != '\0') {
+	if ((ca = calloc(1, sizeof(*ca))) == NULL)
+		return (MGR_ENOMEM);
+	ca->cfg = cfg;
+	pthread_mutex_init(&ca->token_lock, NULL);
+	if (*cfg->ca_key_file != '\0' ||
+	    (token && *cfg->ca_cert_file != '\0')) {
 		snprintf(keypath, sizeof(keypath), "%s", cfg->ca_key_file);
 		snprintf(certpath, sizeof(certpath), "%s", cfg->ca_cert_file);
 	} else {
 		mgr_config_path(cfg, "ca", dir, sizeof(dir));
 		if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-			return (MGR_EINTERNAL);
+			goto out;
 		snprintf(keypath, sizeof(keypath), "%s/ca.key", dir);
-		snprintf(certpath, sizeof(certpath), "%s/ca.pem", dir);
+		snprintf(certpath, sizeof(certpath), "%s/%s", dir,
+		    token ? "ca-token.pem" : "ca.pem");
 		snprintf(lockpath, sizeof(lockpath), "%s/.lock", dir);
 		/* Replicas sharing a data dir: one creates, the others load it. */
 		if ((lockfd = open(lockpath, O_RDWR | O_CREAT, 0600)) < 0 ||
 		    flock(lockfd, LOCK_EX) != 0)
 			goto out;
-		if (access(keypath, F_OK) != 0 &&
+		if (!token && access(keypath, F_OK) != 0 &&
 		    (rv = create_ca(cfg, keypath, certpath)) != MGR_OK)
 			goto out;
 		rv = MGR_EINTERNAL;
 	}
-	if ((ca = calloc(1, sizeof(*ca))) == NULL)
-		goto out;
-	ca->cfg = cfg;
-	if ((f = fopen(keypath, "r")) == NULL ||
+	if (token) {
+		if (ca_token_open(cfg->ca_pkcs11_module, cfg->ca_key_uri, &ca->token,
+		        &ca->key, &ca->pub) != MGR_OK)
+			goto out;
+		if (token_cert(ca, certpath) != MGR_OK)
+			goto out;
+	} else if ((f = fopen(keypath, "r")) == NULL ||
 	    (ca->key = PEM_read_PrivateKey(f, NULL, NULL, NULL)) == NULL) {
 		log_error(NULL, "cannot read the CA key %s", keypath);
 		goto out;
 	}
-	fclose(f);
+	if (f != NULL)
+		fclose(f);
 	if ((f = fopen(certpath, "r")) == NULL ||
 	    (ca->cert = PEM_read_X509(f, NULL, NULL, NULL)) == NULL) {
 		log_error(NULL, "cannot read the CA certificate %s", certpath);
@@ -264,15 +353,20 @@ ca_open(const struct mgr_config *cfg, struct ca_state **out)
 	}
 	fclose(f);
 	f = NULL;
-	if (X509_check_private_key(ca->cert, ca->key) != 1) {
+	if (token ? EVP_PKEY_eq(X509_get0_pubkey(ca->cert), ca->pub) != 1
+	          : X509_check_private_key(ca->cert, ca->key) != 1) {
 		log_error(NULL, "the CA key does not match the CA certificate");
 		goto out;
 	}
 	ca->cert_pem = ca_x509_pem(ca->cert);
+	ca->cert_der_len = i2d_X509(ca->cert, &ca->cert_der);
 	ca->not_after = ca_asn1_time(X509_get0_notAfter(ca->cert));
-	if (ca->cert_pem == NULL ||
-	    (ca->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL)) == NULL)
+	if (ca->cert_pem == NULL || ca->cert_der_len <= 0 ||
+	    (ca->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL)) == NULL ||
+	    ca_ext_init(&ca->ext, ca->cert, cfg->public_url) != MGR_OK)
 		goto out;
+	if (token)
+		log_info(NULL, "the CA key is in a PKCS#11 token");
 	*out = ca;
 	ca = NULL;
 	rv = MGR_OK;
@@ -292,9 +386,14 @@ ca_close(struct ca_state *ca)
 	if (ca == NULL)
 		return;
 	EVP_PKEY_free(ca->key);
+	EVP_PKEY_free(ca->pub);
+	ca_token_close(ca->token);
+	pthread_mutex_destroy(&ca->token_lock);
 	EVP_MD_free(ca->sha256);
+	ca_ext_clear(&ca->ext);
 	X509_free(ca->cert);
 	free(ca->cert_pem);
+	OPENSSL_free(ca->cert_der);
 	free(ca);
 }
 
@@ -366,7 +465,6 @@ ca_sign(struct ca_state *ca, const struct ca_sign_args *a, X509 **out,
 {
 	X509 *x = X509_new();
 	mgr_err rv = MGR_EINTERNAL;
-	const char *eku;
 
 	if (x == NULL)
 		return (MGR_ENOMEM);
@@ -378,24 +476,9 @@ ca_sign(struct ca_state *ca, const struct ca_sign_args *a, X509 **out,
 	    ((a->spki == NULL || !copy_spki(x, a->spki)) &&
 	        (a->pubkey == NULL || X509_set_pubkey(x, a->pubkey) != 1)))
 		goto out;
-	switch (a->profile) {
-	case CA_PROFILE_SERVER:
-		eku = "serverAuth";
-		break;
-	case CA_PROFILE_DEVICE:
-		eku = "clientAuth,serverAuth";
-		break;
-	default:
-		eku = "clientAuth";
-	}
-	if (!add_ext(x, ca->cert, NID_basic_constraints, "critical,CA:FALSE") ||
-	    !add_ext(x, ca->cert, NID_key_usage, "critical,digitalSignature,keyEncipherment") ||
-	    !add_ext(x, ca->cert, NID_ext_key_usage, eku) ||
-	    !add_ext(x, ca->cert, NID_subject_key_identifier, "hash") ||
-	    !add_ext(x, ca->cert, NID_authority_key_identifier, "keyid:always") ||
-	    !add_sans(x, a))
+	if (!ca_ext_add(&ca->ext, x, (int)a->profile) || !add_sans(x, a))
 		goto out;
-	if (X509_sign(x, ca->key, ca->sha256) <= 0)
+	if (!ca_key_sign_x509(ca, x))
 		goto out;
 	*out = x;
 	x = NULL;

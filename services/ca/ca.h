@@ -2,19 +2,30 @@
 #ifndef MGR_CA_CA_H
 #define MGR_CA_CA_H
 
+#include <pthread.h>
 #include <stdint.h>
+#include <openssl/ocsp.h>
 #include <openssl/x509.h>
 
 #include "common/config.h"
 #include "common/err.h"
+#include "services/ca/ext.h"
+
+struct ca_token;
 
 struct ca_state {
 	const struct mgr_config *cfg;
-	EVP_PKEY *key;       /* never leaves this process */
+	EVP_PKEY *key;       /* never leaves this process (or its token) */
+	EVP_PKEY *pub;       /* the key's public half */
+	struct ca_token *token; /* non-NULL: key is a PKCS#11 handle */
+	pthread_mutex_t token_lock; /* one signing operation at a time on it */
 	X509 *cert;
 	char *cert_pem;
+	unsigned char *cert_der;
+	int cert_der_len;
 	int64_t not_after;   /* the CA certificate's own expiry, Unix seconds */
 	EVP_MD *sha256;      /* fetched once at start */
+	struct ca_ext ext;   /* the issued certificates' extensions */
 };
 
 enum ca_profile {
@@ -47,6 +58,13 @@ struct ca_sign_args {
  * serial in lowercase hex. */
 mgr_err ca_sign(struct ca_state *ca, const struct ca_sign_args *args,
     X509 **out, char serial_hex[64]);
+
+/* Signing with the CA key, wherever it is (file or token): a certificate,
+ * a CRL, an OCSP response (signed by the CA itself, responder ID by key
+ * hash, no certificates). 0 on failure (OpenSSL's error queue says why). */
+int ca_key_sign_x509(struct ca_state *ca, X509 *x);
+int ca_key_sign_crl(struct ca_state *ca, X509_CRL *crl);
+int ca_key_sign_ocsp(struct ca_state *ca, OCSP_BASICRESP *bs);
 
 /* PEM of a certificate; caller frees. */
 char *ca_x509_pem(X509 *x);

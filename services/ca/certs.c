@@ -121,7 +121,7 @@ static const char lua_rotate[] =
     "local revoked, more = {}, ''\n"
     "local lk = 'acct:{' .. id .. '}:live'\n"
     "for _, s in ipairs(targets) do\n"
-    "  if revoke_cert(s, id, ARGV[15], ARGV[13], implicit) then\n"
+    "  if revoke_cert(s, id, ARGV[15], ARGV[13], implicit, '4') then\n"
     "    revoked[#revoked + 1] = s\n"
     "    more = more .. replay_pb(3, s)\n"
     "    redis.call('ZREM', 'certs:due', s)\n"

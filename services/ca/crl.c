@@ -27,7 +27,7 @@ static const char lua_cached[] =
     "return {c[1], c[2], c[3], redis.call('GET', 'crl:gen') or '0'}\n";
 
 /* ARGV: now. Returns {gen, number, first expiry or "", serial1, revoked_at1,
- * ...}: the revoked serials that have not expired. */
+ * reason1 or "", ...}: the revoked serials that have not expired. */
 static const char lua_snapshot[] =
     "local ss = redis.call('ZRANGEBYSCORE', 'certs:revoked', '(' .. ARGV[1], '+inf',\n"
     "  'WITHSCORES')\n"
@@ -35,7 +35,9 @@ static const char lua_snapshot[] =
     "  ss[2] or ''}\n"
     "for i = 1, #ss, 2 do\n"
     "  out[#out + 1] = ss[i]\n"
-    "  out[#out + 1] = redis.call('HGET', 'cert:' .. ss[i], 'revoked_at') or ARGV[1]\n"
+    "  local c = redis.call('HMGET', 'cert:' .. ss[i], 'revoked_at', 'revoked_reason')\n"
+    "  out[#out + 1] = c[1] or ARGV[1]\n"
+    "  out[#out + 1] = c[2] or ''\n"
     "end\n"
     "return out\n";
 
@@ -58,8 +60,10 @@ str_el(const redisReply *r, size_t i)
 }
 
 static int
-add_revoked(X509_CRL *crl, const char *serial, int64_t when)
+add_revoked(X509_CRL *crl, const char *serial, int64_t when, const char *reason)
 {
+	ASN1_ENUMERATED *code = NULL;
+	int64_t rc = -1;
 	X509_REVOKED *rev = X509_REVOKED_new();
 	BIGNUM *bn = NULL;
 	ASN1_INTEGER *sn = NULL;
@@ -70,13 +74,22 @@ add_revoked(X509_CRL *crl, const char *serial, int64_t when)
 	    (sn = BN_to_ASN1_INTEGER(bn, NULL)) == NULL ||
 	    (t = ASN1_TIME_set(NULL, (time_t)when)) == NULL ||
 	    X509_REVOKED_set_serialNumber(rev, sn) != 1 ||
-	    X509_REVOKED_set_revocationDate(rev, t) != 1 ||
-	    X509_CRL_add0_revoked(crl, rev) != 1)
+	    X509_REVOKED_set_revocationDate(rev, t) != 1)
+		goto out;
+	/* reasonCode (RFC 5280 5.3.1), left out for unspecified. */
+	if (reason != NULL && mgr_parse_i64(reason, &rc) == MGR_OK && rc > 0 &&
+	    rc <= 10 && rc != 7 &&
+	    ((code = ASN1_ENUMERATED_new()) == NULL ||
+	        ASN1_ENUMERATED_set(code, (long)rc) != 1 ||
+	        X509_REVOKED_add1_ext_i2d(rev, NID_crl_reason, code, 0, 0) != 1))
+		goto out;
+	if (X509_CRL_add0_revoked(crl, rev) != 1)
 		goto out;
 	rev = NULL;
 	ok = 1;
 out:
 	X509_REVOKED_free(rev);
+	ASN1_ENUMERATED_free(code);
 	ASN1_INTEGER_free(sn);
 	ASN1_TIME_free(t);
 	BN_free(bn);
@@ -107,7 +120,7 @@ crl_build(struct ca_state *ca, const redisReply *snap, int64_t now,
 	    X509_CRL_set1_lastUpdate(crl, last) != 1 ||
 	    X509_CRL_set1_nextUpdate(crl, next) != 1)
 		goto out;
-	for (size_t i = 3; i + 1 < snap->elements; i += 2) {
+	for (size_t i = 3; i + 2 < snap->elements; i += 3) {
 		const char *s = str_el(snap, i), *w = str_el(snap, i + 1);
 		int64_t when = now;
 
@@ -115,7 +128,7 @@ crl_build(struct ca_state *ca, const redisReply *snap, int64_t now,
 			goto out;
 		if (w != NULL)
 			(void)mgr_parse_i64(w, &when);
-		if (!add_revoked(crl, s, when))
+		if (!add_revoked(crl, s, when, str_el(snap, i + 2)))
 			goto out;
 	}
 	if ((num = ASN1_INTEGER_new()) == NULL ||
@@ -128,7 +141,7 @@ crl_build(struct ca_state *ca, const redisReply *snap, int64_t now,
 	    X509_CRL_add_ext(crl, ext, -1) != 1)
 		goto out;
 	X509_CRL_sort(crl);
-	if (X509_CRL_sign(crl, ca->key, ca->sha256) <= 0)
+	if (!ca_key_sign_crl(ca, crl))
 		goto out;
 	if ((b = BIO_new(BIO_s_mem())) == NULL || PEM_write_bio_X509_CRL(b, crl) != 1 ||
 	    (n = BIO_get_mem_data(b, &data)) <= 0 ||

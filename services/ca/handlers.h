@@ -13,6 +13,7 @@ mgr_err ca_h_renew(struct rpc_call *call, void *arg);
 mgr_err ca_h_rotate(struct rpc_call *call, void *arg);
 mgr_err ca_h_list_certs(struct rpc_call *call, void *arg);
 mgr_err ca_h_crl(struct rpc_call *call, void *arg);
+mgr_err ca_h_ocsp(struct rpc_call *call, void *arg);
 mgr_err ca_h_create_device(struct rpc_call *call, void *arg);
 mgr_err ca_h_list_devices(struct rpc_call *call, void *arg);
 

@@ -68,8 +68,10 @@ void ca_argv_add_i64(struct ca_argv *a, int64_t v);
 
 /* Writes into buf the Lua prelude followed by body: event_lua_emit, then
  * put_cert(ARGV) (the record, and certs:expiry for accounts) and
- * revoke_cert(serial, account_id, now_s, time_iso, skip_expired) which marks a
- * record revoked, moves it from certs:expiry to certs:revoked, bumps crl:gen,
+ * revoke_cert(serial, account_id, now_s, time_iso, skip_expired, reason) which
+ * marks a record revoked (reason: an RFC 5280 CRLReason code as a string,
+ * or nil for none: "4" superseded for rotation, "5" cessationOfOperation
+ * for a device; kept as revoked_reason for the CRL and OCSP), moves it from certs:expiry to certs:revoked, bumps crl:gen,
  * publishes "cert <serial>" on mgr:auth and emits certificate.revoked; it
  * returns true when it revoked now. NULL when buf is too small. */
 #define CA_LUA_MAX 16384

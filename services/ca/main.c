@@ -11,6 +11,7 @@ static const struct rpc_method ca_methods[] = {
 	{"ca.Rotate", ca_h_rotate},
 	{"ca.ListCerts", ca_h_list_certs},
 	{"ca.GetCrl", ca_h_crl},
+	{"ca.Ocsp", ca_h_ocsp},
 	{"ca.CreateDevice", ca_h_create_device},
 	{"ca.ListDevices", ca_h_list_devices},
 	{NULL, NULL},

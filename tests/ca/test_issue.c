@@ -29,6 +29,56 @@ key_spki_hex(EVP_PKEY *k, char out[65])
 	return (1);
 }
 
+/* The profile of api/openapi.yaml "PKI": key usage for the key type, the
+ * AIA and CRL distribution point URLs, the other extensions. */
+static void
+check_profile(X509 *x, int ec)
+{
+	ASN1_BIT_STRING *ku = X509_get_ext_d2i(x, NID_key_usage, NULL, NULL);
+	AUTHORITY_INFO_ACCESS *aia = X509_get_ext_d2i(x, NID_info_access, NULL, NULL);
+	CRL_DIST_POINTS *cdp = X509_get_ext_d2i(x, NID_crl_distribution_points,
+	    NULL, NULL);
+	int ocsp = 0, issuers = 0, crl = 0;
+
+	CHECK(ku != NULL && X509_get_ext(x, X509_get_ext_by_NID(x, NID_key_usage,
+	    -1)) != NULL && X509_EXTENSION_get_critical(X509_get_ext(x,
+	    X509_get_ext_by_NID(x, NID_key_usage, -1))) == 1, "keyUsage, critical");
+	CHECK((X509_get_key_usage(x) & ~0u) == (ec ? KU_DIGITAL_SIGNATURE
+	    : KU_DIGITAL_SIGNATURE | KU_KEY_ENCIPHERMENT), "%s key usage",
+	    ec ? "EC: digitalSignature only" : "RSA: digitalSignature, keyEncipherment");
+	CHECK(X509_get_extended_key_usage(x) == XKU_SSL_CLIENT, "clientAuth only");
+	CHECK(X509_check_ca(x) == 0, "not a CA");
+	CHECK(X509_get0_subject_key_id(x) != NULL && X509_get0_authority_key_id(x)
+	    != NULL, "subject and authority key identifiers");
+	for (int i = 0; aia != NULL && i < sk_ACCESS_DESCRIPTION_num(aia); i++) {
+		ACCESS_DESCRIPTION *ad = sk_ACCESS_DESCRIPTION_value(aia, i);
+		const char *u = ad->location->type == GEN_URI ? (const char *)
+		    ASN1_STRING_get0_data(ad->location->d.uniformResourceIdentifier) : "";
+
+		if (OBJ_obj2nid(ad->method) == NID_ad_OCSP &&
+		    strcmp(u, "https://pki.example:8443/pki/ocsp") == 0)
+			ocsp++;
+		if (OBJ_obj2nid(ad->method) == NID_ad_ca_issuers &&
+		    strcmp(u, "https://pki.example:8443/pki/ca.crt") == 0)
+			issuers++;
+	}
+	CHECK(ocsp == 1 && issuers == 1, "AIA: OCSP and CA Issuers URLs");
+	if (cdp != NULL && sk_DIST_POINT_num(cdp) == 1) {
+		DIST_POINT *dp = sk_DIST_POINT_value(cdp, 0);
+		GENERAL_NAME *g = dp->distpoint != NULL && dp->distpoint->type == 0 &&
+		    sk_GENERAL_NAME_num(dp->distpoint->name.fullname) == 1
+		    ? sk_GENERAL_NAME_value(dp->distpoint->name.fullname, 0) : NULL;
+
+		crl = g != NULL && g->type == GEN_URI && strcmp((const char *)
+		    ASN1_STRING_get0_data(g->d.uniformResourceIdentifier),
+		    "https://pki.example:8443/pki/crl") == 0;
+	}
+	CHECK(crl, "CRL distribution point URL");
+	ASN1_BIT_STRING_free(ku);
+	AUTHORITY_INFO_ACCESS_free(aia);
+	CRL_DIST_POINTS_free(cdp);
+}
+
 /* Issues a client certificate for key (its SPKI given as a CSR gives it) and
  * checks the certificate carries exactly that key. */
 static void
@@ -69,6 +119,7 @@ issue_for(struct ca_state *ca, EVP_PKEY *key, const X509_NAME *n, int64_t na,
 		CHECK(X509_get0_pubkey(x) != NULL &&
 		    EVP_PKEY_eq(X509_get0_pubkey(x), key) == 1, "certificate key");
 		CHECK(X509_verify(x, ca->key) == 1, "signed by the CA");
+		check_profile(x, EVP_PKEY_get_base_id(key) == EVP_PKEY_EC);
 		OPENSSL_free(d2);
 		d2 = NULL;
 		/* Renewal reads the subject and key from the stored PEM
@@ -197,6 +248,8 @@ main(void)
 		ca.cert = cacert;
 		ca.sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
 		CHECK(key != NULL && rsa != NULL && ca.sha256 != NULL, "setup");
+		CHECK(ca_ext_init(&ca.ext, cacert, "https://pki.example:8443") == MGR_OK,
+		    "extensions");
 		issue_for(&ca, key, n, na, "issue, EC P-256 subject key");
 		issue_for(&ca, rsa, n, na, "issue, RSA-2048 subject key");
 		{
@@ -216,6 +269,7 @@ main(void)
 			}
 		}
 		EVP_MD_free(ca.sha256);
+		ca_ext_clear(&ca.ext);
 		X509_NAME_free(n);
 		X509_free(cacert);
 		EVP_PKEY_free(rsa);
