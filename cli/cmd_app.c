@@ -186,9 +186,11 @@ c_enroll(struct cli *c, struct args *a)
 			goto out;
 		}
 		pki_cert_info(cert, &ci);
-		if (bundle_s3_url(b.s3_url[0] ? b.s3_url : c->base, s3, sizeof(s3)) != 0 ||
-		    b.s3_url[0] != '\0')
+		/* the bundle's S3 endpoint, else the one of this URL */
+		if (b.s3_url[0] != '\0')
 			snprintf(s3, sizeof(s3), "%s", b.s3_url);
+		else if (bundle_s3_url(c->base, s3, sizeof(s3)) != 0)
+			s3[0] = '\0';
 		iso(mgr_now_s(), when);
 		acct = json_pack("{s:s, s:s, s:s, s:o, s:o, s:s, s:s, s:s}", "account_id",
 		    b.account_id, "url", c->base, "s3_url", s3, "vault_template_id",
