@@ -19,50 +19,181 @@
 static struct kv_url kv_target;
 static _Thread_local redisContext *kv_tls;
 
-mgr_err
-kv_url_parse(const char *url, struct kv_url *out)
+static int
+kv_hexval(int c)
 {
-	const char *p, *at, *slash, *colon;
-	struct kv_url u;
+	if (c >= '0' && c <= '9')
+		return (c - '0');
+	if (c >= 'a' && c <= 'f')
+		return (c - 'a' + 10);
+	if (c >= 'A' && c <= 'F')
+		return (c - 'A' + 10);
+	return (-1);
+}
+
+/* s[0..n) percent-decoded into out[cap], NUL-terminated; a decoded NUL or a
+ * bad escape is EINVAL, as is a result that does not fit. */
+static mgr_err
+kv_pct_decode(const char *s, size_t n, char *out, size_t cap)
+{
+	size_t j = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		int c = (unsigned char)s[i];
+
+		if (c == '%') {
+			int hi, lo;
+
+			if (i + 3 > n || (hi = kv_hexval(s[i + 1])) < 0 ||
+			    (lo = kv_hexval(s[i + 2])) < 0)
+				return (MGR_EINVAL);
+			c = hi * 16 + lo;
+			i += 2;
+		}
+		if (c == '\0' || j + 1 >= cap)
+			return (MGR_EINVAL);
+		out[j++] = (char)c;
+	}
+	out[j] = '\0';
+	return (MGR_OK);
+}
+
+static mgr_err
+kv_parse_db(const char *s, size_t n, int *db)
+{
+	char num[16];
+	int64_t v;
+
+	if (n == 0 || n >= sizeof(num))
+		return (MGR_EINVAL);
+	memcpy(num, s, n);
+	num[n] = '\0';
+	if (mgr_parse_i64(num, &v) != MGR_OK || v < 0 || v > 1000)
+		return (MGR_EINVAL);
+	*db = (int)v;
+	return (MGR_OK);
+}
+
+/* unix:///path[?key=value&...] with keys db, password, user. */
+static mgr_err
+kv_url_parse_unix(const char *p, struct kv_url *u)
+{
+	const char *q = strchr(p, '?');
+	size_t plen = q != NULL ? (size_t)(q - p) : strlen(p);
+
+	if (plen < 2 || p[0] != '/' || plen >= sizeof(u->path) ||
+	    memchr(p, '%', plen) != NULL)
+		return (MGR_EINVAL);
+	memcpy(u->path, p, plen);
+	u->path[plen] = '\0';
+	while (q != NULL) {
+		const char *k = q + 1, *amp = strchr(k, '&');
+		const char *end = amp != NULL ? amp : k + strlen(k);
+		const char *eq = memchr(k, '=', (size_t)(end - k));
+		mgr_err e;
+
+		if (eq == NULL)
+			return (MGR_EINVAL);
+		if ((size_t)(eq - k) == 2 && strncmp(k, "db", 2) == 0)
+			e = kv_parse_db(eq + 1, (size_t)(end - eq - 1), &u->db);
+		else if ((size_t)(eq - k) == 8 && strncmp(k, "password", 8) == 0)
+			e = kv_pct_decode(eq + 1, (size_t)(end - eq - 1),
+			    u->password, sizeof(u->password));
+		else if ((size_t)(eq - k) == 4 && strncmp(k, "user", 4) == 0)
+			e = kv_pct_decode(eq + 1, (size_t)(end - eq - 1), u->user,
+			    sizeof(u->user));
+		else
+			e = MGR_EINVAL;
+		if (e != MGR_OK)
+			return (e);
+		q = amp;
+	}
+	return (MGR_OK);
+}
+
+/* redis://[[user]:password@]host[:port][/db]; a user info without ':' is
+ * the password (as before user names existed). */
+static mgr_err
+kv_url_parse_tcp(const char *p, struct kv_url *u)
+{
+	const char *slash = strchr(p, '/');
+	const char *aend = slash != NULL ? slash : p + strlen(p);
+	const char *at = NULL, *host, *hostend, *rest;
 	char port[16];
 	int64_t n;
 
-	memset(&u, 0, sizeof(u));
-	u.port = 6379;
-	if (strncmp(url, "redis://", 8) != 0)
-		return (MGR_EINVAL);
-	p = url + 8;
-	slash = strchr(p, '/');
-	at = strchr(p, '@');
-	if (at != NULL && (slash == NULL || at < slash)) {
-		const char *pw = memchr(p, ':', (size_t)(at - p));
+	for (const char *c = p; c < aend; c++)
+		if (*c == '@')
+			at = c;
+	if (at != NULL) {
+		const char *colon = memchr(p, ':', (size_t)(at - p));
 
-		pw = pw != NULL ? pw + 1 : p;
-		if ((size_t)(at - pw) >= sizeof(u.password))
+		if (colon != NULL) {
+			if (kv_pct_decode(p, (size_t)(colon - p), u->user,
+			        sizeof(u->user)) != MGR_OK ||
+			    kv_pct_decode(colon + 1, (size_t)(at - colon - 1),
+			        u->password, sizeof(u->password)) != MGR_OK)
+				return (MGR_EINVAL);
+		} else if (kv_pct_decode(p, (size_t)(at - p), u->password,
+		               sizeof(u->password)) != MGR_OK)
 			return (MGR_EINVAL);
-		memcpy(u.password, pw, (size_t)(at - pw));
 		p = at + 1;
 	}
-	const char *hend = slash != NULL ? slash : p + strlen(p);
-	colon = memchr(p, ':', (size_t)(hend - p));
-	const char *hostend = colon != NULL ? colon : hend;
-	if (hostend == p || (size_t)(hostend - p) >= sizeof(u.host))
-		return (MGR_EINVAL);
-	memcpy(u.host, p, (size_t)(hostend - p));
-	if (colon != NULL) {
-		if ((size_t)(hend - colon - 1) >= sizeof(port))
+	if (*p == '[') {
+		const char *rb = memchr(p, ']', (size_t)(aend - p));
+
+		if (rb == NULL)
 			return (MGR_EINVAL);
-		memcpy(port, colon + 1, (size_t)(hend - colon - 1));
-		port[hend - colon - 1] = '\0';
+		host = p + 1;
+		hostend = rb;
+		rest = rb + 1;
+		if (rest != aend && *rest != ':')
+			return (MGR_EINVAL);
+	} else {
+		const char *colon = memchr(p, ':', (size_t)(aend - p));
+
+		host = p;
+		hostend = colon != NULL ? colon : aend;
+		rest = hostend;
+	}
+	if (hostend == host || (size_t)(hostend - host) >= sizeof(u->host))
+		return (MGR_EINVAL);
+	for (const char *c = host; c < hostend; c++)
+		if (*c == '@' || *c == '?' || *c == '[' || *c == ']' ||
+		    (unsigned char)*c <= ' ')
+			return (MGR_EINVAL);
+	memcpy(u->host, host, (size_t)(hostend - host));
+	u->host[hostend - host] = '\0';
+	if (rest != aend) { /* ":port" */
+		if ((size_t)(aend - rest - 1) >= sizeof(port))
+			return (MGR_EINVAL);
+		memcpy(port, rest + 1, (size_t)(aend - rest - 1));
+		port[aend - rest - 1] = '\0';
 		if (mgr_parse_i64(port, &n) != MGR_OK || n < 1 || n > 65535)
 			return (MGR_EINVAL);
-		u.port = (int)n;
+		u->port = (int)n;
 	}
-	if (slash != NULL && slash[1] != '\0') {
-		if (mgr_parse_i64(slash + 1, &n) != MGR_OK || n < 0 || n > 1000)
-			return (MGR_EINVAL);
-		u.db = (int)n;
-	}
+	if (slash != NULL && slash[1] != '\0')
+		return (kv_parse_db(slash + 1, strlen(slash + 1), &u->db));
+	return (MGR_OK);
+}
+
+mgr_err
+kv_url_parse(const char *url, struct kv_url *out)
+{
+	struct kv_url u;
+	mgr_err e;
+
+	memset(&u, 0, sizeof(u));
+	u.port = 6379;
+	if (strncmp(url, "redis://", 8) == 0)
+		e = kv_url_parse_tcp(url + 8, &u);
+	else if (strncmp(url, "unix://", 7) == 0)
+		e = kv_url_parse_unix(url + 7, &u);
+	else
+		e = MGR_EINVAL;
+	if (e != MGR_OK)
+		return (e);
 	*out = u;
 	return (MGR_OK);
 }
@@ -83,8 +214,15 @@ kv_setup(redisContext *c)
 	redisReply *r;
 
 	if (*kv_target.password != '\0') {
-		r = redisCommand(c, "AUTH %s", kv_target.password);
+		if (*kv_target.user != '\0')
+			r = redisCommand(c, "AUTH %s %s", kv_target.user,
+			    kv_target.password);
+		else
+			r = redisCommand(c, "AUTH %s", kv_target.password);
 		if (r == NULL || r->type == REDIS_REPLY_ERROR) {
+			/* The reply names no secret ("WRONGPASS ..."). */
+			log_warn(NULL, "redis refused the password: %.120s",
+			    r != NULL ? r->str : "no reply");
 			if (r != NULL)
 				freeReplyObject(r);
 			return (MGR_EUNAVAIL);
@@ -109,7 +247,10 @@ kv_connect(int timeout_ms, redisContext **out)
 	struct timeval tv = {2, 0};
 	redisContext *c;
 
-	c = redisConnectWithTimeout(kv_target.host, kv_target.port, tv);
+	if (*kv_target.path != '\0')
+		c = redisConnectUnixWithTimeout(kv_target.path, tv);
+	else
+		c = redisConnectWithTimeout(kv_target.host, kv_target.port, tv);
 	if (c == NULL || c->err) {
 		if (c != NULL)
 			redisFree(c);
@@ -120,7 +261,10 @@ kv_connect(int timeout_ms, redisContext **out)
 		tv.tv_usec = (timeout_ms % 1000) * 1000;
 		redisSetTimeout(c, tv);
 	}
-	redisEnableKeepAlive(c);
+	/* TCP keep-alive options fail on a unix socket and would leave c->err
+	 * set, which fails every later command. */
+	if (*kv_target.path == '\0')
+		redisEnableKeepAlive(c);
 	if (kv_setup(c) != MGR_OK) {
 		redisFree(c);
 		return (MGR_EUNAVAIL);
@@ -190,6 +334,10 @@ kv_check(redisReply *r, redisReply **reply)
 		return (MGR_EUNAVAIL);
 	}
 	if ((e = kv_err_of(r)) != MGR_OK) {
+		/* A primary demoted under us (Sentinel failover): reconnect, so
+		 * that a proxy in front sends us to the new primary. */
+		if (r->len >= 8 && strncmp(r->str, "READONLY", 8) == 0)
+			kv_drop();
 		freeReplyObject(r);
 		return (e);
 	}

@@ -6,13 +6,19 @@
 #include <hiredis/hiredis.h>
 #include "common/err.h"
 
+/* MANAGER_REDIS_URL, parsed: either a TCP address (host, port) or a unix
+ * socket (path, host empty). user and password are percent-decoded. */
 struct kv_url {
 	char host[256];
 	int port;
+	char path[108]; /* sizeof(sun_path) */
 	int db;
+	char user[128];
 	char password[256];
 };
 
+/* redis://[[user]:password@]host[:port][/db] (host may be [v6]) or
+ * unix:///path[?db=N][&password=...][&user=...]; db 0..1000. */
 mgr_err kv_url_parse(const char *url, struct kv_url *out);
 
 /* Sets the URL every thread connects to. Call once at start. */

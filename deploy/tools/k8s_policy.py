@@ -75,6 +75,21 @@ def strict(where, value, typ):
         strict("%s.%s" % (where, k), v, cls.openapi_types[names[k]])
 
 
+def quantity(q):
+    """Bytes of a Kubernetes memory quantity (2Gi, 512M) or a Redis size
+    (1536mb = MiB, 1g = 10^9); None when it is not one."""
+    if q is None:
+        return None
+    m = re.fullmatch(r"(\d+)([a-zA-Z]*)", str(q))
+    if not m:
+        return None
+    unit = {"": 1, "k": 1000, "m": 1000 ** 2, "g": 1000 ** 3,
+            "ki": 1024, "mi": 1024 ** 2, "gi": 1024 ** 3,
+            "kb": 1024, "mb": 1024 ** 2, "gb": 1024 ** 3}.get(m.group(2).lower())
+    # Kubernetes' "M" and "G" are 10^6 and 10^9, like Redis' "m" and "g".
+    return None if unit is None else int(m.group(1)) * unit
+
+
 def load(path):
     with open(path) as f:
         return [d for d in yaml.safe_load_all(f) if d is not None]
@@ -158,6 +173,24 @@ def main(path):
                 joined = " ".join(args)
                 if "--appendonly yes" not in joined or "--appendfsync always" not in joined:
                     err(cw, "Redis must run with --appendonly yes --appendfsync always")
+                # Full memory must be refused writes (noeviction), not an
+                # OOM kill: maxmemory below the limit, with room for the
+                # AOF rewrite's fork and the client buffers.
+                limit = quantity(res.get("limits", {}).get("memory"))
+                mm = quantity(args[args.index("--maxmemory") + 1]) if "--maxmemory" in args else None
+                if "--maxmemory-policy noeviction" not in joined:
+                    err(cw, "Redis must run with --maxmemory-policy noeviction")
+                if mm is None or mm <= 0:
+                    err(cw, "Redis must set --maxmemory")
+                elif limit is None or mm > 0.8 * limit:
+                    err(cw, "Redis --maxmemory (%s bytes) must be at most 80%% of its memory limit (%s)"
+                        % (mm, limit))
+                # The password comes from a Secret, never from the manifest.
+                envs = {e["name"]: e for e in c.get("env", [])}
+                pw = args[args.index("--requirepass") + 1] if "--requirepass" in args else ""
+                m = re.fullmatch(r"\$\((\w+)\)", pw)
+                if not m or "secretKeyRef" not in (envs.get(m.group(1), {}).get("valueFrom") or {}):
+                    err(cw, "Redis --requirepass must come from a Secret ($(VAR) of a secretKeyRef)")
                 claims = [t["metadata"]["name"] for t in spec.get("volumeClaimTemplates", [])]
                 dirarg = args[args.index("--dir") + 1] if "--dir" in args else None
                 if not any(m["name"] in claims and m["mountPath"] == dirarg

@@ -3,7 +3,9 @@
 # scripts/dev-up and by the tests (tests/lib/stack.sh).
 #
 # In:  MGR_BIN (build dir), MANAGER_* variables.
-# Out: MGR_PIDS, MGR_REDIS_PID, MGR_URL, MGR_CA_PEM, MGR_ADMIN_PASSWORD.
+# Out: MGR_PIDS, MGR_REDIS_PID, MGR_URL, MGR_CA_PEM, MGR_ADMIN_PASSWORD,
+#      MGR_REDIS_PORT, MGR_REDIS_PASSWORD (REDISCLI_AUTH exported),
+#      MGR_REDIS_SOCKET (empty when the data dir's path is too long for one).
 
 MGR_PIDS=${MGR_PIDS:-}
 MGR_REDIS_PID=${MGR_REDIS_PID:-}
@@ -37,16 +39,51 @@ mgr_wait() {
 # trades that for speed. rdbcompression no: object chunks do not compress,
 # and lzf in every AOF rewrite's RDB preamble took ~2 s of CPU per GB written
 # (bench/README.md, large objects).
+#
+# Closed to strangers: Redis requires a password generated once into
+# $MANAGER_DATA_DIR/redis-password (0600; the data dir itself is 0700),
+# handed to redis-server in a 0600 config file rather than on its command
+# line (which every local user sees in ps). MANAGER_REDIS_URL carries it
+# to our processes; REDISCLI_AUTH lets redis-cli (tests, operators) in.
+mgr_redis_password() {
+  local f="$MANAGER_DATA_DIR/redis-password"
+  if [ ! -s "$f" ]; then
+    (umask 077 && openssl rand -hex 32 >"$f.tmp" && mv "$f.tmp" "$f") || return 1
+  fi
+  chmod 600 "$f" && cat "$f"
+}
+
+# mgr_redis_url [DB]: the URL of the stack's own Redis, password included.
+mgr_redis_url() {
+  echo "redis://:$MGR_REDIS_PASSWORD@127.0.0.1:$MGR_REDIS_PORT/${1:-0}"
+}
+
 mgr_start_redis() {
-  local port dir="$MANAGER_DATA_DIR/redis"
+  local port dir="$MANAGER_DATA_DIR/redis" conf
   mkdir -p "$dir" "$MANAGER_DATA_DIR/logs"
   port=${MGR_REDIS_PORT:-$(mgr_free_port)}
   MGR_REDIS_PORT=$port
-  redis-server --port "$port" --bind 127.0.0.1 --dir "$dir" \
+  MGR_REDIS_PASSWORD=$(mgr_redis_password) || { echo "cannot write the redis password" >&2; return 1; }
+  conf="$MANAGER_DATA_DIR/redis.conf"
+  # Also a unix socket in the 0700 redis dir (unix:///...?password=...),
+  # when its path fits sun_path.
+  chmod 700 "$dir"
+  MGR_REDIS_SOCKET=$dir/redis.sock
+  [ ${#MGR_REDIS_SOCKET} -lt 100 ] || MGR_REDIS_SOCKET=""
+  (
+    umask 077
+    {
+      printf 'requirepass %s\n' "$MGR_REDIS_PASSWORD"
+      [ -z "$MGR_REDIS_SOCKET" ] || printf 'unixsocket %s\nunixsocketperm 700\n' "$MGR_REDIS_SOCKET"
+    } >"$conf"
+  ) || return 1
+  export REDISCLI_AUTH=$MGR_REDIS_PASSWORD
+  redis-server "$conf" --port "$port" --bind 127.0.0.1 --dir "$dir" \
     --appendonly yes --appendfsync "${MANAGER_REDIS_APPENDFSYNC:-always}" --rdbcompression no \
     --save "" --daemonize no --logfile "$MANAGER_DATA_DIR/logs/redis.log" &
   MGR_REDIS_PID=$!
-  export MANAGER_REDIS_URL="redis://127.0.0.1:$port/0"
+  export MANAGER_REDIS_URL
+  MANAGER_REDIS_URL=$(mgr_redis_url 0)
   mgr_wait "redis-cli -p $port ping | grep -q PONG" 20 || {
     echo "redis did not start" >&2; return 1; }
 }

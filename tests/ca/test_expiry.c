@@ -3,13 +3,11 @@
  * whole life, superseded_by, skipped certificates, paging over many equal
  * expiry times, and several scanners racing (exactly once). */
 #include <jansson.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -35,42 +33,42 @@ static pid_t redis_pid = -1;
 		}                                                             \
 	} while (0)
 
-static int
-free_port(void)
-{
-	struct sockaddr_in a;
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
-
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-		port = ntohs(a.sin_port);
-	if (fd >= 0)
-		close(fd);
-	return (port);
-}
+/* The private Redis listens on a unix socket only, in a 0700 directory of
+ * its own (mkdtemp), and wants a password: the kv client's unix:// and AUTH
+ * paths, as a stack closed to strangers uses them. */
+static char redis_dir[64];
 
 static int
 redis_start(void)
 {
-	char port[16], url[64];
-	int p = free_port();
+	char sock[128], conf[128], url[256], pw[33];
+	FILE *f;
 
-	if (p < 0)
+	snprintf(redis_dir, sizeof(redis_dir), "%s",
+	    "/tmp/mgr-test-expiry.XXXXXX");
+	if (mkdtemp(redis_dir) == NULL) {
+		redis_dir[0] = '\0';
 		return (-1);
-	snprintf(port, sizeof(port), "%d", p);
+	}
+	if (mgr_random_hex(16, pw, sizeof(pw)) != MGR_OK)
+		return (-1);
+	snprintf(sock, sizeof(sock), "%s/redis.sock", redis_dir);
+	snprintf(conf, sizeof(conf), "%s/redis.conf", redis_dir);
+	/* The password in a file, not on a command line that ps shows. */
+	if ((f = fopen(conf, "w")) == NULL)
+		return (-1);
+	fprintf(f, "requirepass %s\n", pw);
+	fclose(f);
 	if ((redis_pid = fork()) == 0) {
-		execlp("redis-server", "redis-server", "--port", port, "--bind",
-		    "127.0.0.1", "--save", "", "--appendonly", "no", "--logfile",
-		    "/dev/null", (char *)NULL);
+		execlp("redis-server", "redis-server", conf, "--port", "0",
+		    "--unixsocket", sock, "--unixsocketperm", "700", "--save",
+		    "", "--appendonly", "no", "--logfile", "/dev/null",
+		    (char *)NULL);
 		_exit(127);
 	}
 	if (redis_pid < 0)
 		return (-1);
-	snprintf(url, sizeof(url), "redis://127.0.0.1:%d/0", p);
+	snprintf(url, sizeof(url), "unix://%s?db=0&password=%s", sock, pw);
 	if (kv_init(url) != MGR_OK)
 		return (-1);
 	for (int i = 0; i < 100; i++) {
@@ -88,9 +86,18 @@ redis_start(void)
 static void
 redis_stop(void)
 {
+	char p[128];
+
 	if (redis_pid > 0) {
 		kill(redis_pid, SIGTERM);
 		waitpid(redis_pid, NULL, 0);
+	}
+	if (redis_dir[0] != '\0') {
+		snprintf(p, sizeof(p), "%s/redis.sock", redis_dir);
+		unlink(p);
+		snprintf(p, sizeof(p), "%s/redis.conf", redis_dir);
+		unlink(p);
+		rmdir(redis_dir);
 	}
 }
 

@@ -986,7 +986,7 @@ openssl req -x509 -newkey rsa:2048 -nodes -keyout "$SECRET/ca.key" -out "$SECRET
   echo "note: MANAGER_EXPIRY_NOTICE_DAYS=10, 5 days left: expiring days $(jq -c "[.events[] | select(.type == \"certificate.expiring\") | .data.days]" <<<"$BODY")" >&2
   check '[ "$(jq -c "[.events[] | select(.type == \"certificate.expiring\") | .data.days] | index(10) != null" <<<"$BODY")" = true ]' "5 days left: the 10-day (window) notice"
   # MANAGER_REDIS_URL with another database number is used.
-  export MANAGER_REDIS_URL="redis://127.0.0.1:$MGR_REDIS_PORT/5"
+  MANAGER_REDIS_URL=$(mgr_redis_url 5); export MANAGER_REDIS_URL
   stack_restart_services
   api GET /api/v1/accounts -u "admin:$MANAGER_ADMIN_PASSWORD"
   echo "note: after switching MANAGER_REDIS_URL to db 5: list accounts $ST" >&2

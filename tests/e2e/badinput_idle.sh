@@ -124,6 +124,7 @@ def redis_state():
         if t == b"*":
             return [parse() for _ in range(int(rest))]
         raise ValueError(line)
+    cmd("AUTH", os.environ["REDISCLI_AUTH"])
     keys, cur = set(), b"0"
     while True:
         cur, batch = cmd("SCAN", cur, "COUNT", 1000)

@@ -56,6 +56,9 @@ mutate "a writable root filesystem" gateway.yaml 's/readOnlyRootFilesystem: true
 mutate "a single account replica" account.yaml 's/replicas: 2/replicas: 1/' policy
 mutate "the CA key mounted outside ca-svc" vault.yaml 's/secretName: manager-internal-vault/secretName: manager-ca/' policy
 mutate "Redis without AOF" redis.yaml '/- --appendonly/{n;s/"yes"/"no"/}' policy
+mutate "Redis without maxmemory" redis.yaml '/- --maxmemory$/,+1d' policy
+mutate "Redis maxmemory at its limit" redis.yaml 's/- 1536mb/- 2gb/' policy
+mutate "Redis password in the manifest" redis.yaml 's/- \$(REDIS_PASSWORD)/- hunter2/' policy
 mutate "internal traffic without TLS" config.env 's|^MANAGER_CA_ADDR=tls+tcp://|MANAGER_CA_ADDR=tcp://|' policy
 mutate "an address list missing a replica" config.env 's|,tls+tcp://vault-1.vault:7001||' policy
 mutate "a gateway probe on the wrong path" gateway.yaml 's|path: /readyz|path: /healthz|' policy
