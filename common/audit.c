@@ -37,7 +37,7 @@ audit_log(const char *request_id, const Mgr__Caller *caller, const char *action,
 
 	/* The record names the request as its caller knows it: an envelope id
 	 * "abc~<hex>" is the client's X-Request-Id "abc" plus the gateway's
-	 * per-request bits (gateway/http.c), which only the replay key needs. */
+	 * per-request bits (gateway/server.c), which only the replay key needs. */
 	snprintf(rid, sizeof(rid), "%.*s",
 	    request_id != NULL ? (int)strcspn(request_id, "~") : 0,
 	    request_id != NULL ? request_id : "");

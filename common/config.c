@@ -160,9 +160,22 @@ mgr_config_load(struct mgr_config *cfg)
 	        &cfg->expiry_scan_interval_s) != MGR_OK ||
 	    env_int("MANAGER_CERT_RETENTION_S", 90LL * 86400, 0, 10LL * 365 * 86400,
 	        &cfg->cert_retention_s) != MGR_OK ||
-	    env_int("MANAGER_MAX_OBJECT_BYTES", 67108864, 0, 1LL << 40,
-	        &cfg->max_object_bytes) != MGR_OK)
+	    env_int("MANAGER_MAX_OBJECT_BYTES", 5368709120LL, 0, 1LL << 40,
+	        &cfg->max_object_bytes) != MGR_OK ||
+	    env_int("MANAGER_VAULT_GC_INTERVAL_S", 60, 1, 86400,
+	        &cfg->vault_gc_interval_s) != MGR_OK ||
+	    env_int("MANAGER_VAULT_GC_GRACE_S", 600, 0, 7LL * 86400,
+	        &cfg->vault_gc_grace_s) != MGR_OK)
 		return (MGR_EINVAL);
+	snprintf(dir, sizeof(dir), "%s/objects", cfg->data_dir);
+	env_str("MANAGER_OBJECT_DIR", dir, cfg->object_dir, sizeof(cfg->object_dir));
+	snprintf(dir, sizeof(dir), "%s/mirror", cfg->data_dir);
+	env_str("MANAGER_MIRROR_DIR", dir, cfg->mirror_dir, sizeof(cfg->mirror_dir));
+	snprintf(dir, sizeof(dir), "%s/master.key", cfg->data_dir);
+	env_str("MANAGER_MASTER_KEY_FILE", dir, cfg->master_key_file,
+	    sizeof(cfg->master_key_file));
+	env_str("MANAGER_MASTER_KEY_OLD_FILES", "", cfg->master_key_old_files,
+	    sizeof(cfg->master_key_old_files));
 	env_str("MANAGER_CA_KEY_TYPE", "rsa2048", cfg->ca_key_type,
 	    sizeof(cfg->ca_key_type));
 	if (strcmp(cfg->ca_key_type, "rsa2048") != 0 &&

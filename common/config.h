@@ -30,7 +30,20 @@ struct mgr_config {
 	int64_t cert_retention_s;         /* MANAGER_CERT_RETENTION_S: how long a
 	                                     certificate's record is kept after
 	                                     its expiry (default 90 days) */
-	int64_t max_object_bytes;         /* MANAGER_MAX_OBJECT_BYTES */
+	int64_t max_object_bytes;         /* MANAGER_MAX_OBJECT_BYTES (5 GiB) */
+	/* Vault storage (vault-svc only). */
+	char object_dir[MGR_PATH_MAX];    /* MANAGER_OBJECT_DIR ($DATA/objects) */
+	char mirror_dir[MGR_PATH_MAX];    /* MANAGER_MIRROR_DIR ($DATA/mirror) */
+	char master_key_file[MGR_PATH_MAX]; /* MANAGER_MASTER_KEY_FILE
+	                                     ($DATA/master.key) */
+	char master_key_old_files[4 * MGR_PATH_MAX]; /* MANAGER_MASTER_KEY_OLD_FILES:
+	                                     earlier master keys, comma separated,
+	                                     still read during a rotation */
+	int64_t vault_gc_interval_s;      /* MANAGER_VAULT_GC_INTERVAL_S (60) */
+	int64_t vault_gc_grace_s;         /* MANAGER_VAULT_GC_GRACE_S (600): how
+	                                     long the data of an overwritten or
+	                                     deleted object stays for reads that
+	                                     began before */
 	char ca_key_type[32];             /* MANAGER_CA_KEY_TYPE: rsa2048 | ec-p256 */
 	char ca_key_file[MGR_PATH_MAX];   /* MANAGER_CA_KEY_FILE */
 	char ca_cert_file[MGR_PATH_MAX];  /* MANAGER_CA_CERT_FILE */

@@ -19,6 +19,8 @@ static const struct {
 	[MGR_EINTERNAL] = {"internal error", "internal", 500, 13},
 	[MGR_ENOMEM] = {"out of memory", "internal", 500, 13},
 	[MGR_EMETHOD] = {"method not allowed", "method_not_allowed", 405, 12},
+	[MGR_EPRECOND] = {"precondition failed", "precondition_failed", 412, 9},
+	[MGR_ERANGE] = {"range not satisfiable", "range_not_satisfiable", 416, 11},
 };
 
 static int
@@ -54,7 +56,9 @@ mgr_err_to_wire(mgr_err e)
 mgr_err
 mgr_err_from_wire(int status)
 {
-	if (status == 9 || status == 10) /* FAILED_PRECONDITION, ABORTED */
+	if (status == 9) /* FAILED_PRECONDITION */
+		return (MGR_EPRECOND);
+	if (status == 10) /* ABORTED */
 		return (MGR_ECONFLICT);
 	if (status == 4) /* DEADLINE_EXCEEDED */
 		return (MGR_EUNAVAIL);

@@ -16,6 +16,8 @@ typedef enum mgr_err {
 	MGR_EINTERNAL,  /* 500 internal */
 	MGR_ENOMEM,     /* 500 internal */
 	MGR_EMETHOD,    /* 405 method_not_allowed */
+	MGR_EPRECOND,   /* 412 precondition_failed (If-Match, If-None-Match) */
+	MGR_ERANGE,     /* 416 range_not_satisfiable */
 	MGR_ERR_COUNT
 } mgr_err;
 

@@ -297,6 +297,14 @@ kv_drop(void)
 	kv_tls = NULL;
 }
 
+static __thread char kv_last_err[160];
+
+const char *
+kv_last_error(void)
+{
+	return (kv_last_err);
+}
+
 /* The error of an error reply (see kv_check); MGR_OK for any other. */
 static mgr_err
 kv_err_of(const redisReply *r)
@@ -310,10 +318,12 @@ kv_err_of(const redisReply *r)
 	    {"CONFLICT", MGR_ECONFLICT}, {"TOOBIG", MGR_ETOOBIG},
 	    {"RATE", MGR_ERATE}, {"LOADING", MGR_EUNAVAIL},
 	    {"MISCONF", MGR_EUNAVAIL}, {"READONLY", MGR_EUNAVAIL},
+	    {"PRECOND", MGR_EPRECOND}, {"UNAVAIL", MGR_EUNAVAIL},
 	};
 
 	if (r->type != REDIS_REPLY_ERROR)
 		return (MGR_OK);
+	snprintf(kv_last_err, sizeof(kv_last_err), "%s", r->str);
 	for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
 		size_t n = strlen(codes[i].prefix);
 

@@ -66,6 +66,10 @@ mgr_err kv_pipeline(const struct kv_pipe_cmd *cmds, int n, redisReply **replies)
  * that error reply (a script's "CONFLICT ..." is MGR_ECONFLICT, ...). */
 mgr_err kv_reply_err(const redisReply *r);
 
+/* The text of the last error reply this thread got ("" before any): for a
+ * caller that must tell two errors of one code apart. */
+const char *kv_last_error(void);
+
 /* Closes this thread's context; call before a thread that used kv_ctx ends. */
 void kv_thread_done(void);
 

@@ -180,8 +180,8 @@ ask_ca(struct gw_req *r, const struct gw_conn *gc, struct gw_auth_answer *ans)
 	return (MGR_OK);
 }
 
-static mgr_err
-auth_app(struct gw_req *r)
+mgr_err
+gw_auth_app(struct gw_req *r)
 {
 	struct gw_conn *gc = gw_conn_of(r->conn);
 	struct gw_auth_answer ans;
@@ -239,7 +239,7 @@ authenticate(struct gw_req *r)
 		    "this route takes a client certificate, not a password"));
 	}
 	if (auth & GW_AUTH_APP)
-		return (auth_app(r));
+		return (gw_auth_app(r));
 	return (gw_fail(r, MGR_EUNAUTH, "credentials required"));
 }
 

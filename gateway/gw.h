@@ -1,5 +1,27 @@
-/* The gateway: the only process facing clients. REST/JSON over TLS in,
- * protobuf-c RPC out. This header is what every routes_*.c file uses. */
+/* The gateway's core: the only interface a front (gateway/rest/, gateway/s3/,
+ * gateway/adm/) uses. The core owns the connections and their TLS, the
+ * authentication of the caller (and its cache), the RPCs to the services,
+ * replies and error mapping, metrics, and path/query/JSON helpers; a front
+ * only translates its wire onto it.
+ *
+ * A front with routes (REST, .adm) is a struct gw_front: tables of struct
+ * gw_route, served by the core's request handler (gw_route_handler), which
+ * finds the route, authenticates the caller the route accepts, reads the
+ * body as the route says and calls route->handle. A front with its own
+ * dispatch (S3) gives gw_listen its own libmicrohttpd callbacks and uses the
+ * same pieces by hand:
+ *   the request   gw_req_init / gw_req_fini around a struct gw_req it owns;
+ *   the caller    gw_auth_app (client certificate) or gw_authenticate
+ *                 (r->route set): r->caller, r->caller_id, r->caller_role;
+ *   an RPC        gw_rpc(r, gw.vault, "vault.Get", &in.base, &desc, &out):
+ *                 the request's id, caller and deadline; r->errmsg on error;
+ *   an error      mgr_err_http(e) / mgr_err_code(e) (common/err.h) give the
+ *                 status and the code word; gw_reply_error writes API.md's
+ *                 body, or the front's (gw_front.reply_error);
+ *   a body in     GW_BODY_STREAM routes get route->upload per piece; an own
+ *                 dispatch reads libmicrohttpd's upload_data itself;
+ *   a body out    gw_reply_response with any MHD response, e.g. one of
+ *                 MHD_create_response_from_callback for a stream. */
 #ifndef MGR_GATEWAY_GW_H
 #define MGR_GATEWAY_GW_H
 
@@ -25,6 +47,8 @@
 #define GW_PARAM_MAX 1100         /* an object key is up to 1024 bytes */
 #define GW_QUERY_MAX 8
 
+/* Routes and fronts. */
+
 /* Which callers a route accepts; any other gets 401. */
 enum {
 	GW_AUTH_PUBLIC = 1u << 0,
@@ -47,6 +71,7 @@ enum {
 };
 
 struct gw_req;
+struct gw_front;
 
 struct gw_route {
 	const char *method;   /* "GET", "POST", ... */
@@ -68,8 +93,22 @@ struct gw_route {
 	const char *audit;
 };
 
+/* A front served by the core's request handler. */
+struct gw_front {
+	const char *name;                     /* "rest", "adm" */
+	/* The paths it owns: those starting with prefix (the longest prefix of
+	 * a listener's fronts wins); NULL: every path no other front owns. */
+	const char *prefix;
+	const struct gw_route *const *tables; /* NULL-terminated; each ends in {NULL} */
+	/* Optional: writes an error (refusals of the core included: 404, 401,
+	 * 405, 413, ...) in the front's own format; default API.md's JSON. */
+	mgr_err (*reply_error)(struct gw_req *r, mgr_err e, const char *msg);
+};
+
+/* One request, from its header to its completion. */
 struct gw_req {
 	struct MHD_Connection *conn;
+	const struct gw_front *front; /* NULL for a front with its own dispatch */
 	const struct gw_route *route;
 	int route_index;
 	const char *method;
@@ -114,16 +153,36 @@ struct gw {
 
 extern struct gw gw;
 
-/* Routes: each routes_*.c file defines one table ending in {NULL}. */
-extern const struct gw_route gw_routes_health[];
-extern const struct gw_route gw_routes_accounts[];
-extern const struct gw_route gw_routes_certs[];
-extern const struct gw_route gw_routes_vaults[];
-extern const struct gw_route gw_routes_events[];
-extern const struct gw_route gw_routes_console[];
-extern const struct gw_route gw_routes_pki[];
+/* Listeners (server.c). Every listener has the same TLS identity, asks for
+ * client certificates of the Manager CA, and has the same limits
+ * (MANAGER_MAX_CONNECTIONS each, thread stacks, timeouts, the watchdog of
+ * conn.h); query arguments reach handlers raw (gw_query decodes them). */
+struct gw_handler {
+	MHD_AccessHandlerCallback request;
+	MHD_RequestCompletedCallback completed;
+	void *cls;                   /* given to both */
+};
+struct gw_listener;
+/* Once, before any listener: the TLS identity (not copied: both PEMs stay
+ * valid until the last gw_listen), connection limits, the watchdog. */
+mgr_err gw_server_init(const char *cert_pem, const char *key_pem);
+void gw_server_fini(void);
+/* An HTTPS listener on MANAGER_BIND:port; name is for logs. */
+mgr_err gw_listen(const char *name, int port, const struct gw_handler *h,
+    struct gw_listener **out);
+void gw_listener_stop(struct gw_listener *l); /* NULL is fine */
+/* The core's request handler for FRONTS (NULL-terminated; they outlive the
+ * listener): route, headers, authentication, body, route->handle, metrics. */
+void gw_route_handler(const struct gw_front *const *fronts, struct gw_handler *out);
+/* For a front with its own dispatch: sets up R (zeroed by the caller) --
+ * request id (X-Request-Id), an empty caller, a 64 KiB body buffer, the
+ * connection marked busy for the watchdog -- and frees what it holds. */
+void gw_req_init(struct gw_req *r, struct MHD_Connection *conn,
+    const char *method, const char *url);
+void gw_req_fini(struct gw_req *r);
+int64_t gw_now_us(void); /* monotonic */
 
-/* Replies. Each queues exactly one response; the first one wins. */
+/* Replies (reply.c). Each queues exactly one response; the first one wins. */
 mgr_err gw_reply_json(struct gw_req *r, int status, json_t *body); /* steals body */
 /* 201 with BODY (stolen) and a Location header: the path of what was
  * created, from FMT (its parts must need no percent-encoding). */
@@ -140,9 +199,11 @@ mgr_err gw_reply_response(struct gw_req *r, int status, struct MHD_Response *res
 /* Sets r->errmsg and returns e, for `return gw_fail(r, MGR_EINVAL, ...)`. */
 mgr_err gw_fail(struct gw_req *r, mgr_err e, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* The bit of a method in r->allow (a 405's Allow header); 0 if unknown. */
+unsigned gw_method_bit(const char *method);
 
-/* An RPC with the request's id and caller; errors set r->errmsg and count
- * in /metrics. See rpc_call for out_desc/out. */
+/* An RPC with the request's id and caller (call.c); errors set r->errmsg
+ * and count in /metrics. See rpc_call for out_desc/out. */
 mgr_err gw_rpc(struct gw_req *r, struct rpc_client *c, const char *method,
     const ProtobufCMessage *in, const ProtobufCMessageDescriptor *out_desc,
     ProtobufCMessage **out);
@@ -156,7 +217,7 @@ mgr_err gw_json_str(struct gw_req *r, const char *key, int required,
     size_t maxlen, const char **out);
 /* A time member (RFC 3339 or YYYY-MM-DD); absent: *present = 0. */
 mgr_err gw_json_time(struct gw_req *r, const char *key, int64_t *out, int *present);
-/* Decoded query parameter, or NULL (absent or badly encoded). */
+/* query.c. Decoded query parameter, or NULL (absent or badly encoded). */
 const char *gw_query(struct gw_req *r, const char *key);
 mgr_err gw_page_query(struct gw_req *r, uint32_t max, const char **after,
     uint32_t *limit);
@@ -166,12 +227,14 @@ json_t *gw_next_after(const char *cursor);
 /* "2027-11-27T13:00:00Z" as a JSON string, or JSON null for t == 0. */
 json_t *gw_json_time_value(int64_t t);
 
-/* http.c: starts and stops the HTTPS server. */
-mgr_err gw_http_start(const char *cert_pem, const char *key_pem);
-void gw_http_stop(void);
-
-/* auth.c: fills r->caller for the route's accepted kinds, or fails (401/429). */
+/* The caller (auth.c). Fills r->caller for r->route's accepted kinds, or
+ * fails (401/403/429). */
 mgr_err gw_authenticate(struct gw_req *r);
+/* The app caller of the connection's client certificate (every rule of API.md's
+ * `app`: this CA, dates, revocation and account state through the cache that
+ * Redis pub/sub invalidates), into r->caller; MGR_EUNAUTH otherwise. For
+ * fronts that take no other kind of caller (S3). */
+mgr_err gw_auth_app(struct gw_req *r);
 
 /* metrics.c */
 void gw_metrics_request(int route_index, const char *route, int status,

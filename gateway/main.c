@@ -1,4 +1,5 @@
-/* gateway: wires config, the service clients, TLS and the HTTPS server. */
+/* gateway: wires config, the service clients, TLS, the fronts and their
+ * listeners together. */
 #include <malloc.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -11,10 +12,14 @@
 #include "common/svc.h"
 #include "gateway/authcache.h"
 #include "gateway/gw.h"
+#include "gateway/rest/rest.h"
 #include "gateway/tls.h"
 
 struct gw gw;
 static volatile int gw_stopping;
+
+/* The fronts of the main listener (MANAGER_HTTPS_PORT). */
+static const struct gw_front *const gw_fronts[] = {&gw_front_rest, NULL};
 
 static void
 on_signal(int sig)
@@ -28,6 +33,8 @@ main(void)
 {
 	struct sigaction sa;
 	char *cert = NULL, *key = NULL;
+	struct gw_handler main_handler;
+	struct gw_listener *main_listener = NULL;
 	int rc = 1;
 
 	if (mgr_config_load(&gw.cfg) != MGR_OK)
@@ -41,7 +48,7 @@ main(void)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	/* Object chunks are ~1 MiB buffers (routes_vaults.c: several nng
+	/* Object chunks are ~1 MiB buffers (rest/vaults.c: several nng
 	 * messages in flight per request): keep them on the heap and the freed
 	 * ones there, instead of an mmap, page faults and a munmap per chunk. */
 	mallopt(M_MMAP_THRESHOLD, 8 << 20);
@@ -61,7 +68,10 @@ main(void)
 		log_error(NULL, "cannot get a server certificate from the CA service");
 		goto out;
 	}
-	if (gw_authcache_start() != MGR_OK || gw_http_start(cert, key) != MGR_OK)
+	gw_route_handler(gw_fronts, &main_handler);
+	if (gw_authcache_start() != MGR_OK || gw_server_init(cert, key) != MGR_OK ||
+	    gw_listen("https", gw.cfg.https_port, &main_handler, &main_listener) !=
+	        MGR_OK)
 		goto out;
 	OPENSSL_cleanse(key, strlen(key));
 	log_info(NULL, "gateway listening on https://%s:%d", gw.cfg.bind,
@@ -69,9 +79,10 @@ main(void)
 	while (!gw_stopping)
 		svc_sleep(&gw_stopping, 1000);
 	log_info(NULL, "gateway stopping");
-	gw_http_stop();
 	rc = 0;
 out:
+	gw_listener_stop(main_listener);
+	gw_server_fini();
 	gw_authcache_stop();
 	free(cert);
 	free(key);

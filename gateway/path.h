@@ -1,5 +1,5 @@
 /* Request paths: percent-decoding and matching against route patterns.
- * Kept apart from http.c so that tests/fuzz can drive them directly. */
+ * Kept apart from server.c so that tests/fuzz can drive them directly. */
 #ifndef MGR_GATEWAY_PATH_H
 #define MGR_GATEWAY_PATH_H
 

@@ -1,7 +1,7 @@
 # Debian 12 packages the Manager needs to build, run and test. Sourced.
 MGR_PACKAGES="build-essential cmake pkg-config protobuf-c-compiler libprotobuf-c-dev
 libnng-dev libssl-dev openssl libmicrohttpd-dev libgnutls28-dev libhiredis-dev
-libjansson-dev libxml2-dev zlib1g-dev redis-server redis-tools curl ca-certificates python3 procps iproute2 jq valgrind
+libjansson-dev libxml2-dev zlib1g-dev libcurl4-openssl-dev redis-server redis-tools curl ca-certificates python3 procps iproute2 jq valgrind
 chromium nodejs python3-yaml python3-kubernetes python3-cryptography
 libengine-pkcs11-openssl softhsm2 opensc"
 # The CA key in a PKCS#11 token (MANAGER_CA_PKCS11_MODULE): the pkcs11 engine

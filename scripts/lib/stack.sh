@@ -150,14 +150,24 @@ mgr_start_services() {
   fi
 }
 
-# Stops everything started here: TERM, then KILL after 5 s. No orphans.
+# Stops everything started here, whatever state each process is in (running,
+# stopped by SIGSTOP, already dead): TERM (and CONT, so that a stopped one
+# sees it), then KILL what is left after MGR_STOP_WAIT tenths of a second
+# (default 50) in all, then reap. Safe under set -e: a process that is
+# already gone is not an error, and the others are still stopped.
 mgr_stop() {
-  local p
-  for p in $MGR_PIDS $MGR_REDIS_PID; do kill -TERM "$p" 2>/dev/null; done
+  local p end
   for p in $MGR_PIDS $MGR_REDIS_PID; do
-    for _ in $(seq 1 "${MGR_STOP_WAIT:-50}"); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$p" 2>/dev/null
-    wait "$p" 2>/dev/null
+    kill -TERM "$p" 2>/dev/null || true
+    kill -CONT "$p" 2>/dev/null || true
+  done
+  end=$(( ${EPOCHREALTIME/[.,]/} + ${MGR_STOP_WAIT:-50} * 100000 ))
+  for p in $MGR_PIDS $MGR_REDIS_PID; do
+    while kill -0 "$p" 2>/dev/null && (( ${EPOCHREALTIME/[.,]/} < end )); do
+      sleep 0.1
+    done
+    kill -KILL "$p" 2>/dev/null || true
+    wait "$p" 2>/dev/null || true
   done
   MGR_PIDS=""
   MGR_REDIS_PID=""

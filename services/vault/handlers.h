@@ -9,6 +9,8 @@
 
 struct vault_svc {
 	int64_t max_object_bytes;   /* MANAGER_MAX_OBJECT_BYTES */
+	int64_t gc_interval_s;      /* MANAGER_VAULT_GC_INTERVAL_S */
+	int64_t gc_grace_s;         /* MANAGER_VAULT_GC_GRACE_S */
 };
 
 extern const struct rpc_method vault_methods[];
@@ -44,5 +46,11 @@ mgr_err vault_h_put_abort(struct rpc_call *call, void *arg);
 mgr_err vault_h_get_chunk(struct rpc_call *call, void *arg);
 mgr_err vault_h_obj_delete(struct rpc_call *call, void *arg);
 mgr_err vault_h_obj_list(struct rpc_call *call, void *arg);
+
+/* gc.c: the background loop (collector, scrubber, migration, re-wrap). */
+void vault_background(void *state, volatile int *stop);
+/* Removes the files of a blob that has neither a reference nor an upload
+ * (a refused or aborted upload) now; does nothing otherwise. */
+void vault_gc_blob_now(const char *vid, const char *blob);
 
 #endif

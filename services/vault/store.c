@@ -387,6 +387,30 @@ vault_store_list(const char *owner, const char *after, size_t limit,
 	return (MGR_OK);
 }
 
+mgr_err
+vault_store_owner_of(const char *vid, struct vault_rec *out)
+{
+	char khash[MGR_ID_MAX + 16];
+	const char *argv[] = {"HMGET", khash, "owner_account_id", "mirror"};
+	redisReply *r = NULL;
+	mgr_err rv;
+
+	if ((rv = kfmt(khash, sizeof(khash), "vault:{%s}", vid)) != MGR_OK)
+		return (rv);
+	if ((rv = kv_cmdargv(&r, 4, argv, NULL)) != MGR_OK)
+		return (rv);
+	memset(out, 0, sizeof(*out));
+	if (*el(r, 0) == '\0') {
+		freeReplyObject(r);
+		return (MGR_ENOTFOUND);
+	}
+	copy_str(out->id, sizeof(out->id), vid);
+	copy_str(out->owner, sizeof(out->owner), el(r, 0));
+	out->mirrored = strcmp(el(r, 1), "1") == 0;
+	freeReplyObject(r);
+	return (MGR_OK);
+}
+
 static const char lua_vault_delete[] =
     REPLAY_LUA
     "if replay_seen(ARGV[2]) then return " REPLAY_LUA_SIGNAL " end\n"
@@ -435,13 +459,118 @@ vault_store_delete(const struct vault_rec *v, struct replay *rp)
 
 /* ---- objects ------------------------------------------------------------ */
 
+/* Object hash fields, in this order everywhere (OBJ_NFIELDS of them). */
+#define OBJ_FIELDS "size", "etag", "modified_at", "ver", "n", "cs", "md5", \
+	"segs", "meta"
+#define OBJ_NFIELDS 9
+
+void
+vault_obj_clear(struct vault_obj *o)
+{
+	free(o->segs);
+	free(o->meta);
+	o->segs = NULL;
+	o->meta = NULL;
+	o->meta_len = 0;
+}
+
+/* A reply element as a malloc'ed copy (NUL terminated); NULL when absent. */
+static uint8_t *
+el_dup(const redisReply *r, size_t i, size_t *len)
+{
+	const redisReply *e;
+	uint8_t *d;
+
+	if (r == NULL || r->type != REDIS_REPLY_ARRAY || i >= r->elements)
+		return (NULL);
+	e = r->element[i];
+	if (e->type != REDIS_REPLY_STRING)
+		return (NULL);
+	if ((d = malloc(e->len + 1)) == NULL)
+		return (NULL);
+	memcpy(d, e->str, e->len);
+	d[e->len] = '\0';
+	if (len != NULL)
+		*len = e->len;
+	return (d);
+}
+
+/* o from the OBJ_FIELDS of r (an array reply); 0 when there is no object. */
+static int
+obj_from(const redisReply *r, const char *key, size_t keylen, struct vault_obj *o)
+{
+	memset(o, 0, sizeof(*o));
+	if (*el(r, 0) == '\0' || strlen(el(r, 3)) != VAULT_VERSION_LEN)
+		return (0);
+	memcpy(o->key, key, keylen);
+	o->size = el_i64(r, 0);
+	copy_str(o->etag, sizeof(o->etag), el(r, 1));
+	o->modified_at = el_i64(r, 2);
+	copy_str(o->version, sizeof(o->version), el(r, 3));
+	o->chunks = el_i64(r, 4);
+	o->chunk_bytes = el_i64(r, 5) > 0 ? el_i64(r, 5) : RPC_CHUNK_BYTES;
+	copy_str(o->md5, sizeof(o->md5), el(r, 6));
+	o->segs = (char *)el_dup(r, 7, NULL);
+	o->meta = el_dup(r, 8, &o->meta_len);
+	if (o->meta == NULL)
+		o->meta_len = 0;
+	return (1);
+}
+
+mgr_err
+vault_segs_parse(const char *segs, struct vault_seg **out, size_t *n)
+{
+	struct vault_seg *s = NULL;
+	size_t cnt = 0, cap = 0;
+	const char *p = segs;
+
+	while (*p != '\0') {
+		struct vault_seg g;
+		const char *comma = strchr(p, ',');
+		unsigned long long f, c, cs;
+		long long sz;
+		int used = 0;
+
+		memset(&g, 0, sizeof(g));
+		if (comma == NULL || comma == p ||
+		    (size_t)(comma - p) > VAULT_VERSION_LEN)
+			goto bad;
+		memcpy(g.blob, p, (size_t)(comma - p));
+		if (sscanf(comma + 1, "%llu,%llu,%llu,%lld;%n", &f, &c, &cs, &sz,
+		        &used) != 4 || used == 0 || comma[used] != ';' ||
+		    f > UINT32_MAX || c > UINT32_MAX || cs > RPC_CHUNK_BYTES || sz < 0)
+			goto bad;
+		g.first = (uint32_t)f;
+		g.count = (uint32_t)c;
+		g.chunk_bytes = (uint32_t)cs;
+		g.size = sz;
+		if (cnt == cap) {
+			struct vault_seg *t;
+
+			cap = cap == 0 ? 4 : cap * 2;
+			if ((t = realloc(s, cap * sizeof(*s))) == NULL) {
+				free(s);
+				return (MGR_ENOMEM);
+			}
+			s = t;
+		}
+		s[cnt++] = g;
+		p = comma + used + 1;
+	}
+	*out = s;
+	*n = cnt;
+	return (MGR_OK);
+bad:
+	free(s);
+	return (MGR_EINVAL);
+}
+
 mgr_err
 vault_store_obj_head(const struct vault_rec *v, const char *key, size_t keylen,
     struct vault_obj *out)
 {
-	const char *argv[] = {"HMGET", NULL, "size", "etag", "modified_at", "ver", "n",
-		"cs"};
-	size_t argvlen[8];
+	const char *argv[] = {"HMGET", NULL, OBJ_FIELDS};
+	size_t argvlen[2 + OBJ_NFIELDS];
 	char prefix[MGR_ID_MAX + 16], kmeta[KEY_BUF];
 	redisReply *r = NULL;
 	struct vault_obj o;
@@ -454,45 +583,39 @@ vault_store_obj_head(const struct vault_rec *v, const char *key, size_t keylen,
 	        MGR_OK)
 		return (rv);
 	argv[1] = kmeta;
-	for (size_t i = 0; i < 8; i++)
+	for (size_t i = 0; i < 2 + OBJ_NFIELDS; i++)
 		if (i != 1)
 			argvlen[i] = strlen(argv[i]);
-	if ((rv = kv_cmdargv(&r, 8, argv, argvlen)) != MGR_OK)
+	if ((rv = kv_cmdargv(&r, 2 + OBJ_NFIELDS, argv, argvlen)) != MGR_OK)
 		return (rv);
-	if (*el(r, 0) == '\0' || strlen(el(r, 3)) != VAULT_VERSION_LEN) {
+	if (!obj_from(r, key, keylen, &o)) {
 		freeReplyObject(r);
 		return (MGR_ENOTFOUND);
 	}
-	memset(&o, 0, sizeof(o));
-	memcpy(o.key, key, keylen);
-	o.size = el_i64(r, 0);
-	copy_str(o.etag, sizeof(o.etag), el(r, 1));
-	o.modified_at = el_i64(r, 2);
-	copy_str(o.version, sizeof(o.version), el(r, 3));
-	o.chunks = el_i64(r, 4);
-	o.chunk_bytes = el_i64(r, 5) > 0 ? el_i64(r, 5) : RPC_CHUNK_BYTES;
 	freeReplyObject(r);
 	*out = o;
 	return (MGR_OK);
 }
 
 /* vault_store_read: the vault by name (as lua_vault_find), the object's
- * metadata (as vault_store_obj_head) and, for the owner ARGV[3] and an
- * object of 1 to ARGV[4] bytes, chunk 0 of its current version (as
- * vault_store_get_chunk, repairing a mirror copy). ARGV[5] is the number of vault
- * fields that follow. Returns {vault fields, object fields, data or false}. */
+ * fields (OBJ_FIELDS) and, for the owner ARGV[3] and an object of the layout
+ * before v2 of 1 to ARGV[4] bytes, chunk 0 of its current version (as
+ * vault_store_get_chunk, repairing a mirror copy). ARGV[5] is the number of
+ * vault fields that follow, then the object fields. Returns {vault fields,
+ * object fields, data or false}. */
 static const char lua_obj_read[] =
     "local id = redis.call('GET', KEYS[1])\n"
     "if not id then return redis.error_reply('NOTFOUND no such vault') end\n"
-    "local fields = {}\n"
-    "for i = 6, 5 + tonumber(ARGV[5]) do fields[#fields + 1] = ARGV[i] end\n"
+    "local fields, ofields = {}, {}\n"
+    "local nf = tonumber(ARGV[5])\n"
+    "for i = 6, 5 + nf do fields[#fields + 1] = ARGV[i] end\n"
+    "for i = 6 + nf, #ARGV do ofields[#ofields + 1] = ARGV[i] end\n"
     "local vk = ARGV[1] .. id .. '}'\n"
     "local f = redis.call('HMGET', vk, unpack(fields))\n"
     "if not f[1] then return redis.error_reply('NOTFOUND no such vault') end\n"
-    "local o = redis.call('HMGET', vk .. ':o:' .. ARGV[2], 'size', 'etag',\n"
-    "  'modified_at', 'ver', 'n', 'cs')\n"
+    "local o = redis.call('HMGET', vk .. ':o:' .. ARGV[2], unpack(ofields))\n"
     "local want = tonumber(o[1] or '')\n"
-    "if ARGV[3] == '' or not want or want < 1 or want > tonumber(ARGV[4])\n"
+    "if o[8] or ARGV[3] == '' or not want or want < 1 or want > tonumber(ARGV[4])\n"
     "    or want > tonumber(o[6] or ARGV[4]) or not o[4] then\n"
     "  return {f, o, false}\n"
     "end\n"
@@ -519,11 +642,12 @@ vault_store_read(const char *name, const char *key, size_t keylen,
     mgr_err *obj_rv, struct vault_obj *o, char **data)
 {
 	static const char *const fields[] = {VAULT_FIELDS};
-	const char *argv[6 + sizeof(fields) / sizeof(fields[0])];
-	size_t argvlen[6 + sizeof(fields) / sizeof(fields[0])];
-	char kname[VAULT_NAME_MAX + 16], smax[24], nf[8];
+	static const char *const ofields[] = {OBJ_FIELDS};
 	const size_t nfields = sizeof(fields) / sizeof(fields[0]);
-	const redisReply *ro, *rd;
+	const char *argv[6 + sizeof(fields) / sizeof(fields[0]) + OBJ_NFIELDS];
+	size_t argvlen[sizeof(argv) / sizeof(argv[0])];
+	char kname[VAULT_NAME_MAX + 16], smax[24], nf[8];
+	const redisReply *rd;
 	struct vault_rec vr;
 	struct vault_obj ob;
 	redisReply *r = NULL;
@@ -546,6 +670,8 @@ vault_store_read(const char *name, const char *key, size_t keylen,
 	argv[5] = nf;
 	for (size_t i = 0; i < nfields; i++)
 		argv[6 + i] = fields[i];
+	for (size_t i = 0; i < OBJ_NFIELDS; i++)
+		argv[6 + nfields + i] = ofields[i];
 	for (size_t i = 0; i < sizeof(argv) / sizeof(argv[0]); i++)
 		argvlen[i] = i == 2 ? keylen : strlen(argv[i]);
 	if ((rv = kv_eval(&r, lua_obj_read, 1, (int)(sizeof(argv) / sizeof(argv[0])),
@@ -560,20 +686,11 @@ vault_store_read(const char *name, const char *key, size_t keylen,
 		freeReplyObject(r);
 		return (MGR_EINTERNAL);
 	}
-	ro = r->element[1];
 	rd = r->element[2];
-	memset(&ob, 0, sizeof(ob));
-	if (*el(ro, 0) == '\0' || strlen(el(ro, 3)) != VAULT_VERSION_LEN) {
+	if (!obj_from(r->element[1], key, keylen, &ob)) {
 		*obj_rv = MGR_ENOTFOUND;
 	} else {
 		*obj_rv = MGR_OK;
-		memcpy(ob.key, key, keylen);
-		ob.size = el_i64(ro, 0);
-		copy_str(ob.etag, sizeof(ob.etag), el(ro, 1));
-		ob.modified_at = el_i64(ro, 2);
-		copy_str(ob.version, sizeof(ob.version), el(ro, 3));
-		ob.chunks = el_i64(ro, 4);
-		ob.chunk_bytes = el_i64(ro, 5) > 0 ? el_i64(ro, 5) : RPC_CHUNK_BYTES;
 		if (rd->type == REDIS_REPLY_STRING && (int64_t)rd->len == ob.size &&
 		    (d = malloc(rd->len > 0 ? rd->len : 1)) != NULL)
 			memcpy(d, rd->str, rd->len);
@@ -585,19 +702,35 @@ vault_store_read(const char *name, const char *key, size_t keylen,
 	return (MGR_OK);
 }
 
+/* The conditions of a write against the object's current fields (o: its
+ * HMGET of 'size', 'etag'): a Lua function returning an error or nil. */
+#define COND_LUA \
+    "local function cond_fail(o, im, inm)\n" \
+    "  if inm == '1' and o[1] then\n" \
+    "    return 'PRECOND the object exists (If-None-Match)'\n" \
+    "  end\n" \
+    "  if im ~= '' and (not o[1] or (im ~= '*' and im ~= o[2])) then\n" \
+    "    return 'PRECOND the object does not match If-Match'\n" \
+    "  end\n" \
+    "  return nil\n" \
+    "end\n"
+
 static const char lua_put_begin[] =
+    COND_LUA
     "local v = redis.call('HMGET', KEYS[1], 'owner_account_id', 'quota_bytes',\n"
     "  'bytes_used', 'mirror')\n"
     "if not v[1] then return redis.error_reply('NOTFOUND no such vault') end\n"
     "if v[1] ~= ARGV[1] then\n"
     "  return redis.error_reply('PERM only the owner may write this vault')\n"
     "end\n"
+    "local o = redis.call('HMGET', KEYS[2], 'size', 'etag')\n"
+    "local e = cond_fail(o, ARGV[7], ARGV[8])\n"
+    "if e then return redis.error_reply(e) end\n"
     "local max = tonumber(ARGV[4])\n"
     "local limit = max\n"
     "local quota = tonumber(v[2])\n"
     "if quota then\n"
-    "  local old = tonumber(redis.call('HGET', KEYS[2], 'size') or '0')\n"
-    "  local left = quota - tonumber(v[3]) + old\n"
+    "  local left = quota - tonumber(v[3]) + tonumber(o[1] or '0')\n"
     "  if left < limit then limit = left end\n"
     "end\n"
     "local size = tonumber(ARGV[3])\n"
@@ -611,23 +744,28 @@ static const char lua_put_begin[] =
     "if v[4] == '1' then copies = 2 end\n"
     "redis.call('HSET', KEYS[3], 'owner', ARGV[1], 'key', ARGV[2], 'n', 0,\n"
     "  'size', 0, 'limit', string.format('%d', limit), 'copies', copies,\n"
-    "  'cs', ARGV[6], 'hi', 0)\n"
+    "  'cs', ARGV[6], 'hi', 0, 'f', 1, 'im', ARGV[7], 'inm', ARGV[8])\n"
+    "if ARGV[9] ~= '' then redis.call('HSET', KEYS[3], 'meta', ARGV[9]) end\n"
     "redis.call('EXPIRE', KEYS[3], ARGV[5])\n"
     "return 1\n";
 
 mgr_err
 vault_store_put_begin(const struct vault_rec *v, const char *owner,
     const char *key, size_t keylen, int64_t size, int64_t max,
+    int64_t chunk_bytes, const struct vault_cond *cond, const uint8_t *meta, size_t meta_len,
     char upload_id[VAULT_VERSION_LEN + 1])
 {
 	char khash[MGR_ID_MAX + 16], prefix[MGR_ID_MAX + 16], kmeta[KEY_BUF];
 	char kup[MGR_ID_MAX + VAULT_VERSION_LEN + 16], id[VAULT_VERSION_LEN + 1];
 	char ssize[24], smax[24], sttl[16], scs[16];
-	const char *argv[9];
-	size_t argvlen[9];
+	const char *argv[12];
+	size_t argvlen[12];
 	redisReply *r = NULL;
 	mgr_err rv;
 
+	if (meta_len > VAULT_META_MAX || chunk_bytes < 0 ||
+	    chunk_bytes > (int64_t)RPC_CHUNK_BYTES)
+		return (MGR_EINVAL);
 	if (mgr_random_hex(VAULT_VERSION_LEN / 2, id, sizeof(id)) != MGR_OK)
 		return (MGR_EINTERNAL);
 	if ((rv = kfmt(khash, sizeof(khash), "vault:{%s}", v->id)) != MGR_OK ||
@@ -639,6 +777,8 @@ vault_store_put_begin(const struct vault_rec *v, const char *owner,
 	snprintf(ssize, sizeof(ssize), "%lld", (long long)size);
 	snprintf(smax, sizeof(smax), "%lld", (long long)max);
 	snprintf(sttl, sizeof(sttl), "%d", VAULT_UPLOAD_TTL_S);
+	snprintf(scs, sizeof(scs), "%lld",
+	    chunk_bytes > 0 ? (long long)chunk_bytes : (long long)VAULT_CHUNK_BYTES);
 	argv[0] = khash;
 	argv[1] = kmeta;
 	argv[2] = kup;
@@ -647,70 +787,18 @@ vault_store_put_begin(const struct vault_rec *v, const char *owner,
 	argv[5] = ssize;
 	argv[6] = smax;
 	argv[7] = sttl;
-	snprintf(scs, sizeof(scs), "%u", (unsigned)VAULT_CHUNK_BYTES);
 	argv[8] = scs;
-	for (size_t i = 0; i < 9; i++)
-		argvlen[i] = i == 4 ? keylen : strlen(argv[i]);
-	if ((rv = kv_eval(&r, lua_put_begin, 3, 9, argv, argvlen)) != MGR_OK)
+	argv[9] = cond != NULL && cond->if_match != NULL ? cond->if_match : "";
+	argv[10] = cond != NULL && cond->if_none_match ? "1" : "0";
+	argv[11] = meta_len > 0 ? (const char *)meta : "";
+	for (size_t i = 0; i < 12; i++)
+		argvlen[i] = i == 4 ? keylen : i == 11 ? meta_len : strlen(argv[i]);
+	if ((rv = kv_eval(&r, lua_put_begin, 3, 12, argv, argvlen)) != MGR_OK)
 		return (rv);
 	freeReplyObject(r);
 	memcpy(upload_id, id, sizeof(id));
 	return (MGR_OK);
 }
-
-/* One chunk, run in MULTI right after `SET KEYS[2] <data> EX ttl` (see
- * vault_store_put_chunk): the data never passes through Lua. Checks the
- * upload, then moves the staged data to copy 0 (RENAME: no copy) and
- * duplicates it inside Redis for the mirror copy (COPY); a refused chunk
- * deletes the staged data, so nothing is left. Chunks come in any order:
- * the upload records each index's length (field c<i>), the highest index
- * + 1 (hi), the count (n) and the bytes (size). The same chunk sent again
- * (a resend after a replica died) is accepted and changes nothing when it
- * carries the same data. */
-static const char lua_put_chunk[] =
-    "local tmp = KEYS[2]\n"
-    "local function refuse(e)\n"
-    "  redis.call('DEL', tmp)\n"
-    "  return redis.error_reply(e)\n"
-    "end\n"
-    "local up = redis.call('HMGET', KEYS[1], 'owner', 'n', 'size', 'limit',\n"
-    "  'copies', 'hi', 'c' .. ARGV[2], 'cs')\n"
-    "if not up[1] then return refuse('NOTFOUND no such upload (expired?)') end\n"
-    "if up[1] ~= ARGV[1] then return refuse('PERM not your upload') end\n"
-    "local len = redis.call('STRLEN', tmp)\n"
-    "local k0 = ARGV[4] .. '0:' .. ARGV[2]\n"
-    "if up[7] then\n"
-    "  local same = tonumber(up[7]) == len and\n"
-    "    redis.call('GET', k0) == redis.call('GET', tmp)\n"
-    "  redis.call('DEL', tmp)\n"
-    "  if same then return 1 end\n"
-    "  return redis.error_reply('INVALID chunk sent again with other data')\n"
-    "end\n"
-    "local i = tonumber(ARGV[2])\n"
-    "local cs = tonumber(up[8] or ARGV[5])\n"
-    /* A gateway from before chunk_bytes sends RPC_CHUNK_BYTES chunks in
-     * order: its chunk 0 sets the upload's chunk size. */
-    "if len > cs and i == 0 and tonumber(up[2]) == 0 and\n"
-    "    len <= tonumber(ARGV[5]) then\n"
-    "  cs = len\n"
-    "  redis.call('HSET', KEYS[1], 'cs', cs)\n"
-    "end\n"
-    "if len > cs then return refuse('INVALID chunk over the chunk size') end\n"
-    "local limit = tonumber(up[4])\n"
-    "local size = tonumber(up[3]) + len\n"
-    "if size > limit or i * cs + len > limit then\n"
-    "  return refuse('TOOBIG the object is over the size limit or the vault quota')\n"
-    "end\n"
-    "redis.call('RENAME', tmp, k0)\n"
-    "for c = 1, tonumber(up[5]) - 1 do\n"
-    "  redis.call('COPY', k0, ARGV[4] .. c .. ':' .. ARGV[2], 'REPLACE')\n"
-    "end\n"
-    "local hi = tonumber(up[6] or up[2])\n"
-    "if i + 1 > hi then hi = i + 1 end\n"
-    "redis.call('HSET', KEYS[1], 'n', tonumber(up[2]) + 1,\n"
-    "  'size', string.format('%d', size), 'hi', hi, 'c' .. ARGV[2], len)\n"
-    "redis.call('EXPIRE', KEYS[1], ARGV[3])\n"
-    "return 1\n";
 
 static mgr_err
 upload_keys(const char *vid, const char *upload_id, char *kup, size_t kuplen,
@@ -729,144 +817,212 @@ upload_keys(const char *vid, const char *upload_id, char *kup, size_t kuplen,
 	return (MGR_OK);
 }
 
-/* The status reply of a command queued in MULTI. */
-static int
-is_status(const redisReply *r, const char *want)
-{
-	return (r->type == REDIS_REPLY_STATUS && strcmp(r->str, want) == 0);
-}
-
 mgr_err
-vault_store_put_chunk(const char *vid, const char *upload_id, const char *owner,
-    uint32_t index, const void *data, size_t len)
+vault_store_upload_info(const char *vid, const char *upload_id,
+    const char *owner, struct vault_upload *out)
 {
 	char kup[MGR_ID_MAX + VAULT_VERSION_LEN + 16];
-	char chunks[MGR_ID_MAX + VAULT_VERSION_LEN + 16];
-	char tmp[MGR_ID_MAX + VAULT_VERSION_LEN + 24], sidx[16], sttl[16], sch[16];
-	const char *multi[] = {"MULTI"}, *exec[] = {"EXEC"};
-	const char *set[] = {"SET", tmp, len > 0 ? data : "", "EX", sttl};
-	const char *ev[] = {"EVAL", lua_put_chunk, "2", kup, tmp, owner, sidx, sttl,
-		chunks, sch};
-	size_t setlen[5];
-	struct kv_pipe_cmd cmds[4] = {
-		{1, multi, NULL}, {5, set, setlen}, {10, ev, NULL}, {1, exec, NULL},
-	};
-	redisReply *r[4];
+	const char *argv[] = {"HMGET", kup, "owner", "copies", "cs", "limit", "f"};
+	redisReply *r = NULL;
 	mgr_err rv;
 
-	if (len > RPC_CHUNK_BYTES)
-		return (MGR_EINVAL);
-	if ((rv = upload_keys(vid, upload_id, kup, sizeof(kup), chunks,
-	         sizeof(chunks))) != MGR_OK ||
-	    (rv = kfmt(tmp, sizeof(tmp), "%sin", chunks)) != MGR_OK)
+	if ((rv = upload_keys(vid, upload_id, kup, sizeof(kup), NULL, 0)) != MGR_OK)
 		return (rv);
-	snprintf(sidx, sizeof(sidx), "%u", index);
-	snprintf(sttl, sizeof(sttl), "%d", VAULT_UPLOAD_TTL_S);
-	snprintf(sch, sizeof(sch), "%u", RPC_CHUNK_BYTES);
-	for (size_t i = 0; i < 5; i++)
-		setlen[i] = i == 2 ? len : strlen(set[i]);
-	/* One round trip, atomic: the data goes straight to a staging key
-	 * (Redis keeps a big argument without copying it) and the script
-	 * decides what becomes of it. */
-	if ((rv = kv_pipeline(cmds, 4, r)) != MGR_OK)
+	if ((rv = kv_cmdargv(&r, 7, argv, NULL)) != MGR_OK)
 		return (rv);
-	if (!is_status(r[0], "OK") || !is_status(r[1], "QUEUED") ||
-	    !is_status(r[2], "QUEUED"))
-		rv = MGR_EINTERNAL;
-	else if ((rv = kv_reply_err(r[3])) == MGR_OK &&
-	    (r[3]->type != REDIS_REPLY_ARRAY || r[3]->elements != 2))
-		rv = MGR_EINTERNAL;
-	else if (rv == MGR_OK)
-		rv = kv_reply_err(r[3]->element[1]);
-	for (int i = 0; i < 4; i++)
-		freeReplyObject(r[i]);
+	if (*el(r, 0) == '\0')
+		rv = MGR_ENOTFOUND;
+	else if (strcmp(el(r, 0), owner) != 0)
+		rv = MGR_EPERM;
+	else if (strcmp(el(r, 4), "1") != 0)
+		rv = MGR_ECONFLICT;
+	else {
+		out->copies = el_i64(r, 1) == 2 ? 2 : 1;
+		out->chunk_bytes = el_i64(r, 2);
+		out->limit = el_i64(r, 3);
+		rv = out->chunk_bytes > 0 && out->chunk_bytes <= RPC_CHUNK_BYTES
+		    ? MGR_OK : MGR_EINTERNAL;
+	}
+	freeReplyObject(r);
 	return (rv);
 }
 
+/* A chunk's file is written: record it. The same index again with the same
+ * length is a resend (its data was compared with the file's). */
+static const char lua_chunk_record[] =
+    "local up = redis.call('HMGET', KEYS[1], 'owner', 'n', 'size', 'limit',\n"
+    "  'hi', 'c' .. ARGV[2], 'cs', 'f')\n"
+    "if not up[1] then return redis.error_reply('NOTFOUND no such upload (expired?)') end\n"
+    "if up[1] ~= ARGV[1] then return redis.error_reply('PERM not your upload') end\n"
+    "if up[8] ~= '1' then\n"
+    "  return redis.error_reply('CONFLICT an upload begun before an upgrade; send it again')\n"
+    "end\n"
+    "local len = tonumber(ARGV[3])\n"
+    "if up[6] then\n"
+    "  if tonumber(up[6]) == len then return 2 end\n"
+    "  return redis.error_reply('INVALID chunk sent again with other data')\n"
+    "end\n"
+    "local i = tonumber(ARGV[2])\n"
+    "local cs = tonumber(up[7])\n"
+    /* A gateway from before chunk_bytes sends RPC_CHUNK_BYTES chunks in
+     * order: its chunk 0 sets the upload's chunk size. */
+    "if len > cs and i == 0 and tonumber(up[2]) == 0 and len <= tonumber(ARGV[5]) then\n"
+    "  cs = len\n"
+    "  redis.call('HSET', KEYS[1], 'cs', cs)\n"
+    "end\n"
+    "if len > cs then return redis.error_reply('INVALID chunk over the chunk size') end\n"
+    "local limit = tonumber(up[4])\n"
+    "local size = tonumber(up[3]) + len\n"
+    "if size > limit or i * cs + len > limit then\n"
+    "  return redis.error_reply('TOOBIG the object is over the size limit or the vault quota')\n"
+    "end\n"
+    "local hi = tonumber(up[5])\n"
+    "if i + 1 > hi then hi = i + 1 end\n"
+    "redis.call('HSET', KEYS[1], 'n', tonumber(up[2]) + 1,\n"
+    "  'size', string.format('%d', size), 'hi', hi, 'c' .. ARGV[2], len)\n"
+    "redis.call('EXPIRE', KEYS[1], ARGV[4])\n"
+    "return 1\n";
+
+mgr_err
+vault_store_chunk_record(const char *vid, const char *upload_id,
+    const char *owner, uint32_t index, size_t len, int *again)
+{
+	char kup[MGR_ID_MAX + VAULT_VERSION_LEN + 16], sidx[16], slen[24], sttl[16];
+	char smax[16];
+	const char *argv[6];
+	redisReply *r = NULL;
+	mgr_err rv;
+
+	if ((rv = upload_keys(vid, upload_id, kup, sizeof(kup), NULL, 0)) != MGR_OK)
+		return (rv);
+	snprintf(sidx, sizeof(sidx), "%u", index);
+	snprintf(slen, sizeof(slen), "%zu", len);
+	snprintf(sttl, sizeof(sttl), "%d", VAULT_UPLOAD_TTL_S);
+	argv[0] = kup;
+	argv[1] = owner;
+	argv[2] = sidx;
+	argv[3] = slen;
+	argv[4] = sttl;
+	snprintf(smax, sizeof(smax), "%u", RPC_CHUNK_BYTES);
+	argv[5] = smax;
+	if ((rv = kv_eval(&r, lua_chunk_record, 1, 6, argv, NULL)) != MGR_OK)
+		return (rv);
+	*again = r->type == REDIS_REPLY_INTEGER && r->integer == 2;
+	freeReplyObject(r);
+	return (MGR_OK);
+}
+
+/* Lets go of an object version's data: its segments, or (the layout before
+ * v2) its chunk keys. o: HMGET of the object with 'segs' at o[5], 'ver' at
+ * o[2], 'n' at o[3]. */
+#define DROP_LUA \
+    "local function drop_version(kb, kg, vid, now, base, copies, segs, ver, cnt)\n" \
+    "  if segs then\n" \
+    "    segs_ref(kb, kg, vid, segs, -1, now)\n" \
+    "    return\n" \
+    "  end\n" \
+    "  if not ver then return end\n" \
+    "  for c = 0, copies - 1 do\n" \
+    "    for i = 0, tonumber(cnt or '0') - 1 do\n" \
+    "      redis.call('UNLINK', base .. ver .. ':' .. c .. ':' .. i)\n" \
+    "    end\n" \
+    "  end\n" \
+    "end\n"
+
+/* The object switch shared by put_commit and compose: writes the new
+ * version of KEYS-style keys given as arguments. */
+#define SWITCH_LUA \
+    "local function switch(kv, kmeta, kobjs, key, old, used, count, fields)\n" \
+    "  redis.call('DEL', kmeta)\n" \
+    "  redis.call('HSET', kmeta, unpack(fields))\n" \
+    "  redis.call('ZADD', kobjs, 0, key)\n" \
+    "  local created = 0\n" \
+    "  if not old then\n" \
+    "    count = count + 1\n" \
+    "    created = 1\n" \
+    "  end\n" \
+    "  redis.call('HSET', kv, 'bytes_used', string.format('%d', used),\n" \
+    "    'object_count', string.format('%d', count))\n" \
+    "  return created\n" \
+    "end\n"
+
 static const char lua_put_commit[] =
-    REPLAY_LUA
+    REPLAY_LUA VAULT_SEGS_LUA DROP_LUA SWITCH_LUA COND_LUA
     "if replay_seen(ARGV[8]) then return " REPLAY_LUA_SIGNAL " end\n"
+    "local dl = tonumber(ARGV[11])\n"
+    "if dl > 0 then\n"
+    "  local t = redis.call('TIME')\n"
+    "  if tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) > dl then\n"
+    "    return redis.error_reply('UNAVAIL late: the commit came after its deadline; nothing changed')\n"
+    "  end\n"
+    "end\n"
     "local v = redis.call('HMGET', KEYS[1], 'owner_account_id', 'quota_bytes',\n"
-    "  'bytes_used', 'object_count')\n"
+    "  'bytes_used', 'object_count', 'mirror')\n"
     "if not v[1] then return redis.error_reply('NOTFOUND no such vault') end\n"
     "if v[1] ~= ARGV[1] then\n"
     "  return redis.error_reply('PERM only the owner may write this vault')\n"
     "end\n"
     "local up = redis.call('HMGET', KEYS[2], 'owner', 'n', 'size', 'copies', 'key',\n"
-    "  'hi', 'cs')\n"
+    "  'hi', 'cs', 'f', 'im', 'inm', 'meta')\n"
     "if not up[1] then\n"
     "  return redis.error_reply('NOTFOUND no such upload (expired?)')\n"
     "end\n"
     "if up[1] ~= ARGV[1] then return redis.error_reply('PERM not your upload') end\n"
-    "local n = tonumber(up[2])\n"
-    "local hi = tonumber(up[6] or up[2])\n"
-    "local copies = tonumber(up[4])\n"
-    "local size = tonumber(ARGV[2])\n"
-    "local base = ARGV[6]\n"
-    "local function drop(ver, cnt)\n"
-    "  for c = 0, copies - 1 do\n"
-    "    for i = 0, cnt - 1 do\n"
-    "      redis.call('UNLINK', base .. ver .. ':' .. c .. ':' .. i)\n"
-    "    end\n"
-    "  end\n"
-    "end\n"
+    "local vid = ARGV[12]\n"
+    "local uid = ARGV[5]\n"
+    "local now = tonumber(ARGV[4])\n"
     "local function refuse(e)\n"
-    "  drop(ARGV[5], hi)\n"
     "  redis.call('DEL', KEYS[2])\n"
+    "  redis.call('ZADD', KEYS[5], 0, uid)\n"
+    "  redis.call('SADD', 'vault:gc', vid)\n"
     "  return redis.error_reply(e)\n"
     "end\n"
+    "if up[8] ~= '1' then\n"
+    "  return refuse('CONFLICT an upload begun before an upgrade; send it again')\n"
+    "end\n"
+    "local n = tonumber(up[2])\n"
+    "local hi = tonumber(up[6])\n"
+    "local size = tonumber(ARGV[2])\n"
     "if tonumber(up[3]) ~= size then\n"
     "  return refuse('INVALID the size does not match the data received')\n"
     "end\n"
-    /* Chunks arrive in any order: all of 0 .. n-1 and no other, each
-     * cs bytes but the last (uploads begun before the lengths
-     * were recorded came in order). */
-    "local chunk = tonumber(up[7] or ARGV[10])\n"
+    "local chunk = tonumber(up[7])\n"
     "local want = math.floor((size + chunk - 1) / chunk)\n"
-    "if up[6] then\n"
-    "  for i = 0, want - 1 do\n"
-    "    local e = chunk\n"
-    "    if i == want - 1 then e = size - i * chunk end\n"
-    "    if tonumber(redis.call('HGET', KEYS[2], 'c' .. i) or '-1') ~= e then\n"
-    "      return refuse('INVALID chunk ' .. i .. ' is missing or short')\n"
-    "    end\n"
-    "  end\n"
-    "  if n ~= want or hi ~= want then\n"
-    "    return refuse('INVALID chunks past the end of the object')\n"
+    "for i = 0, want - 1 do\n"
+    "  local e = chunk\n"
+    "  if i == want - 1 then e = size - i * chunk end\n"
+    "  if tonumber(redis.call('HGET', KEYS[2], 'c' .. i) or '-1') ~= e then\n"
+    "    return refuse('INVALID chunk ' .. i .. ' is missing or short')\n"
     "  end\n"
     "end\n"
-    "for c = 0, copies - 1 do\n"
-    "  for i = 0, n - 1 do\n"
-    "    if redis.call('EXISTS', base .. ARGV[5] .. ':' .. c .. ':' .. i) == 0 then\n"
-    "      return refuse('CONFLICT the upload expired; send it again')\n"
-    "    end\n"
-    "  end\n"
+    "if n ~= want or hi ~= want then\n"
+    "  return refuse('INVALID chunks past the end of the object')\n"
     "end\n"
     "local kmeta = ARGV[7] .. up[5]\n"
-    "local old = redis.call('HMGET', kmeta, 'size', 'ver', 'n')\n"
+    "local old = redis.call('HMGET', kmeta, 'size', 'etag', 'ver', 'n', 'segs')\n"
+    "local e = cond_fail(old, up[9] or '', up[10] or '0')\n"
+    "if e then return refuse(e) end\n"
     "local used = tonumber(v[3]) - tonumber(old[1] or '0') + size\n"
     "local quota = tonumber(v[2])\n"
     "if quota and used > quota then\n"
     "  return refuse('TOOBIG the vault quota would be exceeded')\n"
     "end\n"
-    "for c = 0, copies - 1 do\n"
-    "  for i = 0, n - 1 do\n"
-    "    redis.call('PERSIST', base .. ARGV[5] .. ':' .. c .. ':' .. i)\n"
-    "  end\n"
-    "end\n"
     "redis.call('DEL', KEYS[2])\n"
-    "if old[2] then drop(old[2], tonumber(old[3] or '0')) end\n"
-    "redis.call('HSET', kmeta, 'key', up[5], 'size', ARGV[2], 'etag', ARGV[3],\n"
-    "  'modified_at', ARGV[4], 'ver', ARGV[5], 'n', n, 'cs', chunk)\n"
-    "redis.call('ZADD', KEYS[3], 0, up[5])\n"
-    "local count = tonumber(v[4])\n"
-    "local created = 0\n"
-    "if not old[1] then\n"
-    "  count = count + 1\n"
-    "  created = 1\n"
+    "local copies = 1\n"
+    "if v[5] == '1' then copies = 2 end\n"
+    "if old[1] then\n"
+    "  drop_version(KEYS[4], KEYS[5], vid, now, ARGV[6], copies, old[5], old[3], old[4])\n"
     "end\n"
-    "redis.call('HSET', KEYS[1], 'bytes_used', string.format('%d', used),\n"
-    "  'object_count', string.format('%d', count))\n"
+    "local segs = uid .. ',0,' .. n .. ',' .. chunk .. ',' .. ARGV[2] .. ';'\n"
+    "segs_ref(KEYS[4], KEYS[5], vid, segs, 1, now)\n"
+    "local fields = {'key', up[5], 'size', ARGV[2], 'etag', ARGV[3], 'md5', ARGV[10],\n"
+    "  'modified_at', ARGV[4], 'ver', uid, 'n', n, 'cs', chunk, 'segs', segs}\n"
+    "if up[11] then\n"
+    "  fields[#fields + 1] = 'meta'\n"
+    "  fields[#fields + 1] = up[11]\n"
+    "end\n"
+    "local created = switch(KEYS[1], kmeta, KEYS[3], up[5], old[1], used,\n"
+    "  tonumber(v[4]), fields)\n"
     /* PutCommitReply: object (1) = its key (1) and the prepared rest of
      * the Object, then created (2, a varint) when true: the fields in
      * order, as protobuf-c packs the reply sent now. */
@@ -877,14 +1033,15 @@ static const char lua_put_commit[] =
 
 mgr_err
 vault_store_put_commit(const char *vid, const char *upload_id, const char *owner,
-    int64_t size, const char *etag, int64_t now, int *created,
-    struct vault_obj *out, struct replay *rp)
+    int64_t size, const char *etag, const char *md5, int64_t now,
+    int64_t deadline_ms, int *created, struct vault_obj *out, struct replay *rp)
 {
 	char khash[MGR_ID_MAX + 16], kup[MGR_ID_MAX + VAULT_VERSION_LEN + 16];
 	char kobjs[MGR_ID_MAX + 16], base[MGR_ID_MAX + 16], meta[MGR_ID_MAX + 16];
-	char ssize[24], snow[24], sch[16];
-	const char *argv[13];
-	size_t lens[13];
+	char kblobs[MGR_ID_MAX + 24], kgc[MGR_ID_MAX + 24];
+	char ssize[24], snow[24], sdl[24];
+	const char *argv[17];
+	size_t lens[17];
 	redisReply *r = NULL;
 	struct vault_obj o;
 	mgr_err rv;
@@ -893,29 +1050,35 @@ vault_store_put_commit(const char *vid, const char *upload_id, const char *owner
 		return (rv);
 	if ((rv = kfmt(khash, sizeof(khash), "vault:{%s}", vid)) != MGR_OK ||
 	    (rv = kfmt(kobjs, sizeof(kobjs), "vault:{%s}:objs", vid)) != MGR_OK ||
+	    (rv = kfmt(kblobs, sizeof(kblobs), "vault:{%s}:blobs", vid)) != MGR_OK ||
+	    (rv = kfmt(kgc, sizeof(kgc), "vault:{%s}:gc", vid)) != MGR_OK ||
 	    (rv = kfmt(base, sizeof(base), "vault:{%s}:c:", vid)) != MGR_OK ||
 	    (rv = kfmt(meta, sizeof(meta), "vault:{%s}:o:", vid)) != MGR_OK)
 		return (rv);
-	if (strlen(etag) != 64)
+	if (strlen(etag) != 64 || (md5 != NULL && strlen(md5) > 32))
 		return (MGR_EINVAL);
 	snprintf(ssize, sizeof(ssize), "%lld", (long long)size);
 	snprintf(snow, sizeof(snow), "%lld", (long long)now);
+	snprintf(sdl, sizeof(sdl), "%lld", (long long)deadline_ms);
 	argv[0] = khash;
 	argv[1] = kup;
 	argv[2] = kobjs;
-	argv[3] = owner;
-	argv[4] = ssize;
-	argv[5] = etag;
-	argv[6] = snow;
-	argv[7] = upload_id;
-	argv[8] = base;
-	argv[9] = meta;
-	argv[10] = rp->key;
-	argv[11] = (const char *)rp->reply;
-	snprintf(sch, sizeof(sch), "%u", RPC_CHUNK_BYTES);
-	argv[12] = sch;
-	replay_argvlen(rp, 13, argv, lens);
-	if ((rv = kv_eval(&r, lua_put_commit, 3, 13, argv, lens)) != MGR_OK)
+	argv[3] = kblobs;
+	argv[4] = kgc;
+	argv[5] = owner;
+	argv[6] = ssize;
+	argv[7] = etag;
+	argv[8] = snow;
+	argv[9] = upload_id;
+	argv[10] = base;
+	argv[11] = meta;
+	argv[12] = rp->key;
+	argv[13] = (const char *)rp->reply;
+	argv[14] = md5 != NULL ? md5 : "";
+	argv[15] = sdl;
+	argv[16] = vid;
+	replay_argvlen(rp, 17, argv, lens);
+	if ((rv = kv_eval(&r, lua_put_commit, 5, 17, argv, lens)) != MGR_OK)
 		return (rv);
 	if ((rp->hit = replay_signalled(r)) != 0) {
 		freeReplyObject(r);
@@ -931,6 +1094,7 @@ vault_store_put_commit(const char *vid, const char *upload_id, const char *owner
 	memcpy(o.key, r->element[1]->str, r->element[1]->len);
 	o.size = size;
 	copy_str(o.etag, sizeof(o.etag), etag);
+	copy_str(o.md5, sizeof(o.md5), md5 != NULL ? md5 : "");
 	o.modified_at = now;
 	copy_str(o.version, sizeof(o.version), upload_id);
 	o.chunks = el_i64(r, 2);
@@ -941,12 +1105,17 @@ vault_store_put_commit(const char *vid, const char *upload_id, const char *owner
 }
 
 static const char lua_put_abort[] =
-    "local up = redis.call('HMGET', KEYS[1], 'owner', 'n', 'copies', 'hi')\n"
+    "local up = redis.call('HMGET', KEYS[1], 'owner', 'n', 'copies', 'hi', 'f')\n"
     "if not up[1] then return 0 end\n"
     "if up[1] ~= ARGV[1] then return redis.error_reply('PERM not your upload') end\n"
-    "for c = 0, tonumber(up[3]) - 1 do\n"
-    "  for i = 0, tonumber(up[4] or up[2]) do\n"
-    "    redis.call('UNLINK', ARGV[2] .. c .. ':' .. i)\n"
+    "if up[5] == '1' then\n"
+    "  redis.call('ZADD', KEYS[2], 0, ARGV[3])\n"
+    "  redis.call('SADD', 'vault:gc', ARGV[4])\n"
+    "else\n"
+    "  for c = 0, tonumber(up[3]) - 1 do\n"
+    "    for i = 0, tonumber(up[4] or up[2]) do\n"
+    "      redis.call('UNLINK', ARGV[2] .. c .. ':' .. i)\n"
+    "    end\n"
     "  end\n"
     "end\n"
     "redis.call('DEL', KEYS[1])\n"
@@ -955,23 +1124,392 @@ static const char lua_put_abort[] =
 mgr_err
 vault_store_put_abort(const char *vid, const char *upload_id, const char *owner)
 {
-	char kup[MGR_ID_MAX + VAULT_VERSION_LEN + 16];
+	char kup[MGR_ID_MAX + VAULT_VERSION_LEN + 16], kgc[MGR_ID_MAX + 24];
 	char chunks[MGR_ID_MAX + VAULT_VERSION_LEN + 16];
-	const char *argv[3];
+	const char *argv[6];
 	redisReply *r = NULL;
 	mgr_err rv;
 
 	if ((rv = upload_keys(vid, upload_id, kup, sizeof(kup), chunks,
-	         sizeof(chunks))) != MGR_OK)
+	         sizeof(chunks))) != MGR_OK ||
+	    (rv = kfmt(kgc, sizeof(kgc), "vault:{%s}:gc", vid)) != MGR_OK)
 		return (rv);
 	argv[0] = kup;
-	argv[1] = owner;
-	argv[2] = chunks;
-	if ((rv = kv_eval(&r, lua_put_abort, 1, 3, argv, NULL)) != MGR_OK)
+	argv[1] = kgc;
+	argv[2] = owner;
+	argv[3] = chunks;
+	argv[4] = upload_id;
+	argv[5] = vid;
+	if ((rv = kv_eval(&r, lua_put_abort, 2, 6, argv, NULL)) != MGR_OK)
 		return (rv);
 	freeReplyObject(r);
 	return (MGR_OK);
 }
+
+static const char lua_obj_compose[] =
+    REPLAY_LUA VAULT_SEGS_LUA DROP_LUA SWITCH_LUA COND_LUA
+    "if replay_seen(ARGV[9]) then return " REPLAY_LUA_SIGNAL " end\n"
+    "local v = redis.call('HMGET', KEYS[1], 'owner_account_id', 'quota_bytes',\n"
+    "  'bytes_used', 'object_count', 'mirror')\n"
+    "if not v[1] then return redis.error_reply('NOTFOUND no such vault') end\n"
+    "if v[1] ~= ARGV[1] then\n"
+    "  return redis.error_reply('PERM only the owner may write this vault')\n"
+    "end\n"
+    "local segs = ARGV[4]\n"
+    "if not segs_held(KEYS[3], segs) then\n"
+    "  return redis.error_reply('CONFLICT the data to compose is gone')\n"
+    "end\n"
+    "local old = redis.call('HMGET', KEYS[2], 'size', 'etag', 'ver', 'n', 'segs')\n"
+    "local e = cond_fail(old, ARGV[13], ARGV[14])\n"
+    "if e then return redis.error_reply(e) end\n"
+    "local size = tonumber(ARGV[5])\n"
+    "local used = tonumber(v[3]) - tonumber(old[1] or '0') + size\n"
+    "local quota = tonumber(v[2])\n"
+    "if quota and used > quota then\n"
+    "  return redis.error_reply('TOOBIG the vault quota would be exceeded')\n"
+    "end\n"
+    "local now = tonumber(ARGV[8])\n"
+    "local vid = ARGV[15]\n"
+    /* Take the new references first: a copy onto itself keeps its blobs. */
+    "segs_ref(KEYS[3], KEYS[4], vid, segs, 1, now)\n"
+    "local copies = 1\n"
+    "if v[5] == '1' then copies = 2 end\n"
+    "if old[1] then\n"
+    "  drop_version(KEYS[3], KEYS[4], vid, now, ARGV[16], copies, old[5], old[3], old[4])\n"
+    "end\n"
+    "local first = string.match(segs, '^[^,;]+,%d+,(%d+),')\n"
+    "local cs = string.match(segs, '^[^,;]+,%d+,%d+,(%d+),')\n"
+    "local fields = {'key', ARGV[2], 'size', ARGV[5], 'etag', ARGV[6], 'md5', ARGV[7],\n"
+    "  'modified_at', ARGV[8], 'ver', ARGV[3], 'n', first or 0, 'cs', cs or 0,\n"
+    "  'segs', segs}\n"
+    "if ARGV[11] ~= '' then\n"
+    "  fields[#fields + 1] = 'meta'\n"
+    "  fields[#fields + 1] = ARGV[11]\n"
+    "end\n"
+    "local created = switch(KEYS[1], KEYS[2], KEYS[5], ARGV[2], old[1], used,\n"
+    "  tonumber(v[4]), fields)\n"
+    "replay_save(ARGV[9], ARGV[10])\n"
+    "return created\n";
+
+mgr_err
+vault_store_obj_compose(const struct vault_rec *v, const char *owner,
+    const char *key, size_t keylen, const char *segs, int64_t size,
+    const char *etag, const char *md5, const uint8_t *meta, size_t meta_len,
+    const struct vault_cond *cond, int64_t now, int *created,
+    char version[VAULT_VERSION_LEN + 1], struct replay *rp)
+{
+	char khash[MGR_ID_MAX + 16], prefix[MGR_ID_MAX + 16], kmeta[KEY_BUF];
+	char kblobs[MGR_ID_MAX + 24], kgc[MGR_ID_MAX + 24], kobjs[MGR_ID_MAX + 16];
+	char base[MGR_ID_MAX + 16], ver[VAULT_VERSION_LEN + 1], ssize[24], snow[24];
+	const char *argv[21];
+	size_t lens[21];
+	redisReply *r = NULL;
+	struct vault_seg *sg = NULL;
+	size_t nseg = 0;
+	mgr_err rv;
+
+	if (meta_len > VAULT_META_MAX || strlen(etag) > 64 ||
+	    (md5 != NULL && strlen(md5) > 64) || keylen > VAULT_KEY_MAX)
+		return (MGR_EINVAL);
+	if ((rv = vault_segs_parse(segs, &sg, &nseg)) != MGR_OK)
+		return (rv);
+	free(sg);
+	if (nseg == 0)
+		return (MGR_EINVAL);
+	if (mgr_random_hex(VAULT_VERSION_LEN / 2, ver, sizeof(ver)) != MGR_OK)
+		return (MGR_EINTERNAL);
+	if ((rv = kfmt(khash, sizeof(khash), "vault:{%s}", v->id)) != MGR_OK ||
+	    (rv = kfmt(prefix, sizeof(prefix), "vault:{%s}:o:", v->id)) != MGR_OK ||
+	    (rv = kobj(kmeta, sizeof(kmeta), &lens[1], prefix, key, keylen)) !=
+	        MGR_OK ||
+	    (rv = kfmt(kblobs, sizeof(kblobs), "vault:{%s}:blobs", v->id)) != MGR_OK ||
+	    (rv = kfmt(kgc, sizeof(kgc), "vault:{%s}:gc", v->id)) != MGR_OK ||
+	    (rv = kfmt(kobjs, sizeof(kobjs), "vault:{%s}:objs", v->id)) != MGR_OK ||
+	    (rv = kfmt(base, sizeof(base), "vault:{%s}:c:", v->id)) != MGR_OK)
+		return (rv);
+	snprintf(ssize, sizeof(ssize), "%lld", (long long)size);
+	snprintf(snow, sizeof(snow), "%lld", (long long)now);
+	argv[0] = khash;
+	argv[1] = kmeta;
+	argv[2] = kblobs;
+	argv[3] = kgc;
+	argv[4] = kobjs;
+	argv[5] = owner;
+	argv[6] = key;
+	argv[7] = ver;
+	argv[8] = segs;
+	argv[9] = ssize;
+	argv[10] = etag;
+	argv[11] = md5 != NULL ? md5 : "";
+	argv[12] = snow;
+	argv[13] = rp->key;
+	argv[14] = (const char *)rp->reply;
+	argv[15] = meta_len > 0 ? (const char *)meta : "";
+	argv[16] = "";
+	argv[17] = cond != NULL && cond->if_match != NULL ? cond->if_match : "";
+	argv[18] = cond != NULL && cond->if_none_match ? "1" : "0";
+	argv[19] = v->id;
+	argv[20] = base;
+	replay_argvlen(rp, 21, argv, lens);
+	lens[6] = keylen;
+	lens[15] = meta_len;
+	if ((rv = kv_eval(&r, lua_obj_compose, 5, 21, argv, lens)) != MGR_OK)
+		return (rv);
+	if ((rp->hit = replay_signalled(r)) != 0) {
+		freeReplyObject(r);
+		return (MGR_OK);
+	}
+	*created = r->type == REDIS_REPLY_INTEGER && r->integer == 1;
+	freeReplyObject(r);
+	memcpy(version, ver, sizeof(ver));
+	return (MGR_OK);
+}
+
+static const char lua_blobs_ref[] =
+    VAULT_SEGS_LUA
+    "segs_ref(KEYS[1], KEYS[2], ARGV[1], ARGV[2], tonumber(ARGV[3]),\n"
+    "  tonumber(ARGV[4]))\n"
+    "return 1\n";
+
+mgr_err
+vault_store_blobs_ref(const char *vid, const char *segs, int delta)
+{
+	char kblobs[MGR_ID_MAX + 24], kgc[MGR_ID_MAX + 24], sd[16], snow[24];
+	const char *argv[6];
+	redisReply *r = NULL;
+	mgr_err rv;
+
+	if ((rv = kfmt(kblobs, sizeof(kblobs), "vault:{%s}:blobs", vid)) != MGR_OK ||
+	    (rv = kfmt(kgc, sizeof(kgc), "vault:{%s}:gc", vid)) != MGR_OK)
+		return (rv);
+	snprintf(sd, sizeof(sd), "%d", delta);
+	snprintf(snow, sizeof(snow), "%lld", (long long)mgr_now_s());
+	argv[0] = kblobs;
+	argv[1] = kgc;
+	argv[2] = vid;
+	argv[3] = segs;
+	argv[4] = sd;
+	argv[5] = snow;
+	if ((rv = kv_eval(&r, lua_blobs_ref, 2, 6, argv, NULL)) != MGR_OK)
+		return (rv);
+	freeReplyObject(r);
+	return (MGR_OK);
+}
+
+/* ---- the collector ------------------------------------------------------ */
+
+/* *out: the strings of an array reply (caller frees each and it). */
+static mgr_err
+str_list(redisReply *r, char ***out, size_t *n)
+{
+	char **l = NULL;
+	size_t k = 0;
+
+	if (r->type != REDIS_REPLY_ARRAY)
+		return (MGR_EINTERNAL);
+	if (r->elements > 0 && (l = calloc(r->elements, sizeof(*l))) == NULL)
+		return (MGR_ENOMEM);
+	for (size_t i = 0; i < r->elements; i++)
+		if (r->element[i]->type == REDIS_REPLY_STRING &&
+		    (l[k] = strdup(r->element[i]->str)) != NULL)
+			k++;
+	*out = l;
+	*n = k;
+	return (MGR_OK);
+}
+
+mgr_err
+vault_store_gc_vaults(char ***out, size_t *n, size_t max)
+{
+	char smax[16];
+	const char *argv[] = {"SRANDMEMBER", "vault:gc", smax};
+	redisReply *r = NULL;
+	mgr_err rv;
+
+	snprintf(smax, sizeof(smax), "%zu", max);
+	if ((rv = kv_cmdargv(&r, 3, argv, NULL)) != MGR_OK)
+		return (rv);
+	rv = str_list(r, out, n);
+	freeReplyObject(r);
+	return (rv);
+}
+
+mgr_err
+vault_store_gc_due(const char *vid, int64_t before, size_t max, char ***out,
+    size_t *n)
+{
+	char kgc[MGR_ID_MAX + 24], sb[24], smax[16];
+	const char *argv[] = {"ZRANGEBYSCORE", kgc, "-inf", sb, "LIMIT", "0", smax};
+	redisReply *r = NULL;
+	mgr_err rv;
+
+	if ((rv = kfmt(kgc, sizeof(kgc), "vault:{%s}:gc", vid)) != MGR_OK)
+		return (rv);
+	snprintf(sb, sizeof(sb), "%lld", (long long)before);
+	snprintf(smax, sizeof(smax), "%zu", max);
+	if ((rv = kv_cmdargv(&r, 7, argv, NULL)) != MGR_OK)
+		return (rv);
+	rv = str_list(r, out, n);
+	freeReplyObject(r);
+	return (rv);
+}
+
+static const char lua_gc_claim[] =
+    "if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then\n"
+    "  redis.call('ZREM', KEYS[2], ARGV[1])\n"
+    "  return 0\n"
+    "end\n"
+    "return 1\n";
+
+static const char lua_gc_done[] =
+    "redis.call('ZREM', KEYS[1], ARGV[1])\n"
+    "if redis.call('ZCARD', KEYS[1]) == 0 then\n"
+    "  redis.call('SREM', 'vault:gc', ARGV[2])\n"
+    "end\n"
+    "return 1\n";
+
+/* A blob with neither a reference nor an upload is an orphan. */
+static const char lua_gc_orphan[] =
+    "if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 or\n"
+    "    redis.call('EXISTS', KEYS[3]) == 1 then\n"
+    "  return 0\n"
+    "end\n"
+    "redis.call('ZADD', KEYS[2], 'NX', 0, ARGV[1])\n"
+    "redis.call('SADD', 'vault:gc', ARGV[2])\n"
+    "return 1\n";
+
+static mgr_err
+gc_eval(const char *script, const char *vid, const char *blob, long long *res)
+{
+	char kblobs[MGR_ID_MAX + 24], kgc[MGR_ID_MAX + 24];
+	char kup[MGR_ID_MAX + VAULT_VERSION_LEN + 16];
+	const char *argv[5];
+	redisReply *r = NULL;
+	mgr_err rv;
+
+	if (strlen(blob) > VAULT_VERSION_LEN)
+		return (MGR_EINVAL);
+	if ((rv = kfmt(kblobs, sizeof(kblobs), "vault:{%s}:blobs", vid)) != MGR_OK ||
+	    (rv = kfmt(kgc, sizeof(kgc), "vault:{%s}:gc", vid)) != MGR_OK ||
+	    (rv = kfmt(kup, sizeof(kup), "vault:{%s}:up:%s", vid, blob)) != MGR_OK)
+		return (rv);
+	if (script == lua_gc_done) {
+		argv[0] = kgc;
+		argv[1] = blob;
+		argv[2] = vid;
+		rv = kv_eval(&r, script, 1, 3, argv, NULL);
+	} else {
+		argv[0] = kblobs;
+		argv[1] = kgc;
+		argv[2] = kup;
+		argv[3] = blob;
+		argv[4] = vid;
+		rv = kv_eval(&r, script, 3, 5, argv, NULL);
+	}
+	if (rv != MGR_OK)
+		return (rv);
+	*res = r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
+	freeReplyObject(r);
+	return (MGR_OK);
+}
+
+mgr_err
+vault_store_gc_claim(const char *vid, const char *blob, int *ok)
+{
+	long long res = 0;
+	mgr_err rv = gc_eval(lua_gc_claim, vid, blob, &res);
+
+	*ok = res == 1;
+	return (rv);
+}
+
+mgr_err
+vault_store_gc_done(const char *vid, const char *blob)
+{
+	long long res = 0;
+
+	return (gc_eval(lua_gc_done, vid, blob, &res));
+}
+
+mgr_err
+vault_store_gc_orphan(const char *vid, const char *blob, int *orphan)
+{
+	long long res = 0;
+	mgr_err rv = gc_eval(lua_gc_orphan, vid, blob, &res);
+
+	*orphan = res == 1;
+	return (rv);
+}
+
+static const char lua_obj_delete[] =
+    REPLAY_LUA VAULT_SEGS_LUA DROP_LUA
+    "if replay_seen(ARGV[4]) then return " REPLAY_LUA_SIGNAL " end\n"
+    "local v = redis.call('HMGET', KEYS[1], 'owner_account_id', 'mirror')\n"
+    "if not v[1] then return redis.error_reply('NOTFOUND no such vault') end\n"
+    "if v[1] ~= ARGV[1] then\n"
+    "  return redis.error_reply('PERM only the owner may write this vault')\n"
+    "end\n"
+    "local o = redis.call('HMGET', KEYS[2], 'size', 'etag', 'ver', 'n', 'segs')\n"
+    "if not o[1] then return redis.error_reply('NOTFOUND no such object') end\n"
+    "local copies = 1\n"
+    "if v[2] == '1' then copies = 2 end\n"
+    "drop_version(KEYS[4], KEYS[5], ARGV[6], tonumber(ARGV[7]), ARGV[3], copies,\n"
+    "  o[5], o[3], o[4])\n"
+    "redis.call('DEL', KEYS[2])\n"
+    "redis.call('ZREM', KEYS[3], ARGV[2])\n"
+    "redis.call('HINCRBY', KEYS[1], 'object_count', -1)\n"
+    "redis.call('HINCRBY', KEYS[1], 'bytes_used',\n"
+    "  string.format('%d', -tonumber(o[1])))\n"
+    "replay_save(ARGV[4], ARGV[5])\n"
+    "return o[1]\n";
+
+mgr_err
+vault_store_obj_delete(const struct vault_rec *v, const char *owner,
+    const char *key, size_t keylen, int64_t *size, struct replay *rp)
+{
+	char khash[MGR_ID_MAX + 16], kobjs[MGR_ID_MAX + 16], base[MGR_ID_MAX + 16];
+	char prefix[MGR_ID_MAX + 16], kmeta[KEY_BUF], snow[24];
+	char kblobs[MGR_ID_MAX + 24], kgc[MGR_ID_MAX + 24];
+	const char *argv[12];
+	size_t argvlen[12];
+	redisReply *r = NULL;
+	int64_t n;
+	mgr_err rv;
+
+	if ((rv = kfmt(khash, sizeof(khash), "vault:{%s}", v->id)) != MGR_OK ||
+	    (rv = kfmt(kobjs, sizeof(kobjs), "vault:{%s}:objs", v->id)) != MGR_OK ||
+	    (rv = kfmt(base, sizeof(base), "vault:{%s}:c:", v->id)) != MGR_OK ||
+	    (rv = kfmt(kblobs, sizeof(kblobs), "vault:{%s}:blobs", v->id)) != MGR_OK ||
+	    (rv = kfmt(kgc, sizeof(kgc), "vault:{%s}:gc", v->id)) != MGR_OK ||
+	    (rv = kfmt(prefix, sizeof(prefix), "vault:{%s}:o:", v->id)) != MGR_OK ||
+	    (rv = kobj(kmeta, sizeof(kmeta), &argvlen[1], prefix, key, keylen)) !=
+	        MGR_OK)
+		return (rv);
+	snprintf(snow, sizeof(snow), "%lld", (long long)mgr_now_s());
+	argv[0] = khash;
+	argv[1] = kmeta;
+	argv[2] = kobjs;
+	argv[3] = kblobs;
+	argv[4] = kgc;
+	argv[5] = owner;
+	argv[6] = key;
+	argv[7] = base;
+	argv[8] = rp->key;
+	argv[9] = (const char *)rp->reply;
+	argv[10] = v->id;
+	argv[11] = snow;
+	replay_argvlen(rp, 12, argv, argvlen);
+	argvlen[6] = keylen;
+	if ((rv = kv_eval(&r, lua_obj_delete, 5, 12, argv, argvlen)) != MGR_OK)
+		return (rv);
+	rp->hit = replay_signalled(r);
+	n = r->type == REDIS_REPLY_STRING && mgr_parse_i64(r->str, &n) == MGR_OK ? n : 0;
+	freeReplyObject(r);
+	*size = n;
+	return (MGR_OK);
+}
+
+/* ---- the layout before v2 ---------------------------------------------- */
 
 /* Heals a mirrored chunk: KEYS[1], KEYS[2] its two copies, ARGV[1] the
  * length it must have. A copy missing or of another length is rewritten
@@ -1081,71 +1619,6 @@ out:
 	return (rv);
 }
 
-static const char lua_obj_delete[] =
-    REPLAY_LUA
-    "if replay_seen(ARGV[4]) then return " REPLAY_LUA_SIGNAL " end\n"
-    "local v = redis.call('HMGET', KEYS[1], 'owner_account_id', 'mirror')\n"
-    "if not v[1] then return redis.error_reply('NOTFOUND no such vault') end\n"
-    "if v[1] ~= ARGV[1] then\n"
-    "  return redis.error_reply('PERM only the owner may write this vault')\n"
-    "end\n"
-    "local o = redis.call('HMGET', KEYS[2], 'size', 'ver', 'n')\n"
-    "if not o[1] then return redis.error_reply('NOTFOUND no such object') end\n"
-    "local copies = 1\n"
-    "if v[2] == '1' then copies = 2 end\n"
-    "for c = 0, copies - 1 do\n"
-    "  for i = 0, tonumber(o[3] or '0') - 1 do\n"
-    "    redis.call('UNLINK', ARGV[3] .. o[2] .. ':' .. c .. ':' .. i)\n"
-    "  end\n"
-    "end\n"
-    "redis.call('DEL', KEYS[2])\n"
-    "redis.call('ZREM', KEYS[3], ARGV[2])\n"
-    "redis.call('HINCRBY', KEYS[1], 'object_count', -1)\n"
-    "redis.call('HINCRBY', KEYS[1], 'bytes_used',\n"
-    "  string.format('%d', -tonumber(o[1])))\n"
-    "replay_save(ARGV[4], ARGV[5])\n"
-    "return o[1]\n";
-
-mgr_err
-vault_store_obj_delete(const struct vault_rec *v, const char *owner,
-    const char *key, size_t keylen, int64_t *size, struct replay *rp)
-{
-	char khash[MGR_ID_MAX + 16], kobjs[MGR_ID_MAX + 16], base[MGR_ID_MAX + 16];
-	char prefix[MGR_ID_MAX + 16], kmeta[KEY_BUF];
-	const char *argv[8];
-	size_t argvlen[8];
-	redisReply *r = NULL;
-	int64_t n;
-	mgr_err rv;
-
-	if ((rv = kfmt(khash, sizeof(khash), "vault:{%s}", v->id)) != MGR_OK ||
-	    (rv = kfmt(kobjs, sizeof(kobjs), "vault:{%s}:objs", v->id)) != MGR_OK ||
-	    (rv = kfmt(base, sizeof(base), "vault:{%s}:c:", v->id)) != MGR_OK ||
-	    (rv = kfmt(prefix, sizeof(prefix), "vault:{%s}:o:", v->id)) != MGR_OK ||
-	    (rv = kobj(kmeta, sizeof(kmeta), &argvlen[1], prefix, key, keylen)) !=
-	        MGR_OK)
-		return (rv);
-	argv[0] = khash;
-	argv[1] = kmeta;
-	argv[2] = kobjs;
-	argv[3] = owner;
-	argv[4] = key;
-	argv[5] = base;
-	argv[6] = rp->key;
-	argv[7] = (const char *)rp->reply;
-	for (size_t i = 0; i < 7; i++)
-		if (i != 1)
-			argvlen[i] = i == 4 ? keylen : strlen(argv[i]);
-	argvlen[7] = rp->reply_len;
-	if ((rv = kv_eval(&r, lua_obj_delete, 3, 8, argv, argvlen)) != MGR_OK)
-		return (rv);
-	rp->hit = replay_signalled(r);
-	n = r->type == REDIS_REPLY_STRING && mgr_parse_i64(r->str, &n) == MGR_OK ? n : 0;
-	freeReplyObject(r);
-	*size = n;
-	return (MGR_OK);
-}
-
 static const char lua_obj_list[] =
     "local lim = tonumber(ARGV[3])\n"
     "local ks = redis.call('ZRANGEBYLEX', KEYS[1], ARGV[1], '+', 'LIMIT', 0, lim + 1)\n"
@@ -1242,4 +1715,123 @@ out:
 	free(o);
 	freeReplyObject(r);
 	return (rv);
+}
+
+/* ---- migration ---------------------------------------------------------- */
+
+static const char lua_legacy_keys[] =
+    "local ks = redis.call('ZRANGEBYLEX', KEYS[1], ARGV[1], '+', 'LIMIT', 0,\n"
+    "  tonumber(ARGV[2]))\n"
+    "local out = {}\n"
+    "for _, k in ipairs(ks) do\n"
+    "  local m = redis.call('HMGET', ARGV[3] .. k, 'segs', 'ver')\n"
+    "  if not m[1] and m[2] then out[#out + 1] = k end\n"
+    "end\n"
+    "return {ks[#ks] or '', out}\n";
+
+mgr_err
+vault_store_legacy_keys(const char *vid, const char *after, size_t limit,
+    char ***out, size_t *n, char *next, size_t nextlen)
+{
+	char kobjs[MGR_ID_MAX + 16], meta[MGR_ID_MAX + 16];
+	char start[VAULT_KEY_MAX + 2], slim[16];
+	const char *argv[4];
+	redisReply *r = NULL;
+	mgr_err rv;
+
+	if ((rv = kfmt(kobjs, sizeof(kobjs), "vault:{%s}:objs", vid)) != MGR_OK ||
+	    (rv = kfmt(meta, sizeof(meta), "vault:{%s}:o:", vid)) != MGR_OK)
+		return (rv);
+	if (*after != '\0')
+		snprintf(start, sizeof(start), "(%s", after);
+	else
+		copy_str(start, sizeof(start), "-");
+	snprintf(slim, sizeof(slim), "%zu", limit);
+	argv[0] = kobjs;
+	argv[1] = start;
+	argv[2] = slim;
+	argv[3] = meta;
+	if ((rv = kv_eval(&r, lua_legacy_keys, 1, 4, argv, NULL)) != MGR_OK)
+		return (rv);
+	if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+	    r->element[0]->type != REDIS_REPLY_STRING ||
+	    r->element[0]->len >= nextlen) {
+		freeReplyObject(r);
+		return (MGR_EINTERNAL);
+	}
+	copy_str(next, nextlen, r->element[0]->str);
+	rv = str_list(r->element[1], out, n);
+	freeReplyObject(r);
+	return (rv);
+}
+
+static const char lua_migrate_commit[] =
+    VAULT_SEGS_LUA
+    "local o = redis.call('HMGET', KEYS[1], 'ver', 'n', 'segs', 'size', 'cs')\n"
+    "local function give_up()\n"
+    "  redis.call('DEL', KEYS[2])\n"
+    "  redis.call('ZADD', KEYS[4], 0, ARGV[2])\n"
+    "  redis.call('SADD', 'vault:gc', ARGV[6])\n"
+    "  return 0\n"
+    "end\n"
+    "if o[1] ~= ARGV[1] or o[3] or tonumber(o[4] or '-1') ~= tonumber(ARGV[3]) then\n"
+    "  return give_up()\n"
+    "end\n"
+    "local up = redis.call('HMGET', KEYS[2], 'n', 'size', 'cs')\n"
+    "if not up[1] or tonumber(up[2]) ~= tonumber(ARGV[3]) then return give_up() end\n"
+    "local n = tonumber(up[1])\n"
+    "local copies = tonumber(redis.call('HGET', KEYS[5], 'mirror') == '1' and 2 or 1)\n"
+    "for c = 0, copies - 1 do\n"
+    "  for i = 0, tonumber(o[2] or '0') - 1 do\n"
+    "    redis.call('UNLINK', ARGV[5] .. o[1] .. ':' .. c .. ':' .. i)\n"
+    "  end\n"
+    "end\n"
+    "local segs = ARGV[2] .. ',0,' .. n .. ',' .. up[3] .. ',' .. ARGV[3] .. ';'\n"
+    "segs_ref(KEYS[3], KEYS[4], ARGV[6], segs, 1, 0)\n"
+    "redis.call('HSET', KEYS[1], 'ver', ARGV[2], 'n', n, 'cs', up[3], 'segs', segs,\n"
+    "  'md5', ARGV[4])\n"
+    "redis.call('DEL', KEYS[2])\n"
+    "return 1\n";
+
+mgr_err
+vault_store_migrate_commit(const char *vid, const char *key, size_t keylen,
+    const char *oldver, const char *upload_id, int64_t size, const char *md5,
+    int *done)
+{
+	char prefix[MGR_ID_MAX + 16], kmeta[KEY_BUF], khash[MGR_ID_MAX + 16];
+	char kup[MGR_ID_MAX + VAULT_VERSION_LEN + 16], kblobs[MGR_ID_MAX + 24];
+	char kgc[MGR_ID_MAX + 24], base[MGR_ID_MAX + 16], ssize[24];
+	const char *argv[11];
+	size_t lens[11];
+	redisReply *r = NULL;
+	mgr_err rv;
+
+	if ((rv = upload_keys(vid, upload_id, kup, sizeof(kup), NULL, 0)) != MGR_OK ||
+	    (rv = kfmt(prefix, sizeof(prefix), "vault:{%s}:o:", vid)) != MGR_OK ||
+	    (rv = kobj(kmeta, sizeof(kmeta), &lens[0], prefix, key, keylen)) !=
+	        MGR_OK ||
+	    (rv = kfmt(khash, sizeof(khash), "vault:{%s}", vid)) != MGR_OK ||
+	    (rv = kfmt(kblobs, sizeof(kblobs), "vault:{%s}:blobs", vid)) != MGR_OK ||
+	    (rv = kfmt(kgc, sizeof(kgc), "vault:{%s}:gc", vid)) != MGR_OK ||
+	    (rv = kfmt(base, sizeof(base), "vault:{%s}:c:", vid)) != MGR_OK)
+		return (rv);
+	snprintf(ssize, sizeof(ssize), "%lld", (long long)size);
+	argv[0] = kmeta;
+	argv[1] = kup;
+	argv[2] = kblobs;
+	argv[3] = kgc;
+	argv[4] = khash;
+	argv[5] = oldver;
+	argv[6] = upload_id;
+	argv[7] = ssize;
+	argv[8] = md5;
+	argv[9] = base;
+	argv[10] = vid;
+	for (size_t i = 1; i < 11; i++)
+		lens[i] = strlen(argv[i]);
+	if ((rv = kv_eval(&r, lua_migrate_commit, 5, 11, argv, lens)) != MGR_OK)
+		return (rv);
+	*done = r->type == REDIS_REPLY_INTEGER && r->integer == 1;
+	freeReplyObject(r);
+	return (MGR_OK);
 }

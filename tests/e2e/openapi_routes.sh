@@ -8,7 +8,7 @@ python3 - "$ROOT" <<'PY'
 import re, sys, glob
 root = sys.argv[1]
 served = set()
-for f in glob.glob(root + "/gateway/routes_*.c"):
+for f in glob.glob(root + "/gateway/rest/*.c"):
     for m in re.finditer(r'\{\s*"(GET|POST|PUT|PATCH|DELETE|HEAD)",\s*"([^"]+)"', open(f).read()):
         path = m.group(2)
         path = path.replace("{+}", "{}")

@@ -5,13 +5,15 @@
 # same data changes nothing, with other data is refused; a commit with a
 # chunk missing, a short chunk in the middle or chunks past the end is
 # refused and drops the upload; a chunk refused (over the quota, not the
-# caller's upload, no such upload) leaves no data in Redis. Reads heal a
-# mirror chunk by chunk. Also: PUT/GET through the gateway of objects of
+# caller's upload, no such upload) leaves no chunk file. Chunk data is in
+# files (sealed), never in Redis. Reads heal a mirror chunk by chunk. Also: PUT/GET through the gateway of objects of
 # 0 .. 9 chunks (pipelined) read back intact, and a refused chunk in the
 # middle of a pipelined PUT leaves nothing.
 . "$(dirname "$0")/../lib/stack.sh"
 . "$(dirname "$0")/../lib/app_identity.sh"
 . "$(dirname "$0")/../lib/vault.sh"
+# Overwritten and refused data is collected at once (no grace for readers).
+export MANAGER_VAULT_GC_GRACE_S=0 MANAGER_VAULT_GC_INTERVAL_S=1
 stack_up
 
 . "$(dirname "$0")/../lib/rpc.sh"
@@ -42,8 +44,14 @@ commit() {
   rs "$(pb 's(1, A[0]) + s(2, A[1]) + v(3, int(A[2])) + s(4, A[3])' "$1" "$2" "$3" "$4")" vault vault.PutCommit "rq-m-$RANDOM$RANDOM" app "$ALICE"
 }
 sum() { sha256sum "$1" | cut -d' ' -f1; }
-# staged VID UPLOAD: the keys of that upload (hash, chunks, staging key).
-staged() { { rcli --scan --pattern "vault:{$1}:up:$2"; rcli --scan --pattern "vault:{$1}:c:$2:*"; } | wc -l; }
+OBJ=$MANAGER_DATA_DIR/objects MIR=$MANAGER_DATA_DIR/mirror
+# staged VID UPLOAD: what that upload left: its record, its chunk files in
+# either copy (temporary files included), Redis keys of chunk data.
+staged() {
+  { rcli --scan --pattern "vault:{$1}:up:$2"; rcli --scan --pattern "vault:{$1}:c:$2:*"
+    find "$OBJ/$1/$2" "$MIR/$1/$2" -type f 2>/dev/null; } | wc -l
+}
+fsum() { sha256sum "$1" 2>/dev/null | cut -d' ' -f1; }
 get() { # PATH FILE: sets ST
   ST=$(app_curl alice -o "$2" -w '%{http_code}' "$URL$1")
 }
@@ -71,16 +79,18 @@ check '[ "$(chunk "$V" "$UP" 2 "$T_DIR/c2")" = ok ]' "the last chunk first"
 check '[ "$(chunk "$V" "$UP" 0 "$T_DIR/c0")" = ok ]' "then chunk 0"
 check '[ "$(chunk "$V" "$UP" 1 "$T_DIR/c1")" = ok ]' "then chunk 1"
 check '[ "$(chunk "$V" "$UP" 0 "$T_DIR/c0")" = ok ]' "chunk 0 sent again with the same data is accepted"
+F1=$(fsum "$OBJ/$V/$UP/1")
 check '[ "$(chunk "$V" "$UP" 1 "$T_DIR/other")" = invalid_argument ]' "chunk 1 sent again with other data is refused"
 check '[ "$(rcli HGET "vault:{$V}:up:$UP" n)" = 3 ] && [ "$(rcli HGET "vault:{$V}:up:$UP" size)" = $SIZE ]' "the resends changed nothing (3 chunks, $SIZE bytes)"
-check '[ "$(rcli GET "vault:{$V}:c:$UP:0:1" | head -c 64 | od -An -tx1 | tr -d " \n")" = "$(head -c 64 "$T_DIR/c1" | od -An -tx1 | tr -d " \n")" ]' "chunk 1 keeps its first data"
-check '[ "$(rcli EXISTS "vault:{$V}:c:$UP:in")" = 0 ]' "no staging key is left"
+check '[ -n "$F1" ] && [ "$(fsum "$OBJ/$V/$UP/1")" = "$F1" ]' "chunk 1 keeps its first data (its file is unchanged)"
+check '[ -z "$(find "$OBJ/$V/$UP" -name "*.tmp")" ]' "no temporary file is left"
 R=$(commit "$V" "$UP" $SIZE "$SUM")
 check '[ "$(st "$R")" = ok ]' "commit of chunks that came out of order ($R)"
 get /api/v1/vaults/chunks/objects/ooo "$T_DIR/ooo.got"
 check '[ "$ST" = 200 ] && [ "$(sum "$T_DIR/ooo.got")" = "$SUM" ]' "the object reads back in order"
-check '[ "$(staged "$V" "$UP")" = 3 ] && [ "$(rcli TTL "vault:{$V}:c:$UP:0:2")" = -1 ]' "3 chunks stored, persistent, no upload left"
-check '[ "$(rcli MEMORY USAGE "vault:{$V}:c:$UP:0:0")" -le $((MiB + 1024)) ]' "a stored chunk takes 1 MiB of Redis memory, not 1.25 ($(rcli MEMORY USAGE "vault:{$V}:c:$UP:0:0"))"
+check '[ "$(staged "$V" "$UP")" = 3 ] && [ -z "$(rcli --scan --pattern "vault:{$V}:c:*")" ]' "3 chunk files stored, no upload left, no chunk data in Redis"
+check '[ "$(stat -c %s "$OBJ/$V/$UP/0")" = $((CS + 32)) ] && [ "$(stat -c %s "$OBJ/$V/$UP/2")" = 37 ]' "a chunk file is its data sealed (32 bytes more)"
+check '! grep -qF "$(head -c 32 "$T_DIR/c0" | od -An -tx1 | tr -d " \n")" <(od -An -tx1 "$OBJ/$V/$UP/0" | tr -d " \n")' "the chunk file does not hold the plaintext"
 
 # ---- a chunk missing at commit ----------------------------------------------
 UP=$(begin chunks missing $SIZE)
@@ -117,10 +127,10 @@ check '[ "$(staged "$VQ" "$UP")" = 1 ]' "it left no data (only the upload record
 check '[ "$(chunk "$VQ" "$UP" 2 "$T_DIR/c0")" = ok ] && [ "$(chunk "$VQ" "$UP" 0 "$T_DIR/c0")" = ok ]' "chunks 2 and 0 fit"
 check '[ "$(chunk "$VQ" "$UP" 1 "$T_DIR/c1")" = ok ]' "chunk 1 fits"
 check '[ "$(chunk "$VQ" "$UP" 3 "$T_DIR/c0")" = payload_too_large ]' "one more chunk is over the quota"
-check '[ "$(rcli EXISTS "vault:{$VQ}:c:$UP:0:3")" = 0 ] && [ "$(rcli HGET "vault:{$VQ}:up:$UP" size)" = $((3 * CS)) ]' "the refused chunk is not stored nor counted"
+check '[ ! -e "$OBJ/$VQ/$UP/3" ] && [ "$(rcli HGET "vault:{$VQ}:up:$UP" size)" = $((3 * CS)) ]' "the refused chunk is not stored nor counted"
 check '[ "$(chunk "$VQ" "$UP" 1 "$T_DIR/c1" "$BOB")" = permission_denied ]' "another account's chunk is refused"
 check '[ "$(chunk "$VQ" 0123456789abcdef0123456789abcdef 0 "$T_DIR/c0")" = not_found ]' "a chunk of no such upload is refused"
-check '[ "$(rcli --scan --pattern "vault:{$VQ}:c:*:in" | wc -l)" = 0 ] && [ -z "$(rcli --scan --pattern "vault:{$VQ}:c:0123456789abcdef*")" ]' "refused chunks leave no data"
+check '[ -z "$(find "$OBJ/$VQ" "$MIR/$VQ" -name "*.tmp" 2>/dev/null)" ] && [ ! -e "$OBJ/$VQ/0123456789abcdef0123456789abcdef" ]' "refused chunks leave no data"
 R=$(rs "$(pb 's(1, A[0]) + s(2, A[1])' "$VQ" "$UP")" vault vault.PutAbort rq-abort app "$ALICE")
 check '[ "$(st "$R")" = ok ] && [ "$(staged "$VQ" "$UP")" = 0 ]' "an abort drops chunks that came out of order"
 
@@ -131,13 +141,14 @@ chunk "$VM" "$UP" 2 "$T_DIR/c2" >/dev/null
 chunk "$VM" "$UP" 0 "$T_DIR/c0" >/dev/null
 R=$(commit "$VM" "$UP" $SIZE "$SUM")
 check '[ "$(st "$R")" = ok ] && [ "$(staged "$VM" "$UP")" = 6 ]' "a mirrored object out of order: 2 copies of 3 chunks ($R)"
-check '[ "$(rcli GET "vault:{$VM}:c:$UP:1:1" | sha256sum)" = "$(rcli GET "vault:{$VM}:c:$UP:0:1" | sha256sum)" ]' "copy 1 holds the same data"
-rcli DEL "vault:{$VM}:c:$UP:0:0" "vault:{$VM}:c:$UP:1:1" >/dev/null
-rcli SETRANGE "vault:{$VM}:c:$UP:0:2" 5 x >/dev/null
+check 'cmp -s "$MIR/$VM/$UP/1" "$OBJ/$VM/$UP/1"' "copy 1 holds the same data"
+rm -f "$OBJ/$VM/$UP/0" "$MIR/$VM/$UP/1"
+# A flipped bit in copy 0 of chunk 2: it no longer authenticates.
+printf '\x%02x' $(( $(od -An -tu1 -j 20 -N 1 "$OBJ/$VM/$UP/2") ^ 1 )) | dd of="$OBJ/$VM/$UP/2" bs=1 seek=20 conv=notrunc status=none
 get /api/v1/vaults/chunks-mirror/objects/m "$T_DIR/m.got"
 check '[ "$ST" = 200 ] && [ "$(sum "$T_DIR/m.got")" = "$SUM" ]' "a read with chunks missing or damaged in either copy"
-check '[ "$(rcli STRLEN "vault:{$VM}:c:$UP:0:0")" = $CS ] && [ "$(rcli STRLEN "vault:{$VM}:c:$UP:1:1")" = $CS ] && [ "$(rcli STRLEN "vault:{$VM}:c:$UP:0:2")" = 5 ]' "the read healed both copies"
-check '[ "$(rcli GET "vault:{$VM}:c:$UP:1:1" | sha256sum)" = "$(rcli GET "vault:{$VM}:c:$UP:0:1" | sha256sum)" ]' "with the right data"
+check 'cmp -s "$OBJ/$VM/$UP/0" "$MIR/$VM/$UP/0" && cmp -s "$OBJ/$VM/$UP/1" "$MIR/$VM/$UP/1" && cmp -s "$OBJ/$VM/$UP/2" "$MIR/$VM/$UP/2"' "the read healed both copies, the damaged one too"
+check 'grep -q "chunk $UP/2 copy 0 is damaged" "$MANAGER_DATA_DIR/logs/vault.log"' "the damaged copy was logged"
 
 # ---- through the gateway: chunks pipelined both ways ---------------------------
 ok=1
@@ -158,7 +169,7 @@ head -c $((6 * MiB)) /dev/urandom >"$T_DIR/six"
 st=$(app_curl alice -o "$T_DIR/six.out" -w '%{http_code}' -T "$T_DIR/six" -H 'Transfer-Encoding: chunked' \
   "$URL/api/v1/vaults/chunks-quota/objects/six")
 check '[ "$st" = 413 ]' "a chunked 6 MiB PUT into 3 MiB of quota is 413 ($st)"
-check 'mgr_wait "[ -z \"\$(rcli --scan --pattern \"vault:{$VQ}:*\" | grep -E \":(c|up):\")\" ]" 10' "it left no chunk and no upload"
+check 'mgr_wait "[ -z \"\$(rcli --scan --pattern \"vault:{$VQ}:*\" | grep -E \":(c|up):\")\" ] && [ -z \"\$(find $OBJ/$VQ $MIR/$VQ -type f 2>/dev/null)\" ]" 10' "it left no chunk and no upload"
 app_api alice GET /api/v1/vaults/chunks-quota
 check '[ "$(jfield bytes_used)" = 0 ] && [ "$(jfield object_count)" = 0 ]' "and counted nothing"
 

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "gateway/path.h"
+#include "gateway/rest/rest.h"
 #include "tests/fuzz/fuzz.h"
 
 struct gw gw; /* the gateway's global, defined by gateway/main.c */

@@ -1,11 +1,8 @@
 /* Vault templates (admin), locked vaults (app owner; admin metadata only) and
- * object I/O (owner only). Object data streams through both ways in chunks
- * of the size the service names (at most RPC_CHUNK_BYTES),
- * GW_CHUNKS_IN_FLIGHT chunk RPCs at a time per request (a PUT sends chunk
- * i+1 while the service stores chunk i; a GET fetches the next chunks while
- * the client receives this one): at most that many chunks (plus the one
- * being filled or sent) per request are held here. Permissions are decided
- * (and audited) by vault-svc. */
+ * object I/O (owner only): Range (206/416) and conditional requests
+ * (If-Match, If-None-Match, If-Range; PUT If-Match / If-None-Match: *).
+ * Object data streams through gateway/objio.c in bounded memory.
+ * Permissions are decided (and audited) by vault-svc. */
 #include "gateway/gw.h"
 
 #include <stdio.h>
@@ -18,14 +15,12 @@
 #include "common/log.h"
 #include "common/page.h"
 #include "common/util.h"
+#include "gateway/objio.h"
 #include "proto/vault.pb-c.h"
 
 #define TPL_NAME_MAX 128
 #define LIST_DEFAULT 100
 #define LIST_MAX 1000
-/* Chunk RPCs in flight per object request. The vault service stores chunks
- * in any order (it records which arrived and checks them all at commit). */
-#define GW_CHUNKS_IN_FLIGHT 4
 
 /* ---- JSON shapes -------------------------------------------------------- */
 
@@ -232,190 +227,123 @@ h_vault_update(struct gw_req *r)
 	return (gw_rpc(r, gw.vault, "vault.Update", &in.base, NULL, NULL));
 }
 
-/* ---- objects: PUT ------------------------------------------------------- */
+/* ---- objects: conditions ------------------------------------------------ */
 
-struct put_state {
-	char vault_id[MGR_ID_MAX];
-	char upload_id[40];
-	uint8_t *buf;          /* the chunk being filled */
-	size_t fill;
-	size_t cap;
-	size_t cs;             /* the upload's chunk size */
-	uint32_t index;        /* of the chunk being filled */
-	int64_t total;
-	EVP_MD_CTX *md;
-	/* PutChunk calls in flight, oldest first (a ring). */
-	struct rpc_pending *sent[GW_CHUNKS_IN_FLIGHT];
-	int first, nsent;
-	int begun;
-	int committed;
-};
-
-/* Waits for the oldest chunk in flight. */
-static mgr_err
-put_wait_one(struct gw_req *r, struct put_state *s)
+/* Does the entity-tag list of an If-Match / If-None-Match header name etag
+ * (hex)? "*" matches any existing object; W/ prefixes are ignored (weak
+ * comparison: these are strong tags anyway). */
+static int
+etag_listed(const char *list, const char *etag)
 {
-	struct rpc_pending *p = s->sent[s->first];
-	mgr_err rv;
+	const char *p = list;
+	size_t el = strlen(etag);
 
-	s->sent[s->first] = NULL;
-	s->first = (s->first + 1) % GW_CHUNKS_IN_FLIGHT;
-	s->nsent--;
-	rv = rpc_call_wait(p, NULL, NULL, r->errmsg, sizeof(r->errmsg));
-	if (rv == MGR_EUNAVAIL || rv == MGR_EINTERNAL || rv == MGR_ENOMEM)
-		gw_metrics_rpc_error("vault.PutChunk", rv);
-	if (rv == MGR_EUNAVAIL)
-		log_warn(r->request_id, "vault.PutChunk: backing service unavailable");
-	return (rv);
-}
+	while (*p != '\0') {
+		const char *q;
+		size_t n;
 
-/* Waits for every chunk in flight; the first error wins. */
-static mgr_err
-put_wait_all(struct gw_req *r, struct put_state *s)
-{
-	mgr_err rv = MGR_OK, e;
-
-	while (s->nsent > 0)
-		if ((e = put_wait_one(r, s)) != MGR_OK && rv == MGR_OK)
-			rv = e;
-	return (rv);
-}
-
-/* Sends the chunk in s->buf (the call copies it: the buffer is free again
- * on return), first waiting for the oldest call when all slots are busy. */
-static mgr_err
-put_flush(struct gw_req *r, struct put_state *s)
-{
-	Mgr__Vault__PutChunkRequest in = MGR__VAULT__PUT_CHUNK_REQUEST__INIT;
-	struct rpc_pending *p = NULL;
-	mgr_err rv;
-
-	if (s->nsent == GW_CHUNKS_IN_FLIGHT && (rv = put_wait_one(r, s)) != MGR_OK)
-		return (rv);
-	in.vault_id = s->vault_id;
-	in.upload_id = s->upload_id;
-	in.index = s->index;
-	in.data.data = s->buf;
-	in.data.len = s->fill;
-	if ((rv = rpc_call_start(gw.vault, "vault.PutChunk", r->rpc_id, &r->caller,
-	         &in.base, 0, &p)) != MGR_OK) {
-		gw_metrics_rpc_error("vault.PutChunk", rv);
-		return (gw_fail(r, rv, "%s", mgr_strerror(rv)));
+		while (*p == ' ' || *p == '\t' || *p == ',')
+			p++;
+		if (*p == '\0')
+			break;
+		if (*p == '*')
+			return (1);
+		if (strncmp(p, "W/", 2) == 0)
+			p += 2;
+		if (*p == '"')
+			p++;
+		q = p;
+		while (*q != '\0' && *q != '"' && *q != ',')
+			q++;
+		n = (size_t)(q - p);
+		if (n == el && strncmp(p, etag, n) == 0)
+			return (1);
+		p = q;
+		if (*p == '"')
+			p++;
 	}
-	s->sent[(s->first + s->nsent) % GW_CHUNKS_IN_FLIGHT] = p;
-	s->nsent++;
-	s->index++;
-	s->fill = 0;
-	return (MGR_OK);
+	return (0);
 }
 
-static mgr_err
-put_begin(struct gw_req *r)
+static const char *
+header(struct gw_req *r, const char *name)
 {
-	Mgr__Vault__PutBeginRequest in = MGR__VAULT__PUT_BEGIN_REQUEST__INIT;
-	Mgr__Vault__PutBeginReply *out = NULL;
-	struct put_state *s;
-	const char *cl;
-	int64_t declared = -1;
-	mgr_err rv;
+	return (MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name));
+}
 
-	cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
-	    MHD_HTTP_HEADER_CONTENT_LENGTH);
-	if (cl != NULL && (mgr_parse_i64(cl, &declared) != MGR_OK || declared < 0))
-		return (gw_fail(r, MGR_EINVAL, "bad Content-Length"));
-	if ((s = calloc(1, sizeof(*s))) == NULL)
-		return (MGR_ENOMEM);
-	r->state = s;
-	in.vault = r->params[0];
-	in.key = r->params[1];
-	in.size = declared;
-	/* The service says 403 / 404 / 400 (key) / 413 (size, quota) first. */
-	if ((rv = gw_rpc(r, gw.vault, "vault.PutBegin", &in.base,
-	         &mgr__vault__put_begin_reply__descriptor, (ProtobufCMessage **)&out)) !=
-	    MGR_OK)
-		return (rv);
-	snprintf(s->vault_id, sizeof(s->vault_id), "%s", out->vault_id);
-	snprintf(s->upload_id, sizeof(s->upload_id), "%s", out->upload_id);
-	s->cs = out->chunk_bytes > 0 && out->chunk_bytes <= RPC_CHUNK_BYTES
-	    ? out->chunk_bytes : RPC_CHUNK_BYTES;
-	mgr__vault__put_begin_reply__free_unpacked(out, NULL);
-	s->begun = 1;
-	if (declared > gw.cfg.max_object_bytes)
-		return (gw_fail(r, MGR_ETOOBIG, "an object is at most %lld bytes",
-		    (long long)gw.cfg.max_object_bytes));
-	s->cap = declared >= 0 && declared < (int64_t)s->cs ? (size_t)declared
-	                                                     : s->cs;
-	if ((s->buf = malloc(s->cap > 0 ? s->cap : 1)) == NULL ||
-	    (s->md = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestInit_ex(s->md, EVP_sha256(), NULL) != 1)
-		return (MGR_ENOMEM);
+/* One tag of a PUT's If-Match: "*" or an etag, quoted or bare (a tag that
+ * is no etag of ours never matches: 412). */
+static mgr_err
+put_if_match(struct gw_req *r, const char *v, char out[80])
+{
+	size_t n;
+
+	while (*v == ' ')
+		v++;
+	if (strncmp(v, "W/", 2) == 0)
+		v += 2;
+	if (*v == '"')
+		v++;
+	n = strcspn(v, "\", ");
+	if (n == 0 || n > 64 || strchr(v + n, ',') != NULL)
+		return (gw_fail(r, MGR_EINVAL, "If-Match takes \"*\" or one etag"));
+	memcpy(out, v, n);
+	out[n] = '\0';
 	return (MGR_OK);
 }
+
+/* ---- objects: PUT ------------------------------------------------------- */
 
 static mgr_err
 up_object_put(struct gw_req *r, const char *data, size_t len)
 {
-	struct put_state *s = r->state;
+	Mgr__Vault__PutBeginRequest in = MGR__VAULT__PUT_BEGIN_REQUEST__INIT;
+	struct gw_obj_put *p = NULL;
+	char im[80] = "";
+	const char *cl, *h;
+	int64_t declared = -1;
 	mgr_err rv;
 
-	if (data == NULL)
-		return (put_begin(r));
-	if ((int64_t)len > gw.cfg.max_object_bytes - s->total)
-		return (gw_fail(r, MGR_ETOOBIG, "an object is at most %lld bytes",
-		    (long long)gw.cfg.max_object_bytes));
-	s->total += (int64_t)len;
-	if (EVP_DigestUpdate(s->md, data, len) != 1)
-		return (MGR_EINTERNAL);
-	while (len > 0) {
-		size_t n = s->cap - s->fill;
-
-		if (n == 0) /* more than the declared Content-Length */
-			return (gw_fail(r, MGR_EINVAL, "body longer than Content-Length"));
-		if (n > len)
-			n = len;
-		memcpy(s->buf + s->fill, data, n);
-		s->fill += n;
-		data += n;
-		len -= n;
-		if (s->fill == s->cs && (rv = put_flush(r, s)) != MGR_OK)
-			return (rv);
+	if (data != NULL)
+		return (gw_obj_put_data(r, r->state, data, len));
+	cl = header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	if (cl != NULL && (mgr_parse_i64(cl, &declared) != MGR_OK || declared < 0))
+		return (gw_fail(r, MGR_EINVAL, "bad Content-Length"));
+	if ((h = header(r, MHD_HTTP_HEADER_IF_MATCH)) != NULL &&
+	    (rv = put_if_match(r, h, im)) != MGR_OK)
+		return (rv);
+	if ((h = header(r, MHD_HTTP_HEADER_IF_NONE_MATCH)) != NULL) {
+		while (*h == ' ')
+			h++;
+		if (strcmp(h, "*") != 0)
+			return (gw_fail(r, MGR_EINVAL, "a PUT takes If-None-Match: * only"));
+		in.if_none_match = 1;
 	}
-	return (MGR_OK);
+	in.vault = r->params[0];
+	in.key = r->params[1];
+	in.size = declared;
+	in.if_match = im;
+	/* The service says 403 / 404 / 400 (key) / 412 / 413 (size, quota)
+	 * first. */
+	rv = gw_obj_put_begin(r, &in, &p);
+	r->state = p;
+	return (rv);
 }
 
 static mgr_err
 h_object_put(struct gw_req *r)
 {
-	Mgr__Vault__PutCommitRequest in = MGR__VAULT__PUT_COMMIT_REQUEST__INIT;
 	Mgr__Vault__PutCommitReply *out = NULL;
-	struct put_state *s = r->state;
 	struct MHD_Response *resp;
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-	char hex[65], etag[80], *body;
+	char etag[80], *body;
 	json_t *j;
 	int status;
 	mgr_err rv;
 
-	if (s == NULL || !s->begun)
+	if (r->state == NULL)
 		return (MGR_EINTERNAL);
-	if (s->fill > 0 && (rv = put_flush(r, s)) != MGR_OK)
+	if ((rv = gw_obj_put_commit(r, r->state, &out)) != MGR_OK)
 		return (rv);
-	if ((rv = put_wait_all(r, s)) != MGR_OK)
-		return (rv);
-	if (EVP_DigestFinal_ex(s->md, md, &mdlen) != 1 || mdlen != 32)
-		return (MGR_EINTERNAL);
-	for (unsigned int i = 0; i < mdlen; i++)
-		snprintf(hex + 2 * i, 3, "%02x", md[i]);
-	in.vault_id = s->vault_id;
-	in.upload_id = s->upload_id;
-	in.size = s->total;
-	in.sha256 = hex;
-	if ((rv = gw_rpc(r, gw.vault, "vault.PutCommit", &in.base,
-	         &mgr__vault__put_commit_reply__descriptor, (ProtobufCMessage **)&out)) !=
-	    MGR_OK)
-		return (rv);
-	s->committed = 1;
 	j = json_pack("{s:s, s:I, s:s}", "key", out->object->key,
 	    "size", (json_int_t)out->object->size, "etag", out->object->etag);
 	etag_header(out->object->etag, etag);
@@ -440,162 +368,110 @@ h_object_put(struct gw_req *r)
 static void
 cleanup_object_put(struct gw_req *r)
 {
-	struct put_state *s = r->state;
-
-	if (s == NULL)
-		return;
-	/* Chunks still in flight are stored or refused before the abort, which
-	 * then finds them all. */
-	put_wait_all(r, s);
-	if (s->begun && !s->committed) {
-		Mgr__Vault__PutAbortRequest in = MGR__VAULT__PUT_ABORT_REQUEST__INIT;
-
-		/* Staged chunks would expire anyway; free them now. */
-		in.vault_id = s->vault_id;
-		in.upload_id = s->upload_id;
-		if (gw_rpc(r, gw.vault, "vault.PutAbort", &in.base, NULL, NULL) != MGR_OK)
-			log_warn(r->request_id, "upload %s not aborted; it expires",
-			    s->upload_id);
-	}
-	EVP_MD_CTX_free(s->md);
-	free(s->buf);
-	free(s);
+	gw_obj_put_free(r, r->state);
 	r->state = NULL;
 }
 
 /* ---- objects: GET / HEAD ------------------------------------------------ */
 
-/* Lives as long as the MHD response, which may outlive the request. */
-struct get_state {
-	char request_id[40];
-	char caller_id[128];
-	char caller_serial[64];
-	char caller_role[32];
-	Mgr__Caller__Kind caller_kind;
-	char vault_id[MGR_ID_MAX];
-	char version[40];
-	int64_t size;
-	uint32_t cs;           /* the object's chunk size */
-	uint32_t nchunks;
-	Mgr__Vault__GetChunkReply *chunk;  /* the chunk in hand */
-	uint32_t chunk_index;
-	/* GetChunk calls in flight for chunks next, next + 1, ... (a ring). */
-	struct rpc_pending *ahead[GW_CHUNKS_IN_FLIGHT];
-	int first, nahead;
-	uint32_t next;
-};
-
-/* Starts GetChunk calls until GW_CHUNKS_IN_FLIGHT are in flight or the last
- * chunk is asked for. */
-static mgr_err
-get_prefetch(struct get_state *s)
+/* A single "bytes=" range of an object of size bytes (RFC 9110 14.1.2):
+ * *start and *len; 0 when there is none to honour (absent, malformed or
+ * several ranges: the whole object is sent), 1 for a range, -1 when it is
+ * unsatisfiable. */
+static int
+parse_range(const char *h, int64_t size, int64_t *start, int64_t *len)
 {
-	Mgr__Vault__GetChunkRequest in = MGR__VAULT__GET_CHUNK_REQUEST__INIT;
-	Mgr__Caller caller = MGR__CALLER__INIT;
-	struct rpc_pending *p;
-	mgr_err rv;
+	int64_t a = -1, b = -1;
+	const char *p;
+	char *end;
 
-	caller.kind = s->caller_kind;
-	caller.id = s->caller_id;
-	caller.cert_serial = s->caller_serial;
-	caller.role = s->caller_role;
-	in.vault_id = s->vault_id;
-	in.version = s->version;
-	in.size = s->size;
-	in.chunk_bytes = s->cs;
-	while (s->nahead < GW_CHUNKS_IN_FLIGHT &&
-	    s->next + (uint32_t)s->nahead < s->nchunks) {
-		in.index = s->next + (uint32_t)s->nahead;
-		if ((rv = rpc_call_start(gw.vault, "vault.GetChunk", s->request_id,
-		         &caller, &in.base, 0, &p)) != MGR_OK)
-			return (rv);
-		s->ahead[(s->first + s->nahead) % GW_CHUNKS_IN_FLIGHT] = p;
-		s->nahead++;
+	if (h == NULL)
+		return (0);
+	while (*h == ' ')
+		h++;
+	if (strncmp(h, "bytes=", 6) != 0 || strchr(h, ',') != NULL)
+		return (0);
+	p = h + 6;
+	while (*p == ' ')
+		p++;
+	if (*p == '-') {
+		/* The last N bytes. */
+		long long n;
+
+		if (p[1] < '0' || p[1] > '9')
+			return (0);
+		n = strtoll(p + 1, &end, 10);
+		while (*end == ' ')
+			end++;
+		if (*end != '\0' || n < 0)
+			return (0);
+		if (n == 0 || size == 0)
+			return (-1);
+		a = n >= size ? 0 : size - n;
+		b = size - 1;
+	} else {
+		if (*p < '0' || *p > '9')
+			return (0);
+		a = strtoll(p, &end, 10);
+		if (*end != '-')
+			return (0);
+		p = end + 1;
+		while (*p == ' ')
+			p++;
+		if (*p == '\0') {
+			b = size - 1;
+		} else {
+			if (*p < '0' || *p > '9')
+				return (0);
+			b = strtoll(p, &end, 10);
+			while (*end == ' ')
+				end++;
+			if (*end != '\0' || b < a)
+				return (0);
+		}
+		if (a >= size)
+			return (-1);
+		if (b >= size)
+			b = size - 1;
 	}
-	return (MGR_OK);
+	*start = a;
+	*len = b - a + 1;
+	return (1);
 }
 
-/* Ends the oldest call in flight (chunk s->next); *out its reply. */
+/* 416 with the contract's error body and Content-Range: bytes * / size. */
 static mgr_err
-get_wait_one(struct get_state *s, Mgr__Vault__GetChunkReply **out, char *msg,
-    size_t msglen)
+reply_416(struct gw_req *r, int64_t size)
 {
-	struct rpc_pending *p = s->ahead[s->first];
+	struct MHD_Response *resp;
+	char cr[64], *s;
+	json_t *body;
 
-	s->ahead[s->first] = NULL;
-	s->first = (s->first + 1) % GW_CHUNKS_IN_FLIGHT;
-	s->nahead--;
-	s->next++;
-	return (rpc_call_wait(p,
-	    out != NULL ? &mgr__vault__get_chunk_reply__descriptor : NULL,
-	    (ProtobufCMessage **)out, msg, msglen));
+	body = json_pack("{s:{s:s, s:s, s:s}}", "error", "code",
+	    mgr_err_code(MGR_ERANGE), "message", "the range is not satisfiable",
+	    "request_id", r->request_id);
+	if (body == NULL || (s = json_dumps(body, JSON_COMPACT)) == NULL) {
+		json_decref(body);
+		return (MGR_ENOMEM);
+	}
+	json_decref(body);
+	if ((resp = MHD_create_response_from_buffer(strlen(s), s,
+	         MHD_RESPMEM_MUST_FREE)) == NULL) {
+		free(s);
+		return (MGR_ENOMEM);
+	}
+	snprintf(cr, sizeof(cr), "bytes */%lld", (long long)size);
+	MHD_add_response_header(resp, "Content-Type", "application/json");
+	MHD_add_response_header(resp, "Content-Range", cr);
+	return (gw_reply_response(r, 416, resp));
 }
 
 static void
-get_drain(struct get_state *s)
+object_headers(struct MHD_Response *resp, const char *etag, const char *lm)
 {
-	while (s->nahead > 0)
-		get_wait_one(s, NULL, NULL, 0);
-}
-
-static ssize_t
-get_read(void *cls, uint64_t pos, char *buf, size_t max)
-{
-	struct get_state *s = cls;
-	uint32_t idx = (uint32_t)(pos / s->cs);
-	size_t off = (size_t)(pos % s->cs), n;
-
-	if ((int64_t)pos >= s->size)
-		return (MHD_CONTENT_READER_END_OF_STREAM);
-	if (s->chunk == NULL || s->chunk_index != idx) {
-		char msg[256];
-		mgr_err rv;
-
-		if (s->chunk != NULL)
-			mgr__vault__get_chunk_reply__free_unpacked(s->chunk, NULL);
-		s->chunk = NULL;
-		msg[0] = '\0';
-		if (s->next != idx || s->nahead == 0) {
-			/* Not the chunk fetched ahead (MHD reads in order, so
-			 * this is not expected): start over from idx. */
-			get_drain(s);
-			s->next = idx;
-		}
-		if ((rv = get_prefetch(s)) == MGR_OK)
-			rv = get_wait_one(s, &s->chunk, msg, sizeof(msg));
-		/* The next chunks are on their way while this one is sent. */
-		if (rv == MGR_OK)
-			rv = get_prefetch(s);
-		if (rv != MGR_OK) {
-			/* Headers are out: all we can do is cut the stream short. */
-			log_warn(s->request_id, "object read stopped at %llu: %s (%s)",
-			    (unsigned long long)pos, mgr_err_code(rv), msg);
-			gw_metrics_rpc_error("vault.GetChunk", rv);
-			if (s->chunk != NULL)
-				mgr__vault__get_chunk_reply__free_unpacked(s->chunk, NULL);
-			s->chunk = NULL;
-			return (MHD_CONTENT_READER_END_WITH_ERROR);
-		}
-		s->chunk_index = idx;
-	}
-	if (off >= s->chunk->data.len)
-		return (MHD_CONTENT_READER_END_WITH_ERROR);
-	n = s->chunk->data.len - off;
-	if (n > max)
-		n = max;
-	memcpy(buf, s->chunk->data.data + off, n);
-	return ((ssize_t)n);
-}
-
-static void
-get_free(void *cls)
-{
-	struct get_state *s = cls;
-
-	get_drain(s);
-	if (s->chunk != NULL)
-		mgr__vault__get_chunk_reply__free_unpacked(s->chunk, NULL);
-	free(s);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, etag);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_LAST_MODIFIED, lm);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_ACCEPT_RANGES, "bytes");
 }
 
 static mgr_err
@@ -603,9 +479,11 @@ h_object_get(struct gw_req *r)
 {
 	Mgr__Vault__ObjectRef in = MGR__VAULT__OBJECT_REF__INIT;
 	Mgr__Vault__HeadReply *out = NULL;
-	struct MHD_Response *resp;
-	struct get_state *s = NULL;
-	char etag[80], lm[64];
+	struct MHD_Response *resp = NULL;
+	const char *im, *inm, *ir;
+	char etag[80], lm[64], cr[96];
+	int64_t start = 0, len, size;
+	int ranged = 0, status = 200;
 	struct tm tm;
 	time_t t;
 	mgr_err rv;
@@ -622,46 +500,46 @@ h_object_get(struct gw_req *r)
 	t = (time_t)out->object->modified_at;
 	gmtime_r(&t, &tm);
 	strftime(lm, sizeof(lm), "%a, %d %b %Y %H:%M:%S GMT", &tm);
-	if (out->object->size == 0) {
+	size = out->object->size;
+	len = size;
+	/* RFC 9110 13.2.2: If-Match, then If-None-Match (304 for GET and
+	 * HEAD), then Range (If-Range: only while it names the etag). */
+	im = header(r, MHD_HTTP_HEADER_IF_MATCH);
+	inm = header(r, MHD_HTTP_HEADER_IF_NONE_MATCH);
+	ir = header(r, MHD_HTTP_HEADER_IF_RANGE);
+	if (im != NULL && !etag_listed(im, out->object->etag)) {
+		mgr__vault__head_reply__free_unpacked(out, NULL);
+		return (gw_fail(r, MGR_EPRECOND, "the object does not match If-Match"));
+	}
+	if (inm != NULL && etag_listed(inm, out->object->etag)) {
 		resp = MHD_create_response_from_buffer(0, (void *)"",
 		    MHD_RESPMEM_PERSISTENT);
-	} else if (out->has_data &&
-	    (int64_t)out->data.len == out->object->size) {
-		resp = MHD_create_response_from_buffer(out->data.len,
-		    out->data.data, MHD_RESPMEM_MUST_COPY);
-	} else {
-		if ((s = calloc(1, sizeof(*s))) == NULL) {
-			mgr__vault__head_reply__free_unpacked(out, NULL);
-			return (MGR_ENOMEM);
-		}
-		snprintf(s->request_id, sizeof(s->request_id), "%s", r->request_id);
-		snprintf(s->caller_id, sizeof(s->caller_id), "%s", r->caller.id);
-		snprintf(s->caller_serial, sizeof(s->caller_serial), "%s",
-		    r->caller.cert_serial);
-		snprintf(s->caller_role, sizeof(s->caller_role), "%s", r->caller.role);
-		s->caller_kind = r->caller.kind;
-		snprintf(s->vault_id, sizeof(s->vault_id), "%s", out->vault_id);
-		snprintf(s->version, sizeof(s->version), "%s", out->object->version);
-		s->size = out->object->size;
-		s->cs = out->chunk_bytes > 0 && out->chunk_bytes <= RPC_CHUNK_BYTES
-		    ? out->chunk_bytes : RPC_CHUNK_BYTES;
-		s->nchunks = (uint32_t)((s->size + s->cs - 1) / s->cs);
-		/* A GET asks for the first chunks now (a failure shows in
-		 * get_read, which starts over); a HEAD reads nothing. */
-		if (in.with_data)
-			get_prefetch(s);
-		resp = MHD_create_response_from_callback((uint64_t)s->size, 64 * 1024,
-		    get_read, s, get_free);
+		mgr__vault__head_reply__free_unpacked(out, NULL);
 		if (resp == NULL)
-			get_free(s);
+			return (MGR_ENOMEM);
+		object_headers(resp, etag, lm);
+		return (gw_reply_response(r, 304, resp));
 	}
+	if (ir == NULL || etag_listed(ir, out->object->etag))
+		ranged = parse_range(header(r, MHD_HTTP_HEADER_RANGE), size, &start, &len);
+	if (ranged < 0) {
+		mgr__vault__head_reply__free_unpacked(out, NULL);
+		return (reply_416(r, size));
+	}
+	if (ranged > 0) {
+		status = 206;
+		snprintf(cr, sizeof(cr), "bytes %lld-%lld/%lld", (long long)start,
+		    (long long)(start + len - 1), (long long)size);
+	}
+	rv = gw_obj_body(r, out, start, len, in.with_data, &resp);
 	mgr__vault__head_reply__free_unpacked(out, NULL);
-	if (resp == NULL)
-		return (MGR_ENOMEM);
+	if (rv != MGR_OK)
+		return (rv);
 	MHD_add_response_header(resp, "Content-Type", "application/octet-stream");
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, etag);
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_LAST_MODIFIED, lm);
-	return (gw_reply_response(r, 200, resp));
+	object_headers(resp, etag, lm);
+	if (ranged > 0)
+		MHD_add_response_header(resp, "Content-Range", cr);
+	return (gw_reply_response(r, status, resp));
 }
 
 static mgr_err

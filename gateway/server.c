@@ -1,5 +1,8 @@
-/* The HTTPS front: libmicrohttpd (GnuTLS) with one thread per connection, so
- * that a handler may block on an RPC or a stream without stalling others. */
+/* The core's server: HTTPS listeners (libmicrohttpd on GnuTLS, one thread
+ * per connection, so that a handler may block on an RPC or a stream without
+ * stalling others), all with the same TLS identity, client-certificate
+ * request, limits and watchdog; and the request handler of route-table
+ * fronts (struct gw_front): route, authentication, body, handler. */
 #include "gateway/gw.h"
 
 #include <arpa/inet.h>
@@ -37,15 +40,19 @@
 #define GW_THREAD_STACK (512u * 1024)
 #define GW_CONN_TIMEOUT_S 60
 
-static struct MHD_Daemon *gw_daemon;
-
-static const struct gw_route *const gw_tables[] = {
-	gw_routes_health, gw_routes_accounts, gw_routes_certs,
-	gw_routes_vaults, gw_routes_events, gw_routes_console, gw_routes_pki,
+struct gw_listener {
+	struct MHD_Daemon *daemon;
+	char name[32];
+	int port;
 };
 
-static int64_t
-now_us(void)
+/* gw_server_init's: the identity every listener presents (not owned) and
+ * the connection limit each gets. */
+static const char *srv_cert_pem, *srv_key_pem;
+static unsigned int srv_conn_limit;
+
+int64_t
+gw_now_us(void)
 {
 	struct timespec ts;
 
@@ -53,28 +60,40 @@ now_us(void)
 	return ((int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
 }
 
-/* The methods the routes use, in the order a 405's Allow header lists them. */
-static const char *const gw_methods[] = {"GET", "HEAD", "PUT", "POST", "PATCH", "DELETE"};
-
-static unsigned
-method_bit(const char *method)
+/* The front that owns url: the one with the longest matching prefix, else
+ * the one without a prefix. */
+static const struct gw_front *
+front_find(const struct gw_front *const *fronts, const char *url)
 {
-	for (size_t i = 0; i < sizeof(gw_methods) / sizeof(gw_methods[0]); i++)
-		if (strcmp(gw_methods[i], method) == 0)
-			return (1u << i);
-	return (0);
+	const struct gw_front *best = NULL;
+	size_t best_len = 0;
+
+	for (; *fronts != NULL; fronts++) {
+		const char *p = (*fronts)->prefix;
+		size_t n = p != NULL ? strlen(p) : 0;
+
+		if (p != NULL && strncmp(url, p, n) != 0)
+			continue;
+		if (best == NULL || n > best_len) {
+			best = *fronts;
+			best_len = n;
+		}
+	}
+	return (best);
 }
 
-/* Finds the route; *method_mismatch when the path exists with another
- * method, whose methods then are in r->allow. */
+/* Finds the route among r->front's tables; *method_mismatch when the path
+ * exists with another method, whose methods then are in r->allow. */
 static const struct gw_route *
 route_find(struct gw_req *r, int *bad_encoding, int *method_mismatch)
 {
 	int idx = 0;
 
 	*bad_encoding = *method_mismatch = 0;
-	for (size_t t = 0; t < sizeof(gw_tables) / sizeof(gw_tables[0]); t++) {
-		for (const struct gw_route *rt = gw_tables[t]; rt->method != NULL;
+	if (r->front == NULL)
+		return (NULL);
+	for (const struct gw_route *const *t = r->front->tables; *t != NULL; t++) {
+		for (const struct gw_route *rt = *t; rt->method != NULL;
 		     rt++, idx++) {
 			int m = gw_route_match(rt->pattern, r->url, r);
 
@@ -86,7 +105,7 @@ route_find(struct gw_req *r, int *bad_encoding, int *method_mismatch)
 				continue;
 			if (strcmp(rt->method, r->method) != 0) {
 				*method_mismatch = 1;
-				r->allow |= method_bit(rt->method);
+				r->allow |= gw_method_bit(rt->method);
 				continue;
 			}
 			r->route_index = idx;
@@ -94,213 +113,6 @@ route_find(struct gw_req *r, int *bad_encoding, int *method_mismatch)
 		}
 	}
 	return (NULL);
-}
-
-mgr_err
-gw_fail(struct gw_req *r, mgr_err e, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(r->errmsg, sizeof(r->errmsg), fmt, ap);
-	va_end(ap);
-	return (e);
-}
-
-mgr_err
-gw_reply_response(struct gw_req *r, int status, struct MHD_Response *resp)
-{
-	if (resp == NULL)
-		return (MGR_ENOMEM);
-	if (r->responded) {
-		MHD_destroy_response(resp);
-		return (MGR_OK);
-	}
-	MHD_add_response_header(resp, "X-Request-Id", r->request_id);
-	if (MHD_get_response_header(resp, "Cache-Control") == NULL)
-		MHD_add_response_header(resp, "Cache-Control", "no-store");
-	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-	if (MHD_queue_response(r->conn, (unsigned int)status, resp) != MHD_YES) {
-		MHD_destroy_response(resp);
-		return (MGR_EINTERNAL);
-	}
-	MHD_destroy_response(resp);
-	r->responded = 1;
-	r->status = status;
-	return (MGR_OK);
-}
-
-mgr_err
-gw_reply_text(struct gw_req *r, int status, const char *content_type,
-    const char *text)
-{
-	struct MHD_Response *resp;
-
-	resp = MHD_create_response_from_buffer(strlen(text), (void *)text,
-	    MHD_RESPMEM_MUST_COPY);
-	if (resp != NULL && content_type != NULL)
-		MHD_add_response_header(resp, "Content-Type", content_type);
-	return (gw_reply_response(r, status, resp));
-}
-
-/* A JSON response of BODY (stolen), or NULL. */
-static struct MHD_Response *
-json_response(json_t *body)
-{
-	struct MHD_Response *resp;
-	char *s;
-
-	s = json_dumps(body, JSON_COMPACT);
-	json_decref(body);
-	if (s == NULL)
-		return (NULL);
-	resp = MHD_create_response_from_buffer(strlen(s), s, MHD_RESPMEM_MUST_FREE);
-	if (resp == NULL) {
-		free(s);
-		return (NULL);
-	}
-	MHD_add_response_header(resp, "Content-Type", "application/json");
-	return (resp);
-}
-
-mgr_err
-gw_reply_json(struct gw_req *r, int status, json_t *body)
-{
-	return (gw_reply_response(r, status, json_response(body)));
-}
-
-mgr_err
-gw_reply_created(struct gw_req *r, json_t *body, const char *fmt, ...)
-{
-	struct MHD_Response *resp = json_response(body);
-	char loc[GW_LOCATION_MAX];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(loc, sizeof(loc), fmt, ap);
-	va_end(ap);
-	if (resp != NULL && n > 0 && (size_t)n < sizeof(loc))
-		MHD_add_response_header(resp, "Location", loc);
-	return (gw_reply_response(r, 201, resp));
-}
-
-mgr_err
-gw_reply_empty(struct gw_req *r, int status)
-{
-	return (gw_reply_response(r, status,
-	    MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT)));
-}
-
-mgr_err
-gw_reply_error(struct gw_req *r, mgr_err e, const char *msg)
-{
-	json_t *body;
-	struct MHD_Response *resp;
-	char *s;
-	int status = mgr_err_http(e);
-
-	if (r->responded)
-		return (MGR_OK);
-	body = json_pack("{s:{s:s, s:s, s:s}}", "error", "code", mgr_err_code(e),
-	    "message", msg != NULL && *msg != '\0' ? msg : mgr_strerror(e),
-	    "request_id", r->request_id);
-	if (body == NULL || (s = json_dumps(body, JSON_COMPACT)) == NULL) {
-		json_decref(body);
-		return (MGR_ENOMEM);
-	}
-	json_decref(body);
-	resp = MHD_create_response_from_buffer(strlen(s), s, MHD_RESPMEM_MUST_FREE);
-	if (resp == NULL) {
-		free(s);
-		return (MGR_ENOMEM);
-	}
-	MHD_add_response_header(resp, "Content-Type", "application/json");
-	if (e == MGR_EUNAUTH)
-		MHD_add_response_header(resp, "WWW-Authenticate",
-		    "Basic realm=\"manager\", charset=\"UTF-8\"");
-	if (e == MGR_ERATE)
-		MHD_add_response_header(resp, "Retry-After", "60");
-	if (e == MGR_EMETHOD && r->allow != 0) {
-		char allow[64] = "";
-		size_t len = 0;
-
-		for (size_t i = 0; i < sizeof(gw_methods) / sizeof(gw_methods[0]); i++)
-			if (r->allow & (1u << i))
-				len += (size_t)snprintf(allow + len, sizeof(allow) - len,
-				    "%s%s", len > 0 ? ", " : "", gw_methods[i]);
-		MHD_add_response_header(resp, "Allow", allow);
-	}
-	return (gw_reply_response(r, status, resp));
-}
-
-mgr_err
-gw_rpc(struct gw_req *r, struct rpc_client *c, const char *method,
-    const ProtobufCMessage *in, const ProtobufCMessageDescriptor *out_desc,
-    ProtobufCMessage **out)
-{
-	mgr_err rv;
-
-	rv = rpc_call(c, method, r->rpc_id, &r->caller, in, out_desc, out,
-	    r->errmsg, sizeof(r->errmsg), 0);
-	if (rv == MGR_EUNAVAIL || rv == MGR_EINTERNAL || rv == MGR_ENOMEM)
-		gw_metrics_rpc_error(method, rv);
-	if (rv == MGR_EUNAVAIL)
-		log_warn(r->request_id, "%s: backing service unavailable", method);
-	return (rv);
-}
-
-const char *
-gw_query(struct gw_req *r, const char *key)
-{
-	const char *raw;
-	char *dec;
-	size_t n, dlen;
-
-	raw = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, key);
-	if (raw == NULL || r->nquery >= GW_QUERY_MAX)
-		return (NULL);
-	/* Values come raw (keep_raw below): decode them here, '+' as space. */
-	n = strlen(raw);
-	if ((dec = malloc(n + 1)) == NULL)
-		return (NULL);
-	if (gw_pct_decode(raw, n, 1, dec, n + 1, &dlen) != MGR_OK) {
-		free(dec);
-		return (NULL);
-	}
-	r->query[r->nquery++] = dec;
-	return (dec);
-}
-
-/* ?after=CURSOR&limit=N of a paged listing (common/page.h): a bad or badly
- * encoded value, or a limit outside 1..max, is 400. *limit 0: the service's
- * default (also for an empty "limit=", as API.md writes the query). */
-mgr_err
-gw_page_query(struct gw_req *r, uint32_t max, const char **after,
-    uint32_t *limit)
-{
-	const char *a = gw_query(r, "after"), *l = gw_query(r, "limit");
-	int64_t n = 0;
-
-	if ((a == NULL && MHD_lookup_connection_value(r->conn,
-	                      MHD_GET_ARGUMENT_KIND, "after") != NULL) ||
-	    (a != NULL && strlen(a) > 128))
-		return (gw_fail(r, MGR_EINVAL, "\"after\" is not a cursor of this listing"));
-	if ((l == NULL && MHD_lookup_connection_value(r->conn,
-	                      MHD_GET_ARGUMENT_KIND, "limit") != NULL) ||
-	    (l != NULL && *l != '\0' && (mgr_parse_i64(l, &n) != MGR_OK || n < 1 ||
-	                      n > (int64_t)max)))
-		return (gw_fail(r, MGR_EINVAL, "\"limit\" must be 1 to %u", max));
-	*after = a != NULL ? a : "";
-	*limit = (uint32_t)n;
-	return (MGR_OK);
-}
-
-json_t *
-gw_next_after(const char *cursor)
-{
-	return (cursor != NULL && cursor[0] != '\0' ? json_string(cursor) :
-	    json_null());
 }
 
 static size_t
@@ -524,6 +336,36 @@ answer_after_body(struct gw_req *r)
 	    n <= (int64_t)GW_DRAIN_MAX);
 }
 
+void
+gw_req_init(struct gw_req *r, struct MHD_Connection *conn, const char *method,
+    const char *url)
+{
+	r->conn = conn;
+	mgr__caller__init(&r->caller); /* a packable message */
+	r->caller.id = (char *)"";
+	r->caller.cert_serial = (char *)"";
+	r->caller.role = (char *)"";
+	r->url = url;
+	r->method = method;
+	r->start_us = gw_now_us();
+	r->route_index = -1;
+	gw_conn_busy(conn, 1);
+	mgr_buf_init(&r->body, GW_JSON_MAX);
+	make_request_id(r);
+}
+
+void
+gw_req_fini(struct gw_req *r)
+{
+	gw_conn_busy(r->conn, 0);
+	json_decref(r->json);
+	r->json = NULL;
+	mgr_buf_free(&r->body);
+	for (int i = 0; i < r->nquery; i++)
+		free(r->query[i]);
+	r->nquery = 0;
+}
+
 static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *conn, const char *url,
     const char *method, const char *version, const char *upload_data,
@@ -532,7 +374,6 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 	struct gw_req *r = *con_cls;
 	mgr_err rv;
 
-	(void)cls;
 	(void)version;
 	if (r == NULL) {
 		int bad_enc, bad_hdr, bad_query, wrong_method;
@@ -540,15 +381,8 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		if ((r = calloc(1, sizeof(*r))) == NULL)
 			return (MHD_NO);
 		*con_cls = r;
-		r->conn = conn;
-		mgr__caller__init(&r->caller); /* a packable message */
-		r->url = url;
-		r->method = method;
-		r->start_us = now_us();
-		r->route_index = -1;
-		gw_conn_busy(conn, 1);
-		mgr_buf_init(&r->body, GW_JSON_MAX);
-		make_request_id(r);
+		gw_req_init(r, conn, method, url);
+		r->front = front_find(cls, url);
 		r->route = route_find(r, &bad_enc, &wrong_method);
 		bad_hdr = bad_query = 0;
 		MHD_get_connection_values_n(conn, MHD_HEADER_KIND, header_check,
@@ -627,19 +461,16 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	struct gw_req *r = *con_cls;
 
 	(void)cls;
+	(void)conn;
 	(void)toe;
 	if (r == NULL)
 		return;
-	gw_conn_busy(conn, 0);
 	gw_metrics_request(r->route_index,
 	    r->route != NULL ? r->route->pattern : "unmatched",
-	    r->responded ? r->status : 499, now_us() - r->start_us);
+	    r->responded ? r->status : 499, gw_now_us() - r->start_us);
 	if (r->route != NULL && r->route->cleanup != NULL)
 		r->route->cleanup(r);
-	json_decref(r->json);
-	mgr_buf_free(&r->body);
-	for (int i = 0; i < r->nquery; i++)
-		free(r->query[i]);
+	gw_req_fini(r);
 	free(r);
 	*con_cls = NULL;
 }
@@ -738,43 +569,78 @@ conn_limit(unsigned int *out)
 	return (MGR_OK);
 }
 
-mgr_err
-gw_http_start(const char *cert_pem, const char *key_pem)
+void
+gw_route_handler(const struct gw_front *const *fronts, struct gw_handler *out)
 {
-	struct addrinfo hints, *ai = NULL;
-	char port[16];
-	unsigned int flags, limit;
+	out->request = on_request;
+	out->completed = on_completed;
+	out->cls = (void *)fronts;
+}
+
+mgr_err
+gw_server_init(const char *cert_pem, const char *key_pem)
+{
 	mgr_err rv;
 
-	if ((rv = conn_limit(&limit)) != MGR_OK)
+	if ((rv = conn_limit(&srv_conn_limit)) != MGR_OK)
 		return (rv);
+	if (gw_conn_watchdog_start(GW_CONN_TIMEOUT_S) != MGR_OK)
+		return (MGR_EINTERNAL);
+	srv_cert_pem = cert_pem;
+	srv_key_pem = key_pem;
+	return (MGR_OK);
+}
 
+void
+gw_server_fini(void)
+{
+	gw_conn_watchdog_stop();
+	srv_cert_pem = srv_key_pem = NULL;
+}
+
+mgr_err
+gw_listen(const char *name, int port, const struct gw_handler *h,
+    struct gw_listener **out)
+{
+	struct addrinfo hints, *ai = NULL;
+	struct gw_listener *l;
+	char portstr[16];
+	unsigned int flags;
+
+	if (srv_cert_pem == NULL || srv_key_pem == NULL)
+		return (MGR_EINTERNAL); /* gw_server_init first */
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST;
-	snprintf(port, sizeof(port), "%d", gw.cfg.https_port);
-	if (getaddrinfo(gw.cfg.bind, port, &hints, &ai) != 0 || ai == NULL) {
+	snprintf(portstr, sizeof(portstr), "%d", port);
+	if (getaddrinfo(gw.cfg.bind, portstr, &hints, &ai) != 0 || ai == NULL) {
 		log_error(NULL, "MANAGER_BIND %s is not an IP address", gw.cfg.bind);
 		return (MGR_EINVAL);
 	}
+	if ((l = calloc(1, sizeof(*l))) == NULL) {
+		freeaddrinfo(ai);
+		return (MGR_ENOMEM);
+	}
+	snprintf(l->name, sizeof(l->name), "%s", name);
+	l->port = port;
 	/* poll(), not select(): select() refuses descriptors past FD_SETSIZE
 	 * (1024), far below the connection limit. */
 	flags = MHD_USE_TLS | MHD_USE_THREAD_PER_CONNECTION |
 	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ERROR_LOG;
 	if (ai->ai_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
-	gw_daemon = MHD_start_daemon(flags, (uint16_t)gw.cfg.https_port, NULL, NULL,
-	    on_request, NULL,
+	l->daemon = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL,
+	    h->request, h->cls,
 	    MHD_OPTION_SOCK_ADDR, ai->ai_addr,
-	    MHD_OPTION_HTTPS_MEM_CERT, cert_pem,
-	    MHD_OPTION_HTTPS_MEM_KEY, key_pem,
+	    MHD_OPTION_HTTPS_MEM_CERT, srv_cert_pem,
+	    MHD_OPTION_HTTPS_MEM_KEY, srv_key_pem,
 	    MHD_OPTION_HTTPS_MEM_TRUST, gw.ca_pem, /* ask for client certificates */
 	    MHD_OPTION_HTTPS_PRIORITIES, "NORMAL:-VERS-SSL3.0:-VERS-TLS1.0:-VERS-TLS1.1",
-	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+	    MHD_OPTION_NOTIFY_COMPLETED, h->completed, h->cls,
 	    MHD_OPTION_NOTIFY_CONNECTION, gw_conn_notify, NULL,
 	    MHD_OPTION_UNESCAPE_CALLBACK, keep_raw, NULL,
-	    MHD_OPTION_CONNECTION_LIMIT, limit,
+	    MHD_OPTION_CONNECTION_LIMIT, srv_conn_limit,
 	    MHD_OPTION_THREAD_STACK_SIZE, (size_t)GW_THREAD_STACK,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)GW_CONN_TIMEOUT_S,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
@@ -783,22 +649,21 @@ gw_http_start(const char *cert_pem, const char *key_pem)
 	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
 	    MHD_OPTION_END);
 	freeaddrinfo(ai);
-	if (gw_daemon == NULL) {
-		log_error(NULL, "cannot start HTTPS on %s:%d", gw.cfg.bind, gw.cfg.https_port);
+	if (l->daemon == NULL) {
+		log_error(NULL, "cannot start HTTPS (%s) on %s:%d", name, gw.cfg.bind,
+		    port);
+		free(l);
 		return (MGR_EINTERNAL);
 	}
-	if (gw_conn_watchdog_start(GW_CONN_TIMEOUT_S) != MGR_OK) {
-		gw_http_stop();
-		return (MGR_EINTERNAL);
-	}
+	*out = l;
 	return (MGR_OK);
 }
 
 void
-gw_http_stop(void)
+gw_listener_stop(struct gw_listener *l)
 {
-	gw_conn_watchdog_stop();
-	if (gw_daemon != NULL)
-		MHD_stop_daemon(gw_daemon);
-	gw_daemon = NULL;
+	if (l == NULL)
+		return;
+	MHD_stop_daemon(l->daemon);
+	free(l);
 }
