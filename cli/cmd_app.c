@@ -611,19 +611,9 @@ c_events(struct cli *c, struct args *a)
 		return (EXIT_FAIL);
 	if (FLAG(a, "follow"))
 		return (cli_follow_events(c, &s, OPT(a, "after")));
-	if (OPT(a, "after") != NULL) {
-		char esc[200];
-
-		if (http_escape(OPT(a, "after"), 0, esc, sizeof(esc)) != 0) {
-			state_free(&s);
-			return (cli_usage(c, "--after: too long"));
-		}
-		snprintf(path, sizeof(path), "/api/v1/accounts/%s/events?after=%s",
-		    s.account_id, esc);
-	} else {
-		snprintf(path, sizeof(path), "/api/v1/accounts/%s/events", s.account_id);
-	}
-	if (http_list_all(c, CLI_AUTH_APP, path, "events", &all) != 0) {
+	snprintf(path, sizeof(path), "/api/v1/accounts/%s/events", s.account_id);
+	if (http_list_from(c, CLI_AUTH_APP, path, "events",
+	        OPT(a, "after") != NULL ? OPT(a, "after") : "", &all) != 0) {
 		state_free(&s);
 		return (EXIT_FAIL);
 	}

@@ -192,6 +192,9 @@ mgr_run --dir app events --json; expect_rc 0 "events"
 for t in certificate.issued certificate.renewed certificate.revoked account.disabled account.enabled; do
   check 'grep -q "\"$t\"" <<<"$OUT"' "event $t"
 done
+FIRST=$(out_field events.0.id) SECOND=$(out_field events.1.id)
+mgr_run --dir app events --after "$FIRST" --json; expect_rc 0 "events --after"
+check '! grep -q "\"$FIRST\"" <<<"$OUT" && [ "$(out_field events.0.id)" = "$SECOND" ]' "events after a cursor start after it"
 mgr_run audit --json; expect_rc 0 "audit"
 check 'grep -q "$ACC" <<<"$OUT"' "audit names the account"
 "$MGR" audit --follow --json > follow.out 2>follow.err &
