@@ -26,11 +26,36 @@ adm_content_type(enum adm_flavour fl)
 	    "application/json; charset=UTF-8");
 }
 
+/* TEXT as a JSON string that XML can carry too: control characters (which
+ * XML 1.0 cannot hold at all) become '?', and so does every non-ASCII byte
+ * when TEXT is not valid UTF-8. Messages may quote what a client sent. */
+static json_t *
+clean_string(const char *text)
+{
+	char buf[512];
+	size_t n = 0;
+	json_t *s;
+
+	for (; text[n] != '\0' && n < sizeof(buf) - 1; n++) {
+		unsigned char c = (unsigned char)text[n];
+
+		buf[n] = (char)(c < 0x20 || c == 0x7f ? '?' : c);
+	}
+	buf[n] = '\0';
+	if ((s = json_string(buf)) != NULL)
+		return (s);
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)buf[i] >= 0x80)
+			buf[i] = '?';
+	return (json_string(buf));
+}
+
 json_t *
 adm_errors(const char *field, const char *message, const char *code)
 {
-	return (json_pack("{s:[{s:s, s:s, s:s}]}", "errors", "field",
-	    field != NULL ? field : "", "message", message, "code", code));
+	return (json_pack("{s:[{s:o, s:o, s:s}]}", "errors", "field",
+	    clean_string(field != NULL ? field : ""), "message", clean_string(message),
+	    "code", code));
 }
 
 static json_t *
@@ -74,6 +99,30 @@ item_name(const char *key, char *out, size_t outlen)
 
 #define XML_DEPTH_MAX 8
 
+/* Text XML 1.0 can hold: C0 controls but tab, LF and CR become '?'. */
+static int
+xml_text(xmlTextWriterPtr w, const char *s)
+{
+	size_t n = strlen(s);
+	char *t;
+	int rc;
+
+	if (strcspn(s, "\x01\x02\x03\x04\x05\x06\x07\x08\x0b\x0c\x0e\x0f\x10"
+	    "\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f") == n)
+		return (xmlTextWriterWriteString(w, BAD_CAST s));
+	if ((t = malloc(n + 1)) == NULL)
+		return (-1);
+	for (size_t i = 0; i <= n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		t[i] = (char)(c != 0 && c < 0x20 && c != '\t' && c != '\n' && c != '\r' ?
+		    '?' : c);
+	}
+	rc = xmlTextWriterWriteString(w, BAD_CAST t);
+	free(t);
+	return (rc);
+}
+
 static int
 xml_value(xmlTextWriterPtr w, const char *name, const json_t *v, int depth)
 {
@@ -98,7 +147,7 @@ xml_value(xmlTextWriterPtr w, const char *name, const json_t *v, int depth)
 				return (-1);
 		break;
 	case JSON_STRING:
-		if (xmlTextWriterWriteString(w, BAD_CAST json_string_value(v)) < 0)
+		if (xml_text(w, json_string_value(v)) < 0)
 			return (-1);
 		break;
 	case JSON_INTEGER:
