@@ -1,6 +1,30 @@
-/* The Redis key layout shared by the services. Keys of one account carry its
- * id as a hash tag ({acc_…}) so that the layout can move to Redis Cluster.
- * Times are Unix seconds as decimal strings unless said otherwise.
+/* The Redis key layout, in one place. Keys of one account carry its id as a
+ * hash tag ({acc_…}) so that the layout can move to Redis Cluster. Times are
+ * Unix seconds as decimal strings unless said otherwise. Every key is
+ * reached through common/kv.h only.
+ *
+ * Who owns what: the owner writes the keys, and is the only process that
+ * reads them, but where this table says otherwise.
+ *   account-svc  admin:*, acct:*{<id>} (the hash), acct:user:*, acct:name:*,
+ *                acct:all, lockout:*; serves the audit stream. Others ask it
+ *                (account.State) for an account's state.
+ *   ca-svc       cert:*, acct:{<id>}:certs/:live/:live:upto, dn:*, spki:*,
+ *                certs:*, dev:*, crl*, auth:refused:*. The one write into
+ *                account-svc's keys: registration (below) consumes the
+ *                one-time credentials in the script that stores the first
+ *                certificate; ca.AuthCert, renewal and rotation read
+ *                acct:{<id>}'s state and role in their scripts, and the
+ *                expiry scanner walks acct:all: each is one atomic step with
+ *                the certificate keys, or (the scanner) a walk over them.
+ *   vault-svc    vtpl:*, vault:*, acct:{<id>}:vaults: the layout is in
+ *                services/vault/store.h.
+ *   any service  audit (appended by every service), ev:{<id>} and evmark:*
+ *                (common/events.h), rpc:done:* (common/replay.h), auth:epoch
+ *                and mgr:auth (written by the scripts that revoke, disable,
+ *                enable or delete).
+ *   gateway      writes nothing; reads auth:epoch and mgr:auth (its
+ *                authentication cache), ev:{<id>} and mgr:ev:{<id>} (the
+ *                event routes).
  *
  * Administrators (account-svc)
  *   admin:<username>            hash  username, pwhash, created_at

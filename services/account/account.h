@@ -35,6 +35,8 @@ mgr_err acct_h_rename(struct rpc_call *call, void *arg);
 mgr_err acct_h_disable(struct rpc_call *call, void *arg);
 mgr_err acct_h_enable(struct rpc_call *call, void *arg);
 mgr_err acct_h_delete(struct rpc_call *call, void *arg);
+/* The state of an account, for other services (the gateway). */
+mgr_err acct_h_state(struct rpc_call *call, void *arg);
 
 /* audit_list.c */
 mgr_err acct_h_list_audit(struct rpc_call *call, void *arg);
