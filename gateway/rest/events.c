@@ -66,20 +66,10 @@ ev_account_id_ok(const char *s)
 static int
 ev_num(const char *s, size_t n, unsigned long long *out)
 {
-	unsigned long long v = 0;
+	uint64_t v;
 
-	if (n == 0 || n > 20)
+	if (n > 20 || mgr_parse_digits(s, n, UINT64_MAX, &v) != MGR_OK)
 		return (-1);
-	for (size_t i = 0; i < n; i++) {
-		unsigned d;
-
-		if (s[i] < '0' || s[i] > '9')
-			return (-1);
-		d = (unsigned)(s[i] - '0');
-		if (v > (~0ULL - d) / 10)
-			return (-1);
-		v = v * 10 + d;
-	}
 	*out = v;
 	return (0);
 }
