@@ -467,7 +467,12 @@ c_get(struct cli *c, struct args *a)
 			goto out;
 		}
 		have_tmp = 1;
-		fchmod(x.fd, 0644 & ~(mode_t)0); /* the usual mode of a new file */
+		{ /* mkstemp made it 0600: give it a new file's usual mode */
+			mode_t um = umask(0);
+
+			umask(um);
+			fchmod(x.fd, 0666 & ~um);
+		}
 	}
 	memset(&st, 0, sizeof(st));
 	st.sink = get_sink;

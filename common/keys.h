@@ -106,6 +106,11 @@
  *   mgr:auth      "cert <serial>" | "account <id>": drop cached auth state
  *   mgr:ev:{<id>} one JSON event as it is appended
  * Vaults (vault-svc): see the comment in services/vault/store.h.
+ * Numbers of ids for IBM's `.adm` methods (gateway/adm/ids.h); <kind> is
+ * acc, vlt or tpl; kept for ever, never reused
+ *   admid:{<kind>}:next   integer, the last number given
+ *   admid:{<kind>}:num    hash  id -> number
+ *   admid:{<kind>}:id     hash  number -> id
  */
 #ifndef MGR_COMMON_KEYS_H
 #define MGR_COMMON_KEYS_H

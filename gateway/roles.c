@@ -47,6 +47,19 @@ const struct gw_role_rule gw_role_table[] = {
 	{"object.get", "GET", "/api/v1/vaults/{}/objects/{+}", VAULT_DATA},
 	{"object.head", "HEAD", "/api/v1/vaults/{}/objects/{+}", VAULT_DATA},
 	{"object.delete", "DELETE", "/api/v1/vaults/{}/objects/{+}", VAULT_DATA},
+	/* The IBM .adm front (gateway/adm/): the same operations, the same roles. */
+#define ADM(m) "/manager/api/{}/1.0/" m ".adm"
+	{"account.create", "POST", ADM("createPrivateAccount"), SU | SO},
+	{"account.create", "POST", ADM("createAccount"), SU | SO},
+	{"account.rename", "POST", ADM("editAccount"), SU | SO},
+	{"account.set_password", "POST", ADM("editAccountPassword"), SU | SO},
+	{"account.disable", "POST", ADM("disableAccount"), SU | SO},
+	{"account.enable", "POST", ADM("enableAccount"), SU | SO},
+	{"account.delete", "POST", ADM("deleteAccount"), SU | SO},
+	{"vault.create", "POST", ADM("createVaultFromTemplate"), VAULT_DATA},
+	{"template.create", "POST", ADM("createVaultTemplate"), SU},
+	{"template.create", "POST", ADM("createMirrorTemplate"), SU},
+#undef ADM
 	{NULL, NULL, NULL, 0},
 };
 

@@ -13,9 +13,11 @@
  * vault service, which refuses every administrator there (one rule for
  * every front), as it did before roles existed.
  *
- * Every REST route that accepts an administrator has exactly one entry
+ * Every route of a front (REST, .adm) that accepts an administrator has
+ * exactly one entry, and an operation has the same roles on every front
  * (tests/gateway/test_roles.c fails otherwise); a route without one is
- * refused to every role (403), never allowed. */
+ * refused to every role (403), never allowed. gw_authenticate checks it for
+ * every route of the core's request handler, whatever the front. */
 #ifndef MGR_GATEWAY_ROLES_H
 #define MGR_GATEWAY_ROLES_H
 

@@ -55,7 +55,4 @@ int acct_admin_role_ok(const char *role);
 /* audit_list.c */
 mgr_err acct_h_list_audit(struct rpc_call *call, void *arg);
 
-/* 1 when s is a user name of API.md: 3..64 of [A-Za-z0-9._-]. */
-int acct_username_ok(const char *s);
-
 #endif

@@ -27,6 +27,7 @@
 #include "common/util.h"
 #include "proto/account.pb-c.h"
 #include "services/account/password.h"
+#include "services/account/rules.h"
 
 #define ADMIN_KEY_MAX (ACCT_USER_MAX + 32)
 

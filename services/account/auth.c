@@ -47,9 +47,11 @@
 #include "common/audit.h"
 #include "common/kv.h"
 #include "common/log.h"
+#include "common/op.h"
 #include "common/util.h"
 #include "proto/account.pb-c.h"
 #include "services/account/password.h"
+#include "services/account/store.h"
 
 #define ACCT_CACHE_SLOTS 32
 #define ACCT_CACHE_TTL_S 60
@@ -124,139 +126,6 @@ cache_put(const char *user, const unsigned char proof[32])
 	pthread_mutex_unlock(&auth_cache_mu);
 }
 
-#define ACCT_KNOWN_TTL_S 2592000 /* 30 days */
-#define AUTH_SOURCE_MAX 64
-
-/* The lock checks of both scripts below. ARGV as lua_lookup's. */
-#define AUTH_LUA_LOCKED \
-    "if tonumber(redis.call('GET', ARGV[1]) or '0') >= tonumber(ARGV[5]) then\n" \
-    "  return {'locked'} end\n" \
-    "if tonumber(redis.call('GET', ARGV[2]) or '0') >= tonumber(ARGV[7]) and" \
-    " redis.call('HEXISTS', ARGV[3], ARGV[11]) == 0 then\n" \
-    "  return {'locked_global'} end\n"
-
-/* ARGV 1 per-address key, 2 global key, 3 known-addresses key, 4 admin:<u>
- * or acct:user:<u>, 5 max, 6 lockout s, 7 global max, 8 global window s,
- * 9 "1" for one-time credentials, 10 username, 11 source.
- * → {"locked"} | {"locked_global"} | {"nouser"}
- *   | {"ok", id, state, pwhash, cred_version, role}
- * Counts nothing: lua_reserve does, for every check but a verification
- * cache hit. (acct:{<id>} is found through acct:user:<u>: the keys are not
- * KEYS entries and share no hash tag.) */
-static const char lua_lookup[] =
-    AUTH_LUA_LOCKED
-    "if ARGV[9] == '1' then\n"
-    "  local id = redis.call('GET', ARGV[4])\n"
-    "  if not id then return {'nouser'} end\n"
-    "  local h = redis.call('HMGET', 'acct:{' .. id .. '}', 'state', 'pwhash',"
-    " 'cred_version')\n"
-    "  if not h[2] then return {'nouser'} end\n"
-    "  return {'ok', id, h[1] or '', h[2], h[3] or '0', ''}\n"
-    "end\n"
-    "local h = redis.call('HMGET', ARGV[4], 'pwhash', 'role')\n"
-    "if not h[1] then return {'nouser'} end\n"
-    "local role = h[2]\n"
-    "if not role or role == '' then role = 'super_user' end\n"
-    "return {'ok', ARGV[10], 'active', h[1], '0', role}\n";
-
-/* Takes the attempt's slot in both counts, in the step that checks them
- * (ARGV as lua_lookup's): {"ok"}, or the lock that holds now. */
-static const char lua_reserve[] =
-    AUTH_LUA_LOCKED
-    "if redis.call('INCR', ARGV[1]) == 1 then\n"
-    "  redis.call('EXPIRE', ARGV[1], ARGV[6]) end\n"
-    "if redis.call('INCR', ARGV[2]) == 1 then\n"
-    "  redis.call('EXPIRE', ARGV[2], ARGV[8]) end\n"
-    "return {'ok'}\n";
-
-/* A failure: ARGV 1 per-address key, 2 global key, 3 max, 4 lockout s,
- * 5 global max, 6 global window s. A count at its limit restarts its life.
- * → {per-address count, global count}. */
-static const char lua_fail[] =
-    "local a = tonumber(redis.call('GET', ARGV[1]) or '0')\n"
-    "local g = tonumber(redis.call('GET', ARGV[2]) or '0')\n"
-    "if a >= tonumber(ARGV[3]) then redis.call('EXPIRE', ARGV[1], ARGV[4]) end\n"
-    "if g >= tonumber(ARGV[5]) then redis.call('EXPIRE', ARGV[2], ARGV[6]) end\n"
-    "return {a, g}\n";
-
-/* A known address's time is written at most once a day (a write per
- * request would be a Redis write per admin call). */
-#define AUTH_KNOWN_REFRESH_S "86400"
-
-/* A success: ARGV 1 per-address key, 2 global key, 3 known key ("" for
- * one-time credentials), 4 source, 5 now, 6 known TTL, 7 "1" when the
- * attempt took a slot (lua_reserve) that it gives back. */
-static const char lua_ok[] =
-    "redis.call('DEL', ARGV[1])\n"
-    "if ARGV[7] == '1' and tonumber(redis.call('GET', ARGV[2]) or '0') > 0 then\n"
-    "  redis.call('DECR', ARGV[2]) end\n"
-    "if ARGV[3] ~= '' then\n"
-    "  local t = tonumber(redis.call('HGET', ARGV[3], ARGV[4]) or '0')\n"
-    "  if tonumber(ARGV[5]) - t >= " AUTH_KNOWN_REFRESH_S " then\n"
-    "    redis.call('HSET', ARGV[3], ARGV[4], ARGV[5])\n"
-    "    redis.call('EXPIRE', ARGV[3], ARGV[6])\n"
-    "  end\n"
-    "end\n"
-    "return 1\n";
-
-/* The counts after a failure (0 when Redis failed: logged). */
-static void
-auth_count_failure(const struct acct_state *st, const char *addr_key,
-    const char *glob_key, const char *request_id, long long *na, long long *ng)
-{
-	char max[24], secs[24], gmax[24], gsecs[24];
-	const char *argv[6];
-	redisReply *r;
-
-	*na = *ng = 0;
-	snprintf(max, sizeof(max), "%lld", (long long)st->max_failures);
-	snprintf(secs, sizeof(secs), "%lld", (long long)st->lockout_s);
-	snprintf(gmax, sizeof(gmax), "%lld", (long long)st->global_max_failures);
-	snprintf(gsecs, sizeof(gsecs), "%lld", (long long)st->global_window_s);
-	argv[0] = addr_key;
-	argv[1] = glob_key;
-	argv[2] = max;
-	argv[3] = secs;
-	argv[4] = gmax;
-	argv[5] = gsecs;
-	if (kv_eval(&r, lua_fail, 0, 6, argv, NULL) != MGR_OK) {
-		log_warn(request_id, "failed login not recorded (Redis)");
-		return;
-	}
-	if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
-	    r->element[0]->type == REDIS_REPLY_INTEGER &&
-	    r->element[1]->type == REDIS_REPLY_INTEGER) {
-		*na = r->element[0]->integer;
-		*ng = r->element[1]->integer;
-	}
-	freeReplyObject(r);
-}
-
-static void
-auth_count_success(const char *addr_key, const char *glob_key,
-    const char *known_key, const char *source, int reserved,
-    const char *request_id)
-{
-	char now[24], ttl[24];
-	const char *argv[7];
-	redisReply *r;
-
-	snprintf(now, sizeof(now), "%lld", (long long)mgr_now_s());
-	snprintf(ttl, sizeof(ttl), "%d", ACCT_KNOWN_TTL_S);
-	argv[0] = addr_key;
-	argv[1] = glob_key;
-	argv[2] = known_key;
-	argv[3] = source;
-	argv[4] = now;
-	argv[5] = ttl;
-	argv[6] = reserved ? "1" : "0";
-	if (kv_eval(&r, lua_ok, 0, 7, argv, NULL) != MGR_OK) {
-		log_warn(request_id, "successful login not recorded (Redis)");
-		return;
-	}
-	freeReplyObject(r);
-}
-
 /* The source address as a key part: what the gateway sent when it is an
  * address (hex digits, '.', ':'), else "unknown". */
 static const char *
@@ -264,18 +133,46 @@ auth_source(const char *s)
 {
 	size_t n = strlen(s);
 
-	if (n == 0 || n > AUTH_SOURCE_MAX ||
+	if (n == 0 || n > ACCT_LOGIN_SOURCE_MAX ||
 	    strspn(s, "0123456789abcdefABCDEF.:") != n)
 		return ("unknown");
 	return (s);
 }
 
-static const char *
-elem(const redisReply *r, size_t i)
+/* Verifies password against what login found: a cached proof for an
+ * administrator (*cached), else the slow hash; one-time credentials only
+ * while the account is pending registration. */
+static mgr_err
+auth_verify(const Mgr__Account__AuthBasicRequest *in, const struct acct_login *l,
+    const unsigned char proof[32], int cached)
 {
-	if (i >= r->elements || r->element[i]->type != REDIS_REPLY_STRING)
-		return ("");
-	return (r->element[i]->str);
+	mgr_err vr;
+
+	if (!l->found) {
+		acct_pw_dummy(in->password);
+		return (MGR_EUNAUTH);
+	}
+	if (in->temp) {
+		vr = acct_pw_verify(in->password, l->pwhash);
+		/* Disabled before registration: the credentials do not work. */
+		if (vr == MGR_OK && strcmp(l->state, "pending_registration") != 0)
+			vr = MGR_EUNAUTH;
+		return (vr);
+	}
+	if (cached)
+		return (MGR_OK);
+	vr = acct_pw_verify(in->password, l->pwhash);
+	if (vr == MGR_OK)
+		cache_put(in->username, proof);
+	return (vr);
+}
+
+static void
+auth_scrub(ProtobufCMessage *m)
+{
+	Mgr__Account__AuthBasicRequest *in = (Mgr__Account__AuthBasicRequest *)m;
+
+	OPENSSL_cleanse(in->password, strlen(in->password));
 }
 
 mgr_err
@@ -285,26 +182,24 @@ acct_h_auth_basic(struct rpc_call *call, void *arg)
 	Mgr__Account__AuthBasicRequest *in = NULL;
 	Mgr__Account__AuthBasicReply out = MGR__ACCOUNT__AUTH_BASIC_REPLY__INIT;
 	Mgr__Caller actor = MGR__CALLER__INIT;
-	char addr_key[AUTH_USER_MAX + AUTH_SOURCE_MAX + 32],
-	    glob_key[AUTH_USER_MAX + 32], known_key[AUTH_USER_MAX + 32],
-	    user_key[AUTH_USER_MAX + 32], max[24], secs[24], gmax[24], gsecs[24];
-	char id[MGR_ID_MAX + 1] = "", cred[24] = "0", state[32] = "", role[32] = "";
-	char stored[ACCT_PWHASH_MAX] = "", detail[160];
+	struct acct_login l;
+	struct op op;
 	unsigned char proof[32];
-	const char *argv[11], *source;
-	redisReply *r = NULL;
-	const char *kind;
+	char detail[160];
+	const char *kind, *source;
 	long long na = 0, ng = 0;
-	int64_t n;
-	int found = 0, cached = 0;
+	int cached = 0, locked;
 	mgr_err rv, vr;
 
+	memset(&l, 0, sizeof(l));
 	memset(proof, 0, sizeof(proof));
 	if (call->caller->kind != MGR__CALLER__KIND__SERVICE)
 		return (rpc_fail(call, MGR_EPERM, "only the gateway checks passwords"));
-	if ((rv = rpc_args(call, &mgr__account__auth_basic_request__descriptor,
+	if ((rv = op_begin(&op, call, NULL,
+	         &mgr__account__auth_basic_request__descriptor,
 	         (ProtobufCMessage **)&in)) != MGR_OK)
-		return (rv);
+		goto out;
+	op.scrub = auth_scrub;
 	kind = in->temp ? "temp" : "admin";
 	actor.kind = in->temp ? MGR__CALLER__KIND__TEMP : MGR__CALLER__KIND__ADMIN;
 	actor.id = in->username;
@@ -317,127 +212,67 @@ acct_h_auth_basic(struct rpc_call *call, void *arg)
 		    "malformed user name");
 		goto out;
 	}
-	snprintf(addr_key, sizeof(addr_key), "lockout:%s:%s@%s", kind, in->username,
-	    source);
-	snprintf(glob_key, sizeof(glob_key), "lockout:%s:%s", kind, in->username);
-	snprintf(known_key, sizeof(known_key), "login:known:%s:%s", kind, in->username);
-	snprintf(user_key, sizeof(user_key), "%s:%s",
-	    in->temp ? "acct:user" : "admin", in->username);
-	snprintf(max, sizeof(max), "%lld", (long long)st->max_failures);
-	snprintf(secs, sizeof(secs), "%lld", (long long)st->lockout_s);
-	snprintf(gmax, sizeof(gmax), "%lld", (long long)st->global_max_failures);
-	snprintf(gsecs, sizeof(gsecs), "%lld", (long long)st->global_window_s);
-	argv[0] = addr_key;
-	argv[1] = glob_key;
-	argv[2] = known_key;
-	argv[3] = user_key;
-	argv[4] = max;
-	argv[5] = secs;
-	argv[6] = gmax;
-	argv[7] = gsecs;
-	argv[8] = in->temp ? "1" : "0";
-	argv[9] = in->username;
-	argv[10] = source;
-	if ((rv = kv_eval(&r, lua_lookup, 0, 11, argv, NULL)) != MGR_OK)
+	if ((rv = acct_store_login(in->username, in->temp, source, st, &l)) != MGR_OK)
 		goto out;
-	if (r->type != REDIS_REPLY_ARRAY || r->elements < 1) {
-		rv = MGR_EINTERNAL;
-		goto out;
-	}
-	found = strcmp(elem(r, 0), "ok") == 0 && r->elements >= 6;
-	if (found) {
-		snprintf(id, sizeof(id), "%s", elem(r, 1));
-		snprintf(state, sizeof(state), "%s", elem(r, 2));
-		snprintf(stored, sizeof(stored), "%s", elem(r, 3));
-		snprintf(cred, sizeof(cred), "%s", elem(r, 4));
-		snprintf(role, sizeof(role), "%s", elem(r, 5));
-	}
+	locked = l.locked;
 	/* A password this process verified a moment ago (the cache) is no
 	 * guess: it takes no slot, so that an administrator's parallel
 	 * requests are never refused for its own success. Every other check
 	 * takes its slot first, atomically with the lock check. */
-	if (found && !in->temp) {
-		cache_proof(stored, in->password, proof);
+	if (l.found && !in->temp) {
+		cache_proof(l.pwhash, in->password, proof);
 		cached = cache_hit(in->username, proof);
 	}
-	if (!cached && strcmp(elem(r, 0), "locked") != 0 &&
-	    strcmp(elem(r, 0), "locked_global") != 0) {
-		freeReplyObject(r);
-		r = NULL;
-		if ((rv = kv_eval(&r, lua_reserve, 0, 11, argv, NULL)) != MGR_OK)
-			goto out;
-		if (r->type != REDIS_REPLY_ARRAY || r->elements < 1) {
-			rv = MGR_EINTERNAL;
-			goto out;
-		}
-	}
-	if (strcmp(elem(r, 0), "locked") == 0 ||
-	    strcmp(elem(r, 0), "locked_global") == 0) {
-		int global = strcmp(elem(r, 0), "locked_global") == 0;
-
-		rv = rpc_fail(call, MGR_ERATE, global
+	if (!locked && !cached &&
+	    (rv = acct_store_login_reserve(in->username, in->temp, source, st,
+	         &locked)) != MGR_OK)
+		goto out;
+	if (locked) {
+		rv = rpc_fail(call, MGR_ERATE, locked == ACCT_LOGIN_LOCKED_GLOBAL
 		    ? "too many failed logins for this user name; try again later"
 		    : "too many failed logins for this user name from this "
 		      "address; try again later");
 		snprintf(detail, sizeof(detail), "locked out (%s), from %s",
-		    global ? "all addresses" : "this address", source);
+		    locked == ACCT_LOGIN_LOCKED_GLOBAL ? "all addresses" : "this address",
+		    source);
 		audit_log(call->request_id, &actor, "auth.basic", "", rv, detail);
 		goto out;
 	}
-	if (!found) {
-		acct_pw_dummy(in->password);
-		vr = MGR_EUNAUTH;
-	} else if (!in->temp) {
-		if (cached) {
-			vr = MGR_OK;
-		} else {
-			vr = acct_pw_verify(in->password, stored);
-			if (vr == MGR_OK)
-				cache_put(in->username, proof);
-		}
-	} else {
-		vr = acct_pw_verify(in->password, stored);
-		/* Disabled before registration: the credentials do not work. */
-		if (vr == MGR_OK && strcmp(state, "pending_registration") != 0)
-			vr = MGR_EUNAUTH;
-	}
-	if (vr != MGR_OK) {
+	if ((vr = auth_verify(in, &l, proof, cached)) != MGR_OK) {
 		if (vr == MGR_EINVAL)
 			log_error(call->request_id, "unreadable password hash of %s %s",
-			    kind, in->temp ? id : in->username);
-		auth_count_failure(st, addr_key, glob_key, call->request_id, &na, &ng);
+			    kind, in->temp ? l.id : in->username);
+		if (acct_store_login_failed(in->username, in->temp, source, st, &na,
+		        &ng) != MGR_OK)
+			log_warn(call->request_id, "failed login not recorded (Redis)");
 		rv = rpc_fail(call, MGR_EUNAUTH, "wrong user name or password");
 		snprintf(detail, sizeof(detail), "%s, from %s",
-		    !found ? "unknown user name"
-		    : strcmp(state, "disabled") == 0 ? "account disabled"
-		                                     : "wrong password", source);
-		audit_log(call->request_id, &actor, "auth.basic", id, rv, detail);
+		    !l.found ? "unknown user name"
+		    : strcmp(l.state, "disabled") == 0 ? "account disabled"
+		                                       : "wrong password", source);
+		audit_log(call->request_id, &actor, "auth.basic", l.id,
+		    rv, detail);
 		if (na == st->max_failures) {
 			snprintf(detail, sizeof(detail), "too many failed logins; user "
 			    "name locked for address %s", source);
-			audit_log(call->request_id, &actor, "auth.lockout", id, MGR_OK,
-			    detail);
+			audit_log(call->request_id, &actor, "auth.lockout",
+			    l.id, MGR_OK, detail);
 		}
 		if (ng == st->global_max_failures)
-			audit_log(call->request_id, &actor, "auth.lockout", id, MGR_OK,
+			audit_log(call->request_id, &actor, "auth.lockout",
+			    l.id, MGR_OK,
 			    "too many failed logins from all addresses; user name "
 			    "locked for addresses it never logged in from");
 		goto out;
 	}
-	auth_count_success(addr_key, glob_key, in->temp ? "" : known_key, source,
-	    !cached, call->request_id);
-	out.id = in->temp ? id : in->username;
-	out.role = role;
-	out.cred_version = mgr_parse_i64(cred, &n) == MGR_OK && n > 0 ? (uint64_t)n : 0;
+	if (acct_store_login_ok(in->username, in->temp, source, !cached) != MGR_OK)
+		log_warn(call->request_id, "successful login not recorded (Redis)");
+	out.id = in->temp ? l.id : in->username;
+	out.role = l.role;
+	out.cred_version = l.cred_version;
 	rv = rpc_reply(call, &out.base);
 out:
-	OPENSSL_cleanse(stored, sizeof(stored));
+	OPENSSL_cleanse(l.pwhash, sizeof(l.pwhash));
 	OPENSSL_cleanse(proof, sizeof(proof));
-	if (r != NULL)
-		freeReplyObject(r);
-	if (in != NULL) {
-		OPENSSL_cleanse(in->password, strlen(in->password));
-		mgr__account__auth_basic_request__free_unpacked(in, NULL);
-	}
-	return (rv);
+	return (op_end(&op, rv));
 }

@@ -18,6 +18,7 @@
 #include "common/audit.h"
 #include "common/kv.h"
 #include "common/log.h"
+#include "common/op.h"
 #include "common/page.h"
 #include "common/replay.h"
 #include "services/ca/issue.h"
@@ -28,8 +29,7 @@
 /* ARGV: the record, then 15 id, 16 name, 17 created_at ms, 18 replay key,
  * 19 reply (common/replay.h). */
 static const char lua_device[] =
-    REPLAY_LUA
-    "if replay_seen(ARGV[18]) then return " REPLAY_LUA_SIGNAL " end\n"
+    REPLAY_LUA REPLAY_LUA_GUARD(18)
     "if redis.call('EXISTS', 'dev:name:' .. ARGV[16]) == 1 then\n"
     "  return redis.error_reply('CONFLICT name') end\n"
     "if redis.call('EXISTS', ARGV[5]) == 1 then\n"
@@ -89,20 +89,22 @@ ca_h_create_device(struct rpc_call *call, void *arg)
 	struct ca_issued iss;
 	struct ca_argv av;
 	redisReply *r = NULL;
-	char id[MGR_ID_MAX], holder[MGR_ID_MAX + 8], why[256], detail[128], script[CA_LUA_MAX];
-	struct replay rp = {.reply = NULL};
+	char id[MGR_ID_MAX], holder[MGR_ID_MAX + 8], why[256], script[CA_LUA_MAX];
 	size_t lens[64];
+	struct op op;
 	int64_t now = mgr_now_s(), exp;
 	int hit = 0;
 	mgr_err rv;
 
 	memset(&iss, 0, sizeof(iss));
-	why[0] = detail[0] = id[0] = '\0';
+	why[0] = id[0] = '\0';
 	if (call->caller->kind != MGR__CALLER__KIND__ADMIN)
 		return (rpc_fail(call, MGR_EUNAUTH, "devices are registered by an administrator"));
-	if ((rv = rpc_args(call, &mgr__ca__create_device_request__descriptor,
+	op_start(&op, call, NULL);
+	if ((rv = op_args(&op, &mgr__ca__create_device_request__descriptor,
 	         (ProtobufCMessage **)&req)) != MGR_OK)
-		return (rv);
+		return (op_end(&op, rv));
+	op.action = "device.create";
 	if (!name_ok(req->name)) {
 		rv = MGR_EINVAL;
 		snprintf(why, sizeof(why), "name: 1 to %d characters, no control characters",
@@ -110,13 +112,8 @@ ca_h_create_device(struct rpc_call *call, void *arg)
 		goto out;
 	}
 	/* A replay's DN is taken now (by itself): look for the record first. */
-	if ((rv = replay_init(&rp, call)) != MGR_OK ||
-	    (rv = replay_lookup(&rp, call, &hit)) != MGR_OK)
+	if ((rv = op_lookup(&op, &hit)) != MGR_OK || hit)
 		goto out;
-	if (hit) {
-		snprintf(detail, sizeof(detail), "replayed");
-		goto out;
-	}
 	if ((rv = ca_expiration(ca, 0, 0, now, &exp, why, sizeof(why))) != MGR_OK ||
 	    (rv = ca_csr_parse(req->csr_pem, &csr, why, sizeof(why))) != MGR_OK)
 		goto out;
@@ -140,46 +137,42 @@ ca_h_create_device(struct rpc_call *call, void *arg)
 	dev.name = req->name;
 	dev.created_at = iss.issued_ms / 1000;
 	dev.certificate = &cm;
-	if ((rv = replay_prepare(&rp, &dev.base)) != MGR_OK)
+	if ((rv = op_replay(&op, &dev.base)) != MGR_OK)
 		goto out;
 	ca_argv_cert(&av, &iss, holder, "");
 	ca_argv_add(&av, id);
 	ca_argv_add(&av, req->name);
 	ca_argv_add_i64(&av, iss.issued_ms);
-	ca_argv_add(&av, rp.key);
-	ca_argv_add(&av, (const char *)rp.reply);
+	ca_argv_add(&av, op.rp.key);
+	ca_argv_add(&av, (const char *)op.rp.reply);
 	if (ca_lua_script(lua_device, script, sizeof(script)) == NULL) {
 		rv = MGR_EINTERNAL;
 		goto out;
 	}
-	replay_argvlen(&rp, av.n, av.v, lens);
+	replay_argvlen(&op.rp, av.n, av.v, lens);
 	if ((rv = kv_eval(&r, script, 0, av.n, av.v, lens)) != MGR_OK) {
 		if (rv == MGR_ECONFLICT)
 			snprintf(why, sizeof(why), "the device name or Subject DN is taken");
 		goto out;
 	}
 	if (replay_signalled(r)) {
-		snprintf(detail, sizeof(detail), "replayed");
 		id[0] = '\0';
-		rv = replay_answer(&rp, call);
+		rv = op_replayed(&op);
 		goto out;
 	}
-	snprintf(detail, sizeof(detail), "serial %s", iss.serial);
+	snprintf(op.detail, sizeof(op.detail), "serial %s", iss.serial);
 	rv = rpc_reply(call, &dev.base);
 out:
-	if (rv != MGR_OK && !hit && (rv = replay_rescue(&rp, call, rv)) == MGR_OK)
-		snprintf(detail, sizeof(detail), "replayed");
+	if (rv != MGR_OK && !hit && (rv = replay_rescue(&op.rp, call, rv)) == MGR_OK)
+		op.replayed = 1;
 	if (rv != MGR_OK)
 		rpc_fail(call, rv, "%s", why[0] != '\0' ? why : mgr_strerror(rv));
-	audit_log(call->request_id, call->caller, "device.create", id, rv,
-	    rv == MGR_OK ? detail : why);
-	replay_clear(&rp);
+	snprintf(op.target, sizeof(op.target), "%s", id);
 	if (r != NULL)
 		freeReplyObject(r);
 	ca_issued_clear(&iss);
 	ca_csr_free(csr);
-	mgr__ca__create_device_request__free_unpacked(req, NULL);
-	return (rv);
+	return (op_end(&op, rv));
 }
 
 mgr_err
@@ -189,8 +182,7 @@ ca_h_list_devices(struct rpc_call *call, void *arg)
 	Mgr__Ca__ListDevicesRequest *in = NULL;
 	const char *argv[3];
 	char lim[16];
-	Mgr__Ca__Device *devs = NULL, **dptr = NULL;
-	Mgr__Ca__Certificate *cms = NULL;
+	struct op_list devs = {.items = NULL}, cms = {.items = NULL};
 	struct ca_record *recs = NULL;
 	size_t n = 0;
 	redisReply *r = NULL;
@@ -226,17 +218,14 @@ ca_h_list_devices(struct rpc_call *call, void *arg)
 		rv = MGR_EINTERNAL;
 		goto out;
 	}
-	if (n > 0 && ((devs = calloc(n, sizeof(*devs))) == NULL ||
-	    (dptr = calloc(n, sizeof(*dptr))) == NULL ||
-	    (cms = calloc(n, sizeof(*cms))) == NULL)) {
-		rv = MGR_ENOMEM;
+	if ((rv = op_list_alloc(&devs, &mgr__ca__device__descriptor, n)) != MGR_OK ||
+	    (rv = op_list_alloc(&cms, &mgr__ca__certificate__descriptor, n)) != MGR_OK)
 		goto out;
-	}
 	for (size_t i = 0; i < n; i++) {
 		const redisReply *d = r->element[0]->element[i];
+		Mgr__Ca__Device *dev = op_list_at(&devs, i);
 		int64_t created = 0;
 
-		mgr__ca__device__init(&devs[i]);
 		if (d->type != REDIS_REPLY_ARRAY || d->elements != 3 ||
 		    d->element[0]->type != REDIS_REPLY_STRING ||
 		    d->element[1]->type != REDIS_REPLY_STRING) {
@@ -245,15 +234,14 @@ ca_h_list_devices(struct rpc_call *call, void *arg)
 		}
 		if (d->element[2]->type == REDIS_REPLY_STRING)
 			(void)mgr_parse_i64(d->element[2]->str, &created);
-		devs[i].id = d->element[0]->str;
-		devs[i].name = d->element[1]->str;
-		devs[i].created_at = created;
-		ca_record_msg(&recs[i], now, &cms[i]);
-		devs[i].certificate = &cms[i];
-		dptr[i] = &devs[i];
+		dev->id = d->element[0]->str;
+		dev->name = d->element[1]->str;
+		dev->created_at = created;
+		dev->certificate = op_list_at(&cms, i);
+		ca_record_msg(&recs[i], now, dev->certificate);
 	}
-	rep.devices = dptr;
-	rep.n_devices = n;
+	rep.devices = (Mgr__Ca__Device **)devs.ptrs;
+	rep.n_devices = devs.n;
 	rep.next_after = r->element[2]->str;
 	rv = rpc_reply(call, &rep.base);
 out:
@@ -261,9 +249,8 @@ out:
 		rpc_fail(call, rv, "%s", mgr_strerror(rv));
 	if (r != NULL)
 		freeReplyObject(r);
-	free(devs);
-	free(dptr);
-	free(cms);
+	op_list_free(&devs);
+	op_list_free(&cms);
 	ca_records_free(recs, n);
 	mgr__ca__list_devices_request__free_unpacked(in, NULL);
 	return (rv);

@@ -1,5 +1,6 @@
 /* ca-svc: wires config, the CA and the RPC handlers together. */
 #include "common/svc.h"
+#include "services/ca/dnmigrate.h"
 #include "services/ca/handlers.h"
 
 static const struct rpc_method ca_methods[] = {
@@ -22,7 +23,15 @@ static const struct rpc_method ca_methods[] = {
 static mgr_err
 ca_start(const struct mgr_config *cfg, void **state)
 {
-	return (ca_open(cfg, (struct ca_state **)state));
+	mgr_err rv;
+
+	if ((rv = ca_open(cfg, (struct ca_state **)state)) != MGR_OK)
+		return (rv);
+	if ((rv = ca_dn_migrate()) != MGR_OK) {
+		ca_close(*state);
+		*state = NULL;
+	}
+	return (rv);
 }
 
 static void

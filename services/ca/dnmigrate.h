@@ -1,0 +1,17 @@
+/* Moves the Subject DN registry to the current canonical form (dn.h). */
+#ifndef MGR_CA_DNMIGRATE_H
+#define MGR_CA_DNMIGRATE_H
+
+#include "common/err.h"
+
+/* Once per Redis (marker key "dn:form" = CA_DN_FORM): for every certificate
+ * record whose "dn" key was made by an earlier canonical form, claims the
+ * current key for the record's holder, points the record at it and drops
+ * the old key. Two holders whose DNs the current form makes one (before:
+ * /O=RT/CN=a and /CN=a/O=RT were two) keep what they had; the second is
+ * logged, and from now on only the first may be issued that DN. Run at
+ * start, before the service answers; replicas starting at once do the same
+ * idempotent work. */
+mgr_err ca_dn_migrate(void);
+
+#endif
