@@ -901,11 +901,41 @@ async function renderDevices(seq) {
 				{label: 'Subject', get: (d) => (d.certificate && d.certificate.subject) || '—'},
 				{label: 'Not after', get: (d) => fmtTime(d.certificate && d.certificate.not_after)},
 				{label: 'Status', get: (d) => (d.certificate && d.certificate.status) || '—'},
+				{label: '', get: (d) => deviceAction(d)},
 			], devs, 'No devices yet.'));
 		} catch (e) {
 			showError(e, 'Devices');
 			list.replaceChildren(h('p', {class: 'form-error'}, e.describe ? e.describe() : e.message));
 		}
+	};
+	// Revoke a valid device (its certificate in the CRL at once), delete a
+	// revoked or expired one (its name and Subject DN become free). Both ask
+	// a second click first; operators get 403 and see why.
+	const deviceAction = (d) => {
+		const st = d.certificate && d.certificate.status;
+		const verb = st === 'valid' ? 'Revoke' : 'Delete';
+		const b = h('button', {type: 'button', class: 'danger small',
+		    'data-device': d.id}, `${verb}…`);
+		b.addEventListener('click', async () => {
+			if (b.dataset.armed !== '1') {
+				b.dataset.armed = '1';
+				b.textContent = `Really ${verb.toLowerCase()}? Click again`;
+				return;
+			}
+			b.disabled = true;
+			try {
+				if (verb === 'Revoke')
+					await api('POST', `/devices/${d.id}/revoke`);
+				else
+					await api('DELETE', `/devices/${d.id}`);
+				flash('ok', `Device ${d.name} ${verb === 'Revoke' ? 'revoked' : 'deleted'}.`);
+				await draw();
+			} catch (e) {
+				showError(e, `${verb} device`);
+				b.disabled = false;
+			}
+		});
+		return b;
 	};
 	const name = h('input', {name: 'name', required: true});
 	const csr = h('textarea', {name: 'csr', required: true, rows: 8, spellcheck: 'false',

@@ -321,6 +321,18 @@ async function run(ctx) {
 	ok(/BEGIN CERTIFICATE/.test(await text(page, '#dev-issued pre')), 'device certificate shown');
 	await shot(page, '15-devices');
 
+	// Revoke, then delete, each with a second click; the row follows.
+	const devRow = () => page.locator('#dev-list tbody tr').filter({hasText: devName});
+	await devRow().locator('button', {hasText: 'Revoke'}).click();
+	await devRow().locator('button', {hasText: 'Really revoke'}).click();
+	await devRow().filter({hasText: 'revoked'}).waitFor();
+	ok(true, 'device revoked from the console: listed revoked');
+	await shot(page, '15b-device-revoked');
+	await devRow().locator('button', {hasText: 'Delete'}).click();
+	await devRow().locator('button', {hasText: 'Really delete'}).click();
+	await devRow().waitFor({state: 'detached'});
+	ok(true, 'revoked device deleted from the console');
+
 	// Paged lists: the console follows next_after. Each listing's first
 	// page is cut to one item (the stack's own ?limit=1 page, with its
 	// cursor); the console must ask for the rest and show everything.
