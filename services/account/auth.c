@@ -1,12 +1,32 @@
 /* account.AuthBasic: HTTP Basic checks for the gateway, with lockout.
  *
- * Lockout: every failure for a user name increments lockout:<admin|temp>:<u>
- * in Redis (shared by all replicas). The counter lives MANAGER_LOCKOUT_S
- * from the first failure (the window), and when it reaches
- * MANAGER_LOGIN_MAX_FAILURES its life restarts: for MANAGER_LOCKOUT_S every
- * attempt, right password or not, gets rate_limited without any hashing and
- * without extending the lock. A success deletes the counter. Unknown user
- * names are counted too, and cost a hash computation like known ones.
+ * Two limits, both kept in Redis (shared by all replicas), both counted
+ * BEFORE the password is verified, in the same Lua step that reads them:
+ * an attempt takes its slot first, so that no number of parallel requests
+ * gets more than the limit checked (8 at once against a limit of 5: 5 are
+ * verified, 3 get rate_limited).
+ * - Per user name and source address: lockout:<admin|temp>:<u>@<address>.
+ *   MANAGER_LOGIN_MAX_FAILURES attempts within MANAGER_LOCKOUT_S of the
+ *   first; the attempt that reaches the limit and fails restarts the key's
+ *   life, so the address is refused for MANAGER_LOCKOUT_S from its last
+ *   failure. The address that guesses is refused; the same user name from
+ *   another address is not.
+ * - Per user name, over all addresses (distributed guessing):
+ *   lockout:<kind>:<u>. MANAGER_LOGIN_GLOBAL_MAX_FAILURES (100) within
+ *   MANAGER_LOGIN_GLOBAL_WINDOW_S (3600) of the first, refused for that
+ *   window from the failure that reached it. Addresses from which this
+ *   user name logged in successfully in the last ACCT_KNOWN_TTL_S (30 days,
+ *   login:known:<kind>:<u>, a hash address -> time) are not held by it, so
+ *   that guessing from elsewhere does not lock the administrators out.
+ * A locked attempt is refused without any hashing and counts no further.
+ * The one check that takes no slot is a hit of the verification cache
+ * below (a password this process verified within ACCT_CACHE_TTL_S: no
+ * guess ever hits it), so that an administrator's parallel requests are not
+ * refused for its own in-flight successes; it still obeys the locks. A
+ * success gives its slots back: the per-address count is deleted (the
+ * address knows the password), the global count goes down by this attempt
+ * only. Unknown user names are counted too, and cost a hash computation
+ * like known ones. The gateway sends the peer address (IPv6 by /64).
  *
  * Verification cache (administrators only): every admin API call carries
  * the password, and a slow hash per call would make the API slow. A
@@ -106,13 +126,26 @@ cache_put(const char *user, const unsigned char proof[32])
 	pthread_mutex_unlock(&auth_cache_mu);
 }
 
-/* Verifies password against what login found: a cached proof for an
- * administrator, else the slow hash; one-time credentials only while the
- * account is pending registration. */
-static mgr_err
-auth_verify(const Mgr__Account__AuthBasicRequest *in, const struct acct_login *l)
+/* The source address as a key part: what the gateway sent when it is an
+ * address (hex digits, '.', ':'), else "unknown". */
+static const char *
+auth_source(const char *s)
 {
-	unsigned char proof[32];
+	size_t n = strlen(s);
+
+	if (n == 0 || n > ACCT_LOGIN_SOURCE_MAX ||
+	    strspn(s, "0123456789abcdefABCDEF.:") != n)
+		return ("unknown");
+	return (s);
+}
+
+/* Verifies password against what login found: a cached proof for an
+ * administrator (*cached), else the slow hash; one-time credentials only
+ * while the account is pending registration. */
+static mgr_err
+auth_verify(const Mgr__Account__AuthBasicRequest *in, const struct acct_login *l,
+    const unsigned char proof[32], int cached)
+{
 	mgr_err vr;
 
 	if (!l->found) {
@@ -126,15 +159,11 @@ auth_verify(const Mgr__Account__AuthBasicRequest *in, const struct acct_login *l
 			vr = MGR_EUNAUTH;
 		return (vr);
 	}
-	cache_proof(l->pwhash, in->password, proof);
-	if (cache_hit(in->username, proof)) {
-		vr = MGR_OK;
-	} else {
-		vr = acct_pw_verify(in->password, l->pwhash);
-		if (vr == MGR_OK)
-			cache_put(in->username, proof);
-	}
-	OPENSSL_cleanse(proof, sizeof(proof));
+	if (cached)
+		return (MGR_OK);
+	vr = acct_pw_verify(in->password, l->pwhash);
+	if (vr == MGR_OK)
+		cache_put(in->username, proof);
 	return (vr);
 }
 
@@ -155,11 +184,15 @@ acct_h_auth_basic(struct rpc_call *call, void *arg)
 	Mgr__Caller actor = MGR__CALLER__INIT;
 	struct acct_login l;
 	struct op op;
-	const char *kind;
-	long long fails;
+	unsigned char proof[32];
+	char detail[160];
+	const char *kind, *source;
+	long long na = 0, ng = 0;
+	int cached = 0, locked;
 	mgr_err rv, vr;
 
 	memset(&l, 0, sizeof(l));
+	memset(proof, 0, sizeof(proof));
 	if (call->caller->kind != MGR__CALLER__KIND__SERVICE)
 		return (rpc_fail(call, MGR_EPERM, "only the gateway checks passwords"));
 	if ((rv = op_begin(&op, call, NULL,
@@ -170,6 +203,7 @@ acct_h_auth_basic(struct rpc_call *call, void *arg)
 	kind = in->temp ? "temp" : "admin";
 	actor.kind = in->temp ? MGR__CALLER__KIND__TEMP : MGR__CALLER__KIND__ADMIN;
 	actor.id = in->username;
+	source = auth_source(in->source);
 	if (in->username[0] == '\0' || strlen(in->username) > AUTH_USER_MAX ||
 	    strlen(in->password) > 1024) {
 		acct_pw_dummy(in->password);
@@ -178,41 +212,67 @@ acct_h_auth_basic(struct rpc_call *call, void *arg)
 		    "malformed user name");
 		goto out;
 	}
-	if ((rv = acct_store_login(in->username, in->temp, st->max_failures,
-	         &l)) != MGR_OK)
+	if ((rv = acct_store_login(in->username, in->temp, source, st, &l)) != MGR_OK)
 		goto out;
-	if (l.locked) {
-		rv = rpc_fail(call, MGR_ERATE,
-		    "too many failed logins for this user name; try again later");
-		audit_log(call->request_id, &actor, "auth.basic", "", rv, "locked out");
+	locked = l.locked;
+	/* A password this process verified a moment ago (the cache) is no
+	 * guess: it takes no slot, so that an administrator's parallel
+	 * requests are never refused for its own success. Every other check
+	 * takes its slot first, atomically with the lock check. */
+	if (l.found && !in->temp) {
+		cache_proof(l.pwhash, in->password, proof);
+		cached = cache_hit(in->username, proof);
+	}
+	if (!locked && !cached &&
+	    (rv = acct_store_login_reserve(in->username, in->temp, source, st,
+	         &locked)) != MGR_OK)
+		goto out;
+	if (locked) {
+		rv = rpc_fail(call, MGR_ERATE, locked == ACCT_LOGIN_LOCKED_GLOBAL
+		    ? "too many failed logins for this user name; try again later"
+		    : "too many failed logins for this user name from this "
+		      "address; try again later");
+		snprintf(detail, sizeof(detail), "locked out (%s), from %s",
+		    locked == ACCT_LOGIN_LOCKED_GLOBAL ? "all addresses" : "this address",
+		    source);
+		audit_log(call->request_id, &actor, "auth.basic", "", rv, detail);
 		goto out;
 	}
-	if ((vr = auth_verify(in, &l)) != MGR_OK) {
+	if ((vr = auth_verify(in, &l, proof, cached)) != MGR_OK) {
 		if (vr == MGR_EINVAL)
 			log_error(call->request_id, "unreadable password hash of %s %s",
 			    kind, in->temp ? l.id : in->username);
-		fails = acct_store_login_failed(in->username, in->temp,
-		    st->max_failures, st->lockout_s);
-		if (fails < 0) {
-			log_warn(call->request_id, "failed login not counted (Redis)");
-			fails = 0;
-		}
+		if (acct_store_login_failed(in->username, in->temp, source, st, &na,
+		        &ng) != MGR_OK)
+			log_warn(call->request_id, "failed login not recorded (Redis)");
 		rv = rpc_fail(call, MGR_EUNAUTH, "wrong user name or password");
-		audit_log(call->request_id, &actor, "auth.basic", l.id, rv,
+		snprintf(detail, sizeof(detail), "%s, from %s",
 		    !l.found ? "unknown user name"
 		    : strcmp(l.state, "disabled") == 0 ? "account disabled"
-		                                       : "wrong password");
-		if (fails >= st->max_failures)
-			audit_log(call->request_id, &actor, "auth.lockout", l.id, MGR_OK,
-			    "too many failed logins; user name locked");
+		                                       : "wrong password", source);
+		audit_log(call->request_id, &actor, "auth.basic", l.id,
+		    rv, detail);
+		if (na == st->max_failures) {
+			snprintf(detail, sizeof(detail), "too many failed logins; user "
+			    "name locked for address %s", source);
+			audit_log(call->request_id, &actor, "auth.lockout",
+			    l.id, MGR_OK, detail);
+		}
+		if (ng == st->global_max_failures)
+			audit_log(call->request_id, &actor, "auth.lockout",
+			    l.id, MGR_OK,
+			    "too many failed logins from all addresses; user name "
+			    "locked for addresses it never logged in from");
 		goto out;
 	}
-	if (l.failures > 0)
-		acct_store_login_ok(in->username, in->temp);
+	if (acct_store_login_ok(in->username, in->temp, source, !cached) != MGR_OK)
+		log_warn(call->request_id, "successful login not recorded (Redis)");
 	out.id = in->temp ? l.id : in->username;
+	out.role = l.role;
 	out.cred_version = l.cred_version;
 	rv = rpc_reply(call, &out.base);
 out:
 	OPENSSL_cleanse(l.pwhash, sizeof(l.pwhash));
+	OPENSSL_cleanse(proof, sizeof(proof));
 	return (op_end(&op, rv));
 }

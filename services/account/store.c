@@ -131,34 +131,80 @@ static const char lua_delete[] =
     "replay_save(ARGV[2], ARGV[3])\n"
     "return 'ok'\n";
 
-/* KEYS[1] lockout key, KEYS[2] admin:<u> or acct:user:<u>;
- * ARGV[1] max failures, ARGV[2] "1" for one-time credentials.
- * → {"locked"} | {"nouser"} | {"ok", failures, id, state, pwhash, cred_version}
- * (acct:{<id>} is found through acct:user:<u>, so it cannot be a KEYS entry;
- * these keys do not share a hash tag anyway.) */
+#define ACCT_KNOWN_TTL_S 2592000 /* 30 days */
+#define AUTH_SOURCE_MAX 64
+
+/* The lock checks of both scripts below. ARGV as lua_lookup's. */
+#define AUTH_LUA_LOCKED \
+    "if tonumber(redis.call('GET', ARGV[1]) or '0') >= tonumber(ARGV[5]) then\n" \
+    "  return {'locked'} end\n" \
+    "if tonumber(redis.call('GET', ARGV[2]) or '0') >= tonumber(ARGV[7]) and" \
+    " redis.call('HEXISTS', ARGV[3], ARGV[11]) == 0 then\n" \
+    "  return {'locked_global'} end\n"
+
+/* ARGV 1 per-address key, 2 global key, 3 known-addresses key, 4 admin:<u>
+ * or acct:user:<u>, 5 max, 6 lockout s, 7 global max, 8 global window s,
+ * 9 "1" for one-time credentials, 10 username, 11 source.
+ * → {"locked"} | {"locked_global"} | {"nouser"}
+ *   | {"ok", id, state, pwhash, cred_version, role}
+ * Counts nothing: lua_reserve does, for every check but a verification
+ * cache hit. (acct:{<id>} is found through acct:user:<u>: the keys are not
+ * KEYS entries and share no hash tag.) */
 static const char lua_lookup[] =
-    "local n = tonumber(redis.call('GET', KEYS[1]) or '0')\n"
-    "if n >= tonumber(ARGV[1]) then return {'locked'} end\n"
-    "if ARGV[2] == '1' then\n"
-    "  local id = redis.call('GET', KEYS[2])\n"
+    AUTH_LUA_LOCKED
+    "if ARGV[9] == '1' then\n"
+    "  local id = redis.call('GET', ARGV[4])\n"
     "  if not id then return {'nouser'} end\n"
     "  local h = redis.call('HMGET', 'acct:{' .. id .. '}', 'state', 'pwhash',"
     " 'cred_version')\n"
     "  if not h[2] then return {'nouser'} end\n"
-    "  return {'ok', tostring(n), id, h[1] or '', h[2], h[3] or '0'}\n"
+    "  return {'ok', id, h[1] or '', h[2], h[3] or '0', ''}\n"
     "end\n"
-    "local pw = redis.call('HGET', KEYS[2], 'pwhash')\n"
-    "if not pw then return {'nouser'} end\n"
-    "return {'ok', tostring(n), ARGV[3], 'active', pw, '0'}\n";
+    "local h = redis.call('HMGET', ARGV[4], 'pwhash', 'role')\n"
+    "if not h[1] then return {'nouser'} end\n"
+    "local role = h[2]\n"
+    "if not role or role == '' then role = 'super_user' end\n"
+    "return {'ok', ARGV[10], 'active', h[1], '0', role}\n";
 
-/* KEYS[1] lockout key; ARGV[1] max failures, ARGV[2] lockout seconds.
- * → the failure count after this one. */
+/* Takes the attempt's slot in both counts, in the step that checks them
+ * (ARGV as lua_lookup's): {"ok"}, or the lock that holds now. */
+static const char lua_reserve[] =
+    AUTH_LUA_LOCKED
+    "if redis.call('INCR', ARGV[1]) == 1 then\n"
+    "  redis.call('EXPIRE', ARGV[1], ARGV[6]) end\n"
+    "if redis.call('INCR', ARGV[2]) == 1 then\n"
+    "  redis.call('EXPIRE', ARGV[2], ARGV[8]) end\n"
+    "return {'ok'}\n";
+
+/* A failure: ARGV 1 per-address key, 2 global key, 3 max, 4 lockout s,
+ * 5 global max, 6 global window s. A count at its limit restarts its life.
+ * → {per-address count, global count}. */
 static const char lua_fail[] =
-    "local n = redis.call('INCR', KEYS[1])\n"
-    "if n == 1 or n == tonumber(ARGV[1]) then\n"
-    "  redis.call('EXPIRE', KEYS[1], ARGV[2])\n"
+    "local a = tonumber(redis.call('GET', ARGV[1]) or '0')\n"
+    "local g = tonumber(redis.call('GET', ARGV[2]) or '0')\n"
+    "if a >= tonumber(ARGV[3]) then redis.call('EXPIRE', ARGV[1], ARGV[4]) end\n"
+    "if g >= tonumber(ARGV[5]) then redis.call('EXPIRE', ARGV[2], ARGV[6]) end\n"
+    "return {a, g}\n";
+
+/* A known address's time is written at most once a day (a write per
+ * request would be a Redis write per admin call). */
+#define AUTH_KNOWN_REFRESH_S "86400"
+
+/* A success: ARGV 1 per-address key, 2 global key, 3 known key ("" for
+ * one-time credentials), 4 source, 5 now, 6 known TTL, 7 "1" when the
+ * attempt took a slot (lua_reserve) that it gives back. */
+static const char lua_ok[] =
+    "redis.call('DEL', ARGV[1])\n"
+    "if ARGV[7] == '1' and tonumber(redis.call('GET', ARGV[2]) or '0') > 0 then\n"
+    "  redis.call('DECR', ARGV[2]) end\n"
+    "if ARGV[3] ~= '' then\n"
+    "  local t = tonumber(redis.call('HGET', ARGV[3], ARGV[4]) or '0')\n"
+    "  if tonumber(ARGV[5]) - t >= " AUTH_KNOWN_REFRESH_S " then\n"
+    "    redis.call('HSET', ARGV[3], ARGV[4], ARGV[5])\n"
+    "    redis.call('EXPIRE', ARGV[3], ARGV[6])\n"
+    "  end\n"
     "end\n"
-    "return n\n";
+    "return 1\n";
 
 static const char *
 elem(const redisReply *r, size_t i)
@@ -390,89 +436,159 @@ acct_store_delete(const char *id, struct replay *rp)
 	return (acct_commit(lua_delete, 2, 3, argv, rp, NULL));
 }
 
+/* The keys of a login (auth.c has the design): per address, global,
+ * known addresses, the user's record. */
+struct login_keys {
+	char addr[ACCT_LOGIN_KEY_MAX + ACCT_LOGIN_SOURCE_MAX + 2];
+	char glob[ACCT_LOGIN_KEY_MAX];
+	char known[ACCT_LOGIN_KEY_MAX];
+	char user[ACCT_LOGIN_KEY_MAX];
+	char max[24], secs[24], gmax[24], gsecs[24];
+	const char *argv[11];
+};
+
 static void
-login_keys(const char *username, int temp, char *lock_key, size_t locklen,
-    char *user_key, size_t userlen)
+login_keys(struct login_keys *k, const char *username, int temp,
+    const char *source, const struct acct_state *st)
 {
-	snprintf(lock_key, locklen, "lockout:%s:%s", temp ? "temp" : "admin",
+	const char *kind = temp ? "temp" : "admin";
+
+	snprintf(k->addr, sizeof(k->addr), "lockout:%s:%s@%s", kind, username, source);
+	snprintf(k->glob, sizeof(k->glob), "lockout:%s:%s", kind, username);
+	snprintf(k->known, sizeof(k->known), "login:known:%s:%s", kind, username);
+	snprintf(k->user, sizeof(k->user), "%s:%s", temp ? "acct:user" : "admin",
 	    username);
-	snprintf(user_key, userlen, "%s:%s", temp ? "acct:user" : "admin",
-	    username);
+	snprintf(k->max, sizeof(k->max), "%lld", (long long)st->max_failures);
+	snprintf(k->secs, sizeof(k->secs), "%lld", (long long)st->lockout_s);
+	snprintf(k->gmax, sizeof(k->gmax), "%lld", (long long)st->global_max_failures);
+	snprintf(k->gsecs, sizeof(k->gsecs), "%lld", (long long)st->global_window_s);
+	k->argv[0] = k->addr;
+	k->argv[1] = k->glob;
+	k->argv[2] = k->known;
+	k->argv[3] = k->user;
+	k->argv[4] = k->max;
+	k->argv[5] = k->secs;
+	k->argv[6] = k->gmax;
+	k->argv[7] = k->gsecs;
+	k->argv[8] = temp ? "1" : "0";
+	k->argv[9] = username;
+	k->argv[10] = source;
+}
+
+static int
+login_locked(const redisReply *r)
+{
+	if (strcmp(elem(r, 0), "locked") == 0)
+		return (ACCT_LOGIN_LOCKED_ADDRESS);
+	if (strcmp(elem(r, 0), "locked_global") == 0)
+		return (ACCT_LOGIN_LOCKED_GLOBAL);
+	return (0);
 }
 
 mgr_err
-acct_store_login(const char *username, int temp, int64_t max_failures,
-    struct acct_login *out)
+acct_store_login(const char *username, int temp, const char *source,
+    const struct acct_state *st, struct acct_login *out)
 {
-	char lock_key[ACCT_LOGIN_KEY_MAX], user_key[ACCT_LOGIN_KEY_MAX], max[24];
-	const char *argv[5];
+	struct login_keys k;
 	redisReply *r = NULL;
 	int64_t n;
 	mgr_err rv;
 
 	memset(out, 0, sizeof(*out));
-	login_keys(username, temp, lock_key, sizeof(lock_key), user_key,
-	    sizeof(user_key));
-	snprintf(max, sizeof(max), "%lld", (long long)max_failures);
-	argv[0] = lock_key;
-	argv[1] = user_key;
-	argv[2] = max;
-	argv[3] = temp ? "1" : "0";
-	argv[4] = username;
-	if ((rv = kv_eval(&r, lua_lookup, 2, 5, argv, NULL)) != MGR_OK)
+	login_keys(&k, username, temp, source, st);
+	if ((rv = kv_eval(&r, lua_lookup, 0, 11, k.argv, NULL)) != MGR_OK)
 		return (rv);
 	if (r->type != REDIS_REPLY_ARRAY || r->elements < 1) {
 		freeReplyObject(r);
 		return (MGR_EINTERNAL);
 	}
-	out->locked = strcmp(elem(r, 0), "locked") == 0;
+	out->locked = login_locked(r);
 	if (strcmp(elem(r, 0), "ok") == 0 && r->elements >= 6) {
 		out->found = 1;
-		if (mgr_parse_i64(elem(r, 1), &n) == MGR_OK)
-			out->failures = n;
-		snprintf(out->id, sizeof(out->id), "%s", elem(r, 2));
-		snprintf(out->state, sizeof(out->state), "%s", elem(r, 3));
-		snprintf(out->pwhash, sizeof(out->pwhash), "%s", elem(r, 4));
-		out->cred_version = mgr_parse_i64(elem(r, 5), &n) == MGR_OK && n > 0 ?
+		snprintf(out->id, sizeof(out->id), "%s", elem(r, 1));
+		snprintf(out->state, sizeof(out->state), "%s", elem(r, 2));
+		snprintf(out->pwhash, sizeof(out->pwhash), "%s", elem(r, 3));
+		out->cred_version = mgr_parse_i64(elem(r, 4), &n) == MGR_OK && n > 0 ?
 		    (uint64_t)n : 0;
+		snprintf(out->role, sizeof(out->role), "%s", elem(r, 5));
 	}
 	freeReplyObject(r);
 	return (MGR_OK);
 }
 
-long long
-acct_store_login_failed(const char *username, int temp, int64_t max_failures,
-    int64_t lockout_s)
+mgr_err
+acct_store_login_reserve(const char *username, int temp, const char *source,
+    const struct acct_state *st, int *locked)
 {
-	char lock_key[ACCT_LOGIN_KEY_MAX], user_key[ACCT_LOGIN_KEY_MAX], max[24],
-	    secs[24];
-	const char *argv[3];
-	redisReply *r;
-	long long n = 0;
+	struct login_keys k;
+	redisReply *r = NULL;
+	mgr_err rv;
 
-	login_keys(username, temp, lock_key, sizeof(lock_key), user_key,
-	    sizeof(user_key));
-	snprintf(max, sizeof(max), "%lld", (long long)max_failures);
-	snprintf(secs, sizeof(secs), "%lld", (long long)lockout_s);
-	argv[0] = lock_key;
-	argv[1] = max;
-	argv[2] = secs;
-	if (kv_eval(&r, lua_fail, 1, 3, argv, NULL) != MGR_OK)
-		return (-1);
-	if (r->type == REDIS_REPLY_INTEGER)
-		n = r->integer;
+	login_keys(&k, username, temp, source, st);
+	if ((rv = kv_eval(&r, lua_reserve, 0, 11, k.argv, NULL)) != MGR_OK)
+		return (rv);
+	if (r->type != REDIS_REPLY_ARRAY || r->elements < 1) {
+		freeReplyObject(r);
+		return (MGR_EINTERNAL);
+	}
+	*locked = login_locked(r);
 	freeReplyObject(r);
-	return (n);
+	return (MGR_OK);
 }
 
-void
-acct_store_login_ok(const char *username, int temp)
+mgr_err
+acct_store_login_failed(const char *username, int temp, const char *source,
+    const struct acct_state *st, long long *na, long long *ng)
 {
-	char lock_key[ACCT_LOGIN_KEY_MAX], user_key[ACCT_LOGIN_KEY_MAX];
+	struct login_keys k;
+	const char *argv[6];
 	redisReply *r;
+	mgr_err rv;
 
-	login_keys(username, temp, lock_key, sizeof(lock_key), user_key,
-	    sizeof(user_key));
-	if (kv_cmd(&r, "DEL %s", lock_key) == MGR_OK)
-		freeReplyObject(r);
+	*na = *ng = 0;
+	login_keys(&k, username, temp, source, st);
+	argv[0] = k.addr;
+	argv[1] = k.glob;
+	argv[2] = k.max;
+	argv[3] = k.secs;
+	argv[4] = k.gmax;
+	argv[5] = k.gsecs;
+	if ((rv = kv_eval(&r, lua_fail, 0, 6, argv, NULL)) != MGR_OK)
+		return (rv);
+	if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+	    r->element[0]->type == REDIS_REPLY_INTEGER &&
+	    r->element[1]->type == REDIS_REPLY_INTEGER) {
+		*na = r->element[0]->integer;
+		*ng = r->element[1]->integer;
+	}
+	freeReplyObject(r);
+	return (MGR_OK);
+}
+
+mgr_err
+acct_store_login_ok(const char *username, int temp, const char *source,
+    int reserved)
+{
+	struct login_keys k;
+	struct acct_state none;
+	char now[24], ttl[24];
+	const char *argv[7];
+	redisReply *r;
+	mgr_err rv;
+
+	memset(&none, 0, sizeof(none));
+	login_keys(&k, username, temp, source, &none);
+	snprintf(now, sizeof(now), "%lld", (long long)mgr_now_s());
+	snprintf(ttl, sizeof(ttl), "%d", ACCT_KNOWN_TTL_S);
+	argv[0] = k.addr;
+	argv[1] = k.glob;
+	argv[2] = temp ? "" : k.known;
+	argv[3] = source;
+	argv[4] = now;
+	argv[5] = ttl;
+	argv[6] = reserved ? "1" : "0";
+	if ((rv = kv_eval(&r, lua_ok, 0, 7, argv, NULL)) != MGR_OK)
+		return (rv);
+	freeReplyObject(r);
+	return (MGR_OK);
 }

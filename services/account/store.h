@@ -59,25 +59,37 @@ mgr_err acct_store_transition(const char *id, const char *verb, const char *ts,
  * MGR_ECONFLICT (registered). */
 mgr_err acct_store_delete(const char *id, struct replay *rp);
 
-/* Logins (account.AuthBasic): what a user name's password is checked
- * against, with its lockout counter lockout:<admin|temp>:<user>. */
+/* Logins (account.AuthBasic; auth.c has the design): what a user name's
+ * password is checked against, and its two counts, per source address
+ * (lockout:<admin|temp>:<user>@<source>) and per user name
+ * (lockout:<admin|temp>:<user>), with the addresses it logged in from
+ * (login:known:<kind>:<user>). */
 #define ACCT_LOGIN_KEY_MAX 320
+#define ACCT_LOGIN_SOURCE_MAX 64
+enum { ACCT_LOGIN_LOCKED_ADDRESS = 1, ACCT_LOGIN_LOCKED_GLOBAL = 2 };
 struct acct_login {
-	int locked;              /* max_failures reached: refuse unchecked */
+	int locked;              /* ACCT_LOGIN_LOCKED_*: refuse unchecked */
 	int found;               /* the user name exists */
-	long long failures;      /* counted so far */
-	char id[MGR_ID_MAX + 1]; /* temp: the account */
+	char id[MGR_ID_MAX + 1]; /* temp: the account; admin: the user name */
 	char state[32];          /* temp: its state; admin: "active" */
 	char pwhash[ACCT_PWHASH_MAX]; /* cleanse after use */
 	uint64_t cred_version;   /* temp: the credentials' version */
+	char role[32];           /* admin: its role */
 };
-mgr_err acct_store_login(const char *username, int temp, int64_t max_failures,
-    struct acct_login *out);
-/* Counts a failure (the window restarts at the first and at max_failures);
- * the count after it, or -1 when Redis did not take it. */
-long long acct_store_login_failed(const char *username, int temp,
-    int64_t max_failures, int64_t lockout_s);
-/* A success clears the counter. */
-void acct_store_login_ok(const char *username, int temp);
+/* Reads, counting nothing. */
+mgr_err acct_store_login(const char *username, int temp, const char *source,
+    const struct acct_state *st, struct acct_login *out);
+/* Takes the attempt's slot in both counts in the step that checks the locks
+ * (*locked: ACCT_LOGIN_LOCKED_* that holds now, nothing taken; else 0). */
+mgr_err acct_store_login_reserve(const char *username, int temp,
+    const char *source, const struct acct_state *st, int *locked);
+/* A failure: a count at its limit restarts its life; *na, *ng the counts. */
+mgr_err acct_store_login_failed(const char *username, int temp,
+    const char *source, const struct acct_state *st, long long *na,
+    long long *ng);
+/* A success: the address's count goes, the global one gives back the slot
+ * when reserved, the address is remembered (administrators). */
+mgr_err acct_store_login_ok(const char *username, int temp, const char *source,
+    int reserved);
 
 #endif

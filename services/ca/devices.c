@@ -1,11 +1,21 @@
 /* Devices (admin): certificates for clientAuth and serverAuth whose Subject
  * DNs share the registry with accounts. Keys: dev:<id> (hash id, name,
- * created_at, serial), dev:name:<name> (id), dev:all (zset). */
+ * created_at, serial), dev:name:<name> (id), dev:all (zset).
+ *
+ * Revoke (API.md "Devices (v2)") goes through the one revocation step of
+ * every certificate (revoke_cert, issue.h: the CRL, OCSP and the
+ * authentication cache read the same record), reason cessationOfOperation;
+ * revoking a revoked device answers it as it is. Delete is allowed once the
+ * device's certificate is revoked or expired (409 while it is valid: a
+ * device that may still be in use is revoked first, on purpose), and frees
+ * the device's name and Subject DN; the certificate record stays, so that
+ * the CRL and OCSP keep answering for its serial. */
 #include "services/ca/handlers.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/audit.h"
 #include "common/kv.h"
 #include "common/log.h"
 #include "common/op.h"
@@ -243,5 +253,187 @@ out:
 	op_list_free(&cms);
 	ca_records_free(recs, n);
 	mgr__ca__list_devices_request__free_unpacked(in, NULL);
+	return (rv);
+}
+
+/* ARGV 1 device id, 2 now (s), 3 now (RFC 3339). → {status, {id, name,
+ * created_at}, cert record} with status "revoked" or "already";
+ * "notfound". */
+static const char lua_revoke[] =
+    "local d = redis.call('HMGET', 'dev:' .. ARGV[1], 'id', 'name', 'created_at',"
+    " 'serial')\n"
+    "if not d[1] or not d[4] then return 'notfound' end\n"
+    "local st = revoke_cert(d[4], '', ARGV[2], ARGV[3], false, '5') and 'revoked'"
+    " or 'already'\n"
+    "local c = redis.call('HMGET', 'cert:' .. d[4], 'serial', 'holder',\n"
+    "  'account_id', 'subject', 'pem', 'spki', 'not_before', 'not_after',\n"
+    "  'revoked_at', 'issued_at')\n"
+    "if not c[1] then return 'notfound' end\n"
+    "return {st, {d[1], d[2], d[3] or '0'}, {c}}\n";
+
+/* ARGV 1 device id, 2 now (s), 3 replay key, 4 reply. "ok", "notfound",
+ * "valid" (its certificate is neither revoked nor expired). */
+static const char lua_delete[] =
+    REPLAY_LUA
+    "if replay_seen(ARGV[3]) then return " REPLAY_LUA_SIGNAL " end\n"
+    "local d = redis.call('HMGET', 'dev:' .. ARGV[1], 'id', 'name', 'serial')\n"
+    "if not d[1] then return 'notfound' end\n"
+    "local c = d[3] and redis.call('HMGET', 'cert:' .. d[3], 'revoked_at',"
+    " 'not_after', 'dn', 'holder') or {}\n"
+    "if c[2] and (not c[1] or c[1] == '') and"
+    " tonumber(c[2]) > tonumber(ARGV[2]) then return 'valid' end\n"
+    "if c[3] and redis.call('GET', c[3]) == 'dev:' .. ARGV[1] then\n"
+    "  redis.call('DEL', c[3]) end\n"
+    "if d[2] and redis.call('GET', 'dev:name:' .. d[2]) == ARGV[1] then\n"
+    "  redis.call('DEL', 'dev:name:' .. d[2]) end\n"
+    "redis.call('DEL', 'dev:' .. ARGV[1])\n"
+    "redis.call('ZREM', 'dev:all', ARGV[1])\n"
+    "replay_save(ARGV[3], ARGV[4])\n"
+    "return 'ok'\n";
+
+static int
+device_id_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	return (n > 4 && n < MGR_ID_MAX && strncmp(s, "dev_", 4) == 0 &&
+	    strspn(s + 4, "abcdefghijklmnopqrstuvwxyz0123456789") == n - 4);
+}
+
+mgr_err
+ca_h_revoke_device(struct rpc_call *call, void *arg)
+{
+	Mgr__Ca__DeviceRequest *req = NULL;
+	Mgr__Ca__Device dev = MGR__CA__DEVICE__INIT;
+	Mgr__Ca__Certificate cm;
+	struct ca_record *recs = NULL;
+	size_t n = 0;
+	redisReply *r = NULL;
+	char script[CA_LUA_MAX], now_s[24], now_iso[MGR_TIME_MAX], detail[128];
+	const char *argv[3], *target = "";
+	int64_t now = mgr_now_s(), created = 0;
+	mgr_err rv;
+
+	(void)arg;
+	detail[0] = '\0';
+	if (call->caller->kind != MGR__CALLER__KIND__ADMIN)
+		return (rpc_fail(call, MGR_EUNAUTH, "devices are revoked by an administrator"));
+	if ((rv = rpc_args(call, &mgr__ca__device_request__descriptor,
+	         (ProtobufCMessage **)&req)) != MGR_OK)
+		return (rv);
+	target = req->id;
+	if (!device_id_ok(req->id)) {
+		rv = rpc_fail(call, MGR_ENOTFOUND, "no such device");
+		goto out;
+	}
+	if (ca_lua_script(lua_revoke, script, sizeof(script)) == NULL) {
+		rv = MGR_EINTERNAL;
+		goto out;
+	}
+	snprintf(now_s, sizeof(now_s), "%lld", (long long)now);
+	mgr_time_format(now, now_iso);
+	argv[0] = req->id;
+	argv[1] = now_s;
+	argv[2] = now_iso;
+	if ((rv = kv_eval(&r, script, 0, 3, argv, NULL)) != MGR_OK)
+		goto out;
+	if (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS) {
+		rv = rpc_fail(call, MGR_ENOTFOUND, "no such device");
+		goto out;
+	}
+	if (r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
+	    r->element[0]->type != REDIS_REPLY_STRING ||
+	    r->element[1]->type != REDIS_REPLY_ARRAY || r->element[1]->elements != 3 ||
+	    (rv = ca_records_from_reply(r->element[2], &recs, &n)) != MGR_OK || n != 1) {
+		rv = rv != MGR_OK ? rv : MGR_EINTERNAL;
+		goto out;
+	}
+	for (size_t i = 0; i < 3; i++)
+		if (r->element[1]->element[i]->type != REDIS_REPLY_STRING) {
+			rv = MGR_EINTERNAL;
+			goto out;
+		}
+	(void)mgr_parse_i64(r->element[1]->element[2]->str, &created);
+	dev.id = r->element[1]->element[0]->str;
+	dev.name = r->element[1]->element[1]->str;
+	dev.created_at = created;
+	ca_record_msg(&recs[0], now, &cm);
+	dev.certificate = &cm;
+	snprintf(detail, sizeof(detail), "serial %s%s", recs[0].serial,
+	    strcmp(r->element[0]->str, "already") == 0 ? ", already revoked" : "");
+	rv = rpc_reply(call, &dev.base);
+out:
+	if (rv != MGR_OK && call->message[0] == '\0')
+		rpc_fail(call, rv, "%s", mgr_strerror(rv));
+	audit_log(call->request_id, call->caller, "device.revoke", target, rv,
+	    rv == MGR_OK ? detail : call->message);
+	ca_records_free(recs, n);
+	if (r != NULL)
+		freeReplyObject(r);
+	mgr__ca__device_request__free_unpacked(req, NULL);
+	return (rv);
+}
+
+mgr_err
+ca_h_delete_device(struct rpc_call *call, void *arg)
+{
+	Mgr__Ca__DeviceRequest *req = NULL;
+	Mgr__Empty empty = MGR__EMPTY__INIT;
+	struct replay rp = {.reply = NULL};
+	redisReply *r = NULL;
+	char now_s[24];
+	const char *argv[4], *target = "";
+	size_t lens[4];
+	int replayed = 0;
+	mgr_err rv;
+
+	(void)arg;
+	if (call->caller->kind != MGR__CALLER__KIND__ADMIN)
+		return (rpc_fail(call, MGR_EUNAUTH, "devices are deleted by an administrator"));
+	if ((rv = rpc_args(call, &mgr__ca__device_request__descriptor,
+	         (ProtobufCMessage **)&req)) != MGR_OK)
+		return (rv);
+	target = req->id;
+	if (!device_id_ok(req->id)) {
+		rv = rpc_fail(call, MGR_ENOTFOUND, "no such device");
+		goto out;
+	}
+	if ((rv = replay_init(&rp, call)) != MGR_OK ||
+	    (rv = replay_prepare(&rp, &empty.base)) != MGR_OK)
+		goto out;
+	snprintf(now_s, sizeof(now_s), "%lld", (long long)mgr_now_s());
+	argv[0] = req->id;
+	argv[1] = now_s;
+	argv[2] = rp.key;
+	argv[3] = (const char *)rp.reply;
+	replay_argvlen(&rp, 4, argv, lens);
+	if ((rv = kv_eval(&r, lua_delete, 0, 4, argv, lens)) != MGR_OK)
+		goto out;
+	if (replay_signalled(r)) {
+		replayed = 1;
+		rv = replay_answer(&rp, call);
+		goto out;
+	}
+	if (r->type != REDIS_REPLY_STRING) {
+		rv = MGR_EINTERNAL;
+		goto out;
+	}
+	if (strcmp(r->str, "notfound") == 0)
+		rv = rpc_fail(call, MGR_ENOTFOUND, "no such device");
+	else if (strcmp(r->str, "valid") == 0)
+		rv = rpc_fail(call, MGR_ECONFLICT, "the device's certificate is valid: "
+		    "revoke it first");
+	else
+		rv = rpc_reply(call, &empty.base);
+out:
+	if (rv != MGR_OK && call->message[0] == '\0')
+		rpc_fail(call, rv, "%s", mgr_strerror(rv));
+	audit_log(call->request_id, call->caller, "device.delete", target, rv,
+	    rv == MGR_OK ? (replayed ? "replayed" : "name and Subject DN freed")
+	                 : call->message);
+	replay_clear(&rp);
+	if (r != NULL)
+		freeReplyObject(r);
+	mgr__ca__device_request__free_unpacked(req, NULL);
 	return (rv);
 }
