@@ -9,8 +9,9 @@
  * current key for the record's holder, points the record at it and drops
  * the old key. Two holders whose DNs the current form makes one (before:
  * /O=RT/CN=a and /CN=a/O=RT were two) keep what they had; the second is
- * logged, and from now on only the first may be issued that DN. Run at
- * start, before the service answers; replicas starting at once do the same
+ * logged, and from now on only the first may be issued that DN. Run by the
+ * background thread at start (retried while Redis is unreachable) before
+ * any DN-claiming call is served; replicas starting at once do the same
  * idempotent work. */
 mgr_err ca_dn_migrate(void);
 
