@@ -15,4 +15,9 @@
  * idempotent work. */
 mgr_err ca_dn_migrate(void);
 
+/* Whether ca_dn_migrate has succeeded in this process (set by the caller
+ * with ca_dn_set_ready); thread-safe. */
+int ca_dn_ready(void);
+void ca_dn_set_ready(void);
+
 #endif

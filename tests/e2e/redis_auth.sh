@@ -102,6 +102,8 @@ mgr_wait "[ \"\$(curl -s -o /dev/null -w '%{http_code}' --cacert '$CA' '$URL/rea
 st=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$CA" "$URL/readyz")
 check '[ "$st" = 200 ]' "readyz recovers once Redis takes the password: $st"
 check 'grep -q "master key .* loaded" "$MANAGER_DATA_DIR"/logs/vault.log' "vault-svc's start went through"
+# (the CA retries its DN registry check with a back-off of up to 5 s)
+mgr_wait 'grep -q "Subject DN registry ready" "$MANAGER_DATA_DIR"/logs/ca.log' 30
 check 'grep -q "Subject DN registry ready" "$MANAGER_DATA_DIR"/logs/ca.log' "ca-svc's DN registry became ready"
 api GET "/api/v1/accounts/$A1" -u "$ADMIN"
 expect_status 200 "the account again, same processes"
