@@ -85,11 +85,12 @@ svc_main(const struct svc_def *def)
 		/* Redis down or refusing the password at start: wait for it
 		 * (back-off up to 10 s) rather than exit; any other refusal
 		 * (a missing key, a bad directory) ends the process. */
-		while ((rv = def->start(&cfg, &state)) == MGR_EUNAVAIL &&
-		    !svc_stopping) {
+		while ((rv = def->start(&cfg, &state)) == MGR_EUNAVAIL && !svc_stopping) {
 			if (wait_ms == 500)
-				log_warn(NULL, "%s: Redis unreachable at start; "
-				    "retrying", def->name);
+				log_warn(NULL,
+				    "%s: Redis unreachable at start; "
+				    "retrying",
+				    def->name);
 			svc_sleep(&svc_stopping, wait_ms);
 			if (wait_ms < 10000)
 				wait_ms *= 2;
