@@ -111,6 +111,9 @@ int http_escape(const char *s, int keep_slash, char *out, size_t outlen);
  * member `key` of each page to *out (a new array). */
 int http_list_all(struct cli *c, enum cli_auth auth, const char *path,
     const char *key, json_t **out);
+/* The same from the page after cursor start ("" for the first). */
+int http_list_from(struct cli *c, enum cli_auth auth, const char *path,
+    const char *key, const char *start, json_t **out);
 
 /* ---- the application's directory (state.c) ------------------------------ */
 

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <libgen.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -191,6 +192,18 @@ make_bundle(struct cli *c, json_t *acct, const char *username, const char *pw,
 	return (b);
 }
 
+/* 1 when FILE may be written: absent, or an empty regular file (as
+ * mktemp(1) leaves one); a bundle is never written over another. */
+static int
+bundle_file_free(const char *file)
+{
+	struct stat st;
+
+	if (lstat(file, &st) != 0)
+		return (errno == ENOENT);
+	return (S_ISREG(st.st_mode) && st.st_size == 0);
+}
+
 /* Writes the bundle to FILE (0600, refusing to replace), or stdout. */
 static int
 write_bundle(struct cli *c, const char *file, json_t *b)
@@ -212,7 +225,9 @@ write_bundle(struct cli *c, const char *file, json_t *b)
 		mgr_err rv;
 
 		text[n] = '\n'; /* the NUL becomes the final newline */
-		rv = fsx_write_atomic(dir, name, text, n + 1, 0600, 1);
+		/* an empty file is replaced; any other one refused */
+		rv = !bundle_file_free(file) ? MGR_ECONFLICT :
+		    fsx_write_atomic(dir, name, text, n + 1, 0600, access(file, F_OK) != 0);
 		text[n] = '\0';
 		if (rv == MGR_ECONFLICT)
 			rc = cli_fail(c, "%s exists; not replaced", file);
@@ -227,8 +242,9 @@ write_bundle(struct cli *c, const char *file, json_t *b)
 static int
 bundle_target_free(struct cli *c, const char *file)
 {
-	if (file != NULL && strcmp(file, "-") != 0 && access(file, F_OK) == 0)
-		return (cli_fail(c, "%s exists; not replaced (nothing was changed)", file));
+	if (file != NULL && strcmp(file, "-") != 0 && !bundle_file_free(file))
+		return (cli_fail(c, "%s exists and is not empty; not replaced (nothing was "
+		    "changed)", file));
 	return (EXIT_OK);
 }
 

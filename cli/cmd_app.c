@@ -186,9 +186,11 @@ c_enroll(struct cli *c, struct args *a)
 			goto out;
 		}
 		pki_cert_info(cert, &ci);
-		if (bundle_s3_url(b.s3_url[0] ? b.s3_url : c->base, s3, sizeof(s3)) != 0 ||
-		    b.s3_url[0] != '\0')
+		/* the bundle's S3 endpoint, else the one of this URL */
+		if (b.s3_url[0] != '\0')
 			snprintf(s3, sizeof(s3), "%s", b.s3_url);
+		else if (bundle_s3_url(c->base, s3, sizeof(s3)) != 0)
+			s3[0] = '\0';
 		iso(mgr_now_s(), when);
 		acct = json_pack("{s:s, s:s, s:s, s:o, s:o, s:s, s:s, s:s}", "account_id",
 		    b.account_id, "url", c->base, "s3_url", s3, "vault_template_id",
@@ -609,19 +611,9 @@ c_events(struct cli *c, struct args *a)
 		return (EXIT_FAIL);
 	if (FLAG(a, "follow"))
 		return (cli_follow_events(c, &s, OPT(a, "after")));
-	if (OPT(a, "after") != NULL) {
-		char esc[200];
-
-		if (http_escape(OPT(a, "after"), 0, esc, sizeof(esc)) != 0) {
-			state_free(&s);
-			return (cli_usage(c, "--after: too long"));
-		}
-		snprintf(path, sizeof(path), "/api/v1/accounts/%s/events?after=%s",
-		    s.account_id, esc);
-	} else {
-		snprintf(path, sizeof(path), "/api/v1/accounts/%s/events", s.account_id);
-	}
-	if (http_list_all(c, CLI_AUTH_APP, path, "events", &all) != 0) {
+	snprintf(path, sizeof(path), "/api/v1/accounts/%s/events", s.account_id);
+	if (http_list_from(c, CLI_AUTH_APP, path, "events",
+	        OPT(a, "after") != NULL ? OPT(a, "after") : "", &all) != 0) {
 		state_free(&s);
 		return (EXIT_FAIL);
 	}

@@ -348,10 +348,22 @@ int
 http_list_all(struct cli *c, enum cli_auth auth, const char *path,
     const char *key, json_t **out)
 {
+	return (http_list_from(c, auth, path, key, "", out));
+}
+
+int
+http_list_from(struct cli *c, enum cli_auth auth, const char *path,
+    const char *key, const char *start, json_t **out)
+{
 	json_t *all = json_array(), *page = NULL;
-	char p[4096], after[512] = "";
+	char p[4096], after[512];
 	int rv = -1;
 
+	if (strlen(start) >= sizeof(after)) {
+		json_decref(all);
+		return (cli_usage(c, "the cursor is too long"), -1);
+	}
+	snprintf(after, sizeof(after), "%s", start);
 	if (all == NULL)
 		return (cli_fail(c, "out of memory"), -1);
 	for (;;) {

@@ -39,7 +39,7 @@
 
 /* Longer than any resend can come: a call lives at most
  * MANAGER_RPC_TIMEOUT_MS (600 s at most) from when it was made, nng resends
- * only within it, and a service drops a request past its deadline (rpc.c);
+ * only within it, and a service drops a request past its deadline (rpc_server.c);
  * the record is saved after the call was made, so 600 s would do; the other
  * 300 s are for clocks of two hosts that disagree. Every mutating reply is
  * kept this long (~1.5 KB per certificate), so not longer. */
@@ -73,6 +73,11 @@
 /* What a script returns when it found the record of its request: a status
  * reply, which no script returns otherwise. */
 #define REPLAY_LUA_SIGNAL "{ok = 'REPLAYED'}"
+
+/* The first line of every script that commits a replayable change: the
+ * request was done before when its record (key in ARGV[n]) exists. */
+#define REPLAY_LUA_GUARD(n) \
+    "if replay_seen(ARGV[" #n "]) then return " REPLAY_LUA_SIGNAL " end\n"
 
 struct replay {
 	char key[REPLAY_KEY_MAX]; /* "" when the call has no request id */

@@ -10,6 +10,7 @@
 #include "common/kv.h"
 #include "common/log.h"
 #include "common/svc.h"
+#include "gateway/adm/front.h"
 #include "gateway/authcache.h"
 #include "gateway/gw.h"
 #include "gateway/rest/rest.h"
@@ -19,7 +20,8 @@ struct gw gw;
 static volatile int gw_stopping;
 
 /* The fronts of the main listener (MANAGER_HTTPS_PORT). */
-static const struct gw_front *const gw_fronts[] = {&gw_front_rest, NULL};
+static const struct gw_front *const gw_fronts[] = {&gw_front_rest, &gw_front_adm,
+	NULL};
 
 static void
 on_signal(int sig)
@@ -69,7 +71,7 @@ main(void)
 		goto out;
 	}
 	gw_route_handler(gw_fronts, &main_handler);
-	if (gw_authcache_start() != MGR_OK || gw_server_init(cert, key) != MGR_OK ||
+	if (gw_adm_init() != MGR_OK || gw_authcache_start() != MGR_OK || gw_server_init(cert, key) != MGR_OK ||
 	    gw_listen("https", gw.cfg.https_port, &main_handler, &main_listener) !=
 	        MGR_OK)
 		goto out;

@@ -65,7 +65,7 @@ key_ok(EVP_PKEY *k, char *why, size_t whylen)
  * (name, key, SPKI) and its self-signature verifies, 0 to leave the request
  * to the full parser, which then accepts or refuses it. */
 static int
-csr_read_ec(struct ca_csr *c, const char *pem)
+csr_read_ec(struct ca_csr *c, const unsigned char *der, long len)
 {
 	static const struct {
 		int sig_nid, md_nid;
@@ -74,10 +74,9 @@ csr_read_ec(struct ca_csr *c, const char *pem)
 		{NID_ecdsa_with_SHA384, NID_sha384},
 		{NID_ecdsa_with_SHA512, NID_sha512},
 	};
-	unsigned char *der = NULL;
 	const unsigned char *p, *end, *iend, *info = NULL, *attrs = NULL,
 	    *subj = NULL, *pub = NULL, *point;
-	long len = 0, infolen = 0, attrslen = 0, subjlen = 0, publen = 0;
+	long infolen = 0, attrslen = 0, subjlen = 0, publen = 0;
 	X509_ALGOR *sigalg = NULL, *keyalg;
 	ASN1_BIT_STRING *sig = NULL;
 	X509_ATTRIBUTE *attr = NULL;
@@ -91,8 +90,6 @@ csr_read_ec(struct ca_csr *c, const char *pem)
 	OSSL_PARAM params[3];
 	int ptype, point_len, ok = 0;
 
-	if (ca_pem_der(pem, "CERTIFICATE REQUEST", &der, &len) != MGR_OK)
-		goto out;
 	/* CertificationRequest { info, signatureAlgorithm, signature } */
 	p = der;
 	end = der + len;
@@ -184,16 +181,82 @@ out:
 	X509_ATTRIBUTE_free(attr);
 	ASN1_BIT_STRING_free(sig);
 	X509_ALGOR_free(sigalg);
-	free(der);
 	ERR_clear_error();
 	return (ok);
+}
+
+static int
+blank(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n')
+			return (0);
+	return (1);
+}
+
+/* The DER of the one PEM block of pem (label CERTIFICATE REQUEST, or the
+ * NEW CERTIFICATE REQUEST of older tools), refusing anything but blanks
+ * around it, a second block, and bytes after the request's DER (red-team
+ * findings: trailing junk and a second CSR were taken silently). */
+static mgr_err
+csr_der(const char *pem, size_t len, unsigned char **der, long *dlen, char *why,
+    size_t whylen)
+{
+	static const char *const labels[] = {"CERTIFICATE REQUEST",
+	    "NEW CERTIFICATE REQUEST"};
+	const char *b = strstr(pem, "-----BEGIN "), *e, *label = NULL;
+	const unsigned char *p, *el;
+	unsigned char *d = NULL;
+	long n = 0, ellen = 0;
+	char endm[64];
+
+	if (b == NULL) {
+		snprintf(why, whylen, "csr is not a PEM PKCS#10 request");
+		return (MGR_EINVAL);
+	}
+	if (strstr(b + 1, "-----BEGIN ") != NULL) {
+		snprintf(why, whylen, "csr holds more than one PEM block");
+		return (MGR_EINVAL);
+	}
+	for (size_t i = 0; i < sizeof(labels) / sizeof(labels[0]); i++) {
+		size_t l = strlen(labels[i]);
+
+		if (strncmp(b + 11, labels[i], l) == 0 && strncmp(b + 11 + l, "-----", 5) == 0)
+			label = labels[i];
+	}
+	if (label == NULL) {
+		snprintf(why, whylen, "csr is not a PEM PKCS#10 request");
+		return (MGR_EINVAL);
+	}
+	snprintf(endm, sizeof(endm), "-----END %s-----", label);
+	if (!blank(pem, (size_t)(b - pem)) || (e = strstr(b, endm)) == NULL ||
+	    !blank(e + strlen(endm), len - (size_t)(e + strlen(endm) - pem))) {
+		snprintf(why, whylen, "csr has text outside its PEM block");
+		return (MGR_EINVAL);
+	}
+	if (ca_pem_der(b, label, &d, &n) != MGR_OK) {
+		snprintf(why, whylen, "csr is not a PEM PKCS#10 request");
+		return (MGR_EINVAL);
+	}
+	p = d;
+	if (!ca_der_next(&p, d + n, &el, &ellen) || *el != CA_DER_SEQUENCE ||
+	    p != d + n) {
+		free(d);
+		snprintf(why, whylen, "csr has data after its DER (or is not DER)");
+		return (MGR_EINVAL);
+	}
+	*der = d;
+	*dlen = n;
+	return (MGR_OK);
 }
 
 mgr_err
 ca_csr_parse(const char *pem, struct ca_csr **out, char *why, size_t whylen)
 {
 	struct ca_csr *c = NULL;
-	BIO *b = NULL;
+	unsigned char *der = NULL;
+	const unsigned char *p;
+	long dlen = 0;
 	size_t len;
 	mgr_err rv = MGR_EINVAL;
 
@@ -211,12 +274,16 @@ ca_csr_parse(const char *pem, struct ca_csr **out, char *why, size_t whylen)
 		rv = MGR_ENOMEM;
 		goto out;
 	}
-	if (csr_read_ec(c, pem)) {
+	if ((rv = csr_der(pem, len, &der, &dlen, why, whylen)) != MGR_OK)
+		goto out;
+	rv = MGR_EINVAL;
+	snprintf(why, whylen, "bad CSR");
+	if (csr_read_ec(c, der, dlen)) {
 		if (!key_ok(c->pubkey, why, whylen))
 			goto out;
 	} else {
-		if ((b = BIO_new_mem_buf(pem, (int)len)) == NULL ||
-		    (c->req = PEM_read_bio_X509_REQ(b, NULL, NULL, NULL)) == NULL) {
+		p = der;
+		if ((c->req = d2i_X509_REQ(NULL, &p, dlen)) == NULL || p != der + dlen) {
 			snprintf(why, whylen, "csr is not a PEM PKCS#10 request");
 			goto out;
 		}
@@ -237,6 +304,8 @@ ca_csr_parse(const char *pem, struct ca_csr **out, char *why, size_t whylen)
 		snprintf(why, whylen, "csr has an empty Subject DN");
 		goto out;
 	}
+	if (ca_dn_check(c->name, why, whylen) != MGR_OK)
+		goto out;
 	if (ca_dn_key(c->name, c->dn_key) != MGR_OK ||
 	    ca_dn_text(c->name, c->subject,
 	        sizeof(c->subject)) != MGR_OK) {
@@ -251,7 +320,7 @@ ca_csr_parse(const char *pem, struct ca_csr **out, char *why, size_t whylen)
 	rv = MGR_OK;
 out:
 	ERR_clear_error();
-	BIO_free(b);
+	free(der);
 	ca_csr_free(c);
 	return (rv);
 }

@@ -109,9 +109,8 @@ mgr_err
 ca_dn_canonical(const X509_NAME *name, char *out, size_t outlen)
 {
 	char *ents[DN_ENTRIES_MAX];
-	int sets[DN_ENTRIES_MAX];
 	struct mgr_buf b;
-	int n, i, j, k;
+	int n, i;
 	mgr_err rv = MGR_EINVAL;
 
 	n = name != NULL ? X509_NAME_entry_count(name) : 0;
@@ -119,26 +118,16 @@ ca_dn_canonical(const X509_NAME *name, char *out, size_t outlen)
 		return (MGR_EINVAL);
 	mgr_buf_init(&b, outlen - 1 < CA_DN_CANON_MAX ? outlen - 1 : CA_DN_CANON_MAX);
 	memset(ents, 0, sizeof(ents));
-	for (i = 0; i < n; i++) {
-		const X509_NAME_ENTRY *e = X509_NAME_get_entry(name, i);
-
-		sets[i] = X509_NAME_ENTRY_set(e);
-		if ((rv = entry_text(e, &ents[i])) != MGR_OK)
+	for (i = 0; i < n; i++)
+		if ((rv = entry_text(X509_NAME_get_entry(name, i), &ents[i])) != MGR_OK)
 			goto out;
-	}
-	/* Entries of one RDN are consecutive; sort within each RDN. */
-	for (i = 0; i < n; i = j) {
-		for (j = i + 1; j < n && sets[j] == sets[i]; j++)
-			;
-		qsort(ents + i, (size_t)(j - i), sizeof(ents[0]), cmp_str);
-		if (i > 0 && (rv = mgr_buf_add(&b, ",", 1)) != MGR_OK)
+	/* One sorted list of every attribute: neither the order of the RDNs
+	 * nor their grouping into multi-valued RDNs makes another holder. */
+	qsort(ents, (size_t)n, sizeof(ents[0]), cmp_str);
+	for (i = 0; i < n; i++)
+		if ((i > 0 && (rv = mgr_buf_add(&b, ",", 1)) != MGR_OK) ||
+		    (rv = mgr_buf_add(&b, ents[i], strlen(ents[i]))) != MGR_OK)
 			goto out;
-		for (k = i; k < j; k++) {
-			if ((k > i && (rv = mgr_buf_add(&b, "+", 1)) != MGR_OK) ||
-			    (rv = mgr_buf_add(&b, ents[k], strlen(ents[k]))) != MGR_OK)
-				goto out;
-		}
-	}
 	memcpy(out, b.data, b.len + 1);
 	rv = MGR_OK;
 out:
@@ -149,6 +138,39 @@ out:
 	mgr_buf_free(&b);
 	ERR_clear_error();
 	return (rv);
+}
+
+mgr_err
+ca_dn_check(const X509_NAME *name, char *why, size_t whylen)
+{
+	int n = name != NULL ? X509_NAME_entry_count(name) : 0;
+
+	for (int i = 0; i < n; i++) {
+		const X509_NAME_ENTRY *e = X509_NAME_get_entry(name, i);
+		unsigned char *u = NULL;
+		char type[64];
+		int len = ASN1_STRING_to_UTF8(&u, X509_NAME_ENTRY_get_data(e)), bad = 0;
+
+		if (len < 0) {
+			snprintf(why, whylen, "a Subject DN attribute is not convertible to UTF-8");
+			ERR_clear_error();
+			return (MGR_EINVAL);
+		}
+		for (int k = 0; k < len && !bad; k++)
+			/* C0 controls and DEL; C1 controls (U+0080..U+009F) */
+			bad = u[k] < 0x20 || u[k] == 0x7f ||
+			    (u[k] == 0xc2 && k + 1 < len && u[k + 1] >= 0x80 && u[k + 1] <= 0x9f);
+		OPENSSL_free(u);
+		if (bad) {
+			if (OBJ_obj2txt(type, sizeof(type), X509_NAME_ENTRY_get_object(e), 0) <= 0)
+				snprintf(type, sizeof(type), "?");
+			snprintf(why, whylen, "Subject DN attribute %s holds a control character "
+			    "(NUL, CR, LF, ...)", type);
+			ERR_clear_error();
+			return (MGR_EINVAL);
+		}
+	}
+	return (MGR_OK);
 }
 
 mgr_err

@@ -5,6 +5,8 @@
 #include "common/rpc.h"
 #include "services/ca/ca.h"
 
+extern const struct rpc_method ca_methods[];
+
 mgr_err ca_h_get_ca(struct rpc_call *call, void *arg);
 mgr_err ca_h_server_cert(struct rpc_call *call, void *arg);
 mgr_err ca_h_auth_cert(struct rpc_call *call, void *arg);
@@ -16,6 +18,8 @@ mgr_err ca_h_crl(struct rpc_call *call, void *arg);
 mgr_err ca_h_ocsp(struct rpc_call *call, void *arg);
 mgr_err ca_h_create_device(struct rpc_call *call, void *arg);
 mgr_err ca_h_list_devices(struct rpc_call *call, void *arg);
+mgr_err ca_h_revoke_device(struct rpc_call *call, void *arg);
+mgr_err ca_h_delete_device(struct rpc_call *call, void *arg);
 
 /* expiry.c: the expiry scanner, run on its own thread until *stop. */
 void ca_expiry_loop(void *state, volatile int *stop);

@@ -85,6 +85,113 @@ make_csr(EVP_PKEY *key, const char *cn, enum tamper t)
 	return (out);
 }
 
+/* The PEM of der (len bytes) under label (caller frees). */
+static char *
+pem_of(const unsigned char *der, long len, const char *label)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	char *data, *out = NULL;
+	long n;
+
+	PEM_write_bio(b, label, "", der, len);
+	n = BIO_get_mem_data(b, &data);
+	if ((out = malloc((size_t)n + 1)) != NULL) {
+		memcpy(out, data, (size_t)n);
+		out[n] = '\0';
+	}
+	BIO_free(b);
+	return (out);
+}
+
+/* Red-team findings: 16 bytes of junk after the DER, two concatenated
+ * requests (the first was used), text after the block, a Subject CN with
+ * NUL, CR or LF. Each is refused with a reason; the clean request passes. */
+static void
+strictness(const char *type)
+{
+	EVP_PKEY *k = keygen(type);
+	char *pem = make_csr(k, "app-a", NONE), *two, *junk, *text, why[256];
+	unsigned char *der = NULL, *der2;
+	struct ca_csr *c = NULL;
+	X509_REQ *req;
+	BIO *b = BIO_new_mem_buf(pem, -1);
+	size_t plen = strlen(pem);
+	int n;
+
+	req = PEM_read_bio_X509_REQ(b, NULL, NULL, NULL);
+	BIO_free(b);
+	n = i2d_X509_REQ(req, &der);
+	X509_REQ_free(req);
+	der2 = malloc((size_t)n + 16);
+	memcpy(der2, der, (size_t)n);
+	memset(der2 + n, 0x41, 16);
+	junk = pem_of(der2, n + 16, "CERTIFICATE REQUEST");
+	CHECK(ca_csr_parse(junk, &c, why, sizeof(why)) == MGR_EINVAL &&
+	    strstr(why, "after its DER") != NULL, "%s: 16 bytes after the DER: %s", type, why);
+	two = malloc(2 * plen + 1);
+	memcpy(two, pem, plen);
+	memcpy(two + plen, pem, plen + 1);
+	CHECK(ca_csr_parse(two, &c, why, sizeof(why)) == MGR_EINVAL &&
+	    strstr(why, "more than one") != NULL, "%s: two PEM blocks: %s", type, why);
+	text = malloc(plen + 16);
+	snprintf(text, plen + 16, "%sjunk\n", pem);
+	CHECK(ca_csr_parse(text, &c, why, sizeof(why)) == MGR_EINVAL &&
+	    strstr(why, "outside") != NULL, "%s: text after the block: %s", type, why);
+	snprintf(text, plen + 16, "x\n%s", pem);
+	CHECK(ca_csr_parse(text, &c, why, sizeof(why)) == MGR_EINVAL,
+	    "%s: text before the block", type);
+	snprintf(text, plen + 16, "\n  %s\n\n", pem);
+	CHECK(ca_csr_parse(text, &c, why, sizeof(why)) == MGR_OK,
+	    "%s: blanks around the block are fine", type);
+	ca_csr_free(c);
+	c = NULL;
+	for (const char *const *cn = (const char *const[]){"app\nO=Other", "app\r",
+	         "app\x7f", "a\x01b", NULL}; *cn != NULL; cn++) {
+		char *bad = make_csr(k, *cn, NONE);
+
+		CHECK(ca_csr_parse(bad, &c, why, sizeof(why)) == MGR_EINVAL &&
+		    strstr(why, "control character") != NULL, "%s: control character "
+		    "in CN refused: %s", type, why);
+		free(bad);
+	}
+	/* NUL inside a value: a BMPString CN "a\0b". */
+	{
+		X509_REQ *r2 = X509_REQ_new();
+		X509_NAME *nm = X509_NAME_new();
+		static const unsigned char w[] = {0, 'a', 0, 0, 0, 'b'};
+		unsigned char *d3 = NULL;
+		char *p3;
+		int n3;
+
+		X509_NAME_add_entry_by_NID(nm, NID_commonName, V_ASN1_BMPSTRING, w,
+		    sizeof(w), -1, 0);
+		X509_REQ_set_subject_name(r2, nm);
+		X509_REQ_set_pubkey(r2, k);
+		X509_REQ_sign(r2, k, EVP_sha256());
+		n3 = i2d_X509_REQ(r2, &d3);
+		p3 = pem_of(d3, n3, "CERTIFICATE REQUEST");
+		CHECK(ca_csr_parse(p3, &c, why, sizeof(why)) == MGR_EINVAL &&
+		    strstr(why, "control character") != NULL, "%s: NUL in CN: %s", type, why);
+		free(p3);
+		OPENSSL_free(d3);
+		X509_NAME_free(nm);
+		X509_REQ_free(r2);
+	}
+	/* The NEW CERTIFICATE REQUEST label of older tools is a request too. */
+	free(text);
+	text = pem_of(der, n, "NEW CERTIFICATE REQUEST");
+	CHECK(ca_csr_parse(text, &c, why, sizeof(why)) == MGR_OK,
+	    "%s: NEW CERTIFICATE REQUEST label", type);
+	ca_csr_free(c);
+	free(text);
+	free(two);
+	free(junk);
+	free(der2);
+	OPENSSL_free(der);
+	free(pem);
+	EVP_PKEY_free(k);
+}
+
 /* The verdict of OpenSSL's own parser for a DER request, as ca_csr_parse
  * had it before the plain-DER reading: the reference for every mutant. */
 static mgr_err
@@ -252,6 +359,8 @@ main(void)
 	ca_csr_free(NULL);
 	mutants("p256");
 	mutants("p384");
+	strictness("p256");
+	strictness("rsa2048");
 
 	if (fails == 0)
 		printf("test_csr: all passed\n");

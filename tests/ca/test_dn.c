@@ -1,5 +1,7 @@
-/* services/ca/dn.c: canonical Subject DNs — letter case, spacing and string
- * encoding do not make two DNs different; order, values and types do. */
+/* services/ca/dn.c: canonical Subject DNs — letter case, spacing, string
+ * encoding, RDN order and multi-valued RDN grouping do not make two DNs
+ * different; values, types and repetitions do. Control characters in an
+ * attribute are refused. */
 #include <stdio.h>
 #include <string.h>
 
@@ -97,15 +99,26 @@ static const struct {
 	{"different attribute type",
 	    N({"O", "Acme", U, NEW}),
 	    N({"OU", "Acme", U, NEW}), 0},
-	{"RDN order matters",
-	    N({"O", "Acme", U, NEW}, {"CN", "app", U, NEW}),
-	    N({"CN", "app", U, NEW}, {"O", "Acme", U, NEW}), 0},
+	{"RDN order does not matter (/O=RT/CN=app-a is /CN=app-a/O=RT)",
+	    N({"O", "RT", U, NEW}, {"CN", "app-a", U, NEW}),
+	    N({"CN", "app-a", U, NEW}, {"O", "RT", U, NEW}), 1},
+	{"RDN grouping does not matter (/O=RT/CN=app-a is /CN=app-a+O=RT)",
+	    N({"O", "RT", U, NEW}, {"CN", "app-a", U, NEW}),
+	    N({"CN", "app-a", U, NEW}, {"O", "RT", U, JOIN}), 1},
+	{"order and grouping with more attributes",
+	    N({"C", "DE", U, NEW}, {"O", "RT", U, NEW}, {"OU", "x", U, JOIN},
+	        {"CN", "app", U, NEW}),
+	    N({"CN", "APP", U, NEW}, {"OU", "x", U, JOIN}, {"C", "de", P, NEW},
+	        {"O", "RT", U, JOIN}), 1},
+	{"the same attributes with one value moved are different",
+	    N({"O", "RT", U, NEW}, {"CN", "app-a", U, NEW}),
+	    N({"O", "app-a", U, NEW}, {"CN", "RT", U, NEW}), 0},
 	{"an extra RDN",
 	    N({"CN", "app", U, NEW}),
 	    N({"CN", "app", U, NEW}, {"CN", "app", U, NEW}), 0},
-	{"one multi-valued RDN is not two RDNs",
+	{"one multi-valued RDN is two RDNs of the same attributes",
 	    N({"CN", "x", U, NEW}, {"UID", "7", U, JOIN}),
-	    N({"CN", "x", U, NEW}, {"UID", "7", U, NEW}), 0},
+	    N({"CN", "x", U, NEW}, {"UID", "7", U, NEW}), 1},
 	{"separators inside a value cannot forge another DN",
 	    N({"CN", "a,2.5.4.3=1:b", U, NEW}),
 	    N({"CN", "a", U, NEW}, {"CN", "b", U, NEW}), 0},
@@ -147,6 +160,39 @@ main(void)
 	CHECK(ca_dn_key(empty, ka) == MGR_EINVAL, "empty DN refused");
 	CHECK(ca_dn_key(NULL, ka) == MGR_EINVAL, "NULL DN refused");
 	X509_NAME_free(empty);
+
+	/* Control characters in any attribute are refused (red-team
+	 * finding: a CN with NUL, CR or LF was issued); others are not. */
+	{
+		static const struct {
+			const char *value;
+			int asn1_type, ok;
+		} vals[] = {
+			{"app-a", U, 1}, {"app a\xc3\xa9", U, 1},
+			{"app\nO=Other", U, 0}, {"app\r", U, 0}, {"\tapp", U, 0},
+			{"app\x7f", U, 0}, {"app\xc2\x85", U, 0}, {"app\x1b[0m", U, 0},
+		};
+		char why[128];
+
+		for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
+			a = make_name(N({"O", "RT", U, NEW},
+			    {"CN", vals[i].value, vals[i].asn1_type, NEW}));
+			CHECK((ca_dn_check(a, why, sizeof(why)) == MGR_OK) == vals[i].ok,
+			    "control characters: case %zu", i);
+			X509_NAME_free(a);
+		}
+		/* A NUL inside a BMPString value (U+0000). */
+		{
+			X509_NAME *nm = X509_NAME_new();
+			static const unsigned char w[] = {0, 'a', 0, 0, 0, 'b'};
+
+			X509_NAME_add_entry_by_NID(nm, NID_commonName, V_ASN1_BMPSTRING,
+			    w, sizeof(w), -1, 0);
+			CHECK(ca_dn_check(nm, why, sizeof(why)) == MGR_EINVAL &&
+			    strstr(why, "commonName") != NULL, "NUL in a BMPString: %s", why);
+			X509_NAME_free(nm);
+		}
+	}
 
 	if (fails == 0)
 		printf("test_dn: all passed\n");

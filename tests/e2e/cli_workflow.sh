@@ -24,6 +24,15 @@ mgr_run account create; expect_rc 2 "account create without --name"
 mgr_run account create --name x --no-such-option; expect_rc 2 "unknown option"
 mgr_run account show; expect_rc 2 "missing argument"
 mgr_run; expect_rc 2 "no command"
+# the man page renders and names every command; the completion completes
+check 'MANWIDTH=100 man -l "$MGR_ROOT/cli/mgr.1" 2>&1 | grep -q "renew --daemon"' "man page renders"
+for c in "account create" enroll status rotate "vault create" put get ls rm events audit; do
+  check 'grep -q "$c" <(MANWIDTH=200 man -l "$MGR_ROOT/cli/mgr.1" 2>/dev/null)' "man page: $c"
+done
+comp=$(bash -c '. "$1"; COMP_WORDS=(mgr acc); COMP_CWORD=1; _mgr; echo "${COMPREPLY[*]}";
+  COMP_WORDS=(mgr account cr); COMP_CWORD=2; _mgr; echo "${COMPREPLY[*]}";
+  COMP_WORDS=(mgr enroll --key-type ""); COMP_CWORD=3; _mgr; echo "${COMPREPLY[*]}"' _ "$MGR_ROOT/cli/mgr.bash-completion")
+check '[ "$comp" = "$(printf "account\ncreate\nec-p256 rsa2048 rsa3072")" ]' "bash completion ($comp)"
 MANAGER_ADMIN_PASSWORD=wrong-password-1 mgr_run account list; expect_rc 1 "wrong admin password"
 check 'grep -q "HTTP 401 unauthenticated" <<<"$ERR"' "the reason names the status and code ($ERR)"
 expect_one_line_err "wrong admin password"
@@ -56,10 +65,17 @@ check '[ "$(jfield s3_url "$B")" = "https://127.0.0.1:8444" ]' "s3_url: same hos
 PW=$(jfield password "$B")
 check '[ ${#PW} -ge 12 ] && [ -n "$(jfield username "$B")" ]' "a random temporary password and a user name"
 check '! pgrep -af "mgr.*$PW" >/dev/null' "no secret in argv"
+# the one-time password from stdin (not the command line)
+echo "a password from a pipe" | "$MGR" account create --name "piped pw" --password-file - --json > piped.json
+check '[ "$(jfield password "$(cat piped.json)")" = "a password from a pipe" ]' "--password-file -: bundle on stdout holds it"
+mgr_run account create --name "short" --password short; expect_rc 2 "a too short one-time password"
 mgr_run account create --name "other" --template "$TPL" --bundle bundle.json
 expect_rc 1 "account create onto an existing bundle file"
 mgr_run account list --json
 check '! grep -q "\"other\"" <<<"$OUT"' "refused before the account was created"
+B=$(mktemp "$W/empty.XXXXXX")
+mgr_run account create --name "into mktemp" --bundle "$B"; expect_rc 0 "account create into an empty file (mktemp)"
+check '[ "$(stat -c %a "$B")" = 600 ] && [ -n "$(jfield account_id "$(cat "$B")")" ]' "written, 0600"
 mgr_run account create --name "bad tpl" --template tpl_nonexistent --bundle b-bad.json
 expect_rc 1 "account create with an unknown template"
 check '[ ! -e b-bad.json ]' "no bundle for it"
@@ -116,9 +132,14 @@ rc=$?
 check '[ $rc -eq 0 ] && cmp -s big.bin big.back' "get of 60 MB, same bytes ($(cat get.err))"
 echo "peak RSS of mgr: put $(tail -1 put.rss) KiB, get $(tail -1 get.rss) KiB for 60 MB"
 # (a sanitizer build's shadow memory and quarantine are not the client's)
-if ! ldd "$MGR" | grep -q libasan; then
+if ! grep -q libasan <(ldd "$MGR"); then
   check '[ "$(tail -1 put.rss)" -lt 65536 ] && [ "$(tail -1 get.rss)" -lt 65536 ]' "streamed: mgr stays under 64 MiB"
 fi
+# on a terminal, a transfer shows its progress (script(1) gives mgr a pty)
+script -qec "$MGR --dir app get billing-copy/big.bin big.tty" /dev/null > tty.out 2>&1
+check 'grep -q "%.*MiB" tty.out && cmp -s big.bin big.tty' "progress on a terminal ($(tr '\r' '\n' < tty.out | tail -2))"
+"$MGR" --dir app get billing-copy/big.bin big.notty > notty.out 2>&1
+check '! grep -q "%" notty.out' "no progress when stdout is not a terminal"
 head -c 3000000 /dev/urandom | "$MGR" --dir app put - billing-data/piped.bin >/dev/null 2>&1
 rc=$?
 check '[ $rc -eq 0 ]' "put from a pipe (chunked)"
@@ -171,6 +192,9 @@ mgr_run --dir app events --json; expect_rc 0 "events"
 for t in certificate.issued certificate.renewed certificate.revoked account.disabled account.enabled; do
   check 'grep -q "\"$t\"" <<<"$OUT"' "event $t"
 done
+FIRST=$(out_field events.0.id) SECOND=$(out_field events.1.id)
+mgr_run --dir app events --after "$FIRST" --json; expect_rc 0 "events --after"
+check '! grep -q "\"$FIRST\"" <<<"$OUT" && [ "$(out_field events.0.id)" = "$SECOND" ]' "events after a cursor start after it"
 mgr_run audit --json; expect_rc 0 "audit"
 check 'grep -q "$ACC" <<<"$OUT"' "audit names the account"
 "$MGR" audit --follow --json > follow.out 2>follow.err &
