@@ -34,6 +34,7 @@ KINDS = {
     ("apps/v1", "StatefulSet"): "V1StatefulSet",
     ("policy/v1", "PodDisruptionBudget"): "V1PodDisruptionBudget",
     ("networking.k8s.io/v1", "NetworkPolicy"): "V1NetworkPolicy",
+    ("v1", "PersistentVolumeClaim"): "V1PersistentVolumeClaim",
 }
 # Fields newer than the models of python3-kubernetes 22 (Kubernetes 1.22).
 NEWER = {("V1EmptyDirVolumeSource", "sizeLimit")}
@@ -244,6 +245,37 @@ def main(path):
             if "from" not in rule and not comps <= {"gateway", "manager"}:
                 err("NetworkPolicy/" + n["metadata"]["name"],
                     "only the gateway may accept traffic from anywhere")
+
+    # Claims: sized, with an access mode, and one that replicas can share
+    # when a workload of several replicas mounts it; every claim a pod
+    # names exists; no pod reaches the node's disk (hostPath).
+    claims = by.get("PersistentVolumeClaim", {})
+    for name, c in claims.items():
+        where = "PersistentVolumeClaim/%s" % name
+        spec = c.get("spec") or {}
+        if not spec.get("accessModes"):
+            err(where, "needs accessModes")
+        size = quantity(((spec.get("resources") or {}).get("requests") or {}).get("storage"))
+        if not size:
+            err(where, "needs resources.requests.storage (a size)")
+    for name, w in workloads.items():
+        where = "%s/%s" % (w["kind"], name)
+        pod = w["spec"]["template"]["spec"]
+        for v in pod.get("volumes", []):
+            if "hostPath" in v:
+                err(where, "volume %s: no hostPath" % v.get("name"))
+            pvc = v.get("persistentVolumeClaim")
+            if pvc is None:
+                continue
+            c = claims.get(pvc.get("claimName"))
+            if c is None:
+                err(where, "volume %s: no PersistentVolumeClaim %s" %
+                    (v.get("name"), pvc.get("claimName")))
+            elif (w["spec"].get("replicas", 1) > 1 and
+                  "ReadWriteMany" not in (c.get("spec") or {}).get("accessModes", [])):
+                err(where, "volume %s: %d replicas share claim %s, which is not "
+                    "ReadWriteMany" % (v.get("name"), w["spec"].get("replicas", 1),
+                                       pvc.get("claimName")))
 
     for e in errors:
         print("ERROR " + e, file=sys.stderr)
