@@ -355,6 +355,18 @@ kv_check(redisReply *r, redisReply **reply)
 	return (MGR_OK);
 }
 
+const char *
+kv_refusal(void)
+{
+	const char *d = strchr(kv_last_err, ' ');
+
+	if (d == NULL)
+		return ("");
+	while (*d == ' ')
+		d++;
+	return (d);
+}
+
 mgr_err
 kv_reply_err(const redisReply *r)
 {

@@ -66,9 +66,16 @@ mgr_err kv_pipeline(const struct kv_pipe_cmd *cmds, int n, redisReply **replies)
  * that error reply (a script's "CONFLICT ..." is MGR_ECONFLICT, ...). */
 mgr_err kv_reply_err(const redisReply *r);
 
-/* The text of the last error reply this thread got ("" before any): for a
- * caller that must tell two errors of one code apart. */
+/* The one way a Lua script refuses: return redis.error_reply('<CODE>
+ * <detail>') with CODE one of INVALID, UNAUTH, PERM, NOTFOUND, CONFLICT,
+ * TOOBIG, RATE; kv_eval (kv_cmd, kv_reply_err) then gives the mgr_err of
+ * CODE. Results that are not refusals ("same": nothing to change) are
+ * ordinary return values. For a caller that must tell two refusals of one
+ * code apart: kv_last_error() is the text of the last error reply this
+ * thread got ("" before any), kv_refusal() its detail after the code
+ * ("name", "no such vault"). */
 const char *kv_last_error(void);
+const char *kv_refusal(void);
 
 /* Closes this thread's context; call before a thread that used kv_ctx ends. */
 void kv_thread_done(void);

@@ -9,6 +9,7 @@
 
 #define MGR_PAGE_DEFAULT 10000  /* items per page without ?limit= */
 #define MGR_PAGE_MAX 10000      /* largest ?limit= */
+#define MGR_PAGE_CURSOR_MAX 96  /* "<ms>:<id>" and its NUL */
 
 /* Lua: page_ids(zset, after, limit) -> ids, next ("" at the end), or nil
  * for a malformed cursor. Reads limit + 1 members to know whether there is

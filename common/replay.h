@@ -74,6 +74,11 @@
  * reply, which no script returns otherwise. */
 #define REPLAY_LUA_SIGNAL "{ok = 'REPLAYED'}"
 
+/* The first line of every script that commits a replayable change: the
+ * request was done before when its record (key in ARGV[n]) exists. */
+#define REPLAY_LUA_GUARD(n) \
+    "if replay_seen(ARGV[" #n "]) then return " REPLAY_LUA_SIGNAL " end\n"
+
 struct replay {
 	char key[REPLAY_KEY_MAX]; /* "" when the call has no request id */
 	uint8_t *reply;           /* the prepared reply (binary: pass its */

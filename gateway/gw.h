@@ -228,8 +228,13 @@ json_t *gw_next_after(const char *cursor);
 json_t *gw_json_time_value(int64_t t);
 
 /* The caller (auth.c). Fills r->caller for r->route's accepted kinds, or
- * fails (401/403/429). */
+ * fails (401/403/429); an administrator's role is checked against the one
+ * role table (gateway/roles.h: 403), which other fronts ask directly. */
 mgr_err gw_authenticate(struct gw_req *r);
+/* The peer's address for login throttling (sent to account.AuthBasic):
+ * dotted IPv4 (also for a v4-mapped IPv6 peer), an IPv6 peer's /64 prefix,
+ * or "unknown". */
+void gw_peer_address(struct MHD_Connection *conn, char *out, size_t outlen);
 /* The app caller of the connection's client certificate (every rule of API.md's
  * `app`: this CA, dates, revocation and account state through the cache that
  * Redis pub/sub invalidates), into r->caller; MGR_EUNAUTH otherwise. For

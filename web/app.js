@@ -882,6 +882,89 @@ async function renderVaults(seq) {
 	}
 }
 
+// ---------------------------------------------------------------- administrators
+
+// The administrators (super_user, security_officer see the list; an
+// operator is told so), creating one (super_user), deleting one with a
+// second click, and changing one's own password with the current one.
+async function renderAdmins(seq) {
+	setNav('admins');
+	const main = view('Administrators', loading());
+	const list = h('div', {id: 'admin-list'});
+	const draw = async () => {
+		try {
+			const r = await api('GET', '/admins');
+			if (seq !== viewSeq)
+				return;
+			list.replaceChildren(table([
+				{label: 'User name', cls: 'mono', get: (a) => a.username},
+				{label: 'Role', get: (a) => a.role},
+				{label: 'Created', get: (a) => fmtTime(a.created_at)},
+				{label: '', get: (a) => {
+					const b = h('button', {type: 'button', class: 'danger small',
+					    'data-admin': a.username}, 'Delete…');
+					b.addEventListener('click', async () => {
+						if (b.dataset.armed !== '1') {
+							b.dataset.armed = '1';
+							b.textContent = 'Really delete? Click again';
+							return;
+						}
+						b.disabled = true;
+						try {
+							await api('DELETE', `/admins/${encodeURIComponent(a.username)}`);
+							flash('ok', `Administrator ${a.username} deleted.`);
+							await draw();
+						} catch (e) {
+							showError(e, 'Delete administrator');
+							b.disabled = false;
+						}
+					});
+					return b;
+				}},
+			], r.admins || [], 'No administrators.'));
+		} catch (e) {
+			list.replaceChildren(h('p', {class: 'form-error'}, e.describe ? e.describe() : e.message));
+		}
+	};
+	const user = h('input', {name: 'username', required: true, autocomplete: 'off'});
+	const pw = h('input', {name: 'password', type: 'password', required: true, autocomplete: 'new-password'});
+	const role = h('select', {name: 'role'}, h('option', {value: 'operator'}, 'operator (read-only)'),
+	    h('option', {value: 'security_officer'}, 'security_officer (accounts, devices, audit)'),
+	    h('option', {value: 'super_user'}, 'super_user (everything)'));
+	const box = errorBox();
+	const form = h('form', {class: 'card', id: 'create-admin'}, h('h2', {}, 'New administrator'),
+	    field('User name', user, '3 to 64 of A-Z a-z 0-9 . _ -'), field('Password', pw, '12 to 128 characters'),
+	    field('Role', role), box,
+	    h('div', {class: 'actions'}, h('button', {type: 'submit', class: 'primary'}, 'Create')));
+	form.addEventListener('submit', (ev) => {
+		ev.preventDefault();
+		act(form, box, 'Create administrator', async () => {
+			const a = await api('POST', '/admins', {username: user.value, password: pw.value, role: role.value});
+			flash('ok', `Administrator ${a.username} (${a.role}) created.`);
+			form.reset();
+			await draw();
+		});
+	});
+	const cur = h('input', {name: 'current_password', type: 'password', required: true, autocomplete: 'current-password'});
+	const npw = h('input', {name: 'password', type: 'password', required: true, autocomplete: 'new-password'});
+	const pbox = errorBox();
+	const pform = h('form', {class: 'card', id: 'my-password'}, h('h2', {}, `My password (${creds.user})`),
+	    field('Current password', cur), field('New password', npw, '12 to 128 characters'), pbox,
+	    h('div', {class: 'actions'}, h('button', {type: 'submit', class: 'primary'}, 'Change my password')));
+	pform.addEventListener('submit', (ev) => {
+		ev.preventDefault();
+		act(pform, pbox, 'Change password', async () => {
+			await api('PUT', `/admins/${encodeURIComponent(creds.user)}/password`,
+			    {current_password: cur.value, password: npw.value});
+			creds = {user: creds.user, pass: npw.value};
+			flash('ok', 'Your password is changed.');
+			pform.reset();
+		});
+	});
+	main.replaceChildren(h('h1', {}, 'Administrators'), list, form, pform);
+	await draw();
+}
+
 // ---------------------------------------------------------------- devices
 
 async function renderDevices(seq) {
@@ -901,11 +984,41 @@ async function renderDevices(seq) {
 				{label: 'Subject', get: (d) => (d.certificate && d.certificate.subject) || '—'},
 				{label: 'Not after', get: (d) => fmtTime(d.certificate && d.certificate.not_after)},
 				{label: 'Status', get: (d) => (d.certificate && d.certificate.status) || '—'},
+				{label: '', get: (d) => deviceAction(d)},
 			], devs, 'No devices yet.'));
 		} catch (e) {
 			showError(e, 'Devices');
 			list.replaceChildren(h('p', {class: 'form-error'}, e.describe ? e.describe() : e.message));
 		}
+	};
+	// Revoke a valid device (its certificate in the CRL at once), delete a
+	// revoked or expired one (its name and Subject DN become free). Both ask
+	// a second click first; operators get 403 and see why.
+	const deviceAction = (d) => {
+		const st = d.certificate && d.certificate.status;
+		const verb = st === 'valid' ? 'Revoke' : 'Delete';
+		const b = h('button', {type: 'button', class: 'danger small',
+		    'data-device': d.id}, `${verb}…`);
+		b.addEventListener('click', async () => {
+			if (b.dataset.armed !== '1') {
+				b.dataset.armed = '1';
+				b.textContent = `Really ${verb.toLowerCase()}? Click again`;
+				return;
+			}
+			b.disabled = true;
+			try {
+				if (verb === 'Revoke')
+					await api('POST', `/devices/${d.id}/revoke`);
+				else
+					await api('DELETE', `/devices/${d.id}`);
+				flash('ok', `Device ${d.name} ${verb === 'Revoke' ? 'revoked' : 'deleted'}.`);
+				await draw();
+			} catch (e) {
+				showError(e, `${verb} device`);
+				b.disabled = false;
+			}
+		});
+		return b;
 	};
 	const name = h('input', {name: 'name', required: true});
 	const csr = h('textarea', {name: 'csr', required: true, rows: 8, spellcheck: 'false',
@@ -1031,6 +1144,7 @@ function route() {
 		templates: () => renderTemplates(seq),
 		vaults: () => renderVaults(seq),
 		devices: () => renderDevices(seq),
+		admins: () => renderAdmins(seq),
 		audit: () => renderAudit(seq),
 		ca: () => renderCa(seq),
 	}[parts[0]];

@@ -256,6 +256,41 @@ h_device_list(struct gw_req *r)
 	return (gw_reply_json(r, 200, o));
 }
 
+/* POST /api/v1/devices/{id}/revoke: 200 with the device, its certificate
+ * revoked (at once: CRL, OCSP, the authentication cache). */
+static mgr_err
+h_device_revoke(struct gw_req *r)
+{
+	static const char *const allowed[] = {NULL};
+	Mgr__Ca__DeviceRequest in = MGR__CA__DEVICE_REQUEST__INIT;
+	Mgr__Ca__Device *out = NULL;
+	json_t *o;
+	mgr_err rv;
+
+	if ((rv = gw_json_only(r, allowed)) != MGR_OK)
+		return (rv);
+	in.id = r->params[0];
+	if ((rv = gw_rpc(r, gw.ca, "ca.RevokeDevice", &in.base,
+	         &mgr__ca__device__descriptor, (ProtobufCMessage **)&out)) != MGR_OK)
+		return (rv);
+	o = device_json(out);
+	mgr__ca__device__free_unpacked(out, NULL);
+	return (gw_reply_json(r, 200, o));
+}
+
+/* DELETE /api/v1/devices/{id}: 204 once revoked (or expired), else 409. */
+static mgr_err
+h_device_delete(struct gw_req *r)
+{
+	Mgr__Ca__DeviceRequest in = MGR__CA__DEVICE_REQUEST__INIT;
+	mgr_err rv;
+
+	in.id = r->params[0];
+	if ((rv = gw_rpc(r, gw.ca, "ca.DeleteDevice", &in.base, NULL, NULL)) != MGR_OK)
+		return (rv);
+	return (gw_reply_empty(r, 204));
+}
+
 const struct gw_route gw_routes_certs[] = {
 	{"POST", "/api/v1/accounts/{}/certificates", GW_AUTH_TEMP | GW_AUTH_OWN,
 	    GW_BODY_JSON, h_register, NULL, NULL, "certificate.register"},
@@ -270,5 +305,9 @@ const struct gw_route gw_routes_certs[] = {
 	{"POST", "/api/v1/devices", GW_AUTH_ADMIN, GW_BODY_JSON, h_device_create,
 	    NULL, NULL, NULL},
 	{"GET", "/api/v1/devices", GW_AUTH_ADMIN, GW_BODY_NONE, h_device_list, NULL, NULL, NULL},
+	{"POST", "/api/v1/devices/{}/revoke", GW_AUTH_ADMIN, GW_BODY_JSON, h_device_revoke,
+	    NULL, NULL, NULL},
+	{"DELETE", "/api/v1/devices/{}", GW_AUTH_ADMIN, GW_BODY_NONE, h_device_delete,
+	    NULL, NULL, NULL},
 	{NULL},
 };

@@ -12,6 +12,7 @@ extern const struct gw_route gw_routes_vaults[];
 extern const struct gw_route gw_routes_events[];
 extern const struct gw_route gw_routes_console[];
 extern const struct gw_route gw_routes_pki[];
+extern const struct gw_route gw_routes_admins[];
 
 /* Every path no other front of the listener owns. */
 extern const struct gw_front gw_front_rest;

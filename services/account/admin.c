@@ -4,9 +4,14 @@
  * that is unset, with a random password written once to
  * $MANAGER_DATA_DIR/admin-password (mode 0600; the password is never logged).
  * When MANAGER_ADMIN_PASSWORD is set and no longer matches the stored hash,
- * the stored password is reset to it: the environment is the operator's
- * truth (that is how an operator recovers a lost admin password), and the
- * reset also lifts a lockout of "admin".
+ * the stored password is reset to it (that is how an operator recovers a
+ * lost admin password), and the reset also lifts the global lockout of
+ * "admin" (per-address lockouts end by themselves) — unless "admin" changed
+ * its password through PUT /api/v1/admins/admin/password since: a password
+ * rotated because the old one leaked must not come back with the next
+ * restart of a deployment that still carries the old variable. Then the
+ * variable is ignored with a warning, and MANAGER_ADMIN_PASSWORD_RESET=1
+ * forces the reset (recovery of a lost rotated password).
  * Several replicas may start at once: creation is "create if absent" and the
  * reset is a compare-and-set on the old hash, both in Lua, so one wins and the
  * others see its result. */
@@ -31,17 +36,33 @@
 #define ADMIN_LOCK_KEY "lockout:admin:" ACCT_ADMIN_BOOTSTRAP
 #define ADMIN_PW_FILE "admin-password"
 
-/* KEYS[1] admin:<u>; ARGV username, pwhash, created_at. 1 if created. */
+/* KEYS[1] admin:<u>; ARGV username, pwhash, created_at. 1 if created.
+ * The first administrator is a super_user, listed in admin:all. */
 static const char lua_create_if_absent[] =
     "if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end\n"
     "redis.call('HSET', KEYS[1], 'username', ARGV[1], 'pwhash', ARGV[2],"
-    " 'created_at', ARGV[3])\n"
+    " 'created_at', ARGV[3], 'role', '" ACCT_ADMIN_SUPER_USER "')\n"
+    "redis.call('ZADD', 'admin:all', tonumber(ARGV[3]) * 1000, ARGV[1])\n"
     "return 1\n";
 
-/* KEYS[1] admin:<u>, KEYS[2] its lockout key; ARGV old hash, new hash. */
+/* A first administrator made before roles existed: a super_user, listed. */
+static const char lua_upgrade[] =
+    "local h = redis.call('HMGET', KEYS[1], 'pwhash', 'role', 'created_at')\n"
+    "if not h[1] then return 0 end\n"
+    "if not h[2] or h[2] == '' then\n"
+    "  redis.call('HSET', KEYS[1], 'role', '" ACCT_ADMIN_SUPER_USER "') end\n"
+    "redis.call('ZADD', 'admin:all', 'NX', tonumber(h[3] or '0') * 1000, ARGV[1])\n"
+    "return 1\n";
+
+/* KEYS[1] admin:<u>, KEYS[2] its lockout key; ARGV old hash, new hash,
+ * "1" to reset also a password the administrator chose through the API
+ * (MANAGER_ADMIN_PASSWORD_RESET=1). -1 when it was so chosen and is kept. */
 static const char lua_reset_if_unchanged[] =
     "if redis.call('HGET', KEYS[1], 'pwhash') ~= ARGV[1] then return 0 end\n"
+    "if ARGV[3] ~= '1' and redis.call('HGET', KEYS[1], 'pw_set_by') == 'api' then\n"
+    "  return -1 end\n"
     "redis.call('HSET', KEYS[1], 'pwhash', ARGV[2])\n"
+    "redis.call('HDEL', KEYS[1], 'pw_set_by')\n"
     "redis.call('DEL', KEYS[2])\n"
     "return 1\n";
 
@@ -122,8 +143,17 @@ admin_from_env(const char *pw)
 				    ACCT_ADMIN_BOOTSTRAP, MGR_OK, "from MANAGER_ADMIN_PASSWORD");
 			}
 		} else {
+			const char *force = getenv("MANAGER_ADMIN_PASSWORD_RESET");
+
 			rv = admin_eval(lua_reset_if_unchanged, ADMIN_KEY,
-			    ADMIN_LOCK_KEY, stored, fresh, NULL, &done);
+			    ADMIN_LOCK_KEY, stored, fresh,
+			    force != NULL && strcmp(force, "1") == 0 ? "1" : "0", &done);
+			if (rv == MGR_OK && done < 0) {
+				log_warn(NULL, "MANAGER_ADMIN_PASSWORD ignored: \"admin\" "
+				    "changed its password through the API since (unset it, or "
+				    "set MANAGER_ADMIN_PASSWORD_RESET=1 to reset it anyway)");
+				return (MGR_OK);
+			}
 			if (rv == MGR_OK && done) {
 				log_info(NULL, "administrator \"admin\": password reset to "
 				    "MANAGER_ADMIN_PASSWORD");
@@ -249,7 +279,11 @@ acct_start(const struct mgr_config *cfg, void **state)
 	if ((rv = env_knob("MANAGER_LOGIN_MAX_FAILURES", 5, 1, 1000,
 	         &st->max_failures)) != MGR_OK ||
 	    (rv = env_knob("MANAGER_LOCKOUT_S", 300, 1, 86400 * 30,
-	         &st->lockout_s)) != MGR_OK)
+	         &st->lockout_s)) != MGR_OK ||
+	    (rv = env_knob("MANAGER_LOGIN_GLOBAL_MAX_FAILURES", 100, 1, 1000000,
+	         &st->global_max_failures)) != MGR_OK ||
+	    (rv = env_knob("MANAGER_LOGIN_GLOBAL_WINDOW_S", 3600, 1, 86400 * 30,
+	         &st->global_window_s)) != MGR_OK)
 		goto out;
 	/* Redis may come up a little after us (a pod starting): wait a while. */
 	for (int i = 0; i < 30; i++) {
@@ -259,6 +293,13 @@ acct_start(const struct mgr_config *cfg, void **state)
 			break;
 		log_warn(NULL, "Redis unavailable; retrying the admin bootstrap");
 		sleep(1);
+	}
+	if (rv == MGR_OK) {
+		const char *argv[2] = {ADMIN_KEY, ACCT_ADMIN_BOOTSTRAP};
+		redisReply *r;
+
+		if ((rv = kv_eval(&r, lua_upgrade, 1, 2, argv, NULL)) == MGR_OK)
+			freeReplyObject(r);
 	}
 	if (rv != MGR_OK) {
 		log_error(NULL, "admin bootstrap failed: %s", mgr_strerror(rv));

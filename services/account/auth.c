@@ -1,12 +1,32 @@
 /* account.AuthBasic: HTTP Basic checks for the gateway, with lockout.
  *
- * Lockout: every failure for a user name increments lockout:<admin|temp>:<u>
- * in Redis (shared by all replicas). The counter lives MANAGER_LOCKOUT_S
- * from the first failure (the window), and when it reaches
- * MANAGER_LOGIN_MAX_FAILURES its life restarts: for MANAGER_LOCKOUT_S every
- * attempt, right password or not, gets rate_limited without any hashing and
- * without extending the lock. A success deletes the counter. Unknown user
- * names are counted too, and cost a hash computation like known ones.
+ * Two limits, both kept in Redis (shared by all replicas), both counted
+ * BEFORE the password is verified, in the same Lua step that reads them:
+ * an attempt takes its slot first, so that no number of parallel requests
+ * gets more than the limit checked (8 at once against a limit of 5: 5 are
+ * verified, 3 get rate_limited).
+ * - Per user name and source address: lockout:<admin|temp>:<u>@<address>.
+ *   MANAGER_LOGIN_MAX_FAILURES attempts within MANAGER_LOCKOUT_S of the
+ *   first; the attempt that reaches the limit and fails restarts the key's
+ *   life, so the address is refused for MANAGER_LOCKOUT_S from its last
+ *   failure. The address that guesses is refused; the same user name from
+ *   another address is not.
+ * - Per user name, over all addresses (distributed guessing):
+ *   lockout:<kind>:<u>. MANAGER_LOGIN_GLOBAL_MAX_FAILURES (100) within
+ *   MANAGER_LOGIN_GLOBAL_WINDOW_S (3600) of the first, refused for that
+ *   window from the failure that reached it. Addresses from which this
+ *   user name logged in successfully in the last ACCT_KNOWN_TTL_S (30 days,
+ *   login:known:<kind>:<u>, a hash address -> time) are not held by it, so
+ *   that guessing from elsewhere does not lock the administrators out.
+ * A locked attempt is refused without any hashing and counts no further.
+ * The one check that takes no slot is a hit of the verification cache
+ * below (a password this process verified within ACCT_CACHE_TTL_S: no
+ * guess ever hits it), so that an administrator's parallel requests are not
+ * refused for its own in-flight successes; it still obeys the locks. A
+ * success gives its slots back: the per-address count is deleted (the
+ * address knows the password), the global count goes down by this attempt
+ * only. Unknown user names are counted too, and cost a hash computation
+ * like known ones. The gateway sends the peer address (IPv6 by /64).
  *
  * Verification cache (administrators only): every admin API call carries
  * the password, and a slow hash per call would make the API slow. A
@@ -27,9 +47,11 @@
 #include "common/audit.h"
 #include "common/kv.h"
 #include "common/log.h"
+#include "common/op.h"
 #include "common/util.h"
 #include "proto/account.pb-c.h"
 #include "services/account/password.h"
+#include "services/account/store.h"
 
 #define ACCT_CACHE_SLOTS 32
 #define ACCT_CACHE_TTL_S 60
@@ -104,65 +126,53 @@ cache_put(const char *user, const unsigned char proof[32])
 	pthread_mutex_unlock(&auth_cache_mu);
 }
 
-/* KEYS[1] lockout key, KEYS[2] admin:<u> or acct:user:<u>;
- * ARGV[1] max failures, ARGV[2] "1" for one-time credentials.
- * → {"locked"} | {"nouser"} | {"ok", failures, id, state, pwhash, cred_version}
- * (acct:{<id>} is found through acct:user:<u>, so it cannot be a KEYS entry;
- * these keys do not share a hash tag anyway.) */
-static const char lua_lookup[] =
-    "local n = tonumber(redis.call('GET', KEYS[1]) or '0')\n"
-    "if n >= tonumber(ARGV[1]) then return {'locked'} end\n"
-    "if ARGV[2] == '1' then\n"
-    "  local id = redis.call('GET', KEYS[2])\n"
-    "  if not id then return {'nouser'} end\n"
-    "  local h = redis.call('HMGET', 'acct:{' .. id .. '}', 'state', 'pwhash',"
-    " 'cred_version')\n"
-    "  if not h[2] then return {'nouser'} end\n"
-    "  return {'ok', tostring(n), id, h[1] or '', h[2], h[3] or '0'}\n"
-    "end\n"
-    "local pw = redis.call('HGET', KEYS[2], 'pwhash')\n"
-    "if not pw then return {'nouser'} end\n"
-    "return {'ok', tostring(n), ARGV[3], 'active', pw, '0'}\n";
-
-/* KEYS[1] lockout key; ARGV[1] max failures, ARGV[2] lockout seconds.
- * → the failure count after this one. */
-static const char lua_fail[] =
-    "local n = redis.call('INCR', KEYS[1])\n"
-    "if n == 1 or n == tonumber(ARGV[1]) then\n"
-    "  redis.call('EXPIRE', KEYS[1], ARGV[2])\n"
-    "end\n"
-    "return n\n";
-
-static long long
-auth_count_failure(const struct acct_state *st, const char *lock_key,
-    const char *request_id)
+/* The source address as a key part: what the gateway sent when it is an
+ * address (hex digits, '.', ':'), else "unknown". */
+static const char *
+auth_source(const char *s)
 {
-	char max[24], secs[24];
-	const char *argv[3];
-	redisReply *r;
-	long long n = 0;
+	size_t n = strlen(s);
 
-	snprintf(max, sizeof(max), "%lld", (long long)st->max_failures);
-	snprintf(secs, sizeof(secs), "%lld", (long long)st->lockout_s);
-	argv[0] = lock_key;
-	argv[1] = max;
-	argv[2] = secs;
-	if (kv_eval(&r, lua_fail, 1, 3, argv, NULL) != MGR_OK) {
-		log_warn(request_id, "failed login not counted (Redis)");
-		return (0);
-	}
-	if (r->type == REDIS_REPLY_INTEGER)
-		n = r->integer;
-	freeReplyObject(r);
-	return (n);
+	if (n == 0 || n > ACCT_LOGIN_SOURCE_MAX ||
+	    strspn(s, "0123456789abcdefABCDEF.:") != n)
+		return ("unknown");
+	return (s);
 }
 
-static const char *
-elem(const redisReply *r, size_t i)
+/* Verifies password against what login found: a cached proof for an
+ * administrator (*cached), else the slow hash; one-time credentials only
+ * while the account is pending registration. */
+static mgr_err
+auth_verify(const Mgr__Account__AuthBasicRequest *in, const struct acct_login *l,
+    const unsigned char proof[32], int cached)
 {
-	if (i >= r->elements || r->element[i]->type != REDIS_REPLY_STRING)
-		return ("");
-	return (r->element[i]->str);
+	mgr_err vr;
+
+	if (!l->found) {
+		acct_pw_dummy(in->password);
+		return (MGR_EUNAUTH);
+	}
+	if (in->temp) {
+		vr = acct_pw_verify(in->password, l->pwhash);
+		/* Disabled before registration: the credentials do not work. */
+		if (vr == MGR_OK && strcmp(l->state, "pending_registration") != 0)
+			vr = MGR_EUNAUTH;
+		return (vr);
+	}
+	if (cached)
+		return (MGR_OK);
+	vr = acct_pw_verify(in->password, l->pwhash);
+	if (vr == MGR_OK)
+		cache_put(in->username, proof);
+	return (vr);
+}
+
+static void
+auth_scrub(ProtobufCMessage *m)
+{
+	Mgr__Account__AuthBasicRequest *in = (Mgr__Account__AuthBasicRequest *)m;
+
+	OPENSSL_cleanse(in->password, strlen(in->password));
 }
 
 mgr_err
@@ -172,26 +182,28 @@ acct_h_auth_basic(struct rpc_call *call, void *arg)
 	Mgr__Account__AuthBasicRequest *in = NULL;
 	Mgr__Account__AuthBasicReply out = MGR__ACCOUNT__AUTH_BASIC_REPLY__INIT;
 	Mgr__Caller actor = MGR__CALLER__INIT;
-	char lock_key[AUTH_USER_MAX + 32], user_key[AUTH_USER_MAX + 32], max[24];
-	char id[MGR_ID_MAX + 1] = "", cred[24] = "0", state[32] = "";
-	char stored[ACCT_PWHASH_MAX] = "";
+	struct acct_login l;
+	struct op op;
 	unsigned char proof[32];
-	const char *argv[5];
-	redisReply *r = NULL;
-	const char *kind;
-	long long fails = 0;
-	int64_t n;
-	int found = 0;
+	char detail[160];
+	const char *kind, *source;
+	long long na = 0, ng = 0;
+	int cached = 0, locked;
 	mgr_err rv, vr;
 
+	memset(&l, 0, sizeof(l));
+	memset(proof, 0, sizeof(proof));
 	if (call->caller->kind != MGR__CALLER__KIND__SERVICE)
 		return (rpc_fail(call, MGR_EPERM, "only the gateway checks passwords"));
-	if ((rv = rpc_args(call, &mgr__account__auth_basic_request__descriptor,
+	if ((rv = op_begin(&op, call, NULL,
+	         &mgr__account__auth_basic_request__descriptor,
 	         (ProtobufCMessage **)&in)) != MGR_OK)
-		return (rv);
+		goto out;
+	op.scrub = auth_scrub;
 	kind = in->temp ? "temp" : "admin";
 	actor.kind = in->temp ? MGR__CALLER__KIND__TEMP : MGR__CALLER__KIND__ADMIN;
 	actor.id = in->username;
+	source = auth_source(in->source);
 	if (in->username[0] == '\0' || strlen(in->username) > AUTH_USER_MAX ||
 	    strlen(in->password) > 1024) {
 		acct_pw_dummy(in->password);
@@ -200,86 +212,67 @@ acct_h_auth_basic(struct rpc_call *call, void *arg)
 		    "malformed user name");
 		goto out;
 	}
-	snprintf(lock_key, sizeof(lock_key), "lockout:%s:%s", kind, in->username);
-	snprintf(user_key, sizeof(user_key), "%s:%s",
-	    in->temp ? "acct:user" : "admin", in->username);
-	snprintf(max, sizeof(max), "%lld", (long long)st->max_failures);
-	argv[0] = lock_key;
-	argv[1] = user_key;
-	argv[2] = max;
-	argv[3] = in->temp ? "1" : "0";
-	argv[4] = in->username;
-	if ((rv = kv_eval(&r, lua_lookup, 2, 5, argv, NULL)) != MGR_OK)
+	if ((rv = acct_store_login(in->username, in->temp, source, st, &l)) != MGR_OK)
 		goto out;
-	if (r->type != REDIS_REPLY_ARRAY || r->elements < 1) {
-		rv = MGR_EINTERNAL;
+	locked = l.locked;
+	/* A password this process verified a moment ago (the cache) is no
+	 * guess: it takes no slot, so that an administrator's parallel
+	 * requests are never refused for its own success. Every other check
+	 * takes its slot first, atomically with the lock check. */
+	if (l.found && !in->temp) {
+		cache_proof(l.pwhash, in->password, proof);
+		cached = cache_hit(in->username, proof);
+	}
+	if (!locked && !cached &&
+	    (rv = acct_store_login_reserve(in->username, in->temp, source, st,
+	         &locked)) != MGR_OK)
+		goto out;
+	if (locked) {
+		rv = rpc_fail(call, MGR_ERATE, locked == ACCT_LOGIN_LOCKED_GLOBAL
+		    ? "too many failed logins for this user name; try again later"
+		    : "too many failed logins for this user name from this "
+		      "address; try again later");
+		snprintf(detail, sizeof(detail), "locked out (%s), from %s",
+		    locked == ACCT_LOGIN_LOCKED_GLOBAL ? "all addresses" : "this address",
+		    source);
+		audit_log(call->request_id, &actor, "auth.basic", "", rv, detail);
 		goto out;
 	}
-	if (strcmp(elem(r, 0), "locked") == 0) {
-		rv = rpc_fail(call, MGR_ERATE,
-		    "too many failed logins for this user name; try again later");
-		audit_log(call->request_id, &actor, "auth.basic", "", rv, "locked out");
-		goto out;
-	}
-	if (strcmp(elem(r, 0), "ok") == 0 && r->elements >= 6) {
-		found = 1;
-		if (mgr_parse_i64(elem(r, 1), &n) == MGR_OK)
-			fails = n;
-		snprintf(id, sizeof(id), "%s", elem(r, 2));
-		snprintf(state, sizeof(state), "%s", elem(r, 3));
-		snprintf(stored, sizeof(stored), "%s", elem(r, 4));
-		snprintf(cred, sizeof(cred), "%s", elem(r, 5));
-	}
-	if (!found) {
-		acct_pw_dummy(in->password);
-		vr = MGR_EUNAUTH;
-	} else if (!in->temp) {
-		cache_proof(stored, in->password, proof);
-		if (cache_hit(in->username, proof)) {
-			vr = MGR_OK;
-		} else {
-			vr = acct_pw_verify(in->password, stored);
-			if (vr == MGR_OK)
-				cache_put(in->username, proof);
-		}
-		OPENSSL_cleanse(proof, sizeof(proof));
-	} else {
-		vr = acct_pw_verify(in->password, stored);
-		/* Disabled before registration: the credentials do not work. */
-		if (vr == MGR_OK && strcmp(state, "pending_registration") != 0)
-			vr = MGR_EUNAUTH;
-	}
-	if (vr != MGR_OK) {
+	if ((vr = auth_verify(in, &l, proof, cached)) != MGR_OK) {
 		if (vr == MGR_EINVAL)
 			log_error(call->request_id, "unreadable password hash of %s %s",
-			    kind, in->temp ? id : in->username);
-		fails = auth_count_failure(st, lock_key, call->request_id);
+			    kind, in->temp ? l.id : in->username);
+		if (acct_store_login_failed(in->username, in->temp, source, st, &na,
+		        &ng) != MGR_OK)
+			log_warn(call->request_id, "failed login not recorded (Redis)");
 		rv = rpc_fail(call, MGR_EUNAUTH, "wrong user name or password");
-		audit_log(call->request_id, &actor, "auth.basic", id, rv,
-		    !found ? "unknown user name"
-		    : strcmp(state, "disabled") == 0 ? "account disabled"
-		                                     : "wrong password");
-		if (fails >= st->max_failures)
-			audit_log(call->request_id, &actor, "auth.lockout", id, MGR_OK,
-			    "too many failed logins; user name locked");
+		snprintf(detail, sizeof(detail), "%s, from %s",
+		    !l.found ? "unknown user name"
+		    : strcmp(l.state, "disabled") == 0 ? "account disabled"
+		                                       : "wrong password", source);
+		audit_log(call->request_id, &actor, "auth.basic", l.id,
+		    rv, detail);
+		if (na == st->max_failures) {
+			snprintf(detail, sizeof(detail), "too many failed logins; user "
+			    "name locked for address %s", source);
+			audit_log(call->request_id, &actor, "auth.lockout",
+			    l.id, MGR_OK, detail);
+		}
+		if (ng == st->global_max_failures)
+			audit_log(call->request_id, &actor, "auth.lockout",
+			    l.id, MGR_OK,
+			    "too many failed logins from all addresses; user name "
+			    "locked for addresses it never logged in from");
 		goto out;
 	}
-	if (fails > 0) {
-		freeReplyObject(r);
-		r = NULL;
-		if (kv_cmd(&r, "DEL %s", lock_key) != MGR_OK)
-			r = NULL;
-	}
-	out.id = in->temp ? id : in->username;
-	out.cred_version = mgr_parse_i64(cred, &n) == MGR_OK && n > 0 ? (uint64_t)n : 0;
+	if (acct_store_login_ok(in->username, in->temp, source, !cached) != MGR_OK)
+		log_warn(call->request_id, "successful login not recorded (Redis)");
+	out.id = in->temp ? l.id : in->username;
+	out.role = l.role;
+	out.cred_version = l.cred_version;
 	rv = rpc_reply(call, &out.base);
 out:
-	OPENSSL_cleanse(stored, sizeof(stored));
-	if (r != NULL)
-		freeReplyObject(r);
-	if (in != NULL) {
-		OPENSSL_cleanse(in->password, strlen(in->password));
-		mgr__account__auth_basic_request__free_unpacked(in, NULL);
-	}
-	return (rv);
+	OPENSSL_cleanse(l.pwhash, sizeof(l.pwhash));
+	OPENSSL_cleanse(proof, sizeof(proof));
+	return (op_end(&op, rv));
 }

@@ -13,6 +13,10 @@ const struct rpc_method account_methods[] = {
 	{"account.Enable", acct_h_enable},
 	{"account.Delete", acct_h_delete},
 	{"account.ListAudit", acct_h_list_audit},
+	{"account.AdminCreate", acct_h_admin_create},
+	{"account.AdminList", acct_h_admin_list},
+	{"account.AdminDelete", acct_h_admin_delete},
+	{"account.AdminSetPassword", acct_h_admin_set_password},
 	{NULL, NULL},
 };
 

@@ -1,6 +1,15 @@
 /* Devices (admin): certificates for clientAuth and serverAuth whose Subject
  * DNs share the registry with accounts. Keys: dev:<id> (hash id, name,
- * created_at, serial), dev:name:<name> (id), dev:all (zset). */
+ * created_at, serial), dev:name:<name> (id), dev:all (zset).
+ *
+ * Revoke (API.md "Devices (v2)") goes through the one revocation step of
+ * every certificate (revoke_cert, issue.h: the CRL, OCSP and the
+ * authentication cache read the same record), reason cessationOfOperation;
+ * revoking a revoked device answers it as it is. Delete is allowed once the
+ * device's certificate is revoked or expired (409 while it is valid: a
+ * device that may still be in use is revoked first, on purpose), and frees
+ * the device's name and Subject DN; the certificate record stays, so that
+ * the CRL and OCSP keep answering for its serial. */
 #include "services/ca/handlers.h"
 
 #include <stdlib.h>
@@ -9,6 +18,7 @@
 #include "common/audit.h"
 #include "common/kv.h"
 #include "common/log.h"
+#include "common/op.h"
 #include "common/page.h"
 #include "common/replay.h"
 #include "services/ca/issue.h"
@@ -19,8 +29,7 @@
 /* ARGV: the record, then 15 id, 16 name, 17 created_at ms, 18 replay key,
  * 19 reply (common/replay.h). */
 static const char lua_device[] =
-    REPLAY_LUA
-    "if replay_seen(ARGV[18]) then return " REPLAY_LUA_SIGNAL " end\n"
+    REPLAY_LUA REPLAY_LUA_GUARD(18)
     "if redis.call('EXISTS', 'dev:name:' .. ARGV[16]) == 1 then\n"
     "  return redis.error_reply('CONFLICT name') end\n"
     "if redis.call('EXISTS', ARGV[5]) == 1 then\n"
@@ -80,20 +89,22 @@ ca_h_create_device(struct rpc_call *call, void *arg)
 	struct ca_issued iss;
 	struct ca_argv av;
 	redisReply *r = NULL;
-	char id[MGR_ID_MAX], holder[MGR_ID_MAX + 8], why[256], detail[128], script[CA_LUA_MAX];
-	struct replay rp = {.reply = NULL};
+	char id[MGR_ID_MAX], holder[MGR_ID_MAX + 8], why[256], script[CA_LUA_MAX];
 	size_t lens[64];
+	struct op op;
 	int64_t now = mgr_now_s(), exp;
 	int hit = 0;
 	mgr_err rv;
 
 	memset(&iss, 0, sizeof(iss));
-	why[0] = detail[0] = id[0] = '\0';
+	why[0] = id[0] = '\0';
 	if (call->caller->kind != MGR__CALLER__KIND__ADMIN)
 		return (rpc_fail(call, MGR_EUNAUTH, "devices are registered by an administrator"));
-	if ((rv = rpc_args(call, &mgr__ca__create_device_request__descriptor,
+	op_start(&op, call, NULL);
+	if ((rv = op_args(&op, &mgr__ca__create_device_request__descriptor,
 	         (ProtobufCMessage **)&req)) != MGR_OK)
-		return (rv);
+		return (op_end(&op, rv));
+	op.action = "device.create";
 	if (!name_ok(req->name)) {
 		rv = MGR_EINVAL;
 		snprintf(why, sizeof(why), "name: 1 to %d characters, no control characters",
@@ -101,13 +112,8 @@ ca_h_create_device(struct rpc_call *call, void *arg)
 		goto out;
 	}
 	/* A replay's DN is taken now (by itself): look for the record first. */
-	if ((rv = replay_init(&rp, call)) != MGR_OK ||
-	    (rv = replay_lookup(&rp, call, &hit)) != MGR_OK)
+	if ((rv = op_lookup(&op, &hit)) != MGR_OK || hit)
 		goto out;
-	if (hit) {
-		snprintf(detail, sizeof(detail), "replayed");
-		goto out;
-	}
 	if ((rv = ca_expiration(ca, 0, 0, now, &exp, why, sizeof(why))) != MGR_OK ||
 	    (rv = ca_csr_parse(req->csr_pem, &csr, why, sizeof(why))) != MGR_OK)
 		goto out;
@@ -131,46 +137,42 @@ ca_h_create_device(struct rpc_call *call, void *arg)
 	dev.name = req->name;
 	dev.created_at = iss.issued_ms / 1000;
 	dev.certificate = &cm;
-	if ((rv = replay_prepare(&rp, &dev.base)) != MGR_OK)
+	if ((rv = op_replay(&op, &dev.base)) != MGR_OK)
 		goto out;
 	ca_argv_cert(&av, &iss, holder, "");
 	ca_argv_add(&av, id);
 	ca_argv_add(&av, req->name);
 	ca_argv_add_i64(&av, iss.issued_ms);
-	ca_argv_add(&av, rp.key);
-	ca_argv_add(&av, (const char *)rp.reply);
+	ca_argv_add(&av, op.rp.key);
+	ca_argv_add(&av, (const char *)op.rp.reply);
 	if (ca_lua_script(lua_device, script, sizeof(script)) == NULL) {
 		rv = MGR_EINTERNAL;
 		goto out;
 	}
-	replay_argvlen(&rp, av.n, av.v, lens);
+	replay_argvlen(&op.rp, av.n, av.v, lens);
 	if ((rv = kv_eval(&r, script, 0, av.n, av.v, lens)) != MGR_OK) {
 		if (rv == MGR_ECONFLICT)
 			snprintf(why, sizeof(why), "the device name or Subject DN is taken");
 		goto out;
 	}
 	if (replay_signalled(r)) {
-		snprintf(detail, sizeof(detail), "replayed");
 		id[0] = '\0';
-		rv = replay_answer(&rp, call);
+		rv = op_replayed(&op);
 		goto out;
 	}
-	snprintf(detail, sizeof(detail), "serial %s", iss.serial);
+	snprintf(op.detail, sizeof(op.detail), "serial %s", iss.serial);
 	rv = rpc_reply(call, &dev.base);
 out:
-	if (rv != MGR_OK && !hit && (rv = replay_rescue(&rp, call, rv)) == MGR_OK)
-		snprintf(detail, sizeof(detail), "replayed");
+	if (rv != MGR_OK && !hit && (rv = replay_rescue(&op.rp, call, rv)) == MGR_OK)
+		op.replayed = 1;
 	if (rv != MGR_OK)
 		rpc_fail(call, rv, "%s", why[0] != '\0' ? why : mgr_strerror(rv));
-	audit_log(call->request_id, call->caller, "device.create", id, rv,
-	    rv == MGR_OK ? detail : why);
-	replay_clear(&rp);
+	snprintf(op.target, sizeof(op.target), "%s", id);
 	if (r != NULL)
 		freeReplyObject(r);
 	ca_issued_clear(&iss);
 	ca_csr_free(csr);
-	mgr__ca__create_device_request__free_unpacked(req, NULL);
-	return (rv);
+	return (op_end(&op, rv));
 }
 
 mgr_err
@@ -180,8 +182,7 @@ ca_h_list_devices(struct rpc_call *call, void *arg)
 	Mgr__Ca__ListDevicesRequest *in = NULL;
 	const char *argv[3];
 	char lim[16];
-	Mgr__Ca__Device *devs = NULL, **dptr = NULL;
-	Mgr__Ca__Certificate *cms = NULL;
+	struct op_list devs = {.items = NULL}, cms = {.items = NULL};
 	struct ca_record *recs = NULL;
 	size_t n = 0;
 	redisReply *r = NULL;
@@ -217,17 +218,14 @@ ca_h_list_devices(struct rpc_call *call, void *arg)
 		rv = MGR_EINTERNAL;
 		goto out;
 	}
-	if (n > 0 && ((devs = calloc(n, sizeof(*devs))) == NULL ||
-	    (dptr = calloc(n, sizeof(*dptr))) == NULL ||
-	    (cms = calloc(n, sizeof(*cms))) == NULL)) {
-		rv = MGR_ENOMEM;
+	if ((rv = op_list_alloc(&devs, &mgr__ca__device__descriptor, n)) != MGR_OK ||
+	    (rv = op_list_alloc(&cms, &mgr__ca__certificate__descriptor, n)) != MGR_OK)
 		goto out;
-	}
 	for (size_t i = 0; i < n; i++) {
 		const redisReply *d = r->element[0]->element[i];
+		Mgr__Ca__Device *dev = op_list_at(&devs, i);
 		int64_t created = 0;
 
-		mgr__ca__device__init(&devs[i]);
 		if (d->type != REDIS_REPLY_ARRAY || d->elements != 3 ||
 		    d->element[0]->type != REDIS_REPLY_STRING ||
 		    d->element[1]->type != REDIS_REPLY_STRING) {
@@ -236,15 +234,14 @@ ca_h_list_devices(struct rpc_call *call, void *arg)
 		}
 		if (d->element[2]->type == REDIS_REPLY_STRING)
 			(void)mgr_parse_i64(d->element[2]->str, &created);
-		devs[i].id = d->element[0]->str;
-		devs[i].name = d->element[1]->str;
-		devs[i].created_at = created;
-		ca_record_msg(&recs[i], now, &cms[i]);
-		devs[i].certificate = &cms[i];
-		dptr[i] = &devs[i];
+		dev->id = d->element[0]->str;
+		dev->name = d->element[1]->str;
+		dev->created_at = created;
+		dev->certificate = op_list_at(&cms, i);
+		ca_record_msg(&recs[i], now, dev->certificate);
 	}
-	rep.devices = dptr;
-	rep.n_devices = n;
+	rep.devices = (Mgr__Ca__Device **)devs.ptrs;
+	rep.n_devices = devs.n;
 	rep.next_after = r->element[2]->str;
 	rv = rpc_reply(call, &rep.base);
 out:
@@ -252,10 +249,191 @@ out:
 		rpc_fail(call, rv, "%s", mgr_strerror(rv));
 	if (r != NULL)
 		freeReplyObject(r);
-	free(devs);
-	free(dptr);
-	free(cms);
+	op_list_free(&devs);
+	op_list_free(&cms);
 	ca_records_free(recs, n);
 	mgr__ca__list_devices_request__free_unpacked(in, NULL);
+	return (rv);
+}
+
+/* ARGV 1 device id, 2 now (s), 3 now (RFC 3339). → {status, {id, name,
+ * created_at}, cert record} with status "revoked" or "already";
+ * "notfound". */
+static const char lua_revoke[] =
+    "local d = redis.call('HMGET', 'dev:' .. ARGV[1], 'id', 'name', 'created_at',"
+    " 'serial')\n"
+    "if not d[1] or not d[4] then return 'notfound' end\n"
+    "local st = revoke_cert(d[4], '', ARGV[2], ARGV[3], false, '5') and 'revoked'"
+    " or 'already'\n"
+    "local c = redis.call('HMGET', 'cert:' .. d[4], 'serial', 'holder',\n"
+    "  'account_id', 'subject', 'pem', 'spki', 'not_before', 'not_after',\n"
+    "  'revoked_at', 'issued_at')\n"
+    "if not c[1] then return 'notfound' end\n"
+    "return {st, {d[1], d[2], d[3] or '0'}, {c}}\n";
+
+/* ARGV 1 device id, 2 now (s), 3 replay key, 4 reply. "ok", "notfound",
+ * "valid" (its certificate is neither revoked nor expired). */
+static const char lua_delete[] =
+    REPLAY_LUA
+    "if replay_seen(ARGV[3]) then return " REPLAY_LUA_SIGNAL " end\n"
+    "local d = redis.call('HMGET', 'dev:' .. ARGV[1], 'id', 'name', 'serial')\n"
+    "if not d[1] then return 'notfound' end\n"
+    "local c = d[3] and redis.call('HMGET', 'cert:' .. d[3], 'revoked_at',"
+    " 'not_after', 'dn', 'holder') or {}\n"
+    "if c[2] and (not c[1] or c[1] == '') and"
+    " tonumber(c[2]) > tonumber(ARGV[2]) then return 'valid' end\n"
+    "if c[3] and redis.call('GET', c[3]) == 'dev:' .. ARGV[1] then\n"
+    "  redis.call('DEL', c[3]) end\n"
+    "if d[2] and redis.call('GET', 'dev:name:' .. d[2]) == ARGV[1] then\n"
+    "  redis.call('DEL', 'dev:name:' .. d[2]) end\n"
+    "redis.call('DEL', 'dev:' .. ARGV[1])\n"
+    "redis.call('ZREM', 'dev:all', ARGV[1])\n"
+    "replay_save(ARGV[3], ARGV[4])\n"
+    "return 'ok'\n";
+
+static int
+device_id_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	return (n > 4 && n < MGR_ID_MAX && strncmp(s, "dev_", 4) == 0 &&
+	    strspn(s + 4, "abcdefghijklmnopqrstuvwxyz0123456789") == n - 4);
+}
+
+mgr_err
+ca_h_revoke_device(struct rpc_call *call, void *arg)
+{
+	Mgr__Ca__DeviceRequest *req = NULL;
+	Mgr__Ca__Device dev = MGR__CA__DEVICE__INIT;
+	Mgr__Ca__Certificate cm;
+	struct ca_record *recs = NULL;
+	size_t n = 0;
+	redisReply *r = NULL;
+	char script[CA_LUA_MAX], now_s[24], now_iso[MGR_TIME_MAX], detail[128];
+	const char *argv[3], *target = "";
+	int64_t now = mgr_now_s(), created = 0;
+	mgr_err rv;
+
+	(void)arg;
+	detail[0] = '\0';
+	if (call->caller->kind != MGR__CALLER__KIND__ADMIN)
+		return (rpc_fail(call, MGR_EUNAUTH, "devices are revoked by an administrator"));
+	if ((rv = rpc_args(call, &mgr__ca__device_request__descriptor,
+	         (ProtobufCMessage **)&req)) != MGR_OK)
+		return (rv);
+	target = req->id;
+	if (!device_id_ok(req->id)) {
+		rv = rpc_fail(call, MGR_ENOTFOUND, "no such device");
+		goto out;
+	}
+	if (ca_lua_script(lua_revoke, script, sizeof(script)) == NULL) {
+		rv = MGR_EINTERNAL;
+		goto out;
+	}
+	snprintf(now_s, sizeof(now_s), "%lld", (long long)now);
+	mgr_time_format(now, now_iso);
+	argv[0] = req->id;
+	argv[1] = now_s;
+	argv[2] = now_iso;
+	if ((rv = kv_eval(&r, script, 0, 3, argv, NULL)) != MGR_OK)
+		goto out;
+	if (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS) {
+		rv = rpc_fail(call, MGR_ENOTFOUND, "no such device");
+		goto out;
+	}
+	if (r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
+	    r->element[0]->type != REDIS_REPLY_STRING ||
+	    r->element[1]->type != REDIS_REPLY_ARRAY || r->element[1]->elements != 3 ||
+	    (rv = ca_records_from_reply(r->element[2], &recs, &n)) != MGR_OK || n != 1) {
+		rv = rv != MGR_OK ? rv : MGR_EINTERNAL;
+		goto out;
+	}
+	for (size_t i = 0; i < 3; i++)
+		if (r->element[1]->element[i]->type != REDIS_REPLY_STRING) {
+			rv = MGR_EINTERNAL;
+			goto out;
+		}
+	(void)mgr_parse_i64(r->element[1]->element[2]->str, &created);
+	dev.id = r->element[1]->element[0]->str;
+	dev.name = r->element[1]->element[1]->str;
+	dev.created_at = created;
+	ca_record_msg(&recs[0], now, &cm);
+	dev.certificate = &cm;
+	snprintf(detail, sizeof(detail), "serial %s%s", recs[0].serial,
+	    strcmp(r->element[0]->str, "already") == 0 ? ", already revoked" : "");
+	rv = rpc_reply(call, &dev.base);
+out:
+	if (rv != MGR_OK && call->message[0] == '\0')
+		rpc_fail(call, rv, "%s", mgr_strerror(rv));
+	audit_log(call->request_id, call->caller, "device.revoke", target, rv,
+	    rv == MGR_OK ? detail : call->message);
+	ca_records_free(recs, n);
+	if (r != NULL)
+		freeReplyObject(r);
+	mgr__ca__device_request__free_unpacked(req, NULL);
+	return (rv);
+}
+
+mgr_err
+ca_h_delete_device(struct rpc_call *call, void *arg)
+{
+	Mgr__Ca__DeviceRequest *req = NULL;
+	Mgr__Empty empty = MGR__EMPTY__INIT;
+	struct replay rp = {.reply = NULL};
+	redisReply *r = NULL;
+	char now_s[24];
+	const char *argv[4], *target = "";
+	size_t lens[4];
+	int replayed = 0;
+	mgr_err rv;
+
+	(void)arg;
+	if (call->caller->kind != MGR__CALLER__KIND__ADMIN)
+		return (rpc_fail(call, MGR_EUNAUTH, "devices are deleted by an administrator"));
+	if ((rv = rpc_args(call, &mgr__ca__device_request__descriptor,
+	         (ProtobufCMessage **)&req)) != MGR_OK)
+		return (rv);
+	target = req->id;
+	if (!device_id_ok(req->id)) {
+		rv = rpc_fail(call, MGR_ENOTFOUND, "no such device");
+		goto out;
+	}
+	if ((rv = replay_init(&rp, call)) != MGR_OK ||
+	    (rv = replay_prepare(&rp, &empty.base)) != MGR_OK)
+		goto out;
+	snprintf(now_s, sizeof(now_s), "%lld", (long long)mgr_now_s());
+	argv[0] = req->id;
+	argv[1] = now_s;
+	argv[2] = rp.key;
+	argv[3] = (const char *)rp.reply;
+	replay_argvlen(&rp, 4, argv, lens);
+	if ((rv = kv_eval(&r, lua_delete, 0, 4, argv, lens)) != MGR_OK)
+		goto out;
+	if (replay_signalled(r)) {
+		replayed = 1;
+		rv = replay_answer(&rp, call);
+		goto out;
+	}
+	if (r->type != REDIS_REPLY_STRING) {
+		rv = MGR_EINTERNAL;
+		goto out;
+	}
+	if (strcmp(r->str, "notfound") == 0)
+		rv = rpc_fail(call, MGR_ENOTFOUND, "no such device");
+	else if (strcmp(r->str, "valid") == 0)
+		rv = rpc_fail(call, MGR_ECONFLICT, "the device's certificate is valid: "
+		    "revoke it first");
+	else
+		rv = rpc_reply(call, &empty.base);
+out:
+	if (rv != MGR_OK && call->message[0] == '\0')
+		rpc_fail(call, rv, "%s", mgr_strerror(rv));
+	audit_log(call->request_id, call->caller, "device.delete", target, rv,
+	    rv == MGR_OK ? (replayed ? "replayed" : "name and Subject DN freed")
+	                 : call->message);
+	replay_clear(&rp);
+	if (r != NULL)
+		freeReplyObject(r);
+	mgr__ca__device_request__free_unpacked(req, NULL);
 	return (rv);
 }

@@ -16,6 +16,8 @@ mgr_err ca_h_crl(struct rpc_call *call, void *arg);
 mgr_err ca_h_ocsp(struct rpc_call *call, void *arg);
 mgr_err ca_h_create_device(struct rpc_call *call, void *arg);
 mgr_err ca_h_list_devices(struct rpc_call *call, void *arg);
+mgr_err ca_h_revoke_device(struct rpc_call *call, void *arg);
+mgr_err ca_h_delete_device(struct rpc_call *call, void *arg);
 
 /* expiry.c: the expiry scanner, run on its own thread until *stop. */
 void ca_expiry_loop(void *state, volatile int *stop);

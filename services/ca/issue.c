@@ -40,7 +40,9 @@ static const char lua_certs[] =
     "  redis.call('INCR', 'crl:gen')\n"
     "  redis.call('INCR', '" KEY_AUTH_EPOCH "')\n"
     "  redis.call('PUBLISH', '" KEY_AUTH_CHANNEL "', 'cert ' .. serial)\n"
-    "  emit_event(acct, 'certificate.revoked', etime, cjson.encode({serial = serial}))\n"
+    "  if acct ~= '' then\n"
+    "    emit_event(acct, 'certificate.revoked', etime, cjson.encode({serial = serial}))\n"
+    "  end\n"
     "  return true\n"
     "end\n";
 

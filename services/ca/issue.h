@@ -72,7 +72,8 @@ void ca_argv_add_i64(struct ca_argv *a, int64_t v);
  * marks a record revoked (reason: an RFC 5280 CRLReason code as a string,
  * or nil for none: "4" superseded for rotation, "5" cessationOfOperation
  * for a device; kept as revoked_reason for the CRL and OCSP), moves it from certs:expiry to certs:revoked, bumps crl:gen,
- * publishes "cert <serial>" on mgr:auth and emits certificate.revoked; it
+ * publishes "cert <serial>" on mgr:auth and emits certificate.revoked (to
+ * the account; a device, account_id "", has no event stream); it
  * returns true when it revoked now. NULL when buf is too small. */
 #define CA_LUA_MAX 16384
 const char *ca_lua_script(const char *body, char *buf, size_t buflen);

@@ -15,6 +15,8 @@ static const struct rpc_method ca_methods[] = {
 	{"ca.Ocsp", ca_h_ocsp},
 	{"ca.CreateDevice", ca_h_create_device},
 	{"ca.ListDevices", ca_h_list_devices},
+	{"ca.RevokeDevice", ca_h_revoke_device},
+	{"ca.DeleteDevice", ca_h_delete_device},
 	{NULL, NULL},
 };
 

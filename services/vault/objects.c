@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/audit.h"
+#include "common/op.h"
 #include "common/kv.h"
 #include "common/log.h"
 #include "proto/vault.pb-c.h"
@@ -315,17 +315,17 @@ vault_h_put_commit(struct rpc_call *call, void *arg)
 	Mgr__Vault__PutCommitReply out = MGR__VAULT__PUT_COMMIT_REPLY__INIT;
 	Mgr__Vault__Object po;
 	struct vault_obj o;
-	struct replay rp = {.reply = NULL};
 	struct vault_upload info;
-	char detail[48];
+	struct op op;
 	int created = 0;
 	int64_t now = mgr_now_s();
 	mgr_err rv, up = MGR_ENOTFOUND;
 
 	(void)arg;
-	if ((rv = rpc_args(call, &mgr__vault__put_commit_request__descriptor,
+	if ((rv = op_begin(&op, call, NULL,
+	         &mgr__vault__put_commit_request__descriptor,
 	         (ProtobufCMessage **)&in)) != MGR_OK)
-		return (rv);
+		goto out;
 	if (!is_hex64(in->sha256) || in->size < 0 || strlen(in->md5) > 32) {
 		rv = rpc_fail(call, MGR_EINVAL, "bad size or checksum");
 		goto out;
@@ -338,8 +338,7 @@ vault_h_put_commit(struct rpc_call *call, void *arg)
 	po.modified_at = now;
 	po.version = in->upload_id;
 	po.md5 = in->md5;
-	if ((rv = replay_init(&rp, call)) != MGR_OK ||
-	    (rv = replay_prepare(&rp, &po.base)) != MGR_OK)
+	if ((rv = op_replay(&op, &po.base)) != MGR_OK)
 		goto out;
 	/* The chunk files' names are durable before the commit names them. */
 	if ((up = vault_store_upload_info(in->vault_id, in->upload_id,
@@ -349,19 +348,20 @@ vault_h_put_commit(struct rpc_call *call, void *arg)
 		goto out;
 	rv = vault_store_put_commit(in->vault_id, in->upload_id, caller_id(call),
 	    in->size, in->sha256, in->md5, now, in->commit_deadline_ms, &created, &o,
-	    &rp);
+	    &op.rp);
 	if (rv != MGR_OK && rv != MGR_EUNAVAIL && up == MGR_OK)
 		/* A refused commit ended the upload: its files go now (the
 		 * collector checks that nothing holds them). */
 		vault_gc_blob_now(in->vault_id, in->upload_id);
-	if (rv == MGR_OK && rp.hit) {
-		rv = replay_answer(&rp, call);
+	if (rv == MGR_OK && op.rp.hit) {
+		rv = op_replayed(&op);
 		goto out;
 	}
-	/* The key stays out of the audit: it may say something about the data. */
-	snprintf(detail, sizeof(detail), "size=%lld", (long long)in->size);
-	audit_log(call->request_id, call->caller, "object.put", in->vault_id, rv,
-	    detail);
+	/* Audited from here on. The key stays out of the audit: it may say
+	 * something about the data. */
+	op.action = "object.put";
+	snprintf(op.target, sizeof(op.target), "%s", in->vault_id);
+	snprintf(op.detail, sizeof(op.detail), "size=%lld", (long long)in->size);
 	if (rv == MGR_ETOOBIG) {
 		rv = rpc_fail(call, rv, "the vault's quota would be exceeded");
 		goto out;
@@ -385,9 +385,7 @@ vault_h_put_commit(struct rpc_call *call, void *arg)
 	out.created = created;
 	rv = rpc_reply(call, &out.base);
 out:
-	replay_clear(&rp);
-	mgr__vault__put_commit_request__free_unpacked(in, NULL);
-	return (rv);
+	return (op_end(&op, rv));
 }
 
 mgr_err
@@ -495,36 +493,34 @@ vault_h_obj_delete(struct rpc_call *call, void *arg)
 {
 	Mgr__Vault__ObjectRef *in = NULL;
 	struct vault_rec v;
-	struct replay rp = {.reply = NULL};
-	char detail[48];
+	struct op op;
 	int64_t size = 0;
 	mgr_err rv;
 
 	(void)arg;
-	if ((rv = rpc_args(call, &mgr__vault__object_ref__descriptor,
+	if ((rv = op_begin(&op, call, NULL, &mgr__vault__object_ref__descriptor,
 	         (ProtobufCMessage **)&in)) != MGR_OK)
-		return (rv);
+		goto out;
 	if ((rv = vault_for_objects(call, in->vault, "object.delete", &v)) != MGR_OK ||
 	    (rv = check_key(call, in->key)) != MGR_OK)
 		goto out;
-	if ((rv = replay_init(&rp, call)) != MGR_OK)
+	if ((rv = replay_init(&op.rp, call)) != MGR_OK)
 		goto out;
 	rv = vault_store_obj_delete(&v, call->caller->id, in->key, strlen(in->key),
-	    &size, &rp);
-	if (rv == MGR_OK && rp.hit) {
-		rv = replay_answer(&rp, call);
+	    &size, &op.rp);
+	if (rv == MGR_OK && op.rp.hit) {
+		rv = op_replayed(&op);
 		goto out;
 	}
 	if (rv == MGR_ENOTFOUND) {
 		rv = rpc_fail(call, rv, "no such object");
 		goto out;
 	}
-	snprintf(detail, sizeof(detail), "size=%lld", (long long)size);
-	audit_log(call->request_id, call->caller, "object.delete", v.id, rv, detail);
+	op.action = "object.delete";
+	snprintf(op.target, sizeof(op.target), "%s", v.id);
+	snprintf(op.detail, sizeof(op.detail), "size=%lld", (long long)size);
 out:
-	replay_clear(&rp);
-	mgr__vault__object_ref__free_unpacked(in, NULL);
-	return (rv);
+	return (op_end(&op, rv));
 }
 
 mgr_err
@@ -532,7 +528,7 @@ vault_h_obj_list(struct rpc_call *call, void *arg)
 {
 	Mgr__Vault__ListObjectsRequest *in = NULL;
 	Mgr__Vault__ListObjectsReply out = MGR__VAULT__LIST_OBJECTS_REPLY__INIT;
-	Mgr__Vault__Object *items = NULL, **ptrs = NULL;
+	struct op_list l = {.items = NULL};
 	struct vault_obj *o = NULL;
 	struct vault_rec v;
 	size_t n = 0;
@@ -560,22 +556,16 @@ vault_h_obj_list(struct rpc_call *call, void *arg)
 	if ((rv = vault_store_obj_list(&v, in->prefix, in->after, in->limit, &o, &n,
 	         &more)) != MGR_OK)
 		goto out;
-	if (n > 0 && ((items = calloc(n, sizeof(*items))) == NULL ||
-	                 (ptrs = calloc(n, sizeof(*ptrs))) == NULL)) {
-		rv = MGR_ENOMEM;
+	if ((rv = op_list_alloc(&l, &mgr__vault__object__descriptor, n)) != MGR_OK)
 		goto out;
-	}
-	for (size_t i = 0; i < n; i++) {
-		obj_to_proto(&o[i], &items[i]);
-		ptrs[i] = &items[i];
-	}
-	out.n_objects = n;
-	out.objects = ptrs;
+	for (size_t i = 0; i < n; i++)
+		obj_to_proto(&o[i], op_list_at(&l, i));
+	out.n_objects = l.n;
+	out.objects = (Mgr__Vault__Object **)l.ptrs;
 	out.next_after = more && n > 0 ? o[n - 1].key : (char *)"";
 	rv = rpc_reply(call, &out.base);
 out:
-	free(ptrs);
-	free(items);
+	op_list_free(&l);
 	free(o);
 	mgr__vault__list_objects_request__free_unpacked(in, NULL);
 	return (rv);

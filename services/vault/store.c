@@ -108,7 +108,7 @@ vault_from(const redisReply *r, struct vault_rec *v)
 
 static const char lua_tpl_create[] =
     REPLAY_LUA
-    "if replay_seen(ARGV[7]) then return " REPLAY_LUA_SIGNAL " end\n"
+    REPLAY_LUA_GUARD(7)
     "if not redis.call('SET', KEYS[1], ARGV[1], 'NX') then\n"
     "  return redis.error_reply('CONFLICT a template with this name exists')\n"
     "end\n"
@@ -264,7 +264,7 @@ vault_store_tpl_list(const char *after, size_t limit, struct vault_tpl **out,
 
 static const char lua_vault_create[] =
     REPLAY_LUA
-    "if replay_seen(ARGV[10]) then return " REPLAY_LUA_SIGNAL " end\n"
+    REPLAY_LUA_GUARD(10)
     "if not redis.call('SET', KEYS[1], ARGV[1], 'NX') then\n"
     "  return redis.error_reply('CONFLICT a vault with this name exists')\n"
     "end\n"
@@ -413,7 +413,7 @@ vault_store_owner_of(const char *vid, struct vault_rec *out)
 
 static const char lua_vault_delete[] =
     REPLAY_LUA
-    "if replay_seen(ARGV[2]) then return " REPLAY_LUA_SIGNAL " end\n"
+    REPLAY_LUA_GUARD(2)
     "local v = redis.call('HMGET', KEYS[1], 'id', 'object_count')\n"
     "if not v[1] then return redis.error_reply('NOTFOUND no such vault') end\n"
     "if tonumber(v[2]) ~= 0 or redis.call('ZCARD', KEYS[2]) ~= 0 then\n"
@@ -948,7 +948,7 @@ vault_store_chunk_record(const char *vid, const char *upload_id,
 
 static const char lua_put_commit[] =
     REPLAY_LUA VAULT_SEGS_LUA DROP_LUA SWITCH_LUA COND_LUA
-    "if replay_seen(ARGV[8]) then return " REPLAY_LUA_SIGNAL " end\n"
+    REPLAY_LUA_GUARD(8)
     "local dl = tonumber(ARGV[11])\n"
     "if dl > 0 then\n"
     "  local t = redis.call('TIME')\n"
@@ -1148,7 +1148,7 @@ vault_store_put_abort(const char *vid, const char *upload_id, const char *owner)
 
 static const char lua_obj_compose[] =
     REPLAY_LUA VAULT_SEGS_LUA DROP_LUA SWITCH_LUA COND_LUA
-    "if replay_seen(ARGV[9]) then return " REPLAY_LUA_SIGNAL " end\n"
+    REPLAY_LUA_GUARD(9)
     "local v = redis.call('HMGET', KEYS[1], 'owner_account_id', 'quota_bytes',\n"
     "  'bytes_used', 'object_count', 'mirror')\n"
     "if not v[1] then return redis.error_reply('NOTFOUND no such vault') end\n"
@@ -1443,7 +1443,7 @@ vault_store_gc_orphan(const char *vid, const char *blob, int *orphan)
 
 static const char lua_obj_delete[] =
     REPLAY_LUA VAULT_SEGS_LUA DROP_LUA
-    "if replay_seen(ARGV[4]) then return " REPLAY_LUA_SIGNAL " end\n"
+    REPLAY_LUA_GUARD(4)
     "local v = redis.call('HMGET', KEYS[1], 'owner_account_id', 'mirror')\n"
     "if not v[1] then return redis.error_reply('NOTFOUND no such vault') end\n"
     "if v[1] ~= ARGV[1] then\n"

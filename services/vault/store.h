@@ -347,11 +347,7 @@ mgr_err vault_store_migrate_commit(const char *vid, const char *key,
     size_t keylen, const char *oldver, const char *upload_id, int64_t size,
     const char *md5, int *done);
 
-/* names.c: the rules for names and keys. */
-int vault_name_valid(const char *name);
-/* 1..VAULT_KEY_MAX bytes of valid UTF-8 (no overlong forms, surrogates or
- * code points past U+10FFFF) without NUL. */
-int vault_key_valid(const char *key, size_t len);
-int vault_utf8_valid(const char *s, size_t len);
+/* The rules for names and keys (rules.h), for every includer of this. */
+#include "services/vault/rules.h"
 
 #endif

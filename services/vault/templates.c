@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/audit.h"
+#include "common/op.h"
 #include "proto/vault.pb-c.h"
 
 static int
@@ -19,16 +19,17 @@ vault_h_tpl_create(struct rpc_call *call, void *arg)
 	Mgr__Vault__CreateTemplateRequest *in = NULL;
 	Mgr__Vault__Template out = MGR__VAULT__TEMPLATE__INIT;
 	struct vault_tpl t;
-	struct replay rp = {.reply = NULL};
+	struct op op;
 	size_t n;
 	mgr_err rv;
 
 	(void)arg;
 	if (!is_admin(call))
 		return (rpc_fail(call, MGR_EPERM, "templates are the administrator's"));
-	if ((rv = rpc_args(call, &mgr__vault__create_template_request__descriptor,
+	if ((rv = op_begin(&op, call, NULL,
+	         &mgr__vault__create_template_request__descriptor,
 	         (ProtobufCMessage **)&in)) != MGR_OK)
-		return (rv);
+		goto out;
 	memset(&t, 0, sizeof(t));
 	n = strlen(in->name);
 	if (n == 0 || n > VAULT_TPL_NAME_MAX || !vault_utf8_valid(in->name, n)) {
@@ -57,18 +58,18 @@ vault_h_tpl_create(struct rpc_call *call, void *arg)
 	out.kind = t.kind;
 	out.quota_bytes = t.quota;
 	out.created_at = t.created_at;
-	if ((rv = replay_init(&rp, call)) != MGR_OK ||
-	    (rv = replay_prepare(&rp, &out.base)) != MGR_OK)
+	if ((rv = op_replay(&op, &out.base)) != MGR_OK)
 		goto out;
-	rv = vault_store_tpl_create(&t, &rp);
-	if (rv == MGR_OK && rp.hit) {
-		rv = replay_answer(&rp, call);
-		audit_log(call->request_id, call->caller, "vault_template.create",
-		    "", rv, "replayed");
+	/* Audited from here on: the store's outcome. */
+	op.action = "vault_template.create";
+	snprintf(op.detail, sizeof(op.detail), "%s", t.name);
+	rv = vault_store_tpl_create(&t, &op.rp);
+	if (rv == MGR_OK && op.rp.hit) {
+		rv = op_replayed(&op);
 		goto out;
 	}
-	audit_log(call->request_id, call->caller, "vault_template.create",
-	    rv == MGR_OK ? t.id : "", rv, t.name);
+	if (rv == MGR_OK)
+		snprintf(op.target, sizeof(op.target), "%s", t.id);
 	if (rv == MGR_ECONFLICT) {
 		rv = rpc_fail(call, rv, "a template named \"%.128s\" exists", t.name);
 		goto out;
@@ -77,9 +78,7 @@ vault_h_tpl_create(struct rpc_call *call, void *arg)
 		goto out;
 	rv = rpc_reply(call, &out.base);
 out:
-	replay_clear(&rp);
-	mgr__vault__create_template_request__free_unpacked(in, NULL);
-	return (rv);
+	return (op_end(&op, rv));
 }
 
 mgr_err
@@ -87,7 +86,7 @@ vault_h_tpl_list(struct rpc_call *call, void *arg)
 {
 	Mgr__Vault__TemplateList out = MGR__VAULT__TEMPLATE_LIST__INIT;
 	Mgr__Vault__PageRequest *in = NULL;
-	Mgr__Vault__Template *items = NULL, **ptrs = NULL;
+	struct op_list l = {.items = NULL};
 	struct vault_tpl *t = NULL;
 	char next[VAULT_CURSOR_MAX];
 	size_t n = 0;
@@ -104,28 +103,24 @@ vault_h_tpl_list(struct rpc_call *call, void *arg)
 		rv = rpc_fail(call, rv, "\"after\" is not a cursor of this listing");
 	if (rv != MGR_OK)
 		goto out;
-	if (n > 0 && ((items = calloc(n, sizeof(*items))) == NULL ||
-	                 (ptrs = calloc(n, sizeof(*ptrs))) == NULL)) {
-		rv = MGR_ENOMEM;
+	if ((rv = op_list_alloc(&l, &mgr__vault__template__descriptor, n)) != MGR_OK)
 		goto out;
-	}
 	for (size_t i = 0; i < n; i++) {
-		mgr__vault__template__init(&items[i]);
-		items[i].id = t[i].id;
-		items[i].name = t[i].name;
-		items[i].kind = t[i].kind;
-		items[i].quota_bytes = t[i].quota;
-		items[i].created_at = t[i].created_at;
-		ptrs[i] = &items[i];
+		Mgr__Vault__Template *m = op_list_at(&l, i);
+
+		m->id = t[i].id;
+		m->name = t[i].name;
+		m->kind = t[i].kind;
+		m->quota_bytes = t[i].quota;
+		m->created_at = t[i].created_at;
 	}
-	out.n_templates = n;
-	out.templates = ptrs;
+	out.n_templates = l.n;
+	out.templates = (Mgr__Vault__Template **)l.ptrs;
 	out.next_after = next;
 	rv = rpc_reply(call, &out.base);
 out:
 	mgr__vault__page_request__free_unpacked(in, NULL);
-	free(ptrs);
-	free(items);
+	op_list_free(&l);
 	free(t);
 	return (rv);
 }

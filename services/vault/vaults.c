@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "common/audit.h"
+#include "common/op.h"
 #include "proto/vault.pb-c.h"
 
 #define VAULT_ROLE "vault_provisioner"
@@ -73,13 +74,14 @@ vault_h_create(struct rpc_call *call, void *arg)
 	Mgr__Vault__Vault p;
 	struct vault_tpl vt, mt;
 	struct vault_rec v;
-	struct replay rp = {.reply = NULL};
+	struct op op;
 	mgr_err rv;
 
 	(void)arg;
-	if ((rv = rpc_args(call, &mgr__vault__create_vault_request__descriptor,
+	if ((rv = op_begin(&op, call, NULL,
+	         &mgr__vault__create_vault_request__descriptor,
 	         (ProtobufCMessage **)&in)) != MGR_OK)
-		return (rv);
+		goto out;
 	memset(&v, 0, sizeof(v));
 	/* API.md: createLockedVault takes an app certificate, "any other
 	 * [caller] gets 401" (an administrator too); an app of another role is
@@ -92,8 +94,8 @@ vault_h_create(struct rpc_call *call, void *arg)
 		else
 			rv = rpc_fail(call, MGR_EPERM, "only an account with role "
 			    VAULT_ROLE " may create a locked vault");
-		audit_log(call->request_id, call->caller, "vault.create", "", rv,
-		    in->name);
+		op.action = "vault.create";
+		snprintf(op.detail, sizeof(op.detail), "%s", in->name);
 		goto out;
 	}
 	if (!vault_name_valid(in->name)) {
@@ -124,18 +126,18 @@ vault_h_create(struct rpc_call *call, void *arg)
 	snprintf(v.vtpl, sizeof(v.vtpl), "%s", vt.id);
 	v.created_at = mgr_now_s();
 	vault_to_proto(&v, &p);
-	if ((rv = replay_init(&rp, call)) != MGR_OK ||
-	    (rv = replay_prepare(&rp, &p.base)) != MGR_OK)
+	if ((rv = op_replay(&op, &p.base)) != MGR_OK)
 		goto out;
-	rv = vault_store_create(&v, &rp);
-	if (rv == MGR_OK && rp.hit) {
-		rv = replay_answer(&rp, call);
-		audit_log(call->request_id, call->caller, "vault.create", "", rv,
-		    "replayed");
+	/* Audited from here on: the store's outcome. */
+	op.action = "vault.create";
+	snprintf(op.detail, sizeof(op.detail), "%s", v.name);
+	rv = vault_store_create(&v, &op.rp);
+	if (rv == MGR_OK && op.rp.hit) {
+		rv = op_replayed(&op);
 		goto out;
 	}
-	audit_log(call->request_id, call->caller, "vault.create",
-	    rv == MGR_OK ? v.id : "", rv, v.name);
+	if (rv == MGR_OK)
+		snprintf(op.target, sizeof(op.target), "%s", v.id);
 	if (rv == MGR_ECONFLICT) {
 		rv = rpc_fail(call, rv, "a vault named \"%s\" exists", v.name);
 		goto out;
@@ -143,9 +145,7 @@ vault_h_create(struct rpc_call *call, void *arg)
 	if (rv == MGR_OK)
 		rv = reply_vault(call, &v);
 out:
-	replay_clear(&rp);
-	mgr__vault__create_vault_request__free_unpacked(in, NULL);
-	return (rv);
+	return (op_end(&op, rv));
 }
 
 mgr_err
@@ -153,7 +153,7 @@ vault_h_list(struct rpc_call *call, void *arg)
 {
 	Mgr__Vault__VaultList out = MGR__VAULT__VAULT_LIST__INIT;
 	Mgr__Vault__PageRequest *in = NULL;
-	Mgr__Vault__Vault *items = NULL, **ptrs = NULL;
+	struct op_list l = {.items = NULL};
 	struct vault_rec *v = NULL;
 	char next[VAULT_CURSOR_MAX];
 	const char *owner;
@@ -176,23 +176,17 @@ vault_h_list(struct rpc_call *call, void *arg)
 		rv = rpc_fail(call, rv, "\"after\" is not a cursor of this listing");
 	if (rv != MGR_OK)
 		goto out;
-	if (n > 0 && ((items = calloc(n, sizeof(*items))) == NULL ||
-	                 (ptrs = calloc(n, sizeof(*ptrs))) == NULL)) {
-		rv = MGR_ENOMEM;
+	if ((rv = op_list_alloc(&l, &mgr__vault__vault__descriptor, n)) != MGR_OK)
 		goto out;
-	}
-	for (size_t i = 0; i < n; i++) {
-		vault_to_proto(&v[i], &items[i]);
-		ptrs[i] = &items[i];
-	}
-	out.n_vaults = n;
-	out.vaults = ptrs;
+	for (size_t i = 0; i < n; i++)
+		vault_to_proto(&v[i], op_list_at(&l, i));
+	out.n_vaults = l.n;
+	out.vaults = (Mgr__Vault__Vault **)l.ptrs;
 	out.next_after = next;
 	rv = rpc_reply(call, &out.base);
 out:
 	mgr__vault__page_request__free_unpacked(in, NULL);
-	free(ptrs);
-	free(items);
+	op_list_free(&l);
 	free(v);
 	return (rv);
 }
@@ -238,38 +232,39 @@ vault_h_delete(struct rpc_call *call, void *arg)
 {
 	Mgr__Vault__VaultRef *in = NULL;
 	struct vault_rec v;
-	struct replay rp = {.reply = NULL};
+	struct op op;
 	int hit = 0;
 	mgr_err rv;
 
 	(void)arg;
-	if ((rv = rpc_args(call, &mgr__vault__vault_ref__descriptor,
+	if ((rv = op_begin(&op, call, NULL, &mgr__vault__vault_ref__descriptor,
 	         (ProtobufCMessage **)&in)) != MGR_OK)
-		return (rv);
-	/* A replay finds no vault of that name any more: record first. */
-	if ((rv = replay_init(&rp, call)) != MGR_OK ||
-	    (rv = replay_lookup(&rp, call, &hit)) != MGR_OK || hit)
+		goto out;
+	/* A replay finds no vault of that name any more: record first. A
+	 * replay is not audited again. */
+	if ((rv = op_lookup(&op, &hit)) != MGR_OK || hit)
 		goto out;
 	if ((rv = vault_for_metadata(call, in->name, &v)) != MGR_OK) {
-		if (rv == MGR_EPERM)
-			audit_log(call->request_id, call->caller, "vault.delete",
-			    in->name, rv, NULL);
+		if (rv == MGR_EPERM) {
+			op.action = "vault.delete";
+			snprintf(op.target, sizeof(op.target), "%s", in->name);
+		}
 		goto out;
 	}
-	rv = vault_store_delete(&v, &rp);
-	if (rv == MGR_OK && rp.hit) {
-		rv = replay_answer(&rp, call);
+	rv = vault_store_delete(&v, &op.rp);
+	if (rv == MGR_OK && op.rp.hit) {
+		rv = op_replayed(&op);
 		goto out;
 	}
-	audit_log(call->request_id, call->caller, "vault.delete", v.id, rv, v.name);
+	op.action = "vault.delete";
+	snprintf(op.target, sizeof(op.target), "%s", v.id);
+	snprintf(op.detail, sizeof(op.detail), "%s", v.name);
 	if (rv == MGR_ECONFLICT)
 		rv = rpc_fail(call, rv, "the vault is not empty");
 	else if (rv == MGR_ENOTFOUND)
 		rv = rpc_fail(call, rv, "no such vault");
 out:
-	replay_clear(&rp);
-	mgr__vault__vault_ref__free_unpacked(in, NULL);
-	return (rv);
+	return (op_end(&op, rv));
 }
 
 mgr_err

@@ -321,6 +321,38 @@ async function run(ctx) {
 	ok(/BEGIN CERTIFICATE/.test(await text(page, '#dev-issued pre')), 'device certificate shown');
 	await shot(page, '15-devices');
 
+	// Revoke, then delete, each with a second click; the row follows.
+	const devRow = () => page.locator('#dev-list tbody tr').filter({hasText: devName});
+	await devRow().locator('button', {hasText: 'Revoke'}).click();
+	await devRow().locator('button', {hasText: 'Really revoke'}).click();
+	await devRow().filter({hasText: 'revoked'}).waitFor();
+	ok(true, 'device revoked from the console: listed revoked');
+	await shot(page, '15b-device-revoked');
+	await devRow().locator('button', {hasText: 'Delete'}).click();
+	await devRow().locator('button', {hasText: 'Really delete'}).click();
+	await devRow().waitFor({state: 'detached'});
+	ok(true, 'revoked device deleted from the console');
+
+	// Administrators: create one, bad input in words, delete with a second click.
+	await nav(page, 'admins', 'Administrators');
+	const admName = `cons-op-${tag}`;
+	await page.fill('#create-admin input[name=username]', admName);
+	await page.fill('#create-admin input[name=password]', 'short');
+	await page.selectOption('#create-admin select[name=role]', 'operator');
+	await page.click('#create-admin button[type=submit]');
+	await page.locator('#create-admin .form-error').filter({hasText: '400 invalid_argument'}).waitFor();
+	ok(true, 'administrator with a short password: "400 invalid_argument" shown');
+	await page.fill('#create-admin input[name=password]', 'console-operator-pw');
+	await page.click('#create-admin button[type=submit]');
+	const admRow = () => page.locator('#admin-list tbody tr').filter({hasText: admName});
+	await admRow().filter({hasText: 'operator'}).waitFor();
+	ok(true, 'administrator created and listed with its role');
+	await shot(page, '15c-admins');
+	await admRow().locator('button', {hasText: 'Delete'}).click();
+	await admRow().locator('button', {hasText: 'Really delete'}).click();
+	await admRow().waitFor({state: 'detached'});
+	ok(true, 'administrator deleted from the console');
+
 	// Paged lists: the console follows next_after. Each listing's first
 	// page is cut to one item (the stack's own ?limit=1 page, with its
 	// cursor); the console must ask for the rest and show everything.

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Lockout of a user name after MANAGER_LOGIN_MAX_FAILURES failures, kept in
+# Lockout of a user name from one address (lockout:admin:<u>@<address>, see
+# services/account/auth.c) after MANAGER_LOGIN_MAX_FAILURES failures, kept in
 # Redis and so shared by two gateways on one Redis: 429 on both, also with the
 # right password; it ends after MANAGER_LOCKOUT_S; a success resets the count;
 # other user names are not affected; failed logins are audited.
@@ -25,7 +26,7 @@ on2 GET /api/v1/accounts -u "$ADMIN"; expect_status 200 "admin works on gateway 
 on1 GET /api/v1/accounts -u admin:bad1; expect_status 401 "failure 1"
 on2 GET /api/v1/accounts -u admin:bad2; expect_status 401 "failure 2"
 on1 GET /api/v1/accounts -u "$ADMIN"; expect_status 200 "success before the limit"
-check '[ "$(R exists lockout:admin:admin)" = 0 ]' "success cleared the counter"
+check '[ "$(R exists lockout:admin:admin@127.0.0.1)" = 0 ]' "success cleared the counter"
 on2 GET /api/v1/accounts -u admin:bad3; expect_status 401 "failure 1 again"
 on1 GET /api/v1/accounts -u admin:bad4; expect_status 401 "failure 2 again"
 on1 GET /api/v1/accounts -u "$ADMIN"; expect_status 200 "the count was reset by the success"
@@ -42,12 +43,12 @@ on2 POST /api/v1/accounts -u "$ADMIN" -H 'Content-Type: application/json' --data
 expect_status 429 "every admin route is locked"
 # Another user name is not locked by admin's failures.
 on1 GET /api/v1/accounts -u other:bad; expect_status 401 "another user name: 401, not 429"
-check '[ "$(R get lockout:admin:admin)" = 3 ]' "locked attempts do not count further"
-TTL=$(R ttl lockout:admin:admin)
+check '[ "$(R get lockout:admin:admin@127.0.0.1)" = 3 ]' "locked attempts do not count further"
+TTL=$(R ttl lockout:admin:admin@127.0.0.1)
 check '[ "$TTL" -gt 0 ] && [ "$TTL" -le 20 ]' "the lock expires (TTL $TTL)"
 
 # The lock ends after MANAGER_LOCKOUT_S.
-mgr_wait "[ \"\$(redis-cli -p $MGR_REDIS_PORT exists lockout:admin:admin)\" = 0 ]" 40
+mgr_wait "[ \"\$(redis-cli -p $MGR_REDIS_PORT exists lockout:admin:admin@127.0.0.1)\" = 0 ]" 40
 on2 GET /api/v1/accounts -u "$ADMIN"; expect_status 200 "after the lockout, gateway 2"
 on1 GET /api/v1/accounts -u "$ADMIN"; expect_status 200 "after the lockout, gateway 1"
 
@@ -58,7 +59,7 @@ kill -TERM "$MGR_PID_account"; wait "$MGR_PID_account" 2>/dev/null
 mgr_spawn account "$MGR_BIN/services/account/mgr-account"
 mgr_wait "curl -sf --cacert $CA $URL1/readyz" 20
 on2 GET /api/v1/accounts -u "$ADMIN"; expect_status 429 "still locked after an account-svc restart"
-R del lockout:admin:admin >/dev/null
+R del lockout:admin:admin@127.0.0.1 >/dev/null
 
 # Audit: failures and the lockout, with outcome, from both gateways.
 on1 GET "/api/v1/audit?limit=1000" -u "$ADMIN"; expect_status 200 "audit"

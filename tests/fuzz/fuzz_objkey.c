@@ -1,7 +1,7 @@
 /* Fuzz target: object keys and vault names as they arrive in a path —
  * percent-decoded by the gateway (gateway/path.c) from
  * /api/v1/vaults/{}/objects/{+}, then checked by the vault service
- * (services/vault/names.c). Built only when services/vault/names.c is in
+ * (services/vault/rules.c). Built only when services/vault/rules.c is in
  * the tree (branch vault). The UTF-8 check is compared with jansson's. */
 #include <string.h>
 

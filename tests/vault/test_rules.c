@@ -1,4 +1,4 @@
-/* services/vault/names.c: vault names and object keys. */
+/* services/vault/rules.c: vault names and object keys. */
 #include <stdio.h>
 #include <string.h>
 

@@ -1,4 +1,6 @@
 /* Vault names and object keys. */
+#include "services/vault/rules.h"
+
 #include "services/vault/store.h"
 
 #include <string.h>
