@@ -238,6 +238,7 @@ struct xfer {
 	const char *label;
 	int64_t t0, last;
 	curl_off_t total;
+	curl_off_t p_dt, p_dn, p_ut, p_un; /* the last progress libcurl told */
 	int failed_errno;
 };
 
@@ -254,17 +255,14 @@ human(double v, char *out, size_t outlen)
 	snprintf(out, outlen, i == 0 ? "%.0f %s" : "%.1f %s", v, u[i]);
 }
 
-static int
-xfer_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+static void
+progress_show(struct xfer *x, int64_t now)
 {
-	struct xfer *x = arg;
-	int64_t now = mgr_now_ms();
-	curl_off_t total = ut > 0 ? ut : dt, done = ut > 0 || un > 0 ? un : dn;
+	curl_off_t total = x->p_ut > 0 ? x->p_ut : x->p_dt;
+	curl_off_t done = x->p_ut > 0 || x->p_un > 0 ? x->p_un : x->p_dn;
 	char a[32], b[32], r[32];
 	double secs;
 
-	if (!x->c->progress || now - x->last < 250)
-		return (0);
 	x->last = now;
 	secs = (double)(now - x->t0) / 1000.0;
 	human((double)done, a, sizeof(a));
@@ -276,14 +274,32 @@ xfer_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t
 	} else {
 		fprintf(stderr, "\r%s  %s  %s/s   ", x->label, a, r);
 	}
+}
+
+static int
+xfer_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+{
+	struct xfer *x = arg;
+	int64_t now = mgr_now_ms();
+
+	x->p_dt = dt;
+	x->p_dn = dn;
+	x->p_ut = ut;
+	x->p_un = un;
+	if (x->c->progress && now - x->last >= 250)
+		progress_show(x, now);
 	return (0);
 }
 
+/* The last figures, however short the transfer was (one under 250 ms would
+ * otherwise show only its first, empty, line), then the line ends. */
 static void
 progress_end(struct xfer *x)
 {
-	if (x->c->progress && x->last != 0)
-		fprintf(stderr, "\n");
+	if (!x->c->progress || x->last == 0)
+		return;
+	progress_show(x, mgr_now_ms());
+	fprintf(stderr, "\n");
 }
 
 static size_t

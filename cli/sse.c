@@ -1,7 +1,10 @@
 #include "cli/sse.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "common/util.h"
 
 void
 sse_init(struct sse_parser *p)
@@ -76,13 +79,10 @@ sse_line(struct sse_parser *p, sse_cb cb, void *arg, int *stopped)
 			p->id[vlen] = '\0';
 		}
 	} else if (flen == 5 && memcmp(l, "retry", 5) == 0) {
-		long v = 0;
-		size_t i;
+		uint64_t v;
 
-		for (i = 0; i < vlen && value[i] >= '0' && value[i] <= '9' && i < 9; i++)
-			v = v * 10 + (value[i] - '0');
-		if (vlen > 0 && i == vlen)
-			p->retry_ms = v;
+		if (vlen <= 9 && mgr_parse_digits(value, vlen, 999999999, &v) == MGR_OK)
+			p->retry_ms = (long)v;
 	}
 	return (rv); /* other fields are ignored */
 }

@@ -1,6 +1,7 @@
 #include "common/buf.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,9 +24,12 @@ mgr_buf_add(struct mgr_buf *b, const void *data, size_t len)
 		size_t ncap = b->cap ? b->cap : 256;
 		char *n;
 
-		while (ncap < b->len + len + 1)
+		while (ncap < b->len + len + 1 && ncap <= SIZE_MAX / 2)
 			ncap *= 2;
-		if (ncap > b->max + 1)
+		if (ncap < b->len + len + 1)
+			ncap = b->len + len + 1;
+		/* max + 1 wraps to 0 for max SIZE_MAX: no cap then. */
+		if (b->max < SIZE_MAX && ncap > b->max + 1)
 			ncap = b->max + 1;
 		if ((n = realloc(b->data, ncap)) == NULL)
 			return (MGR_ENOMEM);

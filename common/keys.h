@@ -1,9 +1,38 @@
-/* The Redis key layout shared by the services. Keys of one account carry its
- * id as a hash tag ({acc_…}) so that the layout can move to Redis Cluster.
- * Times are Unix seconds as decimal strings unless said otherwise.
+/* The Redis key layout, in one place. Keys of one account carry its id as a
+ * hash tag ({acc_…}) so that the layout can move to Redis Cluster. Times are
+ * Unix seconds as decimal strings unless said otherwise. Every key is
+ * reached through common/kv.h only.
+ *
+ * Who owns what: the owner writes the keys, and is the only process that
+ * reads them, but where this table says otherwise.
+ *   account-svc  admin:*, acct:*{<id>} (the hash), acct:user:*, acct:name:*,
+ *                acct:all, lockout:*, login:known:*; serves the audit stream. Others ask it
+ *                (account.State) for an account's state.
+ *   ca-svc       cert:*, acct:{<id>}:certs/:live/:live:upto, dn:*, spki:*,
+ *                certs:*, dev:*, crl*, auth:refused:*. The one write into
+ *                account-svc's keys: registration (below) consumes the
+ *                one-time credentials in the script that stores the first
+ *                certificate; ca.AuthCert, renewal and rotation read
+ *                acct:{<id>}'s state and role in their scripts, and the
+ *                expiry scanner walks acct:all: each is one atomic step with
+ *                the certificate keys, or (the scanner) a walk over them.
+ *   vault-svc    vtpl:*, vault:*, acct:{<id>}:vaults: the layout is in
+ *                services/vault/store.h.
+ *   any service  audit (appended by every service), ev:{<id>} and evmark:*
+ *                (common/events.h), rpc:done:* (common/replay.h), auth:epoch
+ *                and mgr:auth (written by the scripts that revoke, disable,
+ *                enable or delete).
+ *   gateway      writes only admid:* (the .adm front's numbers of ids,
+ *                gateway/adm/ids.c); reads auth:epoch and mgr:auth (its
+ *                authentication cache), ev:{<id>} and mgr:ev:{<id>} (the
+ *                event routes).
  *
  * Administrators (account-svc)
- *   admin:<username>            hash  username, pwhash, created_at
+ *   admin:<username>            hash  username, pwhash, created_at, role
+ *                                     (super_user|security_officer|operator),
+ *                                     pw_set_by ("api" once changed through
+ *                                     the API)
+ *   admin:all                   zset  score created_at(ms), member <username>
  * Private accounts (account-svc; registration also changes them, see below)
  *   acct:{<id>}                 hash  id, name, role, state
  *                                     (pending_registration|active|disabled),
@@ -14,7 +43,13 @@
  *                                             (also blocks admin names? no: separate)
  *   acct:name:<name>            string  <id>   account names are unique
  *   acct:all                    zset  score created_at(ms), member <id>
- *   lockout:<admin|temp>:<user> string  failure count, with a TTL
+ *   lockout:<admin|temp>:<user>[@<source>]
+ *                               string  failure count, with a TTL: per user
+ *                                       name and source address, and per
+ *                                       user name over all sources
+ *   login:known:<admin|temp>:<user>
+ *                               hash  source address -> last success (s):
+ *                                     the addresses the global lockout spares
  *   auth:refused:<serial>       string  "1" for 60 s after ca.AuthCert refused
  *                                       that certificate and audited it
  *                                       (services/ca/auth.c)

@@ -334,25 +334,79 @@ kv_err_of(const redisReply *r)
 	return (MGR_EINTERNAL);
 }
 
+/* The result of a command: r (NULL: the connection broke) into *reply or
+ * an error. own: on this thread's context, which is dropped then. */
 static mgr_err
-kv_check(redisReply *r, redisReply **reply)
+kv_check_on(redisReply *r, redisReply **reply, int own)
 {
 	mgr_err e;
 
 	if (r == NULL) {
-		kv_drop();
+		if (own)
+			kv_drop();
 		return (MGR_EUNAVAIL);
 	}
 	if ((e = kv_err_of(r)) != MGR_OK) {
 		/* A primary demoted under us (Sentinel failover): reconnect, so
 		 * that a proxy in front sends us to the new primary. */
-		if (r->len >= 8 && strncmp(r->str, "READONLY", 8) == 0)
+		if (own && r->len >= 8 && strncmp(r->str, "READONLY", 8) == 0)
 			kv_drop();
 		freeReplyObject(r);
 		return (e);
 	}
 	*reply = r;
 	return (MGR_OK);
+}
+
+static mgr_err
+kv_check(redisReply *r, redisReply **reply)
+{
+	return (kv_check_on(r, reply, 1));
+}
+
+mgr_err
+kv_conn_vcmd(redisContext *c, redisReply **reply, const char *fmt, va_list ap)
+{
+	return (kv_check_on(redisvCommand(c, fmt, ap), reply, 0));
+}
+
+mgr_err
+kv_conn_cmd(redisContext *c, redisReply **reply, const char *fmt, ...)
+{
+	va_list ap;
+	mgr_err rv;
+
+	va_start(ap, fmt);
+	rv = kv_conn_vcmd(c, reply, fmt, ap);
+	va_end(ap);
+	return (rv);
+}
+
+mgr_err
+kv_conn_pushed(redisContext *c, int read, redisReply **msg)
+{
+	void *m = NULL;
+
+	*msg = NULL;
+	if (read && redisBufferRead(c) != REDIS_OK)
+		return (MGR_EUNAVAIL);
+	if (redisReaderGetReply(c->reader, &m) != REDIS_OK)
+		return (MGR_EUNAVAIL);
+	*msg = m;
+	return (MGR_OK);
+}
+
+int
+kv_conn_fd(const redisContext *c)
+{
+	return (c->fd);
+}
+
+void
+kv_conn_close(redisContext *c)
+{
+	if (c != NULL)
+		redisFree(c);
 }
 
 const char *

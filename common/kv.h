@@ -3,6 +3,7 @@
 #ifndef MGR_COMMON_KV_H
 #define MGR_COMMON_KV_H
 
+#include <stdarg.h>
 #include <hiredis/hiredis.h>
 #include "common/err.h"
 
@@ -24,9 +25,22 @@ mgr_err kv_url_parse(const char *url, struct kv_url *out);
 /* Sets the URL every thread connects to. Call once at start. */
 mgr_err kv_init(const char *url);
 
-/* A fresh connection of the caller's own (for SUBSCRIBE, blocking reads).
- * Free with redisFree. timeout_ms 0 means blocking reads without timeout. */
+/* A fresh connection of the caller's own (for SUBSCRIBE, blocking reads,
+ * threads that are not ours, pools). Close with kv_conn_close. timeout_ms
+ * 0 means blocking reads without timeout. */
 mgr_err kv_connect(int timeout_ms, redisContext **out);
+/* kv_cmd on such a connection (MGR_EUNAVAIL: it broke; close it). */
+mgr_err kv_conn_cmd(redisContext *c, redisReply **reply, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+mgr_err kv_conn_vcmd(redisContext *c, redisReply **reply, const char *fmt,
+    va_list ap);
+/* After SUBSCRIBE: the next pushed message already read (*msg NULL when
+ * none is complete yet), reading what the socket has first when read.
+ * MGR_EUNAVAIL: the connection broke. */
+mgr_err kv_conn_pushed(redisContext *c, int read, redisReply **msg);
+/* The socket, to poll() for pushed messages. */
+int kv_conn_fd(const redisContext *c);
+void kv_conn_close(redisContext *c); /* NULL is fine */
 
 /* This thread's context, connected; NULL-free on success. */
 mgr_err kv_ctx(redisContext **out);

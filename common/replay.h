@@ -39,7 +39,7 @@
 
 /* Longer than any resend can come: a call lives at most
  * MANAGER_RPC_TIMEOUT_MS (600 s at most) from when it was made, nng resends
- * only within it, and a service drops a request past its deadline (rpc.c);
+ * only within it, and a service drops a request past its deadline (rpc_server.c);
  * the record is saved after the call was made, so 600 s would do; the other
  * 300 s are for clocks of two hosts that disagree. Every mutating reply is
  * kept this long (~1.5 KB per certificate), so not longer. */

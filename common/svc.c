@@ -78,9 +78,27 @@ svc_main(const struct svc_def *def)
 	snprintf(listen, sizeof(listen), "%s", env != NULL && *env ? env : addrs);
 	listen[strcspn(listen, ", ")] = '\0';
 
-	if (def->start != NULL && def->start(&cfg, &state) != MGR_OK) {
-		log_error(NULL, "%s: start failed", def->name);
-		return (1);
+	if (def->start != NULL) {
+		mgr_err rv;
+		int wait_ms = 500;
+
+		/* Redis down or refusing the password at start: wait for it
+		 * (back-off up to 10 s) rather than exit; any other refusal
+		 * (a missing key, a bad directory) ends the process. */
+		while ((rv = def->start(&cfg, &state)) == MGR_EUNAVAIL && !svc_stopping) {
+			if (wait_ms == 500)
+				log_warn(NULL,
+				    "%s: Redis unreachable at start; "
+				    "retrying",
+				    def->name);
+			svc_sleep(&svc_stopping, wait_ms);
+			if (wait_ms < 10000)
+				wait_ms *= 2;
+		}
+		if (rv != MGR_OK) {
+			log_error(NULL, "%s: start failed", def->name);
+			return (1);
+		}
 	}
 	if (rpc_server_create(&srv, listen, def->methods, state, cfg.rpc_workers) !=
 	    MGR_OK) {

@@ -27,6 +27,27 @@ mgr_parse_i64(const char *s, int64_t *out)
 	return (MGR_OK);
 }
 
+mgr_err
+mgr_parse_digits(const char *s, size_t n, uint64_t max, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (n == 0)
+		return (MGR_EINVAL);
+	for (size_t i = 0; i < n; i++) {
+		uint64_t d;
+
+		if (s[i] < '0' || s[i] > '9')
+			return (MGR_EINVAL);
+		d = (uint64_t)(s[i] - '0');
+		if (d > max || v > (max - d) / 10)
+			return (MGR_EINVAL);
+		v = v * 10 + d;
+	}
+	*out = v;
+	return (MGR_OK);
+}
+
 int64_t
 mgr_now_ms(void)
 {
@@ -55,14 +76,11 @@ mgr_time_format(int64_t t, char out[MGR_TIME_MAX])
 static int
 digits(const char *s, int n, int *out)
 {
-	int v = 0;
+	uint64_t v;
 
-	for (int i = 0; i < n; i++) {
-		if (!isdigit((unsigned char)s[i]))
-			return (-1);
-		v = v * 10 + (s[i] - '0');
-	}
-	*out = v;
+	if (mgr_parse_digits(s, (size_t)n, 999999999, &v) != MGR_OK)
+		return (-1);
+	*out = (int)v;
 	return (0);
 }
 

@@ -9,7 +9,10 @@
 #define MGR_ID_MAX 64
 #define MGR_TIME_MAX 32 /* "2027-11-27T13:00:00Z" plus NUL */
 
+/* The decimal parsers: a whole C string (strtoll's signs and range), and
+ * exactly the n digits at s (no sign, no space), at most max. */
 mgr_err mgr_parse_i64(const char *s, int64_t *out);
+mgr_err mgr_parse_digits(const char *s, size_t n, uint64_t max, uint64_t *out);
 int64_t mgr_now_ms(void);
 int64_t mgr_now_s(void);
 /* Unix seconds to RFC 3339 UTC "YYYY-MM-DDTHH:MM:SSZ". */

@@ -171,18 +171,16 @@ ac_read_epoch(long long *out)
 		pthread_mutex_unlock(&ac_lock);
 		if (c == NULL && kv_connect(2000, &c) != MGR_OK)
 			return (MGR_EUNAVAIL);
-		r = redisCommand(c, "GET " KEY_AUTH_EPOCH);
-		if (r != NULL &&
-		    (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_NIL)) {
+		if (kv_conn_cmd(c, &r, "GET " KEY_AUTH_EPOCH) == MGR_OK) {
 			int64_t v = 0;
 
-			if (r->type == REDIS_REPLY_NIL || mgr_parse_i64(r->str, &v) == MGR_OK) {
+			if (r->type == REDIS_REPLY_NIL || (r->type == REDIS_REPLY_STRING &&
+			        mgr_parse_i64(r->str, &v) == MGR_OK)) {
 				*out = v;
 				rv = MGR_OK;
 			}
-		}
-		if (r != NULL)
 			freeReplyObject(r);
+		}
 		if (rv == MGR_OK) {
 			pthread_mutex_lock(&ac_lock);
 			if (ac_pool_n < AC_POOL_MAX) {
@@ -192,7 +190,7 @@ ac_read_epoch(long long *out)
 			pthread_mutex_unlock(&ac_lock);
 		}
 		if (c != NULL)
-			redisFree(c);
+			kv_conn_close(c);
 		if (rv == MGR_OK)
 			return (MGR_OK);
 	}
@@ -275,7 +273,7 @@ gw_authcache_stop(void)
 {
 	pthread_mutex_lock(&ac_lock);
 	while (ac_pool_n > 0)
-		redisFree(ac_pool[--ac_pool_n]);
+		kv_conn_close(ac_pool[--ac_pool_n]);
 	ac_live = 0;
 	free(ac_table);
 	ac_table = NULL;

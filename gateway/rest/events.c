@@ -1,9 +1,11 @@
 /* Account events (API.md "Events"): the feed, paged from the account's Redis
  * stream ev:{<id>}, and the same as Server-Sent Events for the app.
  *
- * The gateway reads Redis directly here (the stream and pub/sub), each
- * request on a connection of its own (kv_connect), because a connection
- * thread's kv_ctx() context would outlive the thread.
+ * The gateway reads the event stream and its pub/sub channel here (keys
+ * the services write for it, common/keys.h), each request on a connection
+ * of its own (kv_connect), because a connection thread's kv_ctx() context
+ * would outlive the thread. The account's state it asks account-svc
+ * (account.State): the account's keys are that service's.
  *
  * Cursors are stream entry ids ("<ms>-<seq>"; "<ms>" alone means "<ms>-0").
  * next_after is the id of the last event of the page, or null when the page
@@ -33,6 +35,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "gateway/conn.h"
+#include "proto/account.pb-c.h"
 #include "proto/ca.pb-c.h"
 
 #define EV_LIMIT_DEFAULT 100
@@ -63,20 +66,10 @@ ev_account_id_ok(const char *s)
 static int
 ev_num(const char *s, size_t n, unsigned long long *out)
 {
-	unsigned long long v = 0;
+	uint64_t v;
 
-	if (n == 0 || n > 20)
+	if (n > 20 || mgr_parse_digits(s, n, UINT64_MAX, &v) != MGR_OK)
 		return (-1);
-	for (size_t i = 0; i < n; i++) {
-		unsigned d;
-
-		if (s[i] < '0' || s[i] > '9')
-			return (-1);
-		d = (unsigned)(s[i] - '0');
-		if (v > (~0ULL - d) / 10)
-			return (-1);
-		v = v * 10 + d;
-	}
 	*out = v;
 	return (0);
 }
@@ -128,20 +121,40 @@ ev_cmd(redisContext *c, redisReply **out, const char *fmt, ...)
 static mgr_err
 ev_cmd(redisContext *c, redisReply **out, const char *fmt, ...)
 {
-	redisReply *r;
 	va_list ap;
+	mgr_err rv;
 
 	va_start(ap, fmt);
-	r = redisvCommand(c, fmt, ap);
+	rv = kv_conn_vcmd(c, out, fmt, ap);
 	va_end(ap);
-	if (r == NULL)
-		return (MGR_EUNAVAIL);
-	if (r->type == REDIS_REPLY_ERROR) {
-		log_error(NULL, "redis error: %.200s", r->str);
-		freeReplyObject(r);
+	return (rv != MGR_OK ? MGR_EUNAVAIL : MGR_OK);
+}
+
+/* The account's state from account-svc: MGR_OK with state, MGR_ENOTFOUND,
+ * or MGR_EUNAVAIL when that cannot be told now. */
+static mgr_err
+ev_account_state(const char *request_id, const char *id, char *state,
+    size_t statelen)
+{
+	Mgr__Account__IdRequest in = MGR__ACCOUNT__ID_REQUEST__INIT;
+	Mgr__Account__StateReply *out = NULL;
+	Mgr__Caller me = MGR__CALLER__INIT;
+	mgr_err rv;
+
+	in.id = (char *)id;
+	me.kind = MGR__CALLER__KIND__SERVICE;
+	rv = rpc_call(gw.account, "account.State", request_id, &me, &in.base,
+	    &mgr__account__state_reply__descriptor, (ProtobufCMessage **)&out,
+	    NULL, 0, 0);
+	if (rv == MGR_ENOTFOUND)
+		return (rv);
+	if (rv != MGR_OK) {
+		if (rv != MGR_EUNAVAIL)
+			gw_metrics_rpc_error("account.State", rv);
 		return (MGR_EUNAVAIL);
 	}
-	*out = r;
+	snprintf(state, statelen, "%s", out->state);
+	mgr__account__state_reply__free_unpacked(out, NULL);
 	return (MGR_OK);
 }
 
@@ -184,23 +197,18 @@ ev_access(struct gw_req *r, redisContext **cp)
 {
 	const char *id = r->params[0];
 	redisContext *c = NULL;
-	redisReply *rep = NULL;
+	char state[32];
 	mgr_err rv;
 
 	if (!ev_account_id_ok(id))
 		return (gw_fail(r, MGR_ENOTFOUND, "no such account"));
+	if ((rv = ev_account_state(r->rpc_id, id, state, sizeof(state))) ==
+	    MGR_ENOTFOUND)
+		return (gw_fail(r, MGR_ENOTFOUND, "no such account"));
+	if (rv != MGR_OK)
+		return (gw_fail(r, rv, "the event store is unavailable"));
 	if (kv_connect(EV_REDIS_TIMEOUT_MS, &c) != MGR_OK)
 		return (gw_fail(r, MGR_EUNAVAIL, "the event store is unavailable"));
-	if ((rv = ev_cmd(c, &rep, "EXISTS acct:{%s}", id)) != MGR_OK) {
-		redisFree(c);
-		return (gw_fail(r, rv, "the event store is unavailable"));
-	}
-	if (rep->type != REDIS_REPLY_INTEGER || rep->integer != 1) {
-		freeReplyObject(rep);
-		redisFree(c);
-		return (gw_fail(r, MGR_ENOTFOUND, "no such account"));
-	}
-	freeReplyObject(rep);
 	*cp = c;
 	return (MGR_OK);
 }
@@ -273,7 +281,7 @@ out:
 	if (rep != NULL)
 		freeReplyObject(rep);
 	if (c != NULL)
-		redisFree(c);
+		kv_conn_close(c);
 	return (rv);
 }
 
@@ -306,9 +314,9 @@ sse_free(void *cls)
 	if (s == NULL)
 		return;
 	if (s->sub != NULL)
-		redisFree(s->sub);
+		kv_conn_close(s->sub);
 	if (s->data != NULL)
-		redisFree(s->data);
+		kv_conn_close(s->data);
 	mgr_buf_free(&s->out);
 	free(s);
 }
@@ -319,17 +327,13 @@ sse_subscribe(struct sse *s)
 	redisReply *rep;
 
 	if (s->sub != NULL)
-		redisFree(s->sub);
+		kv_conn_close(s->sub);
 	s->sub = NULL;
 	if (kv_connect(EV_REDIS_TIMEOUT_MS, &s->sub) != MGR_OK)
 		return (MGR_EUNAVAIL);
-	rep = redisCommand(s->sub, "SUBSCRIBE mgr:ev:{%s} " KEY_AUTH_CHANNEL,
-	    s->account_id);
-	if (rep == NULL || rep->type == REDIS_REPLY_ERROR) {
-		if (rep != NULL)
-			freeReplyObject(rep);
+	if (kv_conn_cmd(s->sub, &rep, "SUBSCRIBE mgr:ev:{%s} " KEY_AUTH_CHANNEL,
+	        s->account_id) != MGR_OK)
 		return (MGR_EUNAVAIL);
-	}
 	/* The first confirmation came back; the second is read with the rest. */
 	freeReplyObject(rep);
 	return (MGR_OK);
@@ -348,7 +352,7 @@ static void
 sse_data_drop(struct sse *s)
 {
 	if (s->data != NULL)
-		redisFree(s->data);
+		kv_conn_close(s->data);
 	s->data = NULL;
 }
 
@@ -425,8 +429,7 @@ sse_auth(struct sse *s)
 	Mgr__Ca__AuthCertRequest in = MGR__CA__AUTH_CERT_REQUEST__INIT;
 	Mgr__Ca__AuthCertReply *out = NULL;
 	Mgr__Caller me = MGR__CALLER__INIT;
-	redisContext *c;
-	redisReply *rep = NULL;
+	char state[32];
 	mgr_err rv;
 	int same;
 
@@ -446,16 +449,10 @@ sse_auth(struct sse *s)
 	mgr__ca__auth_cert_reply__free_unpacked(out, NULL);
 	if (!same)
 		return (MGR_EUNAUTH);
-	if ((rv = sse_data(s, &c)) != MGR_OK)
+	if ((rv = ev_account_state(s->request_id, s->account_id, state,
+	         sizeof(state))) == MGR_EUNAVAIL)
 		return (rv);
-	if ((rv = ev_cmd(c, &rep, "HGET acct:{%s} state", s->account_id)) != MGR_OK) {
-		sse_data_drop(s);
-		return (rv);
-	}
-	rv = rep->type == REDIS_REPLY_STRING && strcmp(rep->str, "active") == 0
-	    ? MGR_OK : MGR_EUNAUTH;
-	freeReplyObject(rep);
-	return (rv);
+	return (rv == MGR_OK && strcmp(state, "active") == 0 ? MGR_OK : MGR_EUNAUTH);
 }
 
 static void
@@ -542,10 +539,8 @@ sse_wait(struct sse *s)
 		return;
 	}
 	/* Replies already read off the socket come first. */
-	if (redisReaderGetReply(s->sub->reader, (void **)&m) != REDIS_OK) {
-		m = NULL;
+	if (kv_conn_pushed(s->sub, 0, &m) != MGR_OK)
 		goto broken;
-	}
 	if (m != NULL) {
 		rv = sse_message(s, m);
 		freeReplyObject(m);
@@ -554,7 +549,7 @@ sse_wait(struct sse *s)
 		return;
 	}
 	wait = (s->next_ping_ms < expiry_ms ? s->next_ping_ms : expiry_ms) - now;
-	pfd[0].fd = s->sub->fd;
+	pfd[0].fd = kv_conn_fd(s->sub);
 	pfd[0].events = POLLIN;
 	pfd[1].fd = s->client_fd;
 	pfd[1].events = POLLIN | POLLRDHUP;
@@ -571,8 +566,16 @@ sse_wait(struct sse *s)
 		s->client_fd = -2;
 		return;
 	}
-	if (pfd[0].revents != 0 && redisBufferRead(s->sub) != REDIS_OK)
-		goto broken;
+	if (pfd[0].revents != 0) {
+		if (kv_conn_pushed(s->sub, 1, &m) != MGR_OK)
+			goto broken;
+		if (m != NULL) {
+			rv = sse_message(s, m);
+			freeReplyObject(m);
+			if (rv != MGR_OK)
+				sse_end(s, mgr_strerror(rv));
+		}
+	}
 	return;
 broken:
 	/* Subscribe again and catch up from the stream: no gap. */
@@ -722,7 +725,7 @@ h_events_stream(struct gw_req *r)
 out:
 	sse_free(s);
 	if (c != NULL)
-		redisFree(c);
+		kv_conn_close(c);
 	return (rv);
 }
 

@@ -28,11 +28,11 @@ h_readyz(struct gw_req *r)
 	int redis_ok = 0;
 
 	if (kv_connect(1000, &c) == MGR_OK) {
-		rep = redisCommand(c, "PING");
-		redis_ok = rep != NULL && rep->type != REDIS_REPLY_ERROR;
-		if (rep != NULL)
+		if (kv_conn_cmd(c, &rep, "PING") == MGR_OK) {
+			redis_ok = 1;
 			freeReplyObject(rep);
-		redisFree(c);
+		}
+		kv_conn_close(c);
 	}
 	mgr_buf_init(&down, 256);
 	if (!redis_ok)

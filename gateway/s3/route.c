@@ -374,16 +374,11 @@ s3_time_parse_http(const char *s)
 static int
 parse_u63(const char *s, size_t n, int64_t *out)
 {
-	int64_t v = 0;
+	uint64_t v;
 
-	if (n == 0 || n > 18)
+	if (n > 18 || mgr_parse_digits(s, n, INT64_MAX, &v) != MGR_OK)
 		return (0);
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return (0);
-		v = v * 10 + (s[i] - '0');
-	}
-	*out = v;
+	*out = (int64_t)v;
 	return (1);
 }
 

@@ -43,6 +43,8 @@ mgr_err acct_h_rename(struct rpc_call *call, void *arg);
 mgr_err acct_h_disable(struct rpc_call *call, void *arg);
 mgr_err acct_h_enable(struct rpc_call *call, void *arg);
 mgr_err acct_h_delete(struct rpc_call *call, void *arg);
+/* The state of an account, for other services (the gateway). */
+mgr_err acct_h_state(struct rpc_call *call, void *arg);
 
 /* admins.c */
 mgr_err acct_h_admin_create(struct rpc_call *call, void *arg);

@@ -417,3 +417,28 @@ acct_h_delete(struct rpc_call *call, void *arg)
 out:
 	return (op_end(&op, rv));
 }
+
+mgr_err
+acct_h_state(struct rpc_call *call, void *arg)
+{
+	Mgr__Account__IdRequest *in = NULL;
+	Mgr__Account__StateReply out = MGR__ACCOUNT__STATE_REPLY__INIT;
+	struct acct_rec a;
+	struct op op;
+	mgr_err rv;
+
+	(void)arg;
+	if (call->caller->kind != MGR__CALLER__KIND__SERVICE)
+		return (rpc_fail(call, MGR_EPERM, "services only"));
+	if ((rv = op_begin(&op, call, NULL, &mgr__account__id_request__descriptor,
+	         (ProtobufCMessage **)&in)) != MGR_OK)
+		goto out;
+	if ((rv = acct_store_load(in->id, &a)) != MGR_OK) {
+		rv = acct_refused(call, rv, "");
+		goto out;
+	}
+	out.state = a.state;
+	rv = rpc_reply(call, &out.base);
+out:
+	return (op_end(&op, rv));
+}

@@ -13,6 +13,7 @@ const struct rpc_method account_methods[] = {
 	{"account.Enable", acct_h_enable},
 	{"account.Delete", acct_h_delete},
 	{"account.ListAudit", acct_h_list_audit},
+	{"account.State", acct_h_state},
 	{"account.AdminCreate", acct_h_admin_create},
 	{"account.AdminList", acct_h_admin_list},
 	{"account.AdminDelete", acct_h_admin_delete},

@@ -116,16 +116,10 @@ pw_unhex(const char *s, const char *e, size_t min, unsigned char *out,
 static mgr_err
 pw_num(const char *s, const char *e, uint64_t lo, uint64_t hi, uint64_t *out)
 {
-	uint64_t v = 0;
+	uint64_t v;
 
-	if (s == e || e - s > 10)
-		return (MGR_EINVAL);
-	for (; s < e; s++) {
-		if (*s < '0' || *s > '9')
-			return (MGR_EINVAL);
-		v = v * 10 + (uint64_t)(*s - '0');
-	}
-	if (v < lo || v > hi)
+	if (s == e || e - s > 10 ||
+	    mgr_parse_digits(s, (size_t)(e - s), hi, &v) != MGR_OK || v < lo)
 		return (MGR_EINVAL);
 	*out = v;
 	return (MGR_OK);

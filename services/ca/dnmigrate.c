@@ -1,6 +1,7 @@
 /* Subject DN registry migration (see dnmigrate.h). */
 #include "services/ca/dnmigrate.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -117,4 +118,18 @@ ca_dn_migrate(void)
 		log_info(NULL, "Subject DN registry: %ld records moved to canonical form "
 		    CA_DN_FORM, moved);
 	return (MGR_OK);
+}
+
+static atomic_int dn_ready;
+
+int
+ca_dn_ready(void)
+{
+	return (atomic_load(&dn_ready));
+}
+
+void
+ca_dn_set_ready(void)
+{
+	atomic_store(&dn_ready, 1);
 }

@@ -5,6 +5,8 @@
 #include "common/rpc.h"
 #include "services/ca/ca.h"
 
+extern const struct rpc_method ca_methods[];
+
 mgr_err ca_h_get_ca(struct rpc_call *call, void *arg);
 mgr_err ca_h_server_cert(struct rpc_call *call, void *arg);
 mgr_err ca_h_auth_cert(struct rpc_call *call, void *arg);

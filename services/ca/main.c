@@ -1,24 +1,8 @@
 /* ca-svc: wires config, the CA and the RPC handlers together. */
+#include "common/log.h"
 #include "common/svc.h"
 #include "services/ca/dnmigrate.h"
 #include "services/ca/handlers.h"
-
-static const struct rpc_method ca_methods[] = {
-	{"ca.GetCa", ca_h_get_ca},
-	{"ca.ServerCert", ca_h_server_cert},
-	{"ca.AuthCert", ca_h_auth_cert},
-	{"ca.Register", ca_h_register},
-	{"ca.Renew", ca_h_renew},
-	{"ca.Rotate", ca_h_rotate},
-	{"ca.ListCerts", ca_h_list_certs},
-	{"ca.GetCrl", ca_h_crl},
-	{"ca.Ocsp", ca_h_ocsp},
-	{"ca.CreateDevice", ca_h_create_device},
-	{"ca.ListDevices", ca_h_list_devices},
-	{"ca.RevokeDevice", ca_h_revoke_device},
-	{"ca.DeleteDevice", ca_h_delete_device},
-	{NULL, NULL},
-};
 
 static mgr_err
 ca_start(const struct mgr_config *cfg, void **state)
@@ -27,11 +11,39 @@ ca_start(const struct mgr_config *cfg, void **state)
 
 	if ((rv = ca_open(cfg, (struct ca_state **)state)) != MGR_OK)
 		return (rv);
-	if ((rv = ca_dn_migrate()) != MGR_OK) {
-		ca_close(*state);
-		*state = NULL;
+	/* Usually done here, before the service answers; with Redis
+	 * unreachable the background thread retries it. */
+	if (ca_dn_migrate() == MGR_OK)
+		ca_dn_set_ready();
+	return (MGR_OK);
+}
+
+/* The background thread: first the DN registry migration, retried while
+ * Redis is unreachable (with a back-off up to 5 s), then the expiry
+ * scanner. */
+static void
+ca_background(void *state, volatile int *stop)
+{
+	mgr_err rv, last = MGR_OK;
+	int wait_ms = 500;
+
+	while (!*stop && !ca_dn_ready() && (rv = ca_dn_migrate()) != MGR_OK) {
+		if (rv != last)
+			log_warn(NULL, "Subject DN registry check failed: %s; "
+			    "registration, renewal, rotation and devices wait for it "
+			    "(retrying)", mgr_strerror(rv));
+		last = rv;
+		svc_sleep(stop, wait_ms);
+		if (wait_ms < 5000)
+			wait_ms *= 2;
 	}
-	return (rv);
+	if (*stop)
+		return;
+	if (!ca_dn_ready()) {
+		log_info(NULL, "Subject DN registry ready");
+		ca_dn_set_ready();
+	}
+	ca_expiry_loop(state, stop);
 }
 
 static void
@@ -47,7 +59,7 @@ main(void)
 		.name = "ca",
 		.methods = ca_methods,
 		.start = ca_start,
-		.background = ca_expiry_loop,
+		.background = ca_background,
 		.stop = ca_stop,
 	};
 

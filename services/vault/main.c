@@ -12,13 +12,20 @@ static mgr_err
 vault_start(const struct mgr_config *cfg, void **state)
 {
 	struct vault_svc *s;
+	mgr_err rv;
 
 	/* No master key, a wrong one, or no object directory: refuse to
-	 * start (crypt.c and chunks.c say why) rather than serve wrong bytes. */
-	if (vault_crypt_init(cfg->master_key_file, cfg->master_key_old_files) !=
-	        MGR_OK ||
-	    vault_chunks_init(cfg->object_dir, cfg->mirror_dir) != MGR_OK)
+	 * start (crypt.c and chunks.c say why) rather than serve wrong bytes.
+	 * Redis unreachable: MGR_EUNAVAIL, and svc_main tries again. */
+	if ((rv = vault_crypt_init(cfg->master_key_file,
+	         cfg->master_key_old_files)) != MGR_OK) {
+		vault_crypt_fini();
+		return (rv == MGR_EUNAVAIL ? rv : MGR_EINVAL);
+	}
+	if (vault_chunks_init(cfg->object_dir, cfg->mirror_dir) != MGR_OK) {
+		vault_crypt_fini();
 		return (MGR_EINVAL);
+	}
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return (MGR_ENOMEM);
 	s->max_object_bytes = cfg->max_object_bytes;

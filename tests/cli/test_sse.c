@@ -116,6 +116,14 @@ main(void)
 		CHECK(p.retry_ms == 3000, "retry %ld", p.retry_ms);
 		sse_feed(&p, "retry: 12x\n", 11, cb, &g, &st);
 		CHECK(p.retry_ms == 3000, "bad retry ignored: %ld", p.retry_ms);
+		sse_feed(&p, "retry: 9999999999\n", 18, cb, &g, &st);
+		CHECK(p.retry_ms == 3000, "a retry past 9 digits ignored: %ld", p.retry_ms);
+		sse_feed(&p, "retry:\n", 7, cb, &g, &st);
+		CHECK(p.retry_ms == 3000, "an empty retry ignored: %ld", p.retry_ms);
+		sse_feed(&p, "retry: -5\n", 10, cb, &g, &st);
+		CHECK(p.retry_ms == 3000, "a negative retry ignored: %ld", p.retry_ms);
+		sse_feed(&p, "retry: 999999999\n", 17, cb, &g, &st);
+		CHECK(p.retry_ms == 999999999, "9 digits: %ld", p.retry_ms);
 		sse_free(&p);
 	}
 	/* bounded: a line over the limit is an error, not a crash */

@@ -81,3 +81,33 @@ check '[ "$ST" = 503 ]' "API with a wrong Redis password: 503 ($ST)"
 check 'grep -q "redis refused the password" "$MANAGER_DATA_DIR"/logs/*.log' "the refusal is logged"
 check '! grep -qF -- "not-the-password" "$MANAGER_DATA_DIR"/logs/*.log' "no password in the logs"
 check '! grep -qF -- "$MGR_REDIS_PASSWORD" "$MANAGER_DATA_DIR"/logs/*.log' "the real password in no log"
+
+# The services wait for Redis rather than exit (a supervisor or Kubernetes
+# would otherwise restart them in a loop), and the CA listens meanwhile so
+# that the gateway gets its server certificate.
+for p in account ca vault gateway; do
+  eval "pid=\$MGR_PID_$p"
+  check 'kill -0 "$pid" 2>/dev/null' "$p still running while Redis refuses the password"
+done
+check 'grep -q "Redis unreachable at start; retrying" "$MANAGER_DATA_DIR"/logs/vault.log' "vault-svc says it waits for Redis"
+check 'grep -q "Subject DN registry check failed" "$MANAGER_DATA_DIR"/logs/ca.log' "ca-svc says the DN registry waits"
+
+# Redis made to accept the password the processes hold: the same processes
+# recover without a restart (vault-svc's start goes through, the CA's DN
+# registry becomes ready, readyz turns 200) and serve account, certificate
+# and vault calls.
+redis-cli -p "$PORT" --no-auth-warning CONFIG SET requirepass not-the-password >/dev/null
+export REDISCLI_AUTH=not-the-password
+mgr_wait "[ \"\$(curl -s -o /dev/null -w '%{http_code}' --cacert '$CA' '$URL/readyz')\" = 200 ]" 60
+st=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$CA" "$URL/readyz")
+check '[ "$st" = 200 ]' "readyz recovers once Redis takes the password: $st"
+check 'grep -q "master key .* loaded" "$MANAGER_DATA_DIR"/logs/vault.log' "vault-svc's start went through"
+# (the CA retries its DN registry check with a back-off of up to 5 s)
+mgr_wait 'grep -q "Subject DN registry ready" "$MANAGER_DATA_DIR"/logs/ca.log' 30
+check 'grep -q "Subject DN registry ready" "$MANAGER_DATA_DIR"/logs/ca.log' "ca-svc's DN registry became ready"
+api GET "/api/v1/accounts/$A1" -u "$ADMIN"
+expect_status 200 "the account again, same processes"
+api_json POST /api/v1/accounts '{"name":"auth-late","role":"vault_provisioner","username":"auth-late-user","password":"auth-late-password"}' -u "$ADMIN"
+expect_status 201 "an account made after recovery"
+redis-cli -p "$PORT" --no-auth-warning CONFIG SET requirepass "$MGR_REDIS_PASSWORD" >/dev/null
+export REDISCLI_AUTH=$MGR_REDIS_PASSWORD

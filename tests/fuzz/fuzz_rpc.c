@@ -1,4 +1,4 @@
-/* Fuzz target: what a service does with one nng message (common/rpc.c,
+/* Fuzz target: what a service does with one nng message (common/rpc_server.c,
  * rpc_serve_packed): the Request envelope decode, deadline check, method
  * lookup, and the handlers' payload decode through rpc_args, then the packed
  * Reply. Handlers here decode real request messages and echo them. */

@@ -1,3 +1,5 @@
+/* The RPC client: dials every replica, calls with a deadline (one nng
+ * context per call), calls in flight, and the watcher of dead TLS pipes. */
 #include "common/rpc.h"
 
 #include <pthread.h>
@@ -8,23 +10,12 @@
 #include <time.h>
 
 #include <nng/nng.h>
-#include <nng/protocol/reqrep0/rep.h>
 #include <nng/protocol/reqrep0/req.h>
 #include <nng/supplemental/tls/tls.h>
-#include <openssl/crypto.h>
 
-#include "common/config.h"
-#include "common/kv.h"
 #include "common/log.h"
+#include "common/rpc_int.h"
 #include "common/util.h"
-
-struct rpc_server {
-	nng_socket sock;
-	const struct rpc_method *methods;
-	void *arg;
-	int nworkers;
-	pthread_t *threads;
-};
 
 /* Connections a client watches (see pipe_watch). */
 #define RPC_WATCH_MAX 64
@@ -52,17 +43,14 @@ static int rpc_default_timeout_ms = 10000;
  * request with NNG_ECONNRESET (req0_pipe_close: ctx->retry <= 0). */
 #define RPC_RESEND_MS (3600 * 1000)
 
-/* Largest PEM file of the internal identity. */
-#define RPC_PEM_MAX (64 * 1024)
-
 void
 rpc_set_default_timeout(int ms)
 {
 	rpc_default_timeout_ms = ms;
 }
 
-static mgr_err
-nng_to_err(int rv)
+mgr_err
+rpc_nng_err(int rv)
 {
 	switch (rv) {
 	case 0:
@@ -76,406 +64,6 @@ nng_to_err(int rv)
 	default: /* timeouts, closed, refused, ... */
 		return (MGR_EUNAVAIL);
 	}
-}
-
-mgr_err
-rpc_reply(struct rpc_call *call, const ProtobufCMessage *msg)
-{
-	size_t n = protobuf_c_message_get_packed_size(msg);
-	uint8_t *b;
-
-	if (n > RPC_MSG_MAX - 1024)
-		return (MGR_ETOOBIG);
-	if ((b = malloc(n ? n : 1)) == NULL)
-		return (MGR_ENOMEM);
-	protobuf_c_message_pack(msg, b);
-	free(call->out);
-	call->out = b;
-	call->out_len = n;
-	return (MGR_OK);
-}
-
-mgr_err
-rpc_fail(struct rpc_call *call, mgr_err e, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(call->message, sizeof(call->message), fmt, ap);
-	va_end(ap);
-	return (e);
-}
-
-mgr_err
-rpc_args(struct rpc_call *call, const ProtobufCMessageDescriptor *desc,
-    ProtobufCMessage **out)
-{
-	ProtobufCMessage *m;
-
-	m = protobuf_c_message_unpack(desc, NULL, call->req->payload.len,
-	    call->req->payload.data);
-	if (m == NULL)
-		return (rpc_fail(call, MGR_EINVAL, "malformed %s", desc->name));
-	*out = m;
-	return (MGR_OK);
-}
-
-static const struct rpc_method *
-find_method(const struct rpc_method *t, const char *name)
-{
-	for (; t->name != NULL; t++)
-		if (strcmp(t->name, name) == 0)
-			return (t);
-	return (NULL);
-}
-
-mgr_err
-rpc_serve_packed(const struct rpc_method *methods, void *arg, const uint8_t *in,
-    size_t len, uint8_t **out, size_t *outlen)
-{
-	static const Mgr__Caller nobody = MGR__CALLER__INIT;
-	Mgr__Request *req;
-	Mgr__Reply rep = MGR__REPLY__INIT;
-	struct rpc_call call;
-	const struct rpc_method *m;
-	uint8_t *b;
-	mgr_err rv;
-	size_t n;
-
-	memset(&call, 0, sizeof(call));
-	req = mgr__request__unpack(NULL, len, in);
-	if (req == NULL) {
-		rv = rpc_fail(&call, MGR_EINVAL, "malformed envelope");
-		goto reply;
-	}
-	call.req = req;
-	call.request_id = req->request_id;
-	call.caller = req->caller != NULL ? req->caller : &nobody;
-	if (req->deadline_ms != 0 && mgr_now_ms() > req->deadline_ms) {
-		rv = rpc_fail(&call, MGR_EUNAVAIL, "deadline passed");
-	} else if (strcmp(req->method, "ping") == 0) {
-		rv = kv_ping();
-		if (rv != MGR_OK)
-			rpc_fail(&call, rv, "redis unreachable");
-	} else if ((m = find_method(methods, req->method)) == NULL) {
-		rv = rpc_fail(&call, MGR_EINVAL, "unknown method");
-	} else {
-		rv = m->fn(&call, arg);
-		if (rv != MGR_OK && call.message[0] == '\0')
-			snprintf(call.message, sizeof(call.message), "%s",
-			    mgr_strerror(rv));
-		if (rv != MGR_OK && rv != MGR_EUNAUTH && rv != MGR_ENOTFOUND)
-			log_info(call.request_id, "%s: %s (%s)", req->method,
-			    mgr_err_code(rv), call.message);
-	}
-reply:
-	rep.status = mgr_err_to_wire(rv);
-	rep.message = call.message;
-	if (rv == MGR_OK && call.out != NULL) {
-		rep.payload.data = call.out;
-		rep.payload.len = call.out_len;
-	}
-	n = mgr__reply__get_packed_size(&rep);
-	if ((b = malloc(n ? n : 1)) != NULL)
-		mgr__reply__pack(&rep, b);
-	free(call.out);
-	if (req != NULL)
-		mgr__request__free_unpacked(req, NULL);
-	if (b == NULL)
-		return (MGR_ENOMEM);
-	*out = b;
-	*outlen = n;
-	return (MGR_OK);
-}
-
-static nng_msg *
-serve_one(struct rpc_server *s, nng_msg *in)
-{
-	nng_msg *out = NULL;
-	uint8_t *b;
-	size_t n;
-
-	if (rpc_serve_packed(s->methods, s->arg, nng_msg_body(in), nng_msg_len(in),
-	        &b, &n) != MGR_OK)
-		return (NULL);
-	if (nng_msg_alloc(&out, n) == 0)
-		memcpy(nng_msg_body(out), b, n);
-	free(b);
-	return (out);
-}
-
-static void *
-worker_main(void *arg)
-{
-	struct rpc_server *s = arg;
-	nng_aio *aio = NULL;
-	nng_ctx ctx;
-	int rv;
-
-	if (nng_aio_alloc(&aio, NULL, NULL) != 0 || nng_ctx_open(&ctx, s->sock) != 0) {
-		log_error(NULL, "rpc worker: cannot open context");
-		nng_aio_free(aio);
-		return (NULL);
-	}
-	for (;;) {
-		nng_msg *in, *out;
-
-		nng_ctx_recv(ctx, aio);
-		nng_aio_wait(aio);
-		if ((rv = nng_aio_result(aio)) != 0) {
-			if (rv == NNG_ECLOSED)
-				break;
-			continue;
-		}
-		in = nng_aio_get_msg(aio);
-		out = serve_one(s, in);
-		nng_msg_free(in);
-		if (out == NULL)
-			continue;
-		nng_aio_set_msg(aio, out);
-		nng_ctx_send(ctx, aio);
-		nng_aio_wait(aio);
-		if ((rv = nng_aio_result(aio)) != 0) {
-			nng_msg_free(out);
-			if (rv == NNG_ECLOSED)
-				break;
-		}
-	}
-	nng_ctx_close(ctx);
-	nng_aio_free(aio);
-	kv_thread_done();
-	return (NULL);
-}
-
-static int
-is_tls_url(const char *url)
-{
-	return (strncmp(url, "tls+tcp", 7) == 0);
-}
-
-/*
- * Whether url is a transport that keeps strangers out: ipc:// (a socket
- * file under $MANAGER_DATA_DIR/run, mode 0700), inproc:// (this process)
- * or tls+tcp:// (mutual TLS). Plain tcp://, ws:// and the like would let
- * any process that reaches the port call the service as any caller, so
- * they are refused unless MANAGER_RPC_ALLOW_PLAINTEXT=1 (tests, or a
- * network the operator protects otherwise), and then logged.
- */
-static int
-url_allowed(const char *url)
-{
-	const char *env;
-
-	if (strncmp(url, "ipc://", 6) == 0 || strncmp(url, "inproc://", 9) == 0 ||
-	    is_tls_url(url))
-		return (1);
-	env = getenv("MANAGER_RPC_ALLOW_PLAINTEXT");
-	if (env != NULL && strcmp(env, "1") == 0) {
-		log_warn(NULL, "rpc: %s carries calls without authentication "
-		    "(MANAGER_RPC_ALLOW_PLAINTEXT=1)", url);
-		return (1);
-	}
-	log_error(NULL, "rpc: %s: a service address must be ipc:// or tls+tcp:// "
-	    "(plain transports let any process call it; "
-	    "MANAGER_RPC_ALLOW_PLAINTEXT=1 to allow)", url);
-	return (0);
-}
-
-/* Reads a PEM file of at most RPC_PEM_MAX bytes as a string. */
-static mgr_err
-read_pem(const char *path, char **out)
-{
-	FILE *f;
-	char *b = NULL;
-	size_t n;
-	mgr_err rv = MGR_EINVAL;
-
-	if ((f = fopen(path, "r")) == NULL) {
-		log_error(NULL, "rpc: cannot read %s", path);
-		return (MGR_EINVAL);
-	}
-	if ((b = malloc(RPC_PEM_MAX + 1)) == NULL) {
-		rv = MGR_ENOMEM;
-		goto out;
-	}
-	n = fread(b, 1, RPC_PEM_MAX + 1, f);
-	if (ferror(f) || n == 0 || n > RPC_PEM_MAX) {
-		log_error(NULL, "rpc: %s is empty or too large", path);
-		goto out;
-	}
-	b[n] = '\0';
-	*out = b;
-	b = NULL;
-	rv = MGR_OK;
-out:
-	if (b != NULL) {
-		OPENSSL_cleanse(b, RPC_PEM_MAX + 1);
-		free(b);
-	}
-	fclose(f);
-	return (rv);
-}
-
-/* A TLS configuration carrying this process's internal identity
- * (MANAGER_INTERNAL_TLS_*). Both sides require the peer's certificate and
- * verify it against the internal CA; a client also checks that the server's
- * certificate names `host` (the host of the URL it dials). Free *out with
- * nng_tls_config_free. */
-static mgr_err
-tls_config_new(int server, const char *host, nng_tls_config **out)
-{
-	struct mgr_internal_tls id;
-	nng_tls_config *cfg = NULL;
-	char *cert = NULL, *key = NULL, *ca = NULL;
-	mgr_err err;
-	int rv = 0;
-
-	if ((err = mgr_config_internal_tls(&id)) != MGR_OK)
-		return (err);
-	if (*id.cert == '\0') {
-		log_error(NULL, "rpc: tls+tcp:// needs MANAGER_INTERNAL_TLS_CERT, "
-		    "MANAGER_INTERNAL_TLS_KEY and MANAGER_INTERNAL_TLS_CA");
-		return (MGR_EINVAL);
-	}
-	if ((err = read_pem(id.cert, &cert)) != MGR_OK ||
-	    (err = read_pem(id.key, &key)) != MGR_OK ||
-	    (err = read_pem(id.ca, &ca)) != MGR_OK)
-		goto out;
-	err = MGR_EINVAL;
-	if ((rv = nng_tls_config_alloc(&cfg, server ? NNG_TLS_MODE_SERVER
-	                                            : NNG_TLS_MODE_CLIENT)) != 0 ||
-	    (rv = nng_tls_config_version(cfg, NNG_TLS_1_2, NNG_TLS_1_3)) != 0 ||
-	    (rv = nng_tls_config_ca_chain(cfg, ca, NULL)) != 0 ||
-	    (rv = nng_tls_config_own_cert(cfg, cert, key, NULL)) != 0 ||
-	    (rv = nng_tls_config_auth_mode(cfg, NNG_TLS_AUTH_MODE_REQUIRED)) != 0 ||
-	    (!server && (rv = nng_tls_config_server_name(cfg, host)) != 0)) {
-		log_error(NULL, "rpc: internal TLS identity (%s, %s, %s): %s",
-		    id.cert, id.key, id.ca, nng_strerror(rv));
-		goto out;
-	}
-	*out = cfg;
-	cfg = NULL;
-	err = MGR_OK;
-out:
-	if (cfg != NULL)
-		nng_tls_config_free(cfg);
-	if (key != NULL) {
-		OPENSSL_cleanse(key, strlen(key));
-		free(key);
-	}
-	free(cert);
-	free(ca);
-	return (err);
-}
-
-/* Listens on url; tls+tcp:// with the internal identity, requiring clients
- * to present a certificate of the internal CA. Returns an nng error. */
-static int
-listen_url(nng_socket sock, const char *url)
-{
-	nng_listener l;
-	nng_tls_config *cfg = NULL;
-	int rv;
-
-	if (!url_allowed(url))
-		return (NNG_EINVAL);
-	if (!is_tls_url(url))
-		return (nng_listen(sock, url, NULL, 0));
-	if ((rv = nng_listener_create(&l, sock, url)) != 0)
-		return (rv);
-	if (tls_config_new(1, NULL, &cfg) != MGR_OK) {
-		nng_listener_close(l);
-		return (NNG_EINVAL);
-	}
-	rv = nng_listener_set_ptr(l, NNG_OPT_TLS_CONFIG, cfg);
-	nng_tls_config_free(cfg); /* the listener holds its own reference */
-	if (rv == 0)
-		rv = nng_listener_start(l, 0);
-	if (rv != 0)
-		nng_listener_close(l);
-	return (rv);
-}
-
-/* Dials url in the background; tls+tcp:// with the internal identity,
- * checking the server's certificate against the internal CA and the host of
- * the URL. Returns an nng error. */
-static int
-dial_url(nng_socket sock, const char *url)
-{
-	nng_dialer d;
-	nng_url *u = NULL;
-	nng_tls_config *cfg = NULL;
-	int rv;
-
-	if (!url_allowed(url))
-		return (NNG_EINVAL);
-	if (!is_tls_url(url))
-		return (nng_dial(sock, url, NULL, NNG_FLAG_NONBLOCK));
-	if ((rv = nng_url_parse(&u, url)) != 0)
-		return (rv);
-	if ((rv = nng_dialer_create(&d, sock, url)) != 0)
-		goto out;
-	if (tls_config_new(0, u->u_hostname, &cfg) != MGR_OK) {
-		nng_dialer_close(d);
-		rv = NNG_EINVAL;
-		goto out;
-	}
-	rv = nng_dialer_set_ptr(d, NNG_OPT_TLS_CONFIG, cfg);
-	nng_tls_config_free(cfg); /* the dialer holds its own reference */
-	if (rv == 0)
-		rv = nng_dialer_start(d, NNG_FLAG_NONBLOCK);
-	if (rv != 0)
-		nng_dialer_close(d);
-out:
-	nng_url_free(u);
-	return (rv);
-}
-
-mgr_err
-rpc_server_create(struct rpc_server **out, const char *url,
-    const struct rpc_method *methods, void *arg, int workers)
-{
-	struct rpc_server *s;
-	int rv;
-
-	if ((s = calloc(1, sizeof(*s))) == NULL)
-		return (MGR_ENOMEM);
-	s->methods = methods;
-	s->arg = arg;
-	if ((rv = nng_rep0_open(&s->sock)) != 0)
-		goto fail;
-	nng_socket_set_size(s->sock, NNG_OPT_RECVMAXSZ, RPC_MSG_MAX);
-	if ((rv = listen_url(s->sock, url)) != 0) {
-		log_error(NULL, "rpc: cannot listen on %s: %s", url, nng_strerror(rv));
-		goto fail;
-	}
-	if ((s->threads = calloc((size_t)workers, sizeof(pthread_t))) == NULL) {
-		rv = NNG_ENOMEM;
-		goto fail;
-	}
-	for (; s->nworkers < workers; s->nworkers++)
-		if (pthread_create(&s->threads[s->nworkers], NULL, worker_main, s) != 0) {
-			rpc_server_destroy(s);
-			return (MGR_EINTERNAL);
-		}
-	*out = s;
-	return (MGR_OK);
-fail:
-	nng_close(s->sock);
-	free(s);
-	return (nng_to_err(rv) == MGR_EUNAVAIL ? MGR_EINTERNAL : nng_to_err(rv));
-}
-
-void
-rpc_server_destroy(struct rpc_server *s)
-{
-	if (s == NULL)
-		return;
-	nng_close(s->sock);
-	for (int i = 0; i < s->nworkers; i++)
-		pthread_join(s->threads[i], NULL);
-	free(s->threads);
-	free(s);
 }
 
 /*
@@ -561,7 +149,7 @@ rpc_client_create(struct rpc_client **out, const char *urls)
 		return (MGR_ENOMEM);
 	if ((rv = nng_req0_open(&c->sock)) != 0) {
 		free(c);
-		return (nng_to_err(rv));
+		return (rpc_nng_err(rv));
 	}
 	nng_socket_set_size(c->sock, NNG_OPT_RECVMAXSZ, RPC_MSG_MAX);
 	/* A request whose replica died is resent at once to another one (nng
@@ -585,7 +173,7 @@ rpc_client_create(struct rpc_client **out, const char *urls)
 	}
 	snprintf(list, sizeof(list), "%s", urls);
 	for (u = strtok_r(list, ", ", &save); u != NULL; u = strtok_r(NULL, ", ", &save)) {
-		if ((rv = dial_url(c->sock, u)) != 0) {
+		if ((rv = rpc_dial_url(c->sock, u)) != 0) {
 			log_error(NULL, "rpc: cannot dial %s: %s", u, nng_strerror(rv));
 			continue;
 		}
@@ -697,7 +285,7 @@ rpc_call(struct rpc_client *c, const char *method, const char *request_id,
 	}
 	if ((rv = nng_msg_alloc(&m, n)) != 0 || (rv = nng_aio_alloc(&aio, NULL, NULL)) != 0 ||
 	    (rv = nng_ctx_open(&ctx, c->sock)) != 0) {
-		err = nng_to_err(rv);
+		err = rpc_nng_err(rv);
 		goto out;
 	}
 	ctx_open = 1;
@@ -707,7 +295,7 @@ rpc_call(struct rpc_client *c, const char *method, const char *request_id,
 	nng_ctx_send(ctx, aio);
 	nng_aio_wait(aio);
 	if ((rv = nng_aio_result(aio)) != 0) {
-		err = nng_to_err(rv);
+		err = rpc_nng_err(rv);
 		goto out; /* m still ours */
 	}
 	m = NULL;
@@ -720,7 +308,7 @@ rpc_call(struct rpc_client *c, const char *method, const char *request_id,
 	nng_ctx_recv(ctx, aio);
 	nng_aio_wait(aio);
 	if ((rv = nng_aio_result(aio)) != 0) {
-		err = nng_to_err(rv);
+		err = rpc_nng_err(rv);
 		goto out;
 	}
 	m = nng_aio_get_msg(aio);
@@ -815,7 +403,7 @@ pack_request(Mgr__Request *req, const ProtobufCMessage *in, nng_msg **out)
 	if (total > RPC_MSG_MAX)
 		return (MGR_ETOOBIG);
 	if ((rv = nng_msg_alloc(&m, total)) != 0)
-		return (nng_to_err(rv));
+		return (rpc_nng_err(rv));
 	b = nng_msg_body(m);
 	mgr__request__pack(req, b);
 	b += head;
@@ -857,7 +445,7 @@ rpc_call_start(struct rpc_client *c, const char *method, const char *request_id,
 		nng_aio_free(p->aio);
 		nng_msg_free(m);
 		free(p);
-		return (nng_to_err(rv));
+		return (rpc_nng_err(rv));
 	}
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->cv, NULL);
@@ -881,7 +469,7 @@ rpc_call_wait(struct rpc_pending *p, const ProtobufCMessageDescriptor *out_desc,
 		pthread_cond_wait(&p->cv, &p->mu);
 	pthread_mutex_unlock(&p->mu);
 	if (p->rv != 0) {
-		err = nng_to_err(p->rv);
+		err = rpc_nng_err(p->rv);
 		goto out;
 	}
 	err = reply_decode(p->reply, out_desc, out, msg, msglen);
