@@ -145,6 +145,13 @@ expect_status 201 "rotation revoking R"
 api GET /api/v1/ca/crl; expect_status 200 "CRL"
 printf '%s\n' "$BODY" >"$W/crl.pem"
 check 'crl_serials "$W/crl.pem" | grep -qx "$SR"' "R is in the CRL"
+if ! crl_serials "$W/crl.pem" | grep -qx "$SR"; then
+  echo "DEBUG SR=$SR now=$(date +%s) SR_NA=$SR_NA rot=$(cat "$W/p0" 2>/dev/null | head -c 600)" >&2
+  echo "DEBUG crl=$(crl_serials "$W/crl.pem" | tr '\n' ' ')" >&2
+  echo "DEBUG zscore=$(rcli ZSCORE certs:revoked "$SR") gen=$(rcli GET crl:gen) cached=$(rcli HMGET crl gen stale_at next_update | tr '\n' ' ')" >&2
+  echo "DEBUG cert=$(rcli HGETALL "cert:$SR" | grep -v -- '-----' | tr '\n' ' ' | head -c 800)" >&2
+  openssl crl -in "$W/crl.pem" -noout -lastupdate -nextupdate >&2
+fi
 [ "$(date +%s)" -lt "$(date -d "$SR_NA" +%s)" ] || echo "note: the CRL was read after R's not_after ($SR_NA); the check above could not pass" >&2
 # History from before the indexes: long expired, written by hand.
 now=$(date +%s)
