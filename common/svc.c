@@ -66,9 +66,9 @@ svc_main(const struct svc_def *def, int argc, char **argv)
 	snprintf(prog, sizeof(prog), "mgr-%s", def->name);
 	if ((rc = mgr_cmdline(argc, argv, prog, def->summary)) >= 0)
 		return (rc);
+	mgr_log_init(def->name, MGR_LOG_INFO);
 	if (mgr_config_load(&cfg) != MGR_OK)
 		return (2);
-	mgr_log_init(def->name, cfg.log_level);
 	if (kv_init(cfg.redis_url) != MGR_OK)
 		return (2);
 	memset(&sa, 0, sizeof(sa));

@@ -45,9 +45,9 @@ main(int argc, char **argv)
 	    "fronts, the console, /metrics.")) >= 0)
 		return (rc);
 	rc = 1;
+	mgr_log_init("gateway", MGR_LOG_INFO);
 	if (mgr_config_load(&gw.cfg) != MGR_OK)
 		return (2);
-	mgr_log_init("gateway", gw.cfg.log_level);
 	if (kv_init(gw.cfg.redis_url) != MGR_OK)
 		return (2);
 	rpc_set_default_timeout(gw.cfg.rpc_timeout_ms);
