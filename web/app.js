@@ -630,12 +630,12 @@ async function renderAccounts(seq) {
 		flash('ok', `Account ${acc.name} (${acc.id}) created.`);
 		handover.scrollIntoView({block: 'start'});
 	});
-	main.replaceChildren(h('h1', {}, 'Accounts'),
+	main.replaceChildren(...[h('h1', {}, 'Accounts'),
 	    handover,
 	    h('div', {class: 'toolbar'}, q, st),
 	    list,
 	    can('account.create') ? h('details', {class: 'create', id: 'create-details'},
-	        h('summary', {}, 'Create a private account'), form) : null);
+	        h('summary', {}, 'Create a private account'), form) : null].filter(Boolean));
 }
 
 function accountActions(acc, onChange) {
@@ -694,13 +694,13 @@ function accountActions(acc, onChange) {
 				onChange(a);
 			});
 		});
-		form.append(h('p', {}, 'Now: ', badge(acc.state)),
+		form.append(...[h('p', {}, 'Now: ', badge(acc.state)),
 		    h('p', {class: 'muted'}, acc.state === 'disabled'
 		        ? 'A disabled account cannot authenticate nor use its vaults.'
 		        : 'Disabling stops all authentication and vault I/O of the account at once.'),
 		    stateBtn ? null : h('p', {class: 'muted', id: 'read-only-note'},
 		        `Read-only: the role ${me.role} does not change accounts.`),
-		    box, h('div', {class: 'actions'}, stateBtn));
+		    box, h('div', {class: 'actions'}, stateBtn)].filter(Boolean));
 		if (acc.state === 'pending_registration' && can('account.delete')) {
 			const del = h('button', {type: 'button', class: 'danger', id: 'delete-btn'}, 'Delete…');
 			del.addEventListener('click', () => {
@@ -899,8 +899,8 @@ async function renderTemplates(seq) {
 			await draw();
 		});
 	});
-	main.replaceChildren(h('h1', {}, 'Vault templates'), list,
-	    can('template.create') ? form : null);
+	main.replaceChildren(...[h('h1', {}, 'Vault templates'), list,
+	    can('template.create') ? form : null].filter(Boolean));
 	await draw();
 }
 
@@ -1019,9 +1019,10 @@ async function renderAdmins(seq) {
 			pform.reset();
 		});
 	});
-	main.replaceChildren(h('h1', {}, 'Administrators'),
+	main.replaceChildren(...[h('h1', {}, 'Administrators'),
 	    h('p', {class: 'muted', id: 'me-line'}, `Signed in as ${me.username}, role ${me.role}.`),
-	    list, can('admin.create') ? form : null, can('admin.set_password') ? pform : null);
+	    list, can('admin.create') ? form : null,
+	    can('admin.set_password') ? pform : null].filter(Boolean));
 	await draw();
 }
 
@@ -1043,7 +1044,7 @@ async function renderDevices(seq) {
 				{label: 'Serial', cls: 'mono', get: (d) => (d.certificate && d.certificate.serial) || '—'},
 				{label: 'Subject', get: (d) => (d.certificate && d.certificate.subject) || '—'},
 				{label: 'Not after', get: (d) => fmtTime(d.certificate && d.certificate.not_after)},
-				{label: 'Status', get: (d) => (d.certificate && d.certificate.status) || '—'},
+				{label: 'Status', cls: 'nowrap', get: (d) => (d.certificate && d.certificate.status) || '—'},
 				(can('device.revoke') || can('device.delete')) &&
 				    {label: '', get: (d) => deviceAction(d)},
 			].filter(Boolean), devs, 'No devices yet.'));
@@ -1105,8 +1106,8 @@ async function renderDevices(seq) {
 			await draw();
 		});
 	});
-	main.replaceChildren(h('h1', {}, 'Devices'), issued, list,
-	    can('device.create') ? form : null);
+	main.replaceChildren(...[h('h1', {}, 'Devices'), issued, list,
+	    can('device.create') ? form : null].filter(Boolean));
 	await draw();
 }
 

@@ -67,6 +67,12 @@ async function banner(page, want) {
 	await page.locator('#msg').filter({hasText: want}).waitFor({timeout: 15000});
 }
 
+// No page shows a stray "null" or "undefined" (a left-out control must leave nothing).
+async function clean(page, what) {
+	const t = await page.locator('main').innerText();
+	ok(!/\b(null|undefined)\b/.test(t), `${what}: no stray null or undefined on the page`);
+}
+
 async function nav(page, name, h1) {
 	await page.click(`#nav a[data-view="${name}"]`);
 	await page.locator('main h1').filter({hasText: h1}).waitFor();
@@ -212,6 +218,7 @@ async function run(ctx) {
 	ok(!/[{}"]/.test(await text(page, '#account-events tbody')), 'no raw JSON in the events table');
 	ok(await page.locator('#password-form').count() === 0 && await page.locator('#delete-btn').count() === 0,
 	    'registered: no password change, no delete');
+	await clean(page, 'super user, account page');
 	await shot(page, '08-account-active');
 
 	// Disable it.
@@ -334,6 +341,7 @@ async function run(ctx) {
 	await page.click('#create-device button[type=submit]');
 	await page.locator('#dev-list tbody tr').filter({hasText: devName}).waitFor();
 	ok(/BEGIN CERTIFICATE/.test(await text(page, '#dev-issued pre')), 'device certificate shown');
+	await clean(page, 'super user, devices');
 	await shot(page, '15-devices');
 
 	// Revoke, then delete, each with a second click; the row follows.
@@ -491,6 +499,7 @@ async function run(ctx) {
 	ok(await page.locator('#read-only-note').isVisible(), 'operator: the account page says read-only');
 	ok((await page.locator('#account-events tbody tr').count()) >= 2, 'operator: the events table has rows');
 	ok((await writeButtons()).length === 0, `operator: no write button on the account page (${await writeButtons()})`);
+	await clean(page, 'operator, account page');
 	await shot(page, '30-operator-account');
 	await nav(page, 'templates', 'Vault templates');
 	await page.locator('#tpl-list tbody tr').first().waitFor();
@@ -499,6 +508,7 @@ async function run(ctx) {
 	await page.locator('#dev-list tbody tr').filter({hasText: dev2Name}).waitFor();
 	ok(await page.locator('#create-device').count() === 0 && await page.locator('#dev-list button').count() === 0,
 	    'operator: devices listed without the new-device form or revoke/delete buttons');
+	await clean(page, 'operator, devices');
 	await shot(page, '31-operator-devices');
 	await nav(page, 'admins', 'Administrators');
 	ok(await page.locator('#create-admin').count() === 0 && await page.locator('#admin-list button').count() === 0,
@@ -527,6 +537,7 @@ async function run(ctx) {
 	await page.fill('#my-password input[name=password]', opPass2);
 	await page.click('#my-password button[type=submit]');
 	await banner(page, 'Your password is changed');
+	await clean(page, 'operator, administrators');
 	await shot(page, '32-operator-admins');
 	ok(curl(['-u', `${opUser}:${opPass2}`, `${URL_}/api/v1/admins/me`]).status === 200,
 	    'the new password works');
@@ -556,6 +567,7 @@ async function run(ctx) {
 	await dev2Row().locator('button', {hasText: 'Really revoke'}).click();
 	await dev2Row().filter({hasText: 'revoked'}).waitFor();
 	ok(true, 'security officer: revoked a device from the console');
+	await clean(page, 'security officer, devices');
 	await shot(page, '33-officer-devices');
 
 	// Lockout: too many failed sign-ins for one user name show 429 in words.
