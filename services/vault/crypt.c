@@ -187,7 +187,8 @@ fsync_dir_of(const char *path)
 	return (rc);
 }
 
-/* Reads a key file: 32 raw bytes, or 64 hex digits and an optional newline.
+/* Reads a key file: 32 raw bytes (taken as they are), or 64 hex digits and an
+ * optional newline.
  * MGR_ENOTFOUND when it does not exist. */
 static mgr_err
 key_read(const char *path, struct kek *out)
@@ -208,8 +209,12 @@ key_read(const char *path, struct kek *out)
 		    "make it 0600 or 0400", path, (unsigned)(st.st_mode & 0777));
 	n = read(fd, buf, sizeof(buf));
 	close(fd);
-	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
-		n--;
+	/* 32 bytes are a raw key as they are: its last bytes may be CR or LF
+	 * (1 key in 128 that this service makes), which only the hex form may
+	 * end with. */
+	if (n != VAULT_KEY_BYTES)
+		while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+			n--;
 	if (n == VAULT_KEY_BYTES)
 		memcpy(out->key, buf, VAULT_KEY_BYTES);
 	else if (n != 2 * VAULT_KEY_BYTES || !unhex(buf, VAULT_KEY_BYTES, out->key)) {
