@@ -1997,12 +1997,14 @@ vault_store_mp_create(const struct vault_rec *v, const char *owner,
 	argv[3] = owner;
 	argv[4] = key;
 	argv[5] = snow;
-	argv[6] = meta_len > 0 ? (const char *)meta : "";
+	argv[6] = "";
 	argv[7] = rp->key;
 	argv[8] = (const char *)rp->reply;
 	argv[9] = member;
 	argv[10] = smax;
 	replay_argvlen(rp, 11, argv, lens);
+	/* The metadata is binary: its length is meta_len, never strlen. */
+	argv[6] = meta_len > 0 ? (const char *)meta : "";
 	lens[4] = keylen;
 	lens[6] = meta_len;
 	lens[9] = mlen;
