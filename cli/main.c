@@ -413,7 +413,7 @@ run(struct cli *c, int argc, char **argv)
 		memcpy(merged, global_opts, sizeof(global_opts));
 		nmerged = NGLOBAL;
 		if (args_parse(merged, nmerged, nrest, rest, &a, why, sizeof(why)) != 0)
-			return (cli_usage(c, "%s", why));
+			return (cli_usage(c, "%s (see mgr --help)", why));
 		if (FLAG(&a, "version")) {
 			print_version();
 			return (EXIT_OK);

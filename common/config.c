@@ -131,10 +131,25 @@ mgr_config_load(struct mgr_config *cfg)
 {
 	char dir[MGR_PATH_MAX + 64];
 	char run[MGR_PATH_MAX + 8];
-	char lvl[16];
+	const char *lvl, *fmt;
 	int64_t n;
 
 	memset(cfg, 0, sizeof(*cfg));
+	/* The log's form first, so that every later complaint is in it. */
+	fmt = getenv("MANAGER_LOG_FORMAT");
+	if ((cfg->log_format = mgr_log_format_parse(fmt)) < 0) {
+		mgr_log_set(MGR_LOG_INFO, MGR_LOG_TEXT);
+		log_error(NULL, "MANAGER_LOG_FORMAT must be text or json, not '%.64s'", fmt);
+		return (MGR_EINVAL);
+	}
+	lvl = getenv("MANAGER_LOG_LEVEL");
+	if ((cfg->log_level = mgr_log_level_parse(lvl)) < 0) {
+		mgr_log_set(MGR_LOG_INFO, cfg->log_format);
+		log_error(NULL,
+		    "MANAGER_LOG_LEVEL must be error, warn, info or debug, not '%.64s'", lvl);
+		return (MGR_EINVAL);
+	}
+	mgr_log_set(cfg->log_level, cfg->log_format);
 	env_str("MANAGER_DATA_DIR", "./.data", dir, sizeof(dir));
 	if (mkdir_p(dir, 0700) != MGR_OK || realpath(dir, cfg->data_dir) == NULL) {
 		log_error(NULL, "cannot create MANAGER_DATA_DIR %s", dir);
@@ -226,8 +241,6 @@ mgr_config_load(struct mgr_config *cfg)
 	if (env_int("MANAGER_SSE_HEARTBEAT_S", 15, 1, 50, &cfg->sse_heartbeat_s) !=
 	    MGR_OK)
 		return (MGR_EINVAL);
-	env_str("MANAGER_LOG_LEVEL", "info", lvl, sizeof(lvl));
-	cfg->log_level = mgr_log_level_parse(lvl);
 	if (mgr_config_internal_tls(&cfg->internal_tls) != MGR_OK)
 		return (MGR_EINVAL);
 	return (MGR_OK);

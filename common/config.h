@@ -64,6 +64,7 @@ struct mgr_config {
 	int rpc_workers;                  /* MANAGER_RPC_WORKERS */
 	int rpc_timeout_ms;               /* MANAGER_RPC_TIMEOUT_MS */
 	int log_level;                    /* MANAGER_LOG_LEVEL: error|warn|info|debug */
+	int log_format;                   /* MANAGER_LOG_FORMAT: text|json */
 	int64_t sse_heartbeat_s;          /* MANAGER_SSE_HEARTBEAT_S: event stream ping */
 	struct mgr_internal_tls internal_tls;
 };

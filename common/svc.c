@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/cmdline.h"
 #include "common/kv.h"
 #include "common/log.h"
 
@@ -48,7 +49,7 @@ bg_main(void *arg)
 }
 
 int
-svc_main(const struct svc_def *def)
+svc_main(const struct svc_def *def, int argc, char **argv)
 {
 	struct mgr_config cfg;
 	struct rpc_server *srv = NULL;
@@ -59,10 +60,15 @@ svc_main(const struct svc_def *def)
 	void *state = NULL;
 	char listen[1024];
 	const char *addrs, *env;
+	char prog[32];
+	int rc;
 
+	snprintf(prog, sizeof(prog), "mgr-%s", def->name);
+	if ((rc = mgr_cmdline(argc, argv, prog, def->summary)) >= 0)
+		return (rc);
+	mgr_log_init(def->name, MGR_LOG_INFO);
 	if (mgr_config_load(&cfg) != MGR_OK)
 		return (2);
-	mgr_log_init(def->name, cfg.log_level);
 	if (kv_init(cfg.redis_url) != MGR_OK)
 		return (2);
 	memset(&sa, 0, sizeof(sa));

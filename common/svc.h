@@ -8,6 +8,7 @@
 
 struct svc_def {
 	const char *name;                 /* "account", "ca", "vault" */
+	const char *summary;              /* one line for --help */
 	const struct rpc_method *methods;
 	/* Called once after config and Redis are set up, before serving.
 	 * *state is passed to every handler. */
@@ -17,9 +18,10 @@ struct svc_def {
 	void (*stop)(void *state);
 };
 
-/* listen_addr: MANAGER_LISTEN_ADDR if set, else the first address of the
+/* Answers --version and --help (common/cmdline.h), then runs the service.
+ * listen_addr: MANAGER_LISTEN_ADDR if set, else the first address of the
  * service's configured list. Returns the process exit code. */
-int svc_main(const struct svc_def *def);
+int svc_main(const struct svc_def *def, int argc, char **argv);
 
 /* Sleeps up to ms, waking early when *stop is set. */
 void svc_sleep(volatile int *stop, int ms);

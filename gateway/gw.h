@@ -133,6 +133,8 @@ struct gw_req {
 	char *query[GW_QUERY_MAX];   /* decoded query values, freed with r */
 	int nquery;
 	int status;                  /* the status queued, for metrics */
+	int64_t bytes;               /* the body size of the response queued, -1
+	                                if not known (access log) */
 	int responded;
 	int failed;                  /* the mgr_err that ended the request, 0 if none */
 	uint64_t drained;            /* body bytes thrown away after failed */

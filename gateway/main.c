@@ -7,6 +7,7 @@
 
 #include <openssl/crypto.h>
 
+#include "common/cmdline.h"
 #include "common/kv.h"
 #include "common/log.h"
 #include "common/svc.h"
@@ -31,17 +32,22 @@ on_signal(int sig)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
 	struct sigaction sa;
 	char *cert = NULL, *key = NULL;
 	struct gw_handler main_handler;
 	struct gw_listener *main_listener = NULL;
-	int rc = 1;
+	int rc;
 
+	if ((rc = mgr_cmdline(argc, argv, "mgr-gateway",
+	    "The gateway of the Manager: the HTTPS REST API, the S3 and .adm "
+	    "fronts, the console, /metrics.")) >= 0)
+		return (rc);
+	rc = 1;
+	mgr_log_init("gateway", MGR_LOG_INFO);
 	if (mgr_config_load(&gw.cfg) != MGR_OK)
 		return (2);
-	mgr_log_init("gateway", gw.cfg.log_level);
 	if (kv_init(gw.cfg.redis_url) != MGR_OK)
 		return (2);
 	rpc_set_default_timeout(gw.cfg.rpc_timeout_ms);

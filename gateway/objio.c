@@ -592,6 +592,8 @@ gw_obj_body(struct gw_req *r, const Mgr__Vault__HeadReply *h, int64_t start,
 done:
 	if (resp == NULL)
 		return (MGR_ENOMEM);
+	if (!r->responded)
+		r->bytes = fetch && len > 0 ? len : 0; /* for the access log */
 	*out = resp;
 	return (MGR_OK);
 }

@@ -54,6 +54,18 @@ gw_reply_response(struct gw_req *r, int status, struct MHD_Response *resp)
 	return (MGR_OK);
 }
 
+/* gw_reply_response, noting the body's size for the access log. */
+static mgr_err
+reply_sized(struct gw_req *r, int status, struct MHD_Response *resp, int64_t len)
+{
+	int was = r->responded;
+	mgr_err rv = gw_reply_response(r, status, resp);
+
+	if (!was && r->responded)
+		r->bytes = len;
+	return (rv);
+}
+
 mgr_err
 gw_reply_text(struct gw_req *r, int status, const char *content_type,
     const char *text)
@@ -64,12 +76,12 @@ gw_reply_text(struct gw_req *r, int status, const char *content_type,
 	    MHD_RESPMEM_MUST_COPY);
 	if (resp != NULL && content_type != NULL)
 		MHD_add_response_header(resp, "Content-Type", content_type);
-	return (gw_reply_response(r, status, resp));
+	return (reply_sized(r, status, resp, (int64_t)strlen(text)));
 }
 
-/* A JSON response of BODY (stolen), or NULL. */
+/* A JSON response of BODY (stolen), or NULL; *len its size. */
 static struct MHD_Response *
-json_response(json_t *body)
+json_response(json_t *body, int64_t *len)
 {
 	struct MHD_Response *resp;
 	char *s;
@@ -78,6 +90,7 @@ json_response(json_t *body)
 	json_decref(body);
 	if (s == NULL)
 		return (NULL);
+	*len = (int64_t)strlen(s);
 	resp = MHD_create_response_from_buffer(strlen(s), s, MHD_RESPMEM_MUST_FREE);
 	if (resp == NULL) {
 		free(s);
@@ -90,13 +103,17 @@ json_response(json_t *body)
 mgr_err
 gw_reply_json(struct gw_req *r, int status, json_t *body)
 {
-	return (gw_reply_response(r, status, json_response(body)));
+	int64_t len = -1;
+	struct MHD_Response *resp = json_response(body, &len);
+
+	return (reply_sized(r, status, resp, len));
 }
 
 mgr_err
 gw_reply_created(struct gw_req *r, json_t *body, const char *fmt, ...)
 {
-	struct MHD_Response *resp = json_response(body);
+	int64_t len = -1;
+	struct MHD_Response *resp = json_response(body, &len);
 	char loc[GW_LOCATION_MAX];
 	va_list ap;
 	int n;
@@ -106,14 +123,14 @@ gw_reply_created(struct gw_req *r, json_t *body, const char *fmt, ...)
 	va_end(ap);
 	if (resp != NULL && n > 0 && (size_t)n < sizeof(loc))
 		MHD_add_response_header(resp, "Location", loc);
-	return (gw_reply_response(r, 201, resp));
+	return (reply_sized(r, 201, resp, len));
 }
 
 mgr_err
 gw_reply_empty(struct gw_req *r, int status)
 {
-	return (gw_reply_response(r, status,
-	    MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT)));
+	return (reply_sized(r, status,
+	    MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT), 0));
 }
 
 mgr_err
@@ -123,6 +140,7 @@ gw_reply_error(struct gw_req *r, mgr_err e, const char *msg)
 	struct MHD_Response *resp;
 	char *s;
 	int status = mgr_err_http(e);
+	int64_t len;
 
 	if (r->responded)
 		return (MGR_OK);
@@ -136,6 +154,7 @@ gw_reply_error(struct gw_req *r, mgr_err e, const char *msg)
 		return (MGR_ENOMEM);
 	}
 	json_decref(body);
+	len = (int64_t)strlen(s);
 	resp = MHD_create_response_from_buffer(strlen(s), s, MHD_RESPMEM_MUST_FREE);
 	if (resp == NULL) {
 		free(s);
@@ -157,5 +176,5 @@ gw_reply_error(struct gw_req *r, mgr_err e, const char *msg)
 				    "%s%s", len > 0 ? ", " : "", gw_methods[i]);
 		MHD_add_response_header(resp, "Allow", allow);
 	}
-	return (gw_reply_response(r, status, resp));
+	return (reply_sized(r, status, resp, len));
 }

@@ -14,6 +14,7 @@ const struct gw_role_rule gw_role_table[] = {
 	/* Administrators */
 	{"admin.create", "POST", "/api/v1/admins", SU},
 	{"admin.list", "GET", "/api/v1/admins", SU | SO},
+	{"admin.me", "GET", "/api/v1/admins/me", ALL},
 	{"admin.set_password", "PUT", "/api/v1/admins/{}/password", ALL},
 	{"admin.delete", "DELETE", "/api/v1/admins/{}", SU},
 	/* Private accounts */

@@ -16,6 +16,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "common/audit.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "gateway/conn.h"
@@ -349,6 +350,7 @@ gw_req_init(struct gw_req *r, struct MHD_Connection *conn, const char *method,
 	r->method = method;
 	r->start_us = gw_now_us();
 	r->route_index = -1;
+	r->bytes = -1;
 	gw_conn_busy(conn, 1);
 	mgr_buf_init(&r->body, GW_JSON_MAX);
 	make_request_id(r);
@@ -454,20 +456,50 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 	return (MHD_YES);
 }
 
+/* The access-log line of a request (API.md "Operations (v2)"): the route's
+ * template, never the URL (object keys and query strings are the owner's
+ * data), and no credential. Fields on the stack; one write by the logger. */
+static void
+access_log(const struct gw_req *r, int status, int64_t dur_us)
+{
+	const char *route = r->route != NULL ? r->route->pattern : "-";
+	struct mgr_log_field f[] = {
+		MGR_LF_S("method", r->method),
+		MGR_LF_S("route", route),
+		MGR_LF_I("status", status),
+		MGR_LF_D("duration_ms", (double)dur_us / 1000.0),
+		MGR_LF_S("caller_kind", audit_caller_kind(&r->caller)),
+		MGR_LF_S("account_id", r->caller.kind != MGR__CALLER__KIND__NONE &&
+		    r->caller_id[0] != '\0' ? r->caller_id : NULL),
+		MGR_LF_I("bytes", r->bytes),
+	};
+	size_t nf = sizeof(f) / sizeof(f[0]);
+
+	if (!mgr_log_enabled(MGR_LOG_INFO))
+		return;
+	if (r->bytes < 0)
+		nf--; /* bytes, the last, not known */
+	mgr_log_fields(MGR_LOG_INFO, r->request_id, f, nf, "access");
+}
+
 static void
 on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     enum MHD_RequestTerminationCode toe)
 {
 	struct gw_req *r = *con_cls;
+	int64_t dur_us;
+	int status;
 
 	(void)cls;
 	(void)conn;
 	(void)toe;
 	if (r == NULL)
 		return;
+	dur_us = gw_now_us() - r->start_us;
+	status = r->responded ? r->status : 499;
 	gw_metrics_request(r->route_index,
-	    r->route != NULL ? r->route->pattern : "unmatched",
-	    r->responded ? r->status : 499, gw_now_us() - r->start_us);
+	    r->route != NULL ? r->route->pattern : "unmatched", status, dur_us);
+	access_log(r, status, dur_us);
 	if (r->route != NULL && r->route->cleanup != NULL)
 		r->route->cleanup(r);
 	gw_req_fini(r);

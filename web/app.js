@@ -12,6 +12,7 @@ const CERT_SCAN_PARALLEL = 4;
 const AUDIT_PAGE = 50;
 
 let creds = null;                  // {user, pass} while signed in
+let me = null;                     // GET /admins/me: {username, role, operations}
 let viewSeq = 0;                   // drops answers of views already left
 let msgKeep = false;               // the banner survives the next page change
 
@@ -187,6 +188,14 @@ function badge(state) {
 	    STATE_LABEL[state] || state);
 }
 
+// Whether the signed-in administrator's role may do an operation (its name
+// as the role table and the audit say: "account.create"). The list comes
+// from the server's role table (GET /admins/me); what it refuses is not
+// shown at all. The server checks every request anyway (403).
+function can(op) {
+	return Boolean(me && me.operations && me.operations.includes(op));
+}
+
 // ---------------------------------------------------------------- messages
 
 function flash(kind, text, keep) {
@@ -212,6 +221,7 @@ function showError(err, what) {
 	flash('error', what ? `${what}: ${text}` : text);
 	if (err instanceof ApiError && err.status === 401 && creds) {
 		creds = null;
+		me = null;
 		renderLogin('Your credentials were refused; please sign in again.');
 	}
 }
@@ -299,9 +309,10 @@ function renderLogin(note) {
 		act(form, box, 'Sign-in failed', async () => {
 			creds = {user: user.value, pass: pass.value};
 			try {
-				await api('GET', '/accounts');
+				me = await api('GET', '/admins/me');
 			} catch (e) {
 				creds = null;
+				me = null;
 				if (e instanceof ApiError && e.status === 401)
 					throw new ApiError(401, e.code, 'wrong user name or password', e.requestId);
 				if (e instanceof ApiError && e.status === 429)
@@ -314,6 +325,7 @@ function renderLogin(note) {
 			pass.value = '';
 			clearFlash();
 			document.getElementById('who-name').textContent = creds.user;
+			document.getElementById('who-role').textContent = me.role;
 			document.getElementById('nav').hidden = false;
 			document.getElementById('who').hidden = false;
 			if (!location.hash || location.hash === '#/' || location.hash === '#/login')
@@ -618,19 +630,19 @@ async function renderAccounts(seq) {
 		flash('ok', `Account ${acc.name} (${acc.id}) created.`);
 		handover.scrollIntoView({block: 'start'});
 	});
-	main.replaceChildren(h('h1', {}, 'Accounts'),
+	main.replaceChildren(...[h('h1', {}, 'Accounts'),
 	    handover,
 	    h('div', {class: 'toolbar'}, q, st),
 	    list,
-	    h('details', {class: 'create', id: 'create-details'},
-	        h('summary', {}, 'Create a private account'), form));
+	    can('account.create') ? h('details', {class: 'create', id: 'create-details'},
+	        h('summary', {}, 'Create a private account'), form) : null].filter(Boolean));
 }
 
 function accountActions(acc, onChange) {
 	const id = encodeURIComponent(acc.id);
 	const out = [];
 	// Rename: allowed before and after registration.
-	{
+	if (can('account.rename')) {
 		const name = h('input', {name: 'name', required: true, value: acc.name, maxlength: 128});
 		const box = errorBox();
 		const form = h('form', {class: 'card', id: 'rename-form'}, h('h2', {}, 'Rename'),
@@ -646,7 +658,7 @@ function accountActions(acc, onChange) {
 		});
 		out.push(form);
 	}
-	if (acc.state === 'pending_registration') {
+	if (acc.state === 'pending_registration' && can('account.set_password')) {
 		const pass = h('input', {name: 'password', required: true, minlength: 12, maxlength: 128,
 		    autocomplete: 'new-password'});
 		const box = errorBox();
@@ -670,10 +682,11 @@ function accountActions(acc, onChange) {
 	{
 		const box = errorBox();
 		const form = h('form', {class: 'card', id: 'state-form'}, h('h2', {}, 'State'));
-		const stateBtn = acc.state === 'disabled'
+		const stateOp = acc.state === 'disabled' ? 'account.enable' : 'account.disable';
+		const stateBtn = !can(stateOp) ? null : acc.state === 'disabled'
 		    ? h('button', {type: 'button', id: 'enable-btn', class: 'primary'}, 'Enable')
 		    : h('button', {type: 'button', id: 'disable-btn', class: 'danger'}, 'Disable');
-		stateBtn.addEventListener('click', () => {
+		stateBtn?.addEventListener('click', () => {
 			const verb = acc.state === 'disabled' ? 'enable' : 'disable';
 			act(form, box, verb, async () => {
 				const a = await api('POST', `/accounts/${id}/${verb}`);
@@ -681,12 +694,14 @@ function accountActions(acc, onChange) {
 				onChange(a);
 			});
 		});
-		form.append(h('p', {}, 'Now: ', badge(acc.state)),
+		form.append(...[h('p', {}, 'Now: ', badge(acc.state)),
 		    h('p', {class: 'muted'}, acc.state === 'disabled'
 		        ? 'A disabled account cannot authenticate nor use its vaults.'
 		        : 'Disabling stops all authentication and vault I/O of the account at once.'),
-		    box, h('div', {class: 'actions'}, stateBtn));
-		if (acc.state === 'pending_registration') {
+		    stateBtn ? null : h('p', {class: 'muted', id: 'read-only-note'},
+		        `Read-only: the role ${me.role} does not change accounts.`),
+		    box, h('div', {class: 'actions'}, stateBtn)].filter(Boolean));
+		if (acc.state === 'pending_registration' && can('account.delete')) {
 			const del = h('button', {type: 'button', class: 'danger', id: 'delete-btn'}, 'Delete…');
 			del.addEventListener('click', () => {
 				if (del.dataset.armed !== '1') {
@@ -782,11 +797,7 @@ async function renderAccount(seq, accId) {
 			else if (got.length)
 				cursor = got[got.length - 1].id;
 			more.hidden = got.length === 0 || !page.next_after;
-			evBody.replaceChildren(table([
-				{label: 'Time', cls: 'nowrap', get: (ev) => fmtTime(ev.time)},
-				{label: 'Type', cls: 'mono', get: (ev) => ev.type},
-				{label: 'Data', cls: 'mono small', get: (ev) => JSON.stringify(ev.data || {})},
-			], evList, 'No events yet.'));
+			evBody.replaceChildren(eventTable(evList));
 		} catch (e) {
 			showError(e, 'Events');
 			evBody.replaceChildren(h('p', {class: 'form-error'}, e.describe ? e.describe() : e.message));
@@ -797,6 +808,47 @@ async function renderAccount(seq, accId) {
 	more.addEventListener('click', loadEvents);
 	events.replaceChildren(h('h2', {}, 'Events (oldest first)'), evBody, more);
 	await loadEvents();
+}
+
+// An event's data in words (API.md "Events"), not as JSON.
+function eventDetails(ev) {
+	const d = ev.data || {};
+	const serial = d.serial ? `certificate ${d.serial}` : 'certificate';
+	switch (ev.type) {
+	case 'certificate.issued':
+		return `${serial} issued` + (d.subject ? ` for ${d.subject}` : '') +
+		    (d.not_after ? `, valid until ${fmtTime(d.not_after)}` : '');
+	case 'certificate.renewed':
+		return `${serial} issued` + (d.previous ? ` in place of ${d.previous}` : '') +
+		    (d.not_after ? `, valid until ${fmtTime(d.not_after)}` : '');
+	case 'certificate.revoked':
+		return `${serial} revoked`;
+	case 'certificate.expiring':
+		return `${serial} expires ${fmtTime(d.not_after)}` +
+		    (d.days ? ` (within ${d.days} days)` : '') +
+		    (d.superseded_by ? `; already superseded by ${d.superseded_by}`
+		        : '; no newer certificate yet');
+	case 'certificate.expired':
+		return `${serial} expired ${fmtTime(d.not_after)}`;
+	case 'account.disabled':
+	case 'account.enabled':
+		return `account ${ev.type === 'account.disabled' ? 'disabled' : 'enabled'}` +
+		    (d.state ? `; state now ${STATE_LABEL[d.state] || d.state}` : '');
+	default:
+		return Object.entries(d).map(([k, v]) => `${k.replace(/_/g, ' ')}: ` +
+		    (v !== null && typeof v === 'object' ? JSON.stringify(v) : String(v)))
+		    .join(', ');
+	}
+}
+
+function eventTable(list) {
+	return table([
+		{label: 'Time', cls: 'nowrap', get: (ev) => fmtTime(ev.time)},
+		{label: 'Type', cls: 'mono', get: (ev) => h('span', {class: 'badge ev-type',
+		    'data-type': ev.type}, ev.type)},
+		{label: 'Account', cls: 'mono', get: (ev) => ev.account_id || '—'},
+		{label: 'Details', get: (ev) => eventDetails(ev)},
+	], list, 'No events yet.');
 }
 
 // ---------------------------------------------------------------- templates
@@ -847,7 +899,8 @@ async function renderTemplates(seq) {
 			await draw();
 		});
 	});
-	main.replaceChildren(h('h1', {}, 'Vault templates'), list, form);
+	main.replaceChildren(...[h('h1', {}, 'Vault templates'), list,
+	    can('template.create') ? form : null].filter(Boolean));
 	await draw();
 }
 
@@ -892,6 +945,11 @@ async function renderAdmins(seq) {
 	const main = view('Administrators', loading());
 	const list = h('div', {id: 'admin-list'});
 	const draw = async () => {
+		if (!can('admin.list')) {
+			list.replaceChildren(h('p', {class: 'muted', id: 'admin-list-note'},
+			    `The role ${me.role} does not see the other administrators.`));
+			return;
+		}
 		try {
 			const r = await api('GET', '/admins');
 			if (seq !== viewSeq)
@@ -900,7 +958,7 @@ async function renderAdmins(seq) {
 				{label: 'User name', cls: 'mono', get: (a) => a.username},
 				{label: 'Role', get: (a) => a.role},
 				{label: 'Created', get: (a) => fmtTime(a.created_at)},
-				{label: '', get: (a) => {
+				can('admin.delete') && {label: '', get: (a) => {
 					const b = h('button', {type: 'button', class: 'danger small',
 					    'data-admin': a.username}, 'Delete…');
 					b.addEventListener('click', async () => {
@@ -921,7 +979,7 @@ async function renderAdmins(seq) {
 					});
 					return b;
 				}},
-			], r.admins || [], 'No administrators.'));
+			].filter(Boolean), r.admins || [], 'No administrators.'));
 		} catch (e) {
 			list.replaceChildren(h('p', {class: 'form-error'}, e.describe ? e.describe() : e.message));
 		}
@@ -961,7 +1019,10 @@ async function renderAdmins(seq) {
 			pform.reset();
 		});
 	});
-	main.replaceChildren(h('h1', {}, 'Administrators'), list, form, pform);
+	main.replaceChildren(...[h('h1', {}, 'Administrators'),
+	    h('p', {class: 'muted', id: 'me-line'}, `Signed in as ${me.username}, role ${me.role}.`),
+	    list, can('admin.create') ? form : null,
+	    can('admin.set_password') ? pform : null].filter(Boolean));
 	await draw();
 }
 
@@ -983,9 +1044,10 @@ async function renderDevices(seq) {
 				{label: 'Serial', cls: 'mono', get: (d) => (d.certificate && d.certificate.serial) || '—'},
 				{label: 'Subject', get: (d) => (d.certificate && d.certificate.subject) || '—'},
 				{label: 'Not after', get: (d) => fmtTime(d.certificate && d.certificate.not_after)},
-				{label: 'Status', get: (d) => (d.certificate && d.certificate.status) || '—'},
-				{label: '', get: (d) => deviceAction(d)},
-			], devs, 'No devices yet.'));
+				{label: 'Status', cls: 'nowrap', get: (d) => (d.certificate && d.certificate.status) || '—'},
+				(can('device.revoke') || can('device.delete')) &&
+				    {label: '', get: (d) => deviceAction(d)},
+			].filter(Boolean), devs, 'No devices yet.'));
 		} catch (e) {
 			showError(e, 'Devices');
 			list.replaceChildren(h('p', {class: 'form-error'}, e.describe ? e.describe() : e.message));
@@ -997,6 +1059,8 @@ async function renderDevices(seq) {
 	const deviceAction = (d) => {
 		const st = d.certificate && d.certificate.status;
 		const verb = st === 'valid' ? 'Revoke' : 'Delete';
+		if (!can(verb === 'Revoke' ? 'device.revoke' : 'device.delete'))
+			return '';
 		const b = h('button', {type: 'button', class: 'danger small',
 		    'data-device': d.id}, `${verb}…`);
 		b.addEventListener('click', async () => {
@@ -1042,7 +1106,8 @@ async function renderDevices(seq) {
 			await draw();
 		});
 	});
-	main.replaceChildren(h('h1', {}, 'Devices'), issued, list, form);
+	main.replaceChildren(...[h('h1', {}, 'Devices'), issued, list,
+	    can('device.create') ? form : null].filter(Boolean));
 	await draw();
 }
 
@@ -1159,6 +1224,7 @@ function route() {
 
 function signOut() {
 	creds = null;
+	me = null;
 	clearFlash();
 	location.hash = '#/';
 	renderLogin('Signed out.');

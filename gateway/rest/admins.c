@@ -8,6 +8,7 @@
 
 #include "common/audit.h"
 #include "common/kv.h"
+#include "gateway/roles.h"
 #include "proto/account.pb-c.h"
 
 #define ADM_USER_BYTES 64
@@ -111,6 +112,36 @@ h_password(struct gw_req *r)
 	return (gw_reply_empty(r, 204));
 }
 
+/* Who is signed in: the caller's name and role, and the operations the role
+ * table (roles.c) allows that role, so that the console shows only what
+ * the server would do for it (the server still checks every request). */
+static mgr_err
+h_me(struct gw_req *r)
+{
+	unsigned bit = gw_role_bit(r->caller_role);
+	json_t *o = json_object(), *ops = json_array();
+
+	if (o == NULL || ops == NULL) {
+		json_decref(o);
+		json_decref(ops);
+		return (MGR_ENOMEM);
+	}
+	for (const struct gw_role_rule *ru = gw_role_table; ru->op != NULL; ru++) {
+		int seen = 0;
+
+		if ((ru->roles & bit) == 0)
+			continue;
+		for (const struct gw_role_rule *p = gw_role_table; p < ru && !seen; p++)
+			seen = strcmp(p->op, ru->op) == 0;
+		if (!seen)
+			json_array_append_new(ops, json_string(ru->op));
+	}
+	json_object_set_new(o, "username", json_string(r->caller_id));
+	json_object_set_new(o, "role", json_string(r->caller_role));
+	json_object_set_new(o, "operations", ops);
+	return (gw_reply_json(r, 200, o));
+}
+
 static mgr_err
 h_delete(struct gw_req *r)
 {
@@ -127,6 +158,9 @@ h_delete(struct gw_req *r)
 const struct gw_route gw_routes_admins[] = {
 	{"POST", "/api/v1/admins", GW_AUTH_ADMIN, GW_BODY_JSON, h_create, NULL, NULL, NULL},
 	{"GET", "/api/v1/admins", GW_AUTH_ADMIN, GW_BODY_NONE, h_list, NULL, NULL, NULL},
+	/* Before "/api/v1/admins/{}": an administrator named "me" is still
+	 * deleted by DELETE (the method differs, the search goes on). */
+	{"GET", "/api/v1/admins/me", GW_AUTH_ADMIN, GW_BODY_NONE, h_me, NULL, NULL, NULL},
 	{"PUT", "/api/v1/admins/{}/password", GW_AUTH_ADMIN, GW_BODY_JSON, h_password,
 	    NULL, NULL, NULL},
 	{"DELETE", "/api/v1/admins/{}", GW_AUTH_ADMIN, GW_BODY_NONE, h_delete, NULL,

@@ -3,14 +3,16 @@
 #include "services/account/handlers.h"
 
 int
-main(void)
+main(int argc, char **argv)
 {
 	static const struct svc_def def = {
 		.name = "account",
+		.summary = "The account service of the Manager: "
+		    "accounts, administrators, passwords and sessions, over nng RPC.",
 		.methods = account_methods,
 		.start = account_start,
 		.stop = account_stop,
 	};
 
-	return (svc_main(&def));
+	return (svc_main(&def, argc, argv));
 }

@@ -53,15 +53,17 @@ ca_stop(void *state)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
 	static const struct svc_def def = {
 		.name = "ca",
+		.summary = "The certificate authority service of the Manager: "
+		    "issues, renews and revokes certificates, over nng RPC.",
 		.methods = ca_methods,
 		.start = ca_start,
 		.background = ca_background,
 		.stop = ca_stop,
 	};
 
-	return (svc_main(&def));
+	return (svc_main(&def, argc, argv));
 }

@@ -6,7 +6,10 @@
  * Redis says, atomically, that it has no reference and no upload record (an
  * upload's record exists from PutBegin until its commit or abort, renewed by
  * every chunk); a blob that has dropped to no reference never gets one
- * again (compose refuses it). Several replicas may collect at once: removing
+ * again (compose refuses it). The parts of an open multipart upload hold
+ * references (store.h), so they stay until the upload is completed (the
+ * object then holds the parts it uses), aborted, or its vault deleted, each
+ * of which lets go of them in the script that ends the upload. Several replicas may collect at once: removing
  * files is idempotent. */
 #include "services/vault/handlers.h"
 

@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "common/rpc.h"
+#include "proto/vault.pb-c.h"
 #include "services/vault/store.h"
 
 struct vault_svc {
@@ -46,6 +47,21 @@ mgr_err vault_h_put_abort(struct rpc_call *call, void *arg);
 mgr_err vault_h_get_chunk(struct rpc_call *call, void *arg);
 mgr_err vault_h_obj_delete(struct rpc_call *call, void *arg);
 mgr_err vault_h_obj_list(struct rpc_call *call, void *arg);
+
+/* The headers of a write, packed for the store (*out NULL when none; caller
+ * frees). INVALID past VAULT_META_MAX or for a name that is not a header
+ * name. */
+mgr_err vault_meta_pack(struct rpc_call *call, Mgr__Vault__Header **h,
+    size_t n, uint8_t **out, size_t *len);
+
+/* multipart.c (the vault's owner only): S3's multipart uploads. The parts
+ * are written with PutBegin (multipart_upload_id, part_number), PutChunk
+ * and PutCommit (objects.c). */
+mgr_err vault_h_mp_create(struct rpc_call *call, void *arg);
+mgr_err vault_h_mp_complete(struct rpc_call *call, void *arg);
+mgr_err vault_h_mp_abort(struct rpc_call *call, void *arg);
+mgr_err vault_h_mp_parts(struct rpc_call *call, void *arg);
+mgr_err vault_h_mp_uploads(struct rpc_call *call, void *arg);
 
 /* gc.c: the background loop (collector, scrubber, migration, re-wrap). */
 void vault_background(void *state, volatile int *stop);

@@ -45,10 +45,12 @@ vault_stop(void *state)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
 	static const struct svc_def def = {
 		.name = "vault",
+		.summary = "The vault service of the Manager: "
+		    "vaults, templates and encrypted objects, over nng RPC.",
 		.methods = vault_methods,
 		.start = vault_start,
 		.background = vault_background,
@@ -62,5 +64,5 @@ main(void)
 	 * freed). */
 	mallopt(M_MMAP_THRESHOLD, 8 << 20);
 	mallopt(M_TRIM_THRESHOLD, 32 << 20);
-	return (svc_main(&def));
+	return (svc_main(&def, argc, argv));
 }

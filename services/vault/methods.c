@@ -16,5 +16,10 @@ const struct rpc_method vault_methods[] = {
 	{"vault.GetChunk", vault_h_get_chunk},
 	{"vault.DeleteObject", vault_h_obj_delete},
 	{"vault.ListObjects", vault_h_obj_list},
+	{"vault.CreateMultipart", vault_h_mp_create},
+	{"vault.CompleteMultipart", vault_h_mp_complete},
+	{"vault.AbortMultipart", vault_h_mp_abort},
+	{"vault.ListParts", vault_h_mp_parts},
+	{"vault.ListUploads", vault_h_mp_uploads},
 	{NULL, NULL},
 };

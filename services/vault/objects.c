@@ -27,8 +27,8 @@ obj_to_proto(struct vault_obj *o, Mgr__Vault__Object *p)
 
 /* The headers of a write, packed for the store (*out NULL when none).
  * INVALID past VAULT_META_MAX or for a name that is not a header name. */
-static mgr_err
-meta_pack(struct rpc_call *call, Mgr__Vault__Header **h, size_t n,
+mgr_err
+vault_meta_pack(struct rpc_call *call, Mgr__Vault__Header **h, size_t n,
     uint8_t **out, size_t *len)
 {
 	Mgr__Vault__Metadata m = MGR__VAULT__METADATA__INIT;
@@ -204,14 +204,29 @@ vault_h_put_begin(struct rpc_call *call, void *arg)
 		rv = rpc_fail(call, MGR_EINVAL, "bad If-Match");
 		goto out;
 	}
-	if ((rv = meta_pack(call, in->metadata, in->n_metadata, &meta, &meta_len)) !=
+	if ((rv = vault_meta_pack(call, in->metadata, in->n_metadata, &meta, &meta_len)) !=
 	    MGR_OK)
 		goto out;
 	cond.if_match = in->if_match;
 	cond.if_none_match = in->if_none_match;
-	rv = vault_store_put_begin(&v, call->caller->id, in->key, strlen(in->key),
-	    in->size < 0 ? -1 : in->size, svc->max_object_bytes, 0, &cond, meta,
-	    meta_len, upload_id);
+	if (*in->multipart_upload_id != '\0') {
+		/* A part of a multipart upload (multipart.c completes it). */
+		if (in->part_number < 1 || in->part_number > VAULT_MP_PARTS_MAX) {
+			rv = rpc_fail(call, MGR_EINVAL, "a part number is 1 to %d",
+			    VAULT_MP_PARTS_MAX);
+			goto out;
+		}
+		rv = vault_store_part_begin(&v, call->caller->id, in->key,
+		    strlen(in->key), in->multipart_upload_id, in->part_number,
+		    svc->max_object_bytes, upload_id);
+		if (rv == MGR_ENOTFOUND) {
+			rv = rpc_fail(call, rv, "NoSuchUpload: no such multipart upload");
+			goto out;
+		}
+	} else
+		rv = vault_store_put_begin(&v, call->caller->id, in->key,
+		    strlen(in->key), in->size < 0 ? -1 : in->size,
+		    svc->max_object_bytes, 0, &cond, meta, meta_len, upload_id);
 	if (rv == MGR_ETOOBIG) {
 		rv = rpc_fail(call, rv, "the object would exceed the vault's quota "
 		    "or the size limit");
@@ -369,6 +384,11 @@ vault_h_put_commit(struct rpc_call *call, void *arg)
 	if (rv == MGR_EPRECOND) {
 		rv = rpc_fail(call, rv, "the object does not meet the request's "
 		    "conditions");
+		goto out;
+	}
+	if (rv == MGR_ENOTFOUND && strstr(kv_last_error(), "NoSuchUpload") != NULL) {
+		/* A part whose multipart upload was completed or aborted. */
+		rv = rpc_fail(call, rv, "NoSuchUpload: no such multipart upload");
 		goto out;
 	}
 	if (rv == MGR_EUNAVAIL &&

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/buf.h"
 #include "common/kv.h"
 #include "common/page.h"
 #include "common/rpc.h"
@@ -412,13 +413,23 @@ vault_store_owner_of(const char *vid, struct vault_rec *out)
 }
 
 static const char lua_vault_delete[] =
-    REPLAY_LUA
+    REPLAY_LUA VAULT_SEGS_LUA
     REPLAY_LUA_GUARD(2)
     "local v = redis.call('HMGET', KEYS[1], 'id', 'object_count')\n"
     "if not v[1] then return redis.error_reply('NOTFOUND no such vault') end\n"
     "if tonumber(v[2]) ~= 0 or redis.call('ZCARD', KEYS[2]) ~= 0 then\n"
     "  return redis.error_reply('CONFLICT the vault is not empty')\n"
     "end\n"
+    /* Open multipart uploads go with the vault: their parts are freed. */
+    "for _, mb in ipairs(redis.call('ZRANGE', KEYS[6], 0, -1)) do\n"
+    "  local id = string.sub(mb, string.find(mb, '\\0', 1, true) + 1)\n"
+    "  for _, p in ipairs(redis.call('ZRANGE', ARGV[4] .. id .. ':p', 0, -1)) do\n"
+    "    segs_ref(KEYS[7], KEYS[8], ARGV[1], string.match(p, '([^|]*)$'), -1,\n"
+    "      tonumber(ARGV[5]))\n"
+    "  end\n"
+    "  redis.call('DEL', ARGV[4] .. id .. ':p', ARGV[4] .. id)\n"
+    "end\n"
+    "redis.call('DEL', KEYS[6])\n"
     "if redis.call('GET', KEYS[3]) == ARGV[1] then redis.call('DEL', KEYS[3]) end\n"
     "redis.call('DEL', KEYS[1])\n"
     "redis.call('ZREM', KEYS[4], ARGV[1])\n"
@@ -431,26 +442,38 @@ vault_store_delete(const struct vault_rec *v, struct replay *rp)
 {
 	char khash[MGR_ID_MAX + 16], kobjs[MGR_ID_MAX + 16];
 	char kname[VAULT_NAME_MAX + 16], kacct[MGR_ID_MAX + 24];
-	const char *argv[8];
-	size_t lens[8];
+	char kmps[MGR_ID_MAX + 16], kblobs[MGR_ID_MAX + 24], kgc[MGR_ID_MAX + 24];
+	char kmp[MGR_ID_MAX + 16], snow[24];
+	const char *argv[13];
+	size_t lens[13];
 	redisReply *r = NULL;
 	mgr_err rv;
 
 	if ((rv = kfmt(khash, sizeof(khash), "vault:{%s}", v->id)) != MGR_OK ||
 	    (rv = kfmt(kobjs, sizeof(kobjs), "vault:{%s}:objs", v->id)) != MGR_OK ||
 	    (rv = kfmt(kname, sizeof(kname), "vault:name:%s", v->name)) != MGR_OK ||
-	    (rv = kfmt(kacct, sizeof(kacct), "acct:{%s}:vaults", v->owner)) != MGR_OK)
+	    (rv = kfmt(kacct, sizeof(kacct), "acct:{%s}:vaults", v->owner)) != MGR_OK ||
+	    (rv = kfmt(kmps, sizeof(kmps), "vault:{%s}:mps", v->id)) != MGR_OK ||
+	    (rv = kfmt(kblobs, sizeof(kblobs), "vault:{%s}:blobs", v->id)) != MGR_OK ||
+	    (rv = kfmt(kgc, sizeof(kgc), "vault:{%s}:gc", v->id)) != MGR_OK ||
+	    (rv = kfmt(kmp, sizeof(kmp), "vault:{%s}:mp:", v->id)) != MGR_OK)
 		return (rv);
+	snprintf(snow, sizeof(snow), "%lld", (long long)mgr_now_s());
 	argv[0] = khash;
 	argv[1] = kobjs;
 	argv[2] = kname;
 	argv[3] = "vault:all";
 	argv[4] = kacct;
-	argv[5] = v->id;
-	argv[6] = rp->key;
-	argv[7] = (const char *)rp->reply;
-	replay_argvlen(rp, 8, argv, lens);
-	if ((rv = kv_eval(&r, lua_vault_delete, 5, 8, argv, lens)) != MGR_OK)
+	argv[5] = kmps;
+	argv[6] = kblobs;
+	argv[7] = kgc;
+	argv[8] = v->id;
+	argv[9] = rp->key;
+	argv[10] = (const char *)rp->reply;
+	argv[11] = kmp;
+	argv[12] = snow;
+	replay_argvlen(rp, 13, argv, lens);
+	if ((rv = kv_eval(&r, lua_vault_delete, 8, 13, argv, lens)) != MGR_OK)
 		return (rv);
 	rp->hit = replay_signalled(r);
 	freeReplyObject(r);
@@ -963,7 +986,7 @@ static const char lua_put_commit[] =
     "  return redis.error_reply('PERM only the owner may write this vault')\n"
     "end\n"
     "local up = redis.call('HMGET', KEYS[2], 'owner', 'n', 'size', 'copies', 'key',\n"
-    "  'hi', 'cs', 'f', 'im', 'inm', 'meta')\n"
+    "  'hi', 'cs', 'f', 'im', 'inm', 'meta', 'mp', 'pn')\n"
     "if not up[1] then\n"
     "  return redis.error_reply('NOTFOUND no such upload (expired?)')\n"
     "end\n"
@@ -997,6 +1020,30 @@ static const char lua_put_commit[] =
     "end\n"
     "if n ~= want or hi ~= want then\n"
     "  return refuse('INVALID chunks past the end of the object')\n"
+    "end\n"
+    /* A part of a multipart upload: recorded in the upload (replacing
+     * and letting go of a part of the same number), no object changes. */
+    "if up[12] then\n"
+    "  local kmp = ARGV[13] .. up[12]\n"
+    "  local m = redis.call('HMGET', kmp, 'owner', 'key')\n"
+    "  if not m[1] or m[2] ~= up[5] then\n"
+    "    return refuse('NOTFOUND NoSuchUpload: no such multipart upload')\n"
+    "  end\n"
+    "  if m[1] ~= ARGV[1] then return refuse('PERM not your upload') end\n"
+    "  if ARGV[10] == '' then return refuse('INVALID a part needs its MD5') end\n"
+    "  redis.call('DEL', KEYS[2])\n"
+    "  local kp = kmp .. ':p'\n"
+    "  local pn = tonumber(up[13])\n"
+    "  for _, p in ipairs(redis.call('ZRANGEBYSCORE', kp, pn, pn)) do\n"
+    "    segs_ref(KEYS[4], KEYS[5], vid, string.match(p, '([^|]*)$'), -1, now)\n"
+    "  end\n"
+    "  redis.call('ZREMRANGEBYSCORE', kp, pn, pn)\n"
+    "  local segs = uid .. ',0,' .. n .. ',' .. chunk .. ',' .. ARGV[2] .. ';'\n"
+    "  segs_ref(KEYS[4], KEYS[5], vid, segs, 1, now)\n"
+    "  redis.call('ZADD', kp, pn, pn .. '|' .. ARGV[2] .. '|' .. ARGV[10] .. '|' ..\n"
+    "    ARGV[4] .. '|' .. segs)\n"
+    "  replay_save(ARGV[8], '', replay_pb(1, replay_pb(1, up[5]) .. ARGV[9]))\n"
+    "  return {0, up[5], n}\n"
     "end\n"
     "local kmeta = ARGV[7] .. up[5]\n"
     "local old = redis.call('HMGET', kmeta, 'size', 'etag', 'ver', 'n', 'segs')\n"
@@ -1039,9 +1086,9 @@ vault_store_put_commit(const char *vid, const char *upload_id, const char *owner
 	char khash[MGR_ID_MAX + 16], kup[MGR_ID_MAX + VAULT_VERSION_LEN + 16];
 	char kobjs[MGR_ID_MAX + 16], base[MGR_ID_MAX + 16], meta[MGR_ID_MAX + 16];
 	char kblobs[MGR_ID_MAX + 24], kgc[MGR_ID_MAX + 24];
-	char ssize[24], snow[24], sdl[24];
-	const char *argv[17];
-	size_t lens[17];
+	char ssize[24], snow[24], sdl[24], kmp[MGR_ID_MAX + 16];
+	const char *argv[18];
+	size_t lens[18];
 	redisReply *r = NULL;
 	struct vault_obj o;
 	mgr_err rv;
@@ -1053,7 +1100,8 @@ vault_store_put_commit(const char *vid, const char *upload_id, const char *owner
 	    (rv = kfmt(kblobs, sizeof(kblobs), "vault:{%s}:blobs", vid)) != MGR_OK ||
 	    (rv = kfmt(kgc, sizeof(kgc), "vault:{%s}:gc", vid)) != MGR_OK ||
 	    (rv = kfmt(base, sizeof(base), "vault:{%s}:c:", vid)) != MGR_OK ||
-	    (rv = kfmt(meta, sizeof(meta), "vault:{%s}:o:", vid)) != MGR_OK)
+	    (rv = kfmt(meta, sizeof(meta), "vault:{%s}:o:", vid)) != MGR_OK ||
+	    (rv = kfmt(kmp, sizeof(kmp), "vault:{%s}:mp:", vid)) != MGR_OK)
 		return (rv);
 	if (strlen(etag) != 64 || (md5 != NULL && strlen(md5) > 32))
 		return (MGR_EINVAL);
@@ -1077,8 +1125,9 @@ vault_store_put_commit(const char *vid, const char *upload_id, const char *owner
 	argv[14] = md5 != NULL ? md5 : "";
 	argv[15] = sdl;
 	argv[16] = vid;
-	replay_argvlen(rp, 17, argv, lens);
-	if ((rv = kv_eval(&r, lua_put_commit, 5, 17, argv, lens)) != MGR_OK)
+	argv[17] = kmp;
+	replay_argvlen(rp, 18, argv, lens);
+	if ((rv = kv_eval(&r, lua_put_commit, 5, 18, argv, lens)) != MGR_OK)
 		return (rv);
 	if ((rp->hit = replay_signalled(r)) != 0) {
 		freeReplyObject(r);
@@ -1834,4 +1883,658 @@ vault_store_migrate_commit(const char *vid, const char *key, size_t keylen,
 	*done = r->type == REDIS_REPLY_INTEGER && r->integer == 1;
 	freeReplyObject(r);
 	return (MGR_OK);
+}
+
+/* ---- multipart uploads ------------------------------------------------ */
+
+/* The keys of upload mpid of vault vid: its hash and its parts. NOTFOUND for
+ * an id that no upload can have. */
+static mgr_err
+mp_keys(const char *vid, const char *mpid, char *kmp, size_t kmplen, char *kp,
+    size_t kplen)
+{
+	mgr_err rv;
+
+	if (strlen(mpid) != VAULT_MP_ID_LEN ||
+	    strspn(mpid, "0123456789abcdef") != VAULT_MP_ID_LEN)
+		return (MGR_ENOTFOUND);
+	if ((rv = kfmt(kmp, kmplen, "vault:{%s}:mp:%s", vid, mpid)) != MGR_OK ||
+	    (rv = kfmt(kp, kplen, "vault:{%s}:mp:%s:p", vid, mpid)) != MGR_OK)
+		return (rv);
+	return (MGR_OK);
+}
+
+/* "<key>\0<id>": the upload's member of :mps (len bytes). */
+static mgr_err
+mp_member(const char *key, size_t keylen, const char *mpid, char *out,
+    size_t outlen, size_t *len)
+{
+	size_t il = strlen(mpid);
+
+	if (keylen + 1 + il + 1 > outlen)
+		return (MGR_EINVAL);
+	memcpy(out, key, keylen);
+	out[keylen] = '\0';
+	memcpy(out + keylen + 1, mpid, il + 1);
+	*len = keylen + 1 + il;
+	return (MGR_OK);
+}
+
+/* The upload's checks, shared: the vault's owner, the upload's owner and
+ * key (KEYS[1] the vault, kmp its hash; ARGV owner, key given). */
+#define MP_LUA \
+    "local function mp_check(kv, kmp, owner, key)\n" \
+    "  local v = redis.call('HMGET', kv, 'owner_account_id', 'quota_bytes',\n" \
+    "    'bytes_used', 'object_count', 'mirror')\n" \
+    "  if not v[1] then return nil, nil, 'NOTFOUND no such vault' end\n" \
+    "  if v[1] ~= owner then\n" \
+    "    return nil, nil, 'PERM only the owner may write this vault'\n" \
+    "  end\n" \
+    "  local m = redis.call('HMGET', kmp, 'owner', 'key', 'initiated', 'meta')\n" \
+    "  if not m[1] or m[2] ~= key then\n" \
+    "    return nil, nil, 'NOTFOUND NoSuchUpload: no such multipart upload'\n" \
+    "  end\n" \
+    "  if m[1] ~= owner then return nil, nil, 'PERM not your upload' end\n" \
+    "  return v, m, nil\n" \
+    "end\n" \
+    "local function mp_release(kb, kg, vid, kp, now)\n" \
+    "  for _, p in ipairs(redis.call('ZRANGE', kp, 0, -1)) do\n" \
+    "    segs_ref(kb, kg, vid, string.match(p, '([^|]*)$'), -1, now)\n" \
+    "  end\n" \
+    "  redis.call('DEL', kp)\n" \
+    "end\n"
+
+static const char lua_mp_create[] =
+    REPLAY_LUA
+    REPLAY_LUA_GUARD(5)
+    "local v = redis.call('HMGET', KEYS[1], 'owner_account_id')\n"
+    "if not v[1] then return redis.error_reply('NOTFOUND no such vault') end\n"
+    "if v[1] ~= ARGV[1] then\n"
+    "  return redis.error_reply('PERM only the owner may write this vault')\n"
+    "end\n"
+    "if redis.call('ZCARD', KEYS[3]) >= tonumber(ARGV[8]) then\n"
+    "  return redis.error_reply('CONFLICT too many open multipart uploads in this vault')\n"
+    "end\n"
+    "redis.call('HSET', KEYS[2], 'owner', ARGV[1], 'key', ARGV[2], 'initiated', ARGV[3])\n"
+    "if ARGV[4] ~= '' then redis.call('HSET', KEYS[2], 'meta', ARGV[4]) end\n"
+    "redis.call('ZADD', KEYS[3], 0, ARGV[7])\n"
+    "replay_save(ARGV[5], ARGV[6])\n"
+    "return 1\n";
+
+mgr_err
+vault_store_mp_create(const struct vault_rec *v, const char *owner,
+    const char *key, size_t keylen, const uint8_t *meta, size_t meta_len,
+    int64_t now, char id[VAULT_MP_ID_LEN + 1], struct replay *rp)
+{
+	char khash[MGR_ID_MAX + 16], kmp[MGR_ID_MAX + VAULT_MP_ID_LEN + 16];
+	char kp[MGR_ID_MAX + VAULT_MP_ID_LEN + 16], kmps[MGR_ID_MAX + 16];
+	char member[VAULT_KEY_MAX + VAULT_MP_ID_LEN + 2], snow[24], smax[16];
+	char mid[VAULT_MP_ID_LEN + 1];
+	const char *argv[11];
+	size_t lens[11], mlen;
+	redisReply *r = NULL;
+	mgr_err rv;
+
+	if (meta_len > VAULT_META_MAX || keylen > VAULT_KEY_MAX)
+		return (MGR_EINVAL);
+	/* The upload id is the replay's reply (the caller packed it): a
+	 * resend finds the record before anything is made. */
+	if (id[0] != '\0')
+		memcpy(mid, id, sizeof(mid));
+	else if (mgr_random_hex(VAULT_MP_ID_LEN / 2, mid, sizeof(mid)) != MGR_OK)
+		return (MGR_EINTERNAL);
+	if ((rv = mp_keys(v->id, mid, kmp, sizeof(kmp), kp, sizeof(kp))) != MGR_OK ||
+	    (rv = kfmt(khash, sizeof(khash), "vault:{%s}", v->id)) != MGR_OK ||
+	    (rv = kfmt(kmps, sizeof(kmps), "vault:{%s}:mps", v->id)) != MGR_OK ||
+	    (rv = mp_member(key, keylen, mid, member, sizeof(member), &mlen)) !=
+	        MGR_OK)
+		return (rv);
+	snprintf(snow, sizeof(snow), "%lld", (long long)now);
+	snprintf(smax, sizeof(smax), "%d", VAULT_MP_UPLOADS_MAX);
+	argv[0] = khash;
+	argv[1] = kmp;
+	argv[2] = kmps;
+	argv[3] = owner;
+	argv[4] = key;
+	argv[5] = snow;
+	argv[6] = "";
+	argv[7] = rp->key;
+	argv[8] = (const char *)rp->reply;
+	argv[9] = member;
+	argv[10] = smax;
+	replay_argvlen(rp, 11, argv, lens);
+	/* The metadata is binary: its length is meta_len, never strlen. */
+	argv[6] = meta_len > 0 ? (const char *)meta : "";
+	lens[4] = keylen;
+	lens[6] = meta_len;
+	lens[9] = mlen;
+	if ((rv = kv_eval(&r, lua_mp_create, 3, 11, argv, lens)) != MGR_OK)
+		return (rv);
+	rp->hit = replay_signalled(r);
+	freeReplyObject(r);
+	memcpy(id, mid, sizeof(mid));
+	return (MGR_OK);
+}
+
+static const char lua_part_begin[] =
+    VAULT_SEGS_LUA MP_LUA
+    "local v, m, e = mp_check(KEYS[1], KEYS[2], ARGV[1], ARGV[2])\n"
+    "if e then return redis.error_reply(e) end\n"
+    "local limit = tonumber(ARGV[3])\n"
+    "local quota = tonumber(v[2])\n"
+    "if quota then\n"
+    "  local left = quota - tonumber(v[3])\n"
+    "  if left < limit then limit = left end\n"
+    "end\n"
+    "if limit < 0 then limit = 0 end\n"
+    "local copies = 1\n"
+    "if v[5] == '1' then copies = 2 end\n"
+    "redis.call('HSET', KEYS[3], 'owner', ARGV[1], 'key', ARGV[2], 'n', 0,\n"
+    "  'size', 0, 'limit', string.format('%d', limit), 'copies', copies,\n"
+    "  'cs', ARGV[5], 'hi', 0, 'f', 1, 'im', '', 'inm', '0', 'mp', ARGV[6],\n"
+    "  'pn', ARGV[7])\n"
+    "redis.call('EXPIRE', KEYS[3], ARGV[4])\n"
+    "return 1\n";
+
+mgr_err
+vault_store_part_begin(const struct vault_rec *v, const char *owner,
+    const char *key, size_t keylen, const char *mpid, uint32_t part,
+    int64_t max, char upload_id[VAULT_VERSION_LEN + 1])
+{
+	char khash[MGR_ID_MAX + 16], kmp[MGR_ID_MAX + VAULT_MP_ID_LEN + 16];
+	char kp[MGR_ID_MAX + VAULT_MP_ID_LEN + 16];
+	char kup[MGR_ID_MAX + VAULT_VERSION_LEN + 16], id[VAULT_VERSION_LEN + 1];
+	char smax[24], sttl[16], scs[16], spn[16];
+	const char *argv[10];
+	size_t lens[10];
+	redisReply *r = NULL;
+	mgr_err rv;
+
+	if (part < 1 || part > VAULT_MP_PARTS_MAX || keylen > VAULT_KEY_MAX)
+		return (MGR_EINVAL);
+	if (mgr_random_hex(VAULT_VERSION_LEN / 2, id, sizeof(id)) != MGR_OK)
+		return (MGR_EINTERNAL);
+	if ((rv = mp_keys(v->id, mpid, kmp, sizeof(kmp), kp, sizeof(kp))) != MGR_OK ||
+	    (rv = kfmt(khash, sizeof(khash), "vault:{%s}", v->id)) != MGR_OK ||
+	    (rv = kfmt(kup, sizeof(kup), "vault:{%s}:up:%s", v->id, id)) != MGR_OK)
+		return (rv);
+	snprintf(smax, sizeof(smax), "%lld", (long long)max);
+	snprintf(sttl, sizeof(sttl), "%d", VAULT_UPLOAD_TTL_S);
+	snprintf(scs, sizeof(scs), "%d", VAULT_CHUNK_BYTES);
+	snprintf(spn, sizeof(spn), "%u", part);
+	argv[0] = khash;
+	argv[1] = kmp;
+	argv[2] = kup;
+	argv[3] = owner;
+	argv[4] = key;
+	argv[5] = smax;
+	argv[6] = sttl;
+	argv[7] = scs;
+	argv[8] = mpid;
+	argv[9] = spn;
+	for (size_t i = 0; i < 10; i++)
+		lens[i] = i == 4 ? keylen : strlen(argv[i]);
+	if ((rv = kv_eval(&r, lua_part_begin, 3, 10, argv, lens)) != MGR_OK)
+		return (rv);
+	freeReplyObject(r);
+	memcpy(upload_id, id, sizeof(id));
+	return (MGR_OK);
+}
+
+void
+vault_parts_free(struct vault_part *p, size_t n)
+{
+	if (p == NULL)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		free(p[i].segs);
+		free(p[i].member);
+	}
+	free(p);
+}
+
+/* "<number>|<size>|<md5>|<modified_at>|<segs>" into p (allocating). */
+static mgr_err
+part_parse(const char *s, size_t len, struct vault_part *p)
+{
+	const char *f[5];
+	size_t fl[5], k = 0, start = 0;
+	char num[24];
+	int64_t v;
+
+	memset(p, 0, sizeof(*p));
+	for (size_t i = 0; i <= len && k < 5; i++)
+		if (i == len || (s[i] == '|' && k < 4)) {
+			f[k] = s + start;
+			fl[k++] = i - start;
+			start = i + 1;
+		}
+	if (k != 5 || fl[2] > 32)
+		return (MGR_EINTERNAL);
+	for (size_t i = 0; i < 4; i++) {
+		if (i == 2)
+			continue;
+		if (fl[i] == 0 || fl[i] >= sizeof(num))
+			return (MGR_EINTERNAL);
+		memcpy(num, f[i], fl[i]);
+		num[fl[i]] = '\0';
+		if (mgr_parse_i64(num, &v) != MGR_OK || v < 0)
+			return (MGR_EINTERNAL);
+		if (i == 0)
+			p->number = (uint32_t)v;
+		else if (i == 1)
+			p->size = v;
+		else
+			p->modified_at = v;
+	}
+	memcpy(p->md5, f[2], fl[2]);
+	p->md5[fl[2]] = '\0';
+	if ((p->segs = strndup(f[4], fl[4])) == NULL ||
+	    (p->member = strndup(s, len)) == NULL) {
+		free(p->segs);
+		p->segs = NULL;
+		return (MGR_ENOMEM);
+	}
+	return (MGR_OK);
+}
+
+static const char lua_mp_parts[] =
+    VAULT_SEGS_LUA MP_LUA
+    "local v, m, e = mp_check(KEYS[1], KEYS[2], ARGV[1], ARGV[2])\n"
+    "if e then return redis.error_reply(e) end\n"
+    "local lim = tonumber(ARGV[4])\n"
+    "local ps\n"
+    "if lim == 0 then\n"
+    "  ps = redis.call('ZRANGEBYSCORE', KEYS[3], '(' .. ARGV[3], '+inf')\n"
+    "else\n"
+    "  ps = redis.call('ZRANGEBYSCORE', KEYS[3], '(' .. ARGV[3], '+inf', 'LIMIT', 0, lim + 1)\n"
+    "end\n"
+    "local more = 0\n"
+    "if lim > 0 and #ps > lim then\n"
+    "  more = 1\n"
+    "  ps[#ps] = nil\n"
+    "end\n"
+    "return {m[3] or '0', m[4] or '', more, ps}\n";
+
+mgr_err
+vault_store_mp_parts(const char *vid, const char *owner, const char *key,
+    size_t keylen, const char *mpid, uint32_t after, uint32_t limit,
+    struct vault_part **out, size_t *n, int *more, int64_t *initiated,
+    uint8_t **meta, size_t *meta_len)
+{
+	char khash[MGR_ID_MAX + 16], kmp[MGR_ID_MAX + VAULT_MP_ID_LEN + 16];
+	char kp[MGR_ID_MAX + VAULT_MP_ID_LEN + 16], safter[16], slim[16];
+	const char *argv[7];
+	size_t lens[7];
+	struct vault_part *p = NULL;
+	redisReply *r = NULL, *ps;
+	size_t cnt = 0;
+	mgr_err rv;
+
+	*meta = NULL;
+	*meta_len = 0;
+	if ((rv = mp_keys(vid, mpid, kmp, sizeof(kmp), kp, sizeof(kp))) != MGR_OK ||
+	    (rv = kfmt(khash, sizeof(khash), "vault:{%s}", vid)) != MGR_OK)
+		return (rv);
+	snprintf(safter, sizeof(safter), "%u", after);
+	snprintf(slim, sizeof(slim), "%u", limit);
+	argv[0] = khash;
+	argv[1] = kmp;
+	argv[2] = kp;
+	argv[3] = owner;
+	argv[4] = key;
+	argv[5] = safter;
+	argv[6] = slim;
+	for (size_t i = 0; i < 7; i++)
+		lens[i] = i == 4 ? keylen : strlen(argv[i]);
+	if ((rv = kv_eval(&r, lua_mp_parts, 3, 7, argv, lens)) != MGR_OK)
+		return (rv);
+	if (r->type != REDIS_REPLY_ARRAY || r->elements != 4 ||
+	    r->element[3]->type != REDIS_REPLY_ARRAY) {
+		rv = MGR_EINTERNAL;
+		goto out;
+	}
+	ps = r->element[3];
+	if (ps->elements > VAULT_MP_PARTS_MAX) {
+		rv = MGR_EINTERNAL;
+		goto out;
+	}
+	if (ps->elements > 0 && (p = calloc(ps->elements, sizeof(*p))) == NULL) {
+		rv = MGR_ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < ps->elements; i++) {
+		if (ps->element[i]->type != REDIS_REPLY_STRING ||
+		    (rv = part_parse(ps->element[i]->str, ps->element[i]->len,
+		         &p[cnt])) != MGR_OK) {
+			rv = rv == MGR_OK ? MGR_EINTERNAL : rv;
+			goto out;
+		}
+		cnt++;
+	}
+	if (r->element[1]->type == REDIS_REPLY_STRING && r->element[1]->len > 0) {
+		if ((*meta = malloc(r->element[1]->len)) == NULL) {
+			rv = MGR_ENOMEM;
+			goto out;
+		}
+		memcpy(*meta, r->element[1]->str, r->element[1]->len);
+		*meta_len = r->element[1]->len;
+	}
+	*initiated = el_i64(r, 0);
+	*more = el_i64(r, 2) == 1;
+	*out = p;
+	*n = cnt;
+	p = NULL;
+	cnt = 0;
+	rv = MGR_OK;
+out:
+	vault_parts_free(p, cnt);
+	freeReplyObject(r);
+	return (rv);
+}
+
+static const char lua_mp_complete[] =
+    REPLAY_LUA VAULT_SEGS_LUA DROP_LUA SWITCH_LUA COND_LUA MP_LUA
+    REPLAY_LUA_GUARD(9)
+    "local v, m, e = mp_check(KEYS[1], KEYS[6], ARGV[1], ARGV[2])\n"
+    "if e then return redis.error_reply(e) end\n"
+    "for i = 16, #ARGV do\n"
+    "  if not redis.call('ZSCORE', KEYS[7], ARGV[i]) then\n"
+    "    return redis.error_reply('CONFLICT InvalidPart: a part was uploaded again meanwhile')\n"
+    "  end\n"
+    "end\n"
+    "local segs = ARGV[4]\n"
+    "if not segs_held(KEYS[3], segs) then\n"
+    "  return redis.error_reply('CONFLICT the data to compose is gone')\n"
+    "end\n"
+    "local old = redis.call('HMGET', KEYS[2], 'size', 'etag', 'ver', 'n', 'segs')\n"
+    "local e2 = cond_fail(old, ARGV[11], ARGV[12])\n"
+    "if e2 then return redis.error_reply(e2) end\n"
+    "local size = tonumber(ARGV[5])\n"
+    "local used = tonumber(v[3]) - tonumber(old[1] or '0') + size\n"
+    "local quota = tonumber(v[2])\n"
+    "if quota and used > quota then\n"
+    "  return redis.error_reply('TOOBIG the vault quota would be exceeded')\n"
+    "end\n"
+    "local now = tonumber(ARGV[8])\n"
+    "local vid = ARGV[13]\n"
+    "segs_ref(KEYS[3], KEYS[4], vid, segs, 1, now)\n"
+    "local copies = 1\n"
+    "if v[5] == '1' then copies = 2 end\n"
+    "if old[1] then\n"
+    "  drop_version(KEYS[3], KEYS[4], vid, now, ARGV[14], copies, old[5], old[3], old[4])\n"
+    "end\n"
+    "local first = string.match(segs, '^[^,;]+,%d+,(%d+),')\n"
+    "local cs = string.match(segs, '^[^,;]+,%d+,%d+,(%d+),')\n"
+    "local fields = {'key', ARGV[2], 'size', ARGV[5], 'etag', ARGV[6], 'md5', ARGV[7],\n"
+    "  'modified_at', ARGV[8], 'ver', ARGV[3], 'n', first or 0, 'cs', cs or 0,\n"
+    "  'segs', segs}\n"
+    "if m[4] then\n"
+    "  fields[#fields + 1] = 'meta'\n"
+    "  fields[#fields + 1] = m[4]\n"
+    "end\n"
+    "local created = switch(KEYS[1], KEYS[2], KEYS[5], ARGV[2], old[1], used,\n"
+    "  tonumber(v[4]), fields)\n"
+    /* Every part lets go of its blob; the object holds those it uses. */
+    "mp_release(KEYS[3], KEYS[4], vid, KEYS[7], now)\n"
+    "redis.call('DEL', KEYS[6])\n"
+    "redis.call('ZREM', KEYS[8], ARGV[15])\n"
+    "local more = ''\n"
+    "if created == 1 then more = string.char(16, 1) end\n"
+    "replay_save(ARGV[9], ARGV[10], more)\n"
+    "return created\n";
+
+mgr_err
+vault_store_mp_complete(const struct vault_rec *v, const char *owner,
+    const char *key, size_t keylen, const char *mpid,
+    const struct vault_part *const *parts, size_t n, int64_t size,
+    const char *etag, const char *md5, const struct vault_cond *cond,
+    int64_t now, const char version[VAULT_VERSION_LEN + 1], int *created,
+    struct replay *rp)
+{
+	char khash[MGR_ID_MAX + 16], prefix[MGR_ID_MAX + 16], kmeta[KEY_BUF];
+	char kblobs[MGR_ID_MAX + 24], kgc[MGR_ID_MAX + 24], kobjs[MGR_ID_MAX + 16];
+	char kmp[MGR_ID_MAX + VAULT_MP_ID_LEN + 16], kp[MGR_ID_MAX + VAULT_MP_ID_LEN + 16];
+	char kmps[MGR_ID_MAX + 16], base[MGR_ID_MAX + 16], ssize[24], snow[24];
+	char member[VAULT_KEY_MAX + VAULT_MP_ID_LEN + 2];
+	const char **argv = NULL;
+	size_t *lens = NULL, mlen, argc = 23 + n;
+	struct mgr_buf segs;
+	redisReply *r = NULL;
+	mgr_err rv;
+
+	mgr_buf_init(&segs, (size_t)n * 96 + 1);
+	if (n == 0 || n > VAULT_MP_PARTS_MAX || keylen > VAULT_KEY_MAX ||
+	    strlen(etag) != 64 || strlen(md5) > VAULT_MD5_MAX)
+		return (MGR_EINVAL);
+	if ((rv = mp_keys(v->id, mpid, kmp, sizeof(kmp), kp, sizeof(kp))) != MGR_OK ||
+	    (rv = kfmt(khash, sizeof(khash), "vault:{%s}", v->id)) != MGR_OK ||
+	    (rv = kfmt(prefix, sizeof(prefix), "vault:{%s}:o:", v->id)) != MGR_OK ||
+	    (rv = kfmt(kblobs, sizeof(kblobs), "vault:{%s}:blobs", v->id)) != MGR_OK ||
+	    (rv = kfmt(kgc, sizeof(kgc), "vault:{%s}:gc", v->id)) != MGR_OK ||
+	    (rv = kfmt(kobjs, sizeof(kobjs), "vault:{%s}:objs", v->id)) != MGR_OK ||
+	    (rv = kfmt(kmps, sizeof(kmps), "vault:{%s}:mps", v->id)) != MGR_OK ||
+	    (rv = kfmt(base, sizeof(base), "vault:{%s}:c:", v->id)) != MGR_OK)
+		return (rv);
+	if ((argv = calloc(argc, sizeof(*argv))) == NULL ||
+	    (lens = calloc(argc, sizeof(*lens))) == NULL) {
+		rv = MGR_ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++)
+		if ((rv = mgr_buf_add(&segs, parts[i]->segs, strlen(parts[i]->segs))) !=
+		    MGR_OK)
+			goto out;
+	snprintf(ssize, sizeof(ssize), "%lld", (long long)size);
+	snprintf(snow, sizeof(snow), "%lld", (long long)now);
+	argv[0] = khash;
+	argv[1] = kmeta;
+	argv[2] = kblobs;
+	argv[3] = kgc;
+	argv[4] = kobjs;
+	argv[5] = kmp;
+	argv[6] = kp;
+	argv[7] = kmps;
+	argv[8] = owner;
+	argv[9] = key;
+	argv[10] = version;
+	argv[11] = (const char *)segs.data;
+	argv[12] = ssize;
+	argv[13] = etag;
+	argv[14] = md5;
+	argv[15] = snow;
+	argv[16] = rp->key;
+	argv[17] = (const char *)rp->reply;
+	argv[18] = cond != NULL && cond->if_match != NULL ? cond->if_match : "";
+	argv[19] = cond != NULL && cond->if_none_match ? "1" : "0";
+	argv[20] = v->id;
+	argv[21] = base;
+	argv[22] = member;
+	for (size_t i = 0; i < n; i++)
+		argv[23 + i] = parts[i]->member;
+	if ((rv = kobj(kmeta, sizeof(kmeta), &mlen, prefix, key, keylen)) != MGR_OK)
+		goto out;
+	replay_argvlen(rp, (int)argc, argv, lens);
+	lens[1] = mlen;
+	lens[9] = keylen;
+	if ((rv = mp_member(key, keylen, mpid, member, sizeof(member), &mlen)) !=
+	    MGR_OK)
+		goto out;
+	lens[22] = mlen;
+	if ((rv = kv_eval(&r, lua_mp_complete, 8, (int)argc, argv, lens)) != MGR_OK)
+		goto out;
+	if ((rp->hit = replay_signalled(r)) == 0)
+		*created = r->type == REDIS_REPLY_INTEGER && r->integer == 1;
+out:
+	if (r != NULL)
+		freeReplyObject(r);
+	mgr_buf_free(&segs);
+	free(argv);
+	free(lens);
+	return (rv);
+}
+
+static const char lua_mp_abort[] =
+    REPLAY_LUA VAULT_SEGS_LUA MP_LUA
+    REPLAY_LUA_GUARD(3)
+    "local v, m, e = mp_check(KEYS[1], KEYS[2], ARGV[1], ARGV[2])\n"
+    "if e then return redis.error_reply(e) end\n"
+    "mp_release(KEYS[5], KEYS[6], ARGV[5], KEYS[3], tonumber(ARGV[6]))\n"
+    "redis.call('DEL', KEYS[2])\n"
+    "redis.call('ZREM', KEYS[4], ARGV[7])\n"
+    "replay_save(ARGV[3], ARGV[4])\n"
+    "return 1\n";
+
+mgr_err
+vault_store_mp_abort(const struct vault_rec *v, const char *owner,
+    const char *key, size_t keylen, const char *mpid, struct replay *rp)
+{
+	char khash[MGR_ID_MAX + 16], kmp[MGR_ID_MAX + VAULT_MP_ID_LEN + 16];
+	char kp[MGR_ID_MAX + VAULT_MP_ID_LEN + 16], kmps[MGR_ID_MAX + 16];
+	char kblobs[MGR_ID_MAX + 24], kgc[MGR_ID_MAX + 24], snow[24];
+	char member[VAULT_KEY_MAX + VAULT_MP_ID_LEN + 2];
+	const char *argv[13];
+	size_t lens[13], mlen;
+	redisReply *r = NULL;
+	mgr_err rv;
+
+	if ((rv = mp_keys(v->id, mpid, kmp, sizeof(kmp), kp, sizeof(kp))) != MGR_OK ||
+	    (rv = kfmt(khash, sizeof(khash), "vault:{%s}", v->id)) != MGR_OK ||
+	    (rv = kfmt(kmps, sizeof(kmps), "vault:{%s}:mps", v->id)) != MGR_OK ||
+	    (rv = kfmt(kblobs, sizeof(kblobs), "vault:{%s}:blobs", v->id)) != MGR_OK ||
+	    (rv = kfmt(kgc, sizeof(kgc), "vault:{%s}:gc", v->id)) != MGR_OK ||
+	    (rv = mp_member(key, keylen, mpid, member, sizeof(member), &mlen)) !=
+	        MGR_OK)
+		return (rv);
+	snprintf(snow, sizeof(snow), "%lld", (long long)mgr_now_s());
+	argv[0] = khash;
+	argv[1] = kmp;
+	argv[2] = kp;
+	argv[3] = kmps;
+	argv[4] = kblobs;
+	argv[5] = kgc;
+	argv[6] = owner;
+	argv[7] = key;
+	argv[8] = rp->key;
+	argv[9] = (const char *)rp->reply;
+	argv[10] = v->id;
+	argv[11] = snow;
+	argv[12] = member;
+	replay_argvlen(rp, 13, argv, lens);
+	lens[7] = keylen;
+	lens[12] = mlen;
+	if ((rv = kv_eval(&r, lua_mp_abort, 6, 13, argv, lens)) != MGR_OK)
+		return (rv);
+	rp->hit = replay_signalled(r);
+	freeReplyObject(r);
+	return (MGR_OK);
+}
+
+static const char lua_mp_list[] =
+    "local lim = tonumber(ARGV[3])\n"
+    "local ms = redis.call('ZRANGEBYLEX', KEYS[1], ARGV[1], '+', 'LIMIT', 0, lim + 1)\n"
+    "local p = ARGV[2]\n"
+    "local out = {}\n"
+    "local more = 0\n"
+    "for i, mb in ipairs(ms) do\n"
+    "  local z = string.find(mb, '\\0', 1, true)\n"
+    "  local k = string.sub(mb, 1, z - 1)\n"
+    "  if string.sub(k, 1, #p) ~= p then break end\n"
+    "  if i > lim then\n"
+    "    more = 1\n"
+    "    break\n"
+    "  end\n"
+    "  local id = string.sub(mb, z + 1)\n"
+    "  out[#out + 1] = {k, id, redis.call('HGET', ARGV[4] .. id, 'initiated') or '0'}\n"
+    "end\n"
+    "return {more, out}\n";
+
+mgr_err
+vault_store_mp_list(const struct vault_rec *v, const char *prefix,
+    const char *after_key, const char *after_id, uint32_t limit,
+    struct vault_mp **out, size_t *n, int *more)
+{
+	char kmps[MGR_ID_MAX + 16], kmp[MGR_ID_MAX + 16], slim[16];
+	char start[VAULT_KEY_MAX + VAULT_MP_ID_LEN + 4];
+	const char *argv[5];
+	size_t lens[5], pl = strlen(prefix), al = strlen(after_key);
+	struct vault_mp *m = NULL;
+	redisReply *r = NULL, *items;
+	size_t cnt = 0;
+	mgr_err rv;
+
+	if (pl > VAULT_KEY_MAX || al > VAULT_KEY_MAX ||
+	    strlen(after_id) > VAULT_MP_ID_LEN || limit == 0 ||
+	    limit > VAULT_LIST_MAX)
+		return (MGR_EINVAL);
+	if ((rv = kfmt(kmps, sizeof(kmps), "vault:{%s}:mps", v->id)) != MGR_OK ||
+	    (rv = kfmt(kmp, sizeof(kmp), "vault:{%s}:mp:", v->id)) != MGR_OK)
+		return (rv);
+	/* After the marker: "(key\0id" (that key's later uploads, then later
+	 * keys) or "(key\1" (every upload of that key passed); from the
+	 * prefix when it comes later. */
+	if (al > 0 && bytes_cmp(after_key, prefix) >= 0) {
+		start[0] = '(';
+		memcpy(start + 1, after_key, al);
+		if (*after_id != '\0') {
+			start[1 + al] = '\0';
+			memcpy(start + 2 + al, after_id, strlen(after_id));
+			lens[1] = 2 + al + strlen(after_id);
+		} else {
+			start[1 + al] = '\1';
+			lens[1] = 2 + al;
+		}
+	} else if (pl > 0) {
+		start[0] = '[';
+		memcpy(start + 1, prefix, pl);
+		lens[1] = 1 + pl;
+	} else {
+		start[0] = '-';
+		lens[1] = 1;
+	}
+	snprintf(slim, sizeof(slim), "%u", limit);
+	argv[0] = kmps;
+	argv[1] = start;
+	argv[2] = prefix;
+	argv[3] = slim;
+	argv[4] = kmp;
+	lens[0] = strlen(kmps);
+	lens[2] = pl;
+	lens[3] = strlen(slim);
+	lens[4] = strlen(kmp);
+	if ((rv = kv_eval(&r, lua_mp_list, 1, 5, argv, lens)) != MGR_OK)
+		return (rv);
+	if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+	    r->element[1]->type != REDIS_REPLY_ARRAY) {
+		rv = MGR_EINTERNAL;
+		goto out;
+	}
+	items = r->element[1];
+	if (items->elements > 0 &&
+	    (m = calloc(items->elements, sizeof(*m))) == NULL) {
+		rv = MGR_ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < items->elements; i++) {
+		redisReply *it = items->element[i];
+
+		if (it->type != REDIS_REPLY_ARRAY || it->elements != 3 ||
+		    it->element[0]->type != REDIS_REPLY_STRING ||
+		    it->element[0]->len > VAULT_KEY_MAX)
+			continue;
+		memcpy(m[cnt].key, it->element[0]->str, it->element[0]->len);
+		m[cnt].key[it->element[0]->len] = '\0';
+		copy_str(m[cnt].id, sizeof(m[cnt].id), el(it, 1));
+		m[cnt].initiated = el_i64(it, 2);
+		cnt++;
+	}
+	*more = el_i64(r, 0) == 1;
+	*out = m;
+	*n = cnt;
+	m = NULL;
+	rv = MGR_OK;
+out:
+	free(m);
+	freeReplyObject(r);
+	return (rv);
 }

@@ -72,6 +72,25 @@
  *                                       neither an upload nor a reference is
  *                                       an orphan (a crash, an abort) and is
  *                                       collected.
+ * Multipart uploads (S3's; multipart.c):
+ *   vault:{<vid>}:mp:<id>         hash  an open multipart upload: owner, key,
+ *                                       initiated, meta (as an object's).
+ *                                       No TTL: it lasts until completed,
+ *                                       aborted or its vault is deleted.
+ *   vault:{<vid>}:mp:<id>:p       zset  its parts: score the part number,
+ *                                       member "<number>|<size>|<md5>|
+ *                                       <modified_at>|<segs>" (one segment,
+ *                                       the part's blob). Each part holds one
+ *                                       reference on its blob in :blobs, so
+ *                                       the collector leaves it alone; a part
+ *                                       uploaded again lets go of the old
+ *                                       one's, an abort of all of them, a
+ *                                       completion of those not listed (the
+ *                                       object takes its own on the others).
+ *   vault:{<vid>}:mps             zset  score 0, member "<key>\0<id>": the
+ *                                       vault's open uploads, ZRANGEBYLEX
+ *   A part is written as an object is (:up: with mp and pn set); its commit
+ *   records the part instead of an object.
  * The layout before v2 (read, and moved to files on start by migrate.c):
  *   vault:{<vid>}:c:<ver>:<copy>:<i>  string  chunk i of version ver (cs
  *                                       bytes, the last shorter; an object
@@ -100,6 +119,7 @@
 #define VAULT_UPLOAD_TTL_S 3600
 #define VAULT_LIST_MAX 1000     /* objects per LIST page */
 #define VAULT_VERSION_LEN 32    /* hex of 128 random bits */
+#define VAULT_MD5_MAX 40        /* 32 hex digits, "-", up to 10000 */
 /* The chunk size of new uploads: just under RPC_CHUNK_BYTES, so that a chunk
  * with Redis's string header (sds) fits jemalloc's 1 MiB size class. A chunk
  * of exactly 1 MiB takes the next class up, 1.25 MiB: MEMORY USAGE of a
@@ -131,7 +151,8 @@ struct vault_obj {
 	char key[VAULT_KEY_MAX + 1];
 	int64_t size;
 	char etag[65];
-	char md5[33];                /* "" when unknown */
+	char md5[VAULT_MD5_MAX + 1]; /* S3's ETag: hex MD5, or hex-N for a
+	                              * multipart object; "" when unknown */
 	int64_t modified_at;
 	char version[VAULT_VERSION_LEN + 1];
 	int64_t chunks;
@@ -211,7 +232,8 @@ mgr_err vault_store_list(const char *owner, const char *after, size_t limit,
 #define VAULT_CURSOR_MAX 96     /* a page cursor with its NUL */
 /* The owner and mirror flag of vault vid into out (other fields unset). */
 mgr_err vault_store_owner_of(const char *vid, struct vault_rec *out);
-/* Deletes v if it has no object (CONFLICT otherwise). */
+/* Deletes v if it has no object (CONFLICT otherwise); its open multipart
+ * uploads are aborted with it. */
 mgr_err vault_store_delete(const struct vault_rec *v, struct replay *rp);
 
 /* Objects. owner is the caller, checked against the vault again inside each
@@ -346,6 +368,64 @@ mgr_err vault_store_legacy_keys(const char *vid, const char *after,
 mgr_err vault_store_migrate_commit(const char *vid, const char *key,
     size_t keylen, const char *oldver, const char *upload_id, int64_t size,
     const char *md5, int *done);
+
+/* Multipart uploads (layout above). Each checks the vault's owner, and the
+ * upload's owner and key: NOTFOUND for an upload of another key or none. */
+#define VAULT_MP_PARTS_MAX 10000        /* part numbers 1..10000 */
+#define VAULT_MP_PART_MIN (5 * 1024 * 1024) /* every part but the last */
+#define VAULT_MP_UPLOADS_MAX 10000      /* open uploads per vault */
+#define VAULT_MP_ID_LEN VAULT_VERSION_LEN
+/* A new upload for key, with the object's metadata, named id (given by the
+ * caller, e.g. in rp's reply; "" : a random one, written back). CONFLICT
+ * when the vault has VAULT_MP_UPLOADS_MAX open uploads. */
+mgr_err vault_store_mp_create(const struct vault_rec *v, const char *owner,
+    const char *key, size_t keylen, const uint8_t *meta, size_t meta_len,
+    int64_t now, char id[VAULT_MP_ID_LEN + 1], struct replay *rp);
+/* An upload (as vault_store_put_begin) of part `part` of upload mpid:
+ * limited to max bytes and the quota left. */
+mgr_err vault_store_part_begin(const struct vault_rec *v, const char *owner,
+    const char *key, size_t keylen, const char *mpid, uint32_t part,
+    int64_t max, char upload_id[VAULT_VERSION_LEN + 1]);
+struct vault_part {
+	uint32_t number;
+	int64_t size;
+	char md5[33];
+	int64_t modified_at;
+	char *segs;                  /* its one segment */
+	char *member;                /* its member of :p, as stored */
+};
+void vault_parts_free(struct vault_part *p, size_t n);
+/* The parts above `after`, at most limit (0: all), ascending; *more when
+ * there are further ones; the upload's initiated time and metadata (*meta,
+ * caller frees, NULL when none). */
+mgr_err vault_store_mp_parts(const char *vid, const char *owner,
+    const char *key, size_t keylen, const char *mpid, uint32_t after,
+    uint32_t limit, struct vault_part **out, size_t *n, int *more,
+    int64_t *initiated, uint8_t **meta, size_t *meta_len);
+/* Makes key the object of parts (n of them, as vault_store_mp_parts read
+ * them; CONFLICT when one changed meanwhile), size bytes with etag (hex
+ * SHA-256) and md5 (the S3 ETag), the upload's metadata, under cond and
+ * the quota; ends the upload, freeing the parts not listed. rp's reply is
+ * completed with created (field 2) by the script. */
+mgr_err vault_store_mp_complete(const struct vault_rec *v, const char *owner,
+    const char *key, size_t keylen, const char *mpid,
+    const struct vault_part *const *parts, size_t n, int64_t size,
+    const char *etag, const char *md5, const struct vault_cond *cond,
+    int64_t now, const char version[VAULT_VERSION_LEN + 1], int *created,
+    struct replay *rp);
+/* Ends the upload and frees its parts. */
+mgr_err vault_store_mp_abort(const struct vault_rec *v, const char *owner,
+    const char *key, size_t keylen, const char *mpid, struct replay *rp);
+struct vault_mp {
+	char key[VAULT_KEY_MAX + 1];
+	char id[VAULT_MP_ID_LEN + 1];
+	int64_t initiated;
+};
+/* Up to limit open uploads with prefix after (after_key, after_id) (""
+ * from the start; after_id "" : after every upload of after_key). */
+mgr_err vault_store_mp_list(const struct vault_rec *v, const char *prefix,
+    const char *after_key, const char *after_id, uint32_t limit,
+    struct vault_mp **out, size_t *n, int *more);
 
 /* The rules for names and keys (rules.h), for every includer of this. */
 #include "services/vault/rules.h"

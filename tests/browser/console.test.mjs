@@ -67,6 +67,12 @@ async function banner(page, want) {
 	await page.locator('#msg').filter({hasText: want}).waitFor({timeout: 15000});
 }
 
+// No page shows a stray "null" or "undefined" (a left-out control must leave nothing).
+async function clean(page, what) {
+	const t = await page.locator('main').innerText();
+	ok(!/\b(null|undefined)\b/.test(t), `${what}: no stray null or undefined on the page`);
+}
+
 async function nav(page, name, h1) {
 	await page.click(`#nav a[data-view="${name}"]`);
 	await page.locator('main h1').filter({hasText: h1}).waitFor();
@@ -101,6 +107,7 @@ async function run(ctx) {
 	await page.locator('#count-accounts').waitFor();
 	ok(await page.locator('#nav').isVisible(), 'signed in: navigation shown');
 	ok((await text(page, '#who-name')) === ADMIN_USER, 'signed in as the admin');
+	ok((await text(page, '#who-role')) === 'super_user', 'its role shown: super_user');
 	await shot(page, '03-dashboard-empty');
 
 	// A vault template.
@@ -198,8 +205,20 @@ async function run(ctx) {
 	ok((await certRow.innerText()).includes('valid'), 'account page: the certificate, valid');
 	await page.locator('#account-events').filter({hasText: 'certificate.issued'}).waitFor();
 	ok(true, 'account page: the certificate.issued event');
+	// Events as a table in words: time, type, account, details; no JSON.
+	const evHead = (await page.locator('#account-events thead th').allInnerTexts()).map((x) => x.trim());
+	ok(evHead.join('|') === 'Time|Type|Account|Details', `events table columns (${evHead.join('|')})`);
+	const evRow = page.locator('#account-events tbody tr').filter({hasText: 'certificate.issued'});
+	ok(await evRow.count() === 1, 'one certificate.issued row');
+	const evCells = (await evRow.locator('td').allInnerTexts()).map((x) => x.trim());
+	ok(/^\d{4}-\d\d-\d\d \d\d:\d\dZ$/.test(evCells[0]), `event time readable (${evCells[0]})`);
+	ok(evCells[2] === accId, 'event row names the account');
+	ok(evCells[3].includes(cert.serial) && /valid until \d{4}-/.test(evCells[3]),
+	    `event details in words (${evCells[3]})`);
+	ok(!/[{}"]/.test(await text(page, '#account-events tbody')), 'no raw JSON in the events table');
 	ok(await page.locator('#password-form').count() === 0 && await page.locator('#delete-btn').count() === 0,
 	    'registered: no password change, no delete');
+	await clean(page, 'super user, account page');
 	await shot(page, '08-account-active');
 
 	// Disable it.
@@ -209,6 +228,8 @@ async function run(ctx) {
 	ok(true, 'disabled from the account page');
 	await page.locator('#account-events').filter({hasText: 'account.disabled'}).waitFor();
 	ok(true, 'account page: the account.disabled event');
+	ok((await page.locator('#account-events tbody tr').filter({hasText: 'account.disabled'})
+	    .innerText()).includes('state now disabled'), 'account.disabled event: "state now disabled"');
 	r = curl(['-X', 'PUT', '--data-binary', '@obj', ...mtls,
 	    `${URL_}/api/v1/vaults/${vaultName}/objects/hello2.txt`]);
 	ok(r.status === 401, `vault I/O of the disabled account refused: 401 (got ${r.status})`);
@@ -305,6 +326,7 @@ async function run(ctx) {
 
 	// Devices: a bad CSR is refused in words; a good one is issued and listed.
 	await nav(page, 'devices', 'Devices');
+	ok(await page.locator('#create-device').isVisible(), 'super user: the new-device form shown');
 	const devName = `console-device-${tag}`;
 	await page.fill('#create-device input[name=name]', devName);
 	await page.fill('#create-device textarea[name=csr]', 'not a CSR');
@@ -319,6 +341,7 @@ async function run(ctx) {
 	await page.click('#create-device button[type=submit]');
 	await page.locator('#dev-list tbody tr').filter({hasText: devName}).waitFor();
 	ok(/BEGIN CERTIFICATE/.test(await text(page, '#dev-issued pre')), 'device certificate shown');
+	await clean(page, 'super user, devices');
 	await shot(page, '15-devices');
 
 	// Revoke, then delete, each with a second click; the row follows.
@@ -335,6 +358,8 @@ async function run(ctx) {
 
 	// Administrators: create one, bad input in words, delete with a second click.
 	await nav(page, 'admins', 'Administrators');
+	ok(await page.locator('#create-admin').isVisible() && await page.locator('#my-password').isVisible(),
+	    'super user: the new-administrator and my-password forms shown');
 	const admName = `cons-op-${tag}`;
 	await page.fill('#create-admin input[name=username]', admName);
 	await page.fill('#create-admin input[name=password]', 'short');
@@ -434,6 +459,116 @@ async function run(ctx) {
 	const w = await page.evaluate(() => document.documentElement.scrollWidth);
 	ok(w <= 390, `phone: account page fits 390 px (scrollWidth ${w})`);
 	await shot(page, '22-phone-account');
+
+	// Roles: the console shows only what the role table lets a role do.
+	await page.setViewportSize({width: 1280, height: 800});
+	const su = ['-u', `${ADMIN_USER}:${ADMIN_PASS}`];
+	const opUser = `op-${tag}`, opPass = `operator-pw-${tag}`;
+	const soUser = `so-${tag}`, soPass = `officer-pw-${tag}`;
+	r = curlJson('POST', '/api/v1/admins', {username: opUser, password: opPass, role: 'operator'}, su);
+	ok(r.status === 201, `an operator for the role checks: 201 (got ${r.status})`);
+	r = curlJson('POST', '/api/v1/admins', {username: soUser, password: soPass,
+	    role: 'security_officer'}, su);
+	ok(r.status === 201, `a security officer for the role checks: 201 (got ${r.status})`);
+	const dev2Csr = path.join(WORK, 'dev2.csr');
+	const dev2Name = `console-device2-${tag}`;
+	execFileSync('openssl', ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256',
+	    '-nodes', '-keyout', path.join(WORK, 'dev2.key'), '-out', dev2Csr,
+	    '-subj', `/O=Manager console test/CN=${dev2Name}`], {stdio: 'ignore'});
+	r = curlJson('POST', '/api/v1/devices', {name: dev2Name, csr: fs.readFileSync(dev2Csr, 'utf8')}, su);
+	ok(r.status === 201, `a valid device for the role checks: 201 (got ${r.status})`);
+	const dev2Id = JSON.parse(r.body).id;
+	const WRITE_WORDS = /^(Create|Delete|Really|Rename|Disable|Enable|Revoke|Issue|Set password|Random|New random)/;
+	const writeButtons = async () => (await page.locator('main button').allInnerTexts())
+	    .map((x) => x.trim()).filter((x) => WRITE_WORDS.test(x));
+
+	await page.click('#signout');
+	await page.locator('#login-form').waitFor();
+	await signIn(page, opUser, opPass);
+	await page.locator('#count-accounts').waitFor();
+	ok((await text(page, '#who-name')) === opUser && (await text(page, '#who-role')) === 'operator',
+	    'signed in as the operator, its role shown');
+	await nav(page, 'accounts', 'Accounts');
+	await page.locator('#acc-list tbody tr').first().waitFor();
+	ok(await page.locator('#create-details, #create-account').count() === 0,
+	    'operator: no account creation form');
+	await page.goto(`${URL_}/#/accounts/${encodeURIComponent(accId)}`);
+	await page.locator('#account-events tbody tr').first().waitFor();
+	ok(await page.locator('#rename-form, #password-form, #disable-btn, #enable-btn, #delete-btn')
+	    .count() === 0, 'operator: no rename, password, disable, enable or delete on an account');
+	ok(await page.locator('#read-only-note').isVisible(), 'operator: the account page says read-only');
+	ok((await page.locator('#account-events tbody tr').count()) >= 2, 'operator: the events table has rows');
+	ok((await writeButtons()).length === 0, `operator: no write button on the account page (${await writeButtons()})`);
+	await clean(page, 'operator, account page');
+	await shot(page, '30-operator-account');
+	await nav(page, 'templates', 'Vault templates');
+	await page.locator('#tpl-list tbody tr').first().waitFor();
+	ok(await page.locator('#create-template').count() === 0, 'operator: no template form');
+	await nav(page, 'devices', 'Devices');
+	await page.locator('#dev-list tbody tr').filter({hasText: dev2Name}).waitFor();
+	ok(await page.locator('#create-device').count() === 0 && await page.locator('#dev-list button').count() === 0,
+	    'operator: devices listed without the new-device form or revoke/delete buttons');
+	await clean(page, 'operator, devices');
+	await shot(page, '31-operator-devices');
+	await nav(page, 'admins', 'Administrators');
+	ok(await page.locator('#create-admin').count() === 0 && await page.locator('#admin-list button').count() === 0,
+	    'operator: no administrator form or delete buttons');
+	ok(await page.locator('#admin-list-note').isVisible(), 'operator: told it does not see the administrators');
+	ok((await writeButtons()).length === 0, `operator: no write button on the administrators page (${await writeButtons()})`);
+	// The server refuses regardless of what the page shows.
+	const op = ['-u', `${opUser}:${opPass}`];
+	r = curlJson('POST', `/api/v1/devices/${dev2Id}/revoke`, {}, op);
+	ok(r.status === 403 && /permission_denied/.test(r.body), `operator revoking by hand: 403 (got ${r.status})`);
+	r = curlJson('POST', '/api/v1/accounts', {name: 'x', role: 'vault_provisioner',
+	    username: `opx-${tag}`, password: `temp-password-${tag}`}, op);
+	ok(r.status === 403, `operator creating an account by hand: 403 (got ${r.status})`);
+	r = curl([...op, '-X', 'DELETE', `${URL_}/api/v1/admins/${soUser}`]);
+	ok(r.status === 403, `operator deleting an administrator by hand: 403 (got ${r.status})`);
+	const devs = JSON.parse(curl([...su, `${URL_}/api/v1/devices`]).body).devices;
+	ok(devs.find((d) => d.id === dev2Id).certificate.status === 'valid', 'the device is still valid');
+	// Change my password from the page: the old one stops working at once.
+	const opPass2 = `operator-pw2-${tag}`;
+	await page.fill('#my-password input[name=current_password]', 'wrong-current-password');
+	await page.fill('#my-password input[name=password]', opPass2);
+	await page.click('#my-password button[type=submit]');
+	await page.locator('#my-password .form-error').filter({hasText: '403'}).waitFor();
+	ok(true, 'a wrong current password: 403 shown in the form');
+	await page.fill('#my-password input[name=current_password]', opPass);
+	await page.fill('#my-password input[name=password]', opPass2);
+	await page.click('#my-password button[type=submit]');
+	await banner(page, 'Your password is changed');
+	await clean(page, 'operator, administrators');
+	await shot(page, '32-operator-admins');
+	ok(curl(['-u', `${opUser}:${opPass2}`, `${URL_}/api/v1/admins/me`]).status === 200,
+	    'the new password works');
+	ok(curl(['-u', `${opUser}:${opPass}`, `${URL_}/api/v1/admins/me`]).status === 401,
+	    'the old password is refused');
+	await nav(page, 'dashboard', 'Dashboard');
+	await page.locator('#count-accounts').waitFor();
+	ok(!(await text(page, '#msg').catch(() => '')).includes('401'), 'the console goes on with the new password');
+
+	// A security officer: devices and accounts yes, administrators and templates no.
+	await page.click('#signout');
+	await page.locator('#login-form').waitFor();
+	await signIn(page, soUser, soPass);
+	await page.locator('#count-accounts').waitFor();
+	ok((await text(page, '#who-role')) === 'security_officer', 'signed in as the security officer');
+	await nav(page, 'templates', 'Vault templates');
+	await page.locator('#tpl-list tbody tr').first().waitFor();
+	ok(await page.locator('#create-template').count() === 0, 'security officer: no template form');
+	await nav(page, 'admins', 'Administrators');
+	await page.locator('#admin-list tbody tr').filter({hasText: opUser}).waitFor();
+	ok(await page.locator('#create-admin').count() === 0 && await page.locator('#admin-list button').count() === 0,
+	    'security officer: administrators listed without the create form or delete buttons');
+	await nav(page, 'devices', 'Devices');
+	ok(await page.locator('#create-device').isVisible(), 'security officer: the new-device form');
+	const dev2Row = () => page.locator('#dev-list tbody tr').filter({hasText: dev2Name});
+	await dev2Row().locator('button', {hasText: 'Revoke'}).click();
+	await dev2Row().locator('button', {hasText: 'Really revoke'}).click();
+	await dev2Row().filter({hasText: 'revoked'}).waitFor();
+	ok(true, 'security officer: revoked a device from the console');
+	await clean(page, 'security officer, devices');
+	await shot(page, '33-officer-devices');
 
 	// Lockout: too many failed sign-ins for one user name show 429 in words.
 	const victim = `nobody-${tag}`;

@@ -79,6 +79,7 @@ api GET /api/v1/accounts -u "so1:$PW_SO"; expect_status 200 "so1's password unch
 # but 403; the arguments are chosen so that nothing changes), 0 = 403.
 ROUTES=(
   "GET /api/v1/admins - 1 1 0"
+  "GET /api/v1/admins/me - 1 1 1"
   "POST /api/v1/admins {} 1 0 0"
   "DELETE /api/v1/admins/nosuch - 1 0 0"
   "POST /api/v1/accounts {} 1 1 0"
@@ -117,6 +118,21 @@ for row in "${ROUTES[@]}"; do
     fi
   done
 done
+# Who am I: each role its own name, role and the operations the role table
+# gives it (the console shows only those).
+ops_of() { python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(d["username"], d["role"], " ".join(sorted(d["operations"])))' "$BODY"; }
+for i in 0 1 2; do
+  api GET /api/v1/admins/me -u "${USERS[$i]}"; expect_status 200 "${NAMES[$i]}: GET /api/v1/admins/me"
+  read -r me_user me_role me_ops <<<"$(ops_of)"
+  check '[ "$me_user" = "${USERS[$i]%%:*}" ] && [ "$me_role" = "${NAMES[$i]}" ]' "${NAMES[$i]}: me names the caller and its role ($me_user $me_role)"
+  ME_OPS[$i]=" $me_ops "
+done
+check '[[ ${ME_OPS[0]} == *" admin.create "* && ${ME_OPS[0]} == *" device.revoke "* && ${ME_OPS[0]} == *" template.create "* ]]' "super_user: admin.create, device.revoke, template.create"
+check '[[ ${ME_OPS[1]} != *" admin.create "* && ${ME_OPS[1]} == *" admin.list "* && ${ME_OPS[1]} == *" account.disable "* && ${ME_OPS[1]} != *" template.create "* ]]' "security_officer: accounts and the admin list, no admin.create or template.create"
+check '[[ ${ME_OPS[2]} != *" account.create "* && ${ME_OPS[2]} != *" device.revoke "* && ${ME_OPS[2]} != *" admin.list "* && ${ME_OPS[2]} == *" account.list "* && ${ME_OPS[2]} == *" admin.set_password "* ]]' "operator: reads and its own password only"
+check '[ "$(tr " " "\n" <<<"${ME_OPS[0]}" | grep -c .)" = "$(tr " " "\n" <<<"${ME_OPS[0]}" | grep . | sort -u | wc -l)" ]' "operations listed once each"
+api GET /api/v1/admins/me -u "nobody-me:wrong-password-x"; expect_status 401 "me with a wrong password"
+api GET /api/v1/admins/me; expect_status 401 "me without credentials"
 # Own password: every role (an empty body is refused after the role check).
 for i in 0 1 2; do
   u=${USERS[$i]%%:*}
