@@ -37,12 +37,11 @@ check_key(struct rpc_call *call, const char *key)
 	return (MGR_OK);
 }
 
-/* The store's NOTFOUND: the upload's (NoSuchUpload) or the vault's. */
+/* The store's refusals. The vault was found before, so NOTFOUND is the
+ * upload's (S3 NoSuchUpload), also when the vault went meanwhile. */
 static mgr_err
 fail_store(struct rpc_call *call, mgr_err rv)
 {
-	if (rv == MGR_ENOTFOUND && strstr(kv_last_error(), "NoSuchUpload") != NULL)
-		return (rpc_fail(call, rv, "NoSuchUpload: no such multipart upload"));
 	if (rv == MGR_ENOTFOUND)
 		return (rpc_fail(call, rv, "NoSuchUpload: no such multipart upload"));
 	if (rv == MGR_EPERM)
