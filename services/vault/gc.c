@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <openssl/evp.h>
 
@@ -97,15 +98,60 @@ is_blob_name(const char *s)
 	    strspn(s, "0123456789abcdef") == VAULT_VERSION_LEN);
 }
 
+/* A chunk's temporary file lives for one write (chunks.c: written,
+ * fdatasync'ed, linked); one older than this was left by a process that
+ * died in the write, inside a blob that may well be committed since (the
+ * gateway resends the chunk to another process). */
+#define TMP_AGE_S 120
+/* Blob directories changed this long ago or less are looked into for such
+ * files, besides all of them at the first scan after a start. */
+#define TMP_WINDOW_S (2 * 86400)
+
+static int
+is_tmp_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	return (n > 4 && strcmp(s + n - 4, ".tmp") == 0);
+}
+
+/* Removes the stale temporary files of one blob directory. */
+static size_t
+sweep_tmp(const char *bdir, int64_t now)
+{
+	char path[MGR_PATH_MAX + 900];
+	struct dirent *e;
+	size_t n = 0;
+	DIR *d;
+
+	if ((d = opendir(bdir)) == NULL)
+		return (0);
+	while ((e = readdir(d)) != NULL) {
+		struct stat st;
+
+		if (!is_tmp_name(e->d_name))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", bdir, e->d_name);
+		if (stat(path, &st) == 0 && now - (int64_t)st.st_mtime >= TMP_AGE_S &&
+		    unlink(path) == 0)
+			n++;
+	}
+	closedir(d);
+	return (n);
+}
+
 /* Blob directories on disk (either root) that Redis knows nothing of: the
  * remains of an upload that died, or of a crash before a commit. Only
- * directories untouched for the grace period are looked at. */
+ * directories untouched for the grace period are looked at. In the others,
+ * temporary files left by a write that died (all directories at the first
+ * scan, then those changed in TMP_WINDOW_S, so that a scan does not read
+ * every chunk name each time). */
 static size_t
-orphan_scan(const struct vault_svc *s, volatile int *stop)
+orphan_scan(const struct vault_svc *s, volatile int *stop, int first)
 {
 	char vdir[MGR_PATH_MAX + 300], bdir[MGR_PATH_MAX + 600];
 	int64_t now = mgr_now_s();
-	size_t found = 0;
+	size_t found = 0, tmps = 0;
 
 	for (int c = 0; c < 2 && !*stop; c++) {
 		DIR *root = opendir(vault_chunks_root(c));
@@ -130,8 +176,13 @@ orphan_scan(const struct vault_svc *s, volatile int *stop)
 				if (!is_blob_name(b->d_name))
 					continue;
 				snprintf(bdir, sizeof(bdir), "%s/%s", vdir, b->d_name);
-				if (stat(bdir, &st) != 0 ||
-				    now - (int64_t)st.st_mtime < s->gc_grace_s)
+				if (stat(bdir, &st) != 0)
+					continue;
+				if (now - (int64_t)st.st_mtime >= TMP_AGE_S &&
+				    (first || now - (int64_t)st.st_mtime <
+				        TMP_WINDOW_S + TMP_AGE_S))
+					tmps += sweep_tmp(bdir, now);
+				if (now - (int64_t)st.st_mtime < s->gc_grace_s)
 					continue;
 				if (vault_store_gc_orphan(v->d_name, b->d_name, &orphan) ==
 				        MGR_OK && orphan) {
@@ -146,6 +197,9 @@ orphan_scan(const struct vault_svc *s, volatile int *stop)
 	if (found > 0)
 		log_info(NULL, "collector: %zu orphaned blob(s) found and removed",
 		    found);
+	if (tmps > 0)
+		log_info(NULL, "collector: %zu temporary chunk file(s) of writes "
+		    "that died removed", tmps);
 	return (found);
 }
 
@@ -390,7 +444,7 @@ vault_background(void *state, volatile int *stop)
 	for (unsigned pass = 0; !*stop; pass++) {
 		gc_pass(s);
 		if (pass % 5 == 0)
-			orphan_scan(s, stop);
+			orphan_scan(s, stop, pass == 0);
 		if (s->scrub_interval_s > 0 && mgr_now_s() >= next_scrub) {
 			scrub_all(s, stop);
 			next_scrub = mgr_now_s() + s->scrub_interval_s;

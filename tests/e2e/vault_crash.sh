@@ -5,7 +5,8 @@
 # after the restart the key reads the old bytes or the new ones, never a mix;
 # an object acknowledged before the kill is intact byte for byte; no chunk
 # file is left once the interrupted upload is cleaned up (at once by the
-# gateway's abort, or by the orphan scan when the upload record expires).
+# gateway's abort, by the orphan scan when the upload record expires, and
+# a temporary chunk file of the killed write when it is 120 s old).
 # Also kill -9 of the vault service and Redis right after a PUT's 201: the
 # object is there after the restart (Redis appendfsync always, tests/lib).
 . "$(dirname "$0")/../lib/stack.sh"
@@ -94,7 +95,13 @@ after_crash() {
     check '[ "$ttl" -gt 0 ] && [ "$ttl" -le 3600 ]' "kill -9 of $what: the upload left behind expires ($ttl s)"
     rcli EXPIRE "$u" 1 >/dev/null
   done
-  echo "kill -9 of $what during a 256 MiB PUT: client got $KST; upload records left: $left" >&2
+  # A chunk's temporary file left by the killed process, in a blob that
+  # may be committed since: removed once it is TMP_AGE_S (120 s) old. The
+  # test ages it (and its directory) instead of waiting.
+  local tmps
+  tmps=$(find "$OBJ/$V" -name '*.tmp' | wc -l)
+  find "$OBJ/$V" -name '*.tmp' -exec touch -d '-10 min' {} + -exec dirname {} + | xargs -r touch -d '-10 min'
+  echo "kill -9 of $what during a 256 MiB PUT: client got $KST; upload records left: $left; temporary files left: $tmps" >&2
   check 'mgr_wait "[ \"\$(files)\" = $want ] && [ \"\$(blobs)\" = 2 ] && [ -z \"\$(uploads)\" ]" 30' "kill -9 of $what: no chunk file left over ($(files) files, want $want)"
   app_api alice GET /api/v1/vaults/crash
   check '[ "$(jfield object_count)" = 2 ] && [ "$(jfield bytes_used)" = $(( 4 * MiB + 7 + $(stat -c %s "$T_DIR/old") )) ]' "kill -9 of $what: the vault's counters match its objects"
@@ -112,6 +119,18 @@ mgr_wait '[ "$(files)" = $BASE_FILES ]' 20
 crash_put redis
 check '[ "$KST" != 200 ] && [ "$KST" != 201 ]' "kill -9 of Redis during the upload fails it for the client ($KST)"
 after_crash "Redis"
+
+# A temporary chunk file as a write that died leaves it, in a committed
+# blob: removed when old enough, a fresh one (a write going on) kept.
+KB=$(rcli HGET "vault:{$V}:o:keep" ver)
+head -c 1000 /dev/urandom >"$OBJ/$V/$KB/1.00112233deadbeef.tmp"
+head -c 1000 /dev/urandom >"$OBJ/$V/$KB/2.00112233deadbeef.tmp"
+touch -d '-10 min' "$OBJ/$V/$KB/1.00112233deadbeef.tmp" "$OBJ/$V/$KB"
+check 'mgr_wait "[ ! -e $OBJ/$V/$KB/1.00112233deadbeef.tmp ]" 20' "a stale temporary chunk file in a committed blob is removed"
+check '[ -e "$OBJ/$V/$KB/2.00112233deadbeef.tmp" ]' "a fresh one is left alone"
+rm -f "$OBJ/$V/$KB/2.00112233deadbeef.tmp"
+get keep "$T_DIR/keep.got"
+check '[ "$ST" = 200 ] && cmp -s "$T_DIR/keep" "$T_DIR/keep.got"' "and the blob's object is intact"
 
 # ---- kill -9 right after the acknowledgement ------------------------------------
 head -c $((3 * MiB + 1)) /dev/urandom >"$T_DIR/acked"
