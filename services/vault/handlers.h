@@ -20,6 +20,7 @@ extern const struct rpc_method vault_methods[];
 /* templates.c (administrator only) */
 mgr_err vault_h_tpl_create(struct rpc_call *call, void *arg);
 mgr_err vault_h_tpl_list(struct rpc_call *call, void *arg);
+mgr_err vault_h_tpl_update(struct rpc_call *call, void *arg);
 
 /* vaults.c */
 mgr_err vault_h_create(struct rpc_call *call, void *arg);
