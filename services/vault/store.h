@@ -59,6 +59,9 @@
  *                                       again: compose refuses it).
  *   vault:gc                      set   vault ids whose :gc is not empty
  *   vault:keks                    hash  master key id -> check value (crypt.h)
+ *   vault:scrub                   string  "1" while a replica's scrub of
+ *                                       every chunk holds its turn (gc.c;
+ *                                       EX MANAGER_VAULT_SCRUB_INTERVAL_S)
  *   vault:{<vid>}:up:<upload id>  hash  an upload (a blob being written):
  *                                       owner, key, f ("1": chunks go to
  *                                       files), n (chunks so far), size (their
