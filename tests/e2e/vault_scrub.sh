@@ -31,6 +31,11 @@ scrubs_after() {
   mgr_wait "tail -n +$(($1 + 1)) '$LOG' | grep -q 'scrub: '" 20
 }
 mark() { wc -l <"$LOG"; }
+# hold / release: takes the scrub's turn (as another replica would) while
+# the test damages files, so that no scrub runs in between; a scrub that
+# was running has done within the half second (a few chunks).
+hold() { rcli SET vault:scrub 1 EX 120 >/dev/null; sleep 0.5; }
+release() { rcli DEL vault:scrub >/dev/null; }
 
 T=$(mk_tpl big vault)
 TM=$(mk_tpl mirror mirror)
@@ -49,11 +54,13 @@ check 'scrubs_after $n' "a scrub runs on its own"
 check 'tail -n +$((n + 1)) "$LOG" | grep "scrub: " | head -1 | grep -q "2 object(s), 7 chunk(s) checked.*all intact"' "an intact store: 2 objects, 7 chunks, all intact"
 
 # One bit in copy 1 of chunk 1, one in copy 0 of chunk 2.
+hold
 S1=$(sum "$MIR/$VM/$VER/1") S2=$(sum "$OBJ/$VM/$VER/2")
 flip "$MIR/$VM/$VER/1" 5000
 flip "$OBJ/$VM/$VER/2" 70000
 check '[ "$(sum "$MIR/$VM/$VER/1")" != "$S1" ] && [ "$(sum "$OBJ/$VM/$VER/2")" != "$S2" ]' "two copies damaged on disk"
 n=$(mark)
+release
 check 'scrubs_after $n' "the next scrub runs"
 check 'tail -n +$((n + 1)) "$LOG" | grep -q "chunk $VER/1 copy 1 is damaged"' "the damaged mirror copy is logged by vault, blob and chunk"
 check 'tail -n +$((n + 1)) "$LOG" | grep -q "chunk $VER/2 copy 0 is damaged"' "the damaged first copy is logged"
@@ -65,13 +72,17 @@ get scrub-m/objects/m "$T_DIR/m.got"
 check '[ "$ST" = 200 ] && cmp -s "$T_DIR/m" "$T_DIR/m.got"' "the mirrored object reads back intact"
 
 # A missing mirror file is written again as well.
+hold
 rm -f "$MIR/$VM/$VER/3"
 n=$(mark)
+release
 check 'scrubs_after $n && [ "$(sum "$MIR/$VM/$VER/3")" = "$(sum "$OBJ/$VM/$VER/3")" ]' "a missing mirror chunk is written again by the scrub"
 
 # The only copy of a plain vault's chunk: an error, and never served.
+hold
 flip "$OBJ/$VP/$PVER/0" 123
 n=$(mark)
+release
 check 'scrubs_after $n' "the next scrub runs"
 check 'tail -n +$((n + 1)) "$LOG" | grep -q "chunk $PVER/0 has no good copy"' "a chunk with no good copy is logged as an error"
 : >"$T_DIR/p.got"
@@ -79,6 +90,6 @@ get scrub-p/objects/p "$T_DIR/p.got"
 check '[ "$ST" != 200 ] || [ "$(sum "$T_DIR/p.got")" != "$(sum "$T_DIR/p")" ]' "the damaged plain object is not served as if intact ($ST)"
 
 # One replica per interval: the turn is a Redis key that expires.
-check '[ "$(rcli GET vault:scrub)" = 1 ] && [ "$(rcli TTL vault:scrub)" -le 2 ]' "the scrub's turn is held in Redis for one interval"
+check 'mgr_wait "[ \"\$(rcli GET vault:scrub)\" = 1 ] && [ \"\$(rcli TTL vault:scrub)\" -le 2 ]" 10' "the scrub's turn is held in Redis for one interval"
 check '! grep -aE "scrub|damaged|good copy" "$LOG" | grep -qiE "key=|password|BEGIN"' "scrub lines hold no secret"
 grep -aE "scrub: |damaged|good copy" "$LOG" | tail -4 >&2
