@@ -4,14 +4,14 @@ libnng-dev libssl-dev openssl libmicrohttpd-dev libgnutls28-dev libhiredis-dev
 libjansson-dev libxml2-dev zlib1g-dev libcurl4-openssl-dev redis-server redis-tools curl ca-certificates python3 procps iproute2 jq valgrind
 chromium nodejs python3-yaml python3-kubernetes python3-cryptography
 libengine-pkcs11-openssl softhsm2 opensc clang-format
-python3-boto3 rclone s3cmd"
+rclone s3cmd python3-boto3"
+# rclone, s3cmd and python3-boto3: real S3 clients for the S3 listener's tests
+# (tests/e2e/s3*.sh), driven as their users drive them.
 # The CA key in a PKCS#11 token (MANAGER_CA_PKCS11_MODULE): the pkcs11 engine
 # of libp11 (OpenSSL 3's pkcs11 provider is not packaged in Debian 12); the
 # tests keep the key in SoftHSM2 and make it with opensc's pkcs11-tool.
 # clang-format (14 in Debian 12): scripts/check-style checks the layout of
 # .clang-format with it.
-# python3-boto3, rclone and s3cmd: real S3 clients against the S3 front
-# (tests/e2e/s3.sh).
 # python3-cryptography builds CSRs that openssl req cannot (control
 # characters in a Subject, tests/e2e/csr_strict.sh).
 # Offline checks of deploy/ (tests/e2e/deploy_manifests.sh): kubectl for
