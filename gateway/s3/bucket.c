@@ -94,6 +94,7 @@ create_bucket(struct s3_req *q)
 	 * vault service's default; the service says which does not exist. */
 	in.name = q->bucket;
 	in.vault_template_id = loc;
+	in.template_by_name = 1;
 	if (mirror != NULL)
 		in.mirror_template_id = (char *)mirror;
 	rv = gw_rpc(&q->r, gw.vault, "vault.Create", &in.base,
@@ -109,11 +110,10 @@ create_bucket(struct s3_req *q)
 		}
 		return (s3_fail(q, "BucketAlreadyExists", "%s", msg));
 	}
-	if (rv == MGR_EINVAL && strstr(q->r.errmsg, "template") != NULL)
-		return (s3_fail(q, "InvalidLocationConstraint", "%s%s",
-		    loc[0] == '\0' ? "no LocationConstraint and no default template: "
-		                   : "", q->r.errmsg));
-	if (rv == MGR_EINVAL && strstr(q->r.errmsg, "name") != NULL)
+	/* Template refusals come as "InvalidLocationConstraint: ..." (the
+	 * front takes the code from there); the rest of 400s is the name's. */
+	if (rv == MGR_EINVAL && strncmp(q->r.errmsg, "Invalid", 7) != 0 &&
+	    strstr(q->r.errmsg, "\"name\"") != NULL)
 		return (s3_fail(q, "InvalidBucketName", "%s", q->r.errmsg));
 	if (rv == MGR_EUNAUTH)
 		q->s3code = "AccessDenied";

@@ -100,8 +100,24 @@ s3 alice PUT /s3-bad --data-binary "<!DOCTYPE x [<!ENTITY e \"a\">]><CreateBucke
 expect_s3 400 MalformedXML "XML with an entity declaration"
 s3 alice PUT /s3-bad --data-binary "<CreateBucketConfiguration><LocationConstraint>tpl_nosuch</LocationConstraint></CreateBucketConfiguration>"
 expect_s3 400 InvalidLocationConstraint "a template that does not exist"
+s3 alice PUT /s3-bad
+expect_s3 400 InvalidLocationConstraint "no LocationConstraint and no default template"
+s3 alice PUT /S3_Bad --data-binary "<CreateBucketConfiguration><LocationConstraint>$TPL</LocationConstraint></CreateBucketConfiguration>"
+expect_s3 400 InvalidBucketName "a name that is no bucket name"
 s3 alice HEAD /s3-bad
 check '[ "$ST" = 404 ]' "refused CreateBuckets made nothing"
+TPL2=$(mk_tpl s3-by-name vault)
+s3 alice PUT /s3-named --data-binary "<CreateBucketConfiguration><LocationConstraint>s3-by-name</LocationConstraint></CreateBucketConfiguration>"
+expect_status 200 "CreateBucket with the template's name"
+app_api alice GET /api/v1/vaults/s3-named
+check '[ "$(jfield vault_template_id)" = "$TPL2" ]' "the named template"
+api_json PATCH "/api/v1/vault-templates/$TPL2" '{"default":true}' -u "$ADMIN"
+expect_status 200 "the administrator makes a default template"
+s3 alice PUT /s3-default
+expect_status 200 "CreateBucket without a LocationConstraint"
+app_api alice GET /api/v1/vaults/s3-default
+check '[ "$(jfield vault_template_id)" = "$TPL2" ]' "takes the default template"
+for b in s3-named s3-default; do s3 alice DELETE "/$b"; expect_status 204 "DeleteBucket $b"; done
 s3 alice GET /
 check '[ "$ST" = 200 ] && grep -q "<Name>$B</Name>" <<<"$BODY"' "ListBuckets"
 s3 bob GET /
