@@ -180,7 +180,9 @@ mgr_config_load(struct mgr_config *cfg)
 	    env_int("MANAGER_VAULT_GC_INTERVAL_S", 60, 1, 86400,
 	        &cfg->vault_gc_interval_s) != MGR_OK ||
 	    env_int("MANAGER_VAULT_GC_GRACE_S", 600, 0, 7LL * 86400,
-	        &cfg->vault_gc_grace_s) != MGR_OK)
+	        &cfg->vault_gc_grace_s) != MGR_OK ||
+	    env_int("MANAGER_VAULT_SCRUB_INTERVAL_S", 86400, 0, 365LL * 86400,
+	        &cfg->vault_scrub_interval_s) != MGR_OK)
 		return (MGR_EINVAL);
 	snprintf(dir, sizeof(dir), "%s/objects", cfg->data_dir);
 	env_str("MANAGER_OBJECT_DIR", dir, cfg->object_dir, sizeof(cfg->object_dir));

@@ -44,6 +44,9 @@ struct mgr_config {
 	                                     long the data of an overwritten or
 	                                     deleted object stays for reads that
 	                                     began before */
+	int64_t vault_scrub_interval_s;   /* MANAGER_VAULT_SCRUB_INTERVAL_S
+	                                     (86400; 0: never): how often every
+	                                     stored chunk is read and checked */
 	char ca_key_type[32];             /* MANAGER_CA_KEY_TYPE: rsa2048 | ec-p256 */
 	char ca_key_file[MGR_PATH_MAX];   /* MANAGER_CA_KEY_FILE */
 	char ca_cert_file[MGR_PATH_MAX];  /* MANAGER_CA_CERT_FILE */

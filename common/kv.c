@@ -19,18 +19,6 @@
 static struct kv_url kv_target;
 static _Thread_local redisContext *kv_tls;
 
-static int
-kv_hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return (c - '0');
-	if (c >= 'a' && c <= 'f')
-		return (c - 'a' + 10);
-	if (c >= 'A' && c <= 'F')
-		return (c - 'A' + 10);
-	return (-1);
-}
-
 /* s[0..n) percent-decoded into out[cap], NUL-terminated; a decoded NUL or a
  * bad escape is EINVAL, as is a result that does not fit. */
 static mgr_err
@@ -44,8 +32,8 @@ kv_pct_decode(const char *s, size_t n, char *out, size_t cap)
 		if (c == '%') {
 			int hi, lo;
 
-			if (i + 3 > n || (hi = kv_hexval(s[i + 1])) < 0 ||
-			    (lo = kv_hexval(s[i + 2])) < 0)
+			if (i + 3 > n || (hi = mgr_hex_digit(s[i + 1])) < 0 ||
+			    (lo = mgr_hex_digit(s[i + 2])) < 0)
 				return (MGR_EINVAL);
 			c = hi * 16 + lo;
 			i += 2;

@@ -7,6 +7,7 @@
 #include <openssl/evp.h>
 
 #include "common/kv.h"
+#include "common/util.h"
 
 /* Each part with its length first, so that no two different tuples hash
  * alike. */
@@ -24,7 +25,6 @@ replay_hash_part(EVP_MD_CTX *md, const void *p, size_t n)
 mgr_err
 replay_init(struct replay *rp, const struct rpc_call *call)
 {
-	static const char hx[] = "0123456789abcdef";
 	const Mgr__Request *req = call->req;
 	const char *cid = call->caller->id != NULL ? call->caller->id : "";
 	char kind[16];
@@ -50,11 +50,9 @@ replay_init(struct replay *rp, const struct rpc_call *call)
 	    EVP_DigestFinal_ex(md, d, &dlen) != 1 || dlen != sizeof(d))
 		goto out;
 	off = (size_t)snprintf(rp->key, sizeof(rp->key), "rpc:done:");
-	for (size_t i = 0; i < sizeof(d) && off + 2 < sizeof(rp->key); i++) {
-		rp->key[off++] = hx[d[i] >> 4];
-		rp->key[off++] = hx[d[i] & 15];
-	}
-	rp->key[off] = '\0';
+	_Static_assert(sizeof(rp->key) >= sizeof("rpc:done:") + 2 * sizeof(d),
+	    "rpc:done:<sha256 hex> fits");
+	mgr_hex_encode(d, sizeof(d), rp->key + off);
 	rv = MGR_OK;
 out:
 	EVP_MD_CTX_free(md);

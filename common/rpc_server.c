@@ -58,12 +58,20 @@ serve_metrics(struct rpc_call *call)
 	return (rv);
 }
 
+struct rpc_worker {
+	struct rpc_server *srv;
+	nng_ctx ctx;
+	nng_aio *aio;
+	pthread_t thread;
+};
+
 struct rpc_server {
 	nng_socket sock;
 	const struct rpc_method *methods;
 	void *arg;
-	int nworkers;
-	pthread_t *threads;
+	int nworkers;   /* contexts made */
+	int nthreads;   /* of them, workers started */
+	struct rpc_worker *workers;
 };
 
 mgr_err
@@ -197,19 +205,17 @@ serve_one(struct rpc_server *s, nng_msg *in)
 	return (out);
 }
 
+/* A worker's context and aio are made before any thread starts (see
+ * rpc_server_create) and freed after it ends, by rpc_server_destroy. */
 static void *
 worker_main(void *arg)
 {
-	struct rpc_server *s = arg;
-	nng_aio *aio = NULL;
-	nng_ctx ctx;
+	struct rpc_worker *w = arg;
+	struct rpc_server *s = w->srv;
+	nng_aio *aio = w->aio;
+	nng_ctx ctx = w->ctx;
 	int rv;
 
-	if (nng_aio_alloc(&aio, NULL, NULL) != 0 || nng_ctx_open(&ctx, s->sock) != 0) {
-		log_error(NULL, "rpc worker: cannot open context");
-		nng_aio_free(aio);
-		return (NULL);
-	}
 	for (;;) {
 		nng_msg *in, *out;
 
@@ -234,12 +240,13 @@ worker_main(void *arg)
 				break;
 		}
 	}
-	nng_ctx_close(ctx);
-	nng_aio_free(aio);
 	kv_thread_done();
 	return (NULL);
 }
 
+/* Every context is opened here, before the first worker runs: a context
+ * opened while nng_close runs on another thread (a SIGTERM right after the
+ * start) made nng_close of Debian's nng 1.5 wait forever. */
 mgr_err
 rpc_server_create(struct rpc_server **out, const char *url,
     const struct rpc_method *methods, void *arg, int workers)
@@ -258,20 +265,34 @@ rpc_server_create(struct rpc_server **out, const char *url,
 		log_error(NULL, "rpc: cannot listen on %s: %s", url, nng_strerror(rv));
 		goto fail;
 	}
-	if ((s->threads = calloc((size_t)workers, sizeof(pthread_t))) == NULL) {
+	if ((s->workers = calloc((size_t)workers, sizeof(*s->workers))) == NULL) {
 		rv = NNG_ENOMEM;
 		goto fail;
 	}
-	for (; s->nworkers < workers; s->nworkers++)
-		if (pthread_create(&s->threads[s->nworkers], NULL, worker_main, s) != 0) {
+	for (; s->nworkers < workers; s->nworkers++) {
+		struct rpc_worker *w = &s->workers[s->nworkers];
+
+		w->srv = s;
+		if ((rv = nng_aio_alloc(&w->aio, NULL, NULL)) != 0)
+			goto fail;
+		if ((rv = nng_ctx_open(&w->ctx, s->sock)) != 0) {
+			nng_aio_free(w->aio);
+			log_error(NULL, "rpc: cannot open a context: %s",
+			    nng_strerror(rv));
+			goto fail;
+		}
+	}
+	for (; s->nthreads < workers; s->nthreads++)
+		if (pthread_create(&s->workers[s->nthreads].thread, NULL,
+		        worker_main, &s->workers[s->nthreads]) != 0) {
+			log_error(NULL, "rpc: cannot start worker threads");
 			rpc_server_destroy(s);
 			return (MGR_EINTERNAL);
 		}
 	*out = s;
 	return (MGR_OK);
 fail:
-	nng_close(s->sock);
-	free(s);
+	rpc_server_destroy(s);
 	return (rpc_nng_err(rv) == MGR_EUNAVAIL ? MGR_EINTERNAL : rpc_nng_err(rv));
 }
 
@@ -281,8 +302,12 @@ rpc_server_destroy(struct rpc_server *s)
 	if (s == NULL)
 		return;
 	nng_close(s->sock);
-	for (int i = 0; i < s->nworkers; i++)
-		pthread_join(s->threads[i], NULL);
-	free(s->threads);
+	for (int i = 0; i < s->nthreads; i++)
+		pthread_join(s->workers[i].thread, NULL);
+	for (int i = 0; i < s->nworkers; i++) {
+		nng_ctx_close(s->workers[i].ctx);
+		nng_aio_free(s->workers[i].aio);
+	}
+	free(s->workers);
 	free(s);
 }

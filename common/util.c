@@ -150,21 +150,57 @@ mgr_time_parse(const char *s, int64_t *out)
 	return (MGR_OK);
 }
 
+int
+mgr_hex_digit(int c)
+{
+	if (c >= '0' && c <= '9')
+		return (c - '0');
+	if (c >= 'a' && c <= 'f')
+		return (c - 'a' + 10);
+	if (c >= 'A' && c <= 'F')
+		return (c - 'A' + 10);
+	return (-1);
+}
+
+void
+mgr_hex_encode(const void *data, size_t n, char *out)
+{
+	static const char hx[] = "0123456789abcdef";
+	const unsigned char *b = data;
+
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = hx[b[i] >> 4];
+		out[2 * i + 1] = hx[b[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+int
+mgr_hex_decode(const char *s, size_t n, void *out)
+{
+	unsigned char *b = out;
+
+	for (size_t i = 0; i < n; i++) {
+		int hi = mgr_hex_digit((unsigned char)s[2 * i]);
+		int lo = hi < 0 ? -1 : mgr_hex_digit((unsigned char)s[2 * i + 1]);
+
+		if (lo < 0)
+			return (0);
+		b[i] = (unsigned char)(hi << 4 | lo);
+	}
+	return (1);
+}
+
 mgr_err
 mgr_random_hex(size_t nbytes, char *out, size_t outlen)
 {
 	unsigned char buf[64];
-	static const char hx[] = "0123456789abcdef";
 
 	if (nbytes > sizeof(buf) || outlen < nbytes * 2 + 1)
 		return (MGR_EINVAL);
 	if (RAND_bytes(buf, (int)nbytes) != 1)
 		return (MGR_EINTERNAL);
-	for (size_t i = 0; i < nbytes; i++) {
-		out[2 * i] = hx[buf[i] >> 4];
-		out[2 * i + 1] = hx[buf[i] & 15];
-	}
-	out[2 * nbytes] = '\0';
+	mgr_hex_encode(buf, nbytes, out);
 	return (MGR_OK);
 }
 
@@ -200,14 +236,9 @@ void
 mgr_sha256_hex(const void *data, size_t len, char out[65])
 {
 	unsigned char md[32];
-	static const char hx[] = "0123456789abcdef";
 
 	EVP_Digest(data, len, md, NULL, EVP_sha256(), NULL);
-	for (int i = 0; i < 32; i++) {
-		out[2 * i] = hx[md[i] >> 4];
-		out[2 * i + 1] = hx[md[i] & 15];
-	}
-	out[64] = '\0';
+	mgr_hex_encode(md, sizeof(md), out);
 }
 
 int

@@ -19,6 +19,12 @@ int64_t mgr_now_s(void);
 void mgr_time_format(int64_t t, char out[MGR_TIME_MAX]);
 /* RFC 3339 (Z or ±hh:mm offset, optional fraction) or plain YYYY-MM-DD. */
 mgr_err mgr_time_parse(const char *s, int64_t *out);
+/* Hex: a digit's value (either case) or -1; n bytes as 2*n lowercase
+ * digits and a NUL; 2*n digits (either case) into n bytes (1, or 0 when one
+ * is no hex digit). */
+int mgr_hex_digit(int c);
+void mgr_hex_encode(const void *data, size_t n, char *out);
+int mgr_hex_decode(const char *s, size_t n, void *out);
 /* Cryptographically random bytes as lowercase hex (2*n chars + NUL). */
 mgr_err mgr_random_hex(size_t nbytes, char *out, size_t outlen);
 /* A new opaque id "<prefix>_<26 base32 chars>" (128 random bits). */

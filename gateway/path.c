@@ -3,17 +3,7 @@
 
 #include <string.h>
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return (c - '0');
-	if (c >= 'a' && c <= 'f')
-		return (c - 'a' + 10);
-	if (c >= 'A' && c <= 'F')
-		return (c - 'A' + 10);
-	return (-1);
-}
+#include "common/util.h"
 
 mgr_err
 gw_pct_decode(const char *s, size_t n, int plus_space, char *out,
@@ -27,8 +17,8 @@ gw_pct_decode(const char *s, size_t n, int plus_space, char *out,
 		if (c == '%') {
 			int h, l;
 
-			if (i + 2 >= n || (h = hexval(s[i + 1])) < 0 ||
-			    (l = hexval(s[i + 2])) < 0)
+			if (i + 2 >= n || (h = mgr_hex_digit(s[i + 1])) < 0 ||
+			    (l = mgr_hex_digit(s[i + 2])) < 0)
 				return (MGR_EINVAL);
 			c = h * 16 + l;
 			i += 2;
@@ -53,8 +43,8 @@ gw_pct_valid(const char *s, size_t n, int plus_space)
 			return (0);
 		if (s[i] != '%')
 			continue;
-		if (i + 2 >= n || hexval(s[i + 1]) < 0 || hexval(s[i + 2]) < 0 ||
-		    hexval(s[i + 1]) * 16 + hexval(s[i + 2]) == 0)
+		if (i + 2 >= n || mgr_hex_digit(s[i + 1]) < 0 || mgr_hex_digit(s[i + 2]) < 0 ||
+		    mgr_hex_digit(s[i + 1]) * 16 + mgr_hex_digit(s[i + 2]) == 0)
 			return (0);
 		i += 2;
 	}

@@ -37,6 +37,7 @@ const struct gw_role_rule gw_role_table[] = {
 	/* Vault templates and vaults */
 	{"template.create", "POST", "/api/v1/vault-templates", SU},
 	{"template.list", "GET", "/api/v1/vault-templates", ALL},
+	{"template.update", "PATCH", "/api/v1/vault-templates/{}", SU},
 	{"vault.create", "POST", "/api/v1/vaults", VAULT_DATA},
 	{"vault.list", "GET", "/api/v1/vaults", ALL},
 	{"vault.get", "GET", "/api/v1/vaults/{}", ALL},

@@ -27,9 +27,10 @@
 static json_t *
 template_json(const Mgr__Vault__Template *t)
 {
-	return (json_pack("{s:s, s:s, s:s, s:o}", "id", t->id, "name", t->name,
+	return (json_pack("{s:s, s:s, s:s, s:o, s:b}", "id", t->id, "name", t->name,
 	    "kind", t->kind, "quota_bytes",
-	    t->quota_bytes > 0 ? json_integer(t->quota_bytes) : json_null()));
+	    t->quota_bytes > 0 ? json_integer(t->quota_bytes) : json_null(),
+	    "default", t->is_default));
 }
 
 static json_t *
@@ -58,11 +59,12 @@ etag_header(const char *hex, char out[80])
 static mgr_err
 h_tpl_create(struct gw_req *r)
 {
-	static const char *const allowed[] = {"name", "kind", "quota_bytes", NULL};
+	static const char *const allowed[] = {"name", "kind", "quota_bytes",
+		"default", NULL};
 	Mgr__Vault__CreateTemplateRequest in = MGR__VAULT__CREATE_TEMPLATE_REQUEST__INIT;
 	Mgr__Vault__Template *out = NULL;
 	const char *name, *kind;
-	json_t *q;
+	json_t *q, *d;
 	mgr_err rv;
 
 	if ((rv = gw_json_only(r, allowed)) != MGR_OK ||
@@ -78,12 +80,45 @@ h_tpl_create(struct gw_req *r)
 			    "\"quota_bytes\" must be a positive integer"));
 		in.quota_bytes = json_integer_value(q);
 	}
+	d = json_object_get(r->json, "default");
+	if (d != NULL && !json_is_null(d)) {
+		if (!json_is_boolean(d))
+			return (gw_fail(r, MGR_EINVAL, "\"default\" must be true or false"));
+		in.is_default = json_is_true(d);
+	}
 	in.name = (char *)name;
 	in.kind = (char *)kind;
 	if ((rv = gw_rpc(r, gw.vault, "vault.CreateTemplate", &in.base,
 	         &mgr__vault__template__descriptor, (ProtobufCMessage **)&out)) != MGR_OK)
 		return (rv);
 	rv = gw_reply_json(r, 201, template_json(out));
+	mgr__vault__template__free_unpacked(out, NULL);
+	return (rv);
+}
+
+/* PATCH /api/v1/vault-templates/{id} {"default": true|false}: (v2) true
+ * makes it the default (and the former default no longer is), false stops
+ * it being the default. */
+static mgr_err
+h_tpl_update(struct gw_req *r)
+{
+	static const char *const allowed[] = {"default", NULL};
+	Mgr__Vault__UpdateTemplateRequest in = MGR__VAULT__UPDATE_TEMPLATE_REQUEST__INIT;
+	Mgr__Vault__Template *out = NULL;
+	json_t *d;
+	mgr_err rv;
+
+	if ((rv = gw_json_only(r, allowed)) != MGR_OK)
+		return (rv);
+	d = json_object_get(r->json, "default");
+	if (d == NULL || !json_is_boolean(d))
+		return (gw_fail(r, MGR_EINVAL, "\"default\" (true or false) is required"));
+	in.id = r->params[0];
+	in.is_default = json_is_true(d);
+	if ((rv = gw_rpc(r, gw.vault, "vault.UpdateTemplate", &in.base,
+	         &mgr__vault__template__descriptor, (ProtobufCMessage **)&out)) != MGR_OK)
+		return (rv);
+	rv = gw_reply_json(r, 200, template_json(out));
 	mgr__vault__template__free_unpacked(out, NULL);
 	return (rv);
 }
@@ -623,6 +658,8 @@ const struct gw_route gw_routes_vaults[] = {
 	    h_tpl_create, NULL, NULL, NULL},
 	{"GET", "/api/v1/vault-templates", GW_AUTH_ADMIN, GW_BODY_NONE,
 	    h_tpl_list, NULL, NULL, NULL},
+	{"PATCH", "/api/v1/vault-templates/{}", GW_AUTH_ADMIN, GW_BODY_JSON,
+	    h_tpl_update, NULL, NULL, NULL},
 	{"POST", "/api/v1/vaults", APP_OR_ADMIN, GW_BODY_JSON, h_vault_create,
 	    NULL, NULL, NULL},
 	{"GET", "/api/v1/vaults", APP_OR_ADMIN, GW_BODY_NONE, h_vault_list, NULL,

@@ -120,28 +120,6 @@ acct_pw_stats(struct acct_pw_stats *out)
 	pthread_mutex_unlock(&pw_lock);
 }
 
-static void
-pw_hex(const unsigned char *b, size_t n, char *out)
-{
-	static const char hx[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = hx[b[i] >> 4];
-		out[2 * i + 1] = hx[b[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
-static int
-pw_nibble(int c)
-{
-	if (c >= '0' && c <= '9')
-		return (c - '0');
-	if (c >= 'a' && c <= 'f')
-		return (c - 'a' + 10);
-	return (-1);
-}
-
 /* Hex field [s, e) into out; min..PW_BYTES_MAX bytes. */
 static mgr_err
 pw_unhex(const char *s, const char *e, size_t min, unsigned char *out,
@@ -151,13 +129,8 @@ pw_unhex(const char *s, const char *e, size_t min, unsigned char *out,
 
 	if (n % 2 != 0 || n / 2 < min || n / 2 > PW_BYTES_MAX)
 		return (MGR_EINVAL);
-	for (size_t i = 0; i < n / 2; i++) {
-		int hi = pw_nibble(s[2 * i]), lo = pw_nibble(s[2 * i + 1]);
-
-		if (hi < 0 || lo < 0)
-			return (MGR_EINVAL);
-		out[i] = (unsigned char)(hi << 4 | lo);
-	}
+	if (!mgr_hex_decode(s, n / 2, out))
+		return (MGR_EINVAL);
 	*outlen = n / 2;
 	return (MGR_OK);
 }
@@ -241,8 +214,8 @@ acct_pw_hash(const char *password, char *out, size_t outlen)
 		return (MGR_EINTERNAL);
 	if ((rv = pw_derive(password, &s, h, sizeof(h))) != MGR_OK)
 		return (rv);
-	pw_hex(s.salt, PW_SALT_BYTES, salt_hex);
-	pw_hex(h, sizeof(h), hash_hex);
+	mgr_hex_encode(s.salt, PW_SALT_BYTES, salt_hex);
+	mgr_hex_encode(h, sizeof(h), hash_hex);
 	OPENSSL_cleanse(h, sizeof(h));
 	n = snprintf(out, outlen, "scrypt$%d$%d$%d$%s$%s", PW_SCRYPT_N,
 	    PW_SCRYPT_R, PW_SCRYPT_P, salt_hex, hash_hex);

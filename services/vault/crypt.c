@@ -42,42 +42,6 @@ static struct {
 } cr = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 static void
-hex_of(const uint8_t *b, size_t n, char *out)
-{
-	static const char d[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = d[b[i] >> 4];
-		out[2 * i + 1] = d[b[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
-static int
-unhex(const char *s, size_t n, uint8_t *out)
-{
-	for (size_t i = 0; i < n; i++) {
-		int v = 0;
-
-		for (int k = 0; k < 2; k++) {
-			char c = s[2 * i + k];
-
-			v <<= 4;
-			if (c >= '0' && c <= '9')
-				v |= c - '0';
-			else if (c >= 'a' && c <= 'f')
-				v |= c - 'a' + 10;
-			else if (c >= 'A' && c <= 'F')
-				v |= c - 'A' + 10;
-			else
-				return (0);
-		}
-		out[i] = (uint8_t)v;
-	}
-	return (1);
-}
-
-static void
 kid_of(const uint8_t key[VAULT_KEY_BYTES], char kid[VAULT_KID_LEN + 1])
 {
 	static const char label[] = "mgr-master-key-id";
@@ -88,7 +52,7 @@ kid_of(const uint8_t key[VAULT_KEY_BYTES], char kid[VAULT_KID_LEN + 1])
 	memcpy(buf + sizeof(label) - 1, key, VAULT_KEY_BYTES);
 	EVP_Digest(buf, sizeof(buf), md, &mdlen, EVP_sha256(), NULL);
 	OPENSSL_cleanse(buf, sizeof(buf));
-	hex_of(md, VAULT_KID_LEN / 2, kid);
+	mgr_hex_encode(md, VAULT_KID_LEN / 2, kid);
 }
 
 /* AES-256-GCM of in (len bytes) with aad into out (len bytes) and tag. */
@@ -134,7 +98,7 @@ wrap_with(const struct kek *k, const char *aad, const uint8_t *plain, char *out,
 		return (rv);
 	memcpy(out, k->kid, VAULT_KID_LEN);
 	out[VAULT_KID_LEN] = ':';
-	hex_of(buf, sizeof(buf), out + VAULT_KID_LEN + 1);
+	mgr_hex_encode(buf, sizeof(buf), out + VAULT_KID_LEN + 1);
 	return (MGR_OK);
 }
 
@@ -156,7 +120,7 @@ unwrap_any(const char *aad, const char *wrapped, uint8_t *plain)
 	const struct kek *k;
 
 	if (colon == NULL || strlen(colon + 1) != 2 * sizeof(buf) ||
-	    !unhex(colon + 1, sizeof(buf), buf))
+	    !mgr_hex_decode(colon + 1, sizeof(buf), buf))
 		return (MGR_EUNAVAIL);
 	if ((k = kek_find(wrapped, (size_t)(colon - wrapped))) == NULL)
 		return (MGR_EUNAVAIL);
@@ -217,7 +181,7 @@ key_read(const char *path, struct kek *out)
 			n--;
 	if (n == VAULT_KEY_BYTES)
 		memcpy(out->key, buf, VAULT_KEY_BYTES);
-	else if (n != 2 * VAULT_KEY_BYTES || !unhex(buf, VAULT_KEY_BYTES, out->key)) {
+	else if (n != 2 * VAULT_KEY_BYTES || !mgr_hex_decode(buf, VAULT_KEY_BYTES, out->key)) {
 		log_error(NULL, "master key %s must hold 32 bytes (or 64 hex digits), "
 		    "not %zd", path, n);
 		OPENSSL_cleanse(buf, sizeof(buf));

@@ -1,6 +1,7 @@
 /* vault-svc's background work: the collector of blobs nothing refers to,
- * the orphan scan, the migration of objects of the layout before v2, and
- * the re-wrap of data keys after a master key rotation.
+ * the orphan scan, the scrub of every stored chunk, the migration of
+ * objects of the layout before v2, and the re-wrap of data keys after a
+ * master key rotation.
  *
  * The collector cannot race a live upload: a blob is removed only when
  * Redis says, atomically, that it has no reference and no upload record (an
@@ -18,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <openssl/evp.h>
 
@@ -96,15 +98,60 @@ is_blob_name(const char *s)
 	    strspn(s, "0123456789abcdef") == VAULT_VERSION_LEN);
 }
 
+/* A chunk's temporary file lives for one write (chunks.c: written,
+ * fdatasync'ed, linked); one older than this was left by a process that
+ * died in the write, inside a blob that may well be committed since (the
+ * gateway resends the chunk to another process). */
+#define TMP_AGE_S 120
+/* Blob directories changed this long ago or less are looked into for such
+ * files, besides all of them at the first scan after a start. */
+#define TMP_WINDOW_S (2 * 86400)
+
+static int
+is_tmp_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	return (n > 4 && strcmp(s + n - 4, ".tmp") == 0);
+}
+
+/* Removes the stale temporary files of one blob directory. */
+static size_t
+sweep_tmp(const char *bdir, int64_t now)
+{
+	char path[MGR_PATH_MAX + 900];
+	struct dirent *e;
+	size_t n = 0;
+	DIR *d;
+
+	if ((d = opendir(bdir)) == NULL)
+		return (0);
+	while ((e = readdir(d)) != NULL) {
+		struct stat st;
+
+		if (!is_tmp_name(e->d_name))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", bdir, e->d_name);
+		if (stat(path, &st) == 0 && now - (int64_t)st.st_mtime >= TMP_AGE_S &&
+		    unlink(path) == 0)
+			n++;
+	}
+	closedir(d);
+	return (n);
+}
+
 /* Blob directories on disk (either root) that Redis knows nothing of: the
  * remains of an upload that died, or of a crash before a commit. Only
- * directories untouched for the grace period are looked at. */
+ * directories untouched for the grace period are looked at. In the others,
+ * temporary files left by a write that died (all directories at the first
+ * scan, then those changed in TMP_WINDOW_S, so that a scan does not read
+ * every chunk name each time). */
 static size_t
-orphan_scan(const struct vault_svc *s, volatile int *stop)
+orphan_scan(const struct vault_svc *s, volatile int *stop, int first)
 {
 	char vdir[MGR_PATH_MAX + 300], bdir[MGR_PATH_MAX + 600];
 	int64_t now = mgr_now_s();
-	size_t found = 0;
+	size_t found = 0, tmps = 0;
 
 	for (int c = 0; c < 2 && !*stop; c++) {
 		DIR *root = opendir(vault_chunks_root(c));
@@ -129,8 +176,13 @@ orphan_scan(const struct vault_svc *s, volatile int *stop)
 				if (!is_blob_name(b->d_name))
 					continue;
 				snprintf(bdir, sizeof(bdir), "%s/%s", vdir, b->d_name);
-				if (stat(bdir, &st) != 0 ||
-				    now - (int64_t)st.st_mtime < s->gc_grace_s)
+				if (stat(bdir, &st) != 0)
+					continue;
+				if (now - (int64_t)st.st_mtime >= TMP_AGE_S &&
+				    (first || now - (int64_t)st.st_mtime <
+				        TMP_WINDOW_S + TMP_AGE_S))
+					tmps += sweep_tmp(bdir, now);
+				if (now - (int64_t)st.st_mtime < s->gc_grace_s)
 					continue;
 				if (vault_store_gc_orphan(v->d_name, b->d_name, &orphan) ==
 				        MGR_OK && orphan) {
@@ -145,6 +197,9 @@ orphan_scan(const struct vault_svc *s, volatile int *stop)
 	if (found > 0)
 		log_info(NULL, "collector: %zu orphaned blob(s) found and removed",
 		    found);
+	if (tmps > 0)
+		log_info(NULL, "collector: %zu temporary chunk file(s) of writes "
+		    "that died removed", tmps);
 	return (found);
 }
 
@@ -280,17 +335,120 @@ migrate_all(volatile int *stop)
 		    "or pass)" : "");
 }
 
+
+/* ---- scrub -------------------------------------------------------------- */
+
+/* Reads every chunk of every object's current version, both copies of a
+ * mirrored vault, and authenticates it: a copy that is damaged or missing
+ * is logged (chunks.c) and rewritten from the good one; a chunk with no
+ * good copy is logged as an error. Reads that would find the damage anyway
+ * repair only what they touch; this finds it in data nobody reads. */
+static void
+scrub_vault(const struct vault_rec *v, volatile int *stop, size_t *objs,
+    size_t *chunks, size_t *bad)
+{
+	char after[VAULT_KEY_MAX + 1] = "";
+	int more = 1;
+
+	while (more && !*stop) {
+		struct vault_obj *l = NULL;
+		size_t n = 0;
+
+		if (vault_store_obj_list(v, "", after, 200, &l, &n, &more) != MGR_OK)
+			return;
+		for (size_t i = 0; i < n && !*stop; i++) {
+			struct vault_obj o;
+			struct vault_seg *sg = NULL;
+			size_t ns = 0;
+
+			snprintf(after, sizeof(after), "%s", l[i].key);
+			if (vault_store_obj_head(v, l[i].key, strlen(l[i].key), &o) !=
+			    MGR_OK)
+				continue;
+			if (o.segs != NULL && vault_segs_parse(o.segs, &sg, &ns) == MGR_OK) {
+				(*objs)++;
+				for (size_t j = 0; j < ns && !*stop; j++) {
+					int64_t last;
+					int b = 0;
+
+					if (sg[j].count == 0)
+						continue;
+					last = sg[j].size - (int64_t)(sg[j].count - 1) *
+					    sg[j].chunk_bytes;
+					if (last <= 0 || last > sg[j].chunk_bytes)
+						continue;
+					if (vault_chunks_scrub(v->id, sg[j].blob, sg[j].first,
+					        sg[j].count, sg[j].chunk_bytes, (uint32_t)last,
+					        v->mirrored ? 2 : 1, &b) == MGR_OK) {
+						*chunks += sg[j].count;
+						*bad += (size_t)b;
+					}
+				}
+			}
+			free(sg);
+			vault_obj_clear(&o);
+		}
+		free(l);
+	}
+}
+
+/* One scrub of every vault, by one replica per interval (a Redis lock that
+ * expires with the interval). */
+static void
+scrub_all(const struct vault_svc *s, volatile int *stop)
+{
+	const char *zr[] = {"ZRANGE", "vault:all", "0", "-1"};
+	char ex[24];
+	const char *lock[] = {"SET", "vault:scrub", "1", "NX", "EX", ex};
+	redisReply *ids = NULL, *r = NULL;
+	size_t objs = 0, chunks = 0, bad = 0;
+	int64_t t0 = mgr_now_s();
+
+	snprintf(ex, sizeof(ex), "%lld", (long long)s->scrub_interval_s);
+	if (kv_cmdargv(&r, 6, lock, NULL) != MGR_OK)
+		return;
+	if (r->type != REDIS_REPLY_STATUS) {
+		freeReplyObject(r);
+		return;                 /* another replica scrubs this time */
+	}
+	freeReplyObject(r);
+	if (kv_cmdargv(&ids, 4, zr, NULL) != MGR_OK)
+		return;
+	for (size_t i = 0; !*stop && ids->type == REDIS_REPLY_ARRAY &&
+	    i < ids->elements; i++) {
+		struct vault_rec v;
+
+		if (ids->element[i]->str != NULL &&
+		    vault_store_owner_of(ids->element[i]->str, &v) == MGR_OK)
+			scrub_vault(&v, stop, &objs, &chunks, &bad);
+	}
+	freeReplyObject(ids);
+	if (bad > 0)
+		log_warn(NULL, "scrub: %zu object(s), %zu chunk(s) checked in %llds; "
+		    "%zu damaged or missing chunk copies found, rewritten from the "
+		    "other copy where it was good (the lines above name them)", objs, chunks,
+		    (long long)(mgr_now_s() - t0), bad);
+	else
+		log_info(NULL, "scrub: %zu object(s), %zu chunk(s) checked in %llds; "
+		    "all intact", objs, chunks, (long long)(mgr_now_s() - t0));
+}
+
 void
 vault_background(void *state, volatile int *stop)
 {
 	const struct vault_svc *s = state;
 	size_t left = 0;
+	int64_t next_scrub = mgr_now_s() + s->scrub_interval_s;
 
 	migrate_all(stop);
 	for (unsigned pass = 0; !*stop; pass++) {
 		gc_pass(s);
 		if (pass % 5 == 0)
-			orphan_scan(s, stop);
+			orphan_scan(s, stop, pass == 0);
+		if (s->scrub_interval_s > 0 && mgr_now_s() >= next_scrub) {
+			scrub_all(s, stop);
+			next_scrub = mgr_now_s() + s->scrub_interval_s;
+		}
 		if (vault_crypt_rewrap_pass(1000, &left) != MGR_OK)
 			log_warn(NULL, "re-wrap of data keys: Redis unavailable");
 		if (pass % 60 == 59)

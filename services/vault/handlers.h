@@ -12,6 +12,7 @@ struct vault_svc {
 	int64_t max_object_bytes;   /* MANAGER_MAX_OBJECT_BYTES */
 	int64_t gc_interval_s;      /* MANAGER_VAULT_GC_INTERVAL_S */
 	int64_t gc_grace_s;         /* MANAGER_VAULT_GC_GRACE_S */
+	int64_t scrub_interval_s;   /* MANAGER_VAULT_SCRUB_INTERVAL_S (0: none) */
 };
 
 extern const struct rpc_method vault_methods[];
@@ -19,6 +20,7 @@ extern const struct rpc_method vault_methods[];
 /* templates.c (administrator only) */
 mgr_err vault_h_tpl_create(struct rpc_call *call, void *arg);
 mgr_err vault_h_tpl_list(struct rpc_call *call, void *arg);
+mgr_err vault_h_tpl_update(struct rpc_call *call, void *arg);
 
 /* vaults.c */
 mgr_err vault_h_create(struct rpc_call *call, void *arg);

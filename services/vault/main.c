@@ -32,6 +32,7 @@ vault_start(const struct mgr_config *cfg, void **state)
 	s->max_object_bytes = cfg->max_object_bytes;
 	s->gc_interval_s = cfg->vault_gc_interval_s;
 	s->gc_grace_s = cfg->vault_gc_grace_s;
+	s->scrub_interval_s = cfg->vault_scrub_interval_s;
 	*state = s;
 	log_info(NULL, "objects in %s, mirror copies in %s", cfg->object_dir,
 	    cfg->mirror_dir);

@@ -3,6 +3,7 @@
 const struct rpc_method vault_methods[] = {
 	{"vault.CreateTemplate", vault_h_tpl_create},
 	{"vault.ListTemplates", vault_h_tpl_list},
+	{"vault.UpdateTemplate", vault_h_tpl_update},
 	{"vault.Create", vault_h_create},
 	{"vault.List", vault_h_list},
 	{"vault.Get", vault_h_get},

@@ -17,6 +17,7 @@
 #include "common/kv.h"
 #include "common/log.h"
 #include "common/op.h"
+#include "common/util.h"
 #include "services/vault/chunks.h"
 
 #define MP_LIST_MAX 1000
@@ -105,20 +106,6 @@ out:
 	return (op_end(&op, rv));
 }
 
-static int
-hex_val(int c)
-{
-	if (c >= '0' && c <= '9')
-		return (c - '0');
-	if (c >= 'a' && c <= 'f')
-		return (c - 'a' + 10);
-	if (c >= 'A' && c <= 'F')
-		return (c - 'A' + 10);
-	return (-1);
-}
-
-static void to_hex(const unsigned char *d, size_t n, char *out);
-
 /* The SHA-256 of the parts' data, read back (and authenticated) chunk by
  * chunk; the MD5 of their binary MD5s. */
 static mgr_err
@@ -139,10 +126,8 @@ digest_parts(const struct vault_rec *v, const struct vault_part *const *parts,
 	    (buf = malloc(RPC_CHUNK_BYTES)) == NULL)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
-		for (size_t k = 0; k < 16; k++)
-			bin[k] = (unsigned char)(hex_val(parts[i]->md5[2 * k]) * 16 +
-			    hex_val(parts[i]->md5[2 * k + 1]));
-		if (EVP_DigestUpdate(md5, bin, 16) != 1)
+		if (!mgr_hex_decode(parts[i]->md5, 16, bin) ||
+		    EVP_DigestUpdate(md5, bin, 16) != 1)
 			goto out;
 		free(sg);
 		sg = NULL;
@@ -171,10 +156,10 @@ digest_parts(const struct vault_rec *v, const struct vault_part *const *parts,
 	}
 	if (EVP_DigestFinal_ex(sha, d, &dl) != 1 || dl != 32)
 		goto out;
-	to_hex(d, 32, sha_hex);
+	mgr_hex_encode(d, 32, sha_hex);
 	if (EVP_DigestFinal_ex(md5, d, &dl) != 1 || dl != 16)
 		goto out;
-	to_hex(d, 16, etag_md5);
+	mgr_hex_encode(d, 16, etag_md5);
 	rv = MGR_OK;
 out:
 	if (buf != NULL)
@@ -186,25 +171,13 @@ out:
 	return (rv);
 }
 
-static void
-to_hex(const unsigned char *d, size_t n, char *out)
-{
-	static const char x[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = x[d[i] >> 4];
-		out[2 * i + 1] = x[d[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
 static int
 is_md5_hex(const char *s)
 {
 	if (strlen(s) != 32)
 		return (0);
 	for (size_t i = 0; i < 32; i++)
-		if (hex_val((unsigned char)s[i]) < 0)
+		if (mgr_hex_digit((unsigned char)s[i]) < 0)
 			return (0);
 	return (1);
 }

@@ -116,6 +116,7 @@ static const char lua_tpl_create[] =
     "redis.call('HSET', KEYS[2], 'id', ARGV[1], 'name', ARGV[2], 'kind', ARGV[3],\n"
     "  'quota_bytes', ARGV[4], 'created_at', ARGV[5])\n"
     "redis.call('ZADD', KEYS[3], ARGV[6], ARGV[1])\n"
+    "if ARGV[9] == '1' then redis.call('SET', KEYS[4], ARGV[1]) end\n"
     "replay_save(ARGV[7], ARGV[8])\n"
     "return 1\n";
 
@@ -124,8 +125,8 @@ vault_store_tpl_create(const struct vault_tpl *t, struct replay *rp)
 {
 	char kname[VAULT_TPL_NAME_MAX + 32], khash[MGR_ID_MAX + 16];
 	char quota[24], created[24], ms[24];
-	const char *argv[11];
-	size_t lens[11];
+	const char *argv[13];
+	size_t lens[13];
 	redisReply *r = NULL;
 	mgr_err rv;
 
@@ -141,18 +142,35 @@ vault_store_tpl_create(const struct vault_tpl *t, struct replay *rp)
 	argv[0] = kname;
 	argv[1] = khash;
 	argv[2] = "vtpl:all";
-	argv[3] = t->id;
-	argv[4] = t->name;
-	argv[5] = t->kind;
-	argv[6] = quota;
-	argv[7] = created;
-	argv[8] = ms;
-	argv[9] = rp->key;
-	argv[10] = (const char *)rp->reply;
-	replay_argvlen(rp, 11, argv, lens);
-	if ((rv = kv_eval(&r, lua_tpl_create, 3, 11, argv, lens)) != MGR_OK)
+	argv[3] = "vtpl:default";
+	argv[4] = t->id;
+	argv[5] = t->name;
+	argv[6] = t->kind;
+	argv[7] = quota;
+	argv[8] = created;
+	argv[9] = ms;
+	argv[10] = rp->key;
+	argv[11] = (const char *)rp->reply;
+	argv[12] = t->is_default ? "1" : "0";
+	replay_argvlen(rp, 13, argv, lens);
+	if ((rv = kv_eval(&r, lua_tpl_create, 4, 13, argv, lens)) != MGR_OK)
 		return (rv);
 	rp->hit = replay_signalled(r);
+	freeReplyObject(r);
+	return (MGR_OK);
+}
+
+/* The id of the default template into id ("" for none). */
+static mgr_err
+tpl_default_id(char *id, size_t idlen)
+{
+	const char *argv[] = {"GET", "vtpl:default"};
+	redisReply *r = NULL;
+	mgr_err rv;
+
+	if ((rv = kv_cmdargv(&r, 2, argv, NULL)) != MGR_OK)
+		return (rv);
+	copy_str(id, idlen, r->type == REDIS_REPLY_STRING ? r->str : "");
 	freeReplyObject(r);
 	return (MGR_OK);
 }
@@ -161,7 +179,7 @@ mgr_err
 vault_store_tpl_get(const char *id, struct vault_tpl *out)
 {
 	const char *argv[] = {"HMGET", NULL, TPL_FIELDS};
-	char key[MGR_ID_MAX + 16];
+	char key[MGR_ID_MAX + 16], def[MGR_ID_MAX];
 	redisReply *r = NULL;
 	mgr_err rv;
 
@@ -178,6 +196,86 @@ vault_store_tpl_get(const char *id, struct vault_tpl *out)
 		return (MGR_ENOTFOUND);
 	}
 	tpl_from(r, out);
+	freeReplyObject(r);
+	if ((rv = tpl_default_id(def, sizeof(def))) != MGR_OK)
+		return (rv);
+	out->is_default = strcmp(def, out->id) == 0;
+	return (MGR_OK);
+}
+
+mgr_err
+vault_store_tpl_by_name(const char *name, struct vault_tpl *out)
+{
+	const char *argv[] = {"GET", NULL};
+	char key[VAULT_TPL_NAME_MAX + 32], id[MGR_ID_MAX];
+	redisReply *r = NULL;
+	mgr_err rv;
+
+	if (*name == '\0' ||
+	    kfmt(key, sizeof(key), "vtpl:name:%s", name) != MGR_OK)
+		return (MGR_ENOTFOUND);
+	argv[1] = key;
+	if ((rv = kv_cmdargv(&r, 2, argv, NULL)) != MGR_OK)
+		return (rv);
+	copy_str(id, sizeof(id), r->type == REDIS_REPLY_STRING ? r->str : "");
+	freeReplyObject(r);
+	return (vault_store_tpl_get(id, out));
+}
+
+mgr_err
+vault_store_tpl_default(struct vault_tpl *out)
+{
+	char id[MGR_ID_MAX];
+	mgr_err rv;
+
+	if ((rv = tpl_default_id(id, sizeof(id))) != MGR_OK)
+		return (rv);
+	return (vault_store_tpl_get(id, out));
+}
+
+/* KEYS[1] the template's hash, KEYS[2] vtpl:default; ARGV[1] its id,
+ * ARGV[2] "1" on / "0" off, ARGV[3..4] the replay record. */
+static const char lua_tpl_set_default[] =
+    REPLAY_LUA
+    REPLAY_LUA_GUARD(3)
+    "local kind = redis.call('HGET', KEYS[1], 'kind')\n"
+    "if not kind then\n"
+    "  return redis.error_reply('NOTFOUND no such template')\n"
+    "end\n"
+    "if ARGV[2] == '1' then\n"
+    "  if kind ~= 'vault' then\n"
+    "    return redis.error_reply('INVALID only a template of kind vault may be the default')\n"
+    "  end\n"
+    "  redis.call('SET', KEYS[2], ARGV[1])\n"
+    "elseif redis.call('GET', KEYS[2]) == ARGV[1] then\n"
+    "  redis.call('DEL', KEYS[2])\n"
+    "end\n"
+    "replay_save(ARGV[3], ARGV[4])\n"
+    "return 1\n";
+
+mgr_err
+vault_store_tpl_set_default(const char *id, int on, struct replay *rp)
+{
+	char khash[MGR_ID_MAX + 16];
+	const char *argv[6];
+	size_t lens[6];
+	redisReply *r = NULL;
+	mgr_err rv;
+
+	if (*id == '\0' || strlen(id) >= MGR_ID_MAX)
+		return (MGR_ENOTFOUND);
+	if ((rv = kfmt(khash, sizeof(khash), "vtpl:%s", id)) != MGR_OK)
+		return (rv);
+	argv[0] = khash;
+	argv[1] = "vtpl:default";
+	argv[2] = id;
+	argv[3] = on ? "1" : "0";
+	argv[4] = rp->key;
+	argv[5] = (const char *)rp->reply;
+	replay_argvlen(rp, 6, argv, lens);
+	if ((rv = kv_eval(&r, lua_tpl_set_default, 2, 6, argv, lens)) != MGR_OK)
+		return (rv);
+	rp->hit = replay_signalled(r);
 	freeReplyObject(r);
 	return (MGR_OK);
 }
@@ -237,6 +335,7 @@ vault_store_tpl_list(const char *after, size_t limit, struct vault_tpl **out,
 {
 	static const char *const fields[] = {TPL_FIELDS};
 	struct vault_tpl *t = NULL;
+	char def[MGR_ID_MAX];
 	redisReply *r = NULL;
 	size_t k = 0;
 	mgr_err rv;
@@ -255,9 +354,15 @@ vault_store_tpl_list(const char *after, size_t limit, struct vault_tpl **out,
 	for (size_t i = 1; i < r->elements; i++)
 		tpl_from(r->element[i], &t[k++]);
 	copy_str(next, nextlen, r->element[0]->str);
+	freeReplyObject(r);
+	if ((rv = tpl_default_id(def, sizeof(def))) != MGR_OK) {
+		free(t);
+		return (rv);
+	}
+	for (size_t i = 0; i < k; i++)
+		t[i].is_default = strcmp(t[i].id, def) == 0;
 	*n = k;
 	*out = t;
-	freeReplyObject(r);
 	return (MGR_OK);
 }
 

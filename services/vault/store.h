@@ -6,6 +6,8 @@
  *                                       quota_bytes ("" for none), created_at
  *   vtpl:name:<name>              string  <id>   template names are unique
  *   vtpl:all                      zset  score created_at(ms), member <id>
+ *   vtpl:default                  string  <id> of the default template (v2;
+ *                                       absent: none), kind vault
  *   vault:name:<name>             string  <vault id>   the system-wide name claim
  *                                       (freed when the vault is deleted)
  *   vault:all                     zset  score created_at(ms), member <vault id>
@@ -57,6 +59,9 @@
  *                                       again: compose refuses it).
  *   vault:gc                      set   vault ids whose :gc is not empty
  *   vault:keks                    hash  master key id -> check value (crypt.h)
+ *   vault:scrub                   string  "1" while a replica's scrub of
+ *                                       every chunk holds its turn (gc.c;
+ *                                       EX MANAGER_VAULT_SCRUB_INTERVAL_S)
  *   vault:{<vid>}:up:<upload id>  hash  an upload (a blob being written):
  *                                       owner, key, f ("1": chunks go to
  *                                       files), n (chunks so far), size (their
@@ -132,6 +137,7 @@ struct vault_tpl {
 	char kind[8];
 	int64_t quota;               /* 0: none */
 	int64_t created_at;
+	int is_default;              /* the default template (v2) */
 };
 
 struct vault_rec {
@@ -211,9 +217,19 @@ mgr_err vault_segs_parse(const char *segs, struct vault_seg **out, size_t *n);
  * rp's reply with the commit, or commits nothing and sets rp->hit when the
  * request was done before (the caller answers with replay_answer). */
 
-/* Templates. create: CONFLICT when the name is taken. */
+/* Templates. create: CONFLICT when the name is taken; t->is_default makes
+ * it the default in the same step. */
 mgr_err vault_store_tpl_create(const struct vault_tpl *t, struct replay *rp);
+/* NOTFOUND for an unknown id. */
 mgr_err vault_store_tpl_get(const char *id, struct vault_tpl *out);
+/* By name: NOTFOUND for an unknown one. */
+mgr_err vault_store_tpl_by_name(const char *name, struct vault_tpl *out);
+/* The default template: NOTFOUND when there is none. */
+mgr_err vault_store_tpl_default(struct vault_tpl *out);
+/* on: template id becomes the default (the former one no longer is); off:
+ * id stops being the default if it is. NOTFOUND for an unknown id, INVAL
+ * (on) for a template of kind other than vault. */
+mgr_err vault_store_tpl_set_default(const char *id, int on, struct replay *rp);
 /* *out (caller frees) holds *n templates, oldest first: one page, as
  * vault_store_list. */
 mgr_err vault_store_tpl_list(const char *after, size_t limit,

@@ -45,6 +45,11 @@ vault_h_tpl_create(struct rpc_call *call, void *arg)
 		rv = rpc_fail(call, MGR_EINVAL, "\"quota_bytes\" must be a positive integer");
 		goto out;
 	}
+	if (in->is_default && strcmp(in->kind, "vault") != 0) {
+		rv = rpc_fail(call, MGR_EINVAL, "only a template of kind \"vault\" "
+		    "may be the default");
+		goto out;
+	}
 	if (mgr_new_id("tpl", t.id, sizeof(t.id)) != MGR_OK) {
 		rv = MGR_EINTERNAL;
 		goto out;
@@ -53,11 +58,13 @@ vault_h_tpl_create(struct rpc_call *call, void *arg)
 	memcpy(t.kind, in->kind, strlen(in->kind) + 1);
 	t.quota = in->quota_bytes;
 	t.created_at = mgr_now_s();
+	t.is_default = in->is_default;
 	out.id = t.id;
 	out.name = t.name;
 	out.kind = t.kind;
 	out.quota_bytes = t.quota;
 	out.created_at = t.created_at;
+	out.is_default = t.is_default;
 	if ((rv = op_replay(&op, &out.base)) != MGR_OK)
 		goto out;
 	/* Audited from here on: the store's outcome. */
@@ -113,6 +120,7 @@ vault_h_tpl_list(struct rpc_call *call, void *arg)
 		m->kind = t[i].kind;
 		m->quota_bytes = t[i].quota;
 		m->created_at = t[i].created_at;
+		m->is_default = t[i].is_default;
 	}
 	out.n_templates = l.n;
 	out.templates = (Mgr__Vault__Template **)l.ptrs;
@@ -123,4 +131,66 @@ out:
 	op_list_free(&l);
 	free(t);
 	return (rv);
+}
+
+/* (v2) Makes a template the default (or stops it being one): at most one
+ * is, and vault.Create uses it when no template is named. */
+mgr_err
+vault_h_tpl_update(struct rpc_call *call, void *arg)
+{
+	Mgr__Vault__UpdateTemplateRequest *in = NULL;
+	Mgr__Vault__Template out = MGR__VAULT__TEMPLATE__INIT;
+	struct vault_tpl t;
+	struct op op;
+	mgr_err rv;
+
+	(void)arg;
+	if (!is_admin(call))
+		return (rpc_fail(call, MGR_EPERM, "templates are the administrator's"));
+	if ((rv = op_begin(&op, call, NULL,
+	         &mgr__vault__update_template_request__descriptor,
+	         (ProtobufCMessage **)&in)) != MGR_OK)
+		goto out;
+	rv = vault_store_tpl_get(in->id, &t);
+	if (rv == MGR_ENOTFOUND) {
+		rv = rpc_fail(call, rv, "no such template");
+		goto out;
+	}
+	if (rv != MGR_OK)
+		goto out;
+	if (in->is_default && strcmp(t.kind, "vault") != 0) {
+		rv = rpc_fail(call, MGR_EINVAL, "only a template of kind \"vault\" "
+		    "may be the default");
+		goto out;
+	}
+	out.id = t.id;
+	out.name = t.name;
+	out.kind = t.kind;
+	out.quota_bytes = t.quota;
+	out.created_at = t.created_at;
+	out.is_default = in->is_default;
+	if ((rv = op_replay(&op, &out.base)) != MGR_OK)
+		goto out;
+	op.action = "vault_template.update";
+	snprintf(op.target, sizeof(op.target), "%s", t.id);
+	snprintf(op.detail, sizeof(op.detail), "default=%s",
+	    in->is_default ? "true" : "false");
+	rv = vault_store_tpl_set_default(t.id, in->is_default, &op.rp);
+	if (rv == MGR_OK && op.rp.hit) {
+		rv = op_replayed(&op);
+		goto out;
+	}
+	if (rv == MGR_ENOTFOUND) {
+		rv = rpc_fail(call, rv, "no such template");
+		goto out;
+	}
+	if (rv == MGR_EINVAL) {
+		rv = rpc_fail(call, rv, "only a template of kind \"vault\" may be "
+		    "the default");
+		goto out;
+	}
+	if (rv == MGR_OK)
+		rv = rpc_reply(call, &out.base);
+out:
+	return (op_end(&op, rv));
 }

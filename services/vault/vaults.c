@@ -67,6 +67,40 @@ template_of(struct rpc_call *call, const char *field, const char *id,
 	return (MGR_OK);
 }
 
+/* The vault template of a create (proto/vault.proto CreateVaultRequest):
+ * the one named by id (S3: or by name), or the default one when none is
+ * named. S3's refusals begin with its error code. */
+static mgr_err
+vault_template_of(struct rpc_call *call,
+    const Mgr__Vault__CreateVaultRequest *in, struct vault_tpl *out)
+{
+	const char *s3 = in->template_by_name ? "InvalidLocationConstraint: " : "";
+	mgr_err rv;
+
+	if (*in->vault_template_id == '\0') {
+		rv = vault_store_tpl_default(out);
+		if (rv == MGR_ENOTFOUND)
+			return (rpc_fail(call, MGR_EINVAL, "%sno template named and no "
+			    "default template", s3));
+		return (rv);
+	}
+	if (!in->template_by_name)
+		return (template_of(call, "vault_template_id", in->vault_template_id,
+		    "vault", out));
+	rv = vault_store_tpl_get(in->vault_template_id, out);
+	if (rv == MGR_ENOTFOUND)
+		rv = vault_store_tpl_by_name(in->vault_template_id, out);
+	if (rv == MGR_ENOTFOUND)
+		return (rpc_fail(call, MGR_EINVAL, "%sno vault template with this id "
+		    "or name", s3));
+	if (rv != MGR_OK)
+		return (rv);
+	if (strcmp(out->kind, "vault") != 0)
+		return (rpc_fail(call, MGR_EINVAL, "%sthe template is of kind \"%s\", "
+		    "not \"vault\"", s3, out->kind));
+	return (MGR_OK);
+}
+
 mgr_err
 vault_h_create(struct rpc_call *call, void *arg)
 {
@@ -103,8 +137,7 @@ vault_h_create(struct rpc_call *call, void *arg)
 		    "\"name\" must be 3 to 63 of [a-z0-9-]");
 		goto out;
 	}
-	if ((rv = template_of(call, "vault_template_id", in->vault_template_id,
-	         "vault", &vt)) != MGR_OK)
+	if ((rv = vault_template_of(call, in, &vt)) != MGR_OK)
 		goto out;
 	v.quota = vt.quota;
 	if (*in->mirror_template_id != '\0') {

@@ -1,4 +1,4 @@
-/* common/util.c: the decimal parsers. */
+/* common/util.c: the decimal parsers and hex. */
 #include <stdint.h>
 #include <string.h>
 
@@ -73,10 +73,35 @@ test_i64(void)
 	}
 }
 
+static void
+test_hex(void)
+{
+	static const unsigned char bytes[] = {0x00, 0x0f, 0xa5, 0xff, 0x10};
+	unsigned char back[8];
+	char hex[16];
+
+	mgr_hex_encode(bytes, sizeof(bytes), hex);
+	CHECK(strcmp(hex, "000fa5ff10") == 0, "encode: %s", hex);
+	mgr_hex_encode(bytes, 0, hex);
+	CHECK(hex[0] == '\0', "encode of nothing is empty");
+	memset(back, 0x55, sizeof(back));
+	CHECK(mgr_hex_decode("000FA5ff10", 5, back) == 1 &&
+	    memcmp(back, bytes, 5) == 0, "decode, either case");
+	CHECK(back[5] == 0x55, "decode writes n bytes only");
+	CHECK(mgr_hex_decode("0g", 1, back) == 0, "decode refuses g");
+	CHECK(mgr_hex_decode("g0", 1, back) == 0, "decode refuses a bad high digit");
+	CHECK(mgr_hex_decode("0", 1, back) == 0, "decode refuses a string cut short");
+	CHECK(mgr_hex_digit('7') == 7 && mgr_hex_digit('b') == 11 &&
+	    mgr_hex_digit('B') == 11 && mgr_hex_digit('/') == -1 &&
+	    mgr_hex_digit(':') == -1 && mgr_hex_digit('@') == -1 &&
+	    mgr_hex_digit('G') == -1 && mgr_hex_digit(0) == -1, "digits");
+}
+
 int
 main(void)
 {
 	test_digits();
 	test_i64();
+	test_hex();
 	return (fails != 0);
 }

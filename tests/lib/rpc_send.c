@@ -21,18 +21,6 @@
 
 #define PAYLOAD_MAX RPC_MSG_MAX /* a whole chunk RPC (vault.PutChunk) */
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return (c - '0');
-	if (c >= 'a' && c <= 'f')
-		return (c - 'a' + 10);
-	if (c >= 'A' && c <= 'F')
-		return (c - 'A' + 10);
-	return (-1);
-}
-
 /* The request payload: hex on stdin, whitespace ignored. */
 static int
 read_payload(uint8_t *buf, size_t max, size_t *len)
@@ -43,7 +31,7 @@ read_payload(uint8_t *buf, size_t max, size_t *len)
 	while ((c = getchar()) != EOF) {
 		if (c == ' ' || c == '\n' || c == '\r' || c == '\t')
 			continue;
-		if ((v = hexval(c)) < 0)
+		if ((v = mgr_hex_digit(c)) < 0)
 			return (-1);
 		if (hi < 0) {
 			hi = v;
