@@ -71,52 +71,189 @@ unlink_in(const char *dir, const char *name)
 		unlink(p);
 }
 
+/* An enrollment in progress: what c_enroll and its steps share. */
+struct enroll {
+	struct cli *c;
+	struct bundle b;
+	const char *ktype;
+	EVP_PKEY *key;
+	X509 *ca, *cert;
+	json_t *ans;             /* the registration's answer */
+	struct cert_info ci;
+	char tmp[4][FSX_PATH_MAX];
+	int ntmp, ncommitted;    /* temporaries written; of them, renamed */
+};
+
+static const char *const enroll_names[4] = {"key.pem", "ca.pem", "cert.pem",
+    "account.json"};
+
+/* Registers the CSR with the bundle's one-time credentials: e->ans. */
+static int
+enroll_register(struct enroll *e, const char *csr, int64_t exp_t)
+{
+	struct cli *c = e->c;
+	char path[200], when[MGR_TIME_MAX];
+	json_t *body;
+	long st = 0;
+	int rc;
+
+	body = json_pack("{s:s}", "csr", csr);
+	if (body == NULL)
+		return (cli_fail(c, "out of memory"));
+	if (exp_t != 0) {
+		iso(exp_t, when);
+		json_object_set_new(body, "expiration_date", json_string(when));
+	}
+	c->temp_user = e->b.username;
+	c->temp_pass = e->b.password;
+	snprintf(path, sizeof(path), "/api/v1/accounts/%s/certificates", e->b.account_id);
+	rc = http_json(c, CLI_AUTH_TEMP, "POST", path, body, &st, &e->ans);
+	json_decref(body);
+	if (rc == 0)
+		return (EXIT_OK);
+	if (st == 401) {
+		char r2[CLI_REASON_MAX];
+
+		snprintf(r2, sizeof(r2), "%s", c->reason);
+		return (cli_fail(c, "the bundle's one-time credentials were refused "
+		    "(used already, or replaced by a new password): %.700s; "
+		    "nothing was written", r2));
+	}
+	return (EXIT_FAIL);
+}
+
+/* Checks the answer (a certificate of this key signed by the bundle's CA)
+ * and writes ca.pem, cert.pem and account.json as temporaries beside the
+ * key's. */
+static int
+enroll_write(struct enroll *e)
+{
+	struct cli *c = e->c;
+	const char *pem = json_string_value(json_object_get(e->ans, "certificate"));
+	const char *cap = json_string_value(json_object_get(e->ans, "ca_certificate"));
+	const char *cadata = cap != NULL ? cap : e->b.ca_pem;
+	char s3[BUNDLE_URL_MAX], when[MGR_TIME_MAX];
+	json_t *acct;
+	char *aj;
+	int ok;
+
+	if (pem == NULL || (e->cert = pki_cert_parse(pem, strlen(pem))) == NULL ||
+	    !pki_cert_matches(e->cert, e->key) || !pki_cert_signed_by(e->cert, e->ca))
+		return (cli_fail(c, "the Manager's answer holds no certificate of this key "
+		    "signed by the bundle's CA; nothing was written"));
+	pki_cert_info(e->cert, &e->ci);
+	/* the bundle's S3 endpoint, else the one of this URL */
+	if (e->b.s3_url[0] != '\0')
+		snprintf(s3, sizeof(s3), "%s", e->b.s3_url);
+	else if (bundle_s3_url(c->base, s3, sizeof(s3)) != 0)
+		s3[0] = '\0';
+	iso(mgr_now_s(), when);
+	acct = json_pack("{s:s, s:s, s:s, s:o, s:o, s:s, s:s, s:s}", "account_id",
+	    e->b.account_id, "url", c->base, "s3_url", s3, "vault_template_id",
+	    e->b.vault_template_id[0] ? json_string(e->b.vault_template_id) : json_null(),
+	    "mirror_template_id",
+	    e->b.mirror_template_id[0] ? json_string(e->b.mirror_template_id) : json_null(),
+	    "key_type", e->ktype != NULL ? e->ktype : "ec-p256", "subject", e->ci.subject,
+	    "enrolled_at", when);
+	aj = acct != NULL ? json_dumps(acct, JSON_INDENT(2)) : NULL;
+	json_decref(acct);
+	ok = aj != NULL &&
+	    fsx_write_temp(c->dir, enroll_names[1], cadata, strlen(cadata), 0644,
+	        e->tmp[1]) == MGR_OK &&
+	    (e->ntmp = 2, fsx_write_temp(c->dir, enroll_names[2], pem, strlen(pem), 0644,
+	                      e->tmp[2])) == MGR_OK &&
+	    (e->ntmp = 3, fsx_write_temp(c->dir, enroll_names[3], aj, strlen(aj), 0644,
+	                      e->tmp[3])) == MGR_OK;
+	free(aj);
+	if (!ok)
+		return (cli_fail(c, "%s: cannot write: %s", c->dir, strerror(errno)));
+	e->ntmp = 4;
+	return (EXIT_OK);
+}
+
+/* Renames the temporaries into place, account.json last (a directory is
+ * enrolled when it has one), and syncs the directory. */
+static int
+enroll_commit(struct enroll *e)
+{
+	struct cli *c = e->c;
+	mgr_err rv;
+
+	for (e->ncommitted = 0; e->ncommitted < 4; e->ncommitted++) {
+		int i = e->ncommitted;
+
+		if ((rv = fsx_commit(e->tmp[i], c->dir, enroll_names[i], 1)) != MGR_OK) {
+			int rc = cli_fail(c, "%s/%s: %s", c->dir, enroll_names[i],
+			    rv == MGR_ECONFLICT ? "appeared meanwhile; not replaced" :
+			                          strerror(errno));
+
+			for (int k = 0; k < i; k++)
+				unlink_in(c->dir, enroll_names[k]);
+			return (rc);
+		}
+	}
+	e->ntmp = 0;
+	if (fsx_fsync_dir(c->dir) != MGR_OK)
+		return (cli_fail(c, "%s: fsync: %s", c->dir, strerror(errno)));
+	return (EXIT_OK);
+}
+
+/* Reads and checks the bundle into e->b and e->ca. */
+static int
+enroll_bundle(struct enroll *e, const char *bfile)
+{
+	struct cli *c = e->c;
+	struct mgr_buf text;
+	char why[300];
+	mgr_err rv;
+	int rc = EXIT_FAIL;
+
+	mgr_buf_init(&text, 1);
+	if ((rv = fsx_read(strcmp(bfile, "-") == 0 ? "/dev/stdin" : bfile, BUNDLE_MAX,
+	         &text)) != MGR_OK)
+		rc = cli_fail(c, "bundle %s: %s (nothing was changed)", bfile,
+		    rv == MGR_ENOTFOUND ? "no such file" :
+		    rv == MGR_ETOOBIG  ? "too large" : strerror(errno));
+	else if (bundle_parse(text.data, text.len, &e->b, why, sizeof(why)) != 0)
+		rc = cli_fail(c, "bundle %s: %s (nothing was changed)", bfile, why);
+	else if ((e->ca = pki_cert_parse(e->b.ca_pem, strlen(e->b.ca_pem))) == NULL)
+		rc = cli_fail(c, "bundle %s: its CA certificate cannot be read "
+		    "(nothing was changed)", bfile);
+	else
+		rc = EXIT_OK;
+	if (text.data != NULL)
+		OPENSSL_cleanse(text.data, text.len);
+	mgr_buf_free(&text);
+	return (rc);
+}
+
 static int
 c_enroll(struct cli *c, struct args *a)
 {
-	const char *bfile = OPT(a, "bundle"), *ktype = OPT(a, "key-type");
+	const char *bfile = OPT(a, "bundle");
 	const char *subject = OPT(a, "subject"), *expires = OPT(a, "expires");
-	struct bundle b;
-	struct mgr_buf text, keypem, csr;
-	char why[300], sbuf[300], rnd[17], when[MGR_TIME_MAX], s3[BUNDLE_URL_MAX];
-	char tmp[4][FSX_PATH_MAX];
-	const char *names[4] = {"key.pem", "ca.pem", "cert.pem", "account.json"};
-	EVP_PKEY *key = NULL;
-	X509 *cert = NULL, *ca = NULL;
-	json_t *body = NULL, *ans = NULL, *acct = NULL;
-	struct cert_info ci;
+	struct enroll e;
+	struct mgr_buf keypem, csr;
+	char why[300], sbuf[300], rnd[17];
 	int64_t exp_t = 0;
-	int rc = EXIT_FAIL, lock = -1, ntmp = 0, ncommitted = 0;
+	int rc = EXIT_FAIL, lock = -1;
 	int made_dir = 0, had_lock = 1;
-	long st = 0;
-	mgr_err rv;
 
-	memset(&b, 0, sizeof(b));
-	mgr_buf_init(&text, 1);
+	memset(&e, 0, sizeof(e));
+	e.c = c;
+	e.ktype = OPT(a, "key-type");
 	mgr_buf_init(&keypem, 1);
 	mgr_buf_init(&csr, 1);
 	if (bfile == NULL)
 		return (cli_usage(c, "enroll: --bundle FILE is required"));
-	if (!pki_key_type_ok(ktype))
+	if (!pki_key_type_ok(e.ktype))
 		return (cli_usage(c, "--key-type is ec-p256, rsa2048 or rsa3072"));
 	if (expires != NULL && cli_parse_when(expires, &exp_t) != 0)
 		return (cli_usage(c, "--expires: a date (2027-01-31), an RFC 3339 time or +N[dhms]"));
-	if ((rv = fsx_read(strcmp(bfile, "-") == 0 ? "/dev/stdin" : bfile, BUNDLE_MAX,
-	         &text)) != MGR_OK) {
-		rc = cli_fail(c, "bundle %s: %s (nothing was changed)", bfile,
-		    rv == MGR_ENOTFOUND ? "no such file" :
-		    rv == MGR_ETOOBIG  ? "too large" : strerror(errno));
-		goto out;
-	}
-	if (bundle_parse(text.data, text.len, &b, why, sizeof(why)) != 0) {
-		rc = cli_fail(c, "bundle %s: %s (nothing was changed)", bfile, why);
-		goto out;
-	}
-	if ((ca = pki_cert_parse(b.ca_pem, strlen(b.ca_pem))) == NULL)
+	if ((rc = enroll_bundle(&e, bfile)) != EXIT_OK)
 		goto out;
 	if ((rc = enroll_dir(c, 0, &made_dir)) != EXIT_OK)
 		goto out;
-	rc = EXIT_FAIL;
 	had_lock = fsx_exists(c->dir, ".mgr.lock");
 	if ((rc = enroll_dir(c, 1, &made_dir)) != EXIT_OK)
 		goto out;
@@ -124,130 +261,52 @@ c_enroll(struct cli *c, struct args *a)
 	if ((lock = state_lock(c)) < 0 || (rc = enroll_dir(c, 0, &made_dir)) != EXIT_OK)
 		goto out;
 	rc = EXIT_FAIL;
-	if (cli_set_base(c, b.url) != 0)
+	if (cli_set_base(c, e.b.url) != 0)
 		goto out;
 	if (c->ca_file == NULL)
-		c->ca_pem = b.ca_pem;
+		c->ca_pem = e.b.ca_pem;
 	if (subject == NULL) {
 		/* unique: the account and 64 random bits */
 		if (mgr_random_hex(8, rnd, sizeof(rnd)) != MGR_OK)
 			goto out;
 		snprintf(sbuf, sizeof(sbuf), "/O=Manager private account/CN=%s-%s",
-		    b.account_id, rnd);
+		    e.b.account_id, rnd);
 		subject = sbuf;
 	}
-	if (pki_keygen(ktype, &key) != 0) {
+	if (pki_keygen(e.ktype, &e.key) != 0) {
 		rc = cli_fail(c, "cannot generate the key");
 		goto out;
 	}
-	if (pki_csr_pem(key, subject, &csr, why, sizeof(why)) != 0) {
+	if (pki_csr_pem(e.key, subject, &csr, why, sizeof(why)) != 0) {
 		rc = cli_usage(c, "--subject: %s", why);
 		goto out;
 	}
 	/* The key is on disk (as a temporary) before it is used. */
-	if (pki_key_pem(key, &keypem) != 0 ||
-	    fsx_write_temp(c->dir, names[0], keypem.data, keypem.len, 0600, tmp[0]) !=
-	        MGR_OK) {
+	if (pki_key_pem(e.key, &keypem) != 0 ||
+	    fsx_write_temp(c->dir, enroll_names[0], keypem.data, keypem.len, 0600,
+	        e.tmp[0]) != MGR_OK) {
 		rc = cli_fail(c, "%s: cannot write the key: %s", c->dir, strerror(errno));
 		goto out;
 	}
-	ntmp = 1;
-	body = json_pack("{s:s}", "csr", csr.data);
-	if (exp_t != 0) {
-		iso(exp_t, when);
-		json_object_set_new(body, "expiration_date", json_string(when));
-	}
-	c->temp_user = b.username;
-	c->temp_pass = b.password;
-	{
-		char path[200];
-
-		snprintf(path, sizeof(path), "/api/v1/accounts/%s/certificates", b.account_id);
-		if (http_json(c, CLI_AUTH_TEMP, "POST", path, body, &st, &ans) != 0) {
-			if (st == 401) {
-				char r2[CLI_REASON_MAX];
-
-				snprintf(r2, sizeof(r2), "%s", c->reason);
-				cli_fail(c, "the bundle's one-time credentials were refused "
-				    "(used already, or replaced by a new password): %.700s; "
-				    "nothing was written", r2);
-			}
-			goto out;
-		}
-	}
-	{
-		const char *pem = json_string_value(json_object_get(ans, "certificate"));
-		const char *cap = json_string_value(json_object_get(ans, "ca_certificate"));
-
-		if (pem == NULL || (cert = pki_cert_parse(pem, strlen(pem))) == NULL ||
-		    !pki_cert_matches(cert, key) || !pki_cert_signed_by(cert, ca)) {
-			rc = cli_fail(c, "the Manager's answer holds no certificate of this key "
-			    "signed by the bundle's CA; nothing was written");
-			goto out;
-		}
-		pki_cert_info(cert, &ci);
-		/* the bundle's S3 endpoint, else the one of this URL */
-		if (b.s3_url[0] != '\0')
-			snprintf(s3, sizeof(s3), "%s", b.s3_url);
-		else if (bundle_s3_url(c->base, s3, sizeof(s3)) != 0)
-			s3[0] = '\0';
-		iso(mgr_now_s(), when);
-		acct = json_pack("{s:s, s:s, s:s, s:o, s:o, s:s, s:s, s:s}", "account_id",
-		    b.account_id, "url", c->base, "s3_url", s3, "vault_template_id",
-		    b.vault_template_id[0] ? json_string(b.vault_template_id) : json_null(),
-		    "mirror_template_id",
-		    b.mirror_template_id[0] ? json_string(b.mirror_template_id) : json_null(),
-		    "key_type", ktype != NULL ? ktype : "ec-p256", "subject", ci.subject,
-		    "enrolled_at", when);
-		{
-			char *aj = json_dumps(acct, JSON_INDENT(2));
-			const char *cadata = cap != NULL ? cap : b.ca_pem;
-
-			if (aj == NULL ||
-			    fsx_write_temp(c->dir, names[1], cadata, strlen(cadata), 0644,
-			        tmp[1]) != MGR_OK ||
-			    (ntmp = 2, fsx_write_temp(c->dir, names[2], pem, strlen(pem), 0644,
-			                   tmp[2])) != MGR_OK ||
-			    (ntmp = 3, fsx_write_temp(c->dir, names[3], aj, strlen(aj), 0644,
-			                   tmp[3])) != MGR_OK) {
-				free(aj);
-				rc = cli_fail(c, "%s: cannot write: %s", c->dir, strerror(errno));
-				goto out;
-			}
-			free(aj);
-			ntmp = 4;
-		}
-	}
-	/* account.json last: a directory is enrolled when it has one. */
-	for (ncommitted = 0; ncommitted < 4; ncommitted++) {
-		if ((rv = fsx_commit(tmp[ncommitted], c->dir, names[ncommitted], 1)) != MGR_OK) {
-			rc = cli_fail(c, "%s/%s: %s", c->dir, names[ncommitted],
-			    rv == MGR_ECONFLICT ? "appeared meanwhile; not replaced" :
-			                          strerror(errno));
-			for (int i = 0; i < ncommitted; i++)
-				unlink_in(c->dir, names[i]);
-			goto out;
-		}
-	}
-	ntmp = 0;
-	if (fsx_fsync_dir(c->dir) != MGR_OK) {
-		rc = cli_fail(c, "%s: fsync: %s", c->dir, strerror(errno));
+	e.ntmp = 1;
+	if ((rc = enroll_register(&e, csr.data, exp_t)) != EXIT_OK ||
+	    (rc = enroll_write(&e)) != EXIT_OK || (rc = enroll_commit(&e)) != EXIT_OK)
 		goto out;
-	}
 	if (c->json) {
 		cli_print_json(json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "account_id",
-		    b.account_id, "serial", ci.serial, "subject", ci.subject, "not_after",
-		    jstr(ans, "not_after"), "dir", c->dir, "key_type",
-		    ktype != NULL ? ktype : "ec-p256"));
+		    e.b.account_id, "serial", e.ci.serial, "subject", e.ci.subject,
+		    "not_after", jstr(e.ans, "not_after"), "dir", c->dir, "key_type",
+		    e.ktype != NULL ? e.ktype : "ec-p256"));
 	} else if (!c->quiet) {
 		printf("enrolled account %s: certificate %s (%s) valid until %s\n"
 		       "files: %s/key.pem (0600), cert.pem, ca.pem, account.json\n",
-		    b.account_id, ci.serial, ci.subject, jstr(ans, "not_after"), c->dir);
+		    e.b.account_id, e.ci.serial, e.ci.subject, jstr(e.ans, "not_after"),
+		    c->dir);
 	}
 	rc = EXIT_OK;
 out:
-	for (int i = ncommitted; i < ntmp; i++)
-		unlink(tmp[i]);
+	for (int i = e.ncommitted; i < e.ntmp; i++)
+		unlink(e.tmp[i]);
 	state_unlock(c, lock);
 	if (rc != EXIT_OK) { /* nothing written: not even the lock or the dir */
 		if (!had_lock)
@@ -255,20 +314,14 @@ out:
 		if (made_dir)
 			rmdir(c->dir);
 	}
-	if (body != NULL)
-		json_decref(body);
-	json_decref(ans);
-	json_decref(acct);
-	X509_free(cert);
-	X509_free(ca);
-	EVP_PKEY_free(key);
+	json_decref(e.ans);
+	X509_free(e.cert);
+	X509_free(e.ca);
+	EVP_PKEY_free(e.key);
 	OPENSSL_cleanse(keypem.data, keypem.len);
 	mgr_buf_free(&keypem);
 	mgr_buf_free(&csr);
-	if (text.data != NULL)
-		OPENSSL_cleanse(text.data, text.len);
-	mgr_buf_free(&text);
-	bundle_clear(&b);
+	bundle_clear(&e.b);
 	return (rc);
 }
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # kill -9 during a 256 MiB upload that overwrites an object, of the vault
-# service and, separately, of Redis: the client gets the new object in full
+# service, of Redis and of the gateway, one at a time: the client gets the new object in full
 # (the gateway resent its chunks to the restarted service) or a failure, and
 # after the restart the key reads the old bytes or the new ones, never a mix;
 # an object acknowledged before the kill is intact byte for byte; no chunk
@@ -58,6 +58,10 @@ crash_put() {
     kill -KILL "$MGR_REDIS_PID"; wait "$MGR_REDIS_PID" 2>/dev/null
     sleep 1
     mgr_start_redis || fail_now "redis restart"
+  elif [ "$1" = gateway ]; then
+    kill -KILL "$MGR_PID_gateway"; wait "$MGR_PID_gateway" 2>/dev/null
+    sleep 1
+    mgr_spawn gateway "$MGR_BIN/gateway/mgr-gateway"
   else
     kill -KILL "$MGR_PID_vault"; wait "$MGR_PID_vault" 2>/dev/null
     sleep 1
@@ -119,6 +123,10 @@ mgr_wait '[ "$(files)" = $BASE_FILES ]' 20
 crash_put redis
 check '[ "$KST" != 200 ] && [ "$KST" != 201 ]' "kill -9 of Redis during the upload fails it for the client ($KST)"
 after_crash "Redis"
+# The gateway: the connection goes with it, nothing commits, nothing aborts.
+crash_put gateway
+check '[ "$KST" != 200 ] && [ "$KST" != 201 ]' "kill -9 of the gateway during the upload fails it for the client ($KST)"
+after_crash "the gateway"
 
 # A temporary chunk file as a write that died leaves it, in a committed
 # blob: removed when old enough, a fresh one (a write going on) kept.
