@@ -61,11 +61,12 @@ key_ok(EVP_PKEY *k, char *why, size_t whylen)
 	}
 }
 
-/* The plain-DER reading of an EC request (see csr.h): 1 if c is filled
- * (name, key, SPKI) and its self-signature verifies, 0 to leave the request
- * to the full parser, which then accepts or refuses it. */
+/* CertificationRequest { info, signatureAlgorithm, signature } of an EC
+ * request: info's bytes, the digest of an ECDSA signature algorithm without
+ * parameters, and the signature (*sig, caller frees). 1 if it is that. */
 static int
-csr_read_ec(struct ca_csr *c, const unsigned char *der, long len)
+csr_ec_outer(const unsigned char *der, long len, const unsigned char **info,
+    long *infolen, const EVP_MD **md, ASN1_BIT_STRING **sig)
 {
 	static const struct {
 		int sig_nid, md_nid;
@@ -74,70 +75,79 @@ csr_read_ec(struct ca_csr *c, const unsigned char *der, long len)
 		{NID_ecdsa_with_SHA384, NID_sha384},
 		{NID_ecdsa_with_SHA512, NID_sha512},
 	};
-	const unsigned char *p, *end, *iend, *info = NULL, *attrs = NULL,
-	    *subj = NULL, *pub = NULL, *point;
-	long infolen = 0, attrslen = 0, subjlen = 0, publen = 0;
-	X509_ALGOR *sigalg = NULL, *keyalg;
-	ASN1_BIT_STRING *sig = NULL;
-	X509_ATTRIBUTE *attr = NULL;
-	EVP_PKEY_CTX *kctx = NULL;
-	EVP_MD_CTX *mctx = NULL;
-	const EVP_MD *md = NULL;
+	const unsigned char *p = der, *end = der + len;
+	X509_ALGOR *sigalg = NULL;
 	const ASN1_OBJECT *obj;
-	ASN1_OBJECT *kobj;
-	const void *pval;
-	const char *group;
-	OSSL_PARAM params[3];
-	int ptype, point_len, ok = 0;
+	int ptype, ok = 0;
 
-	/* CertificationRequest { info, signatureAlgorithm, signature } */
-	p = der;
-	end = der + len;
+	*md = NULL;
 	if (!ca_der_enter(&p, &end, CA_DER_SEQUENCE) || end != der + len ||
-	    !ca_der_next(&p, end, &info, &infolen) ||
+	    !ca_der_next(&p, end, info, infolen) ||
 	    (sigalg = d2i_X509_ALGOR(NULL, &p, end - p)) == NULL ||
-	    (sig = d2i_ASN1_BIT_STRING(NULL, &p, end - p)) == NULL || p != end ||
-	    (sig->flags & 0x07) != 0)
+	    (*sig = d2i_ASN1_BIT_STRING(NULL, &p, end - p)) == NULL || p != end ||
+	    ((*sig)->flags & 0x07) != 0)
 		goto out;
 	X509_ALGOR_get0(&obj, &ptype, NULL, sigalg);
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		if (OBJ_obj2nid(obj) == sigs[i].sig_nid)
-			md = EVP_get_digestbynid(sigs[i].md_nid);
-	if (md == NULL || ptype != V_ASN1_UNDEF)
-		goto out;
-	/* info { version 0, subject, subjectPKInfo, [0] attributes } */
-	p = info;
-	iend = info + infolen;
+			*md = EVP_get_digestbynid(sigs[i].md_nid);
+	ok = *md != NULL && ptype == V_ASN1_UNDEF;
+out:
+	X509_ALGOR_free(sigalg);
+	return (ok);
+}
+
+/* info { version 0, subject, subjectPKInfo, [0] attributes }: the subject's
+ * and the key's DER; every attribute must parse, as the full parser
+ * requires. 1 if it is that. */
+static int
+csr_ec_info(const unsigned char *info, long infolen, const unsigned char **subj,
+    long *subjlen, const unsigned char **pub, long *publen)
+{
+	const unsigned char *p = info, *iend = info + infolen, *attrs = NULL, *end;
+	X509_ATTRIBUTE *attr;
+	long attrslen = 0;
+
 	if (!ca_der_enter(&p, &iend, CA_DER_SEQUENCE) || iend - p < 3 ||
 	    memcmp(p, "\x02\x01\x00", 3) != 0)
-		goto out;
+		return (0);
 	p += 3;
-	if (!ca_der_next(&p, iend, &subj, &subjlen) ||
-	    !ca_der_next(&p, iend, &pub, &publen) || p >= iend ||
-	    !ca_der_next(&p, iend, &attrs, &attrslen) || p != iend)
-		goto out;
-	/* Every attribute must parse, as the full parser requires. */
+	if (!ca_der_next(&p, iend, subj, subjlen) || !ca_der_next(&p, iend, pub, publen) ||
+	    p >= iend || !ca_der_next(&p, iend, &attrs, &attrslen) || p != iend)
+		return (0);
 	p = attrs;
 	end = attrs + attrslen;
 	if (!ca_der_enter(&p, &end, CA_DER_CONTEXT0))
-		goto out;
+		return (0);
 	while (p < end) {
 		if ((attr = d2i_X509_ATTRIBUTE(NULL, &p, end - p)) == NULL)
-			goto out;
+			return (0);
 		X509_ATTRIBUTE_free(attr);
-		attr = NULL;
 	}
-	p = subj;
-	if ((c->own_name = d2i_X509_NAME(NULL, &p, subjlen)) == NULL ||
-	    p != subj + subjlen ||
-	    (c->own_spki = ca_spki_from_der(pub, publen)) == NULL ||
-	    X509_PUBKEY_get0_param(&kobj, &point, &point_len, &keyalg,
-	        c->own_spki) != 1)
-		goto out;
-	/* id-ecPublicKey on a named P-256 or P-384 curve, nothing else. */
+	return (1);
+}
+
+/* The public key of spki, id-ecPublicKey on a named P-256 or P-384 curve and
+ * nothing else, into *out; the point is checked to lie on the curve while it
+ * is imported. 1 if it is that. */
+static int
+csr_ec_key(X509_PUBKEY *spki, EVP_PKEY **out)
+{
+	const unsigned char *point;
+	X509_ALGOR *keyalg;
+	ASN1_OBJECT *kobj;
+	const ASN1_OBJECT *obj;
+	const void *pval;
+	const char *group;
+	OSSL_PARAM params[3];
+	EVP_PKEY_CTX *kctx;
+	int ptype, point_len, ok;
+
+	if (X509_PUBKEY_get0_param(&kobj, &point, &point_len, &keyalg, spki) != 1)
+		return (0);
 	X509_ALGOR_get0(&obj, &ptype, &pval, keyalg);
 	if (OBJ_obj2nid(kobj) != NID_X9_62_id_ecPublicKey || ptype != V_ASN1_OBJECT)
-		goto out;
+		return (0);
 	switch (OBJ_obj2nid(pval)) {
 	case NID_X9_62_prime256v1:
 		group = "prime256v1";
@@ -146,17 +156,40 @@ csr_read_ec(struct ca_csr *c, const unsigned char *der, long len)
 		group = "secp384r1";
 		break;
 	default:
-		goto out;
+		return (0);
 	}
-	/* The point is checked to lie on the curve while it is imported. */
 	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
 	    (char *)group, 0);
 	params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY,
 	    (void *)point, (size_t)point_len);
 	params[2] = OSSL_PARAM_construct_end();
-	if ((kctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL)) == NULL ||
-	    EVP_PKEY_fromdata_init(kctx) != 1 ||
-	    EVP_PKEY_fromdata(kctx, &c->pubkey, EVP_PKEY_PUBLIC_KEY, params) != 1)
+	ok = (kctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL)) != NULL &&
+	    EVP_PKEY_fromdata_init(kctx) == 1 &&
+	    EVP_PKEY_fromdata(kctx, out, EVP_PKEY_PUBLIC_KEY, params) == 1;
+	EVP_PKEY_CTX_free(kctx);
+	return (ok);
+}
+
+/* The plain-DER reading of an EC request (see csr.h): 1 if c is filled
+ * (name, key, SPKI) and its self-signature verifies, 0 to leave the request
+ * to the full parser, which then accepts or refuses it. */
+static int
+csr_read_ec(struct ca_csr *c, const unsigned char *der, long len)
+{
+	const unsigned char *p, *info = NULL, *subj = NULL, *pub = NULL;
+	long infolen = 0, subjlen = 0, publen = 0;
+	ASN1_BIT_STRING *sig = NULL;
+	EVP_MD_CTX *mctx = NULL;
+	const EVP_MD *md = NULL;
+	int ok = 0;
+
+	if (!csr_ec_outer(der, len, &info, &infolen, &md, &sig) ||
+	    !csr_ec_info(info, infolen, &subj, &subjlen, &pub, &publen))
+		goto out;
+	p = subj;
+	if ((c->own_name = d2i_X509_NAME(NULL, &p, subjlen)) == NULL ||
+	    p != subj + subjlen || (c->own_spki = ca_spki_from_der(pub, publen)) == NULL ||
+	    !csr_ec_key(c->own_spki, &c->pubkey))
 		goto out;
 	/* The signature covers info's bytes as sent (as X509_REQ_verify). */
 	if ((mctx = EVP_MD_CTX_new()) == NULL ||
@@ -177,10 +210,7 @@ out:
 		c->own_spki = NULL;
 	}
 	EVP_MD_CTX_free(mctx);
-	EVP_PKEY_CTX_free(kctx);
-	X509_ATTRIBUTE_free(attr);
 	ASN1_BIT_STRING_free(sig);
-	X509_ALGOR_free(sigalg);
 	ERR_clear_error();
 	return (ok);
 }
