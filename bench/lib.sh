@@ -186,7 +186,7 @@ http {
       root $dir/www;
       dav_methods PUT;
       create_full_put_path on;
-      client_max_body_size 128m;
+      client_max_body_size 6g;
       client_body_buffer_size 128k;
     }
   }

@@ -229,6 +229,21 @@ kv_setup(redisContext *c)
 	return (MGR_OK);
 }
 
+static unsigned long long kv_n_io, kv_n_reply;
+
+void
+kv_errors(struct kv_error_counts *out)
+{
+	out->io = __atomic_load_n(&kv_n_io, __ATOMIC_RELAXED);
+	out->reply = __atomic_load_n(&kv_n_reply, __ATOMIC_RELAXED);
+}
+
+static void
+kv_count(unsigned long long *n)
+{
+	__atomic_add_fetch(n, 1, __ATOMIC_RELAXED);
+}
+
 mgr_err
 kv_connect(int timeout_ms, redisContext **out)
 {
@@ -242,6 +257,7 @@ kv_connect(int timeout_ms, redisContext **out)
 	if (c == NULL || c->err) {
 		if (c != NULL)
 			redisFree(c);
+		kv_count(&kv_n_io);
 		return (MGR_EUNAVAIL);
 	}
 	if (timeout_ms > 0) {
@@ -255,6 +271,7 @@ kv_connect(int timeout_ms, redisContext **out)
 		redisEnableKeepAlive(c);
 	if (kv_setup(c) != MGR_OK) {
 		redisFree(c);
+		kv_count(&kv_n_io);
 		return (MGR_EUNAVAIL);
 	}
 	*out = c;
@@ -315,9 +332,13 @@ kv_err_of(const redisReply *r)
 	for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
 		size_t n = strlen(codes[i].prefix);
 
-		if (r->len >= n && strncmp(r->str, codes[i].prefix, n) == 0)
+		if (r->len >= n && strncmp(r->str, codes[i].prefix, n) == 0) {
+			if (codes[i].err == MGR_EUNAVAIL)
+				kv_count(&kv_n_reply);
 			return (codes[i].err);
+		}
 	}
+	kv_count(&kv_n_reply);
 	log_error(NULL, "redis error: %.200s", r->str);
 	return (MGR_EINTERNAL);
 }
@@ -332,6 +353,7 @@ kv_check_on(redisReply *r, redisReply **reply, int own)
 	if (r == NULL) {
 		if (own)
 			kv_drop();
+		kv_count(&kv_n_io);
 		return (MGR_EUNAVAIL);
 	}
 	if ((e = kv_err_of(r)) != MGR_OK) {
@@ -600,6 +622,7 @@ fail:
 	while (got > 0)
 		freeReplyObject(replies[--got]);
 	kv_drop();
+	kv_count(&kv_n_io);
 	return (MGR_EUNAVAIL);
 }
 

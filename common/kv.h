@@ -89,6 +89,15 @@ mgr_err kv_reply_err(const redisReply *r);
  * thread got ("" before any), kv_refusal() its detail after the code
  * ("name", "no such vault"). */
 const char *kv_last_error(void);
+
+/* Redis failures since the start, every thread's: io, a connection that
+ * could not be made or broke under a command (MGR_EUNAVAIL); reply, an
+ * error reply that is not a script's refusal (LOADING, MISCONF, READONLY,
+ * or unknown: MGR_EUNAVAIL or MGR_EINTERNAL). For /metrics. */
+struct kv_error_counts {
+	unsigned long long io, reply;
+};
+void kv_errors(struct kv_error_counts *out);
 const char *kv_refusal(void);
 
 /* Closes this thread's context; call before a thread that used kv_ctx ends. */

@@ -42,6 +42,11 @@ struct rpc_server;
  * process reaches Redis, else UNAVAILABLE. */
 mgr_err rpc_server_create(struct rpc_server **out, const char *url,
     const struct rpc_method *methods, void *arg, int workers);
+/* "metrics" is answered by the server too: a Mgr__Metrics with this
+ * process's Prometheus text (common/metrics.h), every sample with labels
+ * (`service="ca"`; svc_main sets them). */
+void rpc_set_metrics_labels(const char *labels);
+
 /* Stops listening, lets workers finish, joins them. Accepts NULL. */
 void rpc_server_destroy(struct rpc_server *s);
 

@@ -15,8 +15,48 @@
 
 #include "common/kv.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "common/rpc_int.h"
 #include "common/util.h"
+
+static int64_t
+mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
+}
+
+/* The labels of this process's metrics (`service="account"`), set by
+ * rpc_set_metrics_labels. */
+static char rpc_metrics_labels[128] = "service=\"unknown\"";
+
+void
+rpc_set_metrics_labels(const char *labels)
+{
+	snprintf(rpc_metrics_labels, sizeof(rpc_metrics_labels), "%s", labels);
+}
+
+static mgr_err
+serve_metrics(struct rpc_call *call)
+{
+	Mgr__Metrics m = MGR__METRICS__INIT;
+	struct mgr_buf b;
+	mgr_err rv;
+
+	mgr_buf_init(&b, RPC_MSG_MAX / 2);
+	mgr_metrics_render(&b, rpc_metrics_labels);
+	if (b.data == NULL) {
+		mgr_buf_free(&b);
+		return (rpc_fail(call, MGR_ENOMEM, "metrics"));
+	}
+	m.text.data = (uint8_t *)b.data;
+	m.text.len = b.len;
+	rv = rpc_reply(call, &m.base);
+	mgr_buf_free(&b);
+	return (rv);
+}
 
 struct rpc_worker {
 	struct rpc_server *srv;
@@ -93,7 +133,8 @@ rpc_serve_packed(const struct rpc_method *methods, void *arg, const uint8_t *in,
 	Mgr__Request *req;
 	Mgr__Reply rep = MGR__REPLY__INIT;
 	struct rpc_call call;
-	const struct rpc_method *m;
+	const struct rpc_method *m = NULL;
+	int64_t t0 = mono_us();
 	uint8_t *b;
 	mgr_err rv;
 	size_t n;
@@ -113,8 +154,11 @@ rpc_serve_packed(const struct rpc_method *methods, void *arg, const uint8_t *in,
 		rv = kv_ping();
 		if (rv != MGR_OK)
 			rpc_fail(&call, rv, "redis unreachable");
+	} else if (strcmp(req->method, "metrics") == 0) {
+		rv = serve_metrics(&call);
 	} else if ((m = find_method(methods, req->method)) == NULL) {
 		rv = rpc_fail(&call, MGR_EINVAL, "unknown method");
+		mgr_metrics_rpc(NULL, rv, mono_us() - t0);
 	} else {
 		rv = m->fn(&call, arg);
 		if (rv != MGR_OK && call.message[0] == '\0')
@@ -123,6 +167,7 @@ rpc_serve_packed(const struct rpc_method *methods, void *arg, const uint8_t *in,
 		if (rv != MGR_OK && rv != MGR_EUNAUTH && rv != MGR_ENOTFOUND)
 			log_info(call.request_id, "%s: %s (%s)", req->method,
 			    mgr_err_code(rv), call.message);
+		mgr_metrics_rpc(m->name, rv, mono_us() - t0);
 	}
 reply:
 	rep.status = mgr_err_to_wire(rv);

@@ -11,6 +11,7 @@
 #include "common/cmdline.h"
 #include "common/kv.h"
 #include "common/log.h"
+#include "common/metrics.h"
 
 static volatile int svc_stopping;
 
@@ -106,6 +107,10 @@ svc_main(const struct svc_def *def, int argc, char **argv)
 			return (1);
 		}
 	}
+	snprintf(prog, sizeof(prog), "service=\"%s\"", def->name);
+	rpc_set_metrics_labels(prog);
+	if (def->metrics != NULL)
+		mgr_metrics_set_domain(def->metrics, state);
 	if (rpc_server_create(&srv, listen, def->methods, state, cfg.rpc_workers) !=
 	    MGR_OK) {
 		if (def->stop != NULL)

@@ -3,6 +3,7 @@
 #ifndef MGR_COMMON_SVC_H
 #define MGR_COMMON_SVC_H
 
+#include "common/buf.h"
 #include "common/config.h"
 #include "common/rpc.h"
 
@@ -16,6 +17,9 @@ struct svc_def {
 	/* Optional background loop run on its own thread until *stop is set. */
 	void (*background)(void *state, volatile int *stop);
 	void (*stop)(void *state);
+	/* Optional: appends the service's domain metrics to what the
+	 * "metrics" RPC answers (common/metrics.h). */
+	void (*metrics)(void *state, struct mgr_buf *b, const char *labels);
 };
 
 /* Answers --version and --help (common/cmdline.h), then runs the service.

@@ -247,6 +247,11 @@ mgr_err gw_auth_app(struct gw_req *r);
 void gw_metrics_request(int route_index, const char *route, int status,
     int64_t elapsed_us);
 void gw_metrics_rpc_error(const char *method, mgr_err e);
-char *gw_metrics_render(void); /* caller frees */
+/* The gateway's text and every service replica's (see metrics.c); caller
+ * frees. */
+char *gw_metrics_render(void);
+/* One client per service replica for the scrapes; stop destroys them. */
+mgr_err gw_metrics_start(void);
+void gw_metrics_stop(void);
 
 #endif

@@ -65,7 +65,8 @@ main(int argc, char **argv)
 
 	if (rpc_client_create(&gw.account, gw.cfg.account_addr) != MGR_OK ||
 	    rpc_client_create(&gw.ca, gw.cfg.ca_addr) != MGR_OK ||
-	    rpc_client_create(&gw.vault, gw.cfg.vault_addr) != MGR_OK) {
+	    rpc_client_create(&gw.vault, gw.cfg.vault_addr) != MGR_OK ||
+	    gw_metrics_start() != MGR_OK) {
 		log_error(NULL, "bad service addresses");
 		goto out;
 	}
@@ -102,5 +103,6 @@ out:
 	rpc_client_destroy(gw.account);
 	rpc_client_destroy(gw.ca);
 	rpc_client_destroy(gw.vault);
+	gw_metrics_stop();
 	return (rc);
 }

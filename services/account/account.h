@@ -25,6 +25,7 @@ struct acct_state {
 	/* The slower limit per user name over all source addresses (auth.c). */
 	int64_t global_max_failures; /* MANAGER_LOGIN_GLOBAL_MAX_FAILURES (100) */
 	int64_t global_window_s;     /* MANAGER_LOGIN_GLOBAL_WINDOW_S (3600) */
+	int64_t pw_hash_slots;       /* MANAGER_PW_HASH_SLOTS (password.h) */
 };
 
 /* admin.c: reads the knobs and makes sure admin:admin exists (see there). */

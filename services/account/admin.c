@@ -283,8 +283,11 @@ acct_start(const struct mgr_config *cfg, void **state)
 	    (rv = env_knob("MANAGER_LOGIN_GLOBAL_MAX_FAILURES", 100, 1, 1000000,
 	         &st->global_max_failures)) != MGR_OK ||
 	    (rv = env_knob("MANAGER_LOGIN_GLOBAL_WINDOW_S", 3600, 1, 86400 * 30,
-	         &st->global_window_s)) != MGR_OK)
+	         &st->global_window_s)) != MGR_OK ||
+	    (rv = env_knob("MANAGER_PW_HASH_SLOTS", ACCT_PW_SLOTS_DEFAULT, 1, 256,
+	         &st->pw_hash_slots)) != MGR_OK)
 		goto out;
+	acct_pw_set_slots((int)st->pw_hash_slots);
 	/* Redis may come up a little after us (a pod starting): wait a while. */
 	for (int i = 0; i < 30; i++) {
 		rv = cfg->admin_password[0] != '\0' ? admin_from_env(cfg->admin_password)

@@ -1,6 +1,7 @@
 /* account-svc: wires config and the RPC handlers together. */
 #include "common/svc.h"
 #include "services/account/handlers.h"
+#include "services/account/metrics.h"
 
 int
 main(int argc, char **argv)
@@ -12,6 +13,7 @@ main(int argc, char **argv)
 		.methods = account_methods,
 		.start = account_start,
 		.stop = account_stop,
+		.metrics = account_metrics,
 	};
 
 	return (svc_main(&def, argc, argv));

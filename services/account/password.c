@@ -1,5 +1,7 @@
 #include "services/account/password.h"
 
+#include <malloc.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -20,6 +22,16 @@
 #define PW_SALT_BYTES 16
 #define PW_HASH_BYTES 32
 #define PW_BYTES_MAX 64
+
+/* At most pw_slots derivations at once: each scrypt one holds 128 * r * N
+ * bytes (16 MiB), so the service's memory under a burst of logins is its
+ * base plus pw_slots * 16 MiB, whatever the number of RPC workers; the others
+ * wait their turn here. */
+static pthread_mutex_t pw_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t pw_cond = PTHREAD_COND_INITIALIZER;
+static int pw_slots = ACCT_PW_SLOTS_DEFAULT;
+static int pw_busy, pw_busy_max;
+static unsigned long long pw_waited;
 
 struct pw_spec {
 	int scrypt;          /* else pbkdf2-sha256 */
@@ -43,6 +55,14 @@ pw_derive(const char *password, const struct pw_spec *s, unsigned char *out,
 	uint32_t r = s->r, par = s->p, iter = s->iter;
 	mgr_err rv = MGR_EINTERNAL;
 
+	pthread_mutex_lock(&pw_lock);
+	if (pw_busy >= pw_slots)
+		pw_waited++;
+	while (pw_busy >= pw_slots)
+		pthread_cond_wait(&pw_cond, &pw_lock);
+	if (++pw_busy > pw_busy_max)
+		pw_busy_max = pw_busy;
+	pthread_mutex_unlock(&pw_lock);
 	kdf = EVP_KDF_fetch(NULL, s->scrypt ? "SCRYPT" : "PBKDF2", NULL);
 	if (kdf == NULL || (ctx = EVP_KDF_CTX_new(kdf)) == NULL)
 		goto out;
@@ -67,7 +87,37 @@ out:
 	ERR_clear_error();
 	EVP_KDF_CTX_free(ctx);
 	EVP_KDF_free(kdf);
+	pthread_mutex_lock(&pw_lock);
+	pw_busy--;
+	pthread_cond_signal(&pw_cond);
+	pthread_mutex_unlock(&pw_lock);
 	return (rv);
+}
+
+void
+acct_pw_set_slots(int slots)
+{
+	/* glibc raises its mmap threshold to the size of a freed mmap'd block
+	 * (up to 32 MiB): after the first hash the 16 MiB blocks would come
+	 * from the worker threads' arenas and stay resident there, one per
+	 * arena, beyond what the slots allow. A fixed threshold keeps every
+	 * block an mmap of its own, returned to the system when freed. */
+	mallopt(M_MMAP_THRESHOLD, 1 << 20);
+	pthread_mutex_lock(&pw_lock);
+	pw_slots = slots < 1 ? 1 : slots;
+	pthread_cond_broadcast(&pw_cond);
+	pthread_mutex_unlock(&pw_lock);
+}
+
+void
+acct_pw_stats(struct acct_pw_stats *out)
+{
+	pthread_mutex_lock(&pw_lock);
+	out->slots = pw_slots;
+	out->busy = pw_busy;
+	out->busy_max = pw_busy_max;
+	out->waited = pw_waited;
+	pthread_mutex_unlock(&pw_lock);
 }
 
 /* Hex field [s, e) into out; min..PW_BYTES_MAX bytes. */

@@ -13,6 +13,22 @@
 #define ACCT_PW_MIN_CHARS 12   /* API.md: temporary passwords 12..128 chars */
 #define ACCT_PW_MAX_CHARS 128
 
+/* Derivations at once unless acct_pw_set_slots says otherwise
+ * (MANAGER_PW_HASH_SLOTS): 4 x 16 MiB. */
+#define ACCT_PW_SLOTS_DEFAULT 4
+
+/* Bounds the derivations running at once (the others wait); call before
+ * serving. Also fixes malloc's mmap threshold (see password.c). */
+void acct_pw_set_slots(int slots);
+
+struct acct_pw_stats {
+	int slots;                 /* derivations allowed at once */
+	int busy;                  /* running now */
+	int busy_max;              /* the most seen running at once */
+	unsigned long long waited; /* derivations that waited for a slot */
+};
+void acct_pw_stats(struct acct_pw_stats *out);
+
 /* A fresh random salt and the slow hash of password, written to out. */
 mgr_err acct_pw_hash(const char *password, char *out, size_t outlen);
 

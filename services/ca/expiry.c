@@ -306,6 +306,9 @@ out:
 
 /* Reads the due certificates (at most a batch) and runs the script over
  * them. *n is how many were read, *progress how many left (-inf, now]. */
+/* Events this process's scans wrote (expiry.h). */
+int64_t ca_expiry_events_sent;
+
 static mgr_err
 expiry_batch(int64_t now, const char *etime, int64_t notice_days,
     struct ca_expiry_stats *st, size_t *n, int64_t *progress)
@@ -367,6 +370,8 @@ expiry_batch(int64_t now, const char *etime, int64_t notice_days,
 	}
 	st->seen += r->element[0]->integer;
 	st->emitted += r->element[1]->integer;
+	__atomic_add_fetch(&ca_expiry_events_sent, r->element[1]->integer,
+	    __ATOMIC_RELAXED);
 	st->removed += r->element[2]->integer;
 	*progress = r->element[2]->integer + r->element[3]->integer;
 out:

@@ -77,6 +77,10 @@ struct ca_expiry_stats {
 	int64_t pruned;     /* certificate records deleted (ca_expiry_prune) */
 };
 
+/* certificate.expiring and certificate.expired events written by this
+ * process's scans since its start (read with __atomic_load_n; /metrics). */
+extern int64_t ca_expiry_events_sent;
+
 /* One pass at time `now` (Unix seconds) with the notice window in days.
  * Uses this thread's Redis context. On success *st (if non-NULL) counts. */
 mgr_err ca_expiry_scan(int64_t now, int64_t notice_days,

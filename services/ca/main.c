@@ -3,6 +3,7 @@
 #include "common/svc.h"
 #include "services/ca/dnmigrate.h"
 #include "services/ca/handlers.h"
+#include "services/ca/metrics.h"
 
 static mgr_err
 ca_start(const struct mgr_config *cfg, void **state)
@@ -63,6 +64,7 @@ main(int argc, char **argv)
 		.start = ca_start,
 		.background = ca_background,
 		.stop = ca_stop,
+		.metrics = ca_metrics,
 	};
 
 	return (svc_main(&def, argc, argv));

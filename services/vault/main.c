@@ -7,6 +7,7 @@
 #include "services/vault/chunks.h"
 #include "services/vault/crypt.h"
 #include "services/vault/handlers.h"
+#include "services/vault/metrics.h"
 
 static mgr_err
 vault_start(const struct mgr_config *cfg, void **state)
@@ -56,6 +57,7 @@ main(int argc, char **argv)
 		.start = vault_start,
 		.background = vault_background,
 		.stop = vault_stop,
+		.metrics = vault_metrics,
 	};
 
 	/* Object chunks are ~1 MiB buffers (nng messages, protobuf, sealed

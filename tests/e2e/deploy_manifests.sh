@@ -39,6 +39,29 @@ for k in Namespace ConfigMap Deployment StatefulSet Service NetworkPolicy PodDis
 done
 out=$(docker_check "$MGR_ROOT/deploy/docker/Dockerfile"); check '[ "$out" = ok ]' "Dockerfile is valid ($out)"
 
+# The ServiceMonitor (deploy/k8s/monitoring) against the main build.
+sm_check() {
+  kubectl kustomize "$1/monitoring" >"$W/sm.yaml" 2>"$W/err" || { echo "kustomize: $(head -c 300 "$W/err")"; return 1; }
+  kubectl kustomize "$1" >"$W/sm-main.yaml" 2>"$W/err" || { echo "kustomize: $(head -c 300 "$W/err")"; return 1; }
+  /usr/bin/python3 "$TOOLS/check-servicemonitor.py" "$W/sm.yaml" "$W/sm-main.yaml" >"$W/out" 2>&1 ||
+    { echo "monitor: $(head -c 300 "$W/out")"; return 1; }
+  echo ok
+}
+out=$(sm_check "$MGR_ROOT/deploy/k8s"); check '[ "$out" = ok ]' "deploy/k8s/monitoring is valid ($out)"
+smutate() {
+  local what=$1 file=$2 expr=$3 out
+  rm -rf "$W/k8s"; cp -r "$MGR_ROOT/deploy/k8s" "$W/k8s"
+  sed -i -e "$expr" "$W/k8s/$file"
+  cmp -s "$W/k8s/$file" "$MGR_ROOT/deploy/k8s/$file" && { check false "mutation applied: $what"; return; }
+  out=$(sm_check "$W/k8s")
+  check '[[ $out == "monitor:"* ]]' "ServiceMonitor check fails on $what: ${out:0:200}"
+}
+smutate "a port the Service does not have" monitoring/servicemonitor.yaml 's/- port: https/- port: metrics/'
+smutate "the gateway Service without its labels" gateway.yaml '0,/app.kubernetes.io\/component: gateway/s//app.kubernetes.io\/component: gw/'
+smutate "plain HTTP" monitoring/servicemonitor.yaml 's/scheme: https/scheme: http/'
+smutate "a misspelt field" monitoring/servicemonitor.yaml 's/scrapeTimeout: 10s/scrapeTimout: 10s/'
+smutate "no trust in the CA" monitoring/servicemonitor.yaml 's/name: manager-ca/name: other-ca/'
+
 # Broken copies must fail: mutate DESCRIPTION FILE SED-EXPRESSION EXPECTED-STAGE
 mutate() {
   local what=$1 file=$2 expr=$3 stage=$4 out
