@@ -40,6 +40,7 @@ b_stack_up() {
   export MANAGER_DATA_DIR=$B_TMP/data-$1
   mkdir -p "$MANAGER_DATA_DIR" && chmod 700 "$MANAGER_DATA_DIR"
   export MANAGER_HTTPS_PORT=$(mgr_free_port)
+  export MANAGER_S3_PORT=$(mgr_free_port)
   export MANAGER_ADMIN_PASSWORD=${MANAGER_ADMIN_PASSWORD:-benchpw-$RANDOM$RANDOM$RANDOM}
   export MANAGER_LOG_LEVEL=${MANAGER_LOG_LEVEL:-warn}
   unset MANAGER_REDIS_URL
