@@ -225,6 +225,13 @@ check '[ "$ST" = 404 ]' "and nothing stored"
 # DeleteObjects with malformed XML; DeleteBucket of a full bucket.
 s3 alice POST "/$B?delete" --data-binary '<Delete><Object><Key>x</Key></Object>'
 expect_s3 400 MalformedXML "DeleteObjects with malformed XML"
+python3 -c 'print("<Delete>" + "<Object><Key>k</Key></Object>" * 80000 + "</Delete>")' >"$W/huge.xml"
+s3 alice POST "/$B?delete" --data-binary @"$W/huge.xml"
+expect_s3 400 MalformedXML "DeleteObjects with XML over 2 MiB"
+s3 alice PUT "/$B/too-big" -H 'Content-Length: 6000000000' --data-binary 'x'
+expect_s3 400 EntityTooLarge "a declared length over MANAGER_MAX_OBJECT_BYTES"
+s3 alice GET "/$B/dir/obj.bin" -H 'x-amz-copy-source: /elsewhere/x' -X POST
+check '[ "$ST" = 405 ] || [ "$ST" = 501 ]' "a POST to an object that is no operation ($ST $(s3code))"
 s3 alice DELETE "/$B"
 expect_s3 409 BucketNotEmpty "DeleteBucket of a bucket with objects"
 
@@ -246,6 +253,51 @@ for py in /usr/bin/python3 python3; do
   fi
   tail -1 "$W/boto.out" >&2
 done
+
+# ---- rclone: a tree up and down, rclone check ------------------------------------
+mkdir -p "$W/tree/sub/deeper" "$W/tree.back"
+for i in 1 2 3; do head -c $((i * 70000)) /dev/urandom >"$W/tree/f$i"; done
+echo "a small one" >"$W/tree/sub/s.txt"
+head -c 1500000 /dev/urandom >"$W/tree/sub/deeper/big"
+: >"$W/tree/sub/empty"
+export RCLONE_CONFIG_MGR_TYPE=s3 RCLONE_CONFIG_MGR_PROVIDER=Other \
+  RCLONE_CONFIG_MGR_ENDPOINT=$S3 RCLONE_CONFIG_MGR_ACCESS_KEY_ID=any \
+  RCLONE_CONFIG_MGR_SECRET_ACCESS_KEY=any RCLONE_CONFIG_MGR_FORCE_PATH_STYLE=true \
+  RCLONE_CONFIG_MGR_REGION=us-east-1
+RC=(env -u AWS_CA_BUNDLE rclone --config /dev/null --ca-cert "$CA" --client-cert "$T_DIR/apps/alice.pem"
+  --client-key "$T_DIR/apps/alice.key" --retries 1 --low-level-retries 1)
+check '"${RC[@]}" copy "$W/tree" mgr:$B2/tree 2>"$W/rclone.err"' "rclone copy up ($(tail -2 "$W/rclone.err" 2>/dev/null))"
+check '"${RC[@]}" copy mgr:$B2/tree "$W/tree.back" 2>"$W/rclone.err" && diff -r "$W/tree" "$W/tree.back"' "rclone copy down: the same tree"
+check '"${RC[@]}" check "$W/tree" mgr:$B2/tree 2>"$W/rclone.err"' "rclone check (sizes and MD5s)"
+check '[ "$("${RC[@]}" lsf -R mgr:$B2/tree | sort | tr "\n" " ")" = "f1 f2 f3 sub/ sub/deeper/ sub/deeper/big sub/empty sub/s.txt " ]' "rclone lsf -R"
+app_curl alice -o "$W/rest.f2" "$URL/api/v1/vaults/$B2/objects/tree/f2"
+check 'cmp -s "$W/tree/f2" "$W/rest.f2"' "rclone's upload through REST, byte for byte"
+check '"${RC[@]}" purge mgr:$B2/tree 2>"$W/rclone.err" && [ -z "$("${RC[@]}" lsf mgr:$B2/tree 2>/dev/null)" ]' "rclone purge"
+check '! env -u AWS_CA_BUNDLE rclone --config /dev/null --ca-cert "$CA" --retries 1 --low-level-retries 1 lsf mgr:$B2 2>/dev/null' "rclone without a certificate is refused"
+[ "$T_FAILS" -gt 0 ] && cat "$W/rclone.err" >&2
+
+# ---- s3cmd with ssl_client_cert_file -----------------------------------------------------
+cat >"$W/s3cfg" <<EOF
+[default]
+access_key = any
+secret_key = any
+host_base = 127.0.0.1:$MANAGER_S3_PORT
+host_bucket = 127.0.0.1:$MANAGER_S3_PORT
+use_https = True
+ca_certs_file = $CA
+ssl_client_cert_file = $T_DIR/apps/alice.pem
+ssl_client_key_file = $T_DIR/apps/alice.key
+check_ssl_certificate = True
+signature_v2 = False
+bucket_location = us-east-1
+EOF
+S3CMD=(env -u AWS_CA_BUNDLE s3cmd -c "$W/s3cfg" --no-progress)
+check '"${S3CMD[@]}" put "$W/tree/f3" s3://$B2/s3cmd/f3 >"$W/s3cmd.out" 2>&1' "s3cmd put"
+check '"${S3CMD[@]}" ls s3://$B2/s3cmd/ 2>&1 | grep -q "s3://$B2/s3cmd/f3"' "s3cmd ls"
+check '"${S3CMD[@]}" get --force s3://$B2/s3cmd/f3 "$W/s3cmd.f3" >>"$W/s3cmd.out" 2>&1 && cmp -s "$W/tree/f3" "$W/s3cmd.f3"' "s3cmd get: the same bytes"
+check '"${S3CMD[@]}" ls 2>&1 | grep -q "s3://$B2"' "s3cmd ls of the buckets"
+check '"${S3CMD[@]}" del s3://$B2/s3cmd/f3 >>"$W/s3cmd.out" 2>&1' "s3cmd del"
+[ "$T_FAILS" -gt 0 ] && cat "$W/s3cmd.out" >&2
 
 # ---- revocation and disable, also on an open connection ------------------------------
 # One TLS connection: a request, then the change, then the next request.
