@@ -87,6 +87,13 @@ check 's3c ls -r s3://s3cmd-bucket && grep -q "s3://s3cmd-bucket/docs/random.bin
 check 's3c get s3://s3cmd-bucket/big.bin "$T_DIR/s3cmd-big.bin" && cmp -s "$T_DIR/s3cmd-big.bin" "$SRC/big.bin"' "s3cmd get of the multipart object"
 check 's3c get s3://s3cmd-bucket/docs/random.bin "$T_DIR/s3cmd-random.bin" && cmp -s "$T_DIR/s3cmd-random.bin" "$SRC/docs/random.bin"' "s3cmd get"
 check '[ "$(rest_get s3cmd-bucket/objects/big.bin "$T_DIR/rest2.bin")" = 200 ] && cmp -s "$T_DIR/rest2.bin" "$SRC/big.bin"' "the REST API reads s3cmd's object byte for byte"
+# An upload left open (by curl): s3cmd lists it and its part, and aborts it.
+curl -sS --cacert "$CA" --cert "$CERT" --key "$KEY" -X POST "$S/s3cmd-bucket/open.bin?uploads" >"$T_DIR/mp.xml"
+MPID=$(sed -n 's|.*<UploadId>\([^<]*\)</UploadId>.*|\1|p' "$T_DIR/mp.xml")
+curl -sS --cacert "$CA" --cert "$CERT" --key "$KEY" -T "$SRC/docs/random.bin" "$S/s3cmd-bucket/open.bin?partNumber=1&uploadId=$MPID" >/dev/null
+check '[ -n "$MPID" ] && s3c multipart s3://s3cmd-bucket && grep -q "s3://s3cmd-bucket/open.bin.*$MPID" "$T_DIR/s3cmd.out"' "s3cmd multipart lists the open upload"
+check 's3c listmp s3://s3cmd-bucket/open.bin "$MPID" && grep -q "100000" "$T_DIR/s3cmd.out"' "s3cmd listmp lists its part"
+check 's3c abortmp s3://s3cmd-bucket/open.bin "$MPID" && s3c multipart s3://s3cmd-bucket && ! grep -q "$MPID" "$T_DIR/s3cmd.out"' "s3cmd abortmp aborts it"
 check '! s3cmd -c "$T_DIR/s3cfg" rb s3://s3cmd-bucket >"$T_DIR/s3cmd.out" 2>&1 && grep -q BucketNotEmpty "$T_DIR/s3cmd.out"' "s3cmd rb of a bucket with objects: BucketNotEmpty"
 check 's3c del s3://s3cmd-bucket/big.bin s3://s3cmd-bucket/docs/random.bin' "s3cmd del"
 check 's3c ls -r s3://s3cmd-bucket && [ ! -s "$T_DIR/s3cmd.out" ]' "the bucket is empty"
