@@ -5,7 +5,8 @@
 # addressing (tests/e2e/s3_multipart.py: upload_file over the threshold,
 # upload_part_copy, list parts and uploads with paging, abort; refusals:
 # part numbers 0 and 10001, wrong part ETag, wrong order, NoSuchUpload, a
-# part too small, a bad Content-MD5 -- the S3 code and nothing stored).
+# part too small, a bad Content-MD5 -- the S3 code and nothing stored; with
+# the first Python also 1002 parts up to number 10000, listed past a page).
 # Then what no SDK sends: malformed and oversized XML, and an object written
 # through S3 read back through the REST API byte for byte.
 . "$(dirname "$0")/../lib/stack.sh"
@@ -24,7 +25,7 @@ n=0
 for py in /usr/bin/python3 "$(command -v python3)"; do
   n=$((n + 1))
   "$py" -c 'import boto3' 2>/dev/null || { echo "FAIL: no boto3 for $py" >&2; T_FAILS=$((T_FAILS + 1)); continue; }
-  out=$("$py" "$(dirname "$0")/s3_multipart.py" "$S" "$CA" "$CERT" "$KEY" "mp-$n" "$T_DIR/work" 2>&1)
+  out=$(MP_MANY=$([ $n = 1 ] && echo 1) "$py" "$(dirname "$0")/s3_multipart.py" "$S" "$CA" "$CERT" "$KEY" "mp-$n" "$T_DIR/work" 2>&1)
   rc=$?
   grep -q '^FAIL' <<<"$out" && grep '^FAIL' <<<"$out" | sed "s|^|[$py] |" >&2
   check '[ $rc = 0 ]' "boto3 multipart with $py ($(head -1 <<<"$out"), $(grep -c '^ok' <<<"$out") checks passed)"
