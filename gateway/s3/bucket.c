@@ -610,3 +610,10 @@ const struct s3_opdef s3_op_list_objects = {S3_BODY_NONE, 0, NULL, NULL,
 	list_v1, NULL};
 const struct s3_opdef s3_op_list_objects_v2 = {S3_BODY_NONE, 0, NULL, NULL,
 	list_v2, NULL};
+
+/* For the other listings (multipart.c: ListMultipartUploads). */
+void
+s3_xml_key(struct s3_xml *x, const char *name, const char *key, int url)
+{
+	xml_key(x, name, key, url);
+}

@@ -517,6 +517,19 @@ out:
 	return (rv);
 }
 
+/* For UploadPartCopy (multipart.c): the same source and conditions. */
+int
+s3_preconditions(struct s3_req *q, const char *prefix, const Mgr__Vault__Object *o)
+{
+	return (preconditions(q, prefix, o));
+}
+
+mgr_err
+s3_copy_source(struct s3_req *q, char *bucket, size_t blen, char *key, size_t klen)
+{
+	return (copy_source(q, bucket, blen, key, klen));
+}
+
 const struct s3_opdef s3_op_put_object = {S3_BODY_STREAM, 1, put_begin,
 	put_data, put_end, put_cleanup};
 const struct s3_opdef s3_op_get_object = {S3_BODY_NONE, 1, NULL, NULL,

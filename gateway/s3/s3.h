@@ -132,4 +132,17 @@ void s3_meta_to_response(struct MHD_Response *resp, Mgr__Vault__Header **h,
 /* "\"{md5}\"" or, for objects stored before MD5s were kept, the SHA-256. */
 void s3_etag(const Mgr__Vault__Object *o, char out[80]);
 
+/* RFC 9110 13.2.2 with S3's pairings, of the headers named prefix + If-Match,
+ * If-Unmodified-Since (412), If-None-Match, If-Modified-Since (304) against
+ * the object o; 0: go on (object.c; prefix "x-amz-copy-source-" for a
+ * copy's source). */
+int s3_preconditions(struct s3_req *q, const char *prefix,
+    const Mgr__Vault__Object *o);
+/* x-amz-copy-source ("[/]bucket/key", percent-encoded) into bucket and key;
+ * S3's refusal otherwise (object.c). */
+mgr_err s3_copy_source(struct s3_req *q, char *bucket, size_t blen, char *key,
+    size_t klen);
+/* <name>key</name>, url-encoded for encoding-type=url (bucket.c). */
+void s3_xml_key(struct s3_xml *x, const char *name, const char *key, int url);
+
 #endif
