@@ -11,6 +11,7 @@
 . "$(dirname "$0")/../lib/stack.sh"
 . "$(dirname "$0")/../lib/app_identity.sh"
 . "$(dirname "$0")/../lib/vault.sh"
+export MANAGER_S3_DOMAIN=s3.test.invalid
 stack_up
 
 S3="https://127.0.0.1:$MANAGER_S3_PORT"
@@ -167,6 +168,10 @@ s3 alice GET "/$B/dir/obj.bin" -H "If-None-Match: \"$ET\""
 expect_status 304 "If-None-Match"
 s3 alice GET "/$B/dir/obj.bin" -H 'If-Match: "abc"'
 expect_s3 412 PreconditionFailed "If-Match"
+s3 alice GET /dir/obj.bin -H "Host: $B.s3.test.invalid:$MANAGER_S3_PORT"
+check '[ "$ST" = 200 ] && cmp -s "$W/obj" "$W/body"' "virtual-hosted style: {bucket}.MANAGER_S3_DOMAIN"
+s3 alice GET "/?list-type=2&prefix=dir/" -H "Host: $B.s3.test.invalid"
+check '[ "$ST" = 200 ] && grep -q "<Key>dir/obj.bin</Key>" <<<"$BODY"' "virtual-hosted ListObjectsV2"
 s3 alice HEAD "/$B/dir/obj.bin"
 check '[ "$ST" = 200 ] && [ "$(hdr Content-Length)" = 3000000 ] && [ "$(hdr ETag)" = "\"$ET\"" ]' "HeadObject"
 s3 alice HEAD "/$B/nothing"
