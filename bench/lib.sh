@@ -40,6 +40,7 @@ b_stack_up() {
   export MANAGER_DATA_DIR=$B_TMP/data-$1
   mkdir -p "$MANAGER_DATA_DIR" && chmod 700 "$MANAGER_DATA_DIR"
   export MANAGER_HTTPS_PORT=$(mgr_free_port)
+  export MANAGER_S3_PORT=$(mgr_free_port)
   export MANAGER_ADMIN_PASSWORD=${MANAGER_ADMIN_PASSWORD:-benchpw-$RANDOM$RANDOM$RANDOM}
   export MANAGER_LOG_LEVEL=${MANAGER_LOG_LEVEL:-warn}
   unset MANAGER_REDIS_URL
@@ -185,7 +186,7 @@ http {
       root $dir/www;
       dav_methods PUT;
       create_full_put_path on;
-      client_max_body_size 128m;
+      client_max_body_size 6g;
       client_body_buffer_size 128k;
     }
   }

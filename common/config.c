@@ -162,6 +162,10 @@ mgr_config_load(struct mgr_config *cfg)
 	if (env_int("MANAGER_HTTPS_PORT", 8443, 1, 65535, &n) != MGR_OK)
 		return (MGR_EINVAL);
 	cfg->https_port = (int)n;
+	if (env_int("MANAGER_S3_PORT", 8444, 0, 65535, &n) != MGR_OK)
+		return (MGR_EINVAL);
+	cfg->s3_port = (int)n;
+	env_str("MANAGER_S3_DOMAIN", "", cfg->s3_domain, sizeof(cfg->s3_domain));
 	env_str("MANAGER_BIND", "127.0.0.1", cfg->bind, sizeof(cfg->bind));
 	env_str("MANAGER_REDIS_URL", "redis://127.0.0.1:6379/0", cfg->redis_url,
 	    sizeof(cfg->redis_url));

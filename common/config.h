@@ -21,6 +21,9 @@ struct mgr_internal_tls {
 struct mgr_config {
 	char data_dir[MGR_PATH_MAX];      /* MANAGER_DATA_DIR, made absolute */
 	int https_port;                   /* MANAGER_HTTPS_PORT */
+	int s3_port;                      /* MANAGER_S3_PORT (8444; 0: no S3) */
+	char s3_domain[256];              /* MANAGER_S3_DOMAIN: virtual-hosted
+	                                     buckets {bucket}.{domain}; "" none */
 	char bind[256];                   /* MANAGER_BIND */
 	char redis_url[512];              /* MANAGER_REDIS_URL */
 	char admin_password[256];         /* MANAGER_ADMIN_PASSWORD, may be empty */

@@ -45,7 +45,7 @@
 #define GW_DRAIN_MAX (4u * 1024 * 1024)
 #define GW_PARAMS_MAX 4
 #define GW_PARAM_MAX 1100         /* an object key is up to 1024 bytes */
-#define GW_QUERY_MAX 8
+#define GW_QUERY_MAX 16        /* S3 listings take up to ten */
 
 /* Routes and fronts. */
 

@@ -15,6 +15,7 @@
 #include "gateway/authcache.h"
 #include "gateway/gw.h"
 #include "gateway/rest/rest.h"
+#include "gateway/s3/s3.h"
 #include "gateway/tls.h"
 
 struct gw gw;
@@ -37,7 +38,7 @@ main(int argc, char **argv)
 	struct sigaction sa;
 	char *cert = NULL, *key = NULL;
 	struct gw_handler main_handler;
-	struct gw_listener *main_listener = NULL;
+	struct gw_listener *main_listener = NULL, *s3_listener = NULL;
 	int rc;
 
 	if ((rc = mgr_cmdline(argc, argv, "mgr-gateway",
@@ -80,16 +81,20 @@ main(int argc, char **argv)
 	gw_route_handler(gw_fronts, &main_handler);
 	if (gw_adm_init() != MGR_OK || gw_authcache_start() != MGR_OK || gw_server_init(cert, key) != MGR_OK ||
 	    gw_listen("https", gw.cfg.https_port, &main_handler, &main_listener) !=
-	        MGR_OK)
+	        MGR_OK || s3_front_start(&s3_listener) != MGR_OK)
 		goto out;
 	OPENSSL_cleanse(key, strlen(key));
 	log_info(NULL, "gateway listening on https://%s:%d", gw.cfg.bind,
 	    gw.cfg.https_port);
+	if (s3_listener != NULL)
+		log_info(NULL, "S3 listening on https://%s:%d", gw.cfg.bind,
+		    gw.cfg.s3_port);
 	while (!gw_stopping)
 		svc_sleep(&gw_stopping, 1000);
 	log_info(NULL, "gateway stopping");
 	rc = 0;
 out:
+	gw_listener_stop(s3_listener);
 	gw_listener_stop(main_listener);
 	gw_server_fini();
 	gw_authcache_stop();

@@ -510,26 +510,17 @@ get_free(void *cls)
 	free(s);
 }
 
-mgr_err
-gw_obj_body(struct gw_req *r, const Mgr__Vault__HeadReply *h, int64_t start,
-    int64_t len, int fetch, struct MHD_Response **out)
+/* The read state of bytes [start, start + len) of the object h describes
+ * (len > 0). */
+static mgr_err
+get_state_new(struct gw_req *r, const Mgr__Vault__HeadReply *h, int64_t start,
+    int64_t len, struct get_state **out)
 {
 	const Mgr__Vault__Object *o = h->object;
-	struct MHD_Response *resp;
 	struct get_state *s;
 	int64_t off = 0;
 	uint32_t g = 0;
 
-	if (len <= 0) {
-		resp = MHD_create_response_from_buffer(0, (void *)"",
-		    MHD_RESPMEM_PERSISTENT);
-		goto done;
-	}
-	if (h->has_data && (int64_t)h->data.len == o->size && start + len <= o->size) {
-		resp = MHD_create_response_from_buffer((size_t)len,
-		    h->data.data + start, MHD_RESPMEM_MUST_COPY);
-		goto done;
-	}
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return (MGR_ENOMEM);
 	snprintf(s->request_id, sizeof(s->request_id), "%s", r->request_id);
@@ -581,6 +572,31 @@ gw_obj_body(struct gw_req *r, const Mgr__Vault__HeadReply *h, int64_t start,
 	    : (uint32_t)((s->size + s->legacy_cs - 1) / s->legacy_cs);
 	s->next = chunk_at(s, start);
 	s->last = chunk_at(s, s->end - 1);
+	*out = s;
+	return (MGR_OK);
+}
+
+mgr_err
+gw_obj_body(struct gw_req *r, const Mgr__Vault__HeadReply *h, int64_t start,
+    int64_t len, int fetch, struct MHD_Response **out)
+{
+	const Mgr__Vault__Object *o = h->object;
+	struct MHD_Response *resp;
+	struct get_state *s;
+	mgr_err rv;
+
+	if (len <= 0) {
+		resp = MHD_create_response_from_buffer(0, (void *)"",
+		    MHD_RESPMEM_PERSISTENT);
+		goto done;
+	}
+	if (h->has_data && (int64_t)h->data.len == o->size && start + len <= o->size) {
+		resp = MHD_create_response_from_buffer((size_t)len,
+		    h->data.data + start, MHD_RESPMEM_MUST_COPY);
+		goto done;
+	}
+	if ((rv = get_state_new(r, h, start, len, &s)) != MGR_OK)
+		return (rv);
 	/* A GET asks for the first chunks now (a failure shows in get_read,
 	 * which starts over); a HEAD reads nothing. */
 	if (fetch)
@@ -596,4 +612,43 @@ done:
 		r->bytes = fetch && len > 0 ? len : 0; /* for the access log */
 	*out = resp;
 	return (MGR_OK);
+}
+
+mgr_err
+gw_obj_copy(struct gw_req *r, const Mgr__Vault__HeadReply *h, int64_t start,
+    int64_t len, struct gw_obj_put *p)
+{
+	struct get_state *s = NULL;
+	char *buf = NULL;
+	int64_t pos = 0;
+	ssize_t n;
+	mgr_err rv;
+
+	if (len <= 0)
+		return (MGR_OK);
+	if (start < 0 || start + len > h->object->size)
+		return (gw_fail(r, MGR_ERANGE, "the range is not in the object"));
+	if ((rv = get_state_new(r, h, start, len, &s)) != MGR_OK)
+		return (rv);
+	if ((buf = malloc(RPC_CHUNK_BYTES)) == NULL) {
+		rv = MGR_ENOMEM;
+		goto out;
+	}
+	get_prefetch(s);
+	while (pos < len) {
+		n = get_read(s, (uint64_t)pos, buf, RPC_CHUNK_BYTES);
+		if (n <= 0) {
+			rv = gw_fail(r, MGR_EINTERNAL, "the source object could not be "
+			    "read");
+			goto out;
+		}
+		if ((rv = gw_obj_put_data(r, p, buf, (size_t)n)) != MGR_OK)
+			goto out;
+		pos += n;
+	}
+	rv = MGR_OK;
+out:
+	free(buf);
+	get_free(s);
+	return (rv);
 }

@@ -48,5 +48,10 @@ void gw_obj_put_free(struct gw_req *r, struct gw_obj_put *p);
  * when MHD asks (HEAD never does). */
 mgr_err gw_obj_body(struct gw_req *r, const Mgr__Vault__HeadReply *h,
     int64_t start, int64_t len, int fetch, struct MHD_Response **out);
+/* Feeds bytes [start, start + len) of the object h describes into the
+ * upload p (a server-side copy: S3's CopyObject, UploadPartCopy), reading
+ * ahead as a GET does; bounded memory. */
+mgr_err gw_obj_copy(struct gw_req *r, const Mgr__Vault__HeadReply *h,
+    int64_t start, int64_t len, struct gw_obj_put *p);
 
 #endif

@@ -182,6 +182,73 @@ is_md5_hex(const char *s)
 	return (1);
 }
 
+/* The parts a CompleteMultipartUpload names: 1..VAULT_MP_PARTS_MAX of them,
+ * numbers in range and strictly ascending. */
+static mgr_err
+check_part_list(struct rpc_call *call, const Mgr__Vault__CompleteMultipartRequest *in)
+{
+	if (in->n_parts == 0 || in->n_parts > VAULT_MP_PARTS_MAX)
+		return (rpc_fail(call, MGR_EINVAL, "InvalidPart: 1 to %d parts",
+		    VAULT_MP_PARTS_MAX));
+	for (size_t i = 0; i < in->n_parts; i++) {
+		uint32_t pn = in->parts[i]->part_number;
+
+		if (pn < 1 || pn > VAULT_MP_PARTS_MAX)
+			return (rpc_fail(call, MGR_EINVAL, "InvalidPart: a part number "
+			    "is 1 to %d", VAULT_MP_PARTS_MAX));
+		if (i > 0 && pn <= in->parts[i - 1]->part_number)
+			return (rpc_fail(call, MGR_EINVAL, "InvalidPartOrder: the parts "
+			    "are not in ascending order"));
+	}
+	return (MGR_OK);
+}
+
+/* Matches the named parts against the uploaded ones (all, nall; both lists
+ * ascend, so one walk does): use[i] is the upload of the i-th named part,
+ * *size their sum. Every part but the last at least VAULT_MP_PART_MIN. */
+static mgr_err
+match_parts(struct rpc_call *call, const Mgr__Vault__CompleteMultipartRequest *in,
+    const struct vault_part *all, size_t nall, const struct vault_part **use,
+    int64_t *size)
+{
+	*size = 0;
+	for (size_t i = 0, j = 0; i < in->n_parts; i++) {
+		const Mgr__Vault__CompletePart *p = in->parts[i];
+
+		while (j < nall && all[j].number < p->part_number)
+			j++;
+		if (j == nall || all[j].number != p->part_number ||
+		    !is_md5_hex(p->etag) || strcasecmp(p->etag, all[j].md5) != 0)
+			return (rpc_fail(call, MGR_EINVAL, "InvalidPart: part %u was not "
+			    "uploaded or its ETag does not match", p->part_number));
+		if (i + 1 < in->n_parts && all[j].size < VAULT_MP_PART_MIN)
+			return (rpc_fail(call, MGR_EINVAL, "EntityTooSmall: part %u is "
+			    "under %d bytes and not the last", p->part_number,
+			    VAULT_MP_PART_MIN));
+		use[i] = &all[j];
+		*size += all[j].size;
+	}
+	return (MGR_OK);
+}
+
+/* The refusal of the completing script's error. */
+static mgr_err
+fail_complete(struct rpc_call *call, mgr_err rv)
+{
+	switch (rv) {
+	case MGR_ETOOBIG:
+		return (rpc_fail(call, rv, "the vault's quota would be exceeded"));
+	case MGR_EPRECOND:
+		return (rpc_fail(call, rv, "the object does not meet the request's "
+		    "conditions"));
+	case MGR_ECONFLICT:
+		return (rpc_fail(call, MGR_EINVAL, "InvalidPart: a part was uploaded "
+		    "again while completing"));
+	default:
+		return (fail_store(call, rv));
+	}
+}
+
 mgr_err
 vault_h_mp_complete(struct rpc_call *call, void *arg)
 {
@@ -218,25 +285,8 @@ vault_h_mp_complete(struct rpc_call *call, void *arg)
 		rv = rpc_fail(call, MGR_EINVAL, "bad If-Match");
 		goto out;
 	}
-	if (in->n_parts == 0 || in->n_parts > VAULT_MP_PARTS_MAX) {
-		rv = rpc_fail(call, MGR_EINVAL, "InvalidPart: 1 to %d parts",
-		    VAULT_MP_PARTS_MAX);
+	if ((rv = check_part_list(call, in)) != MGR_OK)
 		goto out;
-	}
-	for (size_t i = 0; i < in->n_parts; i++) {
-		uint32_t pn = in->parts[i]->part_number;
-
-		if (pn < 1 || pn > VAULT_MP_PARTS_MAX) {
-			rv = rpc_fail(call, MGR_EINVAL, "InvalidPart: a part number "
-			    "is 1 to %d", VAULT_MP_PARTS_MAX);
-			goto out;
-		}
-		if (i > 0 && pn <= in->parts[i - 1]->part_number) {
-			rv = rpc_fail(call, MGR_EINVAL, "InvalidPartOrder: the parts "
-			    "are not in ascending order");
-			goto out;
-		}
-	}
 	rv = vault_store_mp_parts(v.id, caller_id(call), in->key, strlen(in->key),
 	    in->upload_id, 0, 0, &all, &nall, &more, &initiated, &meta, &meta_len);
 	if (rv != MGR_OK) {
@@ -247,27 +297,8 @@ vault_h_mp_complete(struct rpc_call *call, void *arg)
 		rv = MGR_ENOMEM;
 		goto out;
 	}
-	/* Both lists ascend: one walk matches them. */
-	for (size_t i = 0, j = 0; i < in->n_parts; i++) {
-		const Mgr__Vault__CompletePart *p = in->parts[i];
-
-		while (j < nall && all[j].number < p->part_number)
-			j++;
-		if (j == nall || all[j].number != p->part_number ||
-		    !is_md5_hex(p->etag) || strcasecmp(p->etag, all[j].md5) != 0) {
-			rv = rpc_fail(call, MGR_EINVAL, "InvalidPart: part %u was not "
-			    "uploaded or its ETag does not match", p->part_number);
-			goto out;
-		}
-		if (i + 1 < in->n_parts && all[j].size < VAULT_MP_PART_MIN) {
-			rv = rpc_fail(call, MGR_EINVAL, "EntityTooSmall: part %u is "
-			    "under %d bytes and not the last", p->part_number,
-			    VAULT_MP_PART_MIN);
-			goto out;
-		}
-		use[i] = &all[j];
-		size += all[j].size;
-	}
+	if ((rv = match_parts(call, in, all, nall, use, &size)) != MGR_OK)
+		goto out;
 	if (size > svc->max_object_bytes) {
 		rv = rpc_fail(call, MGR_ETOOBIG, "EntityTooLarge: an object is at "
 		    "most %lld bytes", (long long)svc->max_object_bytes);
@@ -310,22 +341,8 @@ vault_h_mp_complete(struct rpc_call *call, void *arg)
 	snprintf(op.target, sizeof(op.target), "%s", v.id);
 	snprintf(op.detail, sizeof(op.detail), "size=%lld parts=%zu",
 	    (long long)size, in->n_parts);
-	if (rv == MGR_ETOOBIG) {
-		rv = rpc_fail(call, rv, "the vault's quota would be exceeded");
-		goto out;
-	}
-	if (rv == MGR_EPRECOND) {
-		rv = rpc_fail(call, rv, "the object does not meet the request's "
-		    "conditions");
-		goto out;
-	}
-	if (rv == MGR_ECONFLICT) {
-		rv = rpc_fail(call, MGR_EINVAL, "InvalidPart: a part was uploaded "
-		    "again while completing");
-		goto out;
-	}
 	if (rv != MGR_OK) {
-		rv = fail_store(call, rv);
+		rv = fail_complete(call, rv);
 		goto out;
 	}
 	out.created = created;

@@ -1785,8 +1785,9 @@ static const char lua_obj_list[] =
     "    more = 1\n"
     "    break\n"
     "  end\n"
-    "  local m = redis.call('HMGET', ARGV[4] .. k, 'size', 'etag', 'modified_at', 'ver')\n"
-    "  out[#out + 1] = {k, m[1], m[2], m[3], m[4]}\n"
+    "  local m = redis.call('HMGET', ARGV[4] .. k, 'size', 'etag', 'modified_at', 'ver',\n"
+    "    'md5')\n"
+    "  out[#out + 1] = {k, m[1], m[2], m[3], m[4], m[5] or ''}\n"
     "end\n"
     "return {more, out}\n";
 
@@ -1849,7 +1850,7 @@ vault_store_obj_list(const struct vault_rec *v, const char *prefix,
 	for (size_t i = 0; i < items->elements; i++) {
 		const redisReply *it = items->element[i];
 
-		if (it->type != REDIS_REPLY_ARRAY || it->elements != 5 ||
+		if (it->type != REDIS_REPLY_ARRAY || it->elements != 6 ||
 		    it->element[0]->type != REDIS_REPLY_STRING ||
 		    it->element[0]->len > VAULT_KEY_MAX)
 			continue;
@@ -1858,6 +1859,8 @@ vault_store_obj_list(const struct vault_rec *v, const char *prefix,
 		copy_str(o[cnt].etag, sizeof(o[cnt].etag), el(it, 2));
 		o[cnt].modified_at = el_i64(it, 3);
 		copy_str(o[cnt].version, sizeof(o[cnt].version), el(it, 4));
+		/* S3's ETag in S3 listings (empty for objects from before). */
+		copy_str(o[cnt].md5, sizeof(o[cnt].md5), el(it, 5));
 		cnt++;
 	}
 	*more = el_i64(r, 0) == 1;

@@ -13,7 +13,7 @@ R() { redis-cli -p "$MGR_REDIS_PORT" "$@"; }
 URL1=$URL
 # A second gateway: same environment, another port.
 PORT2=$(mgr_free_port)
-MANAGER_HTTPS_PORT=$PORT2 mgr_spawn gateway2 "$MGR_BIN/gateway/mgr-gateway"
+MANAGER_HTTPS_PORT=$PORT2 MANAGER_S3_PORT=0 mgr_spawn gateway2 "$MGR_BIN/gateway/mgr-gateway"
 URL2="https://127.0.0.1:$PORT2"
 mgr_wait "curl -sf --cacert $CA $URL2/readyz" 30 || fail_now "second gateway did not start"
 on1() { URL=$URL1; api "$@"; }

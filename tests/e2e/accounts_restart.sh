@@ -11,6 +11,7 @@ T_DIR=$(mktemp -d "${TMPDIR:-/tmp}/mgr-$T_NAME.XXXXXX")
 export MANAGER_DATA_DIR=$T_DIR/data
 mkdir -p "$MANAGER_DATA_DIR"
 export MANAGER_HTTPS_PORT=$(mgr_free_port)
+export MANAGER_S3_PORT=$(mgr_free_port)
 export MANAGER_LOG_LEVEL=info
 unset MANAGER_ADMIN_PASSWORD MANAGER_REDIS_URL
 trap 'stack_down' EXIT

@@ -11,6 +11,7 @@ T_DIR=$(mktemp -d "${TMPDIR:-/tmp}/mgr-$T_NAME.XXXXXX")
 export MANAGER_DATA_DIR=$T_DIR/data
 mkdir -p "$MANAGER_DATA_DIR"
 export MANAGER_HTTPS_PORT=$(mgr_free_port)
+export MANAGER_S3_PORT=$(mgr_free_port)
 export MANAGER_BIND=127.0.0.2
 export MANAGER_CA_KEY_TYPE=ec-p256
 export MANAGER_MIN_CERT_VALIDITY_S=0

@@ -10,6 +10,7 @@
 T_DIR=$(mktemp -d "${TMPDIR:-/tmp}/mgr-devup.XXXXXX")
 export MANAGER_DATA_DIR=$T_DIR/data
 export MANAGER_HTTPS_PORT=$(mgr_free_port)
+export MANAGER_S3_PORT=$(mgr_free_port)
 export MANAGER_ADMIN_PASSWORD=adminpw-$RANDOM$RANDOM$RANDOM
 export MANAGER_RPC_TIMEOUT_MS=${MANAGER_RPC_TIMEOUT_MS:-5000}
 export MGR_DEV_UP_BUILD=0 MGR_BIN

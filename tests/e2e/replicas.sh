@@ -35,7 +35,7 @@ while [ "$GW2_PORT" = "$GW1_PORT" ]; do GW2_PORT=$(mgr_free_port); done
 for svc in account ca vault; do
   mgr_spawn_proc "${svc}2" "$svc" "MANAGER_LISTEN_ADDR=${ADDR2[$svc]}"
 done
-mgr_spawn_proc gateway2 gateway "MANAGER_HTTPS_PORT=$GW2_PORT"
+mgr_spawn_proc gateway2 gateway "MANAGER_HTTPS_PORT=$GW2_PORT" MANAGER_S3_PORT=0
 check 'mgr_wait "curl -sf --cacert $CA https://127.0.0.1:$GW2_PORT/readyz" 30' "second gateway ready"
 
 # established PORT: connections to a service port (one per gateway dialing it).

@@ -14,6 +14,13 @@ stack_up() {
   export MANAGER_DATA_DIR=$T_DIR/data
   mkdir -p "$MANAGER_DATA_DIR"
   export MANAGER_HTTPS_PORT=$(mgr_free_port)
+  # The S3 listener too gets a port of its own (tests run side by side);
+  # MANAGER_S3_PORT=0 keeps it off.
+  if [ "${MANAGER_S3_PORT:-}" != 0 ]; then
+    MANAGER_S3_PORT=$(mgr_free_port)
+    while [ "$MANAGER_S3_PORT" = "$MANAGER_HTTPS_PORT" ]; do MANAGER_S3_PORT=$(mgr_free_port); done
+    export MANAGER_S3_PORT
+  fi
   export MANAGER_ADMIN_PASSWORD=${MANAGER_ADMIN_PASSWORD:-adminpw-$RANDOM$RANDOM$RANDOM}
   export MANAGER_LOG_LEVEL=${MANAGER_LOG_LEVEL:-info}
   # Tests assert behaviour, not speed: a generous deadline keeps a slow
