@@ -135,8 +135,11 @@ mkdir -p "$MANAGER_DATA_DIR" "$W/logs"
 mgr_start_redis || fail_now "redis did not start"
 install -d -o 10001 -g 10001 -m 0700 "$W/data"
 PORT=$(mgr_free_port)
+S3_PORT=$(mgr_free_port)
+while [ "$S3_PORT" = "$PORT" ]; do S3_PORT=$(mgr_free_port); done
 ADMIN_PW=adminpw-$RANDOM$RANDOM$RANDOM
 ENVS=(--env "MANAGER_REDIS_URL=$MANAGER_REDIS_URL" --env "MANAGER_HTTPS_PORT=$PORT"
+  --env "MANAGER_S3_PORT=$S3_PORT"
   --env MANAGER_BIND=127.0.0.1 --env "MANAGER_ADMIN_PASSWORD=$ADMIN_PW"
   --env MANAGER_DATA_DIR=/var/lib/manager --env MANAGER_LOG_FORMAT=json)
 for p in account ca vault gateway; do
