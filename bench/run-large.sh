@@ -56,6 +56,14 @@ for run in $(seq 1 "$B_RUNS"); do
     add mgr_get_ok "$(b_field "$r" ok)"
     c0=$(cpu_snap $PIDS); k0=$(rchild)
     echo "GET run $run $(cpu_report "$c1" "$c0" "$NAMES") redis-children=$(awk -v a=$k0 -v b=$k1 -v t=$tck 'BEGIN{printf "%.1fs", (a-b)/t}')" >>"$B_TMP/cpu"
+    # The same object through the S3 listener.
+    r=$(b_load "s3-put-$run" $ONE $M --cacert "$CA" -m PUT -b "$B_TMP/big" \
+      -y application/octet-stream -P /bench-large/s3big "https://127.0.0.1:$MANAGER_S3_PORT")
+    add s3_put "$(b_field "$r" sent_MBps)"
+    add s3_put_ok "$(b_field "$r" ok)"
+    r=$(b_load "s3-get-$run" $ONE $M --cacert "$CA" -P /bench-large/s3big "https://127.0.0.1:$MANAGER_S3_PORT")
+    add s3_get "$(b_field "$r" recv_MBps)"
+    add s3_get_ok "$(b_field "$r" ok)"
   fi
 done
 # BENCH_LARGE_PERF=1: one more PUT and GET run under a system-wide
@@ -92,6 +100,8 @@ printf '%-22s %10s %10s\n' "nginx (dav, static)" "$(med "${V[ngx_put]}")" "$(med
 if [ "$have_api" = 1 ]; then
   printf '%-22s %10s %10s   (2xx per run: PUT%s, GET%s)\n' "Manager vault" \
     "$(med "${V[mgr_put]}")" "$(med "${V[mgr_get]}")" "${V[mgr_put_ok]}" "${V[mgr_get_ok]}"
+  printf '%-22s %10s %10s   (2xx per run: PUT%s, GET%s)\n' "Manager S3" \
+    "$(med "${V[s3_put]}")" "$(med "${V[s3_get]}")" "${V[s3_put_ok]}" "${V[s3_get_ok]}"
 else
   printf '%-22s %10s\n' "Manager vault" "n/a (API not on this build)"
 fi

@@ -33,6 +33,7 @@ else
   CERT=$B_TMP/c.pem KEY=$B_TMP/c.key
 fi
 
+S3URL="https://127.0.0.1:$MANAGER_S3_PORT"
 declare -A RPS P50 P99
 add() { RPS[$1]="${RPS[$1]:-} $(b_field "$2" ok_rps)"; P50[$1]="${P50[$1]:-} $(b_field "$2" p50_ms)"; P99[$1]="${P99[$1]:-} $(b_field "$2" p99_ms)"; }
 M="--cert $CERT --key $KEY"
@@ -55,6 +56,10 @@ for run in $(seq 1 "$B_RUNS"); do
       -y application/octet-stream -P '/api/v1/vaults/bench-vault/objects/w{n:1000}' "$URL")"
     c0=$(cpu_snap $PIDS)
     echo "PUT run $run $(cpu_report "$c1" "$c0" "$NAMES")" >>"$B_TMP/cpu"
+    # The same objects through the S3 listener (API.md: no slower than REST).
+    add s3_get "$(b_load "s3-get-$run" $M --cacert "$CA" "$S3URL/bench-vault/obj-1k")"
+    add s3_put "$(b_load "s3-put-$run" $M --cacert "$CA" -m PUT -b "$B_TMP/obj-1k" \
+      -y application/octet-stream -P '/bench-vault/s{n:1000}' "$S3URL")"
   fi
 done
 
@@ -70,6 +75,8 @@ row "nginx PUT 1 KiB (mTLS, dav)" ngx_put 1.00
 if [ "$have_api" = 1 ]; then
   row "Manager GET 1 KiB" mgr_get "$(b_ratio "$(med "${RPS[mgr_get]}")" "$ng")"
   row "Manager PUT 1 KiB" mgr_put "$(b_ratio "$(med "${RPS[mgr_put]}")" "$np")"
+  row "Manager S3 GetObject 1 KiB" s3_get "$(b_ratio "$(med "${RPS[s3_get]}")" "$ng")"
+  row "Manager S3 PutObject 1 KiB" s3_put "$(b_ratio "$(med "${RPS[s3_put]}")" "$np")"
 else
   printf '%-28s %10s\n' "Manager GET/PUT 1 KiB" "n/a (API not on this build)"
 fi

@@ -265,7 +265,7 @@ list_walk(struct s3_req *q, const char *prefix, const char *delim,
 {
 	Mgr__Vault__ListObjectsRequest in = MGR__VAULT__LIST_OBJECTS_REQUEST__INIT;
 	Mgr__Vault__ListObjectsReply *out = NULL;
-	char cur[S3_KEY_MAX + 8];
+	char cur[S3_KEY_MAX + 8], skip[S3_KEY_MAX + 1] = "";
 	size_t pl = strlen(prefix), dl = delim != NULL ? strlen(delim) : 0;
 	int done = 0;
 	mgr_err rv = MGR_OK;
@@ -274,9 +274,12 @@ list_walk(struct s3_req *q, const char *prefix, const char *delim,
 	l->truncated = 0;
 	if ((l->e = calloc(max + 1, sizeof(*l->e))) == NULL)
 		return (MGR_ENOMEM);
-	if (after_prefix)
+	if (max == 0)
+		return (MGR_OK); /* max-keys=0: nothing, and nothing more */
+	if (after_prefix) {
 		past_prefix(after, strlen(after), cur, sizeof(cur));
-	else
+		snprintf(skip, sizeof(skip), "%s", after);
+	} else
 		snprintf(cur, sizeof(cur), "%s", after);
 	in.vault = q->bucket;
 	in.prefix = (char *)prefix;
@@ -299,6 +302,12 @@ list_walk(struct s3_req *q, const char *prefix, const char *delim,
 			size_t kl = strlen(o->key);
 			const char *d = NULL;
 
+			/* A key of the prefix just folded that sorts past the skip
+			 * (past_prefix's limit): step over it one by one. */
+			if (skip[0] != '\0' && strncmp(o->key, skip, strlen(skip)) == 0) {
+				snprintf(cur, sizeof(cur), "%s", o->key);
+				continue;
+			}
 			if (dl > 0 && kl > pl)
 				d = strstr(o->key + pl, delim);
 			if (l->n == max) {
@@ -314,6 +323,8 @@ list_walk(struct s3_req *q, const char *prefix, const char *delim,
 					break;
 				/* Skip the rest of the prefix in one call. */
 				past_prefix(o->key, cl, cur, sizeof(cur));
+				memcpy(skip, o->key, cl);
+				skip[cl] = '\0';
 				restart = 1;
 				break;
 			}

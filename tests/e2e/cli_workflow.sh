@@ -52,6 +52,11 @@ MIR=$(out_field id)
 mgr_run template create --name x --kind other; expect_rc 2 "bad --kind"
 mgr_run template list --json; expect_rc 0 "template list"
 check 'grep -q "$TPL" <<<"$OUT" && grep -q "$MIR" <<<"$OUT"' "both templates listed"
+mgr_run template create --name fallback --kind vault --default --json; expect_rc 0 "template create --default"
+DEF=$(out_field id)
+check '[ "$(out_field default)" = true ]' "--default makes it the default"
+mgr_run template list
+check 'grep -q "fallback.*(default)" <<<"$OUT" && ! grep -q "standard.*(default)" <<<"$OUT"' "template list marks the default alone ($OUT)"
 
 mgr_run account create --name "billing app" --template "$TPL" --mirror-template "$MIR" --bundle bundle.json
 expect_rc 0 "account create"

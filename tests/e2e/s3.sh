@@ -11,6 +11,7 @@
 . "$(dirname "$0")/../lib/stack.sh"
 . "$(dirname "$0")/../lib/app_identity.sh"
 . "$(dirname "$0")/../lib/vault.sh"
+export MANAGER_S3_DOMAIN=s3.test.invalid
 stack_up
 
 S3="https://127.0.0.1:$MANAGER_S3_PORT"
@@ -167,6 +168,23 @@ s3 alice GET "/$B/dir/obj.bin" -H "If-None-Match: \"$ET\""
 expect_status 304 "If-None-Match"
 s3 alice GET "/$B/dir/obj.bin" -H 'If-Match: "abc"'
 expect_s3 412 PreconditionFailed "If-Match"
+s3 alice GET /dir/obj.bin -H "Host: $B.s3.test.invalid:$MANAGER_S3_PORT"
+check '[ "$ST" = 200 ] && cmp -s "$W/obj" "$W/body"' "virtual-hosted style: {bucket}.MANAGER_S3_DOMAIN"
+s3 alice GET "/?list-type=2&prefix=dir/" -H "Host: $B.s3.test.invalid"
+check '[ "$ST" = 200 ] && grep -q "<Key>dir/obj.bin</Key>" <<<"$BODY"' "virtual-hosted ListObjectsV2"
+# A key that sorts past what a folded prefix skips to (the largest UTF-8
+# character, 255 times): listed once under its prefix, no endless listing.
+LONGK=$(python3 -c 'import urllib.parse; print(urllib.parse.quote("z/" + "\U0010FFFF" * 255 + "xy"))')
+s3 alice PUT "/$B/$LONGK" --data-binary x
+expect_status 200 "a key of 1024 bytes"
+s3 alice PUT "/$B/z/a" --data-binary x
+s3 alice GET "/$B?delimiter=/&prefix=z" --max-time 20
+check '[ "$ST" = 200 ] && [ "$(grep -o "<Prefix>z/</Prefix>" <<<"$BODY" | wc -l)" = 1 ]' "the prefix folded once"
+for k in "$LONGK" z/a; do s3 alice DELETE "/$B/$k"; done
+s3 alice GET "/$B?list-type=2&max-keys=0"
+check '[ "$ST" = 200 ] && grep -q "<KeyCount>0</KeyCount>" <<<"$BODY" && grep -q "<IsTruncated>false</IsTruncated>" <<<"$BODY"' "max-keys=0: nothing, not truncated"
+s3 alice GET "/$B?max-keys=x"
+expect_s3 400 InvalidArgument "a bad max-keys"
 s3 alice HEAD "/$B/dir/obj.bin"
 check '[ "$ST" = 200 ] && [ "$(hdr Content-Length)" = 3000000 ] && [ "$(hdr ETag)" = "\"$ET\"" ]' "HeadObject"
 s3 alice HEAD "/$B/nothing"

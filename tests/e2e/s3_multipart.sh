@@ -5,9 +5,11 @@
 # addressing (tests/e2e/s3_multipart.py: upload_file over the threshold,
 # upload_part_copy, list parts and uploads with paging, abort; refusals:
 # part numbers 0 and 10001, wrong part ETag, wrong order, NoSuchUpload, a
-# part too small, a bad Content-MD5 -- the S3 code and nothing stored).
+# part too small, a bad Content-MD5 -- the S3 code and nothing stored; with
+# the first Python also 1002 parts up to number 10000, listed past a page).
 # Then what no SDK sends: malformed and oversized XML, and an object written
-# through S3 read back through the REST API byte for byte.
+# through S3 read back through the REST API byte for byte; another account
+# refused on every multipart call; a complete past the quota refused.
 . "$(dirname "$0")/../lib/stack.sh"
 . "$(dirname "$0")/../lib/app_identity.sh"
 stack_up
@@ -24,7 +26,7 @@ n=0
 for py in /usr/bin/python3 "$(command -v python3)"; do
   n=$((n + 1))
   "$py" -c 'import boto3' 2>/dev/null || { echo "FAIL: no boto3 for $py" >&2; T_FAILS=$((T_FAILS + 1)); continue; }
-  out=$("$py" "$(dirname "$0")/s3_multipart.py" "$S" "$CA" "$CERT" "$KEY" "mp-$n" "$T_DIR/work" 2>&1)
+  out=$(MP_MANY=$([ $n = 1 ] && echo 1) "$py" "$(dirname "$0")/s3_multipart.py" "$S" "$CA" "$CERT" "$KEY" "mp-$n" "$T_DIR/work" 2>&1)
   rc=$?
   grep -q '^FAIL' <<<"$out" && grep '^FAIL' <<<"$out" | sed "s|^|[$py] |" >&2
   check '[ $rc = 0 ]' "boto3 multipart with $py ($(head -1 <<<"$out"), $(grep -c '^ok' <<<"$out") checks passed)"
@@ -57,6 +59,10 @@ for pn in 0 10001 -1 abc 1.5; do
   ST=$(s3c -X PUT --data-binary x "$S/raw/k?partNumber=$pn&uploadId=$UID_")
   check '[ "$ST" = 400 ] && [ "$(s3code)" = InvalidArgument ]' "partNumber=$pn: 400 InvalidArgument ($ST $(s3code))"
 done
+ST=$(s3c -X PUT --data-binary 'some part data' -H 'x-amz-checksum-crc32: AAAAAA==' "$S/raw/k?partNumber=2&uploadId=$UID_")
+check '[ "$ST" = 400 ] && [ "$(s3code)" = BadDigest ]' "a part against a wrong x-amz-checksum-crc32: BadDigest ($ST $(s3code))"
+ST=$(s3c -X PUT --data-binary 'some part data' -H 'Content-MD5: not-base64!' "$S/raw/k?partNumber=2&uploadId=$UID_")
+check '[ "$ST" = 400 ] && [ "$(s3code)" = InvalidDigest ]' "a malformed Content-MD5: InvalidDigest ($ST $(s3code))"
 ST=$(s3c -X PUT --data-binary x "$S/raw/k?partNumber=2")
 check '[ "$ST" = 404 ] && [ "$(s3code)" = NoSuchUpload ]' "UploadPart without uploadId ($ST $(s3code))"
 for bad in '<CompleteMultipartUpload><Part><PartNumber>1</PartNumber>' \
@@ -79,3 +85,40 @@ check '[ "$ST" = 200 ] && grep -q "<ETag>&quot;[0-9a-f]\{32\}-1&quot;</ETag>" "$
 # The same object through the REST API, byte for byte.
 curl -sS --cacert "$CA" --cert "$CERT" --key "$KEY" -o "$T_DIR/rest.bin" "$URL/api/v1/vaults/raw/objects/k"
 check 'cmp -s "$T_DIR/rest.bin" "$T_DIR/p1"' "the REST API reads the multipart object byte for byte"
+
+# ---- another account's upload, and the quota ---------------------------------
+app_identity bob
+BCERT=$T_DIR/apps/bob.pem BKEY=$T_DIR/apps/bob.key
+bs3() { curl -sS --cacert "$CA" --cert "$BCERT" --key "$BKEY" -o "$T_DIR/body" -w '%{http_code}' "$@"; }
+ST=$(s3c -X POST "$S/raw/theirs?uploads")
+AUID=$(sed -n 's|.*<UploadId>\([^<]*\)</UploadId>.*|\1|p' "$T_DIR/body")
+ST=$(s3c -X PUT --data-binary @"$T_DIR/p1" "$S/raw/theirs?partNumber=1&uploadId=$AUID")
+check '[ "$ST" = 200 ]' "alice: an upload with one part"
+for req in "-X PUT --data-binary x $S/raw/theirs?partNumber=2&uploadId=$AUID" \
+    "$S/raw/theirs?uploadId=$AUID" "$S/raw?uploads" "-X DELETE $S/raw/theirs?uploadId=$AUID" \
+    "-X POST $S/raw/other?uploads" \
+    "-X POST --data-binary <CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>$E1</ETag></Part></CompleteMultipartUpload> $S/raw/theirs?uploadId=$AUID"; do
+  # shellcheck disable=SC2086
+  ST=$(bs3 $req)
+  check '[ "$ST" = 403 ] && [ "$(s3code)" = AccessDenied ]' "bob on alice's bucket: 403 AccessDenied ($ST $(s3code)) ${req:0:50}"
+done
+ST=$(s3c "$S/raw/theirs?uploadId=$AUID")
+check '[ "$ST" = 200 ] && grep -q "<PartNumber>1</PartNumber>" "$T_DIR/body" && ! grep -q "<PartNumber>2" "$T_DIR/body"' "alice's upload is as it was"
+ST=$(s3c "$S/raw?uploads")
+check '[ "$ST" = 200 ] && grep -q "<Key>theirs</Key>" "$T_DIR/body" && ! grep -q "<Key>other</Key>" "$T_DIR/body"' "and bob started none"
+api POST /api/v1/vault-templates -u "$ADMIN" -H "$J" -d '{"name":"s3-small","kind":"vault","quota_bytes":8388608}'
+S3ST=$(s3c -X PUT --data-binary '<CreateBucketConfiguration><LocationConstraint>s3-small</LocationConstraint></CreateBucketConfiguration>' "$S/small")
+ST=$(s3c -X POST "$S/small/q?uploads")
+QUID=$(sed -n 's|.*<UploadId>\([^<]*\)</UploadId>.*|\1|p' "$T_DIR/body")
+ST=$(s3c -X PUT --data-binary @"$T_DIR/p1" -D "$T_DIR/hq1" "$S/small/q?partNumber=1&uploadId=$QUID")
+Q1=$(sed -n 's/^[Ee][Tt]ag: *"\([0-9a-f]*\)".*/\1/p' "$T_DIR/hq1")
+ST2=$(s3c -X PUT --data-binary @"$T_DIR/p1" -D "$T_DIR/hq2" "$S/small/q?partNumber=2&uploadId=$QUID")
+check '[ "$S3ST" = 200 ] && [ "$ST" = 200 ]' "a bucket with an 8 MiB quota, a 5 MiB part"
+echo "quota: the second part answered $ST2"
+if [ "$ST2" = 200 ]; then
+  ST=$(s3c -X POST --data-binary "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>$Q1</ETag></Part><Part><PartNumber>2</PartNumber><ETag>$Q1</ETag></Part></CompleteMultipartUpload>" "$S/small/q?uploadId=$QUID")
+  check '[ "$ST" = 403 ] && [ "$(s3code)" = QuotaExceeded ]' "10 MiB past an 8 MiB quota: refused at complete ($ST $(s3code))"
+else
+  check '[ "$ST2" = 403 ] && [ "$(s3code)" = QuotaExceeded ]' "10 MiB past an 8 MiB quota: the second part refused ($ST2 $(s3code))"
+fi
+ST=$(s3c "$S/small/q"); check '[ "$ST" = 404 ]' "past the quota: no object ($ST)"
