@@ -59,6 +59,10 @@ for pn in 0 10001 -1 abc 1.5; do
   ST=$(s3c -X PUT --data-binary x "$S/raw/k?partNumber=$pn&uploadId=$UID_")
   check '[ "$ST" = 400 ] && [ "$(s3code)" = InvalidArgument ]' "partNumber=$pn: 400 InvalidArgument ($ST $(s3code))"
 done
+ST=$(s3c -X PUT --data-binary 'some part data' -H 'x-amz-checksum-crc32: AAAAAA==' "$S/raw/k?partNumber=2&uploadId=$UID_")
+check '[ "$ST" = 400 ] && [ "$(s3code)" = BadDigest ]' "a part against a wrong x-amz-checksum-crc32: BadDigest ($ST $(s3code))"
+ST=$(s3c -X PUT --data-binary 'some part data' -H 'Content-MD5: not-base64!' "$S/raw/k?partNumber=2&uploadId=$UID_")
+check '[ "$ST" = 400 ] && [ "$(s3code)" = InvalidDigest ]' "a malformed Content-MD5: InvalidDigest ($ST $(s3code))"
 ST=$(s3c -X PUT --data-binary x "$S/raw/k?partNumber=2")
 check '[ "$ST" = 404 ] && [ "$(s3code)" = NoSuchUpload ]' "UploadPart without uploadId ($ST $(s3code))"
 for bad in '<CompleteMultipartUpload><Part><PartNumber>1</PartNumber>' \
