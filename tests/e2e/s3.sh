@@ -365,3 +365,11 @@ s3 alice DELETE "/$B"
 expect_status 204 "DeleteBucket when empty"
 s3 alice HEAD "/$B"
 expect_status 404 "and it is gone"
+
+# ---- MANAGER_S3_PORT=0: no S3 listener, the REST API as before ------------------
+OLD_S3_PORT=$MANAGER_S3_PORT
+export MANAGER_S3_PORT=0
+stack_restart_services
+check '! curl -s -o /dev/null --max-time 5 --cacert "$CA" --cert "$T_DIR/apps/alice.pem" --key "$T_DIR/apps/alice.key" "https://127.0.0.1:$OLD_S3_PORT/"' "MANAGER_S3_PORT=0: nothing listens on the S3 port"
+api GET /healthz
+expect_status 200 "and the REST API is up"
