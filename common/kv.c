@@ -638,7 +638,13 @@ kv_ping(void)
 	redisReply *r;
 	mgr_err rv;
 
-	if ((rv = kv_cmd(&r, "PING")) != MGR_OK)
+	/* A connection Redis closed while it was idle (a restart, CLIENT
+	 * KILL, a timeout) fails its next command once and is dropped; PING
+	 * can be sent again at once, on a new one, so that "ping" (readyz)
+	 * says whether Redis is reachable now, not whether it was. */
+	if ((rv = kv_cmd(&r, "PING")) == MGR_EUNAVAIL)
+		rv = kv_cmd(&r, "PING");
+	if (rv != MGR_OK)
 		return (rv);
 	freeReplyObject(r);
 	return (MGR_OK);

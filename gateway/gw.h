@@ -182,6 +182,10 @@ void gw_route_handler(const struct gw_front *const *fronts, struct gw_handler *o
 void gw_req_init(struct gw_req *r, struct MHD_Connection *conn,
     const char *method, const char *url);
 void gw_req_fini(struct gw_req *r);
+/* The checks of every request before anything else looks at it: header
+ * names are tokens, values hold no control character but HTAB, query
+ * arguments are well percent-encoded (MGR_EINVAL with r->errmsg). */
+mgr_err gw_request_wellformed(struct gw_req *r);
 int64_t gw_now_us(void); /* monotonic */
 
 /* Replies (reply.c). Each queues exactly one response; the first one wins. */

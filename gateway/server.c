@@ -208,6 +208,21 @@ query_check(void *cls, enum MHD_ValueKind kind, const char *key,
 	return (MHD_YES);
 }
 
+mgr_err
+gw_request_wellformed(struct gw_req *r)
+{
+	int bad_hdr = 0, bad_query = 0;
+
+	MHD_get_connection_values_n(r->conn, MHD_HEADER_KIND, header_check, &bad_hdr);
+	MHD_get_connection_values_n(r->conn, MHD_GET_ARGUMENT_KIND, query_check,
+	    &bad_query);
+	if (bad_hdr)
+		return (gw_fail(r, MGR_EINVAL, "malformed header"));
+	if (bad_query)
+		return (gw_fail(r, MGR_EINVAL, "badly percent-encoded query"));
+	return (MGR_OK);
+}
+
 /* Checks that come before any body byte is read. */
 static mgr_err
 request_begin(struct gw_req *r)

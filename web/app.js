@@ -140,6 +140,24 @@ async function publicText(path) {
 	return text;
 }
 
+// The S3 endpoint (api/s3.md) on the host this page came from: the gateway
+// names its S3 port in a header of the console's files; null when it has
+// none (MANAGER_S3_PORT=0).
+let s3EndpointCache;
+async function s3Endpoint() {
+	if (s3EndpointCache !== undefined)
+		return s3EndpointCache;
+	try {
+		const resp = await fetch('/', {credentials: 'omit', cache: 'no-store'});
+		const port = resp.headers.get('X-Manager-S3-Port');
+		s3EndpointCache = port && /^[0-9]+$/.test(port)
+		    ? `https://${location.hostname}:${port}` : null;
+	} catch (e) {
+		return null; // asked again next time
+	}
+	return s3EndpointCache;
+}
+
 function download(name, text, type) {
 	const url = URL.createObjectURL(new Blob([text], {type}));
 	const a = h('a', {href: url, download: name, hidden: true});
@@ -518,8 +536,10 @@ function handoverPanel(acc, password, templates) {
 	        h('button', {type: 'button', class: 'primary', id: 'ho-download', onclick: () => {
 	            act(panel, box, 'Bundle', async () => {
 	                const ca = await publicText('/ca/certificate');
+	                const s3 = await s3Endpoint();
 	                const bundle = {
 	                    manager_url: location.origin,
+	                    s3_url: s3,
 	                    account_id: acc.id,
 	                    account_name: acc.name,
 	                    username: acc.username,
@@ -911,11 +931,15 @@ async function renderVaults(seq) {
 	const main = view('Vaults', loading());
 	try {
 		const vaults = await apiAll('/vaults', 'vaults');
+		const s3 = await s3Endpoint();
 		if (seq !== viewSeq)
 			return;
 		main.replaceChildren(h('h1', {}, 'Vaults'),
 		    h('p', {class: 'muted'}, 'Locked vaults: metadata only. Their objects belong to ' +
 		        'the owning application and are not readable here.'),
+		    s3 ? h('p', {class: 'muted', id: 'vault-s3'}, 'Applications also reach their vaults ' +
+		        'as S3 buckets (path style, client certificate): ',
+		        h('span', {class: 'mono'}, `${s3}/{vault}/{key}`)) : null,
 		    h('div', {id: 'vault-list'}, table([
 			{label: 'Name', cls: 'mono', get: (v) => v.name},
 			{label: 'ID', cls: 'mono', get: (v) => v.id},

@@ -3,6 +3,7 @@
  * API calls carry the administrator's Basic credentials. */
 #include "gateway/gw.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "gateway/console_assets.h"
@@ -40,6 +41,14 @@ reply_asset(struct gw_req *r, const char *name)
 	MHD_add_response_header(resp, "X-Frame-Options", "DENY");
 	MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
 	MHD_add_response_header(resp, "Cross-Origin-Opener-Policy", "same-origin");
+	/* The S3 listener's port, for the vault pages and the hand-over
+	 * bundle (the host is the one the browser reached). */
+	if (gw.cfg.s3_port != 0) {
+		char port[16];
+
+		snprintf(port, sizeof(port), "%d", gw.cfg.s3_port);
+		MHD_add_response_header(resp, "X-Manager-S3-Port", port);
+	}
 	return (gw_reply_response(r, 200, resp));
 }
 

@@ -478,6 +478,15 @@ request_begin(struct s3_req *q)
 	const char *host = s3_header(q, MHD_HTTP_HEADER_HOST);
 	mgr_err rv;
 
+	if (gw_request_wellformed(&q->r) != MGR_OK) {
+		char why[sizeof(q->r.errmsg)];
+
+		snprintf(why, sizeof(why), "%s", q->r.errmsg);
+		if ((rv = caller_check(q)) != MGR_OK)
+			return (rv);
+		return (s3_fail(q, "InvalidArgument", "%s", why));
+	}
+
 	if (s3_split(host, gw.cfg.s3_domain, q->r.url, q->bucket, q->key,
 	        &q->keylen) != MGR_OK) {
 		/* The caller first: a stranger learns nothing of the wire. */

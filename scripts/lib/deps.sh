@@ -23,10 +23,21 @@ command -v npm >/dev/null 2>&1 || MGR_PACKAGES="$MGR_PACKAGES npm"
 # scripts/fuzz (not scripts/test) adds these: libFuzzer needs clang.
 MGR_FUZZ_PACKAGES="clang libclang-rt-14-dev"
 
+# tests/e2e/image.sh alone needs these (it installs them when missing): it
+# builds deploy/docker/Dockerfile with podman on a Debian base that
+# debootstrap makes from the machine's mirror, and runs the image's
+# processes with buildah.
+MGR_IMAGE_PACKAGES="podman buildah debootstrap"
+
 # Installs what is missing (as root), or prints the one apt-get line and fails.
 mgr_install_deps() {
+  mgr_install_packages $MGR_PACKAGES
+}
+
+# mgr_install_packages PACKAGE...: the same for these packages.
+mgr_install_packages() {
   local missing="" p
-  for p in $MGR_PACKAGES; do
+  for p in "$@"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
       missing="$missing $p"
   done

@@ -148,6 +148,9 @@ async function run(ctx) {
 	ok(bundle.account_id === accId && bundle.username === accUser && bundle.password === accPass,
 	    'bundle holds the account ID and the temporary credentials');
 	ok(bundle.vault_template_id === tplId, 'bundle holds the template ID');
+	ok(process.env.MANAGER_S3_PORT === undefined || process.env.MANAGER_S3_PORT === '0' ||
+	    bundle.s3_url === `https://127.0.0.1:${process.env.MANAGER_S3_PORT}`,
+	    `bundle names the S3 endpoint (${bundle.s3_url})`);
 	ok(bundle.ca_certificate === caPem && /BEGIN CERTIFICATE/.test(caPem),
 	    'bundle holds the Manager CA certificate');
 
@@ -297,6 +300,9 @@ async function run(ctx) {
 	const vRow = page.locator('#vault-list tbody tr').filter({hasText: vaultName});
 	await vRow.waitFor();
 	ok((await vRow.innerText()).includes(accId), 'vault listed with its owner');
+	if (process.env.MANAGER_S3_PORT && process.env.MANAGER_S3_PORT !== '0')
+		ok((await text(page, '#vault-s3')).includes(`:${process.env.MANAGER_S3_PORT}/{vault}/{key}`),
+		    'the vaults page names the S3 endpoint');
 	await shot(page, '10-vaults');
 
 	// Dashboard: counts and the chart.

@@ -83,6 +83,8 @@ api GET /api/v1/accounts -u "admin:wrong-$RANDOM"; expect_status 401 "a wrong pa
 # their broken connections (and reconnect; that first command's request
 # fails, so not every request below succeeds).
 redis-cli -p "$MGR_REDIS_PORT" CLIENT KILL TYPE normal >/dev/null
+# readyz's ping goes out again on a new connection: ready at once.
+api GET /readyz; expect_status 200 "readyz right after Redis dropped every connection"
 for _ in 1 2 3 4 5 6; do
   api GET /api/v1/accounts -u "$ADMIN"
   app_api alice GET /api/v1/vaults/metrics-vault/objects/one.bin

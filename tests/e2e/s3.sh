@@ -183,6 +183,12 @@ check '[ "$ST" = 200 ] && [ "$(grep -o "<Prefix>z/</Prefix>" <<<"$BODY" | wc -l)
 for k in "$LONGK" z/a; do s3 alice DELETE "/$B/$k"; done
 s3 alice GET "/$B?list-type=2&max-keys=0"
 check '[ "$ST" = 200 ] && grep -q "<KeyCount>0</KeyCount>" <<<"$BODY" && grep -q "<IsTruncated>false</IsTruncated>" <<<"$BODY"' "max-keys=0: nothing, not truncated"
+s3 alice GET "/$B?prefix=%zz"
+expect_s3 400 InvalidArgument "a badly encoded query argument"
+s3 alice PUT "/$B/ctl" --data-binary x -H "$(printf 'x-amz-meta-a: b\001c')"
+expect_s3 400 InvalidArgument "a control character in a header"
+s3 alice HEAD "/$B/ctl"
+expect_status 404 "and nothing stored"
 s3 alice GET "/$B?max-keys=x"
 expect_s3 400 InvalidArgument "a bad max-keys"
 s3 alice HEAD "/$B/dir/obj.bin"
@@ -359,3 +365,11 @@ s3 alice DELETE "/$B"
 expect_status 204 "DeleteBucket when empty"
 s3 alice HEAD "/$B"
 expect_status 404 "and it is gone"
+
+# ---- MANAGER_S3_PORT=0: no S3 listener, the REST API as before ------------------
+OLD_S3_PORT=$MANAGER_S3_PORT
+export MANAGER_S3_PORT=0
+stack_restart_services
+check '! curl -s -o /dev/null --max-time 5 --cacert "$CA" --cert "$T_DIR/apps/alice.pem" --key "$T_DIR/apps/alice.key" "https://127.0.0.1:$OLD_S3_PORT/"' "MANAGER_S3_PORT=0: nothing listens on the S3 port"
+api GET /healthz
+expect_status 200 "and the REST API is up"
