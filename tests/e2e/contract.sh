@@ -292,7 +292,8 @@ kill -TERM "$DPID" 2>/dev/null; wait "$DPID" 2>/dev/null
 # MANAGER_HTTPS_PORT unset: 8443 (a second gateway of this stack, when the
 # port is free on this machine).
 if ! (exec 3<>/dev/tcp/127.0.0.1/8443) 2>/dev/null; then
-  ( exec env -u MANAGER_HTTPS_PORT "$MGR_BIN/gateway/mgr-gateway" >>"$MANAGER_DATA_DIR/logs/gateway8443.log" 2>&1 ) &
+  # Its S3 listener off: the stack's gateway holds MANAGER_S3_PORT.
+  ( exec env -u MANAGER_HTTPS_PORT MANAGER_S3_PORT=0 "$MGR_BIN/gateway/mgr-gateway" >>"$MANAGER_DATA_DIR/logs/gateway8443.log" 2>&1 ) &
   GPID=$!
   MGR_PIDS="$MGR_PIDS $GPID"
   mgr_wait "curl -sf --cacert '$CA' https://127.0.0.1:8443/healthz" 20
