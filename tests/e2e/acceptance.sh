@@ -607,7 +607,7 @@ err 401 unauthenticated "temp credentials on devices"
 # ============================ Vault templates ===============================
 api_json POST /api/v1/vault-templates '{"name":"acc-tpl","kind":"vault","quota_bytes":2000}' -u "$ADMIN"
 expect_status 201 "template"
-check 'keys_are "$BODY" "id name kind quota_bytes" && [[ $(jfield id) == tpl_* ]] && [ "$(jfield quota_bytes)" = 2000 ]' "template members"
+check 'keys_are "$BODY" "id name kind quota_bytes default" && [[ $(jfield id) == tpl_* ]] && [ "$(jfield quota_bytes)" = 2000 ] && [ "$(jfield default)" = false ]' "template members (v2: default)"
 TV=$(jfield id)
 api_json POST /api/v1/vault-templates '{"name":"acc-tpl-big","kind":"vault"}' -u "$ADMIN"
 expect_status 201 "template without quota"; TB=$(jfield id)

@@ -99,6 +99,7 @@ ROUTES=(
   "DELETE /api/v1/devices/dev_nosuch - 1 1 0"
   "POST /api/v1/vault-templates {} 1 0 0"
   "GET /api/v1/vault-templates - 1 1 1"
+  "PATCH /api/v1/vault-templates/tpl_nosuch {} 1 0 0"
   "GET /api/v1/vaults - 1 1 1"
   "GET /api/v1/vaults/nosuch-vault - 1 1 1"
   "DELETE /api/v1/vaults/nosuch-vault - 1 0 0"
@@ -148,7 +149,7 @@ done
 # own-password / vault-data checks): the role table's routes, from its source.
 TABLE=$(sed -n 's/^\t{"[a-z_.]*", "\([A-Z]*\)", "\([^"]*\)".*/\1 \2/p' "$MGR_ROOT/gateway/roles.c" | sort)
 COVERED=$( (for row in "${ROUTES[@]}"; do read -r m p _ <<<"$row"; p=${p%%\?*}; echo "$m $p"; done
-  echo "PUT /api/v1/admins/{}/password") | sed -E 's#/(acc_nosuch|dev_nosuch|nosuch-vault|nosuch)(/|$)#/{}\2#' | sort)
+  echo "PUT /api/v1/admins/{}/password") | sed -E 's#/(acc_nosuch|dev_nosuch|tpl_nosuch|nosuch-vault|nosuch)(/|$)#/{}\2#' | sort)
 MISSING=$(comm -23 <(echo "$TABLE" | grep -v '/objects\|^POST /api/v1/vaults$\|^PATCH /api/v1/vaults/{}$\|^PUT /api/v1/vaults/{}$') <(echo "$COVERED"))
 check '[ -z "$MISSING" ]' "every role-table route is walked here (missing: $MISSING)"
 
