@@ -66,8 +66,8 @@ s3_query(struct s3_req *q, const char *name)
 	return (gw_query(&q->r, name));
 }
 
-mgr_err
-s3_fail(struct s3_req *q, const char *code, const char *fmt, ...)
+void
+s3_fail_set(struct s3_req *q, const char *code, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -75,7 +75,6 @@ s3_fail(struct s3_req *q, const char *code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(q->r.errmsg, sizeof(q->r.errmsg), fmt, ap);
 	va_end(ap);
-	return (MGR_EINVAL);
 }
 
 mgr_err

@@ -103,10 +103,13 @@ const char *s3_header(struct s3_req *q, const char *name);
  * decoded value (NULL when absent or valueless). */
 int s3_has_query(struct s3_req *q, const char *name);
 const char *s3_query(struct s3_req *q, const char *name);
-/* Sets the S3 code and message of the error; returns MGR_EINVAL (any
- * error: the code decides the reply). */
-mgr_err s3_fail(struct s3_req *q, const char *code, const char *fmt, ...)
+/* Sets the S3 code and message of the error; is MGR_EINVAL (any error:
+ * the code decides the reply). A macro, so that the compiler sees the
+ * constant: a helper that fails through it leaves its out-parameters
+ * unset, and gcc -O3 would otherwise warn that its callers use them. */
+void s3_fail_set(struct s3_req *q, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+#define s3_fail(...) (s3_fail_set(__VA_ARGS__), MGR_EINVAL)
 /* Queues resp with S3's headers (x-amz-request-id). */
 mgr_err s3_reply(struct s3_req *q, int status, struct MHD_Response *resp);
 mgr_err s3_reply_empty(struct s3_req *q, int status);
