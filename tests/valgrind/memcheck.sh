@@ -38,7 +38,7 @@ print(walk)
 print('curl -sf --cacert "$CA" -u "admin:$ADMIN_PW" -X POST "$MGR/api/v1/accounts/$ACCOUNT/enable" >/dev/null')
 print('echo "$ACCOUNT" > account.id')
 PY
-out=$(cd "$WORK" && MGR="$URL" CA="$CA" ADMIN_PW="$MANAGER_ADMIN_PASSWORD" bash "$WORK/walkthrough.sh" 2>&1)
+out=$(cd "$WORK" && MGR="$URL" S3="https://127.0.0.1:$MANAGER_S3_PORT" CA="$CA" ADMIN_PW="$MANAGER_ADMIN_PASSWORD" bash "$WORK/walkthrough.sh" 2>&1)
 rc=$?
 check '[ $rc -eq 0 ]' "the walk-through runs with every process under valgrind"
 [ $rc -eq 0 ] || { echo "--- walk-through output ---"; echo "$out" | tail -30; } >&2
