@@ -55,10 +55,10 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
-#define LG_RBUF		(64 * 1024)
-#define LG_MAX_HDRS	32
-#define LG_INLINE_BODY	(16 * 1024)	/* bodies up to this go in one write */
-#define LG_SAMPLE	300
+#define LG_RBUF (64 * 1024)
+#define LG_MAX_HDRS 32
+#define LG_INLINE_BODY (16 * 1024) /* bodies up to this go in one write */
+#define LG_SAMPLE 300
 
 /* ---- options and shared state ---- */
 
@@ -66,20 +66,20 @@ enum tok_kind { TK_LIT, TK_N, TK_NMOD, TK_C, TK_I, TK_ID, TK_T, TK_LINE };
 
 struct tok {
 	enum tok_kind kind;
-	const char *s;		/* TK_LIT */
+	const char *s; /* TK_LIT */
 	size_t len;
-	uint64_t mod;		/* TK_NMOD; TK_LINE: the field (0: the line) */
+	uint64_t mod; /* TK_NMOD; TK_LINE: the field (0: the line) */
 };
 
 struct tmpl {
 	struct tok *toks;
 	size_t ntoks;
-	int is_static;		/* no substitutions */
+	int is_static; /* no substitutions */
 };
 
 struct ident {
 	X509 *cert;
-	STACK_OF(X509) *chain;
+	STACK_OF(X509) * chain;
 	EVP_PKEY *key;
 	char id[256];
 };
@@ -96,34 +96,34 @@ static struct {
 	double duration, warmup;
 	const char *method;
 	struct tmpl path;
-	struct lines paths;	/* -p FILE: one path per request, in turn */
+	struct lines paths; /* -p FILE: one path per request, in turn */
 	const char *body_file;
-	const unsigned char *body;	/* raw body (-b) */
+	const unsigned char *body; /* raw body (-b) */
 	size_t body_len;
-	struct tmpl body_tmpl;	/* -B/-T */
+	struct tmpl body_tmpl; /* -B/-T */
 	int has_body_tmpl;
 	const char *content_type;
-	char *headers;		/* extra header lines, CRLF-terminated */
+	char *headers; /* extra header lines, CRLF-terminated */
 	size_t headers_len;
-	struct tmpl hdr_tmpl;	/* the same, when it has substitutions */
+	struct tmpl hdr_tmpl; /* the same, when it has substitutions */
 	const char *cafile, *cert, *key, *idfile, *id;
 	struct lines linefile;
 	int lines_wrap;
 	int64_t time_base, time_step;
 	int verbose;
-	const char *expect;	/* -e: a 2xx body must contain this */
+	const char *expect; /* -e: a 2xx body must contain this */
 	struct ident *idents;
 	size_t nidents;
 	SSL_CTX *ctx;
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
-	int head;		/* method HEAD: no body in the response */
+	int head; /* method HEAD: no body in the response */
 } opt;
 
 static atomic_uint_fast64_t g_counter;
 static atomic_uint_fast64_t g_line;
-static atomic_int g_stop;		/* set when -L lines run out */
-static atomic_uint_fast64_t g_stop_at;	/* monotonic ns when they ran out */
+static atomic_int g_stop;              /* set when -L lines run out */
+static atomic_uint_fast64_t g_stop_at; /* monotonic ns when they ran out */
 static uint64_t g_t0, g_t_warm, g_t_end;
 static pthread_mutex_t g_sample_mu = PTHREAD_MUTEX_INITIALIZER;
 static char g_sample[LG_SAMPLE + 1];
@@ -234,7 +234,8 @@ read_lines(const char *path, struct lines *out)
 		if (i > start) {
 			if (out->n == cap) {
 				cap = cap ? cap * 2 : 1024;
-				if ((out->v = realloc(out->v, cap * sizeof(*out->v))) == NULL)
+				if ((out->v = realloc(out->v, cap * sizeof(*out->v))) ==
+				    NULL)
 					die("out of memory");
 			}
 			out->v[out->n++] = copy + start;
@@ -258,7 +259,7 @@ tmpl_parse(struct tmpl *t, const char *s)
 	if ((t->toks = calloc(cap, sizeof(*t->toks))) == NULL)
 		die("out of memory");
 	for (;;) {
-		struct tok k = { TK_LIT, NULL, 0, 0 };
+		struct tok k = {TK_LIT, NULL, 0, 0};
 		const char *end = NULL;
 
 		if (*p == '{' && (end = strchr(p, '}')) != NULL) {
@@ -288,21 +289,23 @@ tmpl_parse(struct tmpl *t, const char *s)
 				k.mod = strtoull(in + 5, NULL, 10);
 				if (k.mod == 0)
 					die("bad {line:K} in template (fields count from 1)");
-			}
-			else
-				end = NULL;	/* not ours: literal text */
+			} else
+				end = NULL; /* not ours: literal text */
 		}
 		if (*p == '\0' || end != NULL) {
 			if (p > lit) {
 				if (t->ntoks + 2 > cap &&
-				    (t->toks = realloc(t->toks, (cap *= 2) * sizeof(*t->toks))) == NULL)
+				    (t->toks = realloc(t->toks,
+				         (cap *= 2) * sizeof(*t->toks))) == NULL)
 					die("out of memory");
-				t->toks[t->ntoks++] = (struct tok){ TK_LIT, lit, (size_t)(p - lit), 0 };
+				t->toks[t->ntoks++] = (struct tok){TK_LIT, lit,
+				    (size_t)(p - lit), 0};
 			}
 			if (*p == '\0')
 				break;
 			if (t->ntoks + 2 > cap &&
-			    (t->toks = realloc(t->toks, (cap *= 2) * sizeof(*t->toks))) == NULL)
+			    (t->toks = realloc(t->toks, (cap *= 2) * sizeof(*t->toks))) ==
+			        NULL)
 				die("out of memory");
 			t->toks[t->ntoks++] = k;
 			t->is_static = 0;
@@ -315,11 +318,11 @@ tmpl_parse(struct tmpl *t, const char *s)
 }
 
 struct req_ctx {
-	uint64_t n;		/* global counter value of this request */
+	uint64_t n; /* global counter value of this request */
 	int conn;
-	uint64_t i;		/* per-connection counter */
+	uint64_t i; /* per-connection counter */
 	const struct ident *ident;
-	const char *line;	/* this request's -L line, once taken */
+	const char *line; /* this request's -L line, once taken */
 };
 
 /* Field k (1-based) of a tab-separated line into out; "" past the end. */
@@ -366,7 +369,8 @@ tmpl_expand(const struct tmpl *t, struct req_ctx *r, struct dbuf *out)
 			dbuf_add(out, r->ident->id, strlen(r->ident->id));
 			break;
 		case TK_T: {
-			time_t tt = (time_t)(opt.time_base + (int64_t)r->i * opt.time_step);
+			time_t tt = (time_t)(opt.time_base +
+			    (int64_t)r->i * opt.time_step);
 			struct tm tm;
 			char ts[32];
 
@@ -398,8 +402,15 @@ tmpl_expand(const struct tmpl *t, struct req_ctx *r, struct dbuf *out)
 /* ---- connections ---- */
 
 enum cstate { CS_IDLE, CS_CONNECTING, CS_HANDSHAKE, CS_WRITE, CS_READ, CS_DONE };
-enum rstate { RS_HEAD, RS_BODY, RS_UNTIL_CLOSE, RS_CHUNK_SIZE, RS_CHUNK_DATA,
-	RS_CHUNK_CRLF, RS_TRAILER };
+enum rstate {
+	RS_HEAD,
+	RS_BODY,
+	RS_UNTIL_CLOSE,
+	RS_CHUNK_SIZE,
+	RS_CHUNK_DATA,
+	RS_CHUNK_CRLF,
+	RS_TRAILER
+};
 
 struct stats {
 	uint32_t *lat_us;
@@ -417,8 +428,8 @@ struct conn {
 	uint64_t seq;
 	uint64_t retry_at;
 	/* request */
-	struct dbuf req;	/* header (and small body) */
-	struct dbuf tbody;	/* expanded body template, if large */
+	struct dbuf req;   /* header (and small body) */
+	struct dbuf tbody; /* expanded body template, if large */
 	const unsigned char *body;
 	size_t body_len;
 	size_t off_hdr, off_body;
@@ -430,7 +441,7 @@ struct conn {
 	enum rstate rs;
 	int status, close_after, sampling;
 	int64_t remain;
-	struct dbuf acc;	/* body kept for -e (first 64 KiB) */
+	struct dbuf acc; /* body kept for -e (first 64 KiB) */
 };
 
 struct worker {
@@ -450,7 +461,8 @@ stats_lat(struct stats *s, uint64_t ns)
 
 	if (s->nlat == s->caplat) {
 		s->caplat = s->caplat ? s->caplat * 2 : 65536;
-		if ((s->lat_us = realloc(s->lat_us, s->caplat * sizeof(*s->lat_us))) == NULL)
+		if ((s->lat_us = realloc(s->lat_us, s->caplat * sizeof(*s->lat_us))) ==
+		    NULL)
 			die("out of memory");
 	}
 	s->lat_us[s->nlat++] = us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
@@ -526,7 +538,7 @@ req_build(struct conn *c)
 {
 	struct req_ctx r;
 	const char *path;
-	struct dbuf pathbuf = { 0 }, hdrbuf = { 0 };
+	struct dbuf pathbuf = {0}, hdrbuf = {0};
 	int rv = -1;
 
 	r.n = atomic_fetch_add(&g_counter, 1);
@@ -827,7 +839,8 @@ conn_drive(struct worker *w, struct conn *c)
 			int err = 0;
 			socklen_t len = sizeof(err);
 
-			if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0) {
+			if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 ||
+			    err != 0) {
 				w->st.err_connect++;
 				conn_reset(w, c, 1);
 				return;
@@ -836,13 +849,13 @@ conn_drive(struct worker *w, struct conn *c)
 				die("SSL_new");
 			if (c->ident != NULL &&
 			    (SSL_use_certificate(c->ssl, c->ident->cert) != 1 ||
-			    SSL_use_PrivateKey(c->ssl, c->ident->key) != 1 ||
-			    (c->ident->chain != NULL &&
-			    SSL_set1_chain(c->ssl, c->ident->chain) != 1)))
+			        SSL_use_PrivateKey(c->ssl, c->ident->key) != 1 ||
+			        (c->ident->chain != NULL &&
+			            SSL_set1_chain(c->ssl, c->ident->chain) != 1)))
 				die("cannot use the client certificate %s", c->ident->id);
 			SSL_set_fd(c->ssl, c->fd);
-			if (inet_pton(AF_INET, opt.host, &(struct in_addr){ 0 }) != 1 &&
-			    inet_pton(AF_INET6, opt.host, &(struct in6_addr){ 0 }) != 1)
+			if (inet_pton(AF_INET, opt.host, &(struct in_addr){0}) != 1 &&
+			    inet_pton(AF_INET6, opt.host, &(struct in6_addr){0}) != 1)
 				SSL_set_tlsext_host_name(c->ssl, opt.host);
 			c->st = CS_HANDSHAKE;
 			break;
@@ -898,7 +911,8 @@ conn_drive(struct worker *w, struct conn *c)
 			return;
 		}
 		case CS_READ: {
-			int r = SSL_read(c->ssl, c->in + c->in_len, (int)(sizeof(c->in) - c->in_len));
+			int r = SSL_read(c->ssl, c->in + c->in_len,
+			    (int)(sizeof(c->in) - c->in_len));
 			int done;
 
 			if (r > 0) {
@@ -1002,7 +1016,8 @@ parse_url(const char *url)
 		    (int)((colon ? colon : e) - h), h);
 	}
 	if (colon != NULL && *colon == ':')
-		snprintf(opt.port, sizeof(opt.port), "%.*s", (int)(e - colon - 1), colon + 1);
+		snprintf(opt.port, sizeof(opt.port), "%.*s", (int)(e - colon - 1),
+		    colon + 1);
 	else
 		snprintf(opt.port, sizeof(opt.port), "443");
 	if (*e == '/' && opt.path.toks == NULL)
@@ -1059,7 +1074,8 @@ load_idents(void)
 	} else if (opt.cert != NULL) {
 		if ((opt.idents = calloc(1, sizeof(*opt.idents))) == NULL)
 			die("out of memory");
-		load_ident(&opt.idents[0], opt.cert, opt.key ? opt.key : opt.cert, opt.id);
+		load_ident(&opt.idents[0], opt.cert, opt.key ? opt.key : opt.cert,
+		    opt.id);
 		opt.nidents = 1;
 	}
 }
@@ -1069,8 +1085,9 @@ setup_tls(void)
 {
 	if ((opt.ctx = SSL_CTX_new(TLS_client_method())) == NULL)
 		die("SSL_CTX_new");
-	SSL_CTX_set_mode(opt.ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
-	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
+	SSL_CTX_set_mode(opt.ctx,
+	    SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+	        SSL_MODE_RELEASE_BUFFERS);
 	SSL_CTX_set_session_cache_mode(opt.ctx, SSL_SESS_CACHE_OFF);
 	if (opt.cafile != NULL) {
 		X509_VERIFY_PARAM *vp = SSL_CTX_get0_param(opt.ctx);
@@ -1125,23 +1142,23 @@ static void
 usage(void)
 {
 	fprintf(stderr,
-"usage: loadgen [options] https://HOST:PORT[/PATH]\n"
-"  -c N            connections (16)            -t N   threads (2)\n"
-"  -d SEC          measured duration (10)      -w SEC warm-up, not counted (2)\n"
-"  -m METHOD       GET (default), PUT, POST, HEAD, ...\n"
-"  -P TEMPLATE     path template (overrides the URL's path)\n"
-"  -p FILE         a file of paths, one per request in turn\n"
-"  -b FILE         raw request body (any size)\n"
-"  -B TEMPLATE     request body template      -T FILE  body template from a file\n"
-"  -L FILE         lines for {line}, each used once (--wrap to reuse)\n"
-"  -H 'K: V'       extra header (repeatable)   -y TYPE Content-Type of the body\n"
-"  --cacert FILE   verify the server           --cert FILE --key FILE  client cert\n"
-"  --id ID         {id} for --cert             -I FILE lines 'CERT KEY ID', conn i uses i %% n\n"
-"  --time-base EPOCH --time-step SEC            {t} = base + {i} * step (now+1d, 60)\n"
-"  -e STRING       count 2xx responses whose body lacks STRING (mismatch=)\n"
-"  -v              verbose errors\n"
-"templates (path, body, -H): {n} {n:K} {c} {i} {id} {t} {line} {line:K}\n"
-"  {line:K}: field K (from 1, tab-separated) of the request's one -L line\n");
+	    "usage: loadgen [options] https://HOST:PORT[/PATH]\n"
+	    "  -c N            connections (16)            -t N   threads (2)\n"
+	    "  -d SEC          measured duration (10)      -w SEC warm-up, not counted (2)\n"
+	    "  -m METHOD       GET (default), PUT, POST, HEAD, ...\n"
+	    "  -P TEMPLATE     path template (overrides the URL's path)\n"
+	    "  -p FILE         a file of paths, one per request in turn\n"
+	    "  -b FILE         raw request body (any size)\n"
+	    "  -B TEMPLATE     request body template      -T FILE  body template from a file\n"
+	    "  -L FILE         lines for {line}, each used once (--wrap to reuse)\n"
+	    "  -H 'K: V'       extra header (repeatable)   -y TYPE Content-Type of the body\n"
+	    "  --cacert FILE   verify the server           --cert FILE --key FILE  client cert\n"
+	    "  --id ID         {id} for --cert             -I FILE lines 'CERT KEY ID', conn i uses i %% n\n"
+	    "  --time-base EPOCH --time-step SEC            {t} = base + {i} * step (now+1d, 60)\n"
+	    "  -e STRING       count 2xx responses whose body lacks STRING (mismatch=)\n"
+	    "  -v              verbose errors\n"
+	    "templates (path, body, -H): {n} {n:K} {c} {i} {id} {t} {line} {line:K}\n"
+	    "  {line:K}: field K (from 1, tab-separated) of the request's one -L line\n");
 	exit(2);
 }
 
@@ -1149,16 +1166,16 @@ int
 main(int argc, char **argv)
 {
 	static const struct option lopts[] = {
-		{ "cacert", required_argument, NULL, 1 },
-		{ "cert", required_argument, NULL, 2 },
-		{ "key", required_argument, NULL, 3 },
-		{ "id", required_argument, NULL, 4 },
-		{ "time-base", required_argument, NULL, 5 },
-		{ "time-step", required_argument, NULL, 6 },
-		{ "wrap", no_argument, NULL, 7 },
-		{ NULL, 0, NULL, 0 },
+	    {"cacert", required_argument, NULL, 1},
+	    {"cert", required_argument, NULL, 2},
+	    {"key", required_argument, NULL, 3},
+	    {"id", required_argument, NULL, 4},
+	    {"time-base", required_argument, NULL, 5},
+	    {"time-step", required_argument, NULL, 6},
+	    {"wrap", no_argument, NULL, 7},
+	    {NULL, 0, NULL, 0},
 	};
-	struct dbuf hdrs = { 0 };
+	struct dbuf hdrs = {0};
 	struct worker *ws;
 	struct stats tot;
 	uint32_t *all;
@@ -1175,17 +1192,38 @@ main(int argc, char **argv)
 	opt.method = "GET";
 	opt.time_base = (int64_t)time(NULL) + 86400;
 	opt.time_step = 60;
-	while ((ch = getopt_long(argc, argv, "c:t:d:w:m:P:p:b:B:T:L:H:y:I:ve:", lopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:t:d:w:m:P:p:b:B:T:L:H:y:I:ve:", lopts,
+	            NULL)) != -1) {
 		switch (ch) {
-		case 'c': opt.conns = (int)strtol(optarg, NULL, 10); break;
-		case 't': opt.threads = (int)strtol(optarg, NULL, 10); break;
-		case 'd': opt.duration = strtod(optarg, NULL); break;
-		case 'w': opt.warmup = strtod(optarg, NULL); break;
-		case 'm': opt.method = optarg; break;
-		case 'P': tmpl_parse(&opt.path, optarg); break;
-		case 'p': read_lines(optarg, &opt.paths); break;
-		case 'b': opt.body_file = optarg; opt.body = map_file(optarg, &opt.body_len); break;
-		case 'B': tmpl_parse(&opt.body_tmpl, optarg); opt.has_body_tmpl = 1; break;
+		case 'c':
+			opt.conns = (int)strtol(optarg, NULL, 10);
+			break;
+		case 't':
+			opt.threads = (int)strtol(optarg, NULL, 10);
+			break;
+		case 'd':
+			opt.duration = strtod(optarg, NULL);
+			break;
+		case 'w':
+			opt.warmup = strtod(optarg, NULL);
+			break;
+		case 'm':
+			opt.method = optarg;
+			break;
+		case 'P':
+			tmpl_parse(&opt.path, optarg);
+			break;
+		case 'p':
+			read_lines(optarg, &opt.paths);
+			break;
+		case 'b':
+			opt.body_file = optarg;
+			opt.body = map_file(optarg, &opt.body_len);
+			break;
+		case 'B':
+			tmpl_parse(&opt.body_tmpl, optarg);
+			opt.has_body_tmpl = 1;
+			break;
 		case 'T': {
 			size_t n;
 			const unsigned char *p = map_file(optarg, &n);
@@ -1201,20 +1239,48 @@ main(int argc, char **argv)
 			opt.has_body_tmpl = 1;
 			break;
 		}
-		case 'L': read_lines(optarg, &opt.linefile); break;
-		case 'H': dbuf_add(&hdrs, optarg, strlen(optarg)); dbuf_add(&hdrs, "\r\n", 2); break;
-		case 'y': opt.content_type = optarg; break;
-		case 'I': opt.idfile = optarg; break;
-		case 'v': opt.verbose = 1; break;
-		case 'e': opt.expect = optarg; break;
-		case 1: opt.cafile = optarg; break;
-		case 2: opt.cert = optarg; break;
-		case 3: opt.key = optarg; break;
-		case 4: opt.id = optarg; break;
-		case 5: opt.time_base = strtoll(optarg, NULL, 10); break;
-		case 6: opt.time_step = strtoll(optarg, NULL, 10); break;
-		case 7: opt.lines_wrap = 1; break;
-		default: usage();
+		case 'L':
+			read_lines(optarg, &opt.linefile);
+			break;
+		case 'H':
+			dbuf_add(&hdrs, optarg, strlen(optarg));
+			dbuf_add(&hdrs, "\r\n", 2);
+			break;
+		case 'y':
+			opt.content_type = optarg;
+			break;
+		case 'I':
+			opt.idfile = optarg;
+			break;
+		case 'v':
+			opt.verbose = 1;
+			break;
+		case 'e':
+			opt.expect = optarg;
+			break;
+		case 1:
+			opt.cafile = optarg;
+			break;
+		case 2:
+			opt.cert = optarg;
+			break;
+		case 3:
+			opt.key = optarg;
+			break;
+		case 4:
+			opt.id = optarg;
+			break;
+		case 5:
+			opt.time_base = strtoll(optarg, NULL, 10);
+			break;
+		case 6:
+			opt.time_step = strtoll(optarg, NULL, 10);
+			break;
+		case 7:
+			opt.lines_wrap = 1;
+			break;
+		default:
+			usage();
 		}
 	}
 	if (optind != argc - 1 || opt.conns < 1 || opt.threads < 1 || opt.duration <= 0 ||
@@ -1228,7 +1294,8 @@ main(int argc, char **argv)
 	if (opt.path.is_static && opt.path.ntoks == 0)
 		tmpl_parse(&opt.path, "/");
 	if (opt.duration < 10)
-		fprintf(stderr, "loadgen: note: a duration under 10 s is a smoke test, not a figure\n");
+		fprintf(stderr,
+		    "loadgen: note: a duration under 10 s is a smoke test, not a figure\n");
 	opt.headers = hdrs.p;
 	opt.headers_len = hdrs.len;
 	if (opt.headers_len > 0)
@@ -1258,7 +1325,8 @@ main(int argc, char **argv)
 			c->idx = ci;
 			c->fd = -1;
 			c->st = CS_IDLE;
-			c->ident = opt.nidents ? &opt.idents[(size_t)ci % opt.nidents] : NULL;
+			c->ident = opt.nidents ? &opt.idents[(size_t)ci % opt.nidents]
+			                       : NULL;
 		}
 	}
 	for (int t = 0; t < opt.threads; t++)
@@ -1295,7 +1363,8 @@ main(int argc, char **argv)
 		uint64_t at = atomic_load(&g_stop_at);
 
 		secs = at > g_t_warm ? (double)(at - g_t_warm) / 1e9 : 0;
-		fprintf(stderr, "loadgen: the -L lines ran out after %.2f s of the window\n", secs);
+		fprintf(stderr,
+		    "loadgen: the -L lines ran out after %.2f s of the window\n", secs);
 	}
 	for (k = 0; k < 600; k++) {
 		nreq += tot.status[k];
@@ -1318,7 +1387,7 @@ main(int argc, char **argv)
 		if (tot.status[k])
 			printf(" %zu=%" PRIu64, k, tot.status[k]);
 	printf("\n  errors       connect %" PRIu64 ", tls %" PRIu64 ", io %" PRIu64
-	    ", parse %" PRIu64 "; reconnects %" PRIu64 "\n",
+	       ", parse %" PRIu64 "; reconnects %" PRIu64 "\n",
 	    tot.err_connect, tot.err_tls, tot.err_io, tot.err_parse, tot.reconnects);
 	if (opt.expect != NULL)
 		printf("  expect       %" PRIu64 " of the 2xx bodies lack \"%s\"\n",
@@ -1334,14 +1403,15 @@ main(int argc, char **argv)
 	if (g_sample_status != 0)
 		printf("  first non-2xx (%d): %s\n", g_sample_status, g_sample);
 	printf("RESULT rps=%.1f ok_rps=%.1f good_rps=%.1f p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f max_ms=%.3f"
-	    " requests=%" PRIu64 " ok=%" PRIu64 " non2xx=%" PRIu64 " errors=%" PRIu64
-	    " sent_MBps=%.2f recv_MBps=%.2f secs=%.2f lg_cpu_pct=%.0f mismatch=%" PRIu64 "\n",
+	       " requests=%" PRIu64 " ok=%" PRIu64 " non2xx=%" PRIu64 " errors=%" PRIu64
+	       " sent_MBps=%.2f recv_MBps=%.2f secs=%.2f lg_cpu_pct=%.0f mismatch=%" PRIu64
+	       "\n",
 	    (double)nreq / secs, (double)ok / secs,
 	    (double)(ok - (tot.mismatch < ok ? tot.mismatch : ok)) / secs,
 	    pct(all, nall, 50), pct(all, nall, 90), pct(all, nall, 99),
 	    nall ? all[nall - 1] / 1000.0 : 0, nreq, ok, non2xx,
 	    tot.err_connect + tot.err_tls + tot.err_io + tot.err_parse,
-	    (double)tot.bytes_sent / secs / 1e6, (double)tot.bytes_recv / secs / 1e6, secs,
-	    wall > 0 ? 100 * cpu / wall : 0, tot.mismatch);
+	    (double)tot.bytes_sent / secs / 1e6, (double)tot.bytes_recv / secs / 1e6,
+	    secs, wall > 0 ? 100 * cpu / wall : 0, tot.mismatch);
 	return (nreq > 0 ? 0 : 1);
 }

@@ -41,9 +41,9 @@ main(int argc, char **argv)
 		if (req == NULL || name == NULL || b == NULL ||
 		    EVP_PKEY_keygen(kctx, &key) != 1 ||
 		    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-		    (unsigned char *)cn, -1, -1, 0) != 1 ||
+		        (unsigned char *)cn, -1, -1, 0) != 1 ||
 		    X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC,
-		    (unsigned char *)"mgr-bench", -1, -1, 0) != 1 ||
+		        (unsigned char *)"mgr-bench", -1, -1, 0) != 1 ||
 		    X509_REQ_set_subject_name(req, name) != 1 ||
 		    X509_REQ_set_pubkey(req, key) != 1 ||
 		    X509_REQ_sign(req, key, EVP_sha256()) <= 0 ||

@@ -22,8 +22,8 @@ args_short(const struct args_spec *specs, size_t nspecs, char c)
 }
 
 static int
-args_store(const struct args_spec *s, struct args_val *v, const char *value,
-    char *why, size_t whylen)
+args_store(const struct args_spec *s, struct args_val *v, const char *value, char *why,
+    size_t whylen)
 {
 	v->set = 1;
 	if (s->kind == ARGS_VALUE) {
@@ -41,8 +41,8 @@ args_store(const struct args_spec *s, struct args_val *v, const char *value,
 }
 
 int
-args_parse(const struct args_spec *specs, size_t nspecs, int argc,
-    char *const *argv, struct args *out, char *why, size_t whylen)
+args_parse(const struct args_spec *specs, size_t nspecs, int argc, char *const *argv,
+    struct args *out, char *why, size_t whylen)
 {
 	int only_pos = 0;
 
@@ -90,7 +90,8 @@ args_parse(const struct args_spec *specs, size_t nspecs, int argc,
 			}
 			if (eq != NULL) {
 				if (specs[k].kind == ARGS_FLAG) {
-					snprintf(why, whylen, "--%s takes no value", name);
+					snprintf(why, whylen, "--%s takes no value",
+					    name);
 					return (-1);
 				}
 				value = eq + 1;
@@ -98,8 +99,10 @@ args_parse(const struct args_spec *specs, size_t nspecs, int argc,
 		}
 		if (specs[k].kind != ARGS_FLAG && value == NULL) {
 			if (i + 1 >= argc) {
-				snprintf(why, whylen, "--%s needs a value (%s)", specs[k].name,
-				    specs[k].metavar != NULL ? specs[k].metavar : "VALUE");
+				snprintf(why, whylen, "--%s needs a value (%s)",
+				    specs[k].name,
+				    specs[k].metavar != NULL ? specs[k].metavar
+				                             : "VALUE");
 				return (-1);
 			}
 			value = argv[++i];

@@ -25,8 +25,8 @@ struct args_spec {
 
 struct args_val {
 	int set;
-	const char *value;                   /* ARGS_VALUE */
-	const char *values[ARGS_MAX_MULTI];  /* ARGS_MULTI */
+	const char *value;                  /* ARGS_VALUE */
+	const char *values[ARGS_MAX_MULTI]; /* ARGS_MULTI */
 	size_t n;
 };
 
@@ -41,8 +41,8 @@ struct args {
  * ends the options; "-" alone is positional. Returns 0, or -1 with a one-line
  * reason in why (unknown option, missing value, value given to a flag,
  * repeated too often, too many arguments). */
-int args_parse(const struct args_spec *specs, size_t nspecs, int argc,
-    char *const *argv, struct args *out, char *why, size_t whylen);
+int args_parse(const struct args_spec *specs, size_t nspecs, int argc, char *const *argv,
+    struct args *out, char *why, size_t whylen);
 
 /* Index of option `name` in specs, or -1. */
 int args_index(const struct args_spec *specs, size_t nspecs, const char *name);

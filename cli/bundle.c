@@ -15,8 +15,9 @@ bundle_username_ok(const char *s)
 	size_t n = strlen(s);
 
 	return (n >= 3 && n <= 64 &&
-	    strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	              "0123456789._-") == n);
+	    strspn(s,
+	        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	        "0123456789._-") == n);
 }
 
 int
@@ -33,8 +34,9 @@ bundle_id_ok(const char *s)
 	size_t n = strlen(s);
 
 	return (n > 0 && n <= BUNDLE_ID_MAX &&
-	    strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	              "0123456789_-") == n);
+	    strspn(s,
+	        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	        "0123456789_-") == n);
 }
 
 static int
@@ -48,8 +50,8 @@ url_ok(const char *s)
 
 /* A string member into out; optional members may be absent or null (""). */
 static int
-get_str(json_t *o, const char *name, int required, char *out, size_t outlen,
-    char *why, size_t whylen)
+get_str(json_t *o, const char *name, int required, char *out, size_t outlen, char *why,
+    size_t whylen)
 {
 	json_t *v = json_object_get(o, name);
 	const char *s;
@@ -91,8 +93,7 @@ ca_ok(const char *pem)
 }
 
 int
-bundle_parse(const char *text, size_t len, struct bundle *out, char *why,
-    size_t whylen)
+bundle_parse(const char *text, size_t len, struct bundle *out, char *why, size_t whylen)
 {
 	struct bundle b;
 	json_t *o = NULL, *ca;
@@ -117,10 +118,8 @@ bundle_parse(const char *text, size_t len, struct bundle *out, char *why,
 	    get_str(o, "s3_url", 0, b.s3_url, sizeof(b.s3_url), why, whylen) != 0 ||
 	    get_str(o, "account_id", 1, b.account_id, sizeof(b.account_id), why,
 	        whylen) != 0 ||
-	    get_str(o, "username", 1, b.username, sizeof(b.username), why, whylen) !=
-	        0 ||
-	    get_str(o, "password", 1, b.password, sizeof(b.password), why, whylen) !=
-	        0 ||
+	    get_str(o, "username", 1, b.username, sizeof(b.username), why, whylen) != 0 ||
+	    get_str(o, "password", 1, b.password, sizeof(b.password), why, whylen) != 0 ||
 	    get_str(o, "vault_template_id", 0, b.vault_template_id,
 	        sizeof(b.vault_template_id), why, whylen) != 0 ||
 	    get_str(o, "mirror_template_id", 0, b.mirror_template_id,
@@ -139,7 +138,8 @@ bundle_parse(const char *text, size_t len, struct bundle *out, char *why,
 		goto out;
 	}
 	if (!bundle_username_ok(b.username)) {
-		snprintf(why, whylen, "field \"username\" is not 3 to 64 of [A-Za-z0-9._-]");
+		snprintf(why, whylen,
+		    "field \"username\" is not 3 to 64 of [A-Za-z0-9._-]");
 		goto out;
 	}
 	if (!bundle_password_ok(b.password)) {
@@ -206,8 +206,8 @@ bundle_s3_url(const char *url, char *out, size_t outlen)
 		end = host + strcspn(host, ":/");
 	}
 	hl = (size_t)(end - host);
-	if (hl == 0 || (size_t)snprintf(out, outlen, "https://%.*s:8444", (int)hl,
-	                   host) >= outlen)
+	if (hl == 0 ||
+	    (size_t)snprintf(out, outlen, "https://%.*s:8444", (int)hl, host) >= outlen)
 		return (-1);
 	return (0);
 }

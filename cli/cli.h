@@ -90,15 +90,14 @@ int cli_admin_password(struct cli *c);
 /* One request. path is below base ("/api/v1/..."), already encoded. Returns
  * 0 when an HTTP answer came (any status), -1 with the reason set when none
  * did (connection, TLS, aborted). */
-int http_request(struct cli *c, enum cli_auth auth, const char *method,
-    const char *path, const char *body, size_t body_len, struct http_stream *st,
-    struct http_resp *out);
+int http_request(struct cli *c, enum cli_auth auth, const char *method, const char *path,
+    const char *body, size_t body_len, struct http_stream *st, struct http_resp *out);
 void http_resp_free(struct http_resp *r);
 /* A JSON call: body (not stolen) may be NULL. On a 2xx answer *out gets the
  * parsed body (or NULL for 204) and 0 is returned; otherwise -1 with the
  * reason "METHOD PATH: HTTP 409 conflict: message". status may be NULL. */
-int http_json(struct cli *c, enum cli_auth auth, const char *method,
-    const char *path, json_t *body, long *status, json_t **out);
+int http_json(struct cli *c, enum cli_auth auth, const char *method, const char *path,
+    json_t *body, long *status, json_t **out);
 /* The reason of a non-2xx answer into c->reason. */
 void http_set_error(struct cli *c, const char *method, const char *path,
     const struct http_resp *r);
@@ -109,16 +108,16 @@ void http_reset(struct cli *c);
 int http_escape(const char *s, int keep_slash, char *out, size_t outlen);
 /* Fetches every page of a listing: GET path?after=…, appending the items of
  * member `key` of each page to *out (a new array). */
-int http_list_all(struct cli *c, enum cli_auth auth, const char *path,
-    const char *key, json_t **out);
+int http_list_all(struct cli *c, enum cli_auth auth, const char *path, const char *key,
+    json_t **out);
 /* The same from the page after cursor start ("" for the first). */
-int http_list_from(struct cli *c, enum cli_auth auth, const char *path,
-    const char *key, const char *start, json_t **out);
+int http_list_from(struct cli *c, enum cli_auth auth, const char *path, const char *key,
+    const char *start, json_t **out);
 
 /* ---- the application's directory (state.c) ------------------------------ */
 
 struct app_state {
-	json_t *account;   /* account.json */
+	json_t *account; /* account.json */
 	const char *account_id;
 	struct mgr_buf key_pem, cert_pem, ca_pem;
 };
@@ -139,14 +138,14 @@ int state_write_cert(struct cli *c, const char *pem);
 /* ---- commands ------------------------------------------------------------ */
 
 struct cli_cmd {
-	const char *name;       /* "account create" */
+	const char *name; /* "account create" */
 	int (*run)(struct cli *c, struct args *a);
 	const struct args_spec *opts;
 	size_t nopts;
 	const char *args;    /* positional arguments, for usage */
 	const char *summary; /* one line */
 	size_t min_pos, max_pos;
-	int auth;            /* the credentials it uses (for --help) */
+	int auth; /* the credentials it uses (for --help) */
 };
 
 extern const struct cli_cmd cli_admin_cmds[];
@@ -182,7 +181,7 @@ int cli_random_password(char *out, size_t n);
 int cli_parse_when(const char *s, int64_t *out);
 /* Renews once: the API call, the checks, the write. *changed is 1 when a
  * new certificate was written. expires 0: the server's rule. */
-int cli_renew_once(struct cli *c, struct app_state *s, int64_t expires,
-    int *changed, json_t **answer);
+int cli_renew_once(struct cli *c, struct app_state *s, int64_t expires, int *changed,
+    json_t **answer);
 
 #endif

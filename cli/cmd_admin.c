@@ -71,8 +71,7 @@ split_path(const char *file, char dir[FSX_PATH_MAX], char name[256])
 /* A password from --password, --password-file (or "-" for stdin), else a
  * random one (*generated = 1). */
 static int
-temp_password(struct cli *c, struct args *a, char *out, size_t outlen,
-    int *generated)
+temp_password(struct cli *c, struct args *a, char *out, size_t outlen, int *generated)
 {
 	const char *p = OPT(a, "password"), *f = OPT(a, "password-file");
 	struct mgr_buf b;
@@ -117,12 +116,14 @@ template_found(struct cli *c, json_t *all, const char *id, const char *kind)
 	json_t *t;
 	size_t i;
 
-	json_array_foreach(all, i, t) {
+	json_array_foreach(all, i, t)
+	{
 		if (strcmp(jstr(t, "id"), id) != 0)
 			continue;
 		if (strcmp(jstr(t, "kind"), kind) == 0)
 			return (1);
-		cli_fail(c, "template %s is of kind %s, not %s", id, jstr(t, "kind"), kind);
+		cli_fail(c, "template %s is of kind %s, not %s", id, jstr(t, "kind"),
+		    kind);
 		return (0);
 	}
 	cli_fail(c, "no %s template %s (see mgr template list)", kind, id);
@@ -156,8 +157,8 @@ fetch_ca(struct cli *c, char **out)
 {
 	struct http_resp r;
 
-	if (http_request(c, CLI_AUTH_NONE, "GET", "/api/v1/ca/certificate", NULL, 0,
-	        NULL, &r) != 0)
+	if (http_request(c, CLI_AUTH_NONE, "GET", "/api/v1/ca/certificate", NULL, 0, NULL,
+	        &r) != 0)
 		return (-1);
 	if (r.status != 200 || r.body.data == NULL ||
 	    strstr(r.body.data, "-----BEGIN CERTIFICATE-----") == NULL) {
@@ -181,12 +182,11 @@ make_bundle(struct cli *c, json_t *acct, const char *username, const char *pw,
 		s3[0] = '\0';
 	for (size_t i = 0; vt != NULL && i < vt->n; i++)
 		json_array_append_new(ids, json_string(vt->values[i]));
-	b = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o}",
-	    "url", c->base, "s3_url", s3, "account_id", jstr(acct, "id"),
-	    "account_name", jstr(acct, "name"), "username", username, "password", pw,
-	    "ca_certificate", ca,
-	    "vault_template_id", vt != NULL && vt->n > 0 ? json_string(vt->values[0]) :
-	                                                   json_null(),
+	b = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o}", "url",
+	    c->base, "s3_url", s3, "account_id", jstr(acct, "id"), "account_name",
+	    jstr(acct, "name"), "username", username, "password", pw, "ca_certificate",
+	    ca, "vault_template_id",
+	    vt != NULL && vt->n > 0 ? json_string(vt->values[0]) : json_null(),
 	    "mirror_template_id", mt != NULL ? json_string(mt) : json_null(),
 	    "vault_template_ids", ids);
 	return (b);
@@ -226,8 +226,9 @@ write_bundle(struct cli *c, const char *file, json_t *b)
 
 		text[n] = '\n'; /* the NUL becomes the final newline */
 		/* an empty file is replaced; any other one refused */
-		rv = !bundle_file_free(file) ? MGR_ECONFLICT :
-		    fsx_write_atomic(dir, name, text, n + 1, 0600, access(file, F_OK) != 0);
+		rv = !bundle_file_free(file) ? MGR_ECONFLICT
+		                             : fsx_write_atomic(dir, name, text, n + 1,
+		                                   0600, access(file, F_OK) != 0);
 		text[n] = '\0';
 		if (rv == MGR_ECONFLICT)
 			rc = cli_fail(c, "%s exists; not replaced", file);
@@ -243,8 +244,10 @@ static int
 bundle_target_free(struct cli *c, const char *file)
 {
 	if (file != NULL && strcmp(file, "-") != 0 && !bundle_file_free(file))
-		return (cli_fail(c, "%s exists and is not empty; not replaced (nothing was "
-		    "changed)", file));
+		return (cli_fail(c,
+		    "%s exists and is not empty; not replaced (nothing was "
+		    "changed)",
+		    file));
 	return (EXIT_OK);
 }
 
@@ -301,16 +304,18 @@ c_account_create(struct cli *c, struct args *a)
 	rc = EXIT_FAIL;
 	if (fetch_ca(c, &ca) != 0)
 		goto out;
-	body = json_pack("{s:s, s:s, s:s, s:s}", "name", name, "role", role,
-	    "username", user, "password", pw);
-	if (http_json(c, CLI_AUTH_ADMIN, "POST", "/api/v1/accounts", body, NULL, &acct) != 0)
+	body = json_pack("{s:s, s:s, s:s, s:s}", "name", name, "role", role, "username",
+	    user, "password", pw);
+	if (http_json(c, CLI_AUTH_ADMIN, "POST", "/api/v1/accounts", body, NULL, &acct) !=
+	    0)
 		goto out;
 	b = make_bundle(c, acct, user, pw, ca, vt, mt);
 	if ((rc = write_bundle(c, bfile, b)) != EXIT_OK) {
 		char why[CLI_REASON_MAX];
 
 		snprintf(why, sizeof(why), "%s", c->reason);
-		cli_fail(c, "account %s was created, but its bundle was not written (%.400s); "
+		cli_fail(c,
+		    "account %s was created, but its bundle was not written (%.400s); "
 		    "give it a new password and bundle: mgr account password %s --bundle FILE",
 		    jstr(acct, "id"), why, jstr(acct, "id"));
 		goto out;
@@ -353,8 +358,7 @@ print_accounts(json_t *o)
 	json_t *e;
 	size_t i;
 
-	json_array_foreach(json_object_get(o, "accounts"), i, e)
-		print_account(e);
+	json_array_foreach(json_object_get(o, "accounts"), i, e) print_account(e);
 }
 
 static int
@@ -371,15 +375,15 @@ c_account_list(struct cli *c, struct args *a)
 }
 
 static int
-simple_account(struct cli *c, struct args *a, const char *method,
-    const char *suffix, json_t *body)
+simple_account(struct cli *c, struct args *a, const char *method, const char *suffix,
+    json_t *body)
 {
 	char path[300];
 	json_t *o = NULL;
 	int rc;
 
-	if ((rc = admin_base(c)) != 0 || (rc = id_path(c, a->pos[0], suffix, path,
-	                                      sizeof(path))) != 0) {
+	if ((rc = admin_base(c)) != 0 ||
+	    (rc = id_path(c, a->pos[0], suffix, path, sizeof(path))) != 0) {
 		json_decref(body);
 		return (rc);
 	}
@@ -448,8 +452,8 @@ c_account_password(struct cli *c, struct args *a)
 
 	if ((rc = temp_password(c, a, pw, sizeof(pw), &generated)) != EXIT_OK)
 		return (rc);
-	if ((rc = admin_base(c)) != 0 || (rc = id_path(c, a->pos[0], "", path,
-	                                      sizeof(path))) != 0 ||
+	if ((rc = admin_base(c)) != 0 ||
+	    (rc = id_path(c, a->pos[0], "", path, sizeof(path))) != 0 ||
 	    (rc = bundle_target_free(c, bfile)) != 0 ||
 	    (rc = check_templates(c, vt, mt)) != EXIT_OK)
 		goto out;
@@ -501,8 +505,8 @@ print_certs(json_t *o)
 	size_t i;
 
 	json_array_foreach(json_object_get(o, "certificates"), i, e)
-		printf("%s  %-8s  %s .. %s  %s\n", jstr(e, "serial"), jstr(e, "status"),
-		    jstr(e, "not_before"), jstr(e, "not_after"), jstr(e, "subject"));
+	    printf("%s  %-8s  %s .. %s  %s\n", jstr(e, "serial"), jstr(e, "status"),
+	        jstr(e, "not_before"), jstr(e, "not_after"), jstr(e, "subject"));
 }
 
 static int
@@ -567,8 +571,7 @@ print_templates(json_t *o)
 	json_t *e;
 	size_t i;
 
-	json_array_foreach(json_object_get(o, "templates"), i, e)
-		print_template(e);
+	json_array_foreach(json_object_get(o, "templates"), i, e) print_template(e);
 }
 
 static int
@@ -592,9 +595,9 @@ print_record(struct cli *c, json_t *r)
 		json_dumpf(r, stdout, JSON_COMPACT);
 		fputc('\n', stdout);
 	} else {
-		printf("%s  %s:%s  %s  %s  %s  %s\n", jstr(r, "time"), jstr(r, "actor_kind"),
-		    jstr(r, "actor"), jstr(r, "action"), jstr(r, "target"),
-		    jstr(r, "outcome"), jstr(r, "detail"));
+		printf("%s  %s:%s  %s  %s  %s  %s\n", jstr(r, "time"),
+		    jstr(r, "actor_kind"), jstr(r, "actor"), jstr(r, "action"),
+		    jstr(r, "target"), jstr(r, "outcome"), jstr(r, "detail"));
 	}
 }
 
@@ -634,7 +637,8 @@ c_audit(struct cli *c, struct args *a)
 			continue;
 		}
 		recs = json_object_get(page, "records");
-		json_array_foreach(recs, i, r) {
+		json_array_foreach(recs, i, r)
+		{
 			if (all != NULL)
 				json_array_append(all, r);
 			else
@@ -668,57 +672,64 @@ out:
 #define NOPTS(o) (sizeof(o) / sizeof((o)[0]))
 
 static const struct args_spec o_create[] = {
-	{"name", 0, ARGS_VALUE, "NAME", "the account's name"},
-	{"username", 0, ARGS_VALUE, "USER", "one-time user name (default: from the name)"},
-	{"password", 0, ARGS_VALUE, "PASSWORD",
-	    "one-time password (default: random; visible to other users in ps)"},
-	{"password-file", 0, ARGS_VALUE, "FILE", "read the one-time password from FILE (- for stdin)"},
-	{"role", 0, ARGS_VALUE, "ROLE", "the account's role (default vault_provisioner)"},
-	{"template", 0, ARGS_MULTI, "ID", "vault template handed over"},
-	{"mirror-template", 0, ARGS_VALUE, "ID", "mirror template handed over"},
-	{"bundle", 0, ARGS_VALUE, "FILE", "write the hand-over bundle to FILE (0600) instead of stdout"},
+    {"name", 0, ARGS_VALUE, "NAME", "the account's name"},
+    {"username", 0, ARGS_VALUE, "USER", "one-time user name (default: from the name)"},
+    {"password", 0, ARGS_VALUE, "PASSWORD",
+        "one-time password (default: random; visible to other users in ps)"},
+    {"password-file", 0, ARGS_VALUE, "FILE",
+        "read the one-time password from FILE (- for stdin)"},
+    {"role", 0, ARGS_VALUE, "ROLE", "the account's role (default vault_provisioner)"},
+    {"template", 0, ARGS_MULTI, "ID", "vault template handed over"},
+    {"mirror-template", 0, ARGS_VALUE, "ID", "mirror template handed over"},
+    {"bundle", 0, ARGS_VALUE, "FILE",
+        "write the hand-over bundle to FILE (0600) instead of stdout"},
 };
 static const struct args_spec o_password[] = {
-	{"password", 0, ARGS_VALUE, "PASSWORD", "the new one-time password (default: random)"},
-	{"password-file", 0, ARGS_VALUE, "FILE", "read it from FILE (- for stdin)"},
-	{"template", 0, ARGS_MULTI, "ID", "vault template for the bundle"},
-	{"mirror-template", 0, ARGS_VALUE, "ID", "mirror template for the bundle"},
-	{"bundle", 0, ARGS_VALUE, "FILE", "write a new hand-over bundle to FILE (0600)"},
+    {"password", 0, ARGS_VALUE, "PASSWORD",
+        "the new one-time password (default: random)"},
+    {"password-file", 0, ARGS_VALUE, "FILE", "read it from FILE (- for stdin)"},
+    {"template", 0, ARGS_MULTI, "ID", "vault template for the bundle"},
+    {"mirror-template", 0, ARGS_VALUE, "ID", "mirror template for the bundle"},
+    {"bundle", 0, ARGS_VALUE, "FILE", "write a new hand-over bundle to FILE (0600)"},
 };
 static const struct args_spec o_rename[] = {
-	{"name", 0, ARGS_VALUE, "NAME", "the new name"},
+    {"name", 0, ARGS_VALUE, "NAME", "the new name"},
 };
 static const struct args_spec o_tcreate[] = {
-	{"name", 0, ARGS_VALUE, "NAME", "the template's name"},
-	{"kind", 0, ARGS_VALUE, "KIND", "vault or mirror"},
-	{"quota", 0, ARGS_VALUE, "BYTES", "quota of each vault made from it"},
-	{"default", 0, ARGS_FLAG, NULL, "make it the default template"},
+    {"name", 0, ARGS_VALUE, "NAME", "the template's name"},
+    {"kind", 0, ARGS_VALUE, "KIND", "vault or mirror"},
+    {"quota", 0, ARGS_VALUE, "BYTES", "quota of each vault made from it"},
+    {"default", 0, ARGS_FLAG, NULL, "make it the default template"},
 };
 static const struct args_spec o_audit[] = {
-	{"follow", 'f', ARGS_FLAG, NULL, "keep printing new records"},
-	{"after", 0, ARGS_VALUE, "CURSOR", "start after this record id"},
+    {"follow", 'f', ARGS_FLAG, NULL, "keep printing new records"},
+    {"after", 0, ARGS_VALUE, "CURSOR", "start after this record id"},
 };
 
 const struct cli_cmd cli_admin_cmds[] = {
-	{"account create", c_account_create, o_create, NOPTS(o_create), NULL,
-	    "create a private account and write its hand-over bundle", 0, 0, CLI_AUTH_ADMIN},
-	{"account list", c_account_list, NULL, 0, NULL, "list the accounts", 0, 0, CLI_AUTH_ADMIN},
-	{"account show", c_account_show, NULL, 0, "ID", "show one account", 1, 1, CLI_AUTH_ADMIN},
-	{"account rename", c_account_rename, o_rename, NOPTS(o_rename), "ID [NEW_NAME]",
-	    "rename an account", 1, 2, CLI_AUTH_ADMIN},
-	{"account disable", c_account_disable, NULL, 0, "ID",
-	    "disable an account (all its certificates stop working)", 1, 1, CLI_AUTH_ADMIN},
-	{"account enable", c_account_enable, NULL, 0, "ID", "enable it again", 1, 1, CLI_AUTH_ADMIN},
-	{"account delete", c_account_delete, NULL, 0, "ID",
-	    "delete an account that is not registered yet", 1, 1, CLI_AUTH_ADMIN},
-	{"account password", c_account_password, o_password, NOPTS(o_password), "ID",
-	    "set a new one-time password (before registration)", 1, 1, CLI_AUTH_ADMIN},
-	{"account certificates", c_account_certs, NULL, 0, "ID",
-	    "list an account's certificates", 1, 1, CLI_AUTH_ADMIN},
-	{"template create", c_template_create, o_tcreate, NOPTS(o_tcreate), NULL,
-	    "create a vault or mirror template", 0, 0, CLI_AUTH_ADMIN},
-	{"template list", c_template_list, NULL, 0, NULL, "list the templates", 0, 0, CLI_AUTH_ADMIN},
-	{"audit", c_audit, o_audit, NOPTS(o_audit), NULL,
-	    "print the audit log (--follow: and what comes)", 0, 0, CLI_AUTH_ADMIN},
+    {"account create", c_account_create, o_create, NOPTS(o_create), NULL,
+        "create a private account and write its hand-over bundle", 0, 0, CLI_AUTH_ADMIN},
+    {"account list", c_account_list, NULL, 0, NULL, "list the accounts", 0, 0,
+        CLI_AUTH_ADMIN},
+    {"account show", c_account_show, NULL, 0, "ID", "show one account", 1, 1,
+        CLI_AUTH_ADMIN},
+    {"account rename", c_account_rename, o_rename, NOPTS(o_rename), "ID [NEW_NAME]",
+        "rename an account", 1, 2, CLI_AUTH_ADMIN},
+    {"account disable", c_account_disable, NULL, 0, "ID",
+        "disable an account (all its certificates stop working)", 1, 1, CLI_AUTH_ADMIN},
+    {"account enable", c_account_enable, NULL, 0, "ID", "enable it again", 1, 1,
+        CLI_AUTH_ADMIN},
+    {"account delete", c_account_delete, NULL, 0, "ID",
+        "delete an account that is not registered yet", 1, 1, CLI_AUTH_ADMIN},
+    {"account password", c_account_password, o_password, NOPTS(o_password), "ID",
+        "set a new one-time password (before registration)", 1, 1, CLI_AUTH_ADMIN},
+    {"account certificates", c_account_certs, NULL, 0, "ID",
+        "list an account's certificates", 1, 1, CLI_AUTH_ADMIN},
+    {"template create", c_template_create, o_tcreate, NOPTS(o_tcreate), NULL,
+        "create a vault or mirror template", 0, 0, CLI_AUTH_ADMIN},
+    {"template list", c_template_list, NULL, 0, NULL, "list the templates", 0, 0,
+        CLI_AUTH_ADMIN},
+    {"audit", c_audit, o_audit, NOPTS(o_audit), NULL,
+        "print the audit log (--follow: and what comes)", 0, 0, CLI_AUTH_ADMIN},
 };
 const size_t cli_admin_ncmds = NOPTS(cli_admin_cmds);

@@ -16,8 +16,8 @@
 
 #define DAY 86400
 
-static const char *const state_files[] = {"key.pem", "cert.pem", "ca.pem",
-	"account.json", "key.pem.new", "cert.pem.new"};
+static const char *const state_files[] = {"key.pem", "cert.pem", "ca.pem", "account.json",
+    "key.pem.new", "cert.pem.new"};
 
 static const char *
 jstr(json_t *o, const char *k)
@@ -56,9 +56,10 @@ enroll_dir(struct cli *c, int create, int *made)
 		return (cli_fail(c, "%s is not a directory", c->dir));
 	for (size_t i = 0; i < sizeof(state_files) / sizeof(state_files[0]); i++)
 		if (fsx_exists(c->dir, state_files[i]))
-			return (cli_fail(c, "%s/%s exists: this directory is enrolled already "
-			    "(nothing was changed; use another --dir, or mgr rotate)", c->dir,
-			    state_files[i]));
+			return (cli_fail(c,
+			    "%s/%s exists: this directory is enrolled already "
+			    "(nothing was changed; use another --dir, or mgr rotate)",
+			    c->dir, state_files[i]));
 	return (EXIT_OK);
 }
 
@@ -78,10 +79,10 @@ struct enroll {
 	const char *ktype;
 	EVP_PKEY *key;
 	X509 *ca, *cert;
-	json_t *ans;             /* the registration's answer */
+	json_t *ans; /* the registration's answer */
 	struct cert_info ci;
 	char tmp[4][FSX_PATH_MAX];
-	int ntmp, ncommitted;    /* temporaries written; of them, renamed */
+	int ntmp, ncommitted; /* temporaries written; of them, renamed */
 };
 
 static const char *const enroll_names[4] = {"key.pem", "ca.pem", "cert.pem",
@@ -115,9 +116,11 @@ enroll_register(struct enroll *e, const char *csr, int64_t exp_t)
 		char r2[CLI_REASON_MAX];
 
 		snprintf(r2, sizeof(r2), "%s", c->reason);
-		return (cli_fail(c, "the bundle's one-time credentials were refused "
+		return (cli_fail(c,
+		    "the bundle's one-time credentials were refused "
 		    "(used already, or replaced by a new password): %.700s; "
-		    "nothing was written", r2));
+		    "nothing was written",
+		    r2));
 	}
 	return (EXIT_FAIL);
 }
@@ -139,7 +142,8 @@ enroll_write(struct enroll *e)
 
 	if (pem == NULL || (e->cert = pki_cert_parse(pem, strlen(pem))) == NULL ||
 	    !pki_cert_matches(e->cert, e->key) || !pki_cert_signed_by(e->cert, e->ca))
-		return (cli_fail(c, "the Manager's answer holds no certificate of this key "
+		return (cli_fail(c,
+		    "the Manager's answer holds no certificate of this key "
 		    "signed by the bundle's CA; nothing was written"));
 	pki_cert_info(e->cert, &e->ci);
 	/* the bundle's S3 endpoint, else the one of this URL */
@@ -152,7 +156,8 @@ enroll_write(struct enroll *e)
 	    e->b.account_id, "url", c->base, "s3_url", s3, "vault_template_id",
 	    e->b.vault_template_id[0] ? json_string(e->b.vault_template_id) : json_null(),
 	    "mirror_template_id",
-	    e->b.mirror_template_id[0] ? json_string(e->b.mirror_template_id) : json_null(),
+	    e->b.mirror_template_id[0] ? json_string(e->b.mirror_template_id)
+	                               : json_null(),
 	    "key_type", e->ktype != NULL ? e->ktype : "ec-p256", "subject", e->ci.subject,
 	    "enrolled_at", when);
 	aj = acct != NULL ? json_dumps(acct, JSON_INDENT(2)) : NULL;
@@ -160,10 +165,12 @@ enroll_write(struct enroll *e)
 	ok = aj != NULL &&
 	    fsx_write_temp(c->dir, enroll_names[1], cadata, strlen(cadata), 0644,
 	        e->tmp[1]) == MGR_OK &&
-	    (e->ntmp = 2, fsx_write_temp(c->dir, enroll_names[2], pem, strlen(pem), 0644,
-	                      e->tmp[2])) == MGR_OK &&
-	    (e->ntmp = 3, fsx_write_temp(c->dir, enroll_names[3], aj, strlen(aj), 0644,
-	                      e->tmp[3])) == MGR_OK;
+	    (e->ntmp = 2,
+	        fsx_write_temp(c->dir, enroll_names[2], pem, strlen(pem), 0644,
+	            e->tmp[2])) == MGR_OK &&
+	    (e->ntmp = 3,
+	        fsx_write_temp(c->dir, enroll_names[3], aj, strlen(aj), 0644,
+	            e->tmp[3])) == MGR_OK;
 	free(aj);
 	if (!ok)
 		return (cli_fail(c, "%s: cannot write: %s", c->dir, strerror(errno)));
@@ -184,8 +191,8 @@ enroll_commit(struct enroll *e)
 
 		if ((rv = fsx_commit(e->tmp[i], c->dir, enroll_names[i], 1)) != MGR_OK) {
 			int rc = cli_fail(c, "%s/%s: %s", c->dir, enroll_names[i],
-			    rv == MGR_ECONFLICT ? "appeared meanwhile; not replaced" :
-			                          strerror(errno));
+			    rv == MGR_ECONFLICT ? "appeared meanwhile; not replaced"
+			                        : strerror(errno));
 
 			for (int k = 0; k < i; k++)
 				unlink_in(c->dir, enroll_names[k]);
@@ -212,13 +219,16 @@ enroll_bundle(struct enroll *e, const char *bfile)
 	if ((rv = fsx_read(strcmp(bfile, "-") == 0 ? "/dev/stdin" : bfile, BUNDLE_MAX,
 	         &text)) != MGR_OK)
 		rc = cli_fail(c, "bundle %s: %s (nothing was changed)", bfile,
-		    rv == MGR_ENOTFOUND ? "no such file" :
-		    rv == MGR_ETOOBIG  ? "too large" : strerror(errno));
+		    rv == MGR_ENOTFOUND     ? "no such file"
+		        : rv == MGR_ETOOBIG ? "too large"
+		                            : strerror(errno));
 	else if (bundle_parse(text.data, text.len, &e->b, why, sizeof(why)) != 0)
 		rc = cli_fail(c, "bundle %s: %s (nothing was changed)", bfile, why);
 	else if ((e->ca = pki_cert_parse(e->b.ca_pem, strlen(e->b.ca_pem))) == NULL)
-		rc = cli_fail(c, "bundle %s: its CA certificate cannot be read "
-		    "(nothing was changed)", bfile);
+		rc = cli_fail(c,
+		    "bundle %s: its CA certificate cannot be read "
+		    "(nothing was changed)",
+		    bfile);
 	else
 		rc = EXIT_OK;
 	if (text.data != NULL)
@@ -249,7 +259,8 @@ c_enroll(struct cli *c, struct args *a)
 	if (!pki_key_type_ok(e.ktype))
 		return (cli_usage(c, "--key-type is ec-p256, rsa2048 or rsa3072"));
 	if (expires != NULL && cli_parse_when(expires, &exp_t) != 0)
-		return (cli_usage(c, "--expires: a date (2027-01-31), an RFC 3339 time or +N[dhms]"));
+		return (cli_usage(c,
+		    "--expires: a date (2027-01-31), an RFC 3339 time or +N[dhms]"));
 	if ((rc = enroll_bundle(&e, bfile)) != EXIT_OK)
 		goto out;
 	if ((rc = enroll_dir(c, 0, &made_dir)) != EXIT_OK)
@@ -353,27 +364,29 @@ c_status(struct cli *c, struct args *a)
 		size_t i;
 
 		astate = "active";
-		json_array_foreach(json_object_get(list, "certificates"), i, e)
-			if (pki_serial_eq(jstr(e, "serial"), ci.serial))
-				cstatus = jstr(e, "status");
+		json_array_foreach(json_object_get(list, "certificates"), i,
+		    e) if (pki_serial_eq(jstr(e, "serial"), ci.serial))
+		    cstatus = jstr(e, "status");
 	} else if (st == 401) {
 		astate = strstr(c->reason, "disabled") != NULL ? "disabled" : "refused";
-		cstatus = now >= ci.not_after ? "expired" :
-		          strstr(c->reason, "revoked") != NULL ? "revoked" : "refused";
+		cstatus = now >= ci.not_after              ? "expired"
+		    : strstr(c->reason, "revoked") != NULL ? "revoked"
+		                                           : "refused";
 		c->reason[0] = '\0';
 	} else {
 		rc = EXIT_FAIL; /* the reason is set; the local part is printed */
 	}
-	left = ci.not_after > now ? (ci.not_after - now) / DAY : -((now - ci.not_after +
-	                                                           DAY - 1) / DAY);
+	left = ci.not_after > now ? (ci.not_after - now) / DAY
+	                          : -((now - ci.not_after + DAY - 1) / DAY);
 	iso(ci.not_after, na);
 	iso(ci.not_before, nb);
 	iso(ci.not_after - (ci.not_after - ci.not_before) / 3, ra);
 	if (c->json) {
-		o = json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "serial",
-		    ci.serial, "not_after", na, "days_left", (json_int_t)left, "account_id",
-		    s.account_id, "account_state", astate, "certificate_status", cstatus,
-		    "not_before", nb, "subject", ci.subject, "renew_by", ra, "url", c->base);
+		o = json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
+		    "serial", ci.serial, "not_after", na, "days_left", (json_int_t)left,
+		    "account_id", s.account_id, "account_state", astate,
+		    "certificate_status", cstatus, "not_before", nb, "subject",
+		    ci.subject, "renew_by", ra, "url", c->base);
 		cli_print_json(o);
 	} else {
 		printf("account     %s (%s)\ncertificate %s (%s)\nsubject     %s\n"
@@ -423,8 +436,10 @@ cli_renew_once(struct cli *c, struct app_state *s, int64_t expires, int *changed
 		goto out;
 	}
 	if (!pki_cert_matches(nx, k)) {
-		cli_fail(c, "renew: the account's newest certificate holds another key "
-		    "(rotated elsewhere?); %s/cert.pem is left as it was", c->dir);
+		cli_fail(c,
+		    "renew: the account's newest certificate holds another key "
+		    "(rotated elsewhere?); %s/cert.pem is left as it was",
+		    c->dir);
 		goto out;
 	}
 	if (ca != NULL && !pki_cert_signed_by(nx, ca)) {
@@ -432,7 +447,8 @@ cli_renew_once(struct cli *c, struct app_state *s, int64_t expires, int *changed
 
 		/* a CA certificate renewed on the server: take it when it signs */
 		if (nca == NULL || !pki_cert_signed_by(nx, nca) ||
-		    fsx_write_atomic(c->dir, "ca.pem", cap, strlen(cap), 0644, 0) != MGR_OK) {
+		    fsx_write_atomic(c->dir, "ca.pem", cap, strlen(cap), 0644, 0) !=
+		        MGR_OK) {
 			X509_free(nca);
 			cli_fail(c, "renew: the new certificate is not signed by ca.pem");
 			goto out;
@@ -475,13 +491,15 @@ c_renew(struct cli *c, struct args *a)
 	int changed = 0, lock, rc = EXIT_FAIL;
 
 	if (exp != NULL && cli_parse_when(exp, &t) != 0)
-		return (cli_usage(c, "--expires: a date (2027-01-31), an RFC 3339 time or +N[dhms]"));
-	if (bo != NULL && (mgr_parse_i64(bo, &backoff) != MGR_OK || backoff < 1 ||
-	                      backoff > 86400))
+		return (cli_usage(c,
+		    "--expires: a date (2027-01-31), an RFC 3339 time or +N[dhms]"));
+	if (bo != NULL &&
+	    (mgr_parse_i64(bo, &backoff) != MGR_OK || backoff < 1 || backoff > 86400))
 		return (cli_usage(c, "--backoff-max: seconds, 1 to 86400"));
 	if (FLAG(a, "daemon")) {
 		if (exp != NULL || FLAG(a, "force"))
-			return (cli_usage(c, "--daemon takes neither --expires nor --force"));
+			return (
+			    cli_usage(c, "--daemon takes neither --expires nor --force"));
 		return (cli_renew_daemon(c, OPT(a, "exec"), backoff));
 	}
 	if (OPT(a, "exec") != NULL)
@@ -548,7 +566,8 @@ c_rotate(struct cli *c, struct args *a)
 	if (!pki_key_type_ok(ktype))
 		return (cli_usage(c, "--key-type is ec-p256, rsa2048 or rsa3072"));
 	if (exp != NULL && cli_parse_when(exp, &t) != 0)
-		return (cli_usage(c, "--expires: a date (2027-01-31), an RFC 3339 time or +N[dhms]"));
+		return (cli_usage(c,
+		    "--expires: a date (2027-01-31), an RFC 3339 time or +N[dhms]"));
 	if ((lock = state_lock(c)) < 0)
 		return (EXIT_FAIL);
 	if (state_load(c, &s) != 0)
@@ -563,11 +582,11 @@ c_rotate(struct cli *c, struct args *a)
 		cli_fail(c, "cannot generate the key");
 		goto out;
 	}
-	if (OPT(a, "subject") != NULL ?
-	        pki_csr_pem(key, OPT(a, "subject"), &csr, why, sizeof(why)) != 0 :
-	        pki_csr_pem_like(key, cur, &csr) != 0) {
-		rc = OPT(a, "subject") != NULL ? cli_usage(c, "--subject: %s", why) :
-		                                 cli_fail(c, "cannot make the CSR");
+	if (OPT(a, "subject") != NULL
+	        ? pki_csr_pem(key, OPT(a, "subject"), &csr, why, sizeof(why)) != 0
+	        : pki_csr_pem_like(key, cur, &csr) != 0) {
+		rc = OPT(a, "subject") != NULL ? cli_usage(c, "--subject: %s", why)
+		                               : cli_fail(c, "cannot make the CSR");
 		goto out;
 	}
 	/* Step 1 of the rule in state.c: the new key on disk before it is sent. */
@@ -591,8 +610,10 @@ c_rotate(struct cli *c, struct args *a)
 			fsx_fsync_dir(c->dir);
 		} else {
 			snprintf(why, sizeof(why), "%.200s", c->reason);
-			cli_fail(c, "%s; whether the Manager rotated is unknown: the next mgr "
-			    "command in %s finishes or undoes it", why, c->dir);
+			cli_fail(c,
+			    "%s; whether the Manager rotated is unknown: the next mgr "
+			    "command in %s finishes or undoes it",
+			    why, c->dir);
 		}
 		goto out;
 	}
@@ -604,14 +625,16 @@ c_rotate(struct cli *c, struct args *a)
 	}
 	/* Then cert.pem.new (durable), and the switch of state_recover:
 	 * key.pem.new -> key.pem, cert.pem.new -> cert.pem, fsync. */
-	if (fsx_write_atomic(c->dir, "cert.pem.new", pem, strlen(pem), 0644, 0) != MGR_OK) {
+	if (fsx_write_atomic(c->dir, "cert.pem.new", pem, strlen(pem), 0644, 0) !=
+	    MGR_OK) {
 		cli_fail(c, "%s: cannot write cert.pem.new: %s", c->dir, strerror(errno));
 		goto out;
 	}
 	if (state_recover(c) != 0)
 		goto out;
 	http_reset(c);
-	json_object_set_new(s.account, "key_type", json_string(ktype != NULL ? ktype : "ec-p256"));
+	json_object_set_new(s.account, "key_type",
+	    json_string(ktype != NULL ? ktype : "ec-p256"));
 	{
 		char *aj = json_dumps(s.account, JSON_INDENT(2));
 
@@ -630,7 +653,7 @@ c_rotate(struct cli *c, struct args *a)
 		printf("rotated: new key %s/key.pem, certificate %s valid until %s\nrevoked:",
 		    c->dir, jstr(ans, "serial"), jstr(ans, "not_after"));
 		json_array_foreach(json_object_get(ans, "revoked"), i, r)
-			printf(" %s", json_string_value(r));
+		    printf(" %s", json_string_value(r));
 		printf("\n");
 	}
 	rc = EXIT_OK;
@@ -673,11 +696,13 @@ c_events(struct cli *c, struct args *a)
 	if (c->json) {
 		cli_print_json(json_pack("{s:o}", "events", all));
 	} else {
-		json_array_foreach(all, i, e) {
-			char *ds = json_dumps(json_object_get(e, "data"), JSON_COMPACT | JSON_ENCODE_ANY);
+		json_array_foreach(all, i, e)
+		{
+			char *ds = json_dumps(json_object_get(e, "data"),
+			    JSON_COMPACT | JSON_ENCODE_ANY);
 
-			printf("%s  %s  %s  %s\n", jstr(e, "id"), jstr(e, "time"), jstr(e, "type"),
-			    ds != NULL ? ds : "");
+			printf("%s  %s  %s  %s\n", jstr(e, "id"), jstr(e, "time"),
+			    jstr(e, "type"), ds != NULL ? ds : "");
 			free(ds);
 		}
 		json_decref(all);
@@ -689,38 +714,46 @@ c_events(struct cli *c, struct args *a)
 #define NOPTS(o) (sizeof(o) / sizeof((o)[0]))
 
 static const struct args_spec o_enroll[] = {
-	{"bundle", 0, ARGS_VALUE, "FILE", "the hand-over bundle (- for stdin)"},
-	{"key-type", 0, ARGS_VALUE, "TYPE", "ec-p256 (default), rsa2048 or rsa3072"},
-	{"subject", 0, ARGS_VALUE, "DN", "Subject DN (default: unique, from the account ID)"},
-	{"expires", 0, ARGS_VALUE, "DATE", "expiration date (default: the Manager's, 1 year)"},
+    {"bundle", 0, ARGS_VALUE, "FILE", "the hand-over bundle (- for stdin)"},
+    {"key-type", 0, ARGS_VALUE, "TYPE", "ec-p256 (default), rsa2048 or rsa3072"},
+    {"subject", 0, ARGS_VALUE, "DN", "Subject DN (default: unique, from the account ID)"},
+    {"expires", 0, ARGS_VALUE, "DATE",
+        "expiration date (default: the Manager's, 1 year)"},
 };
 static const struct args_spec o_renew[] = {
-	{"expires", 0, ARGS_VALUE, "DATE", "renew unless the certificate outlives DATE"},
-	{"force", 0, ARGS_FLAG, NULL, "renew now (asks for a year, or past the current expiry)"},
-	{"daemon", 0, ARGS_FLAG, NULL, "stay up and keep the certificate renewed"},
-	{"exec", 0, ARGS_VALUE, "CMD", "with --daemon: run CMD (sh -c) after each new certificate"},
-	{"backoff-max", 0, ARGS_VALUE, "SECONDS", "with --daemon: longest pause between retries (60)"},
+    {"expires", 0, ARGS_VALUE, "DATE", "renew unless the certificate outlives DATE"},
+    {"force", 0, ARGS_FLAG, NULL,
+        "renew now (asks for a year, or past the current expiry)"},
+    {"daemon", 0, ARGS_FLAG, NULL, "stay up and keep the certificate renewed"},
+    {"exec", 0, ARGS_VALUE, "CMD",
+        "with --daemon: run CMD (sh -c) after each new certificate"},
+    {"backoff-max", 0, ARGS_VALUE, "SECONDS",
+        "with --daemon: longest pause between retries (60)"},
 };
 static const struct args_spec o_rotate[] = {
-	{"key-type", 0, ARGS_VALUE, "TYPE", "ec-p256, rsa2048 or rsa3072 (default: as before)"},
-	{"subject", 0, ARGS_VALUE, "DN", "a new Subject DN (default: the current one)"},
-	{"expires", 0, ARGS_VALUE, "DATE", "expiration date of the new certificate"},
-	{"keep-old", 0, ARGS_FLAG, NULL, "revoke nothing (default: every other certificate)"},
+    {"key-type", 0, ARGS_VALUE, "TYPE",
+        "ec-p256, rsa2048 or rsa3072 (default: as before)"},
+    {"subject", 0, ARGS_VALUE, "DN", "a new Subject DN (default: the current one)"},
+    {"expires", 0, ARGS_VALUE, "DATE", "expiration date of the new certificate"},
+    {"keep-old", 0, ARGS_FLAG, NULL, "revoke nothing (default: every other certificate)"},
 };
 static const struct args_spec o_events[] = {
-	{"follow", 'f', ARGS_FLAG, NULL, "stay and print events as they happen"},
-	{"after", 0, ARGS_VALUE, "ID", "start after this event id"},
+    {"follow", 'f', ARGS_FLAG, NULL, "stay and print events as they happen"},
+    {"after", 0, ARGS_VALUE, "ID", "start after this event id"},
 };
 
 const struct cli_cmd cli_app_cmds[] = {
-	{"enroll", c_enroll, o_enroll, NOPTS(o_enroll), NULL,
-	    "make a key, register it with the bundle, write the directory", 0, 0, CLI_AUTH_TEMP},
-	{"status", c_status, NULL, 0, NULL, "the certificate and the account", 0, 0, CLI_AUTH_APP},
-	{"renew", c_renew, o_renew, NOPTS(o_renew), NULL,
-	    "renew the certificate if needed (--daemon: keep it renewed)", 0, 0, CLI_AUTH_APP},
-	{"rotate", c_rotate, o_rotate, NOPTS(o_rotate), NULL,
-	    "new key and certificate; the old certificates are revoked", 0, 0, CLI_AUTH_APP},
-	{"events", c_events, o_events, NOPTS(o_events), NULL,
-	    "the account's events (--follow: and what comes)", 0, 0, CLI_AUTH_APP},
+    {"enroll", c_enroll, o_enroll, NOPTS(o_enroll), NULL,
+        "make a key, register it with the bundle, write the directory", 0, 0,
+        CLI_AUTH_TEMP},
+    {"status", c_status, NULL, 0, NULL, "the certificate and the account", 0, 0,
+        CLI_AUTH_APP},
+    {"renew", c_renew, o_renew, NOPTS(o_renew), NULL,
+        "renew the certificate if needed (--daemon: keep it renewed)", 0, 0,
+        CLI_AUTH_APP},
+    {"rotate", c_rotate, o_rotate, NOPTS(o_rotate), NULL,
+        "new key and certificate; the old certificates are revoked", 0, 0, CLI_AUTH_APP},
+    {"events", c_events, o_events, NOPTS(o_events), NULL,
+        "the account's events (--follow: and what comes)", 0, 0, CLI_AUTH_APP},
 };
 const size_t cli_app_ncmds = NOPTS(cli_app_cmds);

@@ -29,12 +29,14 @@ static void
 print_vault(json_t *v)
 {
 	printf("%s  %s  objects %lld  bytes %lld  template %s%s%s\n", jstr(v, "name"),
-	    jstr(v, "id"), (long long)json_integer_value(json_object_get(v, "object_count")),
+	    jstr(v, "id"),
+	    (long long)json_integer_value(json_object_get(v, "object_count")),
 	    (long long)json_integer_value(json_object_get(v, "bytes_used")),
 	    jstr(v, "vault_template_id"),
 	    json_is_string(json_object_get(v, "mirror_template_id")) ? "  mirror " : "",
-	    json_is_string(json_object_get(v, "mirror_template_id")) ?
-	        jstr(v, "mirror_template_id") : "");
+	    json_is_string(json_object_get(v, "mirror_template_id"))
+	        ? jstr(v, "mirror_template_id")
+	        : "");
 }
 
 /* VAULT/KEY into the escaped vault name and key (key may be empty). */
@@ -47,7 +49,8 @@ split_target(struct cli *c, const char *t, char vault[200], char key[3 * KEY_MAX
 	char v[70];
 
 	if (vl < 3 || vl > 63)
-		return (cli_usage(c, "%.100s: not VAULT/KEY (a vault name has 3 to 63 characters)", t));
+		return (cli_usage(c,
+		    "%.100s: not VAULT/KEY (a vault name has 3 to 63 characters)", t));
 	memcpy(v, t, vl);
 	v[vl] = '\0';
 	if (http_escape(v, 0, vault, 200) != 0)
@@ -55,7 +58,8 @@ split_target(struct cli *c, const char *t, char vault[200], char key[3 * KEY_MAX
 	rawkey[0] = key[0] = '\0';
 	if (slash != NULL) {
 		if (strlen(slash + 1) > KEY_MAX)
-			return (cli_usage(c, "an object key has at most %d bytes", KEY_MAX));
+			return (
+			    cli_usage(c, "an object key has at most %d bytes", KEY_MAX));
 		snprintf(rawkey, KEY_MAX + 1, "%s", slash + 1);
 		if (http_escape(slash + 1, 1, key, 3 * KEY_MAX + 1) != 0)
 			return (cli_usage(c, "the key is too long"));
@@ -95,12 +99,15 @@ create_by_s3(struct cli *c, struct app_state *s, const char *name)
 		char why[CLI_REASON_MAX];
 
 		snprintf(why, sizeof(why), "%s", c->reason);
-		return (cli_fail(c, "no vault template in account.json, and the S3 "
-		    "endpoint (default template) failed: %.600s; give --template ID", why));
+		return (cli_fail(c,
+		    "no vault template in account.json, and the S3 "
+		    "endpoint (default template) failed: %.600s; give --template ID",
+		    why));
 	}
 	if (r.status != 200) {
-		cli_fail(c, "PUT %s/%s (S3 CreateBucket, default template): HTTP %ld: %.200s",
-		    u, name, r.status, r.body.data != NULL ? r.body.data : "");
+		cli_fail(c,
+		    "PUT %s/%s (S3 CreateBucket, default template): HTTP %ld: %.200s", u,
+		    name, r.status, r.body.data != NULL ? r.body.data : "");
 		http_resp_free(&r);
 		return (EXIT_FAIL);
 	}
@@ -123,11 +130,13 @@ c_vault_create(struct cli *c, struct args *a)
 		return (cli_usage(c, "a vault name is 3 to 63 of [a-z0-9-]"));
 	if (app_state_for(c, &s) != EXIT_OK)
 		return (EXIT_FAIL);
-	if (tpl == NULL && json_is_string(json_object_get(s.account, "vault_template_id")))
+	if (tpl == NULL &&
+	    json_is_string(json_object_get(s.account, "vault_template_id")))
 		tpl = jstr(s.account, "vault_template_id");
 	if (tpl == NULL) {
 		if (mt != NULL) {
-			rc = cli_usage(c, "--mirror-template needs a vault template (--template)");
+			rc = cli_usage(c,
+			    "--mirror-template needs a vault template (--template)");
 			goto out;
 		}
 		if (create_by_s3(c, &s, name) != EXIT_OK)
@@ -179,8 +188,7 @@ c_vault_list(struct cli *c, struct args *a)
 		cli_print_json(json_pack("{s:o}", "vaults", all));
 		return (EXIT_OK);
 	}
-	json_array_foreach(all, i, v)
-		print_vault(v);
+	json_array_foreach(all, i, v) print_vault(v);
 	json_decref(all);
 	return (EXIT_OK);
 }
@@ -204,7 +212,8 @@ vault_simple(struct cli *c, struct args *a, const char *method)
 		return (EXIT_FAIL);
 	if (o == NULL) {
 		if (c->json)
-			cli_print_json(json_pack("{s:s, s:b}", "name", a->pos[0], "deleted", 1));
+			cli_print_json(
+			    json_pack("{s:s, s:b}", "name", a->pos[0], "deleted", 1));
 		else if (!c->quiet)
 			printf("%s: deleted\n", a->pos[0]);
 	} else if (c->json) {
@@ -349,7 +358,8 @@ c_put(struct cli *c, struct args *a)
 		if (strcmp(file, "-") == 0)
 			return (cli_usage(c, "put - needs VAULT/KEY"));
 		snprintf(b, sizeof(b), "%s", file);
-		if ((size_t)snprintf(k2, sizeof(k2), "%s%s", raw, basename(b)) >= sizeof(k2) ||
+		if ((size_t)snprintf(k2, sizeof(k2), "%s%s", raw, basename(b)) >=
+		        sizeof(k2) ||
 		    http_escape(k2, 1, key, sizeof(key)) != 0)
 			return (cli_usage(c, "the key is too long"));
 		snprintf(raw, sizeof(raw), "%s", k2);
@@ -364,7 +374,8 @@ c_put(struct cli *c, struct args *a)
 	loaded = 1;
 	memset(&st, 0, sizeof(st));
 	st.in = x.f;
-	st.in_size = fstat(fileno(x.f), &sb) == 0 && S_ISREG(sb.st_mode) ? sb.st_size : -1;
+	st.in_size = fstat(fileno(x.f), &sb) == 0 && S_ISREG(sb.st_mode) ? sb.st_size
+	                                                                 : -1;
 	st.read = put_read;
 	st.read_arg = &x;
 	st.progress = xfer_progress;
@@ -392,7 +403,8 @@ c_put(struct cli *c, struct args *a)
 	o = r.body.data != NULL ? json_loadb(r.body.data, r.body.len, 0, NULL) : NULL;
 	http_resp_free(&r);
 	if (o == NULL || strcmp(jstr(o, "etag"), digest) != 0) {
-		cli_fail(c, "put %s: the Manager's etag %s is not the SHA-256 %s of what was sent",
+		cli_fail(c,
+		    "put %s: the Manager's etag %s is not the SHA-256 %s of what was sent",
 		    raw, jstr(o, "etag"), digest);
 		goto out;
 	}
@@ -477,9 +489,11 @@ c_get(struct cli *c, struct args *a)
 		snprintf(dir, sizeof(dir), "%s", dirname(b1));
 		snprintf(b1, sizeof(b1), "%s", file);
 		snprintf(name, sizeof(name), "%s", basename(b1));
-		if ((size_t)snprintf(tmp, sizeof(tmp), "%s/.%s.XXXXXX", dir, name) >= sizeof(tmp) ||
+		if ((size_t)snprintf(tmp, sizeof(tmp), "%s/.%s.XXXXXX", dir, name) >=
+		        sizeof(tmp) ||
 		    (x.fd = mkostemp(tmp, O_CLOEXEC)) < 0) {
-			cli_fail(c, "%s: cannot create a file there: %s", dir, strerror(errno));
+			cli_fail(c, "%s: cannot create a file there: %s", dir,
+			    strerror(errno));
 			goto out;
 		}
 		have_tmp = 1;
@@ -520,7 +534,8 @@ c_get(struct cli *c, struct args *a)
 	EVP_DigestFinal_ex(x.md, d, &dl);
 	hex(d, dl, digest);
 	if (etag[0] != '\0' && strcmp(etag, digest) != 0) {
-		cli_fail(c, "get %s: the data's SHA-256 %s is not the ETag %s; %s not written",
+		cli_fail(c,
+		    "get %s: the data's SHA-256 %s is not the ETag %s; %s not written",
 		    raw, digest, etag, file);
 		goto out;
 	}
@@ -538,8 +553,8 @@ c_get(struct cli *c, struct args *a)
 		have_tmp = 0;
 		fsx_fsync_dir(dir);
 		if (c->json)
-			cli_print_json(json_pack("{s:s, s:s, s:s}", "key", raw, "file", file,
-			    "etag", digest));
+			cli_print_json(json_pack("{s:s, s:s, s:s}", "key", raw, "file",
+			    file, "etag", digest));
 		else if (!c->quiet)
 			printf("%.63s -> %s  sha256 %s\n", a->pos[0], file, digest);
 	}
@@ -579,9 +594,9 @@ c_ls(struct cli *c, struct args *a)
 		cli_print_json(json_pack("{s:o}", "objects", all));
 		return (EXIT_OK);
 	}
-	json_array_foreach(all, i, o)
-		printf("%12lld  %s  %s\n", (long long)json_integer_value(json_object_get(o, "size")),
-		    jstr(o, "modified_at"), jstr(o, "key"));
+	json_array_foreach(all, i, o) printf("%12lld  %s  %s\n",
+	    (long long)json_integer_value(json_object_get(o, "size")),
+	    jstr(o, "modified_at"), jstr(o, "key"));
 	json_decref(all);
 	return (EXIT_OK);
 }
@@ -614,21 +629,24 @@ c_rm(struct cli *c, struct args *a)
 #define NOPTS(o) (sizeof(o) / sizeof((o)[0]))
 
 static const struct args_spec o_vcreate[] = {
-	{"template", 0, ARGS_VALUE, "ID",
-	    "vault template (default: the bundle's, else the Manager's default template)"},
-	{"mirror-template", 0, ARGS_VALUE, "ID", "mirror template"},
+    {"template", 0, ARGS_VALUE, "ID",
+        "vault template (default: the bundle's, else the Manager's default template)"},
+    {"mirror-template", 0, ARGS_VALUE, "ID", "mirror template"},
 };
 
 const struct cli_cmd cli_vault_cmds[] = {
-	{"vault create", c_vault_create, o_vcreate, NOPTS(o_vcreate), "NAME",
-	    "create a locked vault", 1, 1, CLI_AUTH_APP},
-	{"vault list", c_vault_list, NULL, 0, NULL, "list the account's vaults", 0, 0, CLI_AUTH_APP},
-	{"vault show", c_vault_show, NULL, 0, "NAME", "show one vault", 1, 1, CLI_AUTH_APP},
-	{"vault delete", c_vault_delete, NULL, 0, "NAME", "delete an empty vault", 1, 1, CLI_AUTH_APP},
-	{"put", c_put, NULL, 0, "FILE VAULT/KEY", "upload FILE (- for stdin), streamed", 2, 2, CLI_AUTH_APP},
-	{"get", c_get, NULL, 0, "VAULT/KEY [FILE]", "download to FILE (- for stdout), streamed",
-	    1, 2, CLI_AUTH_APP},
-	{"ls", c_ls, NULL, 0, "VAULT[/PREFIX]", "list objects", 1, 1, CLI_AUTH_APP},
-	{"rm", c_rm, NULL, 0, "VAULT/KEY", "delete an object", 1, 1, CLI_AUTH_APP},
+    {"vault create", c_vault_create, o_vcreate, NOPTS(o_vcreate), "NAME",
+        "create a locked vault", 1, 1, CLI_AUTH_APP},
+    {"vault list", c_vault_list, NULL, 0, NULL, "list the account's vaults", 0, 0,
+        CLI_AUTH_APP},
+    {"vault show", c_vault_show, NULL, 0, "NAME", "show one vault", 1, 1, CLI_AUTH_APP},
+    {"vault delete", c_vault_delete, NULL, 0, "NAME", "delete an empty vault", 1, 1,
+        CLI_AUTH_APP},
+    {"put", c_put, NULL, 0, "FILE VAULT/KEY", "upload FILE (- for stdin), streamed", 2, 2,
+        CLI_AUTH_APP},
+    {"get", c_get, NULL, 0, "VAULT/KEY [FILE]",
+        "download to FILE (- for stdout), streamed", 1, 2, CLI_AUTH_APP},
+    {"ls", c_ls, NULL, 0, "VAULT[/PREFIX]", "list objects", 1, 1, CLI_AUTH_APP},
+    {"rm", c_rm, NULL, 0, "VAULT/KEY", "delete an object", 1, 1, CLI_AUTH_APP},
 };
 const size_t cli_vault_ncmds = NOPTS(cli_vault_cmds);

@@ -28,7 +28,7 @@
 struct follow {
 	struct cli *c;
 	struct app_state s;
-	int daemon;         /* renew, else print */
+	int daemon; /* renew, else print */
 	struct cert_info ci;
 	char last_id[SSE_ID_MAX];
 	int renew_event;
@@ -86,35 +86,42 @@ on_event(void *arg, const char *id, const char *event, const char *data, size_t 
 	serial = json_string_value(json_object_get(d, "serial"));
 	if (!f->daemon) {
 		if (f->c->json) {
-			json_dumpf(ev != NULL ? ev : json_null(), stdout, JSON_COMPACT | JSON_ENCODE_ANY);
+			json_dumpf(ev != NULL ? ev : json_null(), stdout,
+			    JSON_COMPACT | JSON_ENCODE_ANY);
 			fputc('\n', stdout);
 		} else {
 			char *ds = d != NULL ? json_dumps(d, JSON_COMPACT) : NULL;
 
 			printf("%s  %s  %s  %s\n", id,
-			    json_string_value(json_object_get(ev, "time")) ?
-			        json_string_value(json_object_get(ev, "time")) : "",
+			    json_string_value(json_object_get(ev, "time"))
+			        ? json_string_value(json_object_get(ev, "time"))
+			        : "",
 			    type, ds != NULL ? ds : "");
 			free(ds);
 		}
 		fflush(stdout);
 	} else {
 		if (f->c->verbose)
-			cli_log(f->c, "event %s %s %s", id, type, serial != NULL ? serial : "");
+			cli_log(f->c, "event %s %s %s", id, type,
+			    serial != NULL ? serial : "");
 		if (strcmp(type, "certificate.expiring") == 0 && serial != NULL &&
 		    !pki_serial_eq(serial, f->ci.serial)) {
-			snprintf(f->expiring[f->nexpiring++ % EXPIRING_KEPT], sizeof(f->expiring[0]),
-			    "%s", serial);
+			snprintf(f->expiring[f->nexpiring++ % EXPIRING_KEPT],
+			    sizeof(f->expiring[0]), "%s", serial);
 		} else if (strcmp(type, "certificate.expiring") == 0 && serial != NULL) {
-			cli_log(f->c, "event %s: certificate %s expires %s (within %lld days)",
-			    id, serial, json_string_value(json_object_get(d, "not_after")) ?
-			        json_string_value(json_object_get(d, "not_after")) : "?",
+			cli_log(f->c,
+			    "event %s: certificate %s expires %s (within %lld days)", id,
+			    serial,
+			    json_string_value(json_object_get(d, "not_after"))
+			        ? json_string_value(json_object_get(d, "not_after"))
+			        : "?",
 			    (long long)json_integer_value(json_object_get(d, "days")));
 			f->renew_event = 1;
 			stop = 1; /* the cursor moves past it once renewed (renew()) */
 		} else if (strcmp(type, "certificate.revoked") == 0 && serial != NULL &&
 		    pki_serial_eq(serial, f->ci.serial)) {
-			cli_log(f->c, "event %s: this certificate (%s) was revoked", id, serial);
+			cli_log(f->c, "event %s: this certificate (%s) was revoked", id,
+			    serial);
 		}
 		if (!stop)
 			save_cursor(f);
@@ -130,7 +137,8 @@ sink(const char *p, size_t n, void *arg)
 	int stopped = 0;
 
 	if (!f->got_bytes && f->daemon)
-		cli_log(f->c, "event stream open (after %s)", f->last_id[0] ? f->last_id : "now");
+		cli_log(f->c, "event stream open (after %s)",
+		    f->last_id[0] ? f->last_id : "now");
 	f->got_bytes = 1;
 	if (sse_feed(&f->p, p, n, on_event, f, &stopped) != MGR_OK) {
 		cli_fail(f->c, "the event stream sent a message over the size limit");
@@ -230,7 +238,8 @@ renew(struct follow *f, const char *exec_cmd, int by_event)
 	if (!by_event)
 		exp = rule_new_expiry(f->ci.not_before, f->ci.not_after, now);
 	cli_log(f->c, "renewing certificate %s (%s)", f->ci.serial,
-	    by_event ? "certificate.expiring event" : "less than a third of its life left");
+	    by_event ? "certificate.expiring event"
+	             : "less than a third of its life left");
 	if ((lock = state_lock(f->c)) < 0)
 		return (-1);
 	rv = cli_renew_once(f->c, &f->s, exp, &changed, &ans);
@@ -248,7 +257,8 @@ renew(struct follow *f, const char *exec_cmd, int by_event)
 		return (-1);
 	}
 	if (!changed) {
-		cli_log(f->c, "the Manager did not renew: certificate %s stays, until %lld",
+		cli_log(f->c,
+		    "the Manager did not renew: certificate %s stays, until %lld",
 		    f->ci.serial, (long long)f->ci.not_after);
 		if (!by_event)
 			f->next_time_try = now + RETRY_UNCHANGED_S;
@@ -258,7 +268,8 @@ renew(struct follow *f, const char *exec_cmd, int by_event)
 		char na[MGR_TIME_MAX];
 
 		mgr_time_format(f->ci.not_after, na);
-		cli_log(f->c, "renewed: certificate %s -> %s, valid until %s, written to %s/cert.pem",
+		cli_log(f->c,
+		    "renewed: certificate %s -> %s, valid until %s, written to %s/cert.pem",
 		    old.serial, f->ci.serial, na, f->c->dir);
 	}
 	f->next_time_try = 0;
@@ -285,7 +296,8 @@ stream_once(struct follow *f, long *status)
 	sse_free(&f->p);
 	sse_init(&f->p);
 	f->got_bytes = 0;
-	snprintf(path, sizeof(path), "/api/v1/accounts/%s/events/stream", f->s.account_id);
+	snprintf(path, sizeof(path), "/api/v1/accounts/%s/events/stream",
+	    f->s.account_id);
 	rv = http_request(f->c, CLI_AUTH_APP, "GET", path, NULL, 0, &st, &r);
 	*status = rv == 0 ? r.status : 0;
 	if (rv == 0 && (r.status < 200 || r.status > 299)) {
@@ -343,14 +355,16 @@ follow_loop(struct follow *f, const char *exec_cmd, int64_t backoff_max_s)
 			    f->c->reason[0] ? f->c->reason : "ended", (double)d / 1000);
 			f->c->reason[0] = '\0';
 			if (status == 401 && mgr_now_s() >= f->ci.not_after && f->daemon)
-				return (cli_fail(f->c, "certificate %s has expired: enroll again",
+				return (cli_fail(f->c,
+				    "certificate %s has expired: enroll again",
 				    f->ci.serial));
 			cli_sleep_ms(d);
 		} else {
 			attempt = 0;
 			if (f->daemon)
 				cli_log(f->c, "event stream ended (%s); reconnecting",
-				    f->c->reason[0] ? f->c->reason : "closed by the Manager");
+				    f->c->reason[0] ? f->c->reason
+				                    : "closed by the Manager");
 			f->c->reason[0] = '\0';
 			cli_sleep_ms(500 + (int64_t)(rnd01() * 1000));
 		}
@@ -392,9 +406,10 @@ cli_renew_daemon(struct cli *c, const char *exec_cmd, int64_t backoff_max_s)
 	}
 	mgr_time_format(f.ci.not_after, na);
 	mgr_time_format(rule_renew_at(f.ci.not_before, f.ci.not_after), ra);
-	cli_log(c, "watching certificate %s of %s (valid until %s; renews on its "
-	    "certificate.expiring event, or by time from %s)", f.ci.serial,
-	    f.s.account_id, na, ra);
+	cli_log(c,
+	    "watching certificate %s of %s (valid until %s; renews on its "
+	    "certificate.expiring event, or by time from %s)",
+	    f.ci.serial, f.s.account_id, na, ra);
 	rc = follow_loop(&f, exec_cmd, backoff_max_s);
 	sse_free(&f.p);
 	state_free(&f.s);

@@ -86,15 +86,14 @@ fsx_write_temp(const char *dir, const char *name, const void *data, size_t len,
 		goto fail;
 	}
 	return (MGR_OK);
-fail:
-	{
-		int e = errno;
+fail : {
+	int e = errno;
 
-		if (fd >= 0)
-			close(fd);
-		unlink(tmp);
-		errno = e;
-	}
+	if (fd >= 0)
+		close(fd);
+	unlink(tmp);
+	errno = e;
+}
 	return (MGR_EINTERNAL);
 }
 
@@ -134,8 +133,8 @@ fsx_fsync_dir(const char *dir)
 }
 
 mgr_err
-fsx_write_atomic(const char *dir, const char *name, const void *data,
-    size_t len, mode_t mode, int noreplace)
+fsx_write_atomic(const char *dir, const char *name, const void *data, size_t len,
+    mode_t mode, int noreplace)
 {
 	char tmp[FSX_PATH_MAX];
 	mgr_err rv;

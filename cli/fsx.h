@@ -17,16 +17,15 @@
 mgr_err fsx_read(const char *path, size_t max, struct mgr_buf *out);
 /* Writes data to a new temporary file ".NAME.XXXXXX" in dir with mode,
  * fsynced; its name goes to tmp. */
-mgr_err fsx_write_temp(const char *dir, const char *name, const void *data,
-    size_t len, mode_t mode, char tmp[FSX_PATH_MAX]);
+mgr_err fsx_write_temp(const char *dir, const char *name, const void *data, size_t len,
+    mode_t mode, char tmp[FSX_PATH_MAX]);
 /* Renames tmp to dir/name; with noreplace, fails with MGR_ECONFLICT when
  * name exists (and leaves tmp). Does not fsync the directory. */
-mgr_err fsx_commit(const char *tmp, const char *dir, const char *name,
-    int noreplace);
+mgr_err fsx_commit(const char *tmp, const char *dir, const char *name, int noreplace);
 mgr_err fsx_fsync_dir(const char *dir);
 /* fsx_write_temp + fsx_commit + fsx_fsync_dir. */
-mgr_err fsx_write_atomic(const char *dir, const char *name, const void *data,
-    size_t len, mode_t mode, int noreplace);
+mgr_err fsx_write_atomic(const char *dir, const char *name, const void *data, size_t len,
+    mode_t mode, int noreplace);
 /* dir/name, or MGR_ETOOBIG. */
 mgr_err fsx_join(const char *dir, const char *name, char out[FSX_PATH_MAX]);
 int fsx_exists(const char *dir, const char *name);

@@ -96,7 +96,8 @@ cli_set_base(struct cli *c, const char *fallback)
 	for (size_t n = strlen(c->base); n > 0 && c->base[n - 1] == '/'; n--)
 		c->base[n - 1] = '\0';
 	if (strncmp(c->base, "https://", 8) != 0 && strncmp(c->base, "http://", 7) != 0)
-		return (cli_usage(c, "the URL must start with https:// (got %.100s)", c->base));
+		return (cli_usage(c, "the URL must start with https:// (got %.100s)",
+		    c->base));
 	return (0);
 }
 
@@ -115,12 +116,11 @@ http_reset(struct cli *c)
 }
 
 int
-http_request(struct cli *c, enum cli_auth auth, const char *method,
-    const char *path, const char *body, size_t body_len, struct http_stream *st,
-    struct http_resp *out)
+http_request(struct cli *c, enum cli_auth auth, const char *method, const char *path,
+    const char *body, size_t body_len, struct http_stream *st, struct http_resp *out)
 {
-	char url[8192], errbuf[CURL_ERROR_SIZE], certp[FSX_PATH_MAX],
-	    keyp[FSX_PATH_MAX], leid[200];
+	char url[8192], errbuf[CURL_ERROR_SIZE], certp[FSX_PATH_MAX], keyp[FSX_PATH_MAX],
+	    leid[200];
 	struct curl_slist *h = NULL;
 	struct xfer x = {c, out, st, 0};
 	struct curl_blob blob;
@@ -128,7 +128,8 @@ http_request(struct cli *c, enum cli_auth auth, const char *method,
 	int rv = -1;
 
 	memset(out, 0, sizeof(*out));
-	mgr_buf_init(&out->body, st != NULL && st->sink != NULL ? ERR_BODY_MAX : CLI_JSON_MAX);
+	mgr_buf_init(&out->body,
+	    st != NULL && st->sink != NULL ? ERR_BODY_MAX : CLI_JSON_MAX);
 	if (c->curl == NULL && (c->curl = curl_easy_init()) == NULL)
 		return (cli_fail(c, "cannot start libcurl"), -1);
 	curl_easy_reset(c->curl);
@@ -190,15 +191,16 @@ http_request(struct cli *c, enum cli_auth auth, const char *method,
 	if (body != NULL) {
 		h = curl_slist_append(h, "Content-Type: application/json");
 		curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, body);
-		curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
+		curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE_LARGE,
+		    (curl_off_t)body_len);
 	} else if (strcmp(method, "POST") == 0) {
 		curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, "");
 		curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)0);
 	}
 	if (st != NULL && st->in != NULL) {
 		curl_easy_setopt(c->curl, CURLOPT_UPLOAD, 1L);
-		curl_easy_setopt(c->curl, CURLOPT_READDATA, st->read != NULL ? st->read_arg :
-		                                             (void *)st->in);
+		curl_easy_setopt(c->curl, CURLOPT_READDATA,
+		    st->read != NULL ? st->read_arg : (void *)st->in);
 		if (st->read != NULL)
 			curl_easy_setopt(c->curl, CURLOPT_READFUNCTION, st->read);
 		curl_easy_setopt(c->curl, CURLOPT_INFILESIZE_LARGE, st->in_size);
@@ -207,7 +209,8 @@ http_request(struct cli *c, enum cli_auth auth, const char *method,
 	if (st != NULL && st->last_event_id != NULL) {
 		h = curl_slist_append(h, "Accept: text/event-stream");
 		if (*st->last_event_id != '\0') {
-			snprintf(leid, sizeof(leid), "Last-Event-ID: %.150s", st->last_event_id);
+			snprintf(leid, sizeof(leid), "Last-Event-ID: %.150s",
+			    st->last_event_id);
 			h = curl_slist_append(h, leid);
 		}
 	}
@@ -268,13 +271,14 @@ http_set_error(struct cli *c, const char *method, const char *path,
 		    msg != NULL ? msg : "", rid != NULL ? " (request " : "",
 		    rid != NULL ? rid : "", rid != NULL ? ")" : "");
 	else
-		cli_fail(c, "%s: HTTP %ld (no API error in the answer)", where, r->status);
+		cli_fail(c, "%s: HTTP %ld (no API error in the answer)", where,
+		    r->status);
 	json_decref(o);
 }
 
 int
-http_json(struct cli *c, enum cli_auth auth, const char *method,
-    const char *path, json_t *body, long *status, json_t **out)
+http_json(struct cli *c, enum cli_auth auth, const char *method, const char *path,
+    json_t *body, long *status, json_t **out)
 {
 	struct http_resp r;
 	char *text = NULL;
@@ -345,15 +349,15 @@ http_escape(const char *s, int keep_slash, char *out, size_t outlen)
 }
 
 int
-http_list_all(struct cli *c, enum cli_auth auth, const char *path,
-    const char *key, json_t **out)
+http_list_all(struct cli *c, enum cli_auth auth, const char *path, const char *key,
+    json_t **out)
 {
 	return (http_list_from(c, auth, path, key, "", out));
 }
 
 int
-http_list_from(struct cli *c, enum cli_auth auth, const char *path,
-    const char *key, const char *start, json_t **out)
+http_list_from(struct cli *c, enum cli_auth auth, const char *path, const char *key,
+    const char *start, json_t **out)
 {
 	json_t *all = json_array(), *page = NULL;
 	char p[4096], after[512];

@@ -20,16 +20,17 @@
 #include "common/util.h"
 
 static const struct args_spec global_opts[] = {
-	{"url", 0, ARGS_VALUE, "URL", "the Manager (MANAGER_URL; default " CLI_DEFAULT_URL ")"},
-	{"ca", 0, ARGS_VALUE, "FILE", "CA certificate to trust (MANAGER_CA_CERT)"},
-	{"dir", 0, ARGS_VALUE, "DIR", "the application's state directory (default .)"},
-	{"json", 0, ARGS_FLAG, NULL, "machine-readable output"},
-	{"quiet", 'q', ARGS_FLAG, NULL, "no progress, no log lines"},
-	{"verbose", 'v', ARGS_FLAG, NULL, "log more"},
-	{"admin-password-file", 0, ARGS_VALUE, "FILE",
-	    "read the administrator's password from FILE (MANAGER_ADMIN_PASSWORD_FILE)"},
-	{"help", 'h', ARGS_FLAG, NULL, "this help"},
-	{"version", 0, ARGS_FLAG, NULL, "print the version"},
+    {"url", 0, ARGS_VALUE, "URL",
+        "the Manager (MANAGER_URL; default " CLI_DEFAULT_URL ")"},
+    {"ca", 0, ARGS_VALUE, "FILE", "CA certificate to trust (MANAGER_CA_CERT)"},
+    {"dir", 0, ARGS_VALUE, "DIR", "the application's state directory (default .)"},
+    {"json", 0, ARGS_FLAG, NULL, "machine-readable output"},
+    {"quiet", 'q', ARGS_FLAG, NULL, "no progress, no log lines"},
+    {"verbose", 'v', ARGS_FLAG, NULL, "log more"},
+    {"admin-password-file", 0, ARGS_VALUE, "FILE",
+        "read the administrator's password from FILE (MANAGER_ADMIN_PASSWORD_FILE)"},
+    {"help", 'h', ARGS_FLAG, NULL, "this help"},
+    {"version", 0, ARGS_FLAG, NULL, "print the version"},
 };
 #define NGLOBAL (sizeof(global_opts) / sizeof(global_opts[0]))
 
@@ -130,7 +131,8 @@ cli_sleep_ms(int64_t ms)
 {
 	while (ms > 0 && !cli_stop) {
 		int64_t step = ms > 200 ? 200 : ms;
-		struct timespec ts = {(time_t)(step / 1000), (long)(step % 1000) * 1000000L};
+		struct timespec ts = {(time_t)(step / 1000),
+		    (long)(step % 1000) * 1000000L};
 
 		nanosleep(&ts, NULL);
 		ms -= step;
@@ -170,11 +172,21 @@ cli_parse_when(const char *s, int64_t *out)
 		if (errno != 0 || end == s + 1 || v <= 0 || v > 100000000)
 			return (-1);
 		switch (*end) {
-		case 'd': unit = 86400; break;
-		case 'h': unit = 3600; break;
-		case 'm': unit = 60; break;
-		case 's': case '\0': unit = 1; break;
-		default: return (-1);
+		case 'd':
+			unit = 86400;
+			break;
+		case 'h':
+			unit = 3600;
+			break;
+		case 'm':
+			unit = 60;
+			break;
+		case 's':
+		case '\0':
+			unit = 1;
+			break;
+		default:
+			return (-1);
 		}
 		if (*end != '\0' && end[1] != '\0')
 			return (-1);
@@ -220,8 +232,8 @@ cli_admin_password(struct cli *c)
 		file = getenv("MANAGER_ADMIN_PASSWORD_FILE");
 	if (file != NULL && *file != '\0') {
 		if ((fd = open(file, O_RDONLY | O_CLOEXEC)) < 0) {
-			cli_fail(c, "%s: cannot read the administrator's password: %s", file,
-			    strerror(errno));
+			cli_fail(c, "%s: cannot read the administrator's password: %s",
+			    file, strerror(errno));
 			return (-1);
 		}
 		read_line(fd, buf, sizeof(buf));
@@ -234,11 +246,13 @@ cli_admin_password(struct cli *c)
 		int ok;
 
 		if ((fd = open("/dev/tty", O_RDWR | O_CLOEXEC)) < 0) {
-			cli_fail(c, "no administrator password: set MANAGER_ADMIN_PASSWORD or "
+			cli_fail(c,
+			    "no administrator password: set MANAGER_ADMIN_PASSWORD or "
 			    "MANAGER_ADMIN_PASSWORD_FILE (there is no terminal to ask on)");
 			return (-1);
 		}
-		dprintf(fd, "Password for %s at %s: ", u != NULL && *u ? u : "admin", c->base);
+		dprintf(fd, "Password for %s at %s: ", u != NULL && *u ? u : "admin",
+		    c->base);
 		ok = tcgetattr(fd, &old) == 0;
 		quiet = old;
 		quiet.c_lflag &= ~(tcflag_t)ECHO;
@@ -269,9 +283,9 @@ struct group {
 };
 
 static const struct group groups[] = {
-	{cli_admin_cmds, &cli_admin_ncmds},
-	{cli_app_cmds, &cli_app_ncmds},
-	{cli_vault_cmds, &cli_vault_ncmds},
+    {cli_admin_cmds, &cli_admin_ncmds},
+    {cli_app_cmds, &cli_app_ncmds},
+    {cli_vault_cmds, &cli_vault_ncmds},
 };
 
 static const struct cli_cmd *
@@ -317,10 +331,9 @@ print_opts(FILE *f, const struct args_spec *o, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		char left[64];
 
-		snprintf(left, sizeof(left), "%s%c%s--%s%s%s",
-		    o[i].shortname ? "-" : "", o[i].shortname ? o[i].shortname : ' ',
-		    o[i].shortname ? ", " : "  ", o[i].name, o[i].metavar ? " " : "",
-		    o[i].metavar ? o[i].metavar : "");
+		snprintf(left, sizeof(left), "%s%c%s--%s%s%s", o[i].shortname ? "-" : "",
+		    o[i].shortname ? o[i].shortname : ' ', o[i].shortname ? ", " : "  ",
+		    o[i].name, o[i].metavar ? " " : "", o[i].metavar ? o[i].metavar : "");
 		fprintf(f, "  %-30s %s%s\n", o[i].shortname ? left : left + 2, o[i].help,
 		    o[i].kind == ARGS_MULTI ? " (repeatable)" : "");
 	}
@@ -329,26 +342,30 @@ print_opts(FILE *f, const struct args_spec *o, size_t n)
 static void
 help_all(FILE *f, const char *prefix)
 {
-	fprintf(f, "usage: mgr [options] COMMAND [arguments]\n\n"
-	           "The command-line client of the Manager (client certificates for "
-	           "private accounts, locked vaults).\n\n");
+	fprintf(f,
+	    "usage: mgr [options] COMMAND [arguments]\n\n"
+	    "The command-line client of the Manager (client certificates for "
+	    "private accounts, locked vaults).\n\n");
 	for (size_t g = 0; g < sizeof(groups) / sizeof(groups[0]); g++) {
-		fprintf(f, "%s", g == 0 ? "Administrators (MANAGER_ADMIN_USER, "
-		                          "MANAGER_ADMIN_PASSWORD):\n" :
-		                g == 1 ? "\nApplications (state in --dir):\n" :
-		                         "\nLocked vaults (applications):\n");
+		fprintf(f, "%s",
+		    g == 0       ? "Administrators (MANAGER_ADMIN_USER, "
+		                   "MANAGER_ADMIN_PASSWORD):\n"
+		        : g == 1 ? "\nApplications (state in --dir):\n"
+		                 : "\nLocked vaults (applications):\n");
 		for (size_t i = 0; i < *groups[g].n; i++) {
 			const struct cli_cmd *k = &groups[g].cmds[i];
 
-			if (prefix != NULL && strncmp(k->name, prefix, strlen(prefix)) != 0)
+			if (prefix != NULL &&
+			    strncmp(k->name, prefix, strlen(prefix)) != 0)
 				continue;
 			fprintf(f, "  mgr %-22s %s\n", k->name, k->summary);
 		}
 	}
 	fprintf(f, "\nGlobal options:\n");
 	print_opts(f, global_opts, NGLOBAL);
-	fprintf(f, "\n`mgr COMMAND --help` tells more; see also mgr(1).\n"
-	           "Exit status: 0 success, 1 failure (one line on stderr), 2 usage error.\n");
+	fprintf(f,
+	    "\n`mgr COMMAND --help` tells more; see also mgr(1).\n"
+	    "Exit status: 0 success, 1 failure (one line on stderr), 2 usage error.\n");
 }
 
 static void
@@ -427,14 +444,16 @@ run(struct cli *c, int argc, char **argv)
 	}
 	if ((k = find_cmd(w1, w2, &words)) == NULL) {
 		if (is_group_word(w1)) {
-			int want_help = w2 != NULL && (strcmp(w2, "--help") == 0 ||
-			    strcmp(w2, "-h") == 0 || strcmp(w2, "help") == 0);
+			int want_help = w2 != NULL &&
+			    (strcmp(w2, "--help") == 0 || strcmp(w2, "-h") == 0 ||
+			        strcmp(w2, "help") == 0);
 
 			help_all(want_help ? stdout : stderr, w1);
 			if (want_help)
 				return (EXIT_OK);
-			return (w2 == NULL ? cli_usage(c, "%s: which one?", w1) :
-			                     cli_usage(c, "unknown command: %s %s", w1, w2));
+			return (w2 == NULL
+			        ? cli_usage(c, "%s: which one?", w1)
+			        : cli_usage(c, "unknown command: %s %s", w1, w2));
 		}
 		return (cli_usage(c, "unknown command: %s (see mgr --help)", w1));
 	}
@@ -447,7 +466,8 @@ run(struct cli *c, int argc, char **argv)
 		memcpy(merged + NGLOBAL, k->opts, k->nopts * sizeof(k->opts[0]));
 	nmerged = NGLOBAL + k->nopts;
 	if (args_parse(merged, nmerged, nrest, rest, &a, why, sizeof(why)) != 0)
-		return (cli_usage(c, "%s: %s (see mgr %s --help)", k->name, why, k->name));
+		return (
+		    cli_usage(c, "%s: %s (see mgr %s --help)", k->name, why, k->name));
 	if (FLAG(&a, "help")) {
 		help_cmd(stdout, k);
 		return (EXIT_OK);
@@ -469,7 +489,8 @@ run(struct cli *c, int argc, char **argv)
 	c->quiet = FLAG(&a, "quiet");
 	c->verbose = FLAG(&a, "verbose");
 	c->admin_password_file = OPT(&a, "admin-password-file");
-	c->progress = !c->quiet && !c->json && isatty(STDOUT_FILENO) && isatty(STDERR_FILENO);
+	c->progress = !c->quiet && !c->json && isatty(STDOUT_FILENO) &&
+	    isatty(STDERR_FILENO);
 	return (k->run(c, &a));
 }
 

@@ -109,8 +109,8 @@ dn_add(X509_NAME *name, const char *type, size_t tl, const char *val, size_t vl)
 	t[tl] = '\0';
 	memcpy(v, val, vl);
 	v[vl] = '\0';
-	if (X509_NAME_add_entry_by_txt(name, t, MBSTRING_UTF8, (unsigned char *)v,
-	        -1, -1, 0) != 1) {
+	if (X509_NAME_add_entry_by_txt(name, t, MBSTRING_UTF8, (unsigned char *)v, -1, -1,
+	        0) != 1) {
 		ERR_clear_error();
 		return (-1);
 	}
@@ -163,7 +163,8 @@ csr_make(EVP_PKEY *k, const X509_NAME *name, struct mgr_buf *out)
 
 	if ((req = X509_REQ_new()) == NULL || X509_REQ_set_version(req, 0) != 1 ||
 	    X509_REQ_set_subject_name(req, name) != 1 ||
-	    X509_REQ_set_pubkey(req, k) != 1 || X509_REQ_sign(req, k, EVP_sha256()) <= 0 ||
+	    X509_REQ_set_pubkey(req, k) != 1 ||
+	    X509_REQ_sign(req, k, EVP_sha256()) <= 0 ||
 	    (b = BIO_new(BIO_s_mem())) == NULL || PEM_write_bio_X509_REQ(b, req) != 1 ||
 	    bio_to_buf(b, out) != 0)
 		goto out;

@@ -24,8 +24,8 @@ int pki_key_pem(EVP_PKEY *k, struct mgr_buf *out);
 EVP_PKEY *pki_key_parse(const char *pem, size_t len);
 /* A PKCS#10 CSR for key with the Subject DN `subject`: "/A=v/B=w" (openssl
  * style) or "A=v,B=w" (RFC 4514 order as written). -1 with why on a bad DN. */
-int pki_csr_pem(EVP_PKEY *k, const char *subject, struct mgr_buf *out,
-    char *why, size_t whylen);
+int pki_csr_pem(EVP_PKEY *k, const char *subject, struct mgr_buf *out, char *why,
+    size_t whylen);
 /* The same with the Subject DN of an existing certificate (rotation keeps
  * the DN, byte for byte). */
 int pki_csr_pem_like(EVP_PKEY *k, X509 *like, struct mgr_buf *out);

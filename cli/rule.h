@@ -16,7 +16,6 @@ int64_t rule_new_expiry(int64_t nb, int64_t na, int64_t now);
 /* Delay before retry number `attempt` (0 first): base * 2^attempt capped at
  * cap, then "equal jitter": half of it fixed, the other half scaled by
  * rnd in [0, 1). Milliseconds. */
-int64_t rule_backoff_ms(unsigned attempt, int64_t base_ms, int64_t cap_ms,
-    double rnd);
+int64_t rule_backoff_ms(unsigned attempt, int64_t base_ms, int64_t cap_ms, double rnd);
 
 #endif

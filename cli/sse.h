@@ -16,8 +16,8 @@
 /* One message: id is the last event id in effect (persisting across
  * messages, as the spec says), event "message" when the stream named none,
  * data without its final newline. Returns 0 to go on, non-zero to stop. */
-typedef int (*sse_cb)(void *arg, const char *id, const char *event,
-    const char *data, size_t len);
+typedef int (
+    *sse_cb)(void *arg, const char *id, const char *event, const char *data, size_t len);
 
 struct sse_parser {
 	struct mgr_buf line;
@@ -34,7 +34,7 @@ void sse_free(struct sse_parser *p);
 /* Feeds n bytes. Returns MGR_OK, MGR_ETOOBIG for a line or message over the
  * limits, or MGR_OK with *stopped = 1 when the callback asked to stop (the
  * rest of buf is not parsed). */
-mgr_err sse_feed(struct sse_parser *p, const char *buf, size_t n, sse_cb cb,
-    void *arg, int *stopped);
+mgr_err sse_feed(struct sse_parser *p, const char *buf, size_t n, sse_cb cb, void *arg,
+    int *stopped);
 
 #endif

@@ -80,7 +80,8 @@ read_pem(struct cli *c, const char *name, struct mgr_buf *out)
 		return (cli_fail(c, "the directory name is too long"), -1);
 	if ((rv = fsx_read(p, PEM_MAX, out)) != MGR_OK) {
 		if (rv == MGR_ENOTFOUND)
-			cli_fail(c, "%s is missing (run mgr enroll first, or give --dir)", p);
+			cli_fail(c, "%s is missing (run mgr enroll first, or give --dir)",
+			    p);
 		else
 			cli_fail(c, "%s: cannot read: %s", p,
 			    rv == MGR_ETOOBIG ? "too large" : strerror(errno));
@@ -125,7 +126,8 @@ do_rename(struct cli *c, const char *from, const char *to, int sync)
 	    fsx_commit(a, c->dir, to, 0) != MGR_OK ||
 	    (sync && fsx_fsync_dir(c->dir) != MGR_OK))
 		return (cli_fail(c, "%s: cannot rename %s to %s: %s", c->dir, from, to,
-		    strerror(errno)), -1);
+		            strerror(errno)),
+		    -1);
 	if (c->verbose)
 		cli_log(c, "%s -> %s", from, to);
 	return (0);
@@ -164,7 +166,8 @@ recover_fetch(struct cli *c, const char *account_id)
 	snprintf(path, sizeof(path), "/api/v1/accounts/%s/certificates", account_id);
 	if (http_json(c, CLI_AUTH_APP, "GET", path, NULL, &st, &list) != 0) {
 		if (st == 401)
-			cli_fail(c, "an interrupted rotation: the server refuses the old "
+			cli_fail(c,
+			    "an interrupted rotation: the server refuses the old "
 			    "certificate (it was rotated and revoked) and the new one never "
 			    "arrived; %s/key.pem.new is kept - ask an administrator for the "
 			    "account's newest certificate (mgr account certificates %s) and "
@@ -176,17 +179,19 @@ recover_fetch(struct cli *c, const char *account_id)
 		json_t *certs = json_object_get(list, "certificates"), *e;
 		size_t i;
 
-		json_array_foreach(certs, i, e) {
-			const char *pem = json_string_value(json_object_get(e, "certificate"));
+		json_array_foreach(certs, i, e)
+		{
+			const char *pem = json_string_value(
+			    json_object_get(e, "certificate"));
 			X509 *x = pem != NULL ? pki_cert_parse(pem, strlen(pem)) : NULL;
 			int m = x != NULL && pki_cert_matches(x, pk);
 
 			X509_free(x);
 			if (m) {
-				if (fsx_write_atomic(c->dir, "cert.pem.new", pem, strlen(pem), 0644,
-				        0) != MGR_OK) {
-					cli_fail(c, "%s: cannot write cert.pem.new: %s", c->dir,
-					    strerror(errno));
+				if (fsx_write_atomic(c->dir, "cert.pem.new", pem,
+				        strlen(pem), 0644, 0) != MGR_OK) {
+					cli_fail(c, "%s: cannot write cert.pem.new: %s",
+					    c->dir, strerror(errno));
 					goto out;
 				}
 				cli_log(c, "recovery: fetched the rotated certificate");
@@ -216,8 +221,11 @@ recover_locked(struct cli *c, const char *account_id)
 		if (files_match(c, "key.pem.new", "cert.pem") == 1)
 			return (do_rename(c, "key.pem.new", "key.pem", 1));
 		if (files_match(c, "key.pem", "cert.pem") != 1)
-			return (cli_fail(c, "%s: key.pem and cert.pem do not match and a "
-			    "rotation is unfinished", c->dir), -1);
+			return (cli_fail(c,
+			            "%s: key.pem and cert.pem do not match and a "
+			            "rotation is unfinished",
+			            c->dir),
+			    -1);
 		if (recover_fetch(c, account_id) < 0)
 			return (-1);
 	}
@@ -282,8 +290,8 @@ state_load(struct cli *c, struct app_state *s)
 		goto out;
 	fsx_join(c->dir, "account.json", p);
 	if ((s->account = json_loadb(ab.data, ab.len, 0, &je)) == NULL ||
-	    (s->account_id = json_string_value(json_object_get(s->account,
-	         "account_id"))) == NULL) {
+	    (s->account_id = json_string_value(
+	         json_object_get(s->account, "account_id"))) == NULL) {
 		cli_fail(c, "%s: not an account file of mgr enroll", p);
 		goto out;
 	}
@@ -301,7 +309,8 @@ state_load(struct cli *c, struct app_state *s)
 	k = pki_key_parse(s->key_pem.data, s->key_pem.len);
 	x = pki_cert_parse(s->cert_pem.data, s->cert_pem.len);
 	if (k == NULL || x == NULL) {
-		cli_fail(c, "%s: %s is not PEM", c->dir, k == NULL ? "key.pem" : "cert.pem");
+		cli_fail(c, "%s: %s is not PEM", c->dir,
+		    k == NULL ? "key.pem" : "cert.pem");
 		goto out;
 	}
 	if (!pki_cert_matches(x, k)) {
@@ -336,7 +345,8 @@ state_write_cert(struct cli *c, const char *pem)
 {
 	if (fsx_write_atomic(c->dir, "cert.pem", pem, strlen(pem), 0644, 0) != MGR_OK)
 		return (cli_fail(c, "%s: cannot replace cert.pem: %s", c->dir,
-		    strerror(errno)), -1);
+		            strerror(errno)),
+		    -1);
 	http_reset(c); /* the next connection presents the new certificate */
 	return (0);
 }

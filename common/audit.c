@@ -48,7 +48,8 @@ audit_log(const char *request_id, const Mgr__Caller *caller, const char *action,
 	    " outcome %s detail %s",
 	    ts, rid, audit_caller_kind(caller),
 	    caller != NULL && caller->id != NULL ? caller->id : "", action,
-	    target != NULL ? target : "", outcome == MGR_OK ? "ok" : mgr_err_code(outcome),
+	    target != NULL ? target : "",
+	    outcome == MGR_OK ? "ok" : mgr_err_code(outcome),
 	    detail != NULL ? detail : "");
 	if (rv != MGR_OK) {
 		log_error(request_id, "audit record for %s not written: %s", action,

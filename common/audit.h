@@ -11,8 +11,8 @@
  * action was on (may be ""); outcome: MGR_OK or the error; detail: short
  * free text, no secrets (may be NULL). Failures to write are logged, and
  * returned so that a caller that must not proceed without a record can stop. */
-mgr_err audit_log(const char *request_id, const Mgr__Caller *caller,
-    const char *action, const char *target, mgr_err outcome, const char *detail);
+mgr_err audit_log(const char *request_id, const Mgr__Caller *caller, const char *action,
+    const char *target, mgr_err outcome, const char *detail);
 
 /* "admin", "temp", "app", "service" or "anonymous" */
 const char *audit_caller_kind(const Mgr__Caller *caller);

@@ -6,7 +6,7 @@
 #include "common/err.h"
 
 struct mgr_buf {
-	char *data;   /* always NUL-terminated when non-NULL */
+	char *data; /* always NUL-terminated when non-NULL */
 	size_t len;
 	size_t cap;
 	size_t max;

@@ -64,8 +64,7 @@ mkdir_p(const char *path, mode_t mode)
 }
 
 mgr_err
-mgr_config_path(const struct mgr_config *cfg, const char *name, char *out,
-    size_t outlen)
+mgr_config_path(const struct mgr_config *cfg, const char *name, char *out, size_t outlen)
 {
 	int n = snprintf(out, outlen, "%s/%s", cfg->data_dir, name);
 
@@ -83,7 +82,8 @@ mgr_config_internal_tls(struct mgr_internal_tls *out)
 	env_str("MANAGER_INTERNAL_TLS_CA", "", t.ca, sizeof(t.ca));
 	n = (*t.cert != '\0') + (*t.key != '\0') + (*t.ca != '\0');
 	if (n != 0 && n != 3) {
-		log_error(NULL, "set all of MANAGER_INTERNAL_TLS_CERT, "
+		log_error(NULL,
+		    "set all of MANAGER_INTERNAL_TLS_CERT, "
 		    "MANAGER_INTERNAL_TLS_KEY and MANAGER_INTERNAL_TLS_CA, or none");
 		return (MGR_EINVAL);
 	}
@@ -100,11 +100,13 @@ public_url(struct mgr_config *cfg)
 	char *u = cfg->public_url;
 	size_t n;
 
-	if (getenv("MANAGER_PUBLIC_URL") != NULL && *getenv("MANAGER_PUBLIC_URL") != '\0') {
+	if (getenv("MANAGER_PUBLIC_URL") != NULL &&
+	    *getenv("MANAGER_PUBLIC_URL") != '\0') {
 		env_str("MANAGER_PUBLIC_URL", "", u, sizeof(cfg->public_url));
 	} else {
-		snprintf(u, sizeof(cfg->public_url), strchr(cfg->bind, ':') != NULL
-		    ? "https://[%s]:%d" : "https://%s:%d", cfg->bind, cfg->https_port);
+		snprintf(u, sizeof(cfg->public_url),
+		    strchr(cfg->bind, ':') != NULL ? "https://[%s]:%d" : "https://%s:%d",
+		    cfg->bind, cfg->https_port);
 	}
 	n = strlen(u);
 	while (n > 0 && u[n - 1] == '/')
@@ -121,8 +123,10 @@ public_url(struct mgr_config *cfg)
 		goto bad;
 	return (MGR_OK);
 bad:
-	log_error(NULL, "MANAGER_PUBLIC_URL must be an http(s) URL of printable "
-	    "ASCII (at most %zu bytes)", sizeof(cfg->public_url) - 65);
+	log_error(NULL,
+	    "MANAGER_PUBLIC_URL must be an http(s) URL of printable "
+	    "ASCII (at most %zu bytes)",
+	    sizeof(cfg->public_url) - 65);
 	return (MGR_EINVAL);
 }
 
@@ -139,14 +143,16 @@ mgr_config_load(struct mgr_config *cfg)
 	fmt = getenv("MANAGER_LOG_FORMAT");
 	if ((cfg->log_format = mgr_log_format_parse(fmt)) < 0) {
 		mgr_log_set(MGR_LOG_INFO, MGR_LOG_TEXT);
-		log_error(NULL, "MANAGER_LOG_FORMAT must be text or json, not '%.64s'", fmt);
+		log_error(NULL, "MANAGER_LOG_FORMAT must be text or json, not '%.64s'",
+		    fmt);
 		return (MGR_EINVAL);
 	}
 	lvl = getenv("MANAGER_LOG_LEVEL");
 	if ((cfg->log_level = mgr_log_level_parse(lvl)) < 0) {
 		mgr_log_set(MGR_LOG_INFO, cfg->log_format);
 		log_error(NULL,
-		    "MANAGER_LOG_LEVEL must be error, warn, info or debug, not '%.64s'", lvl);
+		    "MANAGER_LOG_LEVEL must be error, warn, info or debug, not '%.64s'",
+		    lvl);
 		return (MGR_EINVAL);
 	}
 	mgr_log_set(cfg->log_level, cfg->log_format);
@@ -205,8 +211,7 @@ mgr_config_load(struct mgr_config *cfg)
 		return (MGR_EINVAL);
 	}
 	env_str("MANAGER_CA_KEY_FILE", "", cfg->ca_key_file, sizeof(cfg->ca_key_file));
-	env_str("MANAGER_CA_CERT_FILE", "", cfg->ca_cert_file,
-	    sizeof(cfg->ca_cert_file));
+	env_str("MANAGER_CA_CERT_FILE", "", cfg->ca_cert_file, sizeof(cfg->ca_cert_file));
 	if ((*cfg->ca_key_file == '\0') != (*cfg->ca_cert_file == '\0')) {
 		log_error(NULL, "set both MANAGER_CA_KEY_FILE and MANAGER_CA_CERT_FILE");
 		return (MGR_EINVAL);
@@ -215,11 +220,13 @@ mgr_config_load(struct mgr_config *cfg)
 	    sizeof(cfg->ca_pkcs11_module));
 	env_str("MANAGER_CA_KEY_URI", "", cfg->ca_key_uri, sizeof(cfg->ca_key_uri));
 	if ((*cfg->ca_pkcs11_module == '\0') != (*cfg->ca_key_uri == '\0')) {
-		log_error(NULL, "set both MANAGER_CA_PKCS11_MODULE and MANAGER_CA_KEY_URI");
+		log_error(NULL,
+		    "set both MANAGER_CA_PKCS11_MODULE and MANAGER_CA_KEY_URI");
 		return (MGR_EINVAL);
 	}
 	if (*cfg->ca_key_uri != '\0' && *cfg->ca_key_file != '\0') {
-		log_error(NULL, "MANAGER_CA_KEY_URI and MANAGER_CA_KEY_FILE exclude each other");
+		log_error(NULL,
+		    "MANAGER_CA_KEY_URI and MANAGER_CA_KEY_FILE exclude each other");
 		return (MGR_EINVAL);
 	}
 	if (*cfg->ca_key_uri != '\0' && strncmp(cfg->ca_key_uri, "pkcs11:", 7) != 0) {

@@ -6,21 +6,21 @@ static const struct {
 	int http;
 	int wire;
 } err_table[MGR_ERR_COUNT] = {
-	[MGR_OK] = {"ok", "ok", 200, 0},
-	[MGR_EINVAL] = {"invalid argument", "invalid_argument", 400, 3},
-	[MGR_EUNAUTH] = {"unauthenticated", "unauthenticated", 401, 16},
-	[MGR_EPERM] = {"permission denied", "permission_denied", 403, 7},
-	[MGR_ENOTFOUND] = {"not found", "not_found", 404, 5},
-	[MGR_ECONFLICT] = {"conflict", "conflict", 409, 6},
-	[MGR_ETOOBIG] = {"payload too large", "payload_too_large", 413, 11},
-	[MGR_EMEDIA] = {"unsupported media type", "unsupported_media_type", 415, 3},
-	[MGR_ERATE] = {"rate limited", "rate_limited", 429, 8},
-	[MGR_EUNAVAIL] = {"service unavailable", "unavailable", 503, 14},
-	[MGR_EINTERNAL] = {"internal error", "internal", 500, 13},
-	[MGR_ENOMEM] = {"out of memory", "internal", 500, 13},
-	[MGR_EMETHOD] = {"method not allowed", "method_not_allowed", 405, 12},
-	[MGR_EPRECOND] = {"precondition failed", "precondition_failed", 412, 9},
-	[MGR_ERANGE] = {"range not satisfiable", "range_not_satisfiable", 416, 11},
+    [MGR_OK] = {"ok", "ok", 200, 0},
+    [MGR_EINVAL] = {"invalid argument", "invalid_argument", 400, 3},
+    [MGR_EUNAUTH] = {"unauthenticated", "unauthenticated", 401, 16},
+    [MGR_EPERM] = {"permission denied", "permission_denied", 403, 7},
+    [MGR_ENOTFOUND] = {"not found", "not_found", 404, 5},
+    [MGR_ECONFLICT] = {"conflict", "conflict", 409, 6},
+    [MGR_ETOOBIG] = {"payload too large", "payload_too_large", 413, 11},
+    [MGR_EMEDIA] = {"unsupported media type", "unsupported_media_type", 415, 3},
+    [MGR_ERATE] = {"rate limited", "rate_limited", 429, 8},
+    [MGR_EUNAVAIL] = {"service unavailable", "unavailable", 503, 14},
+    [MGR_EINTERNAL] = {"internal error", "internal", 500, 13},
+    [MGR_ENOMEM] = {"out of memory", "internal", 500, 13},
+    [MGR_EMETHOD] = {"method not allowed", "method_not_allowed", 405, 12},
+    [MGR_EPRECOND] = {"precondition failed", "precondition_failed", 412, 9},
+    [MGR_ERANGE] = {"range not satisfiable", "range_not_satisfiable", 416, 11},
 };
 
 static int

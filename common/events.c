@@ -11,6 +11,7 @@
  * whole event as API.md shows it, with the entry id as "id". The message is
  * put together around edata as given (not through cjson.decode/encode, which
  * would turn an empty object into [] and lose number formatting). */
+/* clang-format off */
 const char event_lua_emit[] =
     "local function emit_event(acct, etype, etime, edata)\n"
     "  local sid = redis.call('XADD', 'ev:{' .. acct .. '}', 'MAXLEN', '~', "
@@ -21,10 +22,10 @@ const char event_lua_emit[] =
     "cjson.encode(etime) .. ',\"data\":' .. edata .. '}')\n"
     "  return sid\n"
     "end\n";
+/* clang-format on */
 
 mgr_err
-event_emit(const char *account_id, const char *type, json_t *data, char *id,
-    size_t idlen)
+event_emit(const char *account_id, const char *type, json_t *data, char *id, size_t idlen)
 {
 	static const char body[] = "return emit_event(ARGV[1], ARGV[2], ARGV[3], ARGV[4])";
 	char script[sizeof(event_lua_emit) + sizeof(body)];

@@ -10,8 +10,8 @@
 
 /* type: "certificate.issued", ...; data: the event's data object (borrowed).
  * On success, id (if non-NULL) gets the new event's id. */
-mgr_err event_emit(const char *account_id, const char *type, json_t *data,
-    char *id, size_t idlen);
+mgr_err event_emit(const char *account_id, const char *type, json_t *data, char *id,
+    size_t idlen);
 
 /* The Lua code that appends and publishes an event inside a larger script,
  * so that a state change and its event are one atomic step. It defines

@@ -85,8 +85,8 @@ kv_url_parse_unix(const char *p, struct kv_url *u)
 		if ((size_t)(eq - k) == 2 && strncmp(k, "db", 2) == 0)
 			e = kv_parse_db(eq + 1, (size_t)(end - eq - 1), &u->db);
 		else if ((size_t)(eq - k) == 8 && strncmp(k, "password", 8) == 0)
-			e = kv_pct_decode(eq + 1, (size_t)(end - eq - 1),
-			    u->password, sizeof(u->password));
+			e = kv_pct_decode(eq + 1, (size_t)(end - eq - 1), u->password,
+			    sizeof(u->password));
 		else if ((size_t)(eq - k) == 4 && strncmp(k, "user", 4) == 0)
 			e = kv_pct_decode(eq + 1, (size_t)(end - eq - 1), u->user,
 			    sizeof(u->user));
@@ -318,12 +318,18 @@ kv_err_of(const redisReply *r)
 		const char *prefix;
 		mgr_err err;
 	} codes[] = {
-	    {"INVALID", MGR_EINVAL}, {"UNAUTH", MGR_EUNAUTH},
-	    {"PERM", MGR_EPERM}, {"NOTFOUND", MGR_ENOTFOUND},
-	    {"CONFLICT", MGR_ECONFLICT}, {"TOOBIG", MGR_ETOOBIG},
-	    {"RATE", MGR_ERATE}, {"LOADING", MGR_EUNAVAIL},
-	    {"MISCONF", MGR_EUNAVAIL}, {"READONLY", MGR_EUNAVAIL},
-	    {"PRECOND", MGR_EPRECOND}, {"UNAVAIL", MGR_EUNAVAIL},
+	    {"INVALID", MGR_EINVAL},
+	    {"UNAUTH", MGR_EUNAUTH},
+	    {"PERM", MGR_EPERM},
+	    {"NOTFOUND", MGR_ENOTFOUND},
+	    {"CONFLICT", MGR_ECONFLICT},
+	    {"TOOBIG", MGR_ETOOBIG},
+	    {"RATE", MGR_ERATE},
+	    {"LOADING", MGR_EUNAVAIL},
+	    {"MISCONF", MGR_EUNAVAIL},
+	    {"READONLY", MGR_EUNAVAIL},
+	    {"PRECOND", MGR_EPRECOND},
+	    {"UNAVAIL", MGR_EUNAVAIL},
 	};
 
 	if (r->type != REDIS_REPLY_ERROR)
@@ -454,8 +460,7 @@ kv_cmd(redisReply **reply, const char *fmt, ...)
 }
 
 mgr_err
-kv_cmdargv(redisReply **reply, int argc, const char **argv,
-    const size_t *argvlen)
+kv_cmdargv(redisReply **reply, int argc, const char **argv, const size_t *argvlen)
 {
 	redisContext *c;
 	mgr_err rv;
@@ -466,8 +471,8 @@ kv_cmdargv(redisReply **reply, int argc, const char **argv,
 }
 
 mgr_err
-kv_eval(redisReply **reply, const char *script, int nkeys, int argc,
-    const char **argv, const size_t *argvlen)
+kv_eval(redisReply **reply, const char *script, int nkeys, int argc, const char **argv,
+    const size_t *argvlen)
 {
 	const char *av[KV_ARGS_MAX + 3];
 	size_t al[KV_ARGS_MAX + 3];
@@ -515,8 +520,8 @@ kv_eval(redisReply **reply, const char *script, int nkeys, int argc,
 /* RESP for cmds into iov: headers and small arguments copied into *hdr
  * (caller frees), big arguments referenced where they are. */
 static mgr_err
-kv_pipe_format(const struct kv_pipe_cmd *cmds, int n, struct iovec *iov,
-    int *niov, char **hdr)
+kv_pipe_format(const struct kv_pipe_cmd *cmds, int n, struct iovec *iov, int *niov,
+    char **hdr)
 {
 	size_t cap = 0, len = 0, seg = 0;
 	char *h;
@@ -539,7 +544,8 @@ kv_pipe_format(const struct kv_pipe_cmd *cmds, int n, struct iovec *iov,
 		len += (size_t)snprintf(h + len, cap - len, "*%d\r\n", cmds[i].argc);
 		for (int j = 0; j < cmds[i].argc; j++) {
 			const char *a = cmds[i].argv[j];
-			size_t l = cmds[i].argvlen != NULL ? cmds[i].argvlen[j] : strlen(a);
+			size_t l = cmds[i].argvlen != NULL ? cmds[i].argvlen[j]
+			                                   : strlen(a);
 
 			len += (size_t)snprintf(h + len, cap - len, "$%zu\r\n", l);
 			if (l < KV_BIG_ARG) {

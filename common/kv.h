@@ -32,8 +32,7 @@ mgr_err kv_connect(int timeout_ms, redisContext **out);
 /* kv_cmd on such a connection (MGR_EUNAVAIL: it broke; close it). */
 mgr_err kv_conn_cmd(redisContext *c, redisReply **reply, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-mgr_err kv_conn_vcmd(redisContext *c, redisReply **reply, const char *fmt,
-    va_list ap);
+mgr_err kv_conn_vcmd(redisContext *c, redisReply **reply, const char *fmt, va_list ap);
 /* After SUBSCRIBE: the next pushed message already read (*msg NULL when
  * none is complete yet), reading what the socket has first when read.
  * MGR_EUNAVAIL: the connection broke. */

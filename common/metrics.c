@@ -10,8 +10,8 @@
 
 #include "common/kv.h"
 
-const double mgr_metrics_buckets[MGR_METRICS_NBUCKETS] = {0.001, 0.0025,
-    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+const double mgr_metrics_buckets[MGR_METRICS_NBUCKETS] = {0.001, 0.0025, 0.005, 0.01,
+    0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
 
 /* Codes a method's count is split by: mgr_err values are small. */
 #define MET_CODES 32
@@ -93,7 +93,8 @@ render_rpc(struct mgr_buf *b, const char *labels)
 				mgr_buf_printf(b,
 				    "manager_rpc_server_requests_total{%s,method=\"%s\","
 				    "code=\"%s\"} %llu\n",
-				    labels, m->name, mgr_err_code((mgr_err)c), m->code[c]);
+				    labels, m->name, mgr_err_code((mgr_err)c),
+				    m->code[c]);
 	}
 	mgr_metrics_family(b, "manager_rpc_server_duration_seconds", "histogram",
 	    "Time this process took to serve an RPC, by method.");
@@ -229,8 +230,8 @@ render_process(struct mgr_buf *b, const char *labels)
 	if (hwm >= 0) {
 		mgr_metrics_family(b, "process_resident_memory_max_bytes", "gauge",
 		    "Peak resident memory size in bytes since the start.");
-		mgr_buf_printf(b, "process_resident_memory_max_bytes{%s} %lld\n",
-		    labels, hwm * 1024);
+		mgr_buf_printf(b, "process_resident_memory_max_bytes{%s} %lld\n", labels,
+		    hwm * 1024);
 	}
 	if (vsz >= 0) {
 		mgr_metrics_family(b, "process_virtual_memory_bytes", "gauge",

@@ -27,8 +27,7 @@ void mgr_metrics_rpc(const char *method, mgr_err rv, int64_t elapsed_us);
 
 /* The hook that appends a service's domain metrics (gauges read from Redis,
  * counters of its own) with labels; set once before serving. */
-typedef void (*mgr_metrics_domain_fn)(void *state, struct mgr_buf *b,
-    const char *labels);
+typedef void (*mgr_metrics_domain_fn)(void *state, struct mgr_buf *b, const char *labels);
 void mgr_metrics_set_domain(mgr_metrics_domain_fn fn, void *state);
 
 /* Appends "# HELP" and "# TYPE" of one family. */

@@ -15,8 +15,7 @@ op_start(struct op *op, struct rpc_call *call, const char *action)
 }
 
 mgr_err
-op_args(struct op *op, const ProtobufCMessageDescriptor *desc,
-    ProtobufCMessage **in)
+op_args(struct op *op, const ProtobufCMessageDescriptor *desc, ProtobufCMessage **in)
 {
 	mgr_err rv;
 
@@ -73,9 +72,10 @@ op_end(struct op *op, mgr_err rv)
 
 	if (op->action != NULL)
 		audit_log(call->request_id, call->caller, op->action, op->target, rv,
-		    op->replayed && rv == MGR_OK ? "replayed" :
-		    op->detail[0] != '\0' ? op->detail :
-		    rv != MGR_OK ? call->message : "");
+		    op->replayed && rv == MGR_OK ? "replayed"
+		        : op->detail[0] != '\0'  ? op->detail
+		        : rv != MGR_OK           ? call->message
+		                                 : "");
 	if (op->rp.reply != NULL)
 		replay_clear(&op->rp);
 	if (op->in != NULL) {
@@ -88,8 +88,7 @@ op_end(struct op *op, mgr_err rv)
 }
 
 mgr_err
-op_list_alloc(struct op_list *l, const ProtobufCMessageDescriptor *desc,
-    size_t n)
+op_list_alloc(struct op_list *l, const ProtobufCMessageDescriptor *desc, size_t n)
 {
 	memset(l, 0, sizeof(*l));
 	l->size = desc->sizeof_message;

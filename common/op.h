@@ -30,14 +30,14 @@
 
 struct op {
 	struct rpc_call *call;
-	const char *action;      /* audit action; NULL: a read, not audited */
-	ProtobufCMessage *in;    /* the arguments, freed by op_end */
+	const char *action;   /* audit action; NULL: a read, not audited */
+	ProtobufCMessage *in; /* the arguments, freed by op_end */
 	/* Optional: wipes secrets of in (passwords) before it is freed. */
 	void (*scrub)(ProtobufCMessage *in);
-	struct replay rp;        /* op_replay's record; key "" without one */
-	int replayed;            /* the reply is the record of a former run */
-	char target[128];        /* audit target ("" unless set) */
-	char detail[160];        /* audit detail (set on success, or always) */
+	struct replay rp; /* op_replay's record; key "" without one */
+	int replayed;     /* the reply is the record of a former run */
+	char target[128]; /* audit target ("" unless set) */
+	char detail[160]; /* audit detail (set on success, or always) */
 };
 
 /* Starts the frame: op zeroed, action kept. From here on every way out
@@ -74,7 +74,7 @@ struct op_list {
 	void *items;
 	ProtobufCMessage **ptrs;
 	size_t n;
-	size_t size;             /* sizeof one message */
+	size_t size; /* sizeof one message */
 };
 
 /* n == 0 gives an empty list (both NULL). Free with op_list_free. */

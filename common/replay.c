@@ -89,12 +89,12 @@ replay_prepare(struct replay *rp, const ProtobufCMessage *msg)
 }
 
 void
-replay_argvlen(const struct replay *rp, int argc, const char **argv,
-    size_t *lens)
+replay_argvlen(const struct replay *rp, int argc, const char **argv, size_t *lens)
 {
 	for (int i = 0; i < argc; i++)
 		lens[i] = rp != NULL && argv[i] == (const char *)rp->reply
-		    ? rp->reply_len : strlen(argv[i]);
+		    ? rp->reply_len
+		    : strlen(argv[i]);
 }
 
 /* GET the record into call's reply; MGR_ENOTFOUND when there is none. */
@@ -149,7 +149,8 @@ replay_answer(struct replay *rp, struct rpc_call *call)
 
 	/* Seen by the script a moment ago: gone only if it expired between. */
 	if (rv == MGR_ENOTFOUND)
-		return (rpc_fail(call, MGR_EUNAVAIL, "a replayed request's record "
+		return (rpc_fail(call, MGR_EUNAVAIL,
+		    "a replayed request's record "
 		    "expired; retry"));
 	return (rv);
 }
@@ -168,8 +169,7 @@ replay_rescue(struct replay *rp, struct rpc_call *call, mgr_err rv)
 
 	if (rv != MGR_EINVAL && rv != MGR_ECONFLICT && rv != MGR_ENOTFOUND)
 		return (rv);
-	if (rp->key[0] == '\0' || replay_lookup(rp, call, &hit) != MGR_OK ||
-	    !hit)
+	if (rp->key[0] == '\0' || replay_lookup(rp, call, &hit) != MGR_OK || !hit)
 		return (rv);
 	return (MGR_OK);
 }

@@ -50,25 +50,25 @@
 #define REPLAY_STR(x) REPLAY_STR_(x)
 
 #define REPLAY_LUA \
-    "local function replay_seen(k)\n" \
-    "  return k ~= '' and redis.call('EXISTS', k) == 1\n" \
-    "end\n" \
-    "local function replay_varint(n)\n" \
-    "  local s = ''\n" \
-    "  while n >= 128 do\n" \
-    "    s = s .. string.char(n % 128 + 128)\n" \
-    "    n = math.floor(n / 128)\n" \
-    "  end\n" \
-    "  return s .. string.char(n)\n" \
-    "end\n" \
-    "local function replay_pb(f, s)\n" \
-    "  return string.char(f * 8 + 2) .. replay_varint(#s) .. s\n" \
-    "end\n" \
-    "local function replay_save(k, reply, more)\n" \
-    "  if k == '' then return end\n" \
-    "  redis.call('SET', k, reply .. (more or ''), 'EX', " \
-    REPLAY_STR(REPLAY_TTL_S) ")\n" \
-    "end\n"
+	"local function replay_seen(k)\n" \
+	"  return k ~= '' and redis.call('EXISTS', k) == 1\n" \
+	"end\n" \
+	"local function replay_varint(n)\n" \
+	"  local s = ''\n" \
+	"  while n >= 128 do\n" \
+	"    s = s .. string.char(n % 128 + 128)\n" \
+	"    n = math.floor(n / 128)\n" \
+	"  end\n" \
+	"  return s .. string.char(n)\n" \
+	"end\n" \
+	"local function replay_pb(f, s)\n" \
+	"  return string.char(f * 8 + 2) .. replay_varint(#s) .. s\n" \
+	"end\n" \
+	"local function replay_save(k, reply, more)\n" \
+	"  if k == '' then return end\n" \
+	"  redis.call('SET', k, reply .. (more or ''), 'EX', " REPLAY_STR( \
+	    REPLAY_TTL_S) ")\n" \
+	                  "end\n"
 
 /* What a script returns when it found the record of its request: a status
  * reply, which no script returns otherwise. */
@@ -77,7 +77,7 @@
 /* The first line of every script that commits a replayable change: the
  * request was done before when its record (key in ARGV[n]) exists. */
 #define REPLAY_LUA_GUARD(n) \
-    "if replay_seen(ARGV[" #n "]) then return " REPLAY_LUA_SIGNAL " end\n"
+	"if replay_seen(ARGV[" #n "]) then return " REPLAY_LUA_SIGNAL " end\n"
 
 struct replay {
 	char key[REPLAY_KEY_MAX]; /* "" when the call has no request id */
@@ -113,7 +113,6 @@ int replay_signalled(const redisReply *r);
 
 /* The argument lengths for kv_eval: strlen of each argv[i], but reply_len
  * for rp's reply (rp may be NULL). */
-void replay_argvlen(const struct replay *rp, int argc, const char **argv,
-    size_t *lens);
+void replay_argvlen(const struct replay *rp, int argc, const char **argv, size_t *lens);
 
 #endif

@@ -23,7 +23,7 @@ struct rpc_call {
 	const Mgr__Caller *caller; /* never NULL */
 	uint8_t *out;              /* reply payload, set by rpc_reply() */
 	size_t out_len;
-	char message[256];         /* reply message, set by rpc_fail() */
+	char message[256]; /* reply message, set by rpc_fail() */
 };
 
 typedef mgr_err (*rpc_handler_fn)(struct rpc_call *call, void *arg);
@@ -65,8 +65,8 @@ mgr_err rpc_args(struct rpc_call *call, const ProtobufCMessageDescriptor *desc,
  * deadline, dispatches to methods (or answers "ping") and packs the Reply.
  * On MGR_OK *out (free() it) and *outlen hold the packed Reply; a malformed
  * envelope is a Reply with INVALID_ARGUMENT, not an error here. */
-mgr_err rpc_serve_packed(const struct rpc_method *methods, void *arg,
-    const uint8_t *in, size_t len, uint8_t **out, size_t *outlen);
+mgr_err rpc_serve_packed(const struct rpc_method *methods, void *arg, const uint8_t *in,
+    size_t len, uint8_t **out, size_t *outlen);
 
 struct rpc_client;
 
@@ -85,10 +85,10 @@ void rpc_client_destroy(struct rpc_client *c);
  * protobuf_c_message_free_unpacked). On failure, msg (if non-NULL) gets the
  * service's message. A service that does not answer within timeout_ms (0:
  * the configured default) gives MGR_EUNAVAIL. */
-mgr_err rpc_call(struct rpc_client *c, const char *method,
-    const char *request_id, const Mgr__Caller *caller,
-    const ProtobufCMessage *in, const ProtobufCMessageDescriptor *out_desc,
-    ProtobufCMessage **out, char *msg, size_t msglen, int timeout_ms);
+mgr_err rpc_call(struct rpc_client *c, const char *method, const char *request_id,
+    const Mgr__Caller *caller, const ProtobufCMessage *in,
+    const ProtobufCMessageDescriptor *out_desc, ProtobufCMessage **out, char *msg,
+    size_t msglen, int timeout_ms);
 
 /* A call started now and waited for later, so that one thread keeps several
  * in flight (object data: the gateway pipelines chunk RPCs). The request is
@@ -98,14 +98,13 @@ struct rpc_pending;
 
 /* Starts method with `in` (may be NULL) like rpc_call. On MGR_OK *out is the
  * call in flight: every started call must be ended by rpc_call_wait. */
-mgr_err rpc_call_start(struct rpc_client *c, const char *method,
-    const char *request_id, const Mgr__Caller *caller,
-    const ProtobufCMessage *in, int timeout_ms, struct rpc_pending **out);
+mgr_err rpc_call_start(struct rpc_client *c, const char *method, const char *request_id,
+    const Mgr__Caller *caller, const ProtobufCMessage *in, int timeout_ms,
+    struct rpc_pending **out);
 /* Waits for p's reply (at most until its deadline) and frees p. Results as
  * rpc_call's. */
-mgr_err rpc_call_wait(struct rpc_pending *p,
-    const ProtobufCMessageDescriptor *out_desc, ProtobufCMessage **out,
-    char *msg, size_t msglen);
+mgr_err rpc_call_wait(struct rpc_pending *p, const ProtobufCMessageDescriptor *out_desc,
+    ProtobufCMessage **out, char *msg, size_t msglen);
 
 /* Default timeout for rpc_call with timeout_ms 0. */
 void rpc_set_default_timeout(int ms);

@@ -126,9 +126,10 @@ pipe_watch(void *arg)
 			int rv = nng_pipe_get_addr(pipes[i], NNG_OPT_REMADDR, &sa);
 
 			if (rv != 0 && rv != NNG_ENOENT && rv != NNG_ECLOSED) {
-				log_warn(NULL, "rpc: connection %u lost its peer (%s); "
-				    "closing it", (unsigned)nng_pipe_id(pipes[i]),
-				    nng_strerror(rv));
+				log_warn(NULL,
+				    "rpc: connection %u lost its peer (%s); "
+				    "closing it",
+				    (unsigned)nng_pipe_id(pipes[i]), nng_strerror(rv));
 				nng_pipe_close(pipes[i]);
 			}
 		}
@@ -172,7 +173,8 @@ rpc_client_create(struct rpc_client **out, const char *urls)
 		c->watching = 1;
 	}
 	snprintf(list, sizeof(list), "%s", urls);
-	for (u = strtok_r(list, ", ", &save); u != NULL; u = strtok_r(NULL, ", ", &save)) {
+	for (u = strtok_r(list, ", ", &save); u != NULL;
+	     u = strtok_r(NULL, ", ", &save)) {
 		if ((rv = rpc_dial_url(c->sock, u)) != 0) {
 			log_error(NULL, "rpc: cannot dial %s: %s", u, nng_strerror(rv));
 			continue;
@@ -233,8 +235,7 @@ reply_decode(nng_msg *m, const ProtobufCMessageDescriptor *out_desc,
 	ProtobufCMessage *o;
 	mgr_err err = MGR_OK;
 
-	if ((rep = mgr__reply__unpack(NULL, nng_msg_len(m), nng_msg_body(m))) ==
-	    NULL)
+	if ((rep = mgr__reply__unpack(NULL, nng_msg_len(m), nng_msg_body(m))) == NULL)
 		return (MGR_EINTERNAL);
 	if (rep->status != 0) {
 		err = mgr_err_from_wire(rep->status);
@@ -254,8 +255,8 @@ reply_decode(nng_msg *m, const ProtobufCMessageDescriptor *out_desc,
 mgr_err
 rpc_call(struct rpc_client *c, const char *method, const char *request_id,
     const Mgr__Caller *caller, const ProtobufCMessage *in,
-    const ProtobufCMessageDescriptor *out_desc, ProtobufCMessage **out,
-    char *msg, size_t msglen, int timeout_ms)
+    const ProtobufCMessageDescriptor *out_desc, ProtobufCMessage **out, char *msg,
+    size_t msglen, int timeout_ms)
 {
 	Mgr__Request req = MGR__REQUEST__INIT;
 	uint8_t *payload = NULL;
@@ -283,7 +284,8 @@ rpc_call(struct rpc_client *c, const char *method, const char *request_id,
 		err = MGR_ETOOBIG;
 		goto out;
 	}
-	if ((rv = nng_msg_alloc(&m, n)) != 0 || (rv = nng_aio_alloc(&aio, NULL, NULL)) != 0 ||
+	if ((rv = nng_msg_alloc(&m, n)) != 0 ||
+	    (rv = nng_aio_alloc(&aio, NULL, NULL)) != 0 ||
 	    (rv = nng_ctx_open(&ctx, c->sock)) != 0) {
 		err = rpc_nng_err(rv);
 		goto out;
@@ -335,9 +337,9 @@ struct rpc_pending {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	int64_t deadline_ms;
-	int state;           /* PEND_*, under mu */
-	int rv;              /* nng result once PEND_DONE */
-	nng_msg *reply;      /* the reply once PEND_DONE with rv 0 */
+	int state;      /* PEND_*, under mu */
+	int rv;         /* nng result once PEND_DONE */
+	nng_msg *reply; /* the reply once PEND_DONE with rv 0 */
 };
 
 /* The aio's completions: the send, then the receive it chains. Runs on an

@@ -69,8 +69,8 @@ struct rpc_server {
 	nng_socket sock;
 	const struct rpc_method *methods;
 	void *arg;
-	int nworkers;   /* contexts made */
-	int nthreads;   /* of them, workers started */
+	int nworkers; /* contexts made */
+	int nthreads; /* of them, workers started */
 	struct rpc_worker *workers;
 };
 
@@ -196,8 +196,8 @@ serve_one(struct rpc_server *s, nng_msg *in)
 	uint8_t *b;
 	size_t n;
 
-	if (rpc_serve_packed(s->methods, s->arg, nng_msg_body(in), nng_msg_len(in),
-	        &b, &n) != MGR_OK)
+	if (rpc_serve_packed(s->methods, s->arg, nng_msg_body(in), nng_msg_len(in), &b,
+	        &n) != MGR_OK)
 		return (NULL);
 	if (nng_msg_alloc(&out, n) == 0)
 		memcpy(nng_msg_body(out), b, n);
@@ -283,8 +283,8 @@ rpc_server_create(struct rpc_server **out, const char *url,
 		}
 	}
 	for (; s->nthreads < workers; s->nthreads++)
-		if (pthread_create(&s->workers[s->nthreads].thread, NULL,
-		        worker_main, &s->workers[s->nthreads]) != 0) {
+		if (pthread_create(&s->workers[s->nthreads].thread, NULL, worker_main,
+		        &s->workers[s->nthreads]) != 0) {
 			log_error(NULL, "rpc: cannot start worker threads");
 			rpc_server_destroy(s);
 			return (MGR_EINTERNAL);

@@ -39,13 +39,17 @@ url_allowed(const char *url)
 		return (1);
 	env = getenv("MANAGER_RPC_ALLOW_PLAINTEXT");
 	if (env != NULL && strcmp(env, "1") == 0) {
-		log_warn(NULL, "rpc: %s carries calls without authentication "
-		    "(MANAGER_RPC_ALLOW_PLAINTEXT=1)", url);
+		log_warn(NULL,
+		    "rpc: %s carries calls without authentication "
+		    "(MANAGER_RPC_ALLOW_PLAINTEXT=1)",
+		    url);
 		return (1);
 	}
-	log_error(NULL, "rpc: %s: a service address must be ipc:// or tls+tcp:// "
+	log_error(NULL,
+	    "rpc: %s: a service address must be ipc:// or tls+tcp:// "
 	    "(plain transports let any process call it; "
-	    "MANAGER_RPC_ALLOW_PLAINTEXT=1 to allow)", url);
+	    "MANAGER_RPC_ALLOW_PLAINTEXT=1 to allow)",
+	    url);
 	return (0);
 }
 
@@ -101,7 +105,8 @@ tls_config_new(int server, const char *host, nng_tls_config **out)
 	if ((err = mgr_config_internal_tls(&id)) != MGR_OK)
 		return (err);
 	if (*id.cert == '\0') {
-		log_error(NULL, "rpc: tls+tcp:// needs MANAGER_INTERNAL_TLS_CERT, "
+		log_error(NULL,
+		    "rpc: tls+tcp:// needs MANAGER_INTERNAL_TLS_CERT, "
 		    "MANAGER_INTERNAL_TLS_KEY and MANAGER_INTERNAL_TLS_CA");
 		return (MGR_EINVAL);
 	}
@@ -110,15 +115,15 @@ tls_config_new(int server, const char *host, nng_tls_config **out)
 	    (err = read_pem(id.ca, &ca)) != MGR_OK)
 		goto out;
 	err = MGR_EINVAL;
-	if ((rv = nng_tls_config_alloc(&cfg, server ? NNG_TLS_MODE_SERVER
-	                                            : NNG_TLS_MODE_CLIENT)) != 0 ||
+	if ((rv = nng_tls_config_alloc(&cfg,
+	         server ? NNG_TLS_MODE_SERVER : NNG_TLS_MODE_CLIENT)) != 0 ||
 	    (rv = nng_tls_config_version(cfg, NNG_TLS_1_2, NNG_TLS_1_3)) != 0 ||
 	    (rv = nng_tls_config_ca_chain(cfg, ca, NULL)) != 0 ||
 	    (rv = nng_tls_config_own_cert(cfg, cert, key, NULL)) != 0 ||
 	    (rv = nng_tls_config_auth_mode(cfg, NNG_TLS_AUTH_MODE_REQUIRED)) != 0 ||
 	    (!server && (rv = nng_tls_config_server_name(cfg, host)) != 0)) {
-		log_error(NULL, "rpc: internal TLS identity (%s, %s, %s): %s",
-		    id.cert, id.key, id.ca, nng_strerror(rv));
+		log_error(NULL, "rpc: internal TLS identity (%s, %s, %s): %s", id.cert,
+		    id.key, id.ca, nng_strerror(rv));
 		goto out;
 	}
 	*out = cfg;

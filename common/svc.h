@@ -8,8 +8,8 @@
 #include "common/rpc.h"
 
 struct svc_def {
-	const char *name;                 /* "account", "ca", "vault" */
-	const char *summary;              /* one line for --help */
+	const char *name;    /* "account", "ca", "vault" */
+	const char *summary; /* one line for --help */
 	const struct rpc_method *methods;
 	/* Called once after config and Redis are set up, before serving.
 	 * *state is passed to every handler. */

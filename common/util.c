@@ -111,9 +111,9 @@ mgr_time_parse(const char *s, int64_t *out)
 	    d > days_in_month(y, mo))
 		return (MGR_EINVAL);
 	if (len > 10) {
-		if ((s[10] != 'T' && s[10] != 't') || len < 20 ||
-		    digits(s + 11, 2, &h) || s[13] != ':' || digits(s + 14, 2, &mi) ||
-		    s[16] != ':' || digits(s + 17, 2, &sec))
+		if ((s[10] != 'T' && s[10] != 't') || len < 20 || digits(s + 11, 2, &h) ||
+		    s[13] != ':' || digits(s + 14, 2, &mi) || s[16] != ':' ||
+		    digits(s + 17, 2, &sec))
 			return (MGR_EINVAL);
 		if (h > 23 || mi > 59 || sec > 60)
 			return (MGR_EINVAL);
@@ -129,8 +129,8 @@ mgr_time_parse(const char *s, int64_t *out)
 			p++;
 		} else if (*p == '+' || *p == '-') {
 			sign = *p == '+' ? 1 : -1;
-			if (digits(p + 1, 2, &oh) || p[3] != ':' || digits(p + 4, 2, &om) ||
-			    oh > 23 || om > 59)
+			if (digits(p + 1, 2, &oh) || p[3] != ':' ||
+			    digits(p + 4, 2, &om) || oh > 23 || om > 59)
 				return (MGR_EINVAL);
 			p += 6;
 		} else {

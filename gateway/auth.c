@@ -80,7 +80,8 @@ gw_peer_address(struct MHD_Connection *conn, char *out, size_t outlen)
 		struct in6_addr a = ((const struct sockaddr_in6 *)sa)->sin6_addr;
 
 		if (IN6_IS_ADDR_V4MAPPED(&a)) {
-			if (inet_ntop(AF_INET, &a.s6_addr[12], out, (socklen_t)outlen) == NULL)
+			if (inet_ntop(AF_INET, &a.s6_addr[12], out, (socklen_t)outlen) ==
+			    NULL)
 				snprintf(out, outlen, "unknown");
 			return;
 		}
@@ -172,7 +173,8 @@ check_peer(struct gw_req *r, struct gw_conn *gc)
 		size_t i;
 
 		for (i = 0; h != NULL && h[i] != '\0' && i < sizeof(gc->serial) - 1; i++)
-			gc->serial[i] = (char)(h[i] >= 'A' && h[i] <= 'F' ? h[i] + 32 : h[i]);
+			gc->serial[i] = (char)(h[i] >= 'A' && h[i] <= 'F' ? h[i] + 32
+			                                                  : h[i]);
 		gc->serial[i] = '\0';
 		OPENSSL_free(h);
 		BN_free(bn);
@@ -298,8 +300,8 @@ check_own(struct gw_req *r)
 	else
 		return (MGR_OK);
 	if (rt->audit != NULL) {
-		audit_log(r->request_id, &r->caller, rt->audit, r->params[0],
-		    MGR_EPERM, r->errmsg);
+		audit_log(r->request_id, &r->caller, rt->audit, r->params[0], MGR_EPERM,
+		    r->errmsg);
 		kv_thread_done(); /* MHD's threads are not ours (acc_refused) */
 	}
 	return (MGR_EPERM);

@@ -31,8 +31,8 @@
 #include "common/log.h"
 #include "common/util.h"
 
-#define AC_SLOTS 16384      /* power of two */
-#define AC_TTL_S 60         /* belt and braces on top of invalidation */
+#define AC_SLOTS 16384 /* power of two */
+#define AC_TTL_S 60    /* belt and braces on top of invalidation */
 
 struct ac_entry {
 	int used;
@@ -47,7 +47,7 @@ struct ac_entry {
 static pthread_mutex_t ac_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct ac_entry *ac_table;
 static unsigned long ac_gen;
-static int ac_live;          /* started: caching allowed */
+static int ac_live;            /* started: caching allowed */
 static unsigned long ac_evict; /* round robin over a full probe run */
 
 static unsigned
@@ -79,8 +79,7 @@ gw_authcache_generation(void)
 }
 
 int
-gw_authcache_get(const char *serial, const char *fingerprint,
-    struct gw_auth_answer *out)
+gw_authcache_get(const char *serial, const char *fingerprint, struct gw_auth_answer *out)
 {
 	int hit = 0;
 	int64_t now = mgr_now_s();
@@ -98,7 +97,8 @@ gw_authcache_get(const char *serial, const char *fingerprint,
 				break;
 			if (strcmp(e->serial, serial) != 0)
 				continue;
-			if (e->expires > now && strcmp(e->fingerprint, fingerprint) == 0) {
+			if (e->expires > now &&
+			    strcmp(e->fingerprint, fingerprint) == 0) {
 				snprintf(out->account_id, sizeof(out->account_id), "%s",
 				    e->account_id);
 				snprintf(out->role, sizeof(out->role), "%s", e->role);
@@ -137,8 +137,10 @@ gw_authcache_put(unsigned long gen, const char *serial, const char *fingerprint,
 
 			e->used = 1;
 			snprintf(e->serial, sizeof(e->serial), "%s", serial);
-			snprintf(e->fingerprint, sizeof(e->fingerprint), "%s", fingerprint);
-			snprintf(e->account_id, sizeof(e->account_id), "%s", a->account_id);
+			snprintf(e->fingerprint, sizeof(e->fingerprint), "%s",
+			    fingerprint);
+			snprintf(e->account_id, sizeof(e->account_id), "%s",
+			    a->account_id);
 			snprintf(e->role, sizeof(e->role), "%s", a->role);
 			e->not_after = a->not_after;
 			e->expires = mgr_now_s() + AC_TTL_S;
@@ -174,7 +176,8 @@ ac_read_epoch(long long *out)
 		if (kv_conn_cmd(c, &r, "GET " KEY_AUTH_EPOCH) == MGR_OK) {
 			int64_t v = 0;
 
-			if (r->type == REDIS_REPLY_NIL || (r->type == REDIS_REPLY_STRING &&
+			if (r->type == REDIS_REPLY_NIL ||
+			    (r->type == REDIS_REPLY_STRING &&
 			        mgr_parse_i64(r->str, &v) == MGR_OK)) {
 				*out = v;
 				rv = MGR_OK;
@@ -201,10 +204,10 @@ ac_read_epoch(long long *out)
  * waiters sleeping on a futex on ep_done, so a waiter costs one sleep and one
  * wake-up (a condition variable would make every woken waiter queue on its
  * mutex again). */
-static _Atomic unsigned int ep_sent;  /* number of the last GET sent */
-static _Atomic unsigned int ep_done;  /* number of the last GET answered */
-static _Atomic int ep_busy;           /* a GET is in flight */
-static _Atomic int ep_result;         /* how GET ep_done (or a later one) went */
+static _Atomic unsigned int ep_sent; /* number of the last GET sent */
+static _Atomic unsigned int ep_done; /* number of the last GET answered */
+static _Atomic int ep_busy;          /* a GET is in flight */
+static _Atomic int ep_result;        /* how GET ep_done (or a later one) went */
 
 static void
 ep_sleep(unsigned int seen)

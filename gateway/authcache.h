@@ -22,7 +22,7 @@ mgr_err gw_authcache_sync(void);
 unsigned long gw_authcache_generation(void);
 int gw_authcache_get(const char *serial, const char *fingerprint,
     struct gw_auth_answer *out);
-void gw_authcache_put(unsigned long gen, const char *serial,
-    const char *fingerprint, const struct gw_auth_answer *a);
+void gw_authcache_put(unsigned long gen, const char *serial, const char *fingerprint,
+    const struct gw_auth_answer *a);
 
 #endif

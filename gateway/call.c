@@ -11,8 +11,8 @@ gw_rpc(struct gw_req *r, struct rpc_client *c, const char *method,
 {
 	mgr_err rv;
 
-	rv = rpc_call(c, method, r->rpc_id, &r->caller, in, out_desc, out,
-	    r->errmsg, sizeof(r->errmsg), 0);
+	rv = rpc_call(c, method, r->rpc_id, &r->caller, in, out_desc, out, r->errmsg,
+	    sizeof(r->errmsg), 0);
 	if (rv == MGR_EUNAVAIL || rv == MGR_EINTERNAL || rv == MGR_ENOMEM)
 		gw_metrics_rpc_error(method, rv);
 	if (rv == MGR_EUNAVAIL)

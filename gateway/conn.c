@@ -119,8 +119,10 @@ watchdog_main(void *arg)
 			/* The connection's thread sees end of stream and closes. */
 			shutdown(ci->connect_fd, SHUT_RDWR);
 			gc->waiting_since_ms = now; /* once per timeout */
-			log_debug(NULL, "closed a connection without a request header "
-			    "for %lld ms", (long long)conn_timeout_ms);
+			log_debug(NULL,
+			    "closed a connection without a request header "
+			    "for %lld ms",
+			    (long long)conn_timeout_ms);
 		}
 		if (conn_peak - conn_count >= CONN_TRIM_DROP) {
 			conn_peak = conn_count;

@@ -9,10 +9,10 @@
 #include "common/err.h"
 
 struct gw_conn {
-	int checked;           /* the chain was looked at */
-	int ok;                /* it chains to the Manager CA for clientAuth */
+	int checked; /* the chain was looked at */
+	int ok;      /* it chains to the Manager CA for clientAuth */
 	char serial[64];
-	char fingerprint[65];  /* hex SHA-256 of the DER */
+	char fingerprint[65]; /* hex SHA-256 of the DER */
 	int64_t not_before;
 	int64_t not_after;
 	/* Watchdog (conn.c), under its lock. */

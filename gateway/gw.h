@@ -36,7 +36,7 @@
 #include "common/rpc.h"
 #include "proto/envelope.pb-c.h"
 
-#define GW_JSON_MAX (64u * 1024)  /* API.md: bodies at most 64 KiB */
+#define GW_JSON_MAX (64u * 1024) /* API.md: bodies at most 64 KiB */
 /* A request refused before its body is read gets its answer after the body
  * when the body is at most this long (read and thrown away), so that the
  * client, still sending, reads the answer instead of a reset. Larger
@@ -44,8 +44,8 @@
  * (curl does above 1 MiB), are answered at once and the connection closed. */
 #define GW_DRAIN_MAX (4u * 1024 * 1024)
 #define GW_PARAMS_MAX 4
-#define GW_PARAM_MAX 1100         /* an object key is up to 1024 bytes */
-#define GW_QUERY_MAX 16        /* S3 listings take up to ten */
+#define GW_PARAM_MAX 1100 /* an object key is up to 1024 bytes */
+#define GW_QUERY_MAX 16   /* S3 listings take up to ten */
 
 /* Routes and fronts. */
 
@@ -74,8 +74,8 @@ struct gw_req;
 struct gw_front;
 
 struct gw_route {
-	const char *method;   /* "GET", "POST", ... */
-	const char *pattern;  /* "/api/v1/accounts/{}/password"; {} is one segment,
+	const char *method;  /* "GET", "POST", ... */
+	const char *pattern; /* "/api/v1/accounts/{}/password"; {} is one segment,
 	                         a trailing {+} the rest of the path */
 	unsigned auth;
 	unsigned body;
@@ -95,7 +95,7 @@ struct gw_route {
 
 /* A front served by the core's request handler. */
 struct gw_front {
-	const char *name;                     /* "rest", "adm" */
+	const char *name; /* "rest", "adm" */
 	/* The paths it owns: those starting with prefix (the longest prefix of
 	 * a listener's fronts wins); NULL: every path no other front owns. */
 	const char *prefix;
@@ -121,24 +121,24 @@ struct gw_req {
 	 * the client's X-Request-Id with a random suffix, so that it is unique
 	 * per HTTP request (services key replays on it; common/replay.h). */
 	char rpc_id[64];
-	Mgr__Caller caller;          /* kind, id, cert_serial, cred_version */
+	Mgr__Caller caller; /* kind, id, cert_serial, cred_version */
 	char caller_id[128];
 	char caller_serial[64];
 	char caller_role[32];
 	struct mgr_buf body;
-	json_t *json;                /* GW_BODY_JSON: the parsed object */
-	char errmsg[256];            /* message for an error reply */
-	unsigned allow;              /* a 405's Allow: the path's methods (bits) */
-	void *state;                 /* route-owned */
-	char *query[GW_QUERY_MAX];   /* decoded query values, freed with r */
+	json_t *json;              /* GW_BODY_JSON: the parsed object */
+	char errmsg[256];          /* message for an error reply */
+	unsigned allow;            /* a 405's Allow: the path's methods (bits) */
+	void *state;               /* route-owned */
+	char *query[GW_QUERY_MAX]; /* decoded query values, freed with r */
 	int nquery;
-	int status;                  /* the status queued, for metrics */
-	int64_t bytes;               /* the body size of the response queued, -1
+	int status;    /* the status queued, for metrics */
+	int64_t bytes; /* the body size of the response queued, -1
 	                                if not known (access log) */
 	int responded;
-	int failed;                  /* the mgr_err that ended the request, 0 if none */
-	uint64_t drained;            /* body bytes thrown away after failed */
-	int drain_capped;            /* past GW_DRAIN_MAX of them (else past
+	int failed;       /* the mgr_err that ended the request, 0 if none */
+	uint64_t drained; /* body bytes thrown away after failed */
+	int drain_capped; /* past GW_DRAIN_MAX of them (else past
 	                                MANAGER_MAX_OBJECT_BYTES): drop the connection */
 	int64_t start_us;
 };
@@ -148,7 +148,7 @@ struct gw {
 	struct rpc_client *account;
 	struct rpc_client *ca;
 	struct rpc_client *vault;
-	X509_STORE *trust;           /* the Manager CA, for client certificates */
+	X509_STORE *trust; /* the Manager CA, for client certificates */
 	X509 *ca_cert;
 	char *ca_pem;
 };
@@ -162,7 +162,7 @@ extern struct gw gw;
 struct gw_handler {
 	MHD_AccessHandlerCallback request;
 	MHD_RequestCompletedCallback completed;
-	void *cls;                   /* given to both */
+	void *cls; /* given to both */
 };
 struct gw_listener;
 /* Once, before any listener: the TLS identity (not copied: both PEMs stay
@@ -179,8 +179,8 @@ void gw_route_handler(const struct gw_front *const *fronts, struct gw_handler *o
 /* For a front with its own dispatch: sets up R (zeroed by the caller) --
  * request id (X-Request-Id), an empty caller, a 64 KiB body buffer, the
  * connection marked busy for the watchdog -- and frees what it holds. */
-void gw_req_init(struct gw_req *r, struct MHD_Connection *conn,
-    const char *method, const char *url);
+void gw_req_init(struct gw_req *r, struct MHD_Connection *conn, const char *method,
+    const char *url);
 void gw_req_fini(struct gw_req *r);
 /* The checks of every request before anything else looks at it: header
  * names are tokens, values hold no control character but HTAB, query
@@ -219,8 +219,8 @@ mgr_err gw_rpc(struct gw_req *r, struct rpc_client *c, const char *method,
 mgr_err gw_json_only(struct gw_req *r, const char *const *allowed);
 /* A string member of 1..maxlen bytes of valid UTF-8 (jansson checks it).
  * Absent: MGR_EINVAL if required, else MGR_OK with *out = NULL. */
-mgr_err gw_json_str(struct gw_req *r, const char *key, int required,
-    size_t maxlen, const char **out);
+mgr_err gw_json_str(struct gw_req *r, const char *key, int required, size_t maxlen,
+    const char **out);
 /* A time member (RFC 3339 or YYYY-MM-DD); absent: *present = 0. */
 mgr_err gw_json_time(struct gw_req *r, const char *key, int64_t *out, int *present);
 /* query.c. Decoded query parameter, or NULL (absent or badly encoded). */

@@ -11,7 +11,8 @@ gw_json_only(struct gw_req *r, const char *const *allowed)
 	const char *key;
 	json_t *v;
 
-	json_object_foreach(r->json, key, v) {
+	json_object_foreach(r->json, key, v)
+	{
 		const char *const *a;
 
 		(void)v;
@@ -41,7 +42,8 @@ gw_json_str(struct gw_req *r, const char *key, int required, size_t maxlen,
 		return (gw_fail(r, MGR_EINVAL, "\"%s\" must be a string", key));
 	n = json_string_length(v);
 	if (n == 0 || n > maxlen)
-		return (gw_fail(r, MGR_EINVAL, "\"%s\" must be 1 to %zu bytes", key, maxlen));
+		return (
+		    gw_fail(r, MGR_EINVAL, "\"%s\" must be 1 to %zu bytes", key, maxlen));
 	if (strlen(json_string_value(v)) != n)
 		return (gw_fail(r, MGR_EINVAL, "\"%s\" holds a NUL character", key));
 	*out = json_string_value(v);

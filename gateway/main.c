@@ -22,8 +22,7 @@ struct gw gw;
 static volatile int gw_stopping;
 
 /* The fronts of the main listener (MANAGER_HTTPS_PORT). */
-static const struct gw_front *const gw_fronts[] = {&gw_front_rest, &gw_front_adm,
-	NULL};
+static const struct gw_front *const gw_fronts[] = {&gw_front_rest, &gw_front_adm, NULL};
 
 static void
 on_signal(int sig)
@@ -42,8 +41,8 @@ main(int argc, char **argv)
 	int rc;
 
 	if ((rc = mgr_cmdline(argc, argv, "mgr-gateway",
-	    "The gateway of the Manager: the HTTPS REST API, the S3 and .adm "
-	    "fronts, the console, /metrics.")) >= 0)
+	         "The gateway of the Manager: the HTTPS REST API, the S3 and .adm "
+	         "fronts, the console, /metrics.")) >= 0)
 		return (rc);
 	rc = 1;
 	mgr_log_init("gateway", MGR_LOG_INFO);
@@ -79,9 +78,11 @@ main(int argc, char **argv)
 		goto out;
 	}
 	gw_route_handler(gw_fronts, &main_handler);
-	if (gw_adm_init() != MGR_OK || gw_authcache_start() != MGR_OK || gw_server_init(cert, key) != MGR_OK ||
+	if (gw_adm_init() != MGR_OK || gw_authcache_start() != MGR_OK ||
+	    gw_server_init(cert, key) != MGR_OK ||
 	    gw_listen("https", gw.cfg.https_port, &main_handler, &main_listener) !=
-	        MGR_OK || s3_front_start(&s3_listener) != MGR_OK)
+	        MGR_OK ||
+	    s3_front_start(&s3_listener) != MGR_OK)
 		goto out;
 	OPENSSL_cleanse(key, strlen(key));
 	log_info(NULL, "gateway listening on https://%s:%d", gw.cfg.bind,

@@ -17,8 +17,8 @@
 #define MET_STATUS_MAX 24
 #define MET_RPC_MAX 64
 
-static const double met_buckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
-    0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+static const double met_buckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+    0.5, 1, 2.5, 5, 10};
 #define MET_NBUCKETS (sizeof(met_buckets) / sizeof(met_buckets[0]))
 
 struct met_route {
@@ -43,8 +43,7 @@ static struct {
 static int met_nrpc;
 
 void
-gw_metrics_request(int route_index, const char *route, int status,
-    int64_t elapsed_us)
+gw_metrics_request(int route_index, const char *route, int status, int64_t elapsed_us)
 {
 	double s = (double)elapsed_us / 1e6;
 	struct met_route *m = NULL;
@@ -104,16 +103,18 @@ render_gateway(struct mgr_buf *b)
 	unsigned long long cum = 0;
 
 	pthread_mutex_lock(&met_lock);
-	mgr_buf_printf(b, "# HELP manager_http_requests_total HTTP requests by route and status.\n"
-	                   "# TYPE manager_http_requests_total counter\n");
+	mgr_buf_printf(b,
+	    "# HELP manager_http_requests_total HTTP requests by route and status.\n"
+	    "# TYPE manager_http_requests_total counter\n");
 	for (int i = 0; i < met_nroutes; i++)
 		for (int j = 0; j < met_routes[i].nstatus; j++)
 			mgr_buf_printf(b,
 			    "manager_http_requests_total{route=\"%s\",status=\"%d\"} %llu\n",
 			    met_routes[i].route, met_routes[i].status[j],
 			    met_routes[i].count[j]);
-	mgr_buf_printf(b, "# HELP manager_http_request_duration_seconds Request latency.\n"
-	                   "# TYPE manager_http_request_duration_seconds histogram\n");
+	mgr_buf_printf(b,
+	    "# HELP manager_http_request_duration_seconds Request latency.\n"
+	    "# TYPE manager_http_request_duration_seconds histogram\n");
 	for (size_t i = 0; i < MET_NBUCKETS; i++) {
 		cum += met_hist[i];
 		mgr_buf_printf(b,
@@ -126,10 +127,12 @@ render_gateway(struct mgr_buf *b)
 	    "manager_http_request_duration_seconds_sum %.6f\n"
 	    "manager_http_request_duration_seconds_count %llu\n",
 	    cum, met_sum, met_total);
-	mgr_buf_printf(b, "# HELP manager_rpc_errors_total Failed RPCs to the services.\n"
-	                   "# TYPE manager_rpc_errors_total counter\n");
+	mgr_buf_printf(b,
+	    "# HELP manager_rpc_errors_total Failed RPCs to the services.\n"
+	    "# TYPE manager_rpc_errors_total counter\n");
 	for (int i = 0; i < met_nrpc; i++)
-		mgr_buf_printf(b, "manager_rpc_errors_total{method=\"%s\",code=\"%s\"} %llu\n",
+		mgr_buf_printf(b,
+		    "manager_rpc_errors_total{method=\"%s\",code=\"%s\"} %llu\n",
 		    met_rpc[i].method, mgr_err_code(met_rpc[i].err), met_rpc[i].count);
 	pthread_mutex_unlock(&met_lock);
 	mgr_metrics_render(b, "service=\"gateway\"");
@@ -233,8 +236,8 @@ merge_text(struct met_merge *m, const char *text, size_t len, const char *extra)
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t n = nl != NULL ? (size_t)(nl - p) : (size_t)(end - p);
 
-		if (n > 7 && (strncmp(p, "# HELP ", 7) == 0 ||
-		    strncmp(p, "# TYPE ", 7) == 0)) {
+		if (n > 7 &&
+		    (strncmp(p, "# HELP ", 7) == 0 || strncmp(p, "# TYPE ", 7) == 0)) {
 			const char *name = p + 7;
 			size_t nlen = strcspn(name, " \n");
 			int help = p[2] == 'H';

@@ -25,13 +25,13 @@
 struct gw_obj_put {
 	char vault_id[MGR_ID_MAX];
 	char upload_id[40];
-	uint8_t *buf;          /* the chunk being filled */
+	uint8_t *buf; /* the chunk being filled */
 	size_t fill;
 	size_t cap;
-	size_t cs;             /* the upload's chunk size */
-	uint32_t index;        /* of the chunk being filled */
+	size_t cs;      /* the upload's chunk size */
+	uint32_t index; /* of the chunk being filled */
 	int64_t total;
-	int64_t declared;      /* -1: unknown */
+	int64_t declared; /* -1: unknown */
 	EVP_MD_CTX *sha, *md5;
 	int digested;
 	char sha_hex[65], md5_hex[33];
@@ -106,8 +106,8 @@ gw_obj_put_begin(struct gw_req *r, const Mgr__Vault__PutBeginRequest *in,
 	mgr_err rv;
 
 	if ((rv = gw_rpc(r, gw.vault, "vault.PutBegin", &in->base,
-	         &mgr__vault__put_begin_reply__descriptor,
-	         (ProtobufCMessage **)&rep)) != MGR_OK)
+	         &mgr__vault__put_begin_reply__descriptor, (ProtobufCMessage **)&rep)) !=
+	    MGR_OK)
 		return (rv);
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
 		mgr__vault__put_begin_reply__free_unpacked(rep, NULL);
@@ -116,18 +116,17 @@ gw_obj_put_begin(struct gw_req *r, const Mgr__Vault__PutBeginRequest *in,
 	snprintf(s->vault_id, sizeof(s->vault_id), "%s", rep->vault_id);
 	snprintf(s->upload_id, sizeof(s->upload_id), "%s", rep->upload_id);
 	s->cs = rep->chunk_bytes > 0 && rep->chunk_bytes <= RPC_CHUNK_BYTES
-	    ? rep->chunk_bytes : RPC_CHUNK_BYTES;
+	    ? rep->chunk_bytes
+	    : RPC_CHUNK_BYTES;
 	mgr__vault__put_begin_reply__free_unpacked(rep, NULL);
 	s->declared = in->size;
 	*out = s;
 	if (in->size > gw.cfg.max_object_bytes)
 		return (gw_fail(r, MGR_ETOOBIG, "an object is at most %lld bytes",
 		    (long long)gw.cfg.max_object_bytes));
-	s->cap = in->size >= 0 && in->size < (int64_t)s->cs ? (size_t)in->size
-	                                                    : s->cs;
+	s->cap = in->size >= 0 && in->size < (int64_t)s->cs ? (size_t)in->size : s->cs;
 	if ((s->buf = malloc(s->cap > 0 ? s->cap : 1)) == NULL ||
-	    (s->sha = EVP_MD_CTX_new()) == NULL ||
-	    (s->md5 = EVP_MD_CTX_new()) == NULL ||
+	    (s->sha = EVP_MD_CTX_new()) == NULL || (s->md5 = EVP_MD_CTX_new()) == NULL ||
 	    EVP_DigestInit_ex(s->sha, EVP_sha256(), NULL) != 1 ||
 	    EVP_DigestInit_ex(s->md5, EVP_md5(), NULL) != 1)
 		return (MGR_ENOMEM);
@@ -135,8 +134,7 @@ gw_obj_put_begin(struct gw_req *r, const Mgr__Vault__PutBeginRequest *in,
 }
 
 mgr_err
-gw_obj_put_data(struct gw_req *r, struct gw_obj_put *s, const char *data,
-    size_t len)
+gw_obj_put_data(struct gw_req *r, struct gw_obj_put *s, const char *data, size_t len)
 {
 	mgr_err rv;
 
@@ -153,7 +151,8 @@ gw_obj_put_data(struct gw_req *r, struct gw_obj_put *s, const char *data,
 		size_t n = s->cap - s->fill;
 
 		if (n == 0)
-			return (gw_fail(r, MGR_EINVAL, "body longer than Content-Length"));
+			return (
+			    gw_fail(r, MGR_EINVAL, "body longer than Content-Length"));
 		if (n > len)
 			n = len;
 		memcpy(s->buf + s->fill, data, n);
@@ -240,23 +239,29 @@ gw_obj_put_commit(struct gw_req *r, struct gw_obj_put *s,
 		if (rv != MGR_EUNAVAIL)
 			break;
 		if (strncmp(r->errmsg, "late:", 5) == 0) {
-			log_warn(r->request_id, "vault.PutCommit: not committed by its "
+			log_warn(r->request_id,
+			    "vault.PutCommit: not committed by its "
 			    "deadline; nothing changed");
-			snprintf(r->errmsg, sizeof(r->errmsg), "the vault service was "
+			snprintf(r->errmsg, sizeof(r->errmsg),
+			    "the vault service was "
 			    "unavailable; nothing was stored");
 			return (MGR_EUNAVAIL);
 		}
 		now = mgr_now_ms();
 		if (now > deadline + COMMIT_SKEW_MS + COMMIT_ASK_MS) {
-			log_error(r->request_id, "vault.PutCommit: outcome unknown "
-			    "after %d tries", tries + 1);
-			snprintf(r->errmsg, sizeof(r->errmsg), "the outcome of the write "
+			log_error(r->request_id,
+			    "vault.PutCommit: outcome unknown "
+			    "after %d tries",
+			    tries + 1);
+			snprintf(r->errmsg, sizeof(r->errmsg),
+			    "the outcome of the write "
 			    "is unknown (the vault service was unreachable); read the "
 			    "object to find out");
 			return (MGR_EINTERNAL);
 		}
 		if (tries++ == 0)
-			log_warn(r->request_id, "vault.PutCommit: no answer; asking again "
+			log_warn(r->request_id,
+			    "vault.PutCommit: no answer; asking again "
 			    "until its outcome is known");
 		sleep_ms(250);
 	}
@@ -280,8 +285,10 @@ gw_obj_put_free(struct gw_req *r, struct gw_obj_put *s)
 		in.vault_id = s->vault_id;
 		in.upload_id = s->upload_id;
 		if (gw_rpc(r, gw.vault, "vault.PutAbort", &in.base, NULL, NULL) != MGR_OK)
-			log_warn(r->request_id, "upload %s not aborted; it is collected "
-			    "later", s->upload_id);
+			log_warn(r->request_id,
+			    "upload %s not aborted; it is collected "
+			    "later",
+			    s->upload_id);
 	}
 	EVP_MD_CTX_free(s->sha);
 	EVP_MD_CTX_free(s->md5);
@@ -295,8 +302,8 @@ struct seg {
 	char blob[40];
 	uint32_t first, count, cs;
 	int64_t size;
-	int64_t off;           /* of its first byte in the object */
-	uint32_t g0;           /* its first chunk's number in the object */
+	int64_t off; /* of its first byte in the object */
+	uint32_t g0; /* its first chunk's number in the object */
 };
 
 /* Lives as long as the MHD response, which may outlive the request. */
@@ -309,8 +316,8 @@ struct get_state {
 	char vault_id[MGR_ID_MAX];
 	char version[40];
 	int64_t size;
-	int64_t start, end;    /* the bytes sent: [start, end) */
-	uint32_t legacy_cs;    /* no segments: the layout before v2 */
+	int64_t start, end; /* the bytes sent: [start, end) */
+	uint32_t legacy_cs; /* no segments: the layout before v2 */
 	struct seg *segs;
 	size_t nsegs;
 	uint32_t nchunks;
@@ -319,7 +326,7 @@ struct get_state {
 	/* GetChunk calls in flight for chunks next, next + 1, ... (a ring). */
 	struct rpc_pending *ahead[GW_CHUNKS_IN_FLIGHT];
 	int first, nahead;
-	uint32_t next, last;   /* the chunks of [start, end): next .. last */
+	uint32_t next, last; /* the chunks of [start, end): next .. last */
 };
 
 /* The segment of chunk g (binary search). */
@@ -392,8 +399,8 @@ get_prefetch(struct get_state *s)
 	caller.cert_serial = s->caller_serial;
 	caller.role = s->caller_role;
 	in.vault_id = s->vault_id;
-	while (s->nahead < GW_CHUNKS_IN_FLIGHT &&
-	    s->next + (uint32_t)s->nahead <= s->last) {
+	while (
+	    s->nahead < GW_CHUNKS_IN_FLIGHT && s->next + (uint32_t)s->nahead <= s->last) {
 		uint32_t g = s->next + (uint32_t)s->nahead;
 
 		if (s->nsegs == 0) {
@@ -480,7 +487,8 @@ get_read(void *cls, uint64_t rpos, char *buf, size_t max)
 			    (long long)pos, mgr_err_code(rv), msg);
 			gw_metrics_rpc_error("vault.GetChunk", rv);
 			if (s->chunk != NULL)
-				mgr__vault__get_chunk_reply__free_unpacked(s->chunk, NULL);
+				mgr__vault__get_chunk_reply__free_unpacked(s->chunk,
+				    NULL);
 			s->chunk = NULL;
 			return (MHD_CONTENT_READER_END_WITH_ERROR);
 		}
@@ -525,8 +533,7 @@ get_state_new(struct gw_req *r, const Mgr__Vault__HeadReply *h, int64_t start,
 		return (MGR_ENOMEM);
 	snprintf(s->request_id, sizeof(s->request_id), "%s", r->request_id);
 	snprintf(s->caller_id, sizeof(s->caller_id), "%s", r->caller.id);
-	snprintf(s->caller_serial, sizeof(s->caller_serial), "%s",
-	    r->caller.cert_serial);
+	snprintf(s->caller_serial, sizeof(s->caller_serial), "%s", r->caller.cert_serial);
 	snprintf(s->caller_role, sizeof(s->caller_role), "%s", r->caller.role);
 	s->caller_kind = r->caller.kind;
 	snprintf(s->vault_id, sizeof(s->vault_id), "%s", h->vault_id);
@@ -535,7 +542,8 @@ get_state_new(struct gw_req *r, const Mgr__Vault__HeadReply *h, int64_t start,
 	s->start = start;
 	s->end = start + len;
 	s->legacy_cs = h->chunk_bytes > 0 && h->chunk_bytes <= RPC_CHUNK_BYTES
-	    ? h->chunk_bytes : RPC_CHUNK_BYTES;
+	    ? h->chunk_bytes
+	    : RPC_CHUNK_BYTES;
 	if (h->n_segments > 0 &&
 	    (s->segs = calloc(h->n_segments, sizeof(*s->segs))) == NULL) {
 		free(s);
@@ -568,7 +576,8 @@ get_state_new(struct gw_req *r, const Mgr__Vault__HeadReply *h, int64_t start,
 		free(s);
 		return (gw_fail(r, MGR_EINTERNAL, "bad object layout"));
 	}
-	s->nchunks = s->nsegs > 0 ? g
+	s->nchunks = s->nsegs > 0
+	    ? g
 	    : (uint32_t)((s->size + s->legacy_cs - 1) / s->legacy_cs);
 	s->next = chunk_at(s, start);
 	s->last = chunk_at(s, s->end - 1);
@@ -577,8 +586,8 @@ get_state_new(struct gw_req *r, const Mgr__Vault__HeadReply *h, int64_t start,
 }
 
 mgr_err
-gw_obj_body(struct gw_req *r, const Mgr__Vault__HeadReply *h, int64_t start,
-    int64_t len, int fetch, struct MHD_Response **out)
+gw_obj_body(struct gw_req *r, const Mgr__Vault__HeadReply *h, int64_t start, int64_t len,
+    int fetch, struct MHD_Response **out)
 {
 	const Mgr__Vault__Object *o = h->object;
 	struct MHD_Response *resp;
@@ -591,8 +600,8 @@ gw_obj_body(struct gw_req *r, const Mgr__Vault__HeadReply *h, int64_t start,
 		goto done;
 	}
 	if (h->has_data && (int64_t)h->data.len == o->size && start + len <= o->size) {
-		resp = MHD_create_response_from_buffer((size_t)len,
-		    h->data.data + start, MHD_RESPMEM_MUST_COPY);
+		resp = MHD_create_response_from_buffer((size_t)len, h->data.data + start,
+		    MHD_RESPMEM_MUST_COPY);
 		goto done;
 	}
 	if ((rv = get_state_new(r, h, start, len, &s)) != MGR_OK)
@@ -601,8 +610,8 @@ gw_obj_body(struct gw_req *r, const Mgr__Vault__HeadReply *h, int64_t start,
 	 * which starts over); a HEAD reads nothing. */
 	if (fetch)
 		get_prefetch(s);
-	resp = MHD_create_response_from_callback((uint64_t)len, 64 * 1024, get_read,
-	    s, get_free);
+	resp = MHD_create_response_from_callback((uint64_t)len, 64 * 1024, get_read, s,
+	    get_free);
 	if (resp == NULL)
 		get_free(s);
 done:
@@ -615,8 +624,8 @@ done:
 }
 
 mgr_err
-gw_obj_copy(struct gw_req *r, const Mgr__Vault__HeadReply *h, int64_t start,
-    int64_t len, struct gw_obj_put *p)
+gw_obj_copy(struct gw_req *r, const Mgr__Vault__HeadReply *h, int64_t start, int64_t len,
+    struct gw_obj_put *p)
 {
 	struct get_state *s = NULL;
 	char *buf = NULL;
@@ -638,7 +647,8 @@ gw_obj_copy(struct gw_req *r, const Mgr__Vault__HeadReply *h, int64_t start,
 	while (pos < len) {
 		n = get_read(s, (uint64_t)pos, buf, RPC_CHUNK_BYTES);
 		if (n <= 0) {
-			rv = gw_fail(r, MGR_EINTERNAL, "the source object could not be "
+			rv = gw_fail(r, MGR_EINTERNAL,
+			    "the source object could not be "
 			    "read");
 			goto out;
 		}

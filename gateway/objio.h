@@ -24,8 +24,8 @@ mgr_err gw_obj_put_begin(struct gw_req *r, const Mgr__Vault__PutBeginRequest *in
     struct gw_obj_put **out);
 /* Takes the next bytes of the body (SHA-256 and MD5 as they pass). TOOBIG
  * past MANAGER_MAX_OBJECT_BYTES, INVALID past the declared length. */
-mgr_err gw_obj_put_data(struct gw_req *r, struct gw_obj_put *p,
-    const char *data, size_t len);
+mgr_err gw_obj_put_data(struct gw_req *r, struct gw_obj_put *p, const char *data,
+    size_t len);
 /* Bytes taken so far. */
 int64_t gw_obj_put_size(const struct gw_obj_put *p);
 /* The hex digests of the whole body (after the last gw_obj_put_data). */
@@ -46,12 +46,12 @@ void gw_obj_put_free(struct gw_req *r, struct gw_obj_put *p);
 /* A response streaming bytes [start, start + len) of the object h (a
  * HeadObject reply) describes; fetch: start reading now (GET), else only
  * when MHD asks (HEAD never does). */
-mgr_err gw_obj_body(struct gw_req *r, const Mgr__Vault__HeadReply *h,
-    int64_t start, int64_t len, int fetch, struct MHD_Response **out);
+mgr_err gw_obj_body(struct gw_req *r, const Mgr__Vault__HeadReply *h, int64_t start,
+    int64_t len, int fetch, struct MHD_Response **out);
 /* Feeds bytes [start, start + len) of the object h describes into the
  * upload p (a server-side copy: S3's CopyObject, UploadPartCopy), reading
  * ahead as a GET does; bounded memory. */
-mgr_err gw_obj_copy(struct gw_req *r, const Mgr__Vault__HeadReply *h,
-    int64_t start, int64_t len, struct gw_obj_put *p);
+mgr_err gw_obj_copy(struct gw_req *r, const Mgr__Vault__HeadReply *h, int64_t start,
+    int64_t len, struct gw_obj_put *p);
 
 #endif

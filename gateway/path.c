@@ -6,8 +6,8 @@
 #include "common/util.h"
 
 mgr_err
-gw_pct_decode(const char *s, size_t n, int plus_space, char *out,
-    size_t outlen, size_t *olen)
+gw_pct_decode(const char *s, size_t n, int plus_space, char *out, size_t outlen,
+    size_t *olen)
 {
 	size_t o = 0;
 
@@ -43,7 +43,8 @@ gw_pct_valid(const char *s, size_t n, int plus_space)
 			return (0);
 		if (s[i] != '%')
 			continue;
-		if (i + 2 >= n || mgr_hex_digit(s[i + 1]) < 0 || mgr_hex_digit(s[i + 2]) < 0 ||
+		if (i + 2 >= n || mgr_hex_digit(s[i + 1]) < 0 ||
+		    mgr_hex_digit(s[i + 2]) < 0 ||
 		    mgr_hex_digit(s[i + 1]) * 16 + mgr_hex_digit(s[i + 2]) == 0)
 			return (0);
 		i += 2;

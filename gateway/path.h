@@ -12,8 +12,8 @@
  * a space when plus_space. MGR_EINVAL on a bad or truncated escape, a NUL
  * byte (raw or %00), or a result that does not fit; *olen is the decoded
  * length, set only on success. */
-mgr_err gw_pct_decode(const char *s, size_t n, int plus_space, char *out,
-    size_t outlen, size_t *olen);
+mgr_err gw_pct_decode(const char *s, size_t n, int plus_space, char *out, size_t outlen,
+    size_t *olen);
 
 /* 1 when [s, s+n) is well percent-encoded: gw_pct_decode, given room
  * enough, accepts it. */

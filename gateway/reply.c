@@ -67,8 +67,7 @@ reply_sized(struct gw_req *r, int status, struct MHD_Response *resp, int64_t len
 }
 
 mgr_err
-gw_reply_text(struct gw_req *r, int status, const char *content_type,
-    const char *text)
+gw_reply_text(struct gw_req *r, int status, const char *content_type, const char *text)
 {
 	struct MHD_Response *resp;
 
@@ -147,8 +146,8 @@ gw_reply_error(struct gw_req *r, mgr_err e, const char *msg)
 	if (r->front != NULL && r->front->reply_error != NULL)
 		return (r->front->reply_error(r, e, msg));
 	body = json_pack("{s:{s:s, s:s, s:s}}", "error", "code", mgr_err_code(e),
-	    "message", msg != NULL && *msg != '\0' ? msg : mgr_strerror(e),
-	    "request_id", r->request_id);
+	    "message", msg != NULL && *msg != '\0' ? msg : mgr_strerror(e), "request_id",
+	    r->request_id);
 	if (body == NULL || (s = json_dumps(body, JSON_COMPACT)) == NULL) {
 		json_decref(body);
 		return (MGR_ENOMEM);

@@ -94,8 +94,7 @@ route_find(struct gw_req *r, int *bad_encoding, int *method_mismatch)
 	if (r->front == NULL)
 		return (NULL);
 	for (const struct gw_route *const *t = r->front->tables; *t != NULL; t++) {
-		for (const struct gw_route *rt = *t; rt->method != NULL;
-		     rt++, idx++) {
+		for (const struct gw_route *rt = *t; rt->method != NULL; rt++, idx++) {
 			int m = gw_route_match(rt->pattern, r->url, r);
 
 			if (m < 0) {
@@ -134,14 +133,16 @@ make_request_id(struct gw_req *r)
 	char sfx[17];
 
 	if (in != NULL && (n = strlen(in)) > 0 && n < sizeof(r->request_id) &&
-	    strspn(in, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	               "0123456789-_.") == n) {
+	    strspn(in,
+	        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	        "0123456789-_.") == n) {
 		memcpy(r->request_id, in, n + 1);
 		/* Two requests with the same X-Request-Id are still two. Without
 		 * random bits the envelope gets no id at all: the services then
 		 * keep no replay record rather than one two requests could share. */
 		if (mgr_random_hex(8, sfx, sizeof(sfx)) == MGR_OK)
-			snprintf(r->rpc_id, sizeof(r->rpc_id), "%s~%s", r->request_id, sfx);
+			snprintf(r->rpc_id, sizeof(r->rpc_id), "%s~%s", r->request_id,
+			    sfx);
 		else
 			r->rpc_id[0] = '\0';
 		return;
@@ -167,16 +168,15 @@ is_json_type(const char *ct)
  * but HTAB: libmicrohttpd lets spaces and slashes in names and control
  * bytes in values through (header smuggling past a proxy, log forging). */
 static enum MHD_Result
-header_check(void *cls, enum MHD_ValueKind kind, const char *key,
-    size_t key_size, const char *value, size_t value_size)
+header_check(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_size,
+    const char *value, size_t value_size)
 {
 	static const char tchar[] = "!#$%&'*+-.^_`|~0123456789"
-	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+	                            "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
 	int *bad = cls;
 
 	(void)kind;
-	if (key_size == 0 || strlen(key) != key_size ||
-	    strspn(key, tchar) != key_size) {
+	if (key_size == 0 || strlen(key) != key_size || strspn(key, tchar) != key_size) {
 		*bad = 1;
 		return (MHD_NO);
 	}
@@ -194,8 +194,8 @@ header_check(void *cls, enum MHD_ValueKind kind, const char *key,
 /* Query arguments come raw (keep_raw): refuse a badly encoded one here, so
  * that gw_query's NULL means "absent" and never "garbled". */
 static enum MHD_Result
-query_check(void *cls, enum MHD_ValueKind kind, const char *key,
-    size_t key_size, const char *value, size_t value_size)
+query_check(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_size,
+    const char *value, size_t value_size)
 {
 	int *bad = cls;
 
@@ -260,8 +260,8 @@ request_begin(struct gw_req *r)
 		if (((cl != NULL && strcmp(cl, "0") != 0) ||
 		        MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
 		            MHD_HTTP_HEADER_TRANSFER_ENCODING) != NULL) &&
-		    !is_json_type(MHD_lookup_connection_value(r->conn,
-		        MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE)))
+		    !is_json_type(MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+		        MHD_HTTP_HEADER_CONTENT_TYPE)))
 			return (gw_fail(r, MGR_EMEDIA,
 			    "Content-Type must be application/json"));
 	}
@@ -317,7 +317,8 @@ request_end(struct gw_req *r)
 				    "malformed JSON at line %d, column %d", jerr.line,
 				    jerr.column));
 			if (!json_is_object(r->json))
-				return (gw_fail(r, MGR_EINVAL, "the body must be a JSON object"));
+				return (gw_fail(r, MGR_EINVAL,
+				    "the body must be a JSON object"));
 		}
 	}
 	return (r->route->handle(r));
@@ -348,8 +349,7 @@ answer_after_body(struct gw_req *r)
 	    MHD_HTTP_HEADER_CONTENT_LENGTH);
 	if (cl == NULL)
 		return (1); /* no body, or chunked: capped while drained */
-	return (mgr_parse_i64(cl, &n) == MGR_OK && n >= 0 &&
-	    n <= (int64_t)GW_DRAIN_MAX);
+	return (mgr_parse_i64(cl, &n) == MGR_OK && n >= 0 && n <= (int64_t)GW_DRAIN_MAX);
 }
 
 void
@@ -384,9 +384,9 @@ gw_req_fini(struct gw_req *r)
 }
 
 static enum MHD_Result
-on_request(void *cls, struct MHD_Connection *conn, const char *url,
-    const char *method, const char *version, const char *upload_data,
-    size_t *upload_data_size, void **con_cls)
+on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+    const char *version, const char *upload_data, size_t *upload_data_size,
+    void **con_cls)
 {
 	struct gw_req *r = *con_cls;
 	mgr_err rv;
@@ -414,7 +414,8 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 			if (bad_enc)
 				rv = gw_fail(r, MGR_EINVAL, "badly percent-encoded path");
 			else if (wrong_method)
-				rv = gw_fail(r, MGR_EMETHOD, "%s is not allowed here", method);
+				rv = gw_fail(r, MGR_EMETHOD, "%s is not allowed here",
+				    method);
 			else
 				rv = gw_fail(r, MGR_ENOTFOUND, "no such route");
 		} else {
@@ -438,8 +439,10 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 			 * refused object upload up to the largest object more
 			 * (then the connection is dropped unanswered). */
 			r->drained += n;
-			if (!r->responded && r->drained > (r->drain_capped ?
-			    (uint64_t)GW_DRAIN_MAX : (uint64_t)gw.cfg.max_object_bytes))
+			if (!r->responded &&
+			    r->drained > (r->drain_capped
+			                         ? (uint64_t)GW_DRAIN_MAX
+			                         : (uint64_t)gw.cfg.max_object_bytes))
 				return (MHD_NO);
 			return (MHD_YES);
 		}
@@ -479,14 +482,16 @@ access_log(const struct gw_req *r, int status, int64_t dur_us)
 {
 	const char *route = r->route != NULL ? r->route->pattern : "-";
 	struct mgr_log_field f[] = {
-		MGR_LF_S("method", r->method),
-		MGR_LF_S("route", route),
-		MGR_LF_I("status", status),
-		MGR_LF_D("duration_ms", (double)dur_us / 1000.0),
-		MGR_LF_S("caller_kind", audit_caller_kind(&r->caller)),
-		MGR_LF_S("account_id", r->caller.kind != MGR__CALLER__KIND__NONE &&
-		    r->caller_id[0] != '\0' ? r->caller_id : NULL),
-		MGR_LF_I("bytes", r->bytes),
+	    MGR_LF_S("method", r->method),
+	    MGR_LF_S("route", route),
+	    MGR_LF_I("status", status),
+	    MGR_LF_D("duration_ms", (double)dur_us / 1000.0),
+	    MGR_LF_S("caller_kind", audit_caller_kind(&r->caller)),
+	    MGR_LF_S("account_id",
+	        r->caller.kind != MGR__CALLER__KIND__NONE && r->caller_id[0] != '\0'
+	            ? r->caller_id
+	            : NULL),
+	    MGR_LF_I("bytes", r->bytes),
 	};
 	size_t nf = sizeof(f) / sizeof(f[0]);
 
@@ -577,14 +582,17 @@ conn_limit(unsigned int *out)
 
 		rl.rlim_cur = rl.rlim_max;
 		if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
-			log_warn(NULL, "cannot raise the open files limit from %llu to "
-			    "%llu: %s", (unsigned long long)was,
-			    (unsigned long long)rl.rlim_max, strerror(errno));
+			log_warn(NULL,
+			    "cannot raise the open files limit from %llu to "
+			    "%llu: %s",
+			    (unsigned long long)was, (unsigned long long)rl.rlim_max,
+			    strerror(errno));
 			rl.rlim_cur = was;
 		}
 	}
 	fds = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > (rlim_t)INT64_MAX / 2
-	    ? INT64_MAX / 2 : (int64_t)rl.rlim_cur;
+	    ? INT64_MAX / 2
+	    : (int64_t)rl.rlim_cur;
 	if (fds - GW_FD_RESERVE < want) {
 		int64_t cap = fds - GW_FD_RESERVE;
 
@@ -602,16 +610,20 @@ conn_limit(unsigned int *out)
 	pids = proc_number("/proc/sys/kernel/pid_max");
 	maps = proc_number("/proc/sys/vm/max_map_count");
 	if ((threads >= 0 && threads < want) || (pids >= 0 && pids < want))
-		log_warn(NULL, "kernel.threads-max %lld / kernel.pid_max %lld are "
+		log_warn(NULL,
+		    "kernel.threads-max %lld / kernel.pid_max %lld are "
 		    "below the connection limit %lld (a thread each)",
 		    (long long)threads, (long long)pids, (long long)want);
 	if (maps >= 0 && maps < 3 * want + 1024)
-		log_warn(NULL, "vm.max_map_count %lld is below the %lld maps that "
-		    "%lld connections take (3 each)", (long long)maps,
-		    (long long)(3 * want + 1024), (long long)want);
-	log_info(NULL, "connection limit %lld (open files limit %lld, "
-	    "threads-max %lld, pid_max %lld, max_map_count %lld)", (long long)want,
-	    (long long)fds, (long long)threads, (long long)pids, (long long)maps);
+		log_warn(NULL,
+		    "vm.max_map_count %lld is below the %lld maps that "
+		    "%lld connections take (3 each)",
+		    (long long)maps, (long long)(3 * want + 1024), (long long)want);
+	log_info(NULL,
+	    "connection limit %lld (open files limit %lld, "
+	    "threads-max %lld, pid_max %lld, max_map_count %lld)",
+	    (long long)want, (long long)fds, (long long)threads, (long long)pids,
+	    (long long)maps);
 	*out = (unsigned int)want;
 	return (MGR_OK);
 }
@@ -677,24 +689,20 @@ gw_listen(const char *name, int port, const struct gw_handler *h,
 	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ERROR_LOG;
 	if (ai->ai_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
-	l->daemon = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL,
-	    h->request, h->cls,
-	    MHD_OPTION_SOCK_ADDR, ai->ai_addr,
-	    MHD_OPTION_HTTPS_MEM_CERT, srv_cert_pem,
-	    MHD_OPTION_HTTPS_MEM_KEY, srv_key_pem,
+	l->daemon = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, h->request,
+	    h->cls, MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_HTTPS_MEM_CERT,
+	    srv_cert_pem, MHD_OPTION_HTTPS_MEM_KEY, srv_key_pem,
 	    MHD_OPTION_HTTPS_MEM_TRUST, gw.ca_pem, /* ask for client certificates */
 	    MHD_OPTION_HTTPS_PRIORITIES, "NORMAL:-VERS-SSL3.0:-VERS-TLS1.0:-VERS-TLS1.1",
 	    MHD_OPTION_NOTIFY_COMPLETED, h->completed, h->cls,
 	    MHD_OPTION_NOTIFY_CONNECTION, gw_conn_notify, NULL,
-	    MHD_OPTION_UNESCAPE_CALLBACK, keep_raw, NULL,
-	    MHD_OPTION_CONNECTION_LIMIT, srv_conn_limit,
-	    MHD_OPTION_THREAD_STACK_SIZE, (size_t)GW_THREAD_STACK,
+	    MHD_OPTION_UNESCAPE_CALLBACK, keep_raw, NULL, MHD_OPTION_CONNECTION_LIMIT,
+	    srv_conn_limit, MHD_OPTION_THREAD_STACK_SIZE, (size_t)GW_THREAD_STACK,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)GW_CONN_TIMEOUT_S,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
 	    /* 400 for HTTP/1.1 without Host, spaces in header names or URLs. */
-	    MHD_OPTION_STRICT_FOR_CLIENT, (int)1,
-	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
-	    MHD_OPTION_END);
+	    MHD_OPTION_STRICT_FOR_CLIENT, (int)1, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log,
+	    NULL, MHD_OPTION_END);
 	freeaddrinfo(ai);
 	if (l->daemon == NULL) {
 		log_error(NULL, "cannot start HTTPS (%s) on %s:%d", name, gw.cfg.bind,

@@ -79,8 +79,8 @@ is_ip(const char *s)
  * any of its addresses: name them all in the certificate (bounded), so that
  * `curl --cacert ca-cert.pem https://HOST:PORT` verifies whatever HOST is. */
 static void
-wildcard_sans(char *host, size_t hostlen, char addrs[][INET6_ADDRSTRLEN],
-    char **dns, size_t *nd, char **ips, size_t *ni)
+wildcard_sans(char *host, size_t hostlen, char addrs[][INET6_ADDRSTRLEN], char **dns,
+    size_t *nd, char **ips, size_t *ni)
 {
 	struct ifaddrs *ifa = NULL, *p;
 	size_t na = 0;
@@ -100,9 +100,11 @@ wildcard_sans(char *host, size_t hostlen, char addrs[][INET6_ADDRSTRLEN],
 			continue;
 		fam = p->ifa_addr->sa_family;
 		if (fam == AF_INET)
-			a = &((const struct sockaddr_in *)(const void *)p->ifa_addr)->sin_addr;
+			a = &((const struct sockaddr_in *)(const void *)p->ifa_addr)
+			         ->sin_addr;
 		else if (fam == AF_INET6)
-			a = &((const struct sockaddr_in6 *)(const void *)p->ifa_addr)->sin6_addr;
+			a = &((const struct sockaddr_in6 *)(const void *)p->ifa_addr)
+			         ->sin6_addr;
 		else
 			continue;
 		if (fam == AF_INET6 && IN6_IS_ADDR_LINKLOCAL((const struct in6_addr *)a))
@@ -132,14 +134,15 @@ gw_tls_server_identity(char **cert_pem, char **key_pem)
 	dns[nd++] = "localhost";
 	ips[ni++] = "127.0.0.1";
 	ips[ni++] = "::1";
-	if (strcmp(gw.cfg.bind, "127.0.0.1") != 0 && strcmp(gw.cfg.bind, "0.0.0.0") != 0 &&
-	    strcmp(gw.cfg.bind, "::") != 0 && strcmp(gw.cfg.bind, "::1") != 0)
+	if (strcmp(gw.cfg.bind, "127.0.0.1") != 0 &&
+	    strcmp(gw.cfg.bind, "0.0.0.0") != 0 && strcmp(gw.cfg.bind, "::") != 0 &&
+	    strcmp(gw.cfg.bind, "::1") != 0)
 		ips[ni++] = gw.cfg.bind;
 	if (strcmp(gw.cfg.bind, "0.0.0.0") == 0 || strcmp(gw.cfg.bind, "::") == 0)
 		wildcard_sans(host, sizeof(host), addrs, dns, &nd, ips, &ni);
 	snprintf(sans, sizeof(sans), "%s", gw.cfg.tls_sans);
-	for (t = strtok_r(sans, ", ", &save); t != NULL && nd < GW_SAN_MAX &&
-	     ni < GW_SAN_MAX;
+	for (t = strtok_r(sans, ", ", &save);
+	     t != NULL && nd < GW_SAN_MAX && ni < GW_SAN_MAX;
 	     t = strtok_r(NULL, ", ", &save)) {
 		if (is_ip(t))
 			ips[ni++] = t;
@@ -151,7 +154,8 @@ gw_tls_server_identity(char **cert_pem, char **key_pem)
 		goto out;
 	X509_NAME_add_entry_by_txt(X509_REQ_get_subject_name(req), "CN", MBSTRING_UTF8,
 	    (const unsigned char *)"localhost", -1, -1, 0);
-	if (X509_REQ_set_pubkey(req, key) != 1 || X509_REQ_sign(req, key, EVP_sha256()) <= 0)
+	if (X509_REQ_set_pubkey(req, key) != 1 ||
+	    X509_REQ_sign(req, key, EVP_sha256()) <= 0)
 		goto out;
 	if ((rb = BIO_new(BIO_s_mem())) == NULL || PEM_write_bio_X509_REQ(rb, req) != 1 ||
 	    (in.csr_pem = bio_string(rb)) == NULL)
@@ -162,8 +166,8 @@ gw_tls_server_identity(char **cert_pem, char **key_pem)
 	in.n_ips = ni;
 	me.kind = MGR__CALLER__KIND__SERVICE;
 	rv = rpc_call(gw.ca, "ca.ServerCert", NULL, &me, &in.base,
-	    &mgr__ca__server_cert_reply__descriptor, (ProtobufCMessage **)&rep, NULL,
-	    0, 10000);
+	    &mgr__ca__server_cert_reply__descriptor, (ProtobufCMessage **)&rep, NULL, 0,
+	    10000);
 	if (rv != MGR_OK)
 		goto out;
 	rv = MGR_EINTERNAL;

@@ -37,24 +37,23 @@ reply_account(struct gw_req *r, Mgr__Account__AccountReply *out)
 	if (a == NULL)
 		rv = MGR_EINTERNAL;
 	else if ((rv = adm_number(r, ADM_ACCOUNT, a->id, &num)) == MGR_OK)
-		rv = adm_reply_ok(r, json_pack("{s:I, s:s, s:s, s:s}", "id",
-		    (json_int_t)num, "name", a->name, "state", a->state, "role",
-		    a->role));
+		rv = adm_reply_ok(r,
+		    json_pack("{s:I, s:s, s:s, s:s}", "id", (json_int_t)num, "name",
+		        a->name, "state", a->state, "role", a->role));
 	mgr__account__account_reply__free_unpacked(out, NULL);
 	return (rv);
 }
 
 /* password and, when given, confirmPassword equal to it. */
 static mgr_err
-password_pair(struct gw_req *r, struct adm_call *c, int confirm_required,
-    const char **pw)
+password_pair(struct gw_req *r, struct adm_call *c, int confirm_required, const char **pw)
 {
 	const char *confirm;
 	mgr_err rv;
 
 	if ((rv = adm_str(r, c, "password", 1, ACC_PASSWORD_BYTES, pw)) != MGR_OK ||
-	    (rv = adm_str(r, c, "confirmPassword", confirm_required,
-	         ACC_PASSWORD_BYTES, &confirm)) != MGR_OK)
+	    (rv = adm_str(r, c, "confirmPassword", confirm_required, ACC_PASSWORD_BYTES,
+	         &confirm)) != MGR_OK)
 		return (rv);
 	if (confirm != NULL && strcmp(confirm, *pw) != 0) {
 		snprintf(c->field, sizeof(c->field), "confirmPassword");
@@ -85,7 +84,8 @@ role_params(struct gw_req *r, struct adm_call *c, int *named)
 		    strcmp(p->key, "roles") == 0 ||
 		    (strcmp(p->key, vp) == 0 && strcmp(p->value, "false") == 0)) {
 			snprintf(c->field, sizeof(c->field), "%s", p->key);
-			return (gw_fail(r, MGR_EINVAL, "a private account has the role "
+			return (gw_fail(r, MGR_EINVAL,
+			    "a private account has the role "
 			    "vaultProvisioner, and no other"));
 		}
 	}
@@ -95,9 +95,8 @@ role_params(struct gw_req *r, struct adm_call *c, int *named)
 static mgr_err
 create(struct gw_req *r, struct adm_call *c, int role_required)
 {
-	static const char *const known[] = {"name", "username", "userName",
-		"password", "confirmPassword", "roles", "rolesMap[", "accountType",
-		NULL};
+	static const char *const known[] = {"name", "username", "userName", "password",
+	    "confirmPassword", "roles", "rolesMap[", "accountType", NULL};
 	static const char *const ignored[] = {"email", NULL};
 	Mgr__Account__CreateRequest in = MGR__ACCOUNT__CREATE_REQUEST__INIT;
 	Mgr__Account__AccountReply *out = NULL;
@@ -128,17 +127,18 @@ create(struct gw_req *r, struct adm_call *c, int role_required)
 	}
 	if (role_required && !named) {
 		snprintf(c->field, sizeof(c->field), "rolesMap[vaultProvisioner]");
-		return (refused(r, "account.create", "", gw_fail(r, MGR_EINVAL,
-		    "the account must have the role vaultProvisioner "
-		    "(rolesMap[vaultProvisioner]=true)")));
+		return (refused(r, "account.create", "",
+		    gw_fail(r, MGR_EINVAL,
+		        "the account must have the role vaultProvisioner "
+		        "(rolesMap[vaultProvisioner]=true)")));
 	}
 	in.name = (char *)name;
 	in.role = (char *)"vault_provisioner";
 	in.username = (char *)(user != NULL ? user : user2);
 	in.password = (char *)pw;
 	if ((rv = gw_rpc(r, gw.account, "account.Create", &in.base,
-	         &mgr__account__account_reply__descriptor,
-	         (ProtobufCMessage **)&out)) != MGR_OK)
+	         &mgr__account__account_reply__descriptor, (ProtobufCMessage **)&out)) !=
+	    MGR_OK)
 		return (rv);
 	return (reply_account(r, out));
 }
@@ -192,16 +192,15 @@ h_edit(struct gw_req *r, struct adm_call *c)
 		if (strcmp(c->form.p[i].key, "id") != 0 &&
 		    strcmp(c->form.p[i].key, "name") != 0)
 			others[n++] = c->form.p[i].key;
-	if (n == 0 &&
-	    (rv = adm_str(r, c, "name", 1, ACC_NAME_BYTES, &name)) != MGR_OK)
+	if (n == 0 && (rv = adm_str(r, c, "name", 1, ACC_NAME_BYTES, &name)) != MGR_OK)
 		return (refused(r, "account.rename", id, rv));
 	in.id = id;
 	in.name = (char *)(name != NULL ? name : "");
 	in.n_other_fields = n;
 	in.other_fields = others;
 	if ((rv = gw_rpc(r, gw.account, "account.Rename", &in.base,
-	         &mgr__account__account_reply__descriptor,
-	         (ProtobufCMessage **)&out)) != MGR_OK)
+	         &mgr__account__account_reply__descriptor, (ProtobufCMessage **)&out)) !=
+	    MGR_OK)
 		return (rv);
 	return (reply_account(r, out));
 }
@@ -223,8 +222,8 @@ h_password(struct gw_req *r, struct adm_call *c)
 		return (refused(r, "account.set_password", id, rv));
 	in.id = id;
 	in.password = (char *)pw;
-	if ((rv = gw_rpc(r, gw.account, "account.SetPassword", &in.base, NULL,
-	         NULL)) != MGR_OK)
+	if ((rv = gw_rpc(r, gw.account, "account.SetPassword", &in.base, NULL, NULL)) !=
+	    MGR_OK)
 		return (rv);
 	if ((rv = adm_number(r, ADM_ACCOUNT, id, &num)) != MGR_OK)
 		return (rv);
@@ -279,12 +278,12 @@ h_delete(struct gw_req *r, struct adm_call *c)
 }
 
 const struct adm_method adm_methods_accounts[] = {
-	{"createPrivateAccount", GW_AUTH_ADMIN, h_create_private},
-	{"createAccount", GW_AUTH_ADMIN, h_create},
-	{"editAccount", GW_AUTH_ADMIN, h_edit},
-	{"editAccountPassword", GW_AUTH_ADMIN, h_password},
-	{"disableAccount", GW_AUTH_ADMIN, h_disable},
-	{"enableAccount", GW_AUTH_ADMIN, h_enable},
-	{"deleteAccount", GW_AUTH_ADMIN, h_delete},
-	{NULL, 0, NULL},
+    {"createPrivateAccount", GW_AUTH_ADMIN, h_create_private},
+    {"createAccount", GW_AUTH_ADMIN, h_create},
+    {"editAccount", GW_AUTH_ADMIN, h_edit},
+    {"editAccountPassword", GW_AUTH_ADMIN, h_password},
+    {"disableAccount", GW_AUTH_ADMIN, h_disable},
+    {"enableAccount", GW_AUTH_ADMIN, h_enable},
+    {"deleteAccount", GW_AUTH_ADMIN, h_delete},
+    {NULL, 0, NULL},
 };

@@ -24,8 +24,8 @@ struct adm_call {
 /* Route tables of the methods (accounts.c, certs.c, vaults.c). Every
  * route's handle is wrapped by the front (front.c) through these. */
 struct adm_method {
-	const char *name;      /* "rotateClientKey" */
-	unsigned auth;         /* GW_AUTH_* */
+	const char *name; /* "rotateClientKey" */
+	unsigned auth;    /* GW_AUTH_* */
 	mgr_err (*handle)(struct gw_req *r, struct adm_call *c);
 };
 extern const struct adm_method adm_methods_accounts[];
@@ -42,16 +42,15 @@ mgr_err adm_reply_ok(struct gw_req *r, json_t *data);
 mgr_err adm_only(struct gw_req *r, struct adm_call *c, const char *const *known,
     const char *const *ignored);
 /* A string of 1..maxlen bytes; absent and not required: *out NULL. */
-mgr_err adm_str(struct gw_req *r, struct adm_call *c, const char *key,
-    int required, size_t maxlen, const char **out);
+mgr_err adm_str(struct gw_req *r, struct adm_call *c, const char *key, int required,
+    size_t maxlen, const char **out);
 /* IBM's dates: milliseconds since the epoch, into Unix seconds. */
-mgr_err adm_ms(struct gw_req *r, struct adm_call *c, const char *key,
-    int required, int64_t *out_s, int *present);
+mgr_err adm_ms(struct gw_req *r, struct adm_call *c, const char *key, int required,
+    int64_t *out_s, int *present);
 /* An id parameter (a number given out before, or one of ours) into out. */
-mgr_err adm_id(struct gw_req *r, struct adm_call *c, const char *key,
-    enum adm_kind kind, int required, char *out, size_t outlen, int *present);
+mgr_err adm_id(struct gw_req *r, struct adm_call *c, const char *key, enum adm_kind kind,
+    int required, char *out, size_t outlen, int *present);
 /* Our id into its number for an answer. */
-mgr_err adm_number(struct gw_req *r, enum adm_kind kind, const char *id,
-    int64_t *out);
+mgr_err adm_number(struct gw_req *r, enum adm_kind kind, const char *id, int64_t *out);
 
 #endif

@@ -11,7 +11,7 @@
 
 #include "proto/ca.pb-c.h"
 
-#define CSR_MAX (16u * 1024) /* as rest/certs.c */
+#define CSR_MAX (16u * 1024)                           /* as rest/certs.c */
 #define ID_MAX sizeof(((struct gw_req *)0)->caller_id) /* holds the caller's */
 
 /* responseData of a certificate: IBM's "certificate" (PEM), and ours. */
@@ -60,8 +60,8 @@ account_of(struct gw_req *r, struct adm_call *c, int required, char id[ID_MAX])
 }
 
 static mgr_err
-call_ca(struct gw_req *r, const char *method, const ProtobufCMessage *in,
-    int renew, int rotate)
+call_ca(struct gw_req *r, const char *method, const ProtobufCMessage *in, int renew,
+    int rotate)
 {
 	Mgr__Ca__CertReply *out = NULL;
 	mgr_err rv;
@@ -148,10 +148,10 @@ h_rotate(struct gw_req *r, struct adm_call *c)
  * registerClientCertificate, and the other spellings of those titles are
  * accepted as the same method (api/ibm-compat.md). */
 const struct adm_method adm_methods_certs[] = {
-	{"registerClientCertificate", GW_AUTH_TEMP, h_register},
-	{"clientRegistration", GW_AUTH_TEMP, h_register},
-	{"clientCertificateRegistration", GW_AUTH_TEMP, h_register},
-	{"clientCertificateRenewer", GW_AUTH_APP, h_renew},
-	{"rotateClientKey", GW_AUTH_APP, h_rotate},
-	{NULL, 0, NULL},
+    {"registerClientCertificate", GW_AUTH_TEMP, h_register},
+    {"clientRegistration", GW_AUTH_TEMP, h_register},
+    {"clientCertificateRegistration", GW_AUTH_TEMP, h_register},
+    {"clientCertificateRenewer", GW_AUTH_APP, h_renew},
+    {"rotateClientKey", GW_AUTH_APP, h_rotate},
+    {NULL, 0, NULL},
 };

@@ -22,8 +22,8 @@ adm_flavour_parse(const char *s, enum adm_flavour *out)
 const char *
 adm_content_type(enum adm_flavour fl)
 {
-	return (fl == ADM_XML ? "application/xml; charset=UTF-8" :
-	    "application/json; charset=UTF-8");
+	return (fl == ADM_XML ? "application/xml; charset=UTF-8"
+	                      : "application/json; charset=UTF-8");
 }
 
 /* TEXT as a JSON string that XML can carry too: control characters (which
@@ -78,8 +78,9 @@ xml_name_ok(const char *s)
 {
 	if (s[0] == '\0' || (s[0] >= '0' && s[0] <= '9') || s[0] == '-' || s[0] == '.')
 		return (0);
-	return (strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	                  "0123456789_-.") == strlen(s));
+	return (strspn(s,
+	            "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	            "0123456789_-.") == strlen(s));
 }
 
 /* The element name of an array's items: "errors" → "error", "ids" → "id",
@@ -107,16 +108,18 @@ xml_text(xmlTextWriterPtr w, const char *s)
 	char *t;
 	int rc;
 
-	if (strcspn(s, "\x01\x02\x03\x04\x05\x06\x07\x08\x0b\x0c\x0e\x0f\x10"
-	    "\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f") == n)
+	if (strcspn(s,
+	        "\x01\x02\x03\x04\x05\x06\x07\x08\x0b\x0c\x0e\x0f\x10"
+	        "\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f") == n)
 		return (xmlTextWriterWriteString(w, BAD_CAST s));
 	if ((t = malloc(n + 1)) == NULL)
 		return (-1);
 	for (size_t i = 0; i <= n; i++) {
 		unsigned char c = (unsigned char)s[i];
 
-		t[i] = (char)(c != 0 && c < 0x20 && c != '\t' && c != '\n' && c != '\r' ?
-		    '?' : c);
+		t[i] = (char)(c != 0 && c < 0x20 && c != '\t' && c != '\n' && c != '\r'
+		        ? '?'
+		        : c);
 	}
 	rc = xmlTextWriterWriteString(w, BAD_CAST t);
 	free(t);
@@ -136,22 +139,21 @@ xml_value(xmlTextWriterPtr w, const char *name, const json_t *v, int depth)
 		return (-1);
 	switch (json_typeof(v)) {
 	case JSON_OBJECT:
-		json_object_foreach((json_t *)v, k, e)
-			if (xml_value(w, k, e, depth + 1) < 0)
-				return (-1);
+		json_object_foreach((json_t *)v, k,
+		    e) if (xml_value(w, k, e, depth + 1) < 0) return (-1);
 		break;
 	case JSON_ARRAY:
 		item_name(name, item, sizeof(item));
-		json_array_foreach(v, i, e)
-			if (xml_value(w, item, e, depth + 1) < 0)
-				return (-1);
+		json_array_foreach(v, i,
+		    e) if (xml_value(w, item, e, depth + 1) < 0) return (-1);
 		break;
 	case JSON_STRING:
 		if (xml_text(w, json_string_value(v)) < 0)
 			return (-1);
 		break;
 	case JSON_INTEGER:
-		snprintf(buf, sizeof(buf), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+		snprintf(buf, sizeof(buf), "%" JSON_INTEGER_FORMAT,
+		    json_integer_value(v));
 		if (xmlTextWriterWriteString(w, BAD_CAST buf) < 0)
 			return (-1);
 		break;
@@ -162,8 +164,8 @@ xml_value(xmlTextWriterPtr w, const char *name, const json_t *v, int depth)
 		break;
 	case JSON_TRUE:
 	case JSON_FALSE:
-		if (xmlTextWriterWriteString(w, BAD_CAST(json_is_true(v) ? "true" :
-		    "false")) < 0)
+		if (xmlTextWriterWriteString(w,
+		        BAD_CAST(json_is_true(v) ? "true" : "false")) < 0)
 			return (-1);
 		break;
 	case JSON_NULL:
@@ -189,9 +191,7 @@ to_xml(const json_t *tree, char **out, size_t *len)
 	if (xmlTextWriterStartDocument(w, NULL, "UTF-8", NULL) < 0 ||
 	    xmlTextWriterStartElement(w, BAD_CAST "response") < 0)
 		goto out;
-	json_object_foreach((json_t *)tree, k, e)
-		if (xml_value(w, k, e, 0) < 0)
-			goto out;
+	json_object_foreach((json_t *)tree, k, e) if (xml_value(w, k, e, 0) < 0) goto out;
 	if (xmlTextWriterEndDocument(w) < 0)
 		goto out;
 	xmlFreeTextWriter(w); /* flushes into buf */
@@ -213,8 +213,8 @@ out:
 }
 
 mgr_err
-adm_envelope(enum adm_flavour fl, int ok, const char *request_id,
-    int64_t now_ms, const json_t *data, char **out, size_t *len)
+adm_envelope(enum adm_flavour fl, int ok, const char *request_id, int64_t now_ms,
+    const json_t *data, char **out, size_t *len)
 {
 	json_t *tree;
 	mgr_err rv = MGR_OK;
@@ -225,7 +225,8 @@ adm_envelope(enum adm_flavour fl, int ok, const char *request_id,
 		return (MGR_ENOMEM);
 	if (fl == ADM_XML) {
 		rv = to_xml(tree, out, len);
-	} else if ((*out = json_dumps(tree, JSON_COMPACT | JSON_PRESERVE_ORDER)) == NULL) {
+	} else if ((*out = json_dumps(tree, JSON_COMPACT | JSON_PRESERVE_ORDER)) ==
+	    NULL) {
 		rv = MGR_ENOMEM;
 	} else {
 		*len = strlen(*out);

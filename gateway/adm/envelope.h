@@ -23,8 +23,8 @@ const char *adm_content_type(enum adm_flavour fl);
  * else fail. On success *out is a NUL-terminated malloc'd body of *len
  * bytes. MGR_EINVAL when DATA holds what XML cannot name (a key that is
  * not an XML name). */
-mgr_err adm_envelope(enum adm_flavour fl, int ok, const char *request_id,
-    int64_t now_ms, const json_t *data, char **out, size_t *len);
+mgr_err adm_envelope(enum adm_flavour fl, int ok, const char *request_id, int64_t now_ms,
+    const json_t *data, char **out, size_t *len);
 
 /* responseData of a failure: one error (field may be NULL or ""). */
 json_t *adm_errors(const char *field, const char *message, const char *code);

@@ -28,8 +28,8 @@ adm_form_free(struct adm_form *f)
 }
 
 static mgr_err
-add_pair(struct adm_form *f, const char *k, size_t klen, const char *v,
-    size_t vlen, char *err, size_t errlen)
+add_pair(struct adm_form *f, const char *k, size_t klen, const char *v, size_t vlen,
+    char *err, size_t errlen)
 {
 	struct adm_param *p;
 	size_t n;
@@ -39,10 +39,12 @@ add_pair(struct adm_form *f, const char *k, size_t klen, const char *v,
 		return (MGR_EINVAL);
 	}
 	p = &f->p[f->n];
-	if (klen == 0 || gw_pct_decode(k, klen, 1, p->key, sizeof(p->key), &n) != MGR_OK ||
-	    n == 0) {
-		snprintf(err, errlen, klen == 0 ? "a parameter without a name" :
-		    "a parameter name badly encoded or over %d bytes", ADM_KEY_MAX);
+	if (klen == 0 ||
+	    gw_pct_decode(k, klen, 1, p->key, sizeof(p->key), &n) != MGR_OK || n == 0) {
+		snprintf(err, errlen,
+		    klen == 0 ? "a parameter without a name"
+		              : "a parameter name badly encoded or over %d bytes",
+		    ADM_KEY_MAX);
 		return (MGR_EINVAL);
 	}
 	if ((p->value = malloc(vlen + 1)) == NULL)
@@ -58,8 +60,7 @@ add_pair(struct adm_form *f, const char *k, size_t klen, const char *v,
 }
 
 mgr_err
-adm_form_parse(struct adm_form *f, const char *s, size_t n, char *err,
-    size_t errlen)
+adm_form_parse(struct adm_form *f, const char *s, size_t n, char *err, size_t errlen)
 {
 	size_t i = 0;
 	mgr_err rv;
@@ -86,8 +87,8 @@ adm_form_parse(struct adm_form *f, const char *s, size_t n, char *err,
 }
 
 mgr_err
-adm_form_add_encoded(struct adm_form *f, const char *key, const char *value,
-    char *err, size_t errlen)
+adm_form_add_encoded(struct adm_form *f, const char *key, const char *value, char *err,
+    size_t errlen)
 {
 	return (add_pair(f, key, strlen(key), value != NULL ? value : "",
 	    value != NULL ? strlen(value) : 0, err, errlen));

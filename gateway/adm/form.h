@@ -36,8 +36,8 @@ mgr_err adm_form_parse(struct adm_form *f, const char *s, size_t n, char *err,
 
 /* Adds one pair given encoded, as libmicrohttpd hands out query arguments
  * (value NULL: "name" alone). Same errors as adm_form_parse. */
-mgr_err adm_form_add_encoded(struct adm_form *f, const char *key,
-    const char *value, char *err, size_t errlen);
+mgr_err adm_form_add_encoded(struct adm_form *f, const char *key, const char *value,
+    char *err, size_t errlen);
 
 /* The value of KEY: MGR_OK with *out set, MGR_ENOTFOUND when absent (*out
  * NULL), MGR_EINVAL when given more than once. */

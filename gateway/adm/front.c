@@ -16,7 +16,9 @@
 #define ADM_PATTERN_MAX 96
 
 static const struct adm_method *const adm_tables[] = {
-	adm_methods_accounts, adm_methods_certs, adm_methods_vaults,
+    adm_methods_accounts,
+    adm_methods_certs,
+    adm_methods_vaults,
 };
 
 static struct gw_route adm_routes[ADM_ROUTES_MAX + 1]; /* gw_adm_init fills it */
@@ -40,8 +42,9 @@ adm_status(mgr_err e)
 static enum adm_flavour
 url_flavour(const char *url)
 {
-	return (strncmp(url, ADM_PREFIX "xml/", strlen(ADM_PREFIX "xml/")) == 0 ?
-	    ADM_XML : ADM_JSON);
+	return (strncmp(url, ADM_PREFIX "xml/", strlen(ADM_PREFIX "xml/")) == 0
+	        ? ADM_XML
+	        : ADM_JSON);
 }
 
 static mgr_err
@@ -54,8 +57,8 @@ adm_send(struct gw_req *r, int status, int ok, const json_t *data, mgr_err e)
 	size_t len = 0;
 	mgr_err rv;
 
-	if ((rv = adm_envelope(fl, ok, r->request_id, mgr_now_ms(), data, &body,
-	         &len)) != MGR_OK)
+	if ((rv = adm_envelope(fl, ok, r->request_id, mgr_now_ms(), data, &body, &len)) !=
+	    MGR_OK)
 		return (rv);
 	resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
 	if (resp == NULL) {
@@ -117,8 +120,8 @@ listed(const char *const *list, const char *key)
 		size_t n = strlen(list[i]);
 
 		/* "rolesMap[" names every rolesMap[...] parameter. */
-		if (n > 0 && list[i][n - 1] == '[' ? strncmp(key, list[i], n) == 0 :
-		    strcmp(key, list[i]) == 0)
+		if (n > 0 && list[i][n - 1] == '[' ? strncmp(key, list[i], n) == 0
+		                                   : strcmp(key, list[i]) == 0)
 			return (1);
 	}
 	return (0);
@@ -129,7 +132,8 @@ adm_only(struct gw_req *r, struct adm_call *c, const char *const *known,
     const char *const *ignored)
 {
 	for (int i = 0; i < c->form.n; i++)
-		if (!listed(known, c->form.p[i].key) && !listed(ignored, c->form.p[i].key))
+		if (!listed(known, c->form.p[i].key) &&
+		    !listed(ignored, c->form.p[i].key))
 			return (param_fail(r, c, c->form.p[i].key,
 			    "unknown parameter \"%s\"%s", ""));
 	return (MGR_OK);
@@ -143,8 +147,9 @@ adm_str(struct gw_req *r, struct adm_call *c, const char *key, int required,
 
 	if (rv == MGR_ENOTFOUND) {
 		*out = NULL;
-		return (required ? param_fail(r, c, key, "parameter \"%s\" is required%s",
-		    "") : MGR_OK);
+		return (required
+		        ? param_fail(r, c, key, "parameter \"%s\" is required%s", "")
+		        : MGR_OK);
 	}
 	if (rv != MGR_OK)
 		return (param_fail(r, c, key, "parameter \"%s\" is given %s", "twice"));
@@ -168,8 +173,8 @@ adm_ms(struct gw_req *r, struct adm_call *c, const char *key, int required,
 	/* Digits only: no sign, no fraction, no date text. */
 	if (strspn(v, "0123456789") != strlen(v) || mgr_parse_i64(v, &ms) != MGR_OK ||
 	    ms <= 0)
-		return (param_fail(r, c, key,
-		    "parameter \"%s\" must be %s", "milliseconds since the epoch"));
+		return (param_fail(r, c, key, "parameter \"%s\" must be %s",
+		    "milliseconds since the epoch"));
 	*out_s = ms / 1000;
 	*present = 1;
 	return (MGR_OK);
@@ -191,8 +196,9 @@ adm_id(struct gw_req *r, struct adm_call *c, const char *key, enum adm_kind kind
 	if (rv == MGR_ENOTFOUND) {
 		snprintf(c->field, sizeof(c->field), "%s", key);
 		return (gw_fail(r, MGR_ENOTFOUND, "no such %s",
-		    kind == ADM_ACCOUNT ? "account" : kind == ADM_VAULT ? "vault" :
-		    "vault template"));
+		    kind == ADM_ACCOUNT     ? "account"
+		        : kind == ADM_VAULT ? "vault"
+		                            : "vault template"));
 	}
 	if (rv != MGR_OK)
 		return (gw_fail(r, rv, "id numbers unavailable"));
@@ -215,7 +221,8 @@ is_form_type(const char *ct)
 {
 	size_t n = strlen("application/x-www-form-urlencoded");
 
-	return (ct != NULL && strncasecmp(ct, "application/x-www-form-urlencoded", n) == 0 &&
+	return (ct != NULL &&
+	    strncasecmp(ct, "application/x-www-form-urlencoded", n) == 0 &&
 	    (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' '));
 }
 
@@ -251,13 +258,16 @@ adm_upload(struct gw_req *r, const char *data, size_t len)
 		adm_form_init(&c->form);
 		r->state = c;
 		if (adm_flavour_parse(r->params[0], &c->fl) != MGR_OK)
-			return (gw_fail(r, MGR_ENOTFOUND, "no such response type: json or xml"));
+			return (gw_fail(r, MGR_ENOTFOUND,
+			    "no such response type: json or xml"));
 		cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
 		    MHD_HTTP_HEADER_CONTENT_LENGTH);
 		te = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
 		    MHD_HTTP_HEADER_TRANSFER_ENCODING);
-		if (cl != NULL && mgr_parse_i64(cl, &n) == MGR_OK && n > (int64_t)ADM_FORM_MAX)
-			return (gw_fail(r, MGR_ETOOBIG, "form over %u bytes", ADM_FORM_MAX));
+		if (cl != NULL && mgr_parse_i64(cl, &n) == MGR_OK &&
+		    n > (int64_t)ADM_FORM_MAX)
+			return (
+			    gw_fail(r, MGR_ETOOBIG, "form over %u bytes", ADM_FORM_MAX));
 		if ((n > 0 || te != NULL) &&
 		    !is_form_type(MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
 		        MHD_HTTP_HEADER_CONTENT_TYPE)))
@@ -366,28 +376,35 @@ gw_adm_init(void)
 		for (const struct adm_method *m = adm_tables[t]; m->name != NULL; m++) {
 			if (k + 3 > ADM_ROUTES_MAX)
 				return (MGR_EINTERNAL);
-			snprintf(adm_patterns[k], ADM_PATTERN_MAX, ADM_PREFIX "{}/1.0/%s.adm",
-			    m->name);
+			snprintf(adm_patterns[k], ADM_PATTERN_MAX,
+			    ADM_PREFIX "{}/1.0/%s.adm", m->name);
 			adm_routes[k] = (struct gw_route){.method = "POST",
-			    .pattern = adm_patterns[k], .auth = m->auth,
-			    .body = GW_BODY_STREAM, .handle = adm_handle,
-			    .upload = adm_upload, .cleanup = adm_cleanup};
+			    .pattern = adm_patterns[k],
+			    .auth = m->auth,
+			    .body = GW_BODY_STREAM,
+			    .handle = adm_handle,
+			    .upload = adm_upload,
+			    .cleanup = adm_cleanup};
 			k++;
 		}
 	}
 	adm_routes[k++] = (struct gw_route){.method = "POST",
-	    .pattern = ADM_PREFIX "{}/1.0/{}", .auth = GW_AUTH_PUBLIC,
-	    .body = GW_BODY_NONE, .handle = adm_unknown};
+	    .pattern = ADM_PREFIX "{}/1.0/{}",
+	    .auth = GW_AUTH_PUBLIC,
+	    .body = GW_BODY_NONE,
+	    .handle = adm_unknown};
 	adm_routes[k++] = (struct gw_route){.method = "GET",
-	    .pattern = ADM_PREFIX "{}/1.0/{}", .auth = GW_AUTH_PUBLIC,
-	    .body = GW_BODY_NONE, .handle = adm_unknown};
+	    .pattern = ADM_PREFIX "{}/1.0/{}",
+	    .auth = GW_AUTH_PUBLIC,
+	    .body = GW_BODY_NONE,
+	    .handle = adm_unknown};
 	adm_routes[k] = (struct gw_route){.method = NULL};
 	return (MGR_OK);
 }
 
 const struct gw_front gw_front_adm = {
-	.name = "adm",
-	.prefix = ADM_PREFIX,
-	.tables = adm_route_tables,
-	.reply_error = adm_reply_error,
+    .name = "adm",
+    .prefix = ADM_PREFIX,
+    .tables = adm_route_tables,
+    .reply_error = adm_reply_error,
 };

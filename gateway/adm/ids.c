@@ -10,13 +10,12 @@ static const char *const kind_tag[] = {"acc", "vlt", "tpl"};
 
 /* Given one script call, an id has one number: concurrent first uses of it
  * on several replicas agree, and a number is never handed out twice. */
-static const char lua_number[] =
-    "local n = redis.call('HGET', KEYS[2], ARGV[1])\n"
-    "if n then return n end\n"
-    "n = redis.call('INCR', KEYS[1])\n"
-    "redis.call('HSET', KEYS[2], ARGV[1], n)\n"
-    "redis.call('HSET', KEYS[3], n, ARGV[1])\n"
-    "return tostring(n)\n";
+static const char lua_number[] = "local n = redis.call('HGET', KEYS[2], ARGV[1])\n"
+                                 "if n then return n end\n"
+                                 "n = redis.call('INCR', KEYS[1])\n"
+                                 "redis.call('HSET', KEYS[2], ARGV[1], n)\n"
+                                 "redis.call('HSET', KEYS[3], n, ARGV[1])\n"
+                                 "return tostring(n)\n";
 
 static int
 id_of_kind(enum adm_kind kind, const char *s)

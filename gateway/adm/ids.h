@@ -27,7 +27,6 @@ mgr_err adm_id_number(enum adm_kind kind, const char *id, int64_t *out);
 /* A parameter naming an object into our id: a number given out before, or
  * one of our own ids of that kind as it is. MGR_EINVAL when TEXT is neither
  * a number nor an id of the kind; MGR_ENOTFOUND for a number never given. */
-mgr_err adm_id_resolve(enum adm_kind kind, const char *text, char *out,
-    size_t outlen);
+mgr_err adm_id_resolve(enum adm_kind kind, const char *text, char *out, size_t outlen);
 
 #endif

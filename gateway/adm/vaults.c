@@ -12,8 +12,8 @@
 static mgr_err
 h_create(struct gw_req *r, struct adm_call *c)
 {
-	static const char *const known[] = {"id", "name", "mirrorTemplateId",
-		"mirrorId", NULL};
+	static const char *const known[] = {"id", "name", "mirrorTemplateId", "mirrorId",
+	    NULL};
 	static const char *const ignored[] = {"description", NULL};
 	Mgr__Vault__CreateVaultRequest in = MGR__VAULT__CREATE_VAULT_REQUEST__INIT;
 	Mgr__Vault__Vault *out = NULL;
@@ -32,8 +32,9 @@ h_create(struct gw_req *r, struct adm_call *c)
 		         &present)) != MGR_OK ||
 		    (rv = adm_id(r, c, "mirrorTemplateId", ADM_TEMPLATE, 0, mirror,
 		         sizeof(mirror), &mpresent)) != MGR_OK ||
-		    (!mpresent && (rv = adm_id(r, c, "mirrorId", ADM_TEMPLATE, 0, mirror,
-		                       sizeof(mirror), &mpresent)) != MGR_OK))
+		    (!mpresent &&
+		        (rv = adm_id(r, c, "mirrorId", ADM_TEMPLATE, 0, mirror,
+		             sizeof(mirror), &mpresent)) != MGR_OK))
 			return (rv);
 		in.name = (char *)name;
 		in.vault_template_id = tpl;
@@ -44,8 +45,9 @@ h_create(struct gw_req *r, struct adm_call *c)
 	         &mgr__vault__vault__descriptor, (ProtobufCMessage **)&out)) != MGR_OK)
 		return (rv);
 	if ((rv = adm_number(r, ADM_VAULT, out->id, &num)) == MGR_OK)
-		rv = adm_reply_ok(r, json_pack("{s:I, s:s, s:s, s:b}", "id",
-		    (json_int_t)num, "name", out->name, "vaultId", out->id, "locked", 1));
+		rv = adm_reply_ok(r,
+		    json_pack("{s:I, s:s, s:s, s:b}", "id", (json_int_t)num, "name",
+		        out->name, "vaultId", out->id, "locked", 1));
 	mgr__vault__vault__free_unpacked(out, NULL);
 	return (rv);
 }
@@ -73,7 +75,8 @@ quota(struct gw_req *r, struct adm_call *c, int64_t *out)
 	if (strspn(size, "0123456789") != strlen(size) ||
 	    mgr_parse_i64(size, &n) != MGR_OK || n <= 0) {
 		snprintf(c->field, sizeof(c->field), "hardQuotaSize");
-		return (gw_fail(r, MGR_EINVAL, "hardQuotaSize must be a positive integer"));
+		return (
+		    gw_fail(r, MGR_EINVAL, "hardQuotaSize must be a positive integer"));
 	}
 	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
 		if (strcmp(unit, units[i].name) != 0)
@@ -86,25 +89,25 @@ quota(struct gw_req *r, struct adm_call *c, int64_t *out)
 		return (MGR_OK);
 	}
 	snprintf(c->field, sizeof(c->field), "hardQuotaUnit");
-	return (gw_fail(r, MGR_EINVAL, "hardQuotaUnit must be MB, MiB, GB, GiB, TB or TiB"));
+	return (
+	    gw_fail(r, MGR_EINVAL, "hardQuotaUnit must be MB, MiB, GB, GiB, TB or TiB"));
 }
 
 /* IBM's parameters of a template's storage layout: meaningless here (the
  * vault service places data), accepted and ignored. */
 static const char *const tpl_ignored[] = {"description", "provisioningCode",
-	"storagePoolId", "vaultWidth", "threshold", "writeThreshold", "alertLevel",
-	"readThreshold", "segmentSize", "segmentSizeUnit", "accessPoolIds",
-	"accessDeviceIds", "allowedIps", "softQuotaSize", "softQuotaUnit",
-	"privacyEnabled", "largeObjectEnabled", "versioning", "deleteRestricted",
-	"synchronousOperations", "storagePoolId1", "storagePoolId2", "vaultWidth1",
-	"vaultWidth2", "threshold1", "threshold2", "privacyEnabled1",
-	"privacyEnabled2", NULL};
+    "storagePoolId", "vaultWidth", "threshold", "writeThreshold", "alertLevel",
+    "readThreshold", "segmentSize", "segmentSizeUnit", "accessPoolIds", "accessDeviceIds",
+    "allowedIps", "softQuotaSize", "softQuotaUnit", "privacyEnabled",
+    "largeObjectEnabled", "versioning", "deleteRestricted", "synchronousOperations",
+    "storagePoolId1", "storagePoolId2", "vaultWidth1", "vaultWidth2", "threshold1",
+    "threshold2", "privacyEnabled1", "privacyEnabled2", NULL};
 
 static mgr_err
 create_template(struct gw_req *r, struct adm_call *c, const char *kind)
 {
 	static const char *const known[] = {"name", "hardQuotaSize", "hardQuotaUnit",
-		NULL};
+	    NULL};
 	Mgr__Vault__CreateTemplateRequest in = MGR__VAULT__CREATE_TEMPLATE_REQUEST__INIT;
 	Mgr__Vault__Template *out = NULL;
 	const char *name;
@@ -121,9 +124,9 @@ create_template(struct gw_req *r, struct adm_call *c, const char *kind)
 	         &mgr__vault__template__descriptor, (ProtobufCMessage **)&out)) != MGR_OK)
 		return (rv);
 	if ((rv = adm_number(r, ADM_TEMPLATE, out->id, &num)) == MGR_OK)
-		rv = adm_reply_ok(r, json_pack("{s:I, s:s, s:s, s:s}", "id",
-		    (json_int_t)num, "templateId", out->id, "name", out->name, "kind",
-		    out->kind));
+		rv = adm_reply_ok(r,
+		    json_pack("{s:I, s:s, s:s, s:s}", "id", (json_int_t)num, "templateId",
+		        out->id, "name", out->name, "kind", out->kind));
 	mgr__vault__template__free_unpacked(out, NULL);
 	return (rv);
 }
@@ -144,8 +147,8 @@ h_mirror_template(struct gw_req *r, struct adm_call *c)
  * the private account's application (a locked vault has no other owner).
  * An administrator's call gets vault-svc's refusal, as on REST. */
 const struct adm_method adm_methods_vaults[] = {
-	{"createVaultFromTemplate", GW_AUTH_APP | GW_AUTH_ADMIN, h_create},
-	{"createVaultTemplate", GW_AUTH_ADMIN, h_vault_template},
-	{"createMirrorTemplate", GW_AUTH_ADMIN, h_mirror_template},
-	{NULL, 0, NULL},
+    {"createVaultFromTemplate", GW_AUTH_APP | GW_AUTH_ADMIN, h_create},
+    {"createVaultTemplate", GW_AUTH_ADMIN, h_vault_template},
+    {"createMirrorTemplate", GW_AUTH_ADMIN, h_mirror_template},
+    {NULL, 0, NULL},
 };

@@ -72,8 +72,8 @@ acc_reply(struct gw_req *r, int status, Mgr__Account__AccountReply *out)
 static mgr_err
 h_create(struct gw_req *r)
 {
-	static const char *const allowed[] = {"name", "role", "username",
-	    "password", NULL};
+	static const char *const allowed[] = {"name", "role", "username", "password",
+	    NULL};
 	Mgr__Account__CreateRequest in = MGR__ACCOUNT__CREATE_REQUEST__INIT;
 	Mgr__Account__AccountReply *out = NULL;
 	const char *name, *role, *user, *pw;
@@ -90,8 +90,8 @@ h_create(struct gw_req *r)
 	in.username = (char *)user;
 	in.password = (char *)pw;
 	if ((rv = gw_rpc(r, gw.account, "account.Create", &in.base,
-	         &mgr__account__account_reply__descriptor,
-	         (ProtobufCMessage **)&out)) != MGR_OK)
+	         &mgr__account__account_reply__descriptor, (ProtobufCMessage **)&out)) !=
+	    MGR_OK)
 		return (rv);
 	return (acc_reply(r, 201, out));
 }
@@ -111,8 +111,8 @@ h_list(struct gw_req *r)
 		return (rv);
 	in.after = (char *)after;
 	if ((rv = gw_rpc(r, gw.account, "account.List", &in.base,
-	         &mgr__account__list_reply__descriptor,
-	         (ProtobufCMessage **)&out)) != MGR_OK)
+	         &mgr__account__list_reply__descriptor, (ProtobufCMessage **)&out)) !=
+	    MGR_OK)
 		return (rv);
 	body = json_object();
 	arr = json_array();
@@ -140,8 +140,8 @@ acc_by_id(struct gw_req *r, const char *method)
 
 	in.id = r->params[0];
 	if ((rv = gw_rpc(r, gw.account, method, &in.base,
-	         &mgr__account__account_reply__descriptor,
-	         (ProtobufCMessage **)&out)) != MGR_OK)
+	         &mgr__account__account_reply__descriptor, (ProtobufCMessage **)&out)) !=
+	    MGR_OK)
 		return (rv);
 	return (acc_reply(r, 200, out));
 }
@@ -194,8 +194,8 @@ h_delete(struct gw_req *r)
 	mgr_err rv;
 
 	in.id = r->params[0];
-	if ((rv = gw_rpc(r, gw.account, "account.Delete", &in.base, NULL,
-	         NULL)) != MGR_OK)
+	if ((rv = gw_rpc(r, gw.account, "account.Delete", &in.base, NULL, NULL)) !=
+	    MGR_OK)
 		return (rv);
 	return (gw_reply_empty(r, 204));
 }
@@ -213,8 +213,8 @@ h_password(struct gw_req *r)
 		return (acc_refused(r, "account.set_password", r->params[0], rv));
 	in.id = r->params[0];
 	in.password = (char *)pw;
-	if ((rv = gw_rpc(r, gw.account, "account.SetPassword", &in.base, NULL,
-	         NULL)) != MGR_OK)
+	if ((rv = gw_rpc(r, gw.account, "account.SetPassword", &in.base, NULL, NULL)) !=
+	    MGR_OK)
 		return (rv);
 	return (gw_reply_empty(r, 204));
 }
@@ -232,21 +232,21 @@ h_rename(struct gw_req *r)
 	size_t n = 0;
 	mgr_err rv;
 
-	json_object_foreach(r->json, key, v) {
+	json_object_foreach(r->json, key, v)
+	{
 		(void)v;
 		if (strcmp(key, "name") != 0 && n < ACC_PATCH_FIELDS_MAX)
 			others[n++] = (char *)key;
 	}
-	if (n == 0 &&
-	    (rv = gw_json_str(r, "name", 1, ACC_NAME_BYTES, &name)) != MGR_OK)
+	if (n == 0 && (rv = gw_json_str(r, "name", 1, ACC_NAME_BYTES, &name)) != MGR_OK)
 		return (acc_refused(r, "account.rename", r->params[0], rv));
 	in.id = r->params[0];
 	in.name = (char *)(name != NULL ? name : "");
 	in.n_other_fields = n;
 	in.other_fields = others;
 	if ((rv = gw_rpc(r, gw.account, "account.Rename", &in.base,
-	         &mgr__account__account_reply__descriptor,
-	         (ProtobufCMessage **)&out)) != MGR_OK)
+	         &mgr__account__account_reply__descriptor, (ProtobufCMessage **)&out)) !=
+	    MGR_OK)
 		return (rv);
 	return (acc_reply(r, 200, out));
 }
@@ -254,10 +254,10 @@ h_rename(struct gw_req *r)
 static json_t *
 audit_json(const Mgr__Account__AuditRecord *a)
 {
-	return (json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
-	    "id", a->id, "time", a->time, "request_id", a->request_id,
-	    "actor_kind", a->actor_kind, "actor", a->actor, "action", a->action,
-	    "target", a->target, "outcome", a->outcome, "detail", a->detail));
+	return (json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "id", a->id,
+	    "time", a->time, "request_id", a->request_id, "actor_kind", a->actor_kind,
+	    "actor", a->actor, "action", a->action, "target", a->target, "outcome",
+	    a->outcome, "detail", a->detail));
 }
 
 /* GET /api/v1/audit?after=CURSOR&limit=N: oldest first; next_after is the
@@ -279,8 +279,8 @@ h_audit(struct gw_req *r)
 	}
 	in.after = (char *)(after != NULL ? after : "");
 	if ((rv = gw_rpc(r, gw.account, "account.ListAudit", &in.base,
-	         &mgr__account__audit_reply__descriptor,
-	         (ProtobufCMessage **)&out)) != MGR_OK)
+	         &mgr__account__audit_reply__descriptor, (ProtobufCMessage **)&out)) !=
+	    MGR_OK)
 		return (rv);
 	body = json_object();
 	arr = json_array();
@@ -299,19 +299,19 @@ h_audit(struct gw_req *r)
 }
 
 const struct gw_route gw_routes_accounts[] = {
-	{"POST", "/api/v1/accounts", GW_AUTH_ADMIN, GW_BODY_JSON, h_create, NULL, NULL, NULL},
-	{"GET", "/api/v1/accounts", GW_AUTH_ADMIN, GW_BODY_NONE, h_list, NULL, NULL, NULL},
-	{"GET", "/api/v1/accounts/{}", GW_AUTH_ADMIN, GW_BODY_NONE, h_get, NULL, NULL, NULL},
-	{"PATCH", "/api/v1/accounts/{}", GW_AUTH_ADMIN, GW_BODY_JSON, h_rename,
-	    NULL, NULL, NULL},
-	{"DELETE", "/api/v1/accounts/{}", GW_AUTH_ADMIN, GW_BODY_NONE, h_delete,
-	    NULL, NULL, NULL},
-	{"PUT", "/api/v1/accounts/{}/password", GW_AUTH_ADMIN, GW_BODY_JSON,
-	    h_password, NULL, NULL, NULL},
-	{"POST", "/api/v1/accounts/{}/disable", GW_AUTH_ADMIN, GW_BODY_JSON,
-	    h_disable, NULL, NULL, NULL},
-	{"POST", "/api/v1/accounts/{}/enable", GW_AUTH_ADMIN, GW_BODY_JSON,
-	    h_enable, NULL, NULL, NULL},
-	{"GET", "/api/v1/audit", GW_AUTH_ADMIN, GW_BODY_NONE, h_audit, NULL, NULL, NULL},
-	{NULL},
+    {"POST", "/api/v1/accounts", GW_AUTH_ADMIN, GW_BODY_JSON, h_create, NULL, NULL, NULL},
+    {"GET", "/api/v1/accounts", GW_AUTH_ADMIN, GW_BODY_NONE, h_list, NULL, NULL, NULL},
+    {"GET", "/api/v1/accounts/{}", GW_AUTH_ADMIN, GW_BODY_NONE, h_get, NULL, NULL, NULL},
+    {"PATCH", "/api/v1/accounts/{}", GW_AUTH_ADMIN, GW_BODY_JSON, h_rename, NULL, NULL,
+        NULL},
+    {"DELETE", "/api/v1/accounts/{}", GW_AUTH_ADMIN, GW_BODY_NONE, h_delete, NULL, NULL,
+        NULL},
+    {"PUT", "/api/v1/accounts/{}/password", GW_AUTH_ADMIN, GW_BODY_JSON, h_password, NULL,
+        NULL, NULL},
+    {"POST", "/api/v1/accounts/{}/disable", GW_AUTH_ADMIN, GW_BODY_JSON, h_disable, NULL,
+        NULL, NULL},
+    {"POST", "/api/v1/accounts/{}/enable", GW_AUTH_ADMIN, GW_BODY_JSON, h_enable, NULL,
+        NULL, NULL},
+    {"GET", "/api/v1/audit", GW_AUTH_ADMIN, GW_BODY_NONE, h_audit, NULL, NULL, NULL},
+    {NULL},
 };

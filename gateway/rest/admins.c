@@ -97,10 +97,12 @@ h_password(struct gw_req *r)
 	/* Another's password: 403 before the body is looked at. */
 	if (strcmp(r->params[0], r->caller_id) != 0)
 		return (adm_refused(r, "admin.set_password", r->params[0],
-		    gw_fail(r, MGR_EPERM, "an administrator may change only its own "
-		    "password")));
+		    gw_fail(r, MGR_EPERM,
+		        "an administrator may change only its own "
+		        "password")));
 	if ((rv = gw_json_only(r, allowed)) != MGR_OK ||
-	    (rv = gw_json_str(r, "current_password", 1, ADM_PASSWORD_BYTES, &cur)) != MGR_OK ||
+	    (rv = gw_json_str(r, "current_password", 1, ADM_PASSWORD_BYTES, &cur)) !=
+	        MGR_OK ||
 	    (rv = gw_json_str(r, "password", 1, ADM_PASSWORD_BYTES, &pw)) != MGR_OK)
 		return (adm_refused(r, "admin.set_password", r->params[0], rv));
 	in.username = r->params[0];
@@ -149,21 +151,21 @@ h_delete(struct gw_req *r)
 	mgr_err rv;
 
 	in.username = r->params[0];
-	if ((rv = gw_rpc(r, gw.account, "account.AdminDelete", &in.base, NULL,
-	         NULL)) != MGR_OK)
+	if ((rv = gw_rpc(r, gw.account, "account.AdminDelete", &in.base, NULL, NULL)) !=
+	    MGR_OK)
 		return (rv);
 	return (gw_reply_empty(r, 204));
 }
 
 const struct gw_route gw_routes_admins[] = {
-	{"POST", "/api/v1/admins", GW_AUTH_ADMIN, GW_BODY_JSON, h_create, NULL, NULL, NULL},
-	{"GET", "/api/v1/admins", GW_AUTH_ADMIN, GW_BODY_NONE, h_list, NULL, NULL, NULL},
-	/* Before "/api/v1/admins/{}": an administrator named "me" is still
+    {"POST", "/api/v1/admins", GW_AUTH_ADMIN, GW_BODY_JSON, h_create, NULL, NULL, NULL},
+    {"GET", "/api/v1/admins", GW_AUTH_ADMIN, GW_BODY_NONE, h_list, NULL, NULL, NULL},
+    /* Before "/api/v1/admins/{}": an administrator named "me" is still
 	 * deleted by DELETE (the method differs, the search goes on). */
-	{"GET", "/api/v1/admins/me", GW_AUTH_ADMIN, GW_BODY_NONE, h_me, NULL, NULL, NULL},
-	{"PUT", "/api/v1/admins/{}/password", GW_AUTH_ADMIN, GW_BODY_JSON, h_password,
-	    NULL, NULL, NULL},
-	{"DELETE", "/api/v1/admins/{}", GW_AUTH_ADMIN, GW_BODY_NONE, h_delete, NULL,
-	    NULL, NULL},
-	{NULL},
+    {"GET", "/api/v1/admins/me", GW_AUTH_ADMIN, GW_BODY_NONE, h_me, NULL, NULL, NULL},
+    {"PUT", "/api/v1/admins/{}/password", GW_AUTH_ADMIN, GW_BODY_JSON, h_password, NULL,
+        NULL, NULL},
+    {"DELETE", "/api/v1/admins/{}", GW_AUTH_ADMIN, GW_BODY_NONE, h_delete, NULL, NULL,
+        NULL},
+    {NULL},
 };

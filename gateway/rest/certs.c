@@ -27,8 +27,8 @@ cert_json(const Mgr__Ca__Certificate *c)
 }
 
 static mgr_err
-reply_cert(struct gw_req *r, int status, const Mgr__Ca__CertReply *out,
-    int with_renewed, int with_revoked)
+reply_cert(struct gw_req *r, int status, const Mgr__Ca__CertReply *out, int with_renewed,
+    int with_revoked)
 {
 	json_t *o = cert_json(out->certificate), *a;
 
@@ -99,8 +99,8 @@ h_renew(struct gw_req *r)
 	in.account_id = r->params[0];
 	in.expiration = exp;
 	in.has_expiration = present;
-	if ((rv = gw_rpc(r, gw.ca, "ca.Renew", &in.base,
-	         &mgr__ca__cert_reply__descriptor, (ProtobufCMessage **)&out)) != MGR_OK)
+	if ((rv = gw_rpc(r, gw.ca, "ca.Renew", &in.base, &mgr__ca__cert_reply__descriptor,
+	         (ProtobufCMessage **)&out)) != MGR_OK)
 		return (rv);
 	rv = reply_cert(r, 200, out, 1, 0);
 	mgr__ca__cert_reply__free_unpacked(out, NULL);
@@ -124,9 +124,11 @@ h_rotate(struct gw_req *r)
 		return (rv);
 	if (rev != NULL && !json_is_null(rev)) { /* null: as if absent */
 		if (!json_is_array(rev))
-			return (gw_fail(r, MGR_EINVAL, "\"revoke\" must be an array of serials"));
+			return (gw_fail(r, MGR_EINVAL,
+			    "\"revoke\" must be an array of serials"));
 		if (json_array_size(rev) > 32)
-			return (gw_fail(r, MGR_EINVAL, "\"revoke\" lists at most 32 serials"));
+			return (gw_fail(r, MGR_EINVAL,
+			    "\"revoke\" lists at most 32 serials"));
 		for (n = 0; n < json_array_size(rev); n++) {
 			json_t *s = json_array_get(rev, n);
 
@@ -166,7 +168,8 @@ h_list(struct gw_req *r)
 	in.account_id = r->params[0];
 	in.after = (char *)after;
 	if ((rv = gw_rpc(r, gw.ca, "ca.ListCerts", &in.base,
-	         &mgr__ca__list_certs_reply__descriptor, (ProtobufCMessage **)&out)) != MGR_OK)
+	         &mgr__ca__list_certs_reply__descriptor, (ProtobufCMessage **)&out)) !=
+	    MGR_OK)
 		return (rv);
 	o = json_object();
 	a = json_array();
@@ -244,7 +247,8 @@ h_device_list(struct gw_req *r)
 		return (rv);
 	in.after = (char *)after;
 	if ((rv = gw_rpc(r, gw.ca, "ca.ListDevices", &in.base,
-	         &mgr__ca__list_devices_reply__descriptor, (ProtobufCMessage **)&out)) != MGR_OK)
+	         &mgr__ca__list_devices_reply__descriptor, (ProtobufCMessage **)&out)) !=
+	    MGR_OK)
 		return (rv);
 	o = json_object();
 	a = json_array();
@@ -292,22 +296,22 @@ h_device_delete(struct gw_req *r)
 }
 
 const struct gw_route gw_routes_certs[] = {
-	{"POST", "/api/v1/accounts/{}/certificates", GW_AUTH_TEMP | GW_AUTH_OWN,
-	    GW_BODY_JSON, h_register, NULL, NULL, "certificate.register"},
-	{"GET", "/api/v1/accounts/{}/certificates",
-	    GW_AUTH_APP | GW_AUTH_ADMIN | GW_AUTH_OWN, GW_BODY_NONE, h_list, NULL,
-	    NULL, NULL},
-	{"POST", "/api/v1/accounts/{}/certificates/renew", GW_AUTH_APP | GW_AUTH_OWN,
-	    GW_BODY_JSON, h_renew, NULL, NULL, "certificate.renew"},
-	{"POST", "/api/v1/accounts/{}/certificates/rotate", GW_AUTH_APP | GW_AUTH_OWN,
-	    GW_BODY_JSON, h_rotate, NULL, NULL, "certificate.rotate"},
-	{"GET", "/api/v1/ca/crl", GW_AUTH_PUBLIC, GW_BODY_NONE, h_crl, NULL, NULL, NULL},
-	{"POST", "/api/v1/devices", GW_AUTH_ADMIN, GW_BODY_JSON, h_device_create,
-	    NULL, NULL, NULL},
-	{"GET", "/api/v1/devices", GW_AUTH_ADMIN, GW_BODY_NONE, h_device_list, NULL, NULL, NULL},
-	{"POST", "/api/v1/devices/{}/revoke", GW_AUTH_ADMIN, GW_BODY_JSON, h_device_revoke,
-	    NULL, NULL, NULL},
-	{"DELETE", "/api/v1/devices/{}", GW_AUTH_ADMIN, GW_BODY_NONE, h_device_delete,
-	    NULL, NULL, NULL},
-	{NULL},
+    {"POST", "/api/v1/accounts/{}/certificates", GW_AUTH_TEMP | GW_AUTH_OWN, GW_BODY_JSON,
+        h_register, NULL, NULL, "certificate.register"},
+    {"GET", "/api/v1/accounts/{}/certificates", GW_AUTH_APP | GW_AUTH_ADMIN | GW_AUTH_OWN,
+        GW_BODY_NONE, h_list, NULL, NULL, NULL},
+    {"POST", "/api/v1/accounts/{}/certificates/renew", GW_AUTH_APP | GW_AUTH_OWN,
+        GW_BODY_JSON, h_renew, NULL, NULL, "certificate.renew"},
+    {"POST", "/api/v1/accounts/{}/certificates/rotate", GW_AUTH_APP | GW_AUTH_OWN,
+        GW_BODY_JSON, h_rotate, NULL, NULL, "certificate.rotate"},
+    {"GET", "/api/v1/ca/crl", GW_AUTH_PUBLIC, GW_BODY_NONE, h_crl, NULL, NULL, NULL},
+    {"POST", "/api/v1/devices", GW_AUTH_ADMIN, GW_BODY_JSON, h_device_create, NULL, NULL,
+        NULL},
+    {"GET", "/api/v1/devices", GW_AUTH_ADMIN, GW_BODY_NONE, h_device_list, NULL, NULL,
+        NULL},
+    {"POST", "/api/v1/devices/{}/revoke", GW_AUTH_ADMIN, GW_BODY_JSON, h_device_revoke,
+        NULL, NULL, NULL},
+    {"DELETE", "/api/v1/devices/{}", GW_AUTH_ADMIN, GW_BODY_NONE, h_device_delete, NULL,
+        NULL, NULL},
+    {NULL},
 };

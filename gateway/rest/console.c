@@ -10,15 +10,14 @@
 
 /* Everything from this origin only (scripts, styles, images, API calls), no
  * inline code, no plug-ins, no framing, no form posts elsewhere. */
-#define CONSOLE_CSP                                                          \
-	"default-src 'self'; object-src 'none'; base-uri 'none'; "           \
+#define CONSOLE_CSP \
+	"default-src 'self'; object-src 'none'; base-uri 'none'; " \
 	"form-action 'none'; frame-ancestors 'none'"
 
 static const struct gw_console_asset *
 asset_find(const char *name)
 {
-	for (const struct gw_console_asset *a = gw_console_assets; a->name != NULL;
-	     a++)
+	for (const struct gw_console_asset *a = gw_console_assets; a->name != NULL; a++)
 		if (strcmp(a->name, name) == 0)
 			return (a);
 	return (NULL);
@@ -65,7 +64,7 @@ h_file(struct gw_req *r)
 }
 
 const struct gw_route gw_routes_console[] = {
-	{"GET", "/", GW_AUTH_PUBLIC, GW_BODY_NONE, h_index, NULL, NULL, NULL},
-	{"GET", "/console/{}", GW_AUTH_PUBLIC, GW_BODY_NONE, h_file, NULL, NULL, NULL},
-	{NULL},
+    {"GET", "/", GW_AUTH_PUBLIC, GW_BODY_NONE, h_index, NULL, NULL, NULL},
+    {"GET", "/console/{}", GW_AUTH_PUBLIC, GW_BODY_NONE, h_file, NULL, NULL, NULL},
+    {NULL},
 };

@@ -43,10 +43,10 @@
 #define EV_ACCOUNT_ID_MAX 64
 #define EV_REDIS_TIMEOUT_MS 5000
 #define SSE_REPLAY_BATCH 100
-#define SSE_OUT_MAX (4u << 20)     /* one replay batch of events, at most */
+#define SSE_OUT_MAX (4u << 20) /* one replay batch of events, at most */
 #define SSE_BLOCK 16384
 #define SSE_POLL_MS 1000
-#define SSE_FLUSH_BATCHES 10       /* replay batches sent before an end */
+#define SSE_FLUSH_BATCHES 10 /* replay batches sent before an end */
 
 struct ev_id {
 	unsigned long long ms;
@@ -59,8 +59,9 @@ ev_account_id_ok(const char *s)
 	size_t n = strlen(s);
 
 	return (n > 0 && n <= EV_ACCOUNT_ID_MAX &&
-	    strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	              "0123456789_-") == n);
+	    strspn(s,
+	        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	        "0123456789_-") == n);
 }
 
 static int
@@ -114,8 +115,7 @@ ev_id_next(const struct ev_id *id, char *out, size_t outlen)
 }
 
 /* A command on a private connection; errors become MGR_EUNAVAIL. */
-static mgr_err
-ev_cmd(redisContext *c, redisReply **out, const char *fmt, ...)
+static mgr_err ev_cmd(redisContext *c, redisReply **out, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 static mgr_err
@@ -133,8 +133,7 @@ ev_cmd(redisContext *c, redisReply **out, const char *fmt, ...)
 /* The account's state from account-svc: MGR_OK with state, MGR_ENOTFOUND,
  * or MGR_EUNAVAIL when that cannot be told now. */
 static mgr_err
-ev_account_state(const char *request_id, const char *id, char *state,
-    size_t statelen)
+ev_account_state(const char *request_id, const char *id, char *state, size_t statelen)
 {
 	Mgr__Account__IdRequest in = MGR__ACCOUNT__ID_REQUEST__INIT;
 	Mgr__Account__StateReply *out = NULL;
@@ -144,8 +143,8 @@ ev_account_state(const char *request_id, const char *id, char *state,
 	in.id = (char *)id;
 	me.kind = MGR__CALLER__KIND__SERVICE;
 	rv = rpc_call(gw.account, "account.State", request_id, &me, &in.base,
-	    &mgr__account__state_reply__descriptor, (ProtobufCMessage **)&out,
-	    NULL, 0, 0);
+	    &mgr__account__state_reply__descriptor, (ProtobufCMessage **)&out, NULL, 0,
+	    0);
 	if (rv == MGR_ENOTFOUND)
 		return (rv);
 	if (rv != MGR_OK) {
@@ -185,8 +184,8 @@ ev_entry_json(const char *account_id, const redisReply *e)
 	}
 	if (data != NULL)
 		d = json_loads(data, JSON_DECODE_ANY, NULL);
-	return (json_pack("{s:s, s:s, s:s, s:s, s:o}", "id", e->element[0]->str,
-	    "type", type, "account_id", account_id, "time", time, "data",
+	return (json_pack("{s:s, s:s, s:s, s:s, s:o}", "id", e->element[0]->str, "type",
+	    type, "account_id", account_id, "time", time, "data",
 	    d != NULL ? d : json_null()));
 }
 
@@ -202,8 +201,7 @@ ev_access(struct gw_req *r, redisContext **cp)
 
 	if (!ev_account_id_ok(id))
 		return (gw_fail(r, MGR_ENOTFOUND, "no such account"));
-	if ((rv = ev_account_state(r->rpc_id, id, state, sizeof(state))) ==
-	    MGR_ENOTFOUND)
+	if ((rv = ev_account_state(r->rpc_id, id, state, sizeof(state))) == MGR_ENOTFOUND)
 		return (gw_fail(r, MGR_ENOTFOUND, "no such account"));
 	if (rv != MGR_OK)
 		return (gw_fail(r, rv, "the event store is unavailable"));
@@ -229,14 +227,18 @@ h_events_list(struct gw_req *r)
 	after = gw_query(r, "after");
 	lim = gw_query(r, "limit");
 	if (MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "after") !=
-	        NULL && (after == NULL || (*after != '\0' && ev_id_parse(after, &cur) != 0)))
+	        NULL &&
+	    (after == NULL || (*after != '\0' && ev_id_parse(after, &cur) != 0)))
 		return (gw_fail(r, MGR_EINVAL,
 		    "\"after\" must be an event id (the next_after of a page)"));
 	if (MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "limit") !=
-	        NULL && (lim == NULL || (*lim != '\0' && /* "limit=": default */
-	                    (mgr_parse_i64(lim, &limit) != MGR_OK ||
-	                        limit < 1 || limit > EV_LIMIT_MAX))))
-		return (gw_fail(r, MGR_EINVAL, "\"limit\" must be 1 to %d", EV_LIMIT_MAX));
+	        NULL &&
+	    (lim == NULL ||
+	        (*lim != '\0' && /* "limit=": default */
+	            (mgr_parse_i64(lim, &limit) != MGR_OK || limit < 1 ||
+	                limit > EV_LIMIT_MAX))))
+		return (
+		    gw_fail(r, MGR_EINVAL, "\"limit\" must be 1 to %d", EV_LIMIT_MAX));
 	if ((rv = ev_access(r, &c)) != MGR_OK)
 		return (rv);
 	if ((events = json_array()) == NULL) {
@@ -262,15 +264,14 @@ h_events_list(struct gw_req *r)
 			goto out;
 		}
 	}
-reply:
-	{
-		size_t n = json_array_size(events);
-		json_t *last = n > 0 ? json_object_get(json_array_get(events, n - 1), "id")
-		                     : NULL;
+reply : {
+	size_t n = json_array_size(events);
+	json_t *last = n > 0 ? json_object_get(json_array_get(events, n - 1), "id")
+	                     : NULL;
 
-		body = json_pack("{s:O, s:O}", "events", events, "next_after",
-		    last != NULL ? last : json_null());
-	}
+	body = json_pack("{s:O, s:O}", "events", events, "next_after",
+	    last != NULL ? last : json_null());
+}
 	if (body == NULL) {
 		rv = MGR_ENOMEM;
 		goto out;
@@ -293,16 +294,16 @@ struct sse {
 	char fingerprint[65];
 	int64_t cert_not_after;
 	char request_id[40];
-	redisContext *sub;      /* SUBSCRIBEd to the account's events and mgr:auth */
-	redisContext *data;     /* XRANGE, account state */
+	redisContext *sub;  /* SUBSCRIBEd to the account's events and mgr:auth */
+	redisContext *data; /* XRANGE, account state */
 	int client_fd;
-	struct ev_id last;      /* the last id sent (0-0: none) */
-	int replay;             /* catching up from the stream first */
-	struct mgr_buf out;     /* bytes not yet handed to MHD */
+	struct ev_id last;  /* the last id sent (0-0: none) */
+	int replay;         /* catching up from the stream first */
+	struct mgr_buf out; /* bytes not yet handed to MHD */
 	size_t out_off;
 	int64_t heartbeat_ms;
 	int64_t next_ping_ms;
-	int recheck;            /* an mgr:auth message named us */
+	int recheck; /* an mgr:auth message named us */
 	int ended;
 };
 
@@ -396,8 +397,8 @@ sse_replay(struct sse *s)
 	}
 	if ((rv = sse_data(s, &c)) != MGR_OK)
 		return (rv);
-	if ((rv = ev_cmd(c, &rep, "XRANGE ev:{%s} %s + COUNT %d", s->account_id,
-	         start, SSE_REPLAY_BATCH)) != MGR_OK) {
+	if ((rv = ev_cmd(c, &rep, "XRANGE ev:{%s} %s + COUNT %d", s->account_id, start,
+	         SSE_REPLAY_BATCH)) != MGR_OK) {
 		sse_data_drop(s);
 		return (rv);
 	}
@@ -413,8 +414,8 @@ sse_replay(struct sse *s)
 		if (rv != MGR_OK)
 			break;
 	}
-	if (rv == MGR_OK && (rep->type != REDIS_REPLY_ARRAY ||
-	                        rep->elements < SSE_REPLAY_BATCH))
+	if (rv == MGR_OK &&
+	    (rep->type != REDIS_REPLY_ARRAY || rep->elements < SSE_REPLAY_BATCH))
 		s->replay = 0;
 	freeReplyObject(rep);
 	return (rv);
@@ -439,8 +440,7 @@ sse_auth(struct sse *s)
 	in.fingerprint = s->fingerprint;
 	me.kind = MGR__CALLER__KIND__SERVICE;
 	rv = rpc_call(gw.ca, "ca.AuthCert", s->request_id, &me, &in.base,
-	    &mgr__ca__auth_cert_reply__descriptor, (ProtobufCMessage **)&out, NULL,
-	    0, 0);
+	    &mgr__ca__auth_cert_reply__descriptor, (ProtobufCMessage **)&out, NULL, 0, 0);
 	if (rv == MGR_EUNAVAIL || rv == MGR_EINTERNAL || rv == MGR_ENOMEM)
 		return (MGR_EUNAVAIL);
 	if (rv != MGR_OK)
@@ -449,8 +449,8 @@ sse_auth(struct sse *s)
 	mgr__ca__auth_cert_reply__free_unpacked(out, NULL);
 	if (!same)
 		return (MGR_EUNAUTH);
-	if ((rv = ev_account_state(s->request_id, s->account_id, state,
-	         sizeof(state))) == MGR_EUNAVAIL)
+	if ((rv = ev_account_state(s->request_id, s->account_id, state, sizeof(state))) ==
+	    MGR_EUNAVAIL)
 		return (rv);
 	return (rv == MGR_OK && strcmp(state, "active") == 0 ? MGR_OK : MGR_EUNAUTH);
 }
@@ -661,10 +661,11 @@ h_events_stream(struct gw_req *r)
 	cursor = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Last-Event-ID");
 	if (cursor != NULL && *cursor != '\0') {
 		if (ev_id_parse(cursor, &cur) != 0)
-			return (gw_fail(r, MGR_EINVAL, "Last-Event-ID must be an event id"));
+			return (
+			    gw_fail(r, MGR_EINVAL, "Last-Event-ID must be an event id"));
 		have_cursor = 1;
-	} else if (MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND,
-	               "after") != NULL) {
+	} else if (MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "after") !=
+	    NULL) {
 		cursor = gw_query(r, "after");
 		if (cursor == NULL || (*cursor != '\0' && ev_id_parse(cursor, &cur) != 0))
 			return (gw_fail(r, MGR_EINVAL, "\"after\" must be an event id"));
@@ -710,8 +711,8 @@ h_events_stream(struct gw_req *r)
 	if ((rv = mgr_buf_printf(&s->out, ": events of %s\nretry: 3000\n\n", id)) !=
 	    MGR_OK)
 		goto out;
-	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, SSE_BLOCK,
-	    sse_read, s, sse_free);
+	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, SSE_BLOCK, sse_read, s,
+	    sse_free);
 	if (resp == NULL) {
 		rv = MGR_ENOMEM;
 		goto out;
@@ -730,9 +731,9 @@ out:
 }
 
 const struct gw_route gw_routes_events[] = {
-	{"GET", "/api/v1/accounts/{}/events", GW_AUTH_APP | GW_AUTH_ADMIN | GW_AUTH_OWN,
-	    GW_BODY_NONE, h_events_list, NULL, NULL, NULL},
-	{"GET", "/api/v1/accounts/{}/events/stream", GW_AUTH_APP | GW_AUTH_OWN,
-	    GW_BODY_NONE, h_events_stream, NULL, NULL, NULL},
-	{NULL},
+    {"GET", "/api/v1/accounts/{}/events", GW_AUTH_APP | GW_AUTH_ADMIN | GW_AUTH_OWN,
+        GW_BODY_NONE, h_events_list, NULL, NULL, NULL},
+    {"GET", "/api/v1/accounts/{}/events/stream", GW_AUTH_APP | GW_AUTH_OWN, GW_BODY_NONE,
+        h_events_stream, NULL, NULL, NULL},
+    {NULL},
 };

@@ -20,7 +20,9 @@ h_readyz(struct gw_req *r)
 		const char *name;
 		struct rpc_client **client;
 	} svcs[] = {
-		{"account", &gw.account}, {"ca", &gw.ca}, {"vault", &gw.vault},
+	    {"account", &gw.account},
+	    {"ca", &gw.ca},
+	    {"vault", &gw.vault},
 	};
 	redisContext *c = NULL;
 	redisReply *rep = NULL;
@@ -74,10 +76,10 @@ h_ca_certificate(struct gw_req *r)
 }
 
 const struct gw_route gw_routes_health[] = {
-	{"GET", "/healthz", GW_AUTH_PUBLIC, GW_BODY_NONE, h_healthz, NULL, NULL, NULL},
-	{"GET", "/readyz", GW_AUTH_PUBLIC, GW_BODY_NONE, h_readyz, NULL, NULL, NULL},
-	{"GET", "/metrics", GW_AUTH_PUBLIC, GW_BODY_NONE, h_metrics, NULL, NULL, NULL},
-	{"GET", "/api/v1/ca/certificate", GW_AUTH_PUBLIC, GW_BODY_NONE,
-	    h_ca_certificate, NULL, NULL, NULL},
-	{NULL},
+    {"GET", "/healthz", GW_AUTH_PUBLIC, GW_BODY_NONE, h_healthz, NULL, NULL, NULL},
+    {"GET", "/readyz", GW_AUTH_PUBLIC, GW_BODY_NONE, h_readyz, NULL, NULL, NULL},
+    {"GET", "/metrics", GW_AUTH_PUBLIC, GW_BODY_NONE, h_metrics, NULL, NULL, NULL},
+    {"GET", "/api/v1/ca/certificate", GW_AUTH_PUBLIC, GW_BODY_NONE, h_ca_certificate,
+        NULL, NULL, NULL},
+    {NULL},
 };

@@ -28,10 +28,10 @@
 #include "gateway/authcache.h"
 #include "proto/ca.pb-c.h"
 
-#define GW_OCSP_SLOTS 4096           /* power of two */
-#define GW_OCSP_ENTRY_MAX 4096       /* larger answers are not cached */
-#define GW_OCSP_REUSE_S 300          /* a cached answer's thisUpdate is at most this old */
-#define GW_OCSP_GET_MAX 1024         /* decoded GET request bytes */
+#define GW_OCSP_SLOTS 4096     /* power of two */
+#define GW_OCSP_ENTRY_MAX 4096 /* larger answers are not cached */
+#define GW_OCSP_REUSE_S 300    /* a cached answer's thisUpdate is at most this old */
+#define GW_OCSP_GET_MAX 1024   /* decoded GET request bytes */
 
 struct ocsp_entry {
 	unsigned char key[32];
@@ -54,8 +54,8 @@ oc_slot(const unsigned char key[32])
 
 /* A cached answer for key under generation gen, copied into *der (malloc'ed). */
 static int
-oc_get(const unsigned char key[32], unsigned long gen, int64_t now,
-    unsigned char **der, size_t *len, int64_t *this_up, int64_t *next_up)
+oc_get(const unsigned char key[32], unsigned long gen, int64_t now, unsigned char **der,
+    size_t *len, int64_t *this_up, int64_t *next_up)
 {
 	struct ocsp_entry *e;
 	int hit = 0;
@@ -181,8 +181,8 @@ h_crl_der(struct gw_req *r)
 	    ASN1_TIME_to_tm(X509_CRL_get0_nextUpdate(crl), &tm) == 1)
 		next = (int64_t)timegm(&tm);
 	/* A revocation makes a new CRL at once: caches revalidate each time. */
-	rv = reply_der(r, 200, "application/pkix-crl", der, (size_t)n, "no-cache",
-	    last, next, NULL);
+	rv = reply_der(r, 200, "application/pkix-crl", der, (size_t)n, "no-cache", last,
+	    next, NULL);
 out:
 	OPENSSL_free(der);
 	X509_CRL_free(crl);
@@ -204,8 +204,8 @@ ocsp_status_only(struct gw_req *r, int status)
 /* RFC 5019 6.2: max-age no longer than nextUpdate, Last-Modified is
  * thisUpdate, Expires nextUpdate, an ETag of the answer's bytes. */
 static mgr_err
-ocsp_signed(struct gw_req *r, const unsigned char *der, size_t len,
-    int64_t this_up, int64_t next_up)
+ocsp_signed(struct gw_req *r, const unsigned char *der, size_t len, int64_t this_up,
+    int64_t next_up)
 {
 	const char *inm = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
 	    MHD_HTTP_HEADER_IF_NONE_MATCH);
@@ -323,9 +323,9 @@ h_ocsp_get(struct gw_req *r)
 }
 
 const struct gw_route gw_routes_pki[] = {
-	{"GET", "/pki/ca.crt", GW_AUTH_PUBLIC, GW_BODY_NONE, h_ca_der, NULL, NULL, NULL},
-	{"GET", "/pki/crl", GW_AUTH_PUBLIC, GW_BODY_NONE, h_crl_der, NULL, NULL, NULL},
-	{"POST", "/pki/ocsp", GW_AUTH_PUBLIC, GW_BODY_RAW, h_ocsp_post, NULL, NULL, NULL},
-	{"GET", "/pki/ocsp/{+}", GW_AUTH_PUBLIC, GW_BODY_NONE, h_ocsp_get, NULL, NULL, NULL},
-	{NULL},
+    {"GET", "/pki/ca.crt", GW_AUTH_PUBLIC, GW_BODY_NONE, h_ca_der, NULL, NULL, NULL},
+    {"GET", "/pki/crl", GW_AUTH_PUBLIC, GW_BODY_NONE, h_crl_der, NULL, NULL, NULL},
+    {"POST", "/pki/ocsp", GW_AUTH_PUBLIC, GW_BODY_RAW, h_ocsp_post, NULL, NULL, NULL},
+    {"GET", "/pki/ocsp/{+}", GW_AUTH_PUBLIC, GW_BODY_NONE, h_ocsp_get, NULL, NULL, NULL},
+    {NULL},
 };

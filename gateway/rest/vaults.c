@@ -29,23 +29,20 @@ template_json(const Mgr__Vault__Template *t)
 {
 	return (json_pack("{s:s, s:s, s:s, s:o, s:b}", "id", t->id, "name", t->name,
 	    "kind", t->kind, "quota_bytes",
-	    t->quota_bytes > 0 ? json_integer(t->quota_bytes) : json_null(),
-	    "default", t->is_default));
+	    t->quota_bytes > 0 ? json_integer(t->quota_bytes) : json_null(), "default",
+	    t->is_default));
 }
 
 static json_t *
 vault_json(const Mgr__Vault__Vault *v)
 {
-	return (json_pack("{s:s, s:s, s:b, s:s, s:s, s:o, s:o, s:I, s:I}",
-	    "id", v->id, "name", v->name, "locked", 1,
-	    "owner_account_id", v->owner_account_id,
-	    "vault_template_id", v->vault_template_id,
-	    "mirror_template_id",
+	return (json_pack("{s:s, s:s, s:b, s:s, s:s, s:o, s:o, s:I, s:I}", "id", v->id,
+	    "name", v->name, "locked", 1, "owner_account_id", v->owner_account_id,
+	    "vault_template_id", v->vault_template_id, "mirror_template_id",
 	    *v->mirror_template_id != '\0' ? json_string(v->mirror_template_id)
 	                                   : json_null(),
-	    "created_at", gw_json_time_value(v->created_at),
-	    "object_count", (json_int_t)v->object_count,
-	    "bytes_used", (json_int_t)v->bytes_used));
+	    "created_at", gw_json_time_value(v->created_at), "object_count",
+	    (json_int_t)v->object_count, "bytes_used", (json_int_t)v->bytes_used));
 }
 
 static void
@@ -59,8 +56,8 @@ etag_header(const char *hex, char out[80])
 static mgr_err
 h_tpl_create(struct gw_req *r)
 {
-	static const char *const allowed[] = {"name", "kind", "quota_bytes",
-		"default", NULL};
+	static const char *const allowed[] = {"name", "kind", "quota_bytes", "default",
+	    NULL};
 	Mgr__Vault__CreateTemplateRequest in = MGR__VAULT__CREATE_TEMPLATE_REQUEST__INIT;
 	Mgr__Vault__Template *out = NULL;
 	const char *name, *kind;
@@ -72,7 +69,8 @@ h_tpl_create(struct gw_req *r)
 	    (rv = gw_json_str(r, "kind", 1, 16, &kind)) != MGR_OK)
 		return (rv);
 	if (strcmp(kind, "vault") != 0 && strcmp(kind, "mirror") != 0)
-		return (gw_fail(r, MGR_EINVAL, "\"kind\" must be \"vault\" or \"mirror\""));
+		return (
+		    gw_fail(r, MGR_EINVAL, "\"kind\" must be \"vault\" or \"mirror\""));
 	q = json_object_get(r->json, "quota_bytes");
 	if (q != NULL && !json_is_null(q)) {
 		if (!json_is_integer(q) || json_integer_value(q) <= 0)
@@ -83,7 +81,8 @@ h_tpl_create(struct gw_req *r)
 	d = json_object_get(r->json, "default");
 	if (d != NULL && !json_is_null(d)) {
 		if (!json_is_boolean(d))
-			return (gw_fail(r, MGR_EINVAL, "\"default\" must be true or false"));
+			return (
+			    gw_fail(r, MGR_EINVAL, "\"default\" must be true or false"));
 		in.is_default = json_is_true(d);
 	}
 	in.name = (char *)name;
@@ -112,7 +111,8 @@ h_tpl_update(struct gw_req *r)
 		return (rv);
 	d = json_object_get(r->json, "default");
 	if (d == NULL || !json_is_boolean(d))
-		return (gw_fail(r, MGR_EINVAL, "\"default\" (true or false) is required"));
+		return (
+		    gw_fail(r, MGR_EINVAL, "\"default\" (true or false) is required"));
 	in.id = r->params[0];
 	in.is_default = json_is_true(d);
 	if ((rv = gw_rpc(r, gw.vault, "vault.UpdateTemplate", &in.base,
@@ -146,8 +146,8 @@ h_tpl_list(struct gw_req *r)
 		json_array_append_new(arr, template_json(out->templates[i]));
 	next = gw_next_after(out->next_after);
 	mgr__vault__template_list__free_unpacked(out, NULL);
-	return (gw_reply_json(r, 200, json_pack("{s:o,s:o}", "templates", arr,
-	    "next_after", next)));
+	return (gw_reply_json(r, 200,
+	    json_pack("{s:o,s:o}", "templates", arr, "next_after", next)));
 }
 
 /* ---- vaults ------------------------------------------------------------- */
@@ -156,7 +156,7 @@ static mgr_err
 h_vault_create(struct gw_req *r)
 {
 	static const char *const allowed[] = {"name", "vault_template_id",
-		"mirror_template_id", NULL};
+	    "mirror_template_id", NULL};
 	Mgr__Vault__CreateVaultRequest in = MGR__VAULT__CREATE_VAULT_REQUEST__INIT;
 	Mgr__Vault__Vault *out = NULL;
 	const char *name = NULL, *vt = NULL, *mt = NULL;
@@ -208,8 +208,8 @@ h_vault_list(struct gw_req *r)
 		json_array_append_new(arr, vault_json(out->vaults[i]));
 	next = gw_next_after(out->next_after);
 	mgr__vault__vault_list__free_unpacked(out, NULL);
-	return (gw_reply_json(r, 200, json_pack("{s:o,s:o}", "vaults", arr,
-	    "next_after", next)));
+	return (gw_reply_json(r, 200,
+	    json_pack("{s:o,s:o}", "vaults", arr, "next_after", next)));
 }
 
 static mgr_err
@@ -251,7 +251,8 @@ h_vault_update(struct gw_req *r)
 	json_t *v;
 	size_t n = 0;
 
-	json_object_foreach(r->json, key, v) {
+	json_object_foreach(r->json, key, v)
+	{
 		(void)v;
 		if (n < sizeof(fields) / sizeof(fields[0]))
 			fields[n++] = (char *)key;
@@ -351,7 +352,8 @@ up_object_put(struct gw_req *r, const char *data, size_t len)
 		while (*h == ' ')
 			h++;
 		if (strcmp(h, "*") != 0)
-			return (gw_fail(r, MGR_EINVAL, "a PUT takes If-None-Match: * only"));
+			return (
+			    gw_fail(r, MGR_EINVAL, "a PUT takes If-None-Match: * only"));
 		in.if_none_match = 1;
 	}
 	in.vault = r->params[0];
@@ -379,8 +381,8 @@ h_object_put(struct gw_req *r)
 		return (MGR_EINTERNAL);
 	if ((rv = gw_obj_put_commit(r, r->state, &out)) != MGR_OK)
 		return (rv);
-	j = json_pack("{s:s, s:I, s:s}", "key", out->object->key,
-	    "size", (json_int_t)out->object->size, "etag", out->object->etag);
+	j = json_pack("{s:s, s:I, s:s}", "key", out->object->key, "size",
+	    (json_int_t)out->object->size, "etag", out->object->etag);
 	etag_header(out->object->etag, etag);
 	status = out->created ? 201 : 200;
 	mgr__vault__put_commit_reply__free_unpacked(out, NULL);
@@ -389,8 +391,7 @@ h_object_put(struct gw_req *r)
 		return (MGR_ENOMEM);
 	}
 	json_decref(j);
-	resp = MHD_create_response_from_buffer(strlen(body), body,
-	    MHD_RESPMEM_MUST_FREE);
+	resp = MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
 	if (resp == NULL) {
 		free(body);
 		return (MGR_ENOMEM);
@@ -482,9 +483,8 @@ reply_416(struct gw_req *r, int64_t size)
 	char cr[64], *s;
 	json_t *body;
 
-	body = json_pack("{s:{s:s, s:s, s:s}}", "error", "code",
-	    mgr_err_code(MGR_ERANGE), "message", "the range is not satisfiable",
-	    "request_id", r->request_id);
+	body = json_pack("{s:{s:s, s:s, s:s}}", "error", "code", mgr_err_code(MGR_ERANGE),
+	    "message", "the range is not satisfiable", "request_id", r->request_id);
 	if (body == NULL || (s = json_dumps(body, JSON_COMPACT)) == NULL) {
 		json_decref(body);
 		return (MGR_ENOMEM);
@@ -556,7 +556,8 @@ h_object_get(struct gw_req *r)
 		return (gw_reply_response(r, 304, resp));
 	}
 	if (ir == NULL || etag_listed(ir, out->object->etag))
-		ranged = parse_range(header(r, MHD_HTTP_HEADER_RANGE), size, &start, &len);
+		ranged = parse_range(header(r, MHD_HTTP_HEADER_RANGE), size, &start,
+		    &len);
 	if (ranged < 0) {
 		mgr__vault__head_reply__free_unpacked(out, NULL);
 		return (reply_416(r, size));
@@ -596,8 +597,8 @@ h_object_delete(struct gw_req *r)
 static mgr_err
 query_param(struct gw_req *r, const char *key, const char **out)
 {
-	const char *raw = MHD_lookup_connection_value(r->conn,
-	    MHD_GET_ARGUMENT_KIND, key);
+	const char *raw = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND,
+	    key);
 
 	*out = NULL;
 	if (raw == NULL)
@@ -640,13 +641,14 @@ h_object_list(struct gw_req *r)
 	for (size_t i = 0; i < out->n_objects; i++) {
 		const Mgr__Vault__Object *o = out->objects[i];
 
-		json_array_append_new(arr, json_pack("{s:s, s:I, s:s, s:o}",
-		    "key", o->key, "size", (json_int_t)o->size, "etag", o->etag,
-		    "modified_at", gw_json_time_value(o->modified_at)));
+		json_array_append_new(arr,
+		    json_pack("{s:s, s:I, s:s, s:o}", "key", o->key, "size",
+		        (json_int_t)o->size, "etag", o->etag, "modified_at",
+		        gw_json_time_value(o->modified_at)));
 	}
-	rv = gw_reply_json(r, 200, json_pack("{s:o, s:o}", "objects", arr,
-	    "next_after", *out->next_after != '\0' ? json_string(out->next_after)
-	                                          : json_null()));
+	rv = gw_reply_json(r, 200,
+	    json_pack("{s:o, s:o}", "objects", arr, "next_after",
+	        *out->next_after != '\0' ? json_string(out->next_after) : json_null()));
 	mgr__vault__list_objects_reply__free_unpacked(out, NULL);
 	return (rv);
 }
@@ -654,33 +656,32 @@ h_object_list(struct gw_req *r)
 #define APP_OR_ADMIN (GW_AUTH_APP | GW_AUTH_ADMIN)
 
 const struct gw_route gw_routes_vaults[] = {
-	{"POST", "/api/v1/vault-templates", GW_AUTH_ADMIN, GW_BODY_JSON,
-	    h_tpl_create, NULL, NULL, NULL},
-	{"GET", "/api/v1/vault-templates", GW_AUTH_ADMIN, GW_BODY_NONE,
-	    h_tpl_list, NULL, NULL, NULL},
-	{"PATCH", "/api/v1/vault-templates/{}", GW_AUTH_ADMIN, GW_BODY_JSON,
-	    h_tpl_update, NULL, NULL, NULL},
-	{"POST", "/api/v1/vaults", APP_OR_ADMIN, GW_BODY_JSON, h_vault_create,
-	    NULL, NULL, NULL},
-	{"GET", "/api/v1/vaults", APP_OR_ADMIN, GW_BODY_NONE, h_vault_list, NULL,
-	    NULL, NULL},
-	{"GET", "/api/v1/vaults/{}", APP_OR_ADMIN, GW_BODY_NONE, h_vault_get, NULL,
-	    NULL, NULL},
-	{"DELETE", "/api/v1/vaults/{}", APP_OR_ADMIN, GW_BODY_NONE, h_vault_delete,
-	    NULL, NULL, NULL},
-	{"PATCH", "/api/v1/vaults/{}", APP_OR_ADMIN, GW_BODY_JSON, h_vault_update,
-	    NULL, NULL, NULL},
-	{"PUT", "/api/v1/vaults/{}", APP_OR_ADMIN, GW_BODY_JSON, h_vault_update,
-	    NULL, NULL, NULL},
-	{"GET", "/api/v1/vaults/{}/objects", APP_OR_ADMIN, GW_BODY_NONE,
-	    h_object_list, NULL, NULL, NULL},
-	{"PUT", "/api/v1/vaults/{}/objects/{+}", APP_OR_ADMIN, GW_BODY_STREAM,
-	    h_object_put, up_object_put, cleanup_object_put, NULL},
-	{"GET", "/api/v1/vaults/{}/objects/{+}", APP_OR_ADMIN, GW_BODY_NONE,
-	    h_object_get, NULL, NULL, NULL},
-	{"HEAD", "/api/v1/vaults/{}/objects/{+}", APP_OR_ADMIN, GW_BODY_NONE,
-	    h_object_get, NULL, NULL, NULL},
-	{"DELETE", "/api/v1/vaults/{}/objects/{+}", APP_OR_ADMIN, GW_BODY_NONE,
-	    h_object_delete, NULL, NULL, NULL},
-	{NULL},
+    {"POST", "/api/v1/vault-templates", GW_AUTH_ADMIN, GW_BODY_JSON, h_tpl_create, NULL,
+        NULL, NULL},
+    {"GET", "/api/v1/vault-templates", GW_AUTH_ADMIN, GW_BODY_NONE, h_tpl_list, NULL,
+        NULL, NULL},
+    {"PATCH", "/api/v1/vault-templates/{}", GW_AUTH_ADMIN, GW_BODY_JSON, h_tpl_update,
+        NULL, NULL, NULL},
+    {"POST", "/api/v1/vaults", APP_OR_ADMIN, GW_BODY_JSON, h_vault_create, NULL, NULL,
+        NULL},
+    {"GET", "/api/v1/vaults", APP_OR_ADMIN, GW_BODY_NONE, h_vault_list, NULL, NULL, NULL},
+    {"GET", "/api/v1/vaults/{}", APP_OR_ADMIN, GW_BODY_NONE, h_vault_get, NULL, NULL,
+        NULL},
+    {"DELETE", "/api/v1/vaults/{}", APP_OR_ADMIN, GW_BODY_NONE, h_vault_delete, NULL,
+        NULL, NULL},
+    {"PATCH", "/api/v1/vaults/{}", APP_OR_ADMIN, GW_BODY_JSON, h_vault_update, NULL, NULL,
+        NULL},
+    {"PUT", "/api/v1/vaults/{}", APP_OR_ADMIN, GW_BODY_JSON, h_vault_update, NULL, NULL,
+        NULL},
+    {"GET", "/api/v1/vaults/{}/objects", APP_OR_ADMIN, GW_BODY_NONE, h_object_list, NULL,
+        NULL, NULL},
+    {"PUT", "/api/v1/vaults/{}/objects/{+}", APP_OR_ADMIN, GW_BODY_STREAM, h_object_put,
+        up_object_put, cleanup_object_put, NULL},
+    {"GET", "/api/v1/vaults/{}/objects/{+}", APP_OR_ADMIN, GW_BODY_NONE, h_object_get,
+        NULL, NULL, NULL},
+    {"HEAD", "/api/v1/vaults/{}/objects/{+}", APP_OR_ADMIN, GW_BODY_NONE, h_object_get,
+        NULL, NULL, NULL},
+    {"DELETE", "/api/v1/vaults/{}/objects/{+}", APP_OR_ADMIN, GW_BODY_NONE,
+        h_object_delete, NULL, NULL, NULL},
+    {NULL},
 };

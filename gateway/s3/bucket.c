@@ -105,8 +105,10 @@ create_bucket(struct s3_req *q)
 		snprintf(msg, sizeof(msg), "%s", q->r.errmsg);
 		if (bucket_get(q, &have) == MGR_OK) {
 			mgr__vault__vault__free_unpacked(have, NULL);
-			return (s3_fail(q, "BucketAlreadyOwnedByYou", "you own the bucket "
-			    "%s already", q->bucket));
+			return (s3_fail(q, "BucketAlreadyOwnedByYou",
+			    "you own the bucket "
+			    "%s already",
+			    q->bucket));
 		}
 		return (s3_fail(q, "BucketAlreadyExists", "%s", msg));
 	}
@@ -210,7 +212,7 @@ past_prefix(const char *p, size_t n, char *out, size_t outlen)
 }
 
 struct entry {
-	char *key;   /* a key or a common prefix */
+	char *key; /* a key or a common prefix */
 	int is_prefix;
 	int64_t size;
 	int64_t modified_at;
@@ -260,8 +262,8 @@ listing_add(struct listing *l, const char *key, size_t n, int is_prefix,
  * after is a common prefix, skip all of it), keys under prefix, folded at
  * delim (NULL: none). */
 static mgr_err
-list_walk(struct s3_req *q, const char *prefix, const char *delim,
-    const char *after, int after_prefix, uint32_t max, struct listing *l)
+list_walk(struct s3_req *q, const char *prefix, const char *delim, const char *after,
+    int after_prefix, uint32_t max, struct listing *l)
 {
 	Mgr__Vault__ListObjectsRequest in = MGR__VAULT__LIST_OBJECTS_REQUEST__INIT;
 	Mgr__Vault__ListObjectsReply *out = NULL;
@@ -396,8 +398,10 @@ list_args(struct s3_req *q, struct list_args *a)
 		return (s3_fail(q, "InvalidArgument", "encoding-type is url or none"));
 	a->url = a->enc != NULL;
 	if (mk != NULL && (mgr_parse_i64(mk, &n) != MGR_OK || n < 0))
-		return (s3_fail(q, "InvalidArgument", "max-keys must be a number from "
-		    "0 to %d", LIST_MAX_KEYS));
+		return (s3_fail(q, "InvalidArgument",
+		    "max-keys must be a number from "
+		    "0 to %d",
+		    LIST_MAX_KEYS));
 	if (n > LIST_MAX_KEYS)
 		n = LIST_MAX_KEYS;
 	a->max = (uint32_t)n;
@@ -472,8 +476,8 @@ list_v1(struct s3_req *q)
 		marker = "";
 	if (strlen(marker) > S3_KEY_MAX)
 		return (s3_fail(q, "InvalidArgument", "marker is too long"));
-	if ((rv = list_walk(q, a.prefix, a.delim, marker,
-	         marker_is_prefix(marker, &a), a.max, &l)) != MGR_OK)
+	if ((rv = list_walk(q, a.prefix, a.delim, marker, marker_is_prefix(marker, &a),
+	         a.max, &l)) != MGR_OK)
 		return (rv);
 	if ((rv = s3_xml_new(&x, "ListBucketResult")) != MGR_OK) {
 		listing_free(&l);
@@ -568,7 +572,8 @@ list_v2(struct s3_req *q)
 		return (rv);
 	if (tok != NULL) {
 		if (!token_parse(tok, after, sizeof(after), &after_prefix))
-			return (s3_fail(q, "InvalidArgument", "The continuation token "
+			return (s3_fail(q, "InvalidArgument",
+			    "The continuation token "
 			    "provided is incorrect"));
 	} else if (sa != NULL) {
 		if (strlen(sa) > S3_KEY_MAX)
@@ -605,22 +610,21 @@ list_v2(struct s3_req *q)
 	return (s3_reply_xml(q, 200, x));
 }
 
-const struct s3_opdef s3_op_list_buckets = {S3_BODY_NONE, 0, NULL, NULL,
-	list_buckets, NULL};
-const struct s3_opdef s3_op_create_bucket = {S3_BODY_XML, 0, NULL, NULL,
-	create_bucket, NULL};
-const struct s3_opdef s3_op_head_bucket = {S3_BODY_NONE, 0, NULL, NULL,
-	head_bucket, NULL};
-const struct s3_opdef s3_op_delete_bucket = {S3_BODY_NONE, 0, NULL, NULL,
-	delete_bucket, NULL};
-const struct s3_opdef s3_op_get_location = {S3_BODY_NONE, 0, NULL, NULL,
-	get_location, NULL};
-const struct s3_opdef s3_op_get_versioning = {S3_BODY_NONE, 0, NULL, NULL,
-	get_versioning, NULL};
-const struct s3_opdef s3_op_list_objects = {S3_BODY_NONE, 0, NULL, NULL,
-	list_v1, NULL};
-const struct s3_opdef s3_op_list_objects_v2 = {S3_BODY_NONE, 0, NULL, NULL,
-	list_v2, NULL};
+const struct s3_opdef s3_op_list_buckets = {S3_BODY_NONE, 0, NULL, NULL, list_buckets,
+    NULL};
+const struct s3_opdef s3_op_create_bucket = {S3_BODY_XML, 0, NULL, NULL, create_bucket,
+    NULL};
+const struct s3_opdef s3_op_head_bucket = {S3_BODY_NONE, 0, NULL, NULL, head_bucket,
+    NULL};
+const struct s3_opdef s3_op_delete_bucket = {S3_BODY_NONE, 0, NULL, NULL, delete_bucket,
+    NULL};
+const struct s3_opdef s3_op_get_location = {S3_BODY_NONE, 0, NULL, NULL, get_location,
+    NULL};
+const struct s3_opdef s3_op_get_versioning = {S3_BODY_NONE, 0, NULL, NULL, get_versioning,
+    NULL};
+const struct s3_opdef s3_op_list_objects = {S3_BODY_NONE, 0, NULL, NULL, list_v1, NULL};
+const struct s3_opdef s3_op_list_objects_v2 = {S3_BODY_NONE, 0, NULL, NULL, list_v2,
+    NULL};
 
 /* For the other listings (multipart.c: ListMultipartUploads). */
 void

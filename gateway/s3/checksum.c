@@ -38,13 +38,13 @@ s3_crc32c(uint32_t crc, const void *data, size_t len)
 }
 
 static const struct {
-	const char *name;      /* x-amz-checksum-algorithm */
+	const char *name; /* x-amz-checksum-algorithm */
 	const char *header;
 } sum_names[S3_SUM_COUNT] = {
-	[S3_SUM_CRC32] = {"CRC32", "x-amz-checksum-crc32"},
-	[S3_SUM_CRC32C] = {"CRC32C", "x-amz-checksum-crc32c"},
-	[S3_SUM_SHA1] = {"SHA1", "x-amz-checksum-sha1"},
-	[S3_SUM_SHA256] = {"SHA256", "x-amz-checksum-sha256"},
+    [S3_SUM_CRC32] = {"CRC32", "x-amz-checksum-crc32"},
+    [S3_SUM_CRC32C] = {"CRC32C", "x-amz-checksum-crc32c"},
+    [S3_SUM_SHA1] = {"SHA1", "x-amz-checksum-sha1"},
+    [S3_SUM_SHA256] = {"SHA256", "x-amz-checksum-sha256"},
 };
 
 enum s3_sum_alg
@@ -78,8 +78,8 @@ s3_sum_init(struct s3_sum *s, enum s3_sum_alg alg)
 	s->alg = alg;
 	if (alg == S3_SUM_SHA1 || alg == S3_SUM_SHA256) {
 		if ((s->md = EVP_MD_CTX_new()) == NULL ||
-		    EVP_DigestInit_ex(s->md, alg == S3_SUM_SHA1 ? EVP_sha1() : EVP_sha256(),
-		        NULL) != 1) {
+		    EVP_DigestInit_ex(s->md,
+		        alg == S3_SUM_SHA1 ? EVP_sha1() : EVP_sha256(), NULL) != 1) {
 			EVP_MD_CTX_free(s->md);
 			s->md = NULL;
 			return (MGR_ENOMEM);

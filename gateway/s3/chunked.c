@@ -7,12 +7,12 @@
 #include <strings.h>
 
 enum {
-	CK_SIZE = 0,    /* reading a size line */
-	CK_DATA,        /* reading chunk data */
-	CK_DATA_CR,     /* the CR after chunk data */
-	CK_DATA_LF,     /* the LF after chunk data */
-	CK_TRAILER,     /* reading trailer lines after the last chunk */
-	CK_DONE,        /* the empty line after the trailers came */
+	CK_SIZE = 0, /* reading a size line */
+	CK_DATA,     /* reading chunk data */
+	CK_DATA_CR,  /* the CR after chunk data */
+	CK_DATA_LF,  /* the LF after chunk data */
+	CK_TRAILER,  /* reading trailer lines after the last chunk */
+	CK_DONE,     /* the empty line after the trailers came */
 };
 
 void
@@ -85,8 +85,8 @@ trailer_line(struct s3_chunked *c)
 }
 
 mgr_err
-s3_chunked_feed(struct s3_chunked *c, const char *data, size_t len,
-    s3_sink sink, void *arg)
+s3_chunked_feed(struct s3_chunked *c, const char *data, size_t len, s3_sink sink,
+    void *arg)
 {
 	mgr_err rv;
 
@@ -114,7 +114,8 @@ s3_chunked_feed(struct s3_chunked *c, const char *data, size_t len,
 				continue;
 			}
 			if (c->linelen >= sizeof(c->line) - 1 ||
-			    (ch == '\r' && c->linelen > 0 && c->line[c->linelen - 1] == '\r') ||
+			    (ch == '\r' && c->linelen > 0 &&
+			        c->line[c->linelen - 1] == '\r') ||
 			    (c->linelen > 0 && c->line[c->linelen - 1] == '\r'))
 				return (MGR_EINVAL); /* too long, or a CR not before LF */
 			c->line[c->linelen++] = ch;
@@ -158,8 +159,8 @@ mgr_err
 s3_chunked_finish(const struct s3_chunked *c)
 {
 	/* Some encoders end after the trailers without the empty line. */
-	if (c->state == CK_DONE || (c->state == CK_TRAILER && c->linelen == 0 &&
-	                               c->ntrailers > 0))
+	if (c->state == CK_DONE ||
+	    (c->state == CK_TRAILER && c->linelen == 0 && c->ntrailers > 0))
 		return (MGR_OK);
 	return (MGR_EINVAL);
 }

@@ -20,27 +20,27 @@
 #define S3_QUERY_MAX 32
 
 static const struct s3_opdef *const s3_ops[S3_OP_COUNT] = {
-	[S3_OP_LIST_BUCKETS] = &s3_op_list_buckets,
-	[S3_OP_CREATE_BUCKET] = &s3_op_create_bucket,
-	[S3_OP_HEAD_BUCKET] = &s3_op_head_bucket,
-	[S3_OP_DELETE_BUCKET] = &s3_op_delete_bucket,
-	[S3_OP_GET_LOCATION] = &s3_op_get_location,
-	[S3_OP_GET_VERSIONING] = &s3_op_get_versioning,
-	[S3_OP_LIST_OBJECTS] = &s3_op_list_objects,
-	[S3_OP_LIST_OBJECTS_V2] = &s3_op_list_objects_v2,
-	[S3_OP_LIST_UPLOADS] = &s3_op_list_uploads,
-	[S3_OP_DELETE_OBJECTS] = &s3_op_delete_objects,
-	[S3_OP_PUT_OBJECT] = &s3_op_put_object,
-	[S3_OP_COPY_OBJECT] = &s3_op_copy_object,
-	[S3_OP_GET_OBJECT] = &s3_op_get_object,
-	[S3_OP_HEAD_OBJECT] = &s3_op_head_object,
-	[S3_OP_DELETE_OBJECT] = &s3_op_delete_object,
-	[S3_OP_CREATE_UPLOAD] = &s3_op_create_upload,
-	[S3_OP_UPLOAD_PART] = &s3_op_upload_part,
-	[S3_OP_UPLOAD_PART_COPY] = &s3_op_upload_part_copy,
-	[S3_OP_COMPLETE_UPLOAD] = &s3_op_complete_upload,
-	[S3_OP_ABORT_UPLOAD] = &s3_op_abort_upload,
-	[S3_OP_LIST_PARTS] = &s3_op_list_parts,
+    [S3_OP_LIST_BUCKETS] = &s3_op_list_buckets,
+    [S3_OP_CREATE_BUCKET] = &s3_op_create_bucket,
+    [S3_OP_HEAD_BUCKET] = &s3_op_head_bucket,
+    [S3_OP_DELETE_BUCKET] = &s3_op_delete_bucket,
+    [S3_OP_GET_LOCATION] = &s3_op_get_location,
+    [S3_OP_GET_VERSIONING] = &s3_op_get_versioning,
+    [S3_OP_LIST_OBJECTS] = &s3_op_list_objects,
+    [S3_OP_LIST_OBJECTS_V2] = &s3_op_list_objects_v2,
+    [S3_OP_LIST_UPLOADS] = &s3_op_list_uploads,
+    [S3_OP_DELETE_OBJECTS] = &s3_op_delete_objects,
+    [S3_OP_PUT_OBJECT] = &s3_op_put_object,
+    [S3_OP_COPY_OBJECT] = &s3_op_copy_object,
+    [S3_OP_GET_OBJECT] = &s3_op_get_object,
+    [S3_OP_HEAD_OBJECT] = &s3_op_head_object,
+    [S3_OP_DELETE_OBJECT] = &s3_op_delete_object,
+    [S3_OP_CREATE_UPLOAD] = &s3_op_create_upload,
+    [S3_OP_UPLOAD_PART] = &s3_op_upload_part,
+    [S3_OP_UPLOAD_PART_COPY] = &s3_op_upload_part_copy,
+    [S3_OP_COMPLETE_UPLOAD] = &s3_op_complete_upload,
+    [S3_OP_ABORT_UPLOAD] = &s3_op_abort_upload,
+    [S3_OP_LIST_PARTS] = &s3_op_list_parts,
 };
 
 /* ---- helpers for the operations ----------------------------------------- */
@@ -56,8 +56,8 @@ s3_has_query(struct s3_req *q, const char *name)
 {
 	const char *v = NULL;
 
-	return (MHD_lookup_connection_value_n(q->r.conn, MHD_GET_ARGUMENT_KIND,
-	    name, strlen(name), &v, NULL) == MHD_YES);
+	return (MHD_lookup_connection_value_n(q->r.conn, MHD_GET_ARGUMENT_KIND, name,
+	            strlen(name), &v, NULL) == MHD_YES);
 }
 
 const char *
@@ -122,14 +122,13 @@ s3_reply_xml(struct s3_req *q, int status, struct s3_xml *x)
 void
 s3_etag(const Mgr__Vault__Object *o, char out[80])
 {
-	snprintf(out, 80, "\"%s\"", o->md5 != NULL && *o->md5 != '\0' ? o->md5
-	                                                               : o->etag);
+	snprintf(out, 80, "\"%s\"", o->md5 != NULL && *o->md5 != '\0' ? o->md5 : o->etag);
 }
 
 /* ---- metadata ------------------------------------------------------------ */
 
 static const char *const s3_kept[] = {"Content-Type", "Content-Disposition",
-	"Content-Encoding", "Content-Language", "Cache-Control", "Expires", NULL};
+    "Content-Encoding", "Content-Language", "Cache-Control", "Expires", NULL};
 
 struct meta_walk {
 	struct s3_meta *m;
@@ -138,8 +137,8 @@ struct meta_walk {
 };
 
 static enum MHD_Result
-meta_collect(void *cls, enum MHD_ValueKind kind, const char *key,
-    size_t key_size, const char *value, size_t value_size)
+meta_collect(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_size,
+    const char *value, size_t value_size)
 {
 	struct meta_walk *w = cls;
 	int keep = 0;
@@ -189,14 +188,14 @@ s3_meta_of_request(struct s3_req *q, struct s3_meta *m)
 	m->n = 0;
 	MHD_get_connection_values_n(q->r.conn, MHD_HEADER_KIND, meta_collect, &w);
 	if (w.over || w.user_bytes > 2048)
-		return (s3_fail(q, "MetadataTooLarge", "user metadata is at most "
+		return (s3_fail(q, "MetadataTooLarge",
+		    "user metadata is at most "
 		    "2 KiB"));
 	return (MGR_OK);
 }
 
 void
-s3_meta_to_response(struct MHD_Response *resp, Mgr__Vault__Header **h,
-    size_t n, int full)
+s3_meta_to_response(struct MHD_Response *resp, Mgr__Vault__Header **h, size_t n, int full)
 {
 	for (size_t i = 0; i < n; i++) {
 		if (strncasecmp(h[i]->name, "x-amz-checksum-", 15) == 0 && !full)
@@ -290,7 +289,8 @@ body_sink(void *arg, const char *data, size_t len)
 	if (len == 0)
 		return (MGR_OK);
 	if (q->declared >= 0 && (int64_t)len > q->declared - (int64_t)q->received)
-		return (s3_fail(q, "InvalidRequest", "the body is longer than its "
+		return (s3_fail(q, "InvalidRequest",
+		    "the body is longer than its "
 		    "declared length"));
 	q->received += len;
 	if (q->md5 != NULL && EVP_DigestUpdate(q->md5, data, len) != 1)
@@ -321,7 +321,8 @@ body_begin(struct s3_req *q)
 	    (sha != NULL && strncmp(sha, "STREAMING-", 10) == 0);
 	if (q->chunked) {
 		if (dl == NULL || mgr_parse_i64(dl, &n) != MGR_OK || n < 0)
-			return (s3_fail(q, "MissingContentLength", "an aws-chunked body "
+			return (s3_fail(q, "MissingContentLength",
+			    "an aws-chunked body "
 			    "needs x-amz-decoded-content-length"));
 		q->declared = n;
 		s3_chunked_init(&q->ch, (uint64_t)n);
@@ -335,7 +336,8 @@ body_begin(struct s3_req *q)
 		    (long long)gw.cfg.max_object_bytes));
 	if (md5 != NULL) {
 		if (!s3_content_md5(md5, q->md5_want))
-			return (s3_fail(q, "InvalidDigest", "Content-MD5 is not the "
+			return (s3_fail(q, "InvalidDigest",
+			    "Content-MD5 is not the "
 			    "base64 of 16 bytes"));
 		if ((q->md5 = EVP_MD_CTX_new()) == NULL ||
 		    EVP_DigestInit_ex(q->md5, EVP_md5(), NULL) != 1)
@@ -355,7 +357,8 @@ body_begin(struct s3_req *q)
 		enum s3_sum_alg ta = s3_sum_alg_of(tr);
 
 		if (ta == S3_SUM_NONE || !q->chunked)
-			return (s3_fail(q, "InvalidRequest", "x-amz-trailer names no "
+			return (s3_fail(q, "InvalidRequest",
+			    "x-amz-trailer names no "
 			    "checksum of an aws-chunked body"));
 		if (alg != S3_SUM_NONE && alg != ta)
 			return (s3_fail(q, "InvalidRequest", "more than one checksum"));
@@ -382,7 +385,8 @@ body_finish(struct s3_req *q)
 	char got[S3_SUM_B64_MAX];
 
 	if (q->chunked && s3_chunked_finish(&q->ch) != MGR_OK)
-		return (s3_fail(q, "IncompleteBody", "the aws-chunked body ended "
+		return (s3_fail(q, "IncompleteBody",
+		    "the aws-chunked body ended "
 		    "early"));
 	if (q->declared >= 0 && (int64_t)q->received != q->declared)
 		return (s3_fail(q, "IncompleteBody", "%llu bytes of %lld",
@@ -394,7 +398,8 @@ body_finish(struct s3_req *q)
 		if (EVP_DigestFinal_ex(q->md5, md, &mdlen) != 1 || mdlen != 16)
 			return (MGR_EINTERNAL);
 		if (memcmp(md, q->md5_want, 16) != 0)
-			return (s3_fail(q, "BadDigest", "the Content-MD5 you specified "
+			return (s3_fail(q, "BadDigest",
+			    "the Content-MD5 you specified "
 			    "did not match what we received"));
 	}
 	if (q->sum.alg != S3_SUM_NONE) {
@@ -403,14 +408,18 @@ body_finish(struct s3_req *q)
 		if (q->sum_trailer[0] != '\0' && *want == '\0') {
 			want = s3_chunked_trailer(&q->ch, q->sum_trailer);
 			if (want == NULL)
-				return (s3_fail(q, "InvalidRequest", "the trailer %s did "
-				    "not come", q->sum_trailer));
+				return (s3_fail(q, "InvalidRequest",
+				    "the trailer %s did "
+				    "not come",
+				    q->sum_trailer));
 		}
 		if (s3_sum_final(&q->sum, got) != MGR_OK)
 			return (MGR_EINTERNAL);
 		if (strcmp(got, want) != 0)
-			return (s3_fail(q, "BadDigest", "the %s you specified did not "
-			    "match the calculated checksum", s3_sum_name(q->sum.alg)));
+			return (s3_fail(q, "BadDigest",
+			    "the %s you specified did not "
+			    "match the calculated checksum",
+			    s3_sum_name(q->sum.alg)));
 		snprintf(q->sum_got, sizeof(q->sum_got), "%s", got);
 	}
 	return (MGR_OK);
@@ -426,8 +435,7 @@ struct qwalk {
 };
 
 static enum MHD_Result
-query_collect(void *cls, enum MHD_ValueKind kind, const char *key,
-    const char *value)
+query_collect(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
 {
 	struct qwalk *w = cls;
 
@@ -459,12 +467,14 @@ caller_check(struct s3_req *q)
 	k = s3_access_key(auth, s3_query(q, "X-Amz-Credential"),
 	    s3_query(q, "AWSAccessKeyId"), akid);
 	if (k < 0)
-		return (s3_fail(q, "AccessDenied", "the Authorization header is no AWS "
+		return (s3_fail(q, "AccessDenied",
+		    "the Authorization header is no AWS "
 		    "signature; the identity is the client certificate"));
 	/* Any access key will do, or the account's own id; another
 	 * account's id is a request meant for that account. */
 	if (k > 0 && strncmp(akid, "acc_", 4) == 0 && strcmp(akid, q->r.caller_id) != 0)
-		return (s3_fail(q, "AccessDenied", "the access key names another "
+		return (s3_fail(q, "AccessDenied",
+		    "the access key names another "
 		    "account than the client certificate"));
 	return (MGR_OK);
 }
@@ -486,13 +496,14 @@ request_begin(struct s3_req *q)
 		return (s3_fail(q, "InvalidArgument", "%s", why));
 	}
 
-	if (s3_split(host, gw.cfg.s3_domain, q->r.url, q->bucket, q->key,
-	        &q->keylen) != MGR_OK) {
+	if (s3_split(host, gw.cfg.s3_domain, q->r.url, q->bucket, q->key, &q->keylen) !=
+	    MGR_OK) {
 		/* The caller first: a stranger learns nothing of the wire. */
 		if ((rv = caller_check(q)) != MGR_OK)
 			return (rv);
-		return (s3_fail(q, strlen(q->r.url) > S3_KEY_MAX ? "KeyTooLongError"
-		    : "InvalidURI", "bad bucket or key in the path"));
+		return (s3_fail(q,
+		    strlen(q->r.url) > S3_KEY_MAX ? "KeyTooLongError" : "InvalidURI",
+		    "bad bucket or key in the path"));
 	}
 	if (strlen(q->key) != q->keylen) {
 		if ((rv = caller_check(q)) != MGR_OK)
@@ -500,8 +511,8 @@ request_begin(struct s3_req *q)
 		return (s3_fail(q, "InvalidArgument", "a key holds no NUL byte"));
 	}
 	MHD_get_connection_values(q->r.conn, MHD_GET_ARGUMENT_KIND, query_collect, &w);
-	q->op = s3_route(q->r.method, q->bucket[0] != '\0', q->keylen > 0,
-	    w.keys, w.vals, w.n, s3_header(q, "x-amz-copy-source") != NULL);
+	q->op = s3_route(q->r.method, q->bucket[0] != '\0', q->keylen > 0, w.keys, w.vals,
+	    w.n, s3_header(q, "x-amz-copy-source") != NULL);
 	if ((rv = caller_check(q)) != MGR_OK)
 		return (rv);
 	if (w.over)
@@ -510,7 +521,8 @@ request_begin(struct s3_req *q)
 		return (s3_fail(q, "MethodNotAllowed", "%s is not allowed here",
 		    q->r.method));
 	if (q->op <= S3_OP_NONE || q->op >= S3_OP_COUNT || s3_ops[q->op] == NULL)
-		return (s3_fail(q, "NotImplemented", "this operation is not "
+		return (s3_fail(q, "NotImplemented",
+		    "this operation is not "
 		    "implemented"));
 	q->def = s3_ops[q->op];
 	if (q->def->body == S3_BODY_XML) {
@@ -533,17 +545,19 @@ request_body(struct s3_req *q, const char *data, size_t len)
 	switch (q->def->body) {
 	case S3_BODY_XML:
 		if ((rv = mgr_buf_add(&q->r.body, data, len)) == MGR_ETOOBIG)
-			return (s3_fail(q, "MalformedXML", "the XML body is over %u bytes",
-			    S3_XML_IN_MAX));
+			return (s3_fail(q, "MalformedXML",
+			    "the XML body is over %u bytes", S3_XML_IN_MAX));
 		return (rv);
 	case S3_BODY_STREAM:
 		if (!q->chunked)
 			return (body_sink(q, data, len));
 		rv = s3_chunked_feed(&q->ch, data, len, body_sink, q);
 		if (rv == MGR_EINVAL && q->s3code == NULL)
-			return (s3_fail(q, "InvalidRequest", "malformed aws-chunked body"));
+			return (
+			    s3_fail(q, "InvalidRequest", "malformed aws-chunked body"));
 		if (rv == MGR_ETOOBIG && q->s3code == NULL)
-			return (s3_fail(q, "InvalidRequest", "the body is longer than "
+			return (s3_fail(q, "InvalidRequest",
+			    "the body is longer than "
 			    "x-amz-decoded-content-length"));
 		return (rv);
 	default:
@@ -565,13 +579,15 @@ xml_verify(struct s3_req *q)
 		unsigned int mdlen = 0;
 
 		if (!s3_content_md5(md5, want))
-			return (s3_fail(q, "InvalidDigest", "Content-MD5 is not the "
+			return (s3_fail(q, "InvalidDigest",
+			    "Content-MD5 is not the "
 			    "base64 of 16 bytes"));
 		if (EVP_Digest(q->r.body.data != NULL ? q->r.body.data : "",
 		        q->r.body.len, md, &mdlen, EVP_md5(), NULL) != 1)
 			return (MGR_EINTERNAL);
 		if (memcmp(md, want, 16) != 0)
-			return (s3_fail(q, "BadDigest", "the Content-MD5 you specified "
+			return (s3_fail(q, "BadDigest",
+			    "the Content-MD5 you specified "
 			    "did not match what we received"));
 	}
 	for (enum s3_sum_alg a = S3_SUM_CRC32; a < S3_SUM_COUNT && rv == MGR_OK; a++) {
@@ -585,8 +601,10 @@ xml_verify(struct s3_req *q)
 		    s3_sum_final(&sum, got) != MGR_OK)
 			rv = MGR_EINTERNAL;
 		else if (strcmp(got, v) != 0)
-			rv = s3_fail(q, "BadDigest", "the %s you specified did not "
-			    "match the calculated checksum", s3_sum_name(a));
+			rv = s3_fail(q, "BadDigest",
+			    "the %s you specified did not "
+			    "match the calculated checksum",
+			    s3_sum_name(a));
 		s3_sum_free(&sum);
 	}
 	return (rv);
@@ -618,14 +636,13 @@ answer_after_body(struct s3_req *q)
 		return (0);
 	if (cl == NULL)
 		return (1);
-	return (mgr_parse_i64(cl, &n) == MGR_OK && n >= 0 &&
-	    n <= (int64_t)GW_DRAIN_MAX);
+	return (mgr_parse_i64(cl, &n) == MGR_OK && n >= 0 && n <= (int64_t)GW_DRAIN_MAX);
 }
 
 static enum MHD_Result
-on_request(void *cls, struct MHD_Connection *conn, const char *url,
-    const char *method, const char *version, const char *upload_data,
-    size_t *upload_data_size, void **con_cls)
+on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+    const char *version, const char *upload_data, size_t *upload_data_size,
+    void **con_cls)
 {
 	struct s3_req *q = *con_cls;
 	mgr_err rv;
@@ -652,8 +669,10 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		*upload_data_size = 0;
 		if (q->failed || q->r.responded) {
 			q->drained += n;
-			if (!q->r.responded && q->drained > (q->drain_capped ?
-			    (uint64_t)GW_DRAIN_MAX : (uint64_t)gw.cfg.max_object_bytes))
+			if (!q->r.responded &&
+			    q->drained > (q->drain_capped
+			                         ? (uint64_t)GW_DRAIN_MAX
+			                         : (uint64_t)gw.cfg.max_object_bytes))
 				return (MHD_NO);
 			return (MHD_YES);
 		}
@@ -690,15 +709,17 @@ access_log(const struct s3_req *q, int status, int64_t dur_us)
 {
 	const struct gw_req *r = &q->r;
 	struct mgr_log_field f[] = {
-		MGR_LF_S("method", r->method),
-		MGR_LF_S("route", s3_op_name(q->op)),
-		MGR_LF_S("front", "s3"),
-		MGR_LF_I("status", status),
-		MGR_LF_D("duration_ms", (double)dur_us / 1000.0),
-		MGR_LF_S("caller_kind", audit_caller_kind(&r->caller)),
-		MGR_LF_S("account_id", r->caller.kind != MGR__CALLER__KIND__NONE &&
-		    r->caller_id[0] != '\0' ? r->caller_id : NULL),
-		MGR_LF_I("bytes", r->bytes),
+	    MGR_LF_S("method", r->method),
+	    MGR_LF_S("route", s3_op_name(q->op)),
+	    MGR_LF_S("front", "s3"),
+	    MGR_LF_I("status", status),
+	    MGR_LF_D("duration_ms", (double)dur_us / 1000.0),
+	    MGR_LF_S("caller_kind", audit_caller_kind(&r->caller)),
+	    MGR_LF_S("account_id",
+	        r->caller.kind != MGR__CALLER__KIND__NONE && r->caller_id[0] != '\0'
+	            ? r->caller_id
+	            : NULL),
+	    MGR_LF_I("bytes", r->bytes),
 	};
 	size_t nf = sizeof(f) / sizeof(f[0]);
 

@@ -20,7 +20,7 @@
 #include "common/util.h"
 #include "gateway/objio.h"
 
-#define MP_LIST_MAX 1000     /* max-parts, max-uploads */
+#define MP_LIST_MAX 1000 /* max-parts, max-uploads */
 #define MP_UPLOAD_ID_MAX 64
 #define MP_PART_BYTES_MAX (INT64_C(5) << 30) /* S3: a part is at most 5 GiB */
 
@@ -33,7 +33,8 @@ upload_id_of(struct s3_req *q, const char **out)
 	const char *id = s3_query(q, "uploadId");
 
 	if (id == NULL || *id == '\0' || strlen(id) > MP_UPLOAD_ID_MAX)
-		return (s3_fail(q, "NoSuchUpload", "The specified upload does not "
+		return (s3_fail(q, "NoSuchUpload",
+		    "The specified upload does not "
 		    "exist. The upload ID may be invalid, or the upload may have "
 		    "been aborted or completed."));
 	*out = id;
@@ -47,25 +48,27 @@ part_number_of(struct s3_req *q, uint32_t *out)
 	const char *s = s3_query(q, "partNumber");
 	int64_t n;
 
-	if (s == NULL || mgr_parse_i64(s, &n) != MGR_OK || n < 1 ||
-	    n > S3_PARTS_MAX)
-		return (s3_fail(q, "InvalidArgument", "Part number must be an "
-		    "integer between 1 and %d, inclusive", S3_PARTS_MAX));
+	if (s == NULL || mgr_parse_i64(s, &n) != MGR_OK || n < 1 || n > S3_PARTS_MAX)
+		return (s3_fail(q, "InvalidArgument",
+		    "Part number must be an "
+		    "integer between 1 and %d, inclusive",
+		    S3_PARTS_MAX));
 	*out = (uint32_t)n;
 	return (MGR_OK);
 }
 
 /* A non-negative integer query parameter (absent: def), at most max. */
 static mgr_err
-query_count(struct s3_req *q, const char *name, int64_t def, int64_t max,
-    int64_t *out)
+query_count(struct s3_req *q, const char *name, int64_t def, int64_t max, int64_t *out)
 {
 	const char *s = s3_query(q, name);
 	int64_t n = def;
 
 	if (s != NULL && (mgr_parse_i64(s, &n) != MGR_OK || n < 0))
-		return (s3_fail(q, "InvalidArgument", "%s must be a non-negative "
-		    "integer", name));
+		return (s3_fail(q, "InvalidArgument",
+		    "%s must be a non-negative "
+		    "integer",
+		    name));
 	*out = n > max ? max : n;
 	return (MGR_OK);
 }
@@ -84,8 +87,7 @@ xml_owner(struct s3_xml *x, const char *elem, const char *id)
 static mgr_err
 create_upload(struct s3_req *q)
 {
-	Mgr__Vault__CreateMultipartRequest in =
-	    MGR__VAULT__CREATE_MULTIPART_REQUEST__INIT;
+	Mgr__Vault__CreateMultipartRequest in = MGR__VAULT__CREATE_MULTIPART_REQUEST__INIT;
 	Mgr__Vault__CreateMultipartReply *out = NULL;
 	const char *alg = s3_header(q, "x-amz-checksum-algorithm");
 	struct s3_xml *x = NULL;
@@ -96,7 +98,8 @@ create_upload(struct s3_req *q)
 	mgr_err rv;
 
 	if (alg != NULL && s3_sum_alg_of(alg) == S3_SUM_NONE)
-		return (s3_fail(q, "InvalidArgument", "x-amz-checksum-algorithm is "
+		return (s3_fail(q, "InvalidArgument",
+		    "x-amz-checksum-algorithm is "
 		    "CRC32, CRC32C, SHA1 or SHA256"));
 	if ((rv = s3_meta_of_request(q, &m)) != MGR_OK)
 		return (rv);
@@ -219,20 +222,24 @@ copy_range(struct s3_req *q, int64_t size, int64_t *first, int64_t *len)
 		return (MGR_OK);
 	if (strncmp(s, "bytes=", 6) != 0 || (dash = strchr(s + 6, '-')) == NULL ||
 	    (size_t)(dash - (s + 6)) >= sizeof(a) || strlen(dash + 1) >= sizeof(b))
-		return (s3_fail(q, "InvalidArgument", "The x-amz-copy-source-range "
+		return (s3_fail(q, "InvalidArgument",
+		    "The x-amz-copy-source-range "
 		    "value must be of the form bytes=first-last where first and last "
 		    "are the zero-based offsets of the first and last bytes to copy"));
 	memcpy(a, s + 6, (size_t)(dash - (s + 6)));
 	a[dash - (s + 6)] = '\0';
 	snprintf(b, sizeof(b), "%s", dash + 1);
-	if (mgr_parse_i64(a, &f) != MGR_OK || mgr_parse_i64(b, &l) != MGR_OK ||
-	    f < 0 || l < f)
-		return (s3_fail(q, "InvalidArgument", "The x-amz-copy-source-range "
+	if (mgr_parse_i64(a, &f) != MGR_OK || mgr_parse_i64(b, &l) != MGR_OK || f < 0 ||
+	    l < f)
+		return (s3_fail(q, "InvalidArgument",
+		    "The x-amz-copy-source-range "
 		    "value must be of the form bytes=first-last where first and last "
 		    "are the zero-based offsets of the first and last bytes to copy"));
 	if (l >= size)
-		return (s3_fail(q, "InvalidRange", "Range specified is not valid for "
-		    "source object of size: %lld", (long long)size));
+		return (s3_fail(q, "InvalidRange",
+		    "Range specified is not valid for "
+		    "source object of size: %lld",
+		    (long long)size));
 	*first = f;
 	*len = l - f + 1;
 	return (MGR_OK);
@@ -263,19 +270,23 @@ part_copy(struct s3_req *q)
 	         &mgr__vault__head_reply__descriptor, (ProtobufCMessage **)&h)) !=
 	    MGR_OK) {
 		if (rv == MGR_ENOTFOUND)
-			rv = s3_fail(q, strcmp(q->r.errmsg, "no such vault") == 0
-			    ? "NoSuchBucket" : "NoSuchKey", "no such copy source");
+			rv = s3_fail(q,
+			    strcmp(q->r.errmsg, "no such vault") == 0 ? "NoSuchBucket"
+			                                              : "NoSuchKey",
+			    "no such copy source");
 		return (rv);
 	}
 	if (s3_preconditions(q, "x-amz-copy-source-", h->object) != 0) {
-		rv = s3_fail(q, "PreconditionFailed", "At least one of the "
+		rv = s3_fail(q, "PreconditionFailed",
+		    "At least one of the "
 		    "preconditions you specified did not hold");
 		goto out;
 	}
 	if ((rv = copy_range(q, h->object->size, &first, &len)) != MGR_OK)
 		goto out;
 	if (len > MP_PART_BYTES_MAX) {
-		rv = s3_fail(q, "InvalidRequest", "a part is at most 5 GiB: give "
+		rv = s3_fail(q, "InvalidRequest",
+		    "a part is at most 5 GiB: give "
 		    "x-amz-copy-source-range");
 		goto out;
 	}
@@ -326,17 +337,20 @@ complete_upload(struct s3_req *q)
 		while (*inm == ' ')
 			inm++;
 		if (strcmp(inm, "*") != 0)
-			return (s3_fail(q, "NotImplemented", "CompleteMultipartUpload "
+			return (s3_fail(q, "NotImplemented",
+			    "CompleteMultipartUpload "
 			    "takes If-None-Match: * only"));
 		in.if_none_match = 1;
 	}
 	if (s3_header(q, MHD_HTTP_HEADER_IF_MATCH) != NULL)
-		return (s3_fail(q, "NotImplemented", "CompleteMultipartUpload takes "
+		return (s3_fail(q, "NotImplemented",
+		    "CompleteMultipartUpload takes "
 		    "no If-Match here"));
 	rv = s3_xml_parse_complete(q->r.body.data != NULL ? q->r.body.data : "",
 	    q->r.body.len, &parts, &n);
 	if (rv == MGR_EINVAL)
-		return (s3_fail(q, "MalformedXML", "The XML you provided was not "
+		return (s3_fail(q, "MalformedXML",
+		    "The XML you provided was not "
 		    "well-formed or did not validate against our published schema"));
 	if (rv != MGR_OK)
 		return (rv);
@@ -432,8 +446,8 @@ list_parts(struct s3_req *q)
 	/* max-parts=0 lists nothing; one part tells whether more are there. */
 	in.limit = max == 0 ? 1 : (uint32_t)max;
 	if ((rv = gw_rpc(&q->r, gw.vault, "vault.ListParts", &in.base,
-	         &mgr__vault__list_parts_reply__descriptor,
-	         (ProtobufCMessage **)&out)) != MGR_OK)
+	         &mgr__vault__list_parts_reply__descriptor, (ProtobufCMessage **)&out)) !=
+	    MGR_OK)
 		return (rv);
 	if ((rv = s3_xml_new(&x, "ListPartsResult")) != MGR_OK)
 		goto out;
@@ -450,8 +464,8 @@ list_parts(struct s3_req *q)
 		s3_xml_text(x, "IsTruncated", out->n_parts > 0 ? "true" : "false",
 		    (size_t)-1);
 	} else {
-		s3_xml_printf(x, "NextPartNumberMarker", "%u", out->n_parts > 0
-		    ? out->parts[out->n_parts - 1]->part_number : 0);
+		s3_xml_printf(x, "NextPartNumberMarker", "%u",
+		    out->n_parts > 0 ? out->parts[out->n_parts - 1]->part_number : 0);
 		s3_xml_printf(x, "MaxParts", "%lld", (long long)max);
 		s3_xml_text(x, "IsTruncated", out->next_after != 0 ? "true" : "false",
 		    (size_t)-1);
@@ -499,7 +513,8 @@ list_uploads(struct s3_req *q)
 	const char *umark = s3_query(q, "upload-id-marker");
 	const char *enc = s3_query(q, "encoding-type");
 	char after_key[S3_KEY_MAX + 1], after_id[MP_UPLOAD_ID_MAX + 1];
-	char cp[S3_KEY_MAX + 1] = "", nk[S3_KEY_MAX + 1] = "", nu[MP_UPLOAD_ID_MAX + 1] = "";
+	char cp[S3_KEY_MAX + 1] = "", nk[S3_KEY_MAX + 1] = "",
+	                     nu[MP_UPLOAD_ID_MAX + 1] = "";
 	char t[32];
 	struct s3_xml *x = NULL;
 	int64_t max, count = 0;
@@ -522,8 +537,10 @@ list_uploads(struct s3_req *q)
 	plen = strlen(prefix);
 	if (plen > S3_KEY_MAX || strlen(kmark) > S3_KEY_MAX ||
 	    (delim != NULL && strlen(delim) > S3_KEY_MAX))
-		return (s3_fail(q, "InvalidArgument", "prefix, delimiter and "
-		    "key-marker are at most %d bytes", S3_KEY_MAX));
+		return (s3_fail(q, "InvalidArgument",
+		    "prefix, delimiter and "
+		    "key-marker are at most %d bytes",
+		    S3_KEY_MAX));
 	if (strlen(umark) > MP_UPLOAD_ID_MAX)
 		return (s3_fail(q, "InvalidArgument", "bad upload-id-marker"));
 	if ((rv = query_count(q, "max-uploads", MP_LIST_MAX, MP_LIST_MAX, &max)) !=
@@ -619,17 +636,16 @@ fail:
 }
 
 /* Refused before any body byte: a part's body is not read for nothing. */
-const struct s3_opdef s3_op_create_upload = {S3_BODY_NONE, 1, NULL, NULL,
-	create_upload, NULL};
-const struct s3_opdef s3_op_upload_part = {S3_BODY_STREAM, 1, part_begin,
-	part_data, part_end, part_cleanup};
-const struct s3_opdef s3_op_upload_part_copy = {S3_BODY_NONE, 1, NULL, NULL,
-	part_copy, NULL};
+const struct s3_opdef s3_op_create_upload = {S3_BODY_NONE, 1, NULL, NULL, create_upload,
+    NULL};
+const struct s3_opdef s3_op_upload_part = {S3_BODY_STREAM, 1, part_begin, part_data,
+    part_end, part_cleanup};
+const struct s3_opdef s3_op_upload_part_copy = {S3_BODY_NONE, 1, NULL, NULL, part_copy,
+    NULL};
 const struct s3_opdef s3_op_complete_upload = {S3_BODY_XML, 1, NULL, NULL,
-	complete_upload, NULL};
-const struct s3_opdef s3_op_abort_upload = {S3_BODY_NONE, 1, NULL, NULL,
-	abort_upload, NULL};
-const struct s3_opdef s3_op_list_parts = {S3_BODY_NONE, 1, NULL, NULL,
-	list_parts, NULL};
-const struct s3_opdef s3_op_list_uploads = {S3_BODY_NONE, 0, NULL, NULL,
-	list_uploads, NULL};
+    complete_upload, NULL};
+const struct s3_opdef s3_op_abort_upload = {S3_BODY_NONE, 1, NULL, NULL, abort_upload,
+    NULL};
+const struct s3_opdef s3_op_list_parts = {S3_BODY_NONE, 1, NULL, NULL, list_parts, NULL};
+const struct s3_opdef s3_op_list_uploads = {S3_BODY_NONE, 0, NULL, NULL, list_uploads,
+    NULL};

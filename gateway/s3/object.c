@@ -95,8 +95,8 @@ preconditions(struct s3_req *q, const char *prefix, const Mgr__Vault__Object *o)
 /* PUT's own conditions: If-None-Match: * (must not exist) and If-Match
  * (one etag: the current one, S3's MD5 or the SHA-256). */
 static mgr_err
-put_conditions(struct s3_req *q, Mgr__Vault__PutBeginRequest *in, char *im,
-    size_t imlen, const char *vault, const char *key)
+put_conditions(struct s3_req *q, Mgr__Vault__PutBeginRequest *in, char *im, size_t imlen,
+    const char *vault, const char *key)
 {
 	Mgr__Vault__ObjectRef ref = MGR__VAULT__OBJECT_REF__INIT;
 	Mgr__Vault__HeadReply *h = NULL;
@@ -107,7 +107,8 @@ put_conditions(struct s3_req *q, Mgr__Vault__PutBeginRequest *in, char *im,
 		while (*v == ' ')
 			v++;
 		if (strcmp(v, "*") != 0)
-			return (s3_fail(q, "NotImplemented", "a PUT takes If-None-Match: * "
+			return (s3_fail(q, "NotImplemented",
+			    "a PUT takes If-None-Match: * "
 			    "only"));
 		in->if_none_match = 1;
 	}
@@ -123,7 +124,8 @@ put_conditions(struct s3_req *q, Mgr__Vault__PutBeginRequest *in, char *im,
 	if (rv != MGR_OK)
 		return (rv);
 	if (!etag_listed(v, etag_hex(h->object)) && !etag_listed(v, h->object->etag))
-		rv = s3_fail(q, "PreconditionFailed", "the object does not match "
+		rv = s3_fail(q, "PreconditionFailed",
+		    "the object does not match "
 		    "If-Match");
 	else
 		snprintf(im, imlen, "%s", h->object->etag);
@@ -196,12 +198,12 @@ put_cleanup(struct s3_req *q)
 static const struct {
 	const char *param, *header;
 } overrides[] = {
-	{"response-content-type", "Content-Type"},
-	{"response-content-language", "Content-Language"},
-	{"response-expires", "Expires"},
-	{"response-cache-control", "Cache-Control"},
-	{"response-content-disposition", "Content-Disposition"},
-	{"response-content-encoding", "Content-Encoding"},
+    {"response-content-type", "Content-Type"},
+    {"response-content-language", "Content-Language"},
+    {"response-expires", "Expires"},
+    {"response-cache-control", "Cache-Control"},
+    {"response-content-disposition", "Content-Disposition"},
+    {"response-content-encoding", "Content-Encoding"},
 };
 #define NOVERRIDES (sizeof(overrides) / sizeof(overrides[0]))
 
@@ -228,7 +230,8 @@ object_headers(struct s3_req *q, struct MHD_Response *resp,
 		if (strncasecmp(m->name, "x-amz-checksum-", 15) == 0 && !full)
 			continue;
 		for (size_t k = 0; k < NOVERRIDES; k++)
-			if (ov[k] != NULL && strcasecmp(m->name, overrides[k].header) == 0)
+			if (ov[k] != NULL &&
+			    strcasecmp(m->name, overrides[k].header) == 0)
 				skip = 1;
 		if (strcasecmp(m->name, "Content-Type") == 0)
 			has_ct = 1;
@@ -272,7 +275,8 @@ get_or_head(struct s3_req *q, int fetch)
 		return (rv);
 	size = h->object->size;
 	if ((cond = preconditions(q, "", h->object)) == 412) {
-		rv = s3_fail(q, "PreconditionFailed", "At least one of the "
+		rv = s3_fail(q, "PreconditionFailed",
+		    "At least one of the "
 		    "preconditions you specified did not hold");
 		goto out;
 	}
@@ -290,7 +294,8 @@ get_or_head(struct s3_req *q, int fetch)
 	}
 	ranged = s3_range(s3_header(q, MHD_HTTP_HEADER_RANGE), size, &first, &last);
 	if (ranged < 0) {
-		rv = s3_fail(q, "InvalidRange", "The requested range is not "
+		rv = s3_fail(q, "InvalidRange",
+		    "The requested range is not "
 		    "satisfiable");
 		goto out;
 	}
@@ -298,8 +303,7 @@ get_or_head(struct s3_req *q, int fetch)
 		first = 0;
 		last = size - 1;
 	}
-	if ((rv = gw_obj_body(&q->r, h, first, last - first + 1, fetch, &resp)) !=
-	    MGR_OK)
+	if ((rv = gw_obj_body(&q->r, h, first, last - first + 1, fetch, &resp)) != MGR_OK)
 		goto out;
 	object_headers(q, resp, h, ranged == 0);
 	if (ranged > 0) {
@@ -432,12 +436,14 @@ copy_source(struct s3_req *q, char *bucket, size_t blen, char *key, size_t klen)
 	}
 	n = qm != NULL ? (size_t)(qm - src) : strlen(src);
 	if ((slash = memchr(src, '/', n)) == NULL || slash == src)
-		return (s3_fail(q, "InvalidArgument", "x-amz-copy-source is "
+		return (s3_fail(q, "InvalidArgument",
+		    "x-amz-copy-source is "
 		    "bucket/key"));
-	if (gw_pct_decode(src, (size_t)(slash - src), 0, bucket, blen, &dn) !=
-	        MGR_OK || strlen(bucket) != dn ||
-	    gw_pct_decode(slash + 1, n - (size_t)(slash - src) - 1, 0, key, klen,
-	        &dn) != MGR_OK || strlen(key) != dn || dn == 0)
+	if (gw_pct_decode(src, (size_t)(slash - src), 0, bucket, blen, &dn) != MGR_OK ||
+	    strlen(bucket) != dn ||
+	    gw_pct_decode(slash + 1, n - (size_t)(slash - src) - 1, 0, key, klen, &dn) !=
+	        MGR_OK ||
+	    strlen(key) != dn || dn == 0)
 		return (s3_fail(q, "InvalidArgument", "bad x-amz-copy-source"));
 	return (MGR_OK);
 }
@@ -461,12 +467,14 @@ copy_object(struct s3_req *q)
 	if (dir != NULL && strcmp(dir, "REPLACE") == 0)
 		replace = 1;
 	else if (dir != NULL && strcmp(dir, "COPY") != 0)
-		return (s3_fail(q, "InvalidArgument", "x-amz-metadata-directive is "
+		return (s3_fail(q, "InvalidArgument",
+		    "x-amz-metadata-directive is "
 		    "COPY or REPLACE"));
 	if ((rv = copy_source(q, sb, sizeof(sb), sk, sizeof(sk))) != MGR_OK)
 		return (rv);
 	if (!replace && strcmp(sb, q->bucket) == 0 && strcmp(sk, q->key) == 0)
-		return (s3_fail(q, "InvalidRequest", "This copy request is illegal "
+		return (s3_fail(q, "InvalidRequest",
+		    "This copy request is illegal "
 		    "because it is trying to copy an object to itself without "
 		    "changing the object's metadata"));
 	ref.vault = sb;
@@ -475,12 +483,15 @@ copy_object(struct s3_req *q)
 	         &mgr__vault__head_reply__descriptor, (ProtobufCMessage **)&h)) !=
 	    MGR_OK) {
 		if (rv == MGR_ENOTFOUND)
-			rv = s3_fail(q, strcmp(q->r.errmsg, "no such vault") == 0
-			    ? "NoSuchBucket" : "NoSuchKey", "no such copy source");
+			rv = s3_fail(q,
+			    strcmp(q->r.errmsg, "no such vault") == 0 ? "NoSuchBucket"
+			                                              : "NoSuchKey",
+			    "no such copy source");
 		return (rv);
 	}
 	if ((cond = preconditions(q, "x-amz-copy-source-", h->object)) != 0) {
-		rv = s3_fail(q, "PreconditionFailed", "At least one of the "
+		rv = s3_fail(q, "PreconditionFailed",
+		    "At least one of the "
 		    "preconditions you specified did not hold");
 		goto out;
 	}
@@ -530,15 +541,14 @@ s3_copy_source(struct s3_req *q, char *bucket, size_t blen, char *key, size_t kl
 	return (copy_source(q, bucket, blen, key, klen));
 }
 
-const struct s3_opdef s3_op_put_object = {S3_BODY_STREAM, 1, put_begin,
-	put_data, put_end, put_cleanup};
-const struct s3_opdef s3_op_get_object = {S3_BODY_NONE, 1, NULL, NULL,
-	get_object, NULL};
-const struct s3_opdef s3_op_head_object = {S3_BODY_NONE, 1, NULL, NULL,
-	head_object_op, NULL};
-const struct s3_opdef s3_op_delete_object = {S3_BODY_NONE, 1, NULL, NULL,
-	delete_object, NULL};
-const struct s3_opdef s3_op_delete_objects = {S3_BODY_XML, 0, NULL, NULL,
-	delete_objects, NULL};
-const struct s3_opdef s3_op_copy_object = {S3_BODY_NONE, 1, NULL, NULL,
-	copy_object, NULL};
+const struct s3_opdef s3_op_put_object = {S3_BODY_STREAM, 1, put_begin, put_data, put_end,
+    put_cleanup};
+const struct s3_opdef s3_op_get_object = {S3_BODY_NONE, 1, NULL, NULL, get_object, NULL};
+const struct s3_opdef s3_op_head_object = {S3_BODY_NONE, 1, NULL, NULL, head_object_op,
+    NULL};
+const struct s3_opdef s3_op_delete_object = {S3_BODY_NONE, 1, NULL, NULL, delete_object,
+    NULL};
+const struct s3_opdef s3_op_delete_objects = {S3_BODY_XML, 0, NULL, NULL, delete_objects,
+    NULL};
+const struct s3_opdef s3_op_copy_object = {S3_BODY_NONE, 1, NULL, NULL, copy_object,
+    NULL};

@@ -14,40 +14,52 @@
 /* ---- errors ------------------------------------------------------------- */
 
 static const struct s3_error s3_errors[] = {
-	{403, "AccessDenied", "Access Denied"},
-	{400, "BadDigest", "The Content-MD5 or checksum you specified did not match what we received."},
-	{409, "BucketAlreadyExists", "The requested bucket name is not available."},
-	{409, "BucketAlreadyOwnedByYou", "Your previous request to create the named bucket succeeded and you already own it."},
-	{409, "BucketNotEmpty", "The bucket you tried to delete is not empty."},
-	{400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed object size."},
-	{400, "EntityTooSmall", "Your proposed upload is smaller than the minimum allowed object size."},
-	{400, "IncompleteBody", "You did not provide the number of bytes specified by the Content-Length HTTP header."},
-	{500, "InternalError", "We encountered an internal error. Please try again."},
-	{400, "InvalidArgument", "Invalid Argument"},
-	{400, "InvalidBucketName", "The specified bucket is not valid."},
-	{400, "InvalidDigest", "The Content-MD5 you specified is not valid."},
-	{400, "InvalidLocationConstraint", "The specified location constraint is not valid."},
-	{400, "InvalidPart", "One or more of the specified parts could not be found."},
-	{400, "InvalidPartOrder", "The list of parts was not in ascending order."},
-	{416, "InvalidRange", "The requested range is not satisfiable"},
-	{400, "InvalidRequest", "Invalid Request"},
-	{400, "InvalidURI", "Couldn't parse the specified URI."},
-	{400, "KeyTooLongError", "Your key is too long."},
-	{400, "MalformedXML", "The XML you provided was not well-formed or did not validate against our published schema."},
-	{400, "MetadataTooLarge", "Your metadata headers exceed the maximum allowed metadata size."},
-	{405, "MethodNotAllowed", "The specified method is not allowed against this resource."},
-	{411, "MissingContentLength", "You must provide the Content-Length HTTP header."},
-	{404, "NoSuchBucket", "The specified bucket does not exist"},
-	{404, "NoSuchKey", "The specified key does not exist."},
-	{404, "NoSuchUpload", "The specified multipart upload does not exist."},
-	{501, "NotImplemented", "A header or query you provided implies functionality that is not implemented."},
-	{412, "PreconditionFailed", "At least one of the preconditions you specified did not hold."},
-	{403, "QuotaExceeded", "The bucket's quota does not allow this write."},
-	{503, "ServiceUnavailable", "Please reduce your request rate."},
-	{503, "SlowDown", "Please reduce your request rate."},
-	{400, "XAmzContentSHA256Mismatch", "The provided 'x-amz-content-sha256' header does not match what was computed."},
-	{409, "OperationAborted", "A conflicting conditional operation is currently in progress against this resource."},
-	{400, "TooManyParts", "You have attempted to upload more than 10,000 parts."},
+    {403, "AccessDenied", "Access Denied"},
+    {400, "BadDigest",
+        "The Content-MD5 or checksum you specified did not match what we received."},
+    {409, "BucketAlreadyExists", "The requested bucket name is not available."},
+    {409, "BucketAlreadyOwnedByYou",
+        "Your previous request to create the named bucket succeeded and you already own it."},
+    {409, "BucketNotEmpty", "The bucket you tried to delete is not empty."},
+    {400, "EntityTooLarge",
+        "Your proposed upload exceeds the maximum allowed object size."},
+    {400, "EntityTooSmall",
+        "Your proposed upload is smaller than the minimum allowed object size."},
+    {400, "IncompleteBody",
+        "You did not provide the number of bytes specified by the Content-Length HTTP header."},
+    {500, "InternalError", "We encountered an internal error. Please try again."},
+    {400, "InvalidArgument", "Invalid Argument"},
+    {400, "InvalidBucketName", "The specified bucket is not valid."},
+    {400, "InvalidDigest", "The Content-MD5 you specified is not valid."},
+    {400, "InvalidLocationConstraint", "The specified location constraint is not valid."},
+    {400, "InvalidPart", "One or more of the specified parts could not be found."},
+    {400, "InvalidPartOrder", "The list of parts was not in ascending order."},
+    {416, "InvalidRange", "The requested range is not satisfiable"},
+    {400, "InvalidRequest", "Invalid Request"},
+    {400, "InvalidURI", "Couldn't parse the specified URI."},
+    {400, "KeyTooLongError", "Your key is too long."},
+    {400, "MalformedXML",
+        "The XML you provided was not well-formed or did not validate against our published schema."},
+    {400, "MetadataTooLarge",
+        "Your metadata headers exceed the maximum allowed metadata size."},
+    {405, "MethodNotAllowed",
+        "The specified method is not allowed against this resource."},
+    {411, "MissingContentLength", "You must provide the Content-Length HTTP header."},
+    {404, "NoSuchBucket", "The specified bucket does not exist"},
+    {404, "NoSuchKey", "The specified key does not exist."},
+    {404, "NoSuchUpload", "The specified multipart upload does not exist."},
+    {501, "NotImplemented",
+        "A header or query you provided implies functionality that is not implemented."},
+    {412, "PreconditionFailed",
+        "At least one of the preconditions you specified did not hold."},
+    {403, "QuotaExceeded", "The bucket's quota does not allow this write."},
+    {503, "ServiceUnavailable", "Please reduce your request rate."},
+    {503, "SlowDown", "Please reduce your request rate."},
+    {400, "XAmzContentSHA256Mismatch",
+        "The provided 'x-amz-content-sha256' header does not match what was computed."},
+    {409, "OperationAborted",
+        "A conflicting conditional operation is currently in progress against this resource."},
+    {400, "TooManyParts", "You have attempted to upload more than 10,000 parts."},
 };
 
 const struct s3_error *
@@ -89,49 +101,74 @@ s3_error_of(mgr_err e, int on_object)
 /* ---- routing ------------------------------------------------------------ */
 
 static const char *const s3_op_names[S3_OP_COUNT] = {
-	[S3_OP_NONE] = "None",
-	[S3_OP_LIST_BUCKETS] = "ListBuckets",
-	[S3_OP_CREATE_BUCKET] = "CreateBucket",
-	[S3_OP_HEAD_BUCKET] = "HeadBucket",
-	[S3_OP_DELETE_BUCKET] = "DeleteBucket",
-	[S3_OP_GET_LOCATION] = "GetBucketLocation",
-	[S3_OP_GET_VERSIONING] = "GetBucketVersioning",
-	[S3_OP_LIST_OBJECTS] = "ListObjects",
-	[S3_OP_LIST_OBJECTS_V2] = "ListObjectsV2",
-	[S3_OP_LIST_UPLOADS] = "ListMultipartUploads",
-	[S3_OP_DELETE_OBJECTS] = "DeleteObjects",
-	[S3_OP_PUT_OBJECT] = "PutObject",
-	[S3_OP_COPY_OBJECT] = "CopyObject",
-	[S3_OP_GET_OBJECT] = "GetObject",
-	[S3_OP_HEAD_OBJECT] = "HeadObject",
-	[S3_OP_DELETE_OBJECT] = "DeleteObject",
-	[S3_OP_CREATE_UPLOAD] = "CreateMultipartUpload",
-	[S3_OP_UPLOAD_PART] = "UploadPart",
-	[S3_OP_UPLOAD_PART_COPY] = "UploadPartCopy",
-	[S3_OP_COMPLETE_UPLOAD] = "CompleteMultipartUpload",
-	[S3_OP_ABORT_UPLOAD] = "AbortMultipartUpload",
-	[S3_OP_LIST_PARTS] = "ListParts",
-	[S3_OP_NOT_IMPLEMENTED] = "NotImplemented",
-	[S3_OP_BAD_METHOD] = "MethodNotAllowed",
+    [S3_OP_NONE] = "None",
+    [S3_OP_LIST_BUCKETS] = "ListBuckets",
+    [S3_OP_CREATE_BUCKET] = "CreateBucket",
+    [S3_OP_HEAD_BUCKET] = "HeadBucket",
+    [S3_OP_DELETE_BUCKET] = "DeleteBucket",
+    [S3_OP_GET_LOCATION] = "GetBucketLocation",
+    [S3_OP_GET_VERSIONING] = "GetBucketVersioning",
+    [S3_OP_LIST_OBJECTS] = "ListObjects",
+    [S3_OP_LIST_OBJECTS_V2] = "ListObjectsV2",
+    [S3_OP_LIST_UPLOADS] = "ListMultipartUploads",
+    [S3_OP_DELETE_OBJECTS] = "DeleteObjects",
+    [S3_OP_PUT_OBJECT] = "PutObject",
+    [S3_OP_COPY_OBJECT] = "CopyObject",
+    [S3_OP_GET_OBJECT] = "GetObject",
+    [S3_OP_HEAD_OBJECT] = "HeadObject",
+    [S3_OP_DELETE_OBJECT] = "DeleteObject",
+    [S3_OP_CREATE_UPLOAD] = "CreateMultipartUpload",
+    [S3_OP_UPLOAD_PART] = "UploadPart",
+    [S3_OP_UPLOAD_PART_COPY] = "UploadPartCopy",
+    [S3_OP_COMPLETE_UPLOAD] = "CompleteMultipartUpload",
+    [S3_OP_ABORT_UPLOAD] = "AbortMultipartUpload",
+    [S3_OP_LIST_PARTS] = "ListParts",
+    [S3_OP_NOT_IMPLEMENTED] = "NotImplemented",
+    [S3_OP_BAD_METHOD] = "MethodNotAllowed",
 };
 
 const char *
 s3_op_name(enum s3_op op)
 {
-	return (op >= 0 && op < S3_OP_COUNT && s3_op_names[op] != NULL
-	    ? s3_op_names[op] : "None");
+	return (op >= 0 && op < S3_OP_COUNT && s3_op_names[op] != NULL ? s3_op_names[op]
+	                                                               : "None");
 }
 
 /* Sub-resources of S3 this gateway does not serve: any request naming one
  * is NotImplemented (and changes nothing). */
 static const char *const s3_unserved[] = {
-	"accelerate", "acl", "analytics", "attributes", "cors", "encryption",
-	"intelligent-tiering", "inventory", "legal-hold", "lifecycle", "logging",
-	"metadataTable", "metrics", "notification", "object-lock",
-	"ownershipControls", "policy", "policyStatus", "publicAccessBlock",
-	"replication", "requestPayment", "restore", "retention", "select",
-	"select-type", "session", "tagging", "torrent", "versionId", "versions",
-	"website", "renameObject",
+    "accelerate",
+    "acl",
+    "analytics",
+    "attributes",
+    "cors",
+    "encryption",
+    "intelligent-tiering",
+    "inventory",
+    "legal-hold",
+    "lifecycle",
+    "logging",
+    "metadataTable",
+    "metrics",
+    "notification",
+    "object-lock",
+    "ownershipControls",
+    "policy",
+    "policyStatus",
+    "publicAccessBlock",
+    "replication",
+    "requestPayment",
+    "restore",
+    "retention",
+    "select",
+    "select-type",
+    "session",
+    "tagging",
+    "torrent",
+    "versionId",
+    "versions",
+    "website",
+    "renameObject",
 };
 
 static int
@@ -147,8 +184,8 @@ has(const char *const *keys, size_t n, const char *name, const char **val)
 }
 
 enum s3_op
-s3_route(const char *method, int has_bucket, int has_key,
-    const char *const *qk, const char *const *qv, size_t nq, int copy_source)
+s3_route(const char *method, int has_bucket, int has_key, const char *const *qk,
+    const char *const *qv, size_t nq, int copy_source)
 {
 	int get = strcmp(method, "GET") == 0, head = strcmp(method, "HEAD") == 0;
 	int put = strcmp(method, "PUT") == 0, post = strcmp(method, "POST") == 0;
@@ -172,7 +209,8 @@ s3_route(const char *method, int has_bucket, int has_key,
 			return (S3_OP_HEAD_OBJECT);
 		if (put) {
 			if (upload || has(qk, nq, "partNumber", NULL))
-				return (copy_source ? S3_OP_UPLOAD_PART_COPY : S3_OP_UPLOAD_PART);
+				return (copy_source ? S3_OP_UPLOAD_PART_COPY
+				                    : S3_OP_UPLOAD_PART);
 			return (copy_source ? S3_OP_COPY_OBJECT : S3_OP_PUT_OBJECT);
 		}
 		if (post) {
@@ -196,7 +234,7 @@ s3_route(const char *method, int has_bucket, int has_key,
 				lt = qv[i] != NULL ? qv[i] : "";
 		if (lt != NULL)
 			return (strcmp(lt, "2") == 0 ? S3_OP_LIST_OBJECTS_V2
-			                              : S3_OP_NOT_IMPLEMENTED);
+			                             : S3_OP_NOT_IMPLEMENTED);
 		return (S3_OP_LIST_OBJECTS);
 	}
 	if (head)
@@ -205,8 +243,10 @@ s3_route(const char *method, int has_bucket, int has_key,
 		/* PUT ?versioning (even to suspend it), ?uploads, ... change
 		 * something this gateway does not keep. */
 		for (size_t i = 0; i < nq; i++)
-			if (strcmp(qk[i], "versioning") == 0 || strcmp(qk[i], "uploads") == 0 ||
-			    strcmp(qk[i], "location") == 0 || strcmp(qk[i], "delete") == 0)
+			if (strcmp(qk[i], "versioning") == 0 ||
+			    strcmp(qk[i], "uploads") == 0 ||
+			    strcmp(qk[i], "location") == 0 ||
+			    strcmp(qk[i], "delete") == 0)
 				return (S3_OP_NOT_IMPLEMENTED);
 		return (S3_OP_CREATE_BUCKET);
 	}
@@ -238,7 +278,8 @@ host_is_sub(const char *host, const char *domain, char *bucket)
 	if (bl > S3_BUCKET_MAX)
 		return (-1);
 	for (size_t i = 0; i < bl; i++)
-		bucket[i] = (char)(host[i] >= 'A' && host[i] <= 'Z' ? host[i] + 32 : host[i]);
+		bucket[i] = (char)(host[i] >= 'A' && host[i] <= 'Z' ? host[i] + 32
+		                                                    : host[i]);
 	bucket[bl] = '\0';
 	return (1);
 }
@@ -339,8 +380,8 @@ void
 s3_time_http(int64_t t, char out[40])
 {
 	static const char *const wd[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
-	static const char *const mo[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-		"Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+	static const char *const mo[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul",
+	    "Aug", "Sep", "Oct", "Nov", "Dec"};
 	time_t tt = (time_t)t;
 	struct tm tm;
 
@@ -355,9 +396,9 @@ int64_t
 s3_time_parse_http(const char *s)
 {
 	static const char *const forms[] = {
-		"%a, %d %b %Y %H:%M:%S GMT", /* RFC 7231 */
-		"%A, %d-%b-%y %H:%M:%S GMT", /* RFC 850 */
-		"%a %b %e %H:%M:%S %Y",      /* asctime */
+	    "%a, %d %b %Y %H:%M:%S GMT", /* RFC 7231 */
+	    "%A, %d-%b-%y %H:%M:%S GMT", /* RFC 850 */
+	    "%a %b %e %H:%M:%S %Y",      /* asctime */
 	};
 	struct tm tm;
 	const char *end;

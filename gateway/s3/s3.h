@@ -46,7 +46,7 @@ struct s3_req;
 
 struct s3_opdef {
 	enum s3_body body;
-	int on_object;    /* a bare not-found is NoSuchKey (else NoSuchBucket) */
+	int on_object; /* a bare not-found is NoSuchKey (else NoSuchBucket) */
 	mgr_err (*begin)(struct s3_req *q);
 	mgr_err (*data)(struct s3_req *q, const char *data, size_t len);
 	mgr_err (*end)(struct s3_req *q);
@@ -55,27 +55,27 @@ struct s3_opdef {
 
 /* One S3 request. */
 struct s3_req {
-	struct gw_req r;             /* the core's: caller, ids, errmsg, replies */
+	struct gw_req r; /* the core's: caller, ids, errmsg, replies */
 	enum s3_op op;
 	const struct s3_opdef *def;
 	char bucket[S3_BUCKET_MAX + 1];
-	char key[S3_KEY_MAX + 1];    /* NUL-terminated; keylen bytes */
+	char key[S3_KEY_MAX + 1]; /* NUL-terminated; keylen bytes */
 	size_t keylen;
-	const char *s3code;          /* set by s3_fail */
-	void *state;                 /* the operation's */
+	const char *s3code; /* set by s3_fail */
+	void *state;        /* the operation's */
 	/* The body (S3_BODY_STREAM), kept by the front. */
-	int64_t declared;            /* decoded length, -1 unknown */
-	uint64_t received;           /* decoded bytes so far */
-	int chunked;                 /* aws-chunked */
+	int64_t declared;  /* decoded length, -1 unknown */
+	uint64_t received; /* decoded bytes so far */
+	int chunked;       /* aws-chunked */
 	struct s3_chunked ch;
-	EVP_MD_CTX *md5;             /* with Content-MD5 */
+	EVP_MD_CTX *md5; /* with Content-MD5 */
 	unsigned char md5_want[16];
-	struct s3_sum sum;           /* with x-amz-checksum-* or its trailer */
+	struct s3_sum sum;             /* with x-amz-checksum-* or its trailer */
 	char sum_want[S3_SUM_B64_MAX]; /* "" : comes in the trailer */
 	char sum_trailer[S3_TRAILER_NAME_MAX];
-	char sum_got[S3_SUM_B64_MAX];  /* after verification: for the reply */
+	char sum_got[S3_SUM_B64_MAX]; /* after verification: for the reply */
 	/* The front's bookkeeping. */
-	int failed;                  /* the error of the request, 0 if none */
+	int failed; /* the error of the request, 0 if none */
 	int begun;
 	uint64_t drained;
 	int drain_capped;
@@ -83,13 +83,12 @@ struct s3_req {
 
 /* The multipart operations (multipart.c). */
 extern const struct s3_opdef s3_op_create_upload, s3_op_upload_part,
-    s3_op_upload_part_copy, s3_op_complete_upload, s3_op_abort_upload,
-    s3_op_list_parts, s3_op_list_uploads;
+    s3_op_upload_part_copy, s3_op_complete_upload, s3_op_abort_upload, s3_op_list_parts,
+    s3_op_list_uploads;
 /* The other operations (bucket.c, object.c). */
-extern const struct s3_opdef s3_op_list_buckets, s3_op_create_bucket,
-    s3_op_head_bucket, s3_op_delete_bucket, s3_op_get_location,
-    s3_op_get_versioning, s3_op_list_objects, s3_op_list_objects_v2,
-    s3_op_delete_objects, s3_op_put_object, s3_op_copy_object,
+extern const struct s3_opdef s3_op_list_buckets, s3_op_create_bucket, s3_op_head_bucket,
+    s3_op_delete_bucket, s3_op_get_location, s3_op_get_versioning, s3_op_list_objects,
+    s3_op_list_objects_v2, s3_op_delete_objects, s3_op_put_object, s3_op_copy_object,
     s3_op_get_object, s3_op_head_object, s3_op_delete_object;
 
 /* ---- for the operations (front.c) ---------------------------------------- */
@@ -129,8 +128,8 @@ struct s3_meta {
 mgr_err s3_meta_of_request(struct s3_req *q, struct s3_meta *m);
 /* Adds an object's kept headers to resp; full: also x-amz-checksum-*
  * (which describe the whole object, not a range). */
-void s3_meta_to_response(struct MHD_Response *resp, Mgr__Vault__Header **h,
-    size_t n, int full);
+void s3_meta_to_response(struct MHD_Response *resp, Mgr__Vault__Header **h, size_t n,
+    int full);
 
 /* "\"{md5}\"" or, for objects stored before MD5s were kept, the SHA-256. */
 void s3_etag(const Mgr__Vault__Object *o, char out[80]);
@@ -139,8 +138,7 @@ void s3_etag(const Mgr__Vault__Object *o, char out[80]);
  * If-Unmodified-Since (412), If-None-Match, If-Modified-Since (304) against
  * the object o; 0: go on (object.c; prefix "x-amz-copy-source-" for a
  * copy's source). */
-int s3_preconditions(struct s3_req *q, const char *prefix,
-    const Mgr__Vault__Object *o);
+int s3_preconditions(struct s3_req *q, const char *prefix, const Mgr__Vault__Object *o);
 /* x-amz-copy-source ("[/]bucket/key", percent-encoded) into bucket and key;
  * S3's refusal otherwise (object.c). */
 mgr_err s3_copy_source(struct s3_req *q, char *bucket, size_t blen, char *key,

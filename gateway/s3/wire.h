@@ -17,7 +17,7 @@
 struct s3_error {
 	int status;
 	const char *code;
-	const char *message;   /* the default message */
+	const char *message; /* the default message */
 };
 
 /* S3's error of that code ("NoSuchKey"), or InternalError for an unknown one. */
@@ -51,8 +51,8 @@ enum s3_op {
 	S3_OP_COMPLETE_UPLOAD,
 	S3_OP_ABORT_UPLOAD,
 	S3_OP_LIST_PARTS,
-	S3_OP_NOT_IMPLEMENTED,  /* an S3 operation this gateway does not do */
-	S3_OP_BAD_METHOD,       /* no S3 operation at all: 405 MethodNotAllowed */
+	S3_OP_NOT_IMPLEMENTED, /* an S3 operation this gateway does not do */
+	S3_OP_BAD_METHOD,      /* no S3 operation at all: 405 MethodNotAllowed */
 	S3_OP_COUNT
 };
 
@@ -65,8 +65,7 @@ const char *s3_op_name(enum s3_op op);
  * sub-resource this gateway does not serve (acl, policy, tagging, ...) is
  * NOT_IMPLEMENTED; parameters S3 does not know are ignored, as S3 does. */
 enum s3_op s3_route(const char *method, int has_bucket, int has_key,
-    const char *const *qkeys, const char *const *qvals, size_t nq,
-    int copy_source);
+    const char *const *qkeys, const char *const *qvals, size_t nq, int copy_source);
 
 /* Splits a request into bucket and key. host is the Host header (may be
  * NULL), domain MANAGER_S3_DOMAIN (NULL or "" for path style only), path
@@ -89,12 +88,12 @@ mgr_err s3_split(const char *host, const char *domain, const char *path,
  * at all, -1: an Authorization header that is no AWS signature (HTTP Basic
  * included) or a malformed one. */
 #define S3_AKID_MAX 128
-int s3_access_key(const char *authorization, const char *q_credential,
-    const char *q_akid, char out[S3_AKID_MAX + 1]);
+int s3_access_key(const char *authorization, const char *q_credential, const char *q_akid,
+    char out[S3_AKID_MAX + 1]);
 
 /* ---- aws-chunked -------------------------------------------------------- */
 
-#define S3_CHUNK_LINE_MAX 512   /* size line with its signature, a trailer */
+#define S3_CHUNK_LINE_MAX 512 /* size line with its signature, a trailer */
 #define S3_TRAILERS_MAX 4
 #define S3_TRAILER_NAME_MAX 64
 #define S3_TRAILER_VALUE_MAX 256
@@ -107,9 +106,9 @@ struct s3_chunked {
 	int state;
 	char line[S3_CHUNK_LINE_MAX];
 	size_t linelen;
-	uint64_t remain;        /* data bytes left in the current chunk */
-	uint64_t decoded;       /* data bytes so far */
-	uint64_t max;           /* most data bytes allowed */
+	uint64_t remain;  /* data bytes left in the current chunk */
+	uint64_t decoded; /* data bytes so far */
+	uint64_t max;     /* most data bytes allowed */
 	int ntrailers;
 	char tname[S3_TRAILERS_MAX][S3_TRAILER_NAME_MAX];
 	char tvalue[S3_TRAILERS_MAX][S3_TRAILER_VALUE_MAX];
@@ -120,8 +119,8 @@ typedef mgr_err (*s3_sink)(void *arg, const char *data, size_t len);
 void s3_chunked_init(struct s3_chunked *c, uint64_t max);
 /* Decodes len more body bytes, handing the data to sink. MGR_EINVAL for a
  * malformed body, MGR_ETOOBIG past max, else the sink's error. */
-mgr_err s3_chunked_feed(struct s3_chunked *c, const char *data, size_t len,
-    s3_sink sink, void *arg);
+mgr_err s3_chunked_feed(struct s3_chunked *c, const char *data, size_t len, s3_sink sink,
+    void *arg);
 /* At the end of the body: MGR_OK when the last chunk (and its trailer)
  * came, MGR_EINVAL otherwise. */
 mgr_err s3_chunked_finish(const struct s3_chunked *c);
@@ -139,7 +138,7 @@ enum s3_sum_alg {
 	S3_SUM_COUNT
 };
 
-#define S3_SUM_B64_MAX 48       /* base64 of a SHA-256 with its NUL */
+#define S3_SUM_B64_MAX 48 /* base64 of a SHA-256 with its NUL */
 
 struct s3_sum {
 	enum s3_sum_alg alg;
@@ -191,29 +190,28 @@ mgr_err s3_xml_finish(struct s3_xml *x, char **out, size_t *len);
 void s3_xml_free(struct s3_xml *x);
 
 /* The body of an S3 error. */
-mgr_err s3_xml_error(const char *code, const char *message,
-    const char *resource, const char *request_id, char **out, size_t *len);
+mgr_err s3_xml_error(const char *code, const char *message, const char *resource,
+    const char *request_id, char **out, size_t *len);
 
 /* Request bodies: each refuses (MGR_EINVAL, "MalformedXML") input over
  * S3_XML_IN_MAX, with a DTD or entity declaration, deeper than
  * S3_XML_DEPTH_MAX, not well-formed, or of the wrong root element. */
 struct s3_part_ref {
 	uint32_t number;
-	char etag[72];      /* without quotes */
+	char etag[72]; /* without quotes */
 };
 /* CompleteMultipartUpload: the parts in document order (1..S3_PARTS_MAX;
  * caller frees *parts). PartNumber outside 1..10000 is MGR_EINVAL too. */
-mgr_err s3_xml_parse_complete(const char *data, size_t len,
-    struct s3_part_ref **parts, size_t *n);
+mgr_err s3_xml_parse_complete(const char *data, size_t len, struct s3_part_ref **parts,
+    size_t *n);
 /* Delete: the keys (each malloc'd, *keys too; free with s3_keys_free),
  * 1..S3_DELETE_MAX, and Quiet. */
-mgr_err s3_xml_parse_delete(const char *data, size_t len, char ***keys,
-    size_t **keylens, size_t *n, int *quiet);
+mgr_err s3_xml_parse_delete(const char *data, size_t len, char ***keys, size_t **keylens,
+    size_t *n, int *quiet);
 void s3_keys_free(char **keys, size_t *keylens, size_t n);
 /* CreateBucketConfiguration: LocationConstraint into out ("" when the
  * body is empty or names none). */
-mgr_err s3_xml_parse_location(const char *data, size_t len, char *out,
-    size_t outlen);
+mgr_err s3_xml_parse_location(const char *data, size_t len, char *out, size_t outlen);
 
 /* Dates: "2027-11-27T13:00:00.000Z" (listings) and RFC 7231
  * "Sat, 27 Nov 2027 13:00:00 GMT" (headers); parse accepts RFC 7231, RFC 850

@@ -161,8 +161,7 @@ depth_ok(xmlNodePtr n, int depth)
 
 /* Parses a request body; *root is its root element, named root. */
 static mgr_err
-parse(const char *data, size_t len, const char *root, xmlDocPtr *doc,
-    xmlNodePtr *out)
+parse(const char *data, size_t len, const char *root, xmlDocPtr *doc, xmlNodePtr *out)
 {
 	xmlDocPtr d;
 	xmlNodePtr r;
@@ -179,8 +178,8 @@ parse(const char *data, size_t len, const char *root, xmlDocPtr *doc,
 	if (d == NULL)
 		return (MGR_EINVAL);
 	r = xmlDocGetRootElement(d);
-	if (r == NULL || d->intSubset != NULL || strcmp((const char *)r->name, root) != 0 ||
-	    !depth_ok(r, 1)) {
+	if (r == NULL || d->intSubset != NULL ||
+	    strcmp((const char *)r->name, root) != 0 || !depth_ok(r, 1)) {
 		xmlFreeDoc(d);
 		return (MGR_EINVAL);
 	}
@@ -219,8 +218,7 @@ is(xmlNodePtr n, const char *name)
 }
 
 mgr_err
-s3_xml_parse_complete(const char *data, size_t len, struct s3_part_ref **parts,
-    size_t *n)
+s3_xml_parse_complete(const char *data, size_t len, struct s3_part_ref **parts, size_t *n)
 {
 	xmlDocPtr doc = NULL;
 	xmlNodePtr root;
@@ -299,8 +297,8 @@ s3_keys_free(char **keys, size_t *keylens, size_t n)
 }
 
 mgr_err
-s3_xml_parse_delete(const char *data, size_t len, char ***keys,
-    size_t **keylens, size_t *n, int *quiet)
+s3_xml_parse_delete(const char *data, size_t len, char ***keys, size_t **keylens,
+    size_t *n, int *quiet)
 {
 	xmlDocPtr doc = NULL;
 	xmlNodePtr root;

@@ -8,7 +8,7 @@
 #include "common/rpc.h"
 
 #define ACCT_ROLE_PROVISIONER "vault_provisioner"
-#define ACCT_NAME_MAX 128        /* bytes */
+#define ACCT_NAME_MAX 128 /* bytes */
 #define ACCT_USER_MIN 3
 #define ACCT_USER_MAX 64
 #define ACCT_ADMIN_BOOTSTRAP "admin"
@@ -16,12 +16,12 @@
 #define ACCT_ADMIN_SUPER_USER "super_user"
 #define ACCT_ADMIN_SECURITY_OFFICER "security_officer"
 #define ACCT_ADMIN_OPERATOR "operator"
-#define ACCT_ADMINS_MAX 1000     /* administrators at most (a team, not users) */
+#define ACCT_ADMINS_MAX 1000 /* administrators at most (a team, not users) */
 
 struct acct_state {
 	struct mgr_config cfg;
-	int64_t max_failures;    /* MANAGER_LOGIN_MAX_FAILURES (default 5) */
-	int64_t lockout_s;       /* MANAGER_LOCKOUT_S (default 300), also the window */
+	int64_t max_failures; /* MANAGER_LOGIN_MAX_FAILURES (default 5) */
+	int64_t lockout_s;    /* MANAGER_LOCKOUT_S (default 300), also the window */
 	/* The slower limit per user name over all source addresses (auth.c). */
 	int64_t global_max_failures; /* MANAGER_LOGIN_GLOBAL_MAX_FAILURES (100) */
 	int64_t global_window_s;     /* MANAGER_LOGIN_GLOBAL_WINDOW_S (3600) */

@@ -137,8 +137,10 @@ acct_h_create(struct rpc_call *call, void *arg)
 		goto out;
 	op.scrub = acct_scrub_create;
 	if (!acct_name_ok(in->name)) {
-		rv = rpc_fail(call, MGR_EINVAL, "\"name\" must be 1 to %d bytes "
-		    "without control characters", ACCT_NAME_MAX);
+		rv = rpc_fail(call, MGR_EINVAL,
+		    "\"name\" must be 1 to %d bytes "
+		    "without control characters",
+		    ACCT_NAME_MAX);
 		goto out;
 	}
 	if (strcmp(in->role, ACCT_ROLE_PROVISIONER) != 0) {
@@ -147,13 +149,17 @@ acct_h_create(struct rpc_call *call, void *arg)
 		goto out;
 	}
 	if (!acct_username_ok(in->username)) {
-		rv = rpc_fail(call, MGR_EINVAL, "\"username\" must be %d to %d of "
-		    "[A-Za-z0-9._-]", ACCT_USER_MIN, ACCT_USER_MAX);
+		rv = rpc_fail(call, MGR_EINVAL,
+		    "\"username\" must be %d to %d of "
+		    "[A-Za-z0-9._-]",
+		    ACCT_USER_MIN, ACCT_USER_MAX);
 		goto out;
 	}
 	if (!acct_pw_acceptable(in->password)) {
-		rv = rpc_fail(call, MGR_EINVAL, "\"password\" must be %d to %d "
-		    "characters", ACCT_PW_MIN_CHARS, ACCT_PW_MAX_CHARS);
+		rv = rpc_fail(call, MGR_EINVAL,
+		    "\"password\" must be %d to %d "
+		    "characters",
+		    ACCT_PW_MIN_CHARS, ACCT_PW_MAX_CHARS);
 		goto out;
 	}
 	if ((rv = mgr_new_id("acc", a.id, sizeof(a.id))) != MGR_OK ||
@@ -169,8 +175,10 @@ acct_h_create(struct rpc_call *call, void *arg)
 		rv = acct_store_create(&a, pwhash, ms, &op.rp);
 	OPENSSL_cleanse(pwhash, sizeof(pwhash));
 	if (rv == MGR_ECONFLICT)
-		rv = rpc_fail(call, rv, strcmp(kv_refusal(), "username") == 0 ?
-		    "this user name is taken" : "an account with this name exists");
+		rv = rpc_fail(call, rv,
+		    strcmp(kv_refusal(), "username") == 0
+		        ? "this user name is taken"
+		        : "an account with this name exists");
 	if (rv != MGR_OK)
 		goto out;
 	if (op.rp.hit) {
@@ -260,8 +268,10 @@ acct_h_set_password(struct rpc_call *call, void *arg)
 		goto out;
 	}
 	if (!acct_pw_acceptable(in->password)) {
-		rv = rpc_fail(call, MGR_EINVAL, "\"password\" must be %d to %d "
-		    "characters", ACCT_PW_MIN_CHARS, ACCT_PW_MAX_CHARS);
+		rv = rpc_fail(call, MGR_EINVAL,
+		    "\"password\" must be %d to %d "
+		    "characters",
+		    ACCT_PW_MIN_CHARS, ACCT_PW_MAX_CHARS);
 		goto out;
 	}
 	if ((rv = acct_pw_hash(in->password, pwhash, sizeof(pwhash))) != MGR_OK)
@@ -269,7 +279,8 @@ acct_h_set_password(struct rpc_call *call, void *arg)
 	if ((rv = acct_replay_prepare(&op, NULL)) == MGR_OK)
 		rv = acct_store_set_password(in->id, pwhash, &op.rp);
 	OPENSSL_cleanse(pwhash, sizeof(pwhash));
-	if ((rv = acct_refused(call, rv, "the account is registered; its password "
+	if ((rv = acct_refused(call, rv,
+	         "the account is registered; its password "
 	         "can no longer change")) != MGR_OK)
 		goto out;
 	rv = op.rp.hit ? op_replayed(&op) : rpc_reply(call, &out.base);
@@ -301,16 +312,22 @@ acct_h_rename(struct rpc_call *call, void *arg)
 		/* API.md: only the name may change; any other field is a
 		 * forbidden change once registered (409), bad input before. */
 		if (acct_registered(&a))
-			rv = rpc_fail(call, MGR_ECONFLICT, "the account is registered; "
-			    "only its name may change (not \"%.64s\")", in->other_fields[0]);
+			rv = rpc_fail(call, MGR_ECONFLICT,
+			    "the account is registered; "
+			    "only its name may change (not \"%.64s\")",
+			    in->other_fields[0]);
 		else
-			rv = rpc_fail(call, MGR_EINVAL, "only \"name\" may change "
-			    "(not \"%.64s\")", in->other_fields[0]);
+			rv = rpc_fail(call, MGR_EINVAL,
+			    "only \"name\" may change "
+			    "(not \"%.64s\")",
+			    in->other_fields[0]);
 		goto out;
 	}
 	if (!acct_name_ok(in->name)) {
-		rv = rpc_fail(call, MGR_EINVAL, "\"name\" must be 1 to %d bytes "
-		    "without control characters", ACCT_NAME_MAX);
+		rv = rpc_fail(call, MGR_EINVAL,
+		    "\"name\" must be 1 to %d bytes "
+		    "without control characters",
+		    ACCT_NAME_MAX);
 		goto out;
 	}
 	snprintf(a.name, sizeof(a.name), "%s", in->name);
@@ -367,8 +384,8 @@ acct_transition(struct rpc_call *call, const char *verb, const char *action)
 		rv = op_replayed(&op);
 		goto out;
 	}
-	snprintf(op.detail, sizeof(op.detail), "%s", same ? "no change" :
-	    "state changed");
+	snprintf(op.detail, sizeof(op.detail), "%s",
+	    same ? "no change" : "state changed");
 	rv = acct_load_reply(call, in->id);
 out:
 	return (op_end(&op, rv));
@@ -410,7 +427,8 @@ acct_h_delete(struct rpc_call *call, void *arg)
 	if ((rv = acct_replay_prepare(&op, NULL)) != MGR_OK)
 		goto out;
 	rv = acct_store_delete(in->id, &op.rp);
-	if ((rv = acct_refused(call, rv, "the account is registered and cannot be "
+	if ((rv = acct_refused(call, rv,
+	         "the account is registered and cannot be "
 	         "deleted; disable it instead")) != MGR_OK)
 		goto out;
 	rv = op.rp.hit ? op_replayed(&op) : rpc_reply(call, &out.base);

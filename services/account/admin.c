@@ -38,14 +38,17 @@
 
 /* KEYS[1] admin:<u>; ARGV username, pwhash, created_at. 1 if created.
  * The first administrator is a super_user, listed in admin:all. */
+/* clang-format off */
 static const char lua_create_if_absent[] =
     "if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end\n"
     "redis.call('HSET', KEYS[1], 'username', ARGV[1], 'pwhash', ARGV[2],"
     " 'created_at', ARGV[3], 'role', '" ACCT_ADMIN_SUPER_USER "')\n"
     "redis.call('ZADD', 'admin:all', tonumber(ARGV[3]) * 1000, ARGV[1])\n"
     "return 1\n";
+/* clang-format on */
 
 /* A first administrator made before roles existed: a super_user, listed. */
+/* clang-format off */
 static const char lua_upgrade[] =
     "local h = redis.call('HMGET', KEYS[1], 'pwhash', 'role', 'created_at')\n"
     "if not h[1] then return 0 end\n"
@@ -53,6 +56,7 @@ static const char lua_upgrade[] =
     "  redis.call('HSET', KEYS[1], 'role', '" ACCT_ADMIN_SUPER_USER "') end\n"
     "redis.call('ZADD', 'admin:all', 'NX', tonumber(h[3] or '0') * 1000, ARGV[1])\n"
     "return 1\n";
+/* clang-format on */
 
 /* KEYS[1] admin:<u>, KEYS[2] its lockout key; ARGV old hash, new hash,
  * "1" to reset also a password the administrator chose through the API
@@ -137,25 +141,29 @@ admin_from_env(const char *pw)
 			rv = admin_eval(lua_create_if_absent, ADMIN_KEY, NULL,
 			    ACCT_ADMIN_BOOTSTRAP, fresh, now, &done);
 			if (rv == MGR_OK && done) {
-				log_info(NULL, "administrator \"admin\" created with the "
+				log_info(NULL,
+				    "administrator \"admin\" created with the "
 				    "password from MANAGER_ADMIN_PASSWORD");
 				audit_log(NULL, admin_self(), "admin.create",
-				    ACCT_ADMIN_BOOTSTRAP, MGR_OK, "from MANAGER_ADMIN_PASSWORD");
+				    ACCT_ADMIN_BOOTSTRAP, MGR_OK,
+				    "from MANAGER_ADMIN_PASSWORD");
 			}
 		} else {
 			const char *force = getenv("MANAGER_ADMIN_PASSWORD_RESET");
 
-			rv = admin_eval(lua_reset_if_unchanged, ADMIN_KEY,
-			    ADMIN_LOCK_KEY, stored, fresh,
+			rv = admin_eval(lua_reset_if_unchanged, ADMIN_KEY, ADMIN_LOCK_KEY,
+			    stored, fresh,
 			    force != NULL && strcmp(force, "1") == 0 ? "1" : "0", &done);
 			if (rv == MGR_OK && done < 0) {
-				log_warn(NULL, "MANAGER_ADMIN_PASSWORD ignored: \"admin\" "
+				log_warn(NULL,
+				    "MANAGER_ADMIN_PASSWORD ignored: \"admin\" "
 				    "changed its password through the API since (unset it, or "
 				    "set MANAGER_ADMIN_PASSWORD_RESET=1 to reset it anyway)");
 				return (MGR_OK);
 			}
 			if (rv == MGR_OK && done) {
-				log_info(NULL, "administrator \"admin\": password reset to "
+				log_info(NULL,
+				    "administrator \"admin\": password reset to "
 				    "MANAGER_ADMIN_PASSWORD");
 				audit_log(NULL, admin_self(), "admin.set_password",
 				    ACCT_ADMIN_BOOTSTRAP, MGR_OK,
@@ -235,8 +243,10 @@ admin_generated(const struct mgr_config *cfg)
 		goto out;
 	}
 	if (rename(tmp, path) != 0) {
-		log_error(NULL, "cannot rename %s to %s; the admin password is in "
-		    "the former", tmp, path);
+		log_error(NULL,
+		    "cannot rename %s to %s; the admin password is in "
+		    "the former",
+		    tmp, path);
 		rv = MGR_EINTERNAL;
 		goto out;
 	}
@@ -278,8 +288,8 @@ acct_start(const struct mgr_config *cfg, void **state)
 	st->cfg = *cfg;
 	if ((rv = env_knob("MANAGER_LOGIN_MAX_FAILURES", 5, 1, 1000,
 	         &st->max_failures)) != MGR_OK ||
-	    (rv = env_knob("MANAGER_LOCKOUT_S", 300, 1, 86400 * 30,
-	         &st->lockout_s)) != MGR_OK ||
+	    (rv = env_knob("MANAGER_LOCKOUT_S", 300, 1, 86400 * 30, &st->lockout_s)) !=
+	        MGR_OK ||
 	    (rv = env_knob("MANAGER_LOGIN_GLOBAL_MAX_FAILURES", 100, 1, 1000000,
 	         &st->global_max_failures)) != MGR_OK ||
 	    (rv = env_knob("MANAGER_LOGIN_GLOBAL_WINDOW_S", 3600, 1, 86400 * 30,

@@ -32,7 +32,10 @@
 #define ADMIN_KEY_MAX (ACCT_USER_MAX + 32)
 
 static const char *const admin_roles[] = {
-	ACCT_ADMIN_SUPER_USER, ACCT_ADMIN_SECURITY_OFFICER, ACCT_ADMIN_OPERATOR, NULL,
+    ACCT_ADMIN_SUPER_USER,
+    ACCT_ADMIN_SECURITY_OFFICER,
+    ACCT_ADMIN_OPERATOR,
+    NULL,
 };
 
 int
@@ -46,6 +49,7 @@ acct_admin_role_ok(const char *role)
 
 /* KEYS admin:<u>, admin:all; ARGV username, pwhash, role, created_at (s),
  * created_at (ms), replay key, reply. */
+/* clang-format off */
 static const char lua_create[] =
     REPLAY_LUA
     "if replay_seen(ARGV[6]) then return " REPLAY_LUA_SIGNAL " end\n"
@@ -57,8 +61,10 @@ static const char lua_create[] =
     "redis.call('ZADD', KEYS[2], ARGV[5], ARGV[1])\n"
     "replay_save(ARGV[6], ARGV[7])\n"
     "return 'ok'\n";
+/* clang-format on */
 
 /* KEYS admin:all. → {username, role, created_at, ...} in creation order. */
+/* clang-format off */
 static const char lua_list[] =
     "local out = {}\n"
     "for _, u in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do\n"
@@ -70,10 +76,12 @@ static const char lua_list[] =
     "  end\n"
     "end\n"
     "return out\n";
+/* clang-format on */
 
 /* KEYS admin:<u>, admin:all; ARGV username, replay key, reply. The last
  * super_user is counted in the same step, so two deletes at once cannot
  * both pass. The user's lockout counters go too. */
+/* clang-format off */
 static const char lua_delete[] =
     REPLAY_LUA
     "if replay_seen(ARGV[2]) then return " REPLAY_LUA_SIGNAL " end\n"
@@ -94,10 +102,12 @@ static const char lua_delete[] =
     "redis.call('ZREM', KEYS[2], ARGV[1])\n"
     "replay_save(ARGV[2], ARGV[3])\n"
     "return 'ok'\n";
+/* clang-format on */
 
 /* KEYS admin:<u>; ARGV the hash the current password was checked against,
  * the new hash, replay key, reply. Compare-and-set: a change in between
  * (another replica, MANAGER_ADMIN_PASSWORD) wins and this one is refused. */
+/* clang-format off */
 static const char lua_set_password[] =
     REPLAY_LUA
     "if replay_seen(ARGV[3]) then return " REPLAY_LUA_SIGNAL " end\n"
@@ -107,6 +117,7 @@ static const char lua_set_password[] =
     "redis.call('HSET', KEYS[1], 'pwhash', ARGV[2], 'pw_set_by', 'api')\n"
     "replay_save(ARGV[3], ARGV[4])\n"
     "return 'ok'\n";
+/* clang-format on */
 
 static mgr_err
 admin_require(struct rpc_call *call)
@@ -117,8 +128,8 @@ admin_require(struct rpc_call *call)
 }
 
 static void
-admin_audit(struct rpc_call *call, const char *action, const char *target,
-    mgr_err rv, const char *detail)
+admin_audit(struct rpc_call *call, const char *action, const char *target, mgr_err rv,
+    const char *detail)
 {
 	audit_log(call->request_id, call->caller, action, target, rv,
 	    rv != MGR_OK ? call->message : detail);
@@ -127,8 +138,7 @@ admin_audit(struct rpc_call *call, const char *action, const char *target,
 /* Runs script; its status word into status, or a replay answered (*done). */
 static mgr_err
 admin_commit(struct rpc_call *call, const char *script, int nkeys, int argc,
-    const char **argv, struct replay *rp, char *status, size_t statuslen,
-    int *done)
+    const char **argv, struct replay *rp, char *status, size_t statuslen, int *done)
 {
 	redisReply *r = NULL;
 	size_t lens[12];
@@ -175,19 +185,24 @@ acct_h_admin_create(struct rpc_call *call, void *arg)
 	         (ProtobufCMessage **)&in)) != MGR_OK)
 		goto out;
 	if (!acct_username_ok(in->username)) {
-		rv = rpc_fail(call, MGR_EINVAL, "\"username\" must be %d to %d of "
-		    "[A-Za-z0-9._-]", ACCT_USER_MIN, ACCT_USER_MAX);
+		rv = rpc_fail(call, MGR_EINVAL,
+		    "\"username\" must be %d to %d of "
+		    "[A-Za-z0-9._-]",
+		    ACCT_USER_MIN, ACCT_USER_MAX);
 		goto out;
 	}
 	target = in->username;
 	if (!acct_admin_role_ok(in->role)) {
-		rv = rpc_fail(call, MGR_EINVAL, "\"role\" must be \"%s\", \"%s\" or \"%s\"",
-		    ACCT_ADMIN_SUPER_USER, ACCT_ADMIN_SECURITY_OFFICER, ACCT_ADMIN_OPERATOR);
+		rv = rpc_fail(call, MGR_EINVAL,
+		    "\"role\" must be \"%s\", \"%s\" or \"%s\"", ACCT_ADMIN_SUPER_USER,
+		    ACCT_ADMIN_SECURITY_OFFICER, ACCT_ADMIN_OPERATOR);
 		goto out;
 	}
 	if (!acct_pw_acceptable(in->password)) {
-		rv = rpc_fail(call, MGR_EINVAL, "\"password\" must be %d to %d "
-		    "characters", ACCT_PW_MIN_CHARS, ACCT_PW_MAX_CHARS);
+		rv = rpc_fail(call, MGR_EINVAL,
+		    "\"password\" must be %d to %d "
+		    "characters",
+		    ACCT_PW_MIN_CHARS, ACCT_PW_MAX_CHARS);
 		goto out;
 	}
 	if ((rv = acct_pw_hash(in->password, pwhash, sizeof(pwhash))) != MGR_OK)
@@ -209,15 +224,18 @@ acct_h_admin_create(struct rpc_call *call, void *arg)
 	argv[4] = in->role;
 	argv[5] = cs;
 	argv[6] = cms;
-	if ((rv = admin_commit(call, lua_create, 2, 7, argv, &rp, status,
-	         sizeof(status), &done)) != MGR_OK || done)
+	if ((rv = admin_commit(call, lua_create, 2, 7, argv, &rp, status, sizeof(status),
+	         &done)) != MGR_OK ||
+	    done)
 		goto out;
 	if (strcmp(status, "conflict") == 0) {
-		rv = rpc_fail(call, MGR_ECONFLICT, "an administrator with this user name exists");
+		rv = rpc_fail(call, MGR_ECONFLICT,
+		    "an administrator with this user name exists");
 		goto out;
 	}
 	if (strcmp(status, "full") == 0) {
-		rv = rpc_fail(call, MGR_ECONFLICT, "at most %d administrators", ACCT_ADMINS_MAX);
+		rv = rpc_fail(call, MGR_ECONFLICT, "at most %d administrators",
+		    ACCT_ADMINS_MAX);
 		goto out;
 	}
 	rv = rpc_reply(call, &out.base);
@@ -253,8 +271,9 @@ acct_h_admin_list(struct rpc_call *call, void *arg)
 		goto out;
 	}
 	n = r->elements / 3;
-	if (n > 0 && ((msgs = calloc(n, sizeof(*msgs))) == NULL ||
-	    (ptrs = calloc(n, sizeof(*ptrs))) == NULL)) {
+	if (n > 0 &&
+	    ((msgs = calloc(n, sizeof(*msgs))) == NULL ||
+	        (ptrs = calloc(n, sizeof(*ptrs))) == NULL)) {
 		rv = MGR_ENOMEM;
 		goto out;
 	}
@@ -314,15 +333,17 @@ acct_h_admin_delete(struct rpc_call *call, void *arg)
 	argv[0] = key;
 	argv[1] = "admin:all";
 	argv[2] = in->username;
-	if ((rv = admin_commit(call, lua_delete, 2, 3, argv, &rp, status,
-	         sizeof(status), &done)) != MGR_OK || done)
+	if ((rv = admin_commit(call, lua_delete, 2, 3, argv, &rp, status, sizeof(status),
+	         &done)) != MGR_OK ||
+	    done)
 		goto out;
 	if (strcmp(status, "notfound") == 0) {
 		rv = rpc_fail(call, MGR_ENOTFOUND, "no such administrator");
 		goto out;
 	}
 	if (strcmp(status, "last") == 0) {
-		rv = rpc_fail(call, MGR_ECONFLICT, "the last super_user cannot be removed");
+		rv = rpc_fail(call, MGR_ECONFLICT,
+		    "the last super_user cannot be removed");
 		goto out;
 	}
 	rv = rpc_reply(call, &empty.base);
@@ -371,8 +392,10 @@ acct_h_admin_set_password(struct rpc_call *call, void *arg)
 		goto out;
 	}
 	if (!acct_pw_acceptable(in->password)) {
-		rv = rpc_fail(call, MGR_EINVAL, "\"password\" must be %d to %d "
-		    "characters", ACCT_PW_MIN_CHARS, ACCT_PW_MAX_CHARS);
+		rv = rpc_fail(call, MGR_EINVAL,
+		    "\"password\" must be %d to %d "
+		    "characters",
+		    ACCT_PW_MIN_CHARS, ACCT_PW_MAX_CHARS);
 		goto out;
 	}
 	snprintf(key, sizeof(key), "admin:%s", in->username);
@@ -384,7 +407,8 @@ acct_h_admin_set_password(struct rpc_call *call, void *arg)
 	}
 	snprintf(stored, sizeof(stored), "%s", r->str);
 	if (acct_pw_verify(in->current_password, stored) != MGR_OK) {
-		rv = rpc_fail(call, MGR_EPERM, "\"current_password\" is not the "
+		rv = rpc_fail(call, MGR_EPERM,
+		    "\"current_password\" is not the "
 		    "current password");
 		goto out;
 	}
@@ -399,7 +423,8 @@ acct_h_admin_set_password(struct rpc_call *call, void *arg)
 	argv[1] = stored;
 	argv[2] = fresh;
 	if ((rv = admin_commit(call, lua_set_password, 1, 3, argv, &rp, status,
-	         sizeof(status), &done)) != MGR_OK || done)
+	         sizeof(status), &done)) != MGR_OK ||
+	    done)
 		goto out;
 	if (strcmp(status, "notfound") == 0) {
 		rv = rpc_fail(call, MGR_ENOTFOUND, "no such administrator");

@@ -79,7 +79,8 @@ acct_h_list_audit(struct rpc_call *call, void *arg)
 	if ((rv = kv_cmd(&r, "XRANGE %s %s + COUNT %s", KEY_AUDIT_STREAM, start,
 	         count)) != MGR_OK) {
 		if (rv == MGR_EINTERNAL)
-			rv = rpc_fail(call, MGR_EINVAL, "\"after\" is not a cursor of "
+			rv = rpc_fail(call, MGR_EINVAL,
+			    "\"after\" is not a cursor of "
 			    "this list");
 		goto out;
 	}

@@ -195,8 +195,7 @@ acct_h_auth_basic(struct rpc_call *call, void *arg)
 	memset(proof, 0, sizeof(proof));
 	if (call->caller->kind != MGR__CALLER__KIND__SERVICE)
 		return (rpc_fail(call, MGR_EPERM, "only the gateway checks passwords"));
-	if ((rv = op_begin(&op, call, NULL,
-	         &mgr__account__auth_basic_request__descriptor,
+	if ((rv = op_begin(&op, call, NULL, &mgr__account__auth_basic_request__descriptor,
 	         (ProtobufCMessage **)&in)) != MGR_OK)
 		goto out;
 	op.scrub = auth_scrub;
@@ -228,10 +227,11 @@ acct_h_auth_basic(struct rpc_call *call, void *arg)
 	         &locked)) != MGR_OK)
 		goto out;
 	if (locked) {
-		rv = rpc_fail(call, MGR_ERATE, locked == ACCT_LOGIN_LOCKED_GLOBAL
-		    ? "too many failed logins for this user name; try again later"
-		    : "too many failed logins for this user name from this "
-		      "address; try again later");
+		rv = rpc_fail(call, MGR_ERATE,
+		    locked == ACCT_LOGIN_LOCKED_GLOBAL
+		        ? "too many failed logins for this user name; try again later"
+		        : "too many failed logins for this user name from this "
+		          "address; try again later");
 		snprintf(detail, sizeof(detail), "locked out (%s), from %s",
 		    locked == ACCT_LOGIN_LOCKED_GLOBAL ? "all addresses" : "this address",
 		    source);
@@ -247,20 +247,21 @@ acct_h_auth_basic(struct rpc_call *call, void *arg)
 			log_warn(call->request_id, "failed login not recorded (Redis)");
 		rv = rpc_fail(call, MGR_EUNAUTH, "wrong user name or password");
 		snprintf(detail, sizeof(detail), "%s, from %s",
-		    !l.found ? "unknown user name"
-		    : strcmp(l.state, "disabled") == 0 ? "account disabled"
-		                                       : "wrong password", source);
-		audit_log(call->request_id, &actor, "auth.basic", l.id,
-		    rv, detail);
+		    !l.found                               ? "unknown user name"
+		        : strcmp(l.state, "disabled") == 0 ? "account disabled"
+		                                           : "wrong password",
+		    source);
+		audit_log(call->request_id, &actor, "auth.basic", l.id, rv, detail);
 		if (na == st->max_failures) {
-			snprintf(detail, sizeof(detail), "too many failed logins; user "
-			    "name locked for address %s", source);
-			audit_log(call->request_id, &actor, "auth.lockout",
-			    l.id, MGR_OK, detail);
+			snprintf(detail, sizeof(detail),
+			    "too many failed logins; user "
+			    "name locked for address %s",
+			    source);
+			audit_log(call->request_id, &actor, "auth.lockout", l.id, MGR_OK,
+			    detail);
 		}
 		if (ng == st->global_max_failures)
-			audit_log(call->request_id, &actor, "auth.lockout",
-			    l.id, MGR_OK,
+			audit_log(call->request_id, &actor, "auth.lockout", l.id, MGR_OK,
 			    "too many failed logins from all addresses; user name "
 			    "locked for addresses it never logged in from");
 		goto out;

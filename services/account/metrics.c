@@ -20,8 +20,7 @@ account_metrics(void *state, struct mgr_buf *b, const char *labels)
 	mgr_buf_printf(b, "manager_password_hash_busy{%s} %d\n", labels, st.busy);
 	mgr_metrics_family(b, "manager_password_hash_busy_max", "gauge",
 	    "The most password derivations seen running at once.");
-	mgr_buf_printf(b, "manager_password_hash_busy_max{%s} %d\n", labels,
-	    st.busy_max);
+	mgr_buf_printf(b, "manager_password_hash_busy_max{%s} %d\n", labels, st.busy_max);
 	mgr_metrics_family(b, "manager_password_hash_waits_total", "counter",
 	    "Password derivations that waited for a slot.");
 	mgr_buf_printf(b, "manager_password_hash_waits_total{%s} %llu\n", labels,

@@ -34,10 +34,10 @@ static int pw_busy, pw_busy_max;
 static unsigned long long pw_waited;
 
 struct pw_spec {
-	int scrypt;          /* else pbkdf2-sha256 */
-	uint64_t n;          /* scrypt N */
-	uint32_t r, p;       /* scrypt r, p */
-	uint32_t iter;       /* pbkdf2 iterations */
+	int scrypt;    /* else pbkdf2-sha256 */
+	uint64_t n;    /* scrypt N */
+	uint32_t r, p; /* scrypt r, p */
+	uint32_t iter; /* pbkdf2 iterations */
 	unsigned char salt[PW_BYTES_MAX];
 	size_t salt_len;
 	unsigned char hash[PW_BYTES_MAX];
@@ -68,8 +68,8 @@ pw_derive(const char *password, const struct pw_spec *s, unsigned char *out,
 		goto out;
 	*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_PASSWORD,
 	    (void *)password, strlen(password));
-	*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT,
-	    (void *)s->salt, s->salt_len);
+	*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)s->salt,
+	    s->salt_len);
 	if (s->scrypt) {
 		*p++ = OSSL_PARAM_construct_uint64(OSSL_KDF_PARAM_SCRYPT_N, &n);
 		*p++ = OSSL_PARAM_construct_uint32(OSSL_KDF_PARAM_SCRYPT_R, &r);
@@ -122,8 +122,7 @@ acct_pw_stats(struct acct_pw_stats *out)
 
 /* Hex field [s, e) into out; min..PW_BYTES_MAX bytes. */
 static mgr_err
-pw_unhex(const char *s, const char *e, size_t min, unsigned char *out,
-    size_t *outlen)
+pw_unhex(const char *s, const char *e, size_t min, unsigned char *out, size_t *outlen)
 {
 	size_t n = (size_t)(e - s);
 
@@ -171,8 +170,7 @@ pw_parse(const char *stored, struct pw_spec *out)
 	if (nf == 6 && strncmp(stored, "scrypt$", 7) == 0) {
 		s.scrypt = 1;
 		if (pw_num(f[1], f[2] - 1, 2, 1u << 20, &s.n) != MGR_OK ||
-		    (s.n & (s.n - 1)) != 0 ||
-		    pw_num(f[2], f[3] - 1, 1, 32, &v) != MGR_OK)
+		    (s.n & (s.n - 1)) != 0 || pw_num(f[2], f[3] - 1, 1, 32, &v) != MGR_OK)
 			return (MGR_EINVAL);
 		s.r = (uint32_t)v;
 		if (pw_num(f[3], f[4] - 1, 1, 16, &v) != MGR_OK)
@@ -217,8 +215,8 @@ acct_pw_hash(const char *password, char *out, size_t outlen)
 	mgr_hex_encode(s.salt, PW_SALT_BYTES, salt_hex);
 	mgr_hex_encode(h, sizeof(h), hash_hex);
 	OPENSSL_cleanse(h, sizeof(h));
-	n = snprintf(out, outlen, "scrypt$%d$%d$%d$%s$%s", PW_SCRYPT_N,
-	    PW_SCRYPT_R, PW_SCRYPT_P, salt_hex, hash_hex);
+	n = snprintf(out, outlen, "scrypt$%d$%d$%d$%s$%s", PW_SCRYPT_N, PW_SCRYPT_R,
+	    PW_SCRYPT_P, salt_hex, hash_hex);
 	if (n < 0 || (size_t)n >= outlen)
 		return (MGR_ETOOBIG);
 	return (MGR_OK);

@@ -10,7 +10,7 @@
 #include "common/err.h"
 
 #define ACCT_PWHASH_MAX 320
-#define ACCT_PW_MIN_CHARS 12   /* API.md: temporary passwords 12..128 chars */
+#define ACCT_PW_MIN_CHARS 12 /* API.md: temporary passwords 12..128 chars */
 #define ACCT_PW_MAX_CHARS 128
 
 /* Derivations at once unless acct_pw_set_slots says otherwise

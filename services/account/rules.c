@@ -9,8 +9,9 @@ acct_username_ok(const char *s)
 
 	if (n < ACCT_USER_MIN || n > ACCT_USER_MAX)
 		return (0);
-	return (strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	                  "0123456789._-") == n);
+	return (strspn(s,
+	            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	            "0123456789._-") == n);
 }
 
 int

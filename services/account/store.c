@@ -21,6 +21,7 @@
 /* KEYS acct:{id}, acct:user:<u>, acct:name:<n>, acct:all;
  * ARGV id, name, role, username, pwhash, created_at (s), created_at (ms),
  * replay key, reply. */
+/* clang-format off */
 static const char lua_create[] =
     REPLAY_LUA REPLAY_LUA_GUARD(8)
     "if redis.call('EXISTS', KEYS[3]) == 1 then\n"
@@ -35,10 +36,12 @@ static const char lua_create[] =
     "redis.call('ZADD', KEYS[4], ARGV[7], ARGV[1])\n"
     "replay_save(ARGV[8], ARGV[9])\n"
     "return 'ok'\n";
+/* clang-format on */
 
 /* KEYS acct:all; ARGV after (cursor, "" = from the start), limit. One page:
  * {next cursor or "", hash, hash, ...}. (The acct:{id} keys come from the
  * zset, so they cannot be KEYS entries.) */
+/* clang-format off */
 static const char lua_list[] =
     MGR_PAGE_LUA
     "local ids, nxt = page_ids(KEYS[1], ARGV[1], tonumber(ARGV[2]))\n"
@@ -48,15 +51,16 @@ static const char lua_list[] =
     "  out[#out + 1] = redis.call('HGETALL', 'acct:{' .. id .. '}')\n"
     "end\n"
     "return out\n";
+/* clang-format on */
 
 /* Registered: registered_at set (or active, whatever registered_at says). */
-#define LUA_REGISTERED(h) \
-    "((" h "[2] and " h "[2] ~= '') or " h "[1] == 'active')"
+#define LUA_REGISTERED(h) "((" h "[2] and " h "[2] ~= '') or " h "[1] == 'active')"
 #define LUA_NOTFOUND "return redis.error_reply('NOTFOUND no such account')"
 #define LUA_REGISTERED_REFUSAL "return redis.error_reply('CONFLICT registered')"
 
 /* KEYS acct:{id}; ARGV pwhash, replay key, reply. The old user name's
  * lockout goes too. */
+/* clang-format off */
 static const char lua_set_password[] =
     REPLAY_LUA REPLAY_LUA_GUARD(2)
     "local h = redis.call('HMGET', KEYS[1], 'state', 'registered_at', 'username')\n"
@@ -67,8 +71,10 @@ static const char lua_set_password[] =
     "if h[3] and h[3] ~= '' then redis.call('DEL', 'lockout:temp:' .. h[3]) end\n"
     "replay_save(ARGV[2], ARGV[3])\n"
     "return 'ok'\n";
+/* clang-format on */
 
 /* KEYS acct:{id}, acct:name:<new>; ARGV id, new name, replay key, reply. */
+/* clang-format off */
 static const char lua_rename[] =
     REPLAY_LUA REPLAY_LUA_GUARD(3)
     "local old = redis.call('HGET', KEYS[1], 'name')\n"
@@ -83,10 +89,12 @@ static const char lua_rename[] =
     "redis.call('HSET', KEYS[1], 'name', ARGV[2])\n"
     "replay_save(ARGV[3], ARGV[4])\n"
     "return 'ok'\n";
+/* clang-format on */
 
 /* After event_lua_emit. KEYS acct:{id}; ARGV id, "disable"|"enable", time,
  * replay key, reply. The state change, the auth-cache drop and the event are
  * one step. */
+/* clang-format off */
 static const char lua_transition[] =
     REPLAY_LUA REPLAY_LUA_GUARD(4)
     "local h = redis.call('HMGET', KEYS[1], 'state', 'registered_at')\n"
@@ -106,9 +114,11 @@ static const char lua_transition[] =
     " cjson.encode({state = new}))\n"
     "replay_save(ARGV[4], ARGV[5])\n"
     "return 'ok'\n";
+/* clang-format on */
 
 /* KEYS acct:{id}, acct:all; ARGV id, replay key, reply. Only
  * never-registered accounts. */
+/* clang-format off */
 static const char lua_delete[] =
     REPLAY_LUA REPLAY_LUA_GUARD(2)
     "local h = redis.call('HMGET', KEYS[1], 'state', 'registered_at', 'username',"
@@ -130,17 +140,18 @@ static const char lua_delete[] =
     "redis.call('PUBLISH', '" KEY_AUTH_CHANNEL "', 'account ' .. ARGV[1])\n"
     "replay_save(ARGV[2], ARGV[3])\n"
     "return 'ok'\n";
+/* clang-format on */
 
 #define ACCT_KNOWN_TTL_S 2592000 /* 30 days */
 #define AUTH_SOURCE_MAX 64
 
 /* The lock checks of both scripts below. ARGV as lua_lookup's. */
 #define AUTH_LUA_LOCKED \
-    "if tonumber(redis.call('GET', ARGV[1]) or '0') >= tonumber(ARGV[5]) then\n" \
-    "  return {'locked'} end\n" \
-    "if tonumber(redis.call('GET', ARGV[2]) or '0') >= tonumber(ARGV[7]) and" \
-    " redis.call('HEXISTS', ARGV[3], ARGV[11]) == 0 then\n" \
-    "  return {'locked_global'} end\n"
+	"if tonumber(redis.call('GET', ARGV[1]) or '0') >= tonumber(ARGV[5]) then\n" \
+	"  return {'locked'} end\n" \
+	"if tonumber(redis.call('GET', ARGV[2]) or '0') >= tonumber(ARGV[7]) and" \
+	" redis.call('HEXISTS', ARGV[3], ARGV[11]) == 0 then\n" \
+	"  return {'locked_global'} end\n"
 
 /* ARGV 1 per-address key, 2 global key, 3 known-addresses key, 4 admin:<u>
  * or acct:user:<u>, 5 max, 6 lockout s, 7 global max, 8 global window s,
@@ -150,6 +161,7 @@ static const char lua_delete[] =
  * Counts nothing: lua_reserve does, for every check but a verification
  * cache hit. (acct:{<id>} is found through acct:user:<u>: the keys are not
  * KEYS entries and share no hash tag.) */
+/* clang-format off */
 static const char lua_lookup[] =
     AUTH_LUA_LOCKED
     "if ARGV[9] == '1' then\n"
@@ -165,9 +177,11 @@ static const char lua_lookup[] =
     "local role = h[2]\n"
     "if not role or role == '' then role = 'super_user' end\n"
     "return {'ok', ARGV[10], 'active', h[1], '0', role}\n";
+/* clang-format on */
 
 /* Takes the attempt's slot in both counts, in the step that checks them
  * (ARGV as lua_lookup's): {"ok"}, or the lock that holds now. */
+/* clang-format off */
 static const char lua_reserve[] =
     AUTH_LUA_LOCKED
     "if redis.call('INCR', ARGV[1]) == 1 then\n"
@@ -175,6 +189,7 @@ static const char lua_reserve[] =
     "if redis.call('INCR', ARGV[2]) == 1 then\n"
     "  redis.call('EXPIRE', ARGV[2], ARGV[8]) end\n"
     "return {'ok'}\n";
+/* clang-format on */
 
 /* A failure: ARGV 1 per-address key, 2 global key, 3 max, 4 lockout s,
  * 5 global max, 6 global window s. A count at its limit restarts its life.
@@ -193,6 +208,7 @@ static const char lua_fail[] =
 /* A success: ARGV 1 per-address key, 2 global key, 3 known key ("" for
  * one-time credentials), 4 source, 5 now, 6 known TTL, 7 "1" when the
  * attempt took a slot (lua_reserve) that it gives back. */
+/* clang-format off */
 static const char lua_ok[] =
     "redis.call('DEL', ARGV[1])\n"
     "if ARGV[7] == '1' and tonumber(redis.call('GET', ARGV[2]) or '0') > 0 then\n"
@@ -205,6 +221,7 @@ static const char lua_ok[] =
     "  end\n"
     "end\n"
     "return 1\n";
+/* clang-format on */
 
 static const char *
 elem(const redisReply *r, size_t i)
@@ -218,8 +235,8 @@ elem(const redisReply *r, size_t i)
  * reply (argv has room for them at argc and argc + 1). REPLAYED sets
  * rp->hit; *same (may be NULL) is the script's "same". */
 static mgr_err
-acct_commit(const char *script, int nkeys, int argc, const char **argv,
-    struct replay *rp, int *same)
+acct_commit(const char *script, int nkeys, int argc, const char **argv, struct replay *rp,
+    int *same)
 {
 	redisReply *r;
 	size_t lens[16];
@@ -308,8 +325,8 @@ acct_store_load(const char *id, struct acct_rec *out)
 }
 
 mgr_err
-acct_store_list(const char *after, uint32_t limit, struct acct_rec **out,
-    size_t *n, char *next, size_t nextlen)
+acct_store_list(const char *after, uint32_t limit, struct acct_rec **out, size_t *n,
+    char *next, size_t nextlen)
 {
 	struct acct_rec *recs = NULL;
 	const char *argv[3];
@@ -318,8 +335,10 @@ acct_store_list(const char *after, uint32_t limit, struct acct_rec **out,
 	size_t k = 0;
 	mgr_err rv;
 
-	snprintf(lim, sizeof(lim), "%u", limit == 0 ? MGR_PAGE_DEFAULT :
-	    limit > MGR_PAGE_MAX ? MGR_PAGE_MAX : (unsigned)limit);
+	snprintf(lim, sizeof(lim), "%u",
+	    limit == 0                 ? MGR_PAGE_DEFAULT
+	        : limit > MGR_PAGE_MAX ? MGR_PAGE_MAX
+	                               : (unsigned)limit);
 	argv[0] = "acct:all";
 	argv[1] = after;
 	argv[2] = lim;
@@ -331,8 +350,7 @@ acct_store_list(const char *after, uint32_t limit, struct acct_rec **out,
 		rv = MGR_EINTERNAL;
 		goto out;
 	}
-	if (r->elements > 1 &&
-	    (recs = calloc(r->elements - 1, sizeof(*recs))) == NULL) {
+	if (r->elements > 1 && (recs = calloc(r->elements - 1, sizeof(*recs))) == NULL) {
 		rv = MGR_ENOMEM;
 		goto out;
 	}
@@ -350,11 +368,10 @@ out:
 }
 
 mgr_err
-acct_store_create(const struct acct_rec *a, const char *pwhash,
-    int64_t created_ms, struct replay *rp)
+acct_store_create(const struct acct_rec *a, const char *pwhash, int64_t created_ms,
+    struct replay *rp)
 {
-	char kid[ACCT_KEY_MAX], kuser[ACCT_KEY_MAX], kname[ACCT_KEY_MAX], cs[24],
-	    cms[24];
+	char kid[ACCT_KEY_MAX], kuser[ACCT_KEY_MAX], kname[ACCT_KEY_MAX], cs[24], cms[24];
 	const char *argv[13];
 
 	snprintf(cs, sizeof(cs), "%lld", (long long)a->created_at);
@@ -389,8 +406,7 @@ acct_store_set_password(const char *id, const char *pwhash, struct replay *rp)
 }
 
 mgr_err
-acct_store_rename(const char *id, const char *name, struct replay *rp,
-    int *same)
+acct_store_rename(const char *id, const char *name, struct replay *rp, int *same)
 {
 	char kid[ACCT_KEY_MAX], kname[ACCT_KEY_MAX];
 	const char *argv[6];
@@ -405,8 +421,8 @@ acct_store_rename(const char *id, const char *name, struct replay *rp,
 }
 
 mgr_err
-acct_store_transition(const char *id, const char *verb, const char *ts,
-    struct replay *rp, int *same)
+acct_store_transition(const char *id, const char *verb, const char *ts, struct replay *rp,
+    int *same)
 {
 	char script[ACCT_SCRIPT_MAX], key[ACCT_KEY_MAX];
 	const char *argv[6];
@@ -448,8 +464,8 @@ struct login_keys {
 };
 
 static void
-login_keys(struct login_keys *k, const char *username, int temp,
-    const char *source, const struct acct_state *st)
+login_keys(struct login_keys *k, const char *username, int temp, const char *source,
+    const struct acct_state *st)
 {
 	const char *kind = temp ? "temp" : "admin";
 
@@ -508,8 +524,9 @@ acct_store_login(const char *username, int temp, const char *source,
 		snprintf(out->id, sizeof(out->id), "%s", elem(r, 1));
 		snprintf(out->state, sizeof(out->state), "%s", elem(r, 2));
 		snprintf(out->pwhash, sizeof(out->pwhash), "%s", elem(r, 3));
-		out->cred_version = mgr_parse_i64(elem(r, 4), &n) == MGR_OK && n > 0 ?
-		    (uint64_t)n : 0;
+		out->cred_version = mgr_parse_i64(elem(r, 4), &n) == MGR_OK && n > 0
+		    ? (uint64_t)n
+		    : 0;
 		snprintf(out->role, sizeof(out->role), "%s", elem(r, 5));
 	}
 	freeReplyObject(r);
@@ -566,8 +583,7 @@ acct_store_login_failed(const char *username, int temp, const char *source,
 }
 
 mgr_err
-acct_store_login_ok(const char *username, int temp, const char *source,
-    int reserved)
+acct_store_login_ok(const char *username, int temp, const char *source, int reserved)
 {
 	struct login_keys k;
 	struct acct_state none;

@@ -31,8 +31,8 @@ mgr_err acct_store_load(const char *id, struct acct_rec *out);
 
 /* One page of acct:all (common/page.h) into *out (n records, free() it) and
  * the next cursor ("" after the last page). MGR_EINVAL: a bad cursor. */
-mgr_err acct_store_list(const char *after, uint32_t limit,
-    struct acct_rec **out, size_t *n, char *next, size_t nextlen);
+mgr_err acct_store_list(const char *after, uint32_t limit, struct acct_rec **out,
+    size_t *n, char *next, size_t nextlen);
 
 /* a (id, name, role, username, created_at) with its password hash, pending
  * registration. MGR_ECONFLICT with kv_refusal() "name" or "username". */
@@ -41,13 +41,11 @@ mgr_err acct_store_create(const struct acct_rec *a, const char *pwhash,
 
 /* A never-registered account's one-time password. MGR_ENOTFOUND,
  * MGR_ECONFLICT (registered). */
-mgr_err acct_store_set_password(const char *id, const char *pwhash,
-    struct replay *rp);
+mgr_err acct_store_set_password(const char *id, const char *pwhash, struct replay *rp);
 
 /* *same: the name was that already (nothing changed). MGR_ENOTFOUND,
  * MGR_ECONFLICT (the name is another account's). */
-mgr_err acct_store_rename(const char *id, const char *name, struct replay *rp,
-    int *same);
+mgr_err acct_store_rename(const char *id, const char *name, struct replay *rp, int *same);
 
 /* verb "disable" or "enable", with the auth-cache drop and the account's
  * event at time ts in the same step; *same: already in that state.
@@ -68,25 +66,24 @@ mgr_err acct_store_delete(const char *id, struct replay *rp);
 #define ACCT_LOGIN_SOURCE_MAX 64
 enum { ACCT_LOGIN_LOCKED_ADDRESS = 1, ACCT_LOGIN_LOCKED_GLOBAL = 2 };
 struct acct_login {
-	int locked;              /* ACCT_LOGIN_LOCKED_*: refuse unchecked */
-	int found;               /* the user name exists */
-	char id[MGR_ID_MAX + 1]; /* temp: the account; admin: the user name */
-	char state[32];          /* temp: its state; admin: "active" */
+	int locked;                   /* ACCT_LOGIN_LOCKED_*: refuse unchecked */
+	int found;                    /* the user name exists */
+	char id[MGR_ID_MAX + 1];      /* temp: the account; admin: the user name */
+	char state[32];               /* temp: its state; admin: "active" */
 	char pwhash[ACCT_PWHASH_MAX]; /* cleanse after use */
-	uint64_t cred_version;   /* temp: the credentials' version */
-	char role[32];           /* admin: its role */
+	uint64_t cred_version;        /* temp: the credentials' version */
+	char role[32];                /* admin: its role */
 };
 /* Reads, counting nothing. */
 mgr_err acct_store_login(const char *username, int temp, const char *source,
     const struct acct_state *st, struct acct_login *out);
 /* Takes the attempt's slot in both counts in the step that checks the locks
  * (*locked: ACCT_LOGIN_LOCKED_* that holds now, nothing taken; else 0). */
-mgr_err acct_store_login_reserve(const char *username, int temp,
-    const char *source, const struct acct_state *st, int *locked);
+mgr_err acct_store_login_reserve(const char *username, int temp, const char *source,
+    const struct acct_state *st, int *locked);
 /* A failure: a count at its limit restarts its life; *na, *ng the counts. */
-mgr_err acct_store_login_failed(const char *username, int temp,
-    const char *source, const struct acct_state *st, long long *na,
-    long long *ng);
+mgr_err acct_store_login_failed(const char *username, int temp, const char *source,
+    const struct acct_state *st, long long *na, long long *ng);
 /* A success: the address's count goes, the global one gives back the slot
  * when reserved, the address is remembered (administrators). */
 mgr_err acct_store_login_ok(const char *username, int temp, const char *source,

@@ -16,6 +16,7 @@
  * still being tried shows in the audit log without a retry loop flooding it. */
 #define AUTH_REFUSED_TTL_S "60"
 
+/* clang-format off */
 static const char lua_auth[] =
     "local function no(why, acct)\n"
     "  local first = redis.call('SET', 'auth:refused:' .. ARGV[1], '1', 'NX',\n"
@@ -34,6 +35,7 @@ static const char lua_auth[] =
     "if a[1] == 'disabled' then return no('account disabled', c[4]) end\n"
     "if a[1] ~= 'active' then return no('account not active', c[4]) end\n"
     "return {c[4], a[2] or '', c[3]}\n";
+/* clang-format on */
 
 /* Audits a refused certificate as its holder's attempt (action auth.cert). */
 static void
@@ -49,11 +51,12 @@ audit_refused(struct rpc_call *call, const char *serial, redisReply *r)
 	who.id = r->element[2]->str;
 	who.cert_serial = (char *)serial;
 	who.role = (char *)"";
-	snprintf(detail, sizeof(detail), "%s, serial %s (further refusals of it "
-	    "within " AUTH_REFUSED_TTL_S " s are not recorded)", r->element[1]->str,
-	    serial);
-	audit_log(call->request_id, &who, "auth.cert", r->element[2]->str,
-	    MGR_EUNAUTH, detail);
+	snprintf(detail, sizeof(detail),
+	    "%s, serial %s (further refusals of it "
+	    "within " AUTH_REFUSED_TTL_S " s are not recorded)",
+	    r->element[1]->str, serial);
+	audit_log(call->request_id, &who, "auth.cert", r->element[2]->str, MGR_EUNAUTH,
+	    detail);
 }
 
 mgr_err

@@ -165,7 +165,7 @@ ca_key_sign_ocsp(struct ca_state *ca, OCSP_BASICRESP *bs)
 
 	if (ca->token == NULL)
 		return (OCSP_basic_sign(bs, ca->cert, ca->key, sign_md(ca), NULL,
-		    flags) == 1);
+		            flags) == 1);
 	pthread_mutex_lock(&ca->token_lock);
 	ok = OCSP_basic_sign(bs, ca->cert, ca->key, sign_md(ca), NULL, flags) == 1;
 	pthread_mutex_unlock(&ca->token_lock);
@@ -188,14 +188,17 @@ make_ca_cert(EVP_PKEY *key, EVP_PKEY *pub, const EVP_MD *md, X509 **out)
 	if (X509_set_version(x, 2) != 1 || random_serial(x, serial) != MGR_OK)
 		goto out;
 	n = X509_get_subject_name(x);
-	X509_NAME_add_entry_by_txt(n, "O", MBSTRING_UTF8, (const unsigned char *)"Manager", -1, -1, 0);
-	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1, -1, 0);
+	X509_NAME_add_entry_by_txt(n, "O", MBSTRING_UTF8,
+	    (const unsigned char *)"Manager", -1, -1, 0);
+	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1,
+	    -1, 0);
 	X509_set_issuer_name(x, n);
 	X509_time_adj_ex(X509_getm_notBefore(x), 0, -300, NULL);
 	ASN1_TIME_set(X509_getm_notAfter(x), (time_t)(now + CA_VALIDITY_S));
 	X509_set_pubkey(x, pub);
 	if (!add_ext(x, x, NID_basic_constraints, "critical,CA:TRUE,pathlen:0") ||
-	    !add_ext(x, x, NID_key_usage, "critical,keyCertSign,cRLSign,digitalSignature") ||
+	    !add_ext(x, x, NID_key_usage,
+	        "critical,keyCertSign,cRLSign,digitalSignature") ||
 	    !add_ext(x, x, NID_subject_key_identifier, "hash") ||
 	    !add_ext(x, x, NID_authority_key_identifier, "keyid:always"))
 		goto out;
@@ -312,8 +315,7 @@ ca_open(const struct mgr_config *cfg, struct ca_state **out)
 		return (MGR_ENOMEM);
 	ca->cfg = cfg;
 	pthread_mutex_init(&ca->token_lock, NULL);
-	if (*cfg->ca_key_file != '\0' ||
-	    (token && *cfg->ca_cert_file != '\0')) {
+	if (*cfg->ca_key_file != '\0' || (token && *cfg->ca_cert_file != '\0')) {
 		snprintf(keypath, sizeof(keypath), "%s", cfg->ca_key_file);
 		snprintf(certpath, sizeof(certpath), "%s", cfg->ca_cert_file);
 	} else {
@@ -433,14 +435,14 @@ copy_spki(X509 *x, const X509_PUBKEY *src)
 	unsigned char *penc = NULL;
 	int ptype = V_ASN1_UNDEF, pklen, ok = 0;
 
-	if (dst == NULL ||
-	    X509_PUBKEY_get0_param(&kobj, &pk, &pklen, &a, src) != 1 || a == NULL)
+	if (dst == NULL || X509_PUBKEY_get0_param(&kobj, &pk, &pklen, &a, src) != 1 ||
+	    a == NULL)
 		goto out;
 	X509_ALGOR_get0(&aobj, &ptype, &pval, a);
 	if ((ptype == V_ASN1_OBJECT && (pdup = OBJ_dup(pval)) == NULL) ||
 	    (ptype == V_ASN1_SEQUENCE && (pdup = ASN1_STRING_dup(pval)) == NULL) ||
-	    (ptype != V_ASN1_OBJECT && ptype != V_ASN1_SEQUENCE &&
-	        ptype != V_ASN1_NULL && ptype != V_ASN1_UNDEF))
+	    (ptype != V_ASN1_OBJECT && ptype != V_ASN1_SEQUENCE && ptype != V_ASN1_NULL &&
+	        ptype != V_ASN1_UNDEF))
 		goto out;
 	if ((alg = OBJ_dup(aobj)) == NULL ||
 	    (penc = OPENSSL_memdup(pk, pklen > 0 ? (size_t)pklen : 1)) == NULL ||

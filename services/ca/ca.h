@@ -15,17 +15,17 @@ struct ca_token;
 
 struct ca_state {
 	const struct mgr_config *cfg;
-	EVP_PKEY *key;       /* never leaves this process (or its token) */
-	EVP_PKEY *pub;       /* the key's public half */
-	struct ca_token *token; /* non-NULL: key is a PKCS#11 handle */
+	EVP_PKEY *key;              /* never leaves this process (or its token) */
+	EVP_PKEY *pub;              /* the key's public half */
+	struct ca_token *token;     /* non-NULL: key is a PKCS#11 handle */
 	pthread_mutex_t token_lock; /* one signing operation at a time on it */
 	X509 *cert;
 	char *cert_pem;
 	unsigned char *cert_der;
 	int cert_der_len;
-	int64_t not_after;   /* the CA certificate's own expiry, Unix seconds */
-	EVP_MD *sha256;      /* fetched once at start */
-	struct ca_ext ext;   /* the issued certificates' extensions */
+	int64_t not_after; /* the CA certificate's own expiry, Unix seconds */
+	EVP_MD *sha256;    /* fetched once at start */
+	struct ca_ext ext; /* the issued certificates' extensions */
 };
 
 enum ca_profile {
@@ -40,7 +40,7 @@ mgr_err ca_open(const struct mgr_config *cfg, struct ca_state **out);
 void ca_close(struct ca_state *ca);
 
 struct ca_sign_args {
-	EVP_PKEY *pubkey;          /* the subject's public key */
+	EVP_PKEY *pubkey; /* the subject's public key */
 	/* If set, the SubjectPublicKeyInfo is copied from it as it is and pubkey
 	 * is not used: OpenSSL 3.0 encodes an EVP_PKEY through its encoder
 	 * machinery (~0.2 ms per call), copying the fields costs nothing. */
@@ -49,15 +49,15 @@ struct ca_sign_args {
 	int64_t not_before;
 	int64_t not_after;
 	enum ca_profile profile;
-	const char *const *dns;    /* SERVER: DNS SANs, NULL-terminated or NULL */
-	const char *const *ips;    /* SERVER: IP SANs */
+	const char *const *dns; /* SERVER: DNS SANs, NULL-terminated or NULL */
+	const char *const *ips; /* SERVER: IP SANs */
 };
 
 /* Signs a new certificate with a fresh random serial (128 bits, positive).
  * On success *out is the certificate (caller frees) and serial_hex its
  * serial in lowercase hex. */
-mgr_err ca_sign(struct ca_state *ca, const struct ca_sign_args *args,
-    X509 **out, char serial_hex[64]);
+mgr_err ca_sign(struct ca_state *ca, const struct ca_sign_args *args, X509 **out,
+    char serial_hex[64]);
 
 /* Signing with the CA key, wherever it is (file or token): a certificate,
  * a CRL, an OCSP response (signed by the CA itself, responder ID by key

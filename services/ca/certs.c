@@ -22,8 +22,8 @@ ca_prepare_cert(struct op *op, Mgr__Ca__Certificate *c, int renewed)
 }
 
 mgr_err
-ca_reply_cert(struct rpc_call *call, Mgr__Ca__Certificate *c, int renewed,
-    char **revoked, size_t nrevoked)
+ca_reply_cert(struct rpc_call *call, Mgr__Ca__Certificate *c, int renewed, char **revoked,
+    size_t nrevoked)
 {
 	Mgr__Ca__CertReply rep = MGR__CA__CERT_REPLY__INIT;
 
@@ -77,20 +77,20 @@ ca_h_register(struct rpc_call *call, void *arg)
 		snprintf(why, sizeof(why), "no such account");
 		goto out;
 	}
-	if ((rv = ca_expiration(ca, req->has_expiration, req->expiration, now, &exp,
-	         why, sizeof(why))) != MGR_OK ||
+	if ((rv = ca_expiration(ca, req->has_expiration, req->expiration, now, &exp, why,
+	         sizeof(why))) != MGR_OK ||
 	    (rv = ca_csr_parse(req->csr_pem, &csr, why, sizeof(why))) != MGR_OK)
 		goto out;
 	snprintf(holder, sizeof(holder), "acct:%s", req->account_id);
 	if ((rv = ca_store_dn_free(csr->dn_key, holder)) != MGR_OK)
 		goto out;
-	if ((rv = ca_issue(ca, csr->spki_obj, csr->name, exp,
-	         CA_PROFILE_CLIENT, &iss)) != MGR_OK)
+	if ((rv = ca_issue(ca, csr->spki_obj, csr->name, exp, CA_PROFILE_CLIENT, &iss)) !=
+	    MGR_OK)
 		goto out;
 	ca_issued_msg(&iss, &cm);
 	if ((rv = ca_prepare_cert(&op, &cm, 0)) != MGR_OK ||
-	    (rv = ca_store_register(&iss, req->account_id,
-	         call->caller->cred_version, &op.rp)) != MGR_OK)
+	    (rv = ca_store_register(&iss, req->account_id, call->caller->cred_version,
+	         &op.rp)) != MGR_OK)
 		goto out;
 	if (op.rp.hit) {
 		/* Committed before (a replica died before answering): the
@@ -102,9 +102,11 @@ ca_h_register(struct rpc_call *call, void *arg)
 	rv = ca_reply_cert(call, &cm, 0, NULL, 0);
 out:
 	if (rv == MGR_ECONFLICT && why[0] == '\0')
-		snprintf(why, sizeof(why), "the Subject DN is held by another account or device");
+		snprintf(why, sizeof(why),
+		    "the Subject DN is held by another account or device");
 	if (rv == MGR_EUNAUTH && why[0] == '\0')
-		snprintf(why, sizeof(why), "the temporary credentials are no longer valid");
+		snprintf(why, sizeof(why),
+		    "the temporary credentials are no longer valid");
 	ca_cert_fail(call, rv, why);
 	ca_issued_clear(&iss);
 	ca_csr_free(csr);
@@ -131,7 +133,8 @@ ca_h_list_certs(struct rpc_call *call, void *arg)
 	         (ProtobufCMessage **)&req)) != MGR_OK)
 		return (op_end(&op, rv));
 	if (call->caller->kind == MGR__CALLER__KIND__APP) {
-		if ((rv = ca_app_caller(call, req->account_id, why, sizeof(why))) != MGR_OK)
+		if ((rv = ca_app_caller(call, req->account_id, why, sizeof(why))) !=
+		    MGR_OK)
 			goto out;
 	} else if (call->caller->kind != MGR__CALLER__KIND__ADMIN) {
 		rv = MGR_EUNAUTH;
@@ -152,10 +155,11 @@ ca_h_list_certs(struct rpc_call *call, void *arg)
 		snprintf(why, sizeof(why), "\"after\" is not a cursor of this listing");
 		goto out;
 	}
-	if ((rv = ca_store_records_page(req->account_id, req->after, limit, &recs,
-	         &n, &next)) != MGR_OK) {
+	if ((rv = ca_store_records_page(req->account_id, req->after, limit, &recs, &n,
+	         &next)) != MGR_OK) {
 		if (rv == MGR_EINVAL)
-			snprintf(why, sizeof(why), "\"after\" is not a cursor of "
+			snprintf(why, sizeof(why),
+			    "\"after\" is not a cursor of "
 			    "this listing");
 		goto out;
 	}

@@ -97,8 +97,7 @@ out:
 }
 
 static mgr_err
-crl_build(struct ca_state *ca, const redisReply *snap, int64_t now,
-    char **pem_out)
+crl_build(struct ca_state *ca, const redisReply *snap, int64_t now, char **pem_out)
 {
 	X509_CRL *crl = X509_CRL_new();
 	ASN1_TIME *last = NULL, *next = NULL;

@@ -41,14 +41,15 @@ key_ok(EVP_PKEY *k, char *why, size_t whylen)
 	case EVP_PKEY_RSA:
 		if (EVP_PKEY_get_bits(k) < RSA_BITS_MIN ||
 		    EVP_PKEY_get_bits(k) > RSA_BITS_MAX) {
-			snprintf(why, whylen, "RSA key of %d bits: 2048 to 16384 required",
+			snprintf(why, whylen,
+			    "RSA key of %d bits: 2048 to 16384 required",
 			    EVP_PKEY_get_bits(k));
 			return (0);
 		}
 		return (1);
 	case EVP_PKEY_EC:
-		if (EVP_PKEY_get_utf8_string_param(k, OSSL_PKEY_PARAM_GROUP_NAME,
-		        group, sizeof(group), &glen) != 1 ||
+		if (EVP_PKEY_get_utf8_string_param(k, OSSL_PKEY_PARAM_GROUP_NAME, group,
+		        sizeof(group), &glen) != 1 ||
 		    (strcmp(group, "prime256v1") != 0 && strcmp(group, "P-256") != 0 &&
 		        strcmp(group, "secp384r1") != 0 && strcmp(group, "P-384") != 0)) {
 			snprintf(why, whylen, "EC keys must be on P-256 or P-384");
@@ -56,7 +57,8 @@ key_ok(EVP_PKEY *k, char *why, size_t whylen)
 		}
 		return (1);
 	default:
-		snprintf(why, whylen, "key type not accepted: RSA or EC P-256/P-384 only");
+		snprintf(why, whylen,
+		    "key type not accepted: RSA or EC P-256/P-384 only");
 		return (0);
 	}
 }
@@ -71,9 +73,9 @@ csr_ec_outer(const unsigned char *der, long len, const unsigned char **info,
 	static const struct {
 		int sig_nid, md_nid;
 	} sigs[] = {
-		{NID_ecdsa_with_SHA256, NID_sha256},
-		{NID_ecdsa_with_SHA384, NID_sha384},
-		{NID_ecdsa_with_SHA512, NID_sha512},
+	    {NID_ecdsa_with_SHA256, NID_sha256},
+	    {NID_ecdsa_with_SHA384, NID_sha384},
+	    {NID_ecdsa_with_SHA512, NID_sha512},
 	};
 	const unsigned char *p = der, *end = der + len;
 	X509_ALGOR *sigalg = NULL;
@@ -112,8 +114,9 @@ csr_ec_info(const unsigned char *info, long infolen, const unsigned char **subj,
 	    memcmp(p, "\x02\x01\x00", 3) != 0)
 		return (0);
 	p += 3;
-	if (!ca_der_next(&p, iend, subj, subjlen) || !ca_der_next(&p, iend, pub, publen) ||
-	    p >= iend || !ca_der_next(&p, iend, &attrs, &attrslen) || p != iend)
+	if (!ca_der_next(&p, iend, subj, subjlen) ||
+	    !ca_der_next(&p, iend, pub, publen) || p >= iend ||
+	    !ca_der_next(&p, iend, &attrs, &attrslen) || p != iend)
 		return (0);
 	p = attrs;
 	end = attrs + attrslen;
@@ -188,7 +191,8 @@ csr_read_ec(struct ca_csr *c, const unsigned char *der, long len)
 		goto out;
 	p = subj;
 	if ((c->own_name = d2i_X509_NAME(NULL, &p, subjlen)) == NULL ||
-	    p != subj + subjlen || (c->own_spki = ca_spki_from_der(pub, publen)) == NULL ||
+	    p != subj + subjlen ||
+	    (c->own_spki = ca_spki_from_der(pub, publen)) == NULL ||
 	    !csr_ec_key(c->own_spki, &c->pubkey))
 		goto out;
 	/* The signature covers info's bytes as sent (as X509_REQ_verify). */
@@ -251,7 +255,8 @@ csr_der(const char *pem, size_t len, unsigned char **der, long *dlen, char *why,
 	for (size_t i = 0; i < sizeof(labels) / sizeof(labels[0]); i++) {
 		size_t l = strlen(labels[i]);
 
-		if (strncmp(b + 11, labels[i], l) == 0 && strncmp(b + 11 + l, "-----", 5) == 0)
+		if (strncmp(b + 11, labels[i], l) == 0 &&
+		    strncmp(b + 11 + l, "-----", 5) == 0)
 			label = labels[i];
 	}
 	if (label == NULL) {
@@ -337,8 +342,7 @@ ca_csr_parse(const char *pem, struct ca_csr **out, char *why, size_t whylen)
 	if (ca_dn_check(c->name, why, whylen) != MGR_OK)
 		goto out;
 	if (ca_dn_key(c->name, c->dn_key) != MGR_OK ||
-	    ca_dn_text(c->name, c->subject,
-	        sizeof(c->subject)) != MGR_OK) {
+	    ca_dn_text(c->name, c->subject, sizeof(c->subject)) != MGR_OK) {
 		snprintf(why, whylen, "csr Subject DN is not acceptable");
 		goto out;
 	}

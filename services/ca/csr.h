@@ -12,15 +12,15 @@
 #define CA_SUBJECT_MAX 1024
 
 struct ca_csr {
-	const X509_NAME *name;           /* the Subject DN */
-	const X509_PUBKEY *spki_obj;     /* the SubjectPublicKeyInfo as sent */
-	X509_REQ *req;                   /* owned; NULL when read as plain DER */
-	X509_NAME *own_name;             /* owned when read as plain DER */
-	X509_PUBKEY *own_spki;           /* owned when read as plain DER */
-	EVP_PKEY *pubkey;                /* owned */
-	char dn_key[CA_DN_KEY_MAX];      /* "dn:<sha256>" of the canonical DN */
-	char subject[CA_SUBJECT_MAX];    /* RFC 2253 */
-	char spki[65];                   /* hex SHA-256 of the public key DER */
+	const X509_NAME *name;        /* the Subject DN */
+	const X509_PUBKEY *spki_obj;  /* the SubjectPublicKeyInfo as sent */
+	X509_REQ *req;                /* owned; NULL when read as plain DER */
+	X509_NAME *own_name;          /* owned when read as plain DER */
+	X509_PUBKEY *own_spki;        /* owned when read as plain DER */
+	EVP_PKEY *pubkey;             /* owned */
+	char dn_key[CA_DN_KEY_MAX];   /* "dn:<sha256>" of the canonical DN */
+	char subject[CA_SUBJECT_MAX]; /* RFC 2253 */
+	char spki[65];                /* hex SHA-256 of the public key DER */
 };
 
 /* Parses and checks a PEM PKCS#10 request: at most CA_CSR_PEM_MAX bytes, a
@@ -30,8 +30,7 @@ struct ca_csr {
  * its key built from the curve and point (OpenSSL 3.0 would run its key
  * decoder, ~0.1 ms); anything else, and anything the plain reading does not
  * accept, goes through PEM_read_bio_X509_REQ, which has the last word. */
-mgr_err ca_csr_parse(const char *pem, struct ca_csr **out, char *why,
-    size_t whylen);
+mgr_err ca_csr_parse(const char *pem, struct ca_csr **out, char *why, size_t whylen);
 void ca_csr_free(struct ca_csr *c);
 
 /* hex SHA-256 of the DER SubjectPublicKeyInfo spki (plain ASN.1: no OpenSSL

@@ -12,8 +12,8 @@
 /* Skips one DER element at *p (before end); its start and full length in
  * *el and *ellen. 0 on a malformed element. */
 int
-ca_der_next(const unsigned char **p, const unsigned char *end,
-    const unsigned char **el, long *ellen)
+ca_der_next(const unsigned char **p, const unsigned char *end, const unsigned char **el,
+    long *ellen)
 {
 	const unsigned char *q = *p;
 	long len;
@@ -32,8 +32,7 @@ ca_der_next(const unsigned char **p, const unsigned char *end,
 
 /* Enters the constructed element at *p: *p at its contents, *end after. */
 int
-ca_der_enter(const unsigned char **p, const unsigned char **end,
-    unsigned char ident)
+ca_der_enter(const unsigned char **p, const unsigned char **end, unsigned char ident)
 {
 	const unsigned char *q = *p;
 	long len;
@@ -74,12 +73,12 @@ ca_spki_from_der(const unsigned char *der, long len)
 	X509_ALGOR_get0(&aobj, &ptype, &pval, alg);
 	if ((ptype == V_ASN1_OBJECT && (pdup = OBJ_dup(pval)) == NULL) ||
 	    (ptype == V_ASN1_SEQUENCE && (pdup = ASN1_STRING_dup(pval)) == NULL) ||
-	    (ptype != V_ASN1_OBJECT && ptype != V_ASN1_SEQUENCE &&
-	        ptype != V_ASN1_NULL && ptype != V_ASN1_UNDEF))
+	    (ptype != V_ASN1_OBJECT && ptype != V_ASN1_SEQUENCE && ptype != V_ASN1_NULL &&
+	        ptype != V_ASN1_UNDEF))
 		goto out;
 	if ((pk = X509_PUBKEY_new()) == NULL || (obj = OBJ_dup(aobj)) == NULL ||
-	    (penc = OPENSSL_memdup(bits->data, bits->length > 0 ?
-	        (size_t)bits->length : 1)) == NULL ||
+	    (penc = OPENSSL_memdup(bits->data,
+	         bits->length > 0 ? (size_t)bits->length : 1)) == NULL ||
 	    X509_PUBKEY_set0_param(pk, obj, ptype, pdup, penc, bits->length) != 1)
 		goto out;
 	obj = NULL;
@@ -105,7 +104,7 @@ mgr_err
 ca_pem_der(const char *pem, const char *label, unsigned char **der, long *len)
 {
 	static const char b64set[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	    "abcdefghijklmnopqrstuvwxyz0123456789+/=";
+	                             "abcdefghijklmnopqrstuvwxyz0123456789+/=";
 	char begin[64], endm[64];
 	const char *b, *q, *nl, *eq;
 	char *b64 = NULL;

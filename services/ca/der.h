@@ -20,8 +20,7 @@ int ca_der_next(const unsigned char **p, const unsigned char *end,
 
 /* Enters the constructed element at *p, whose identifier octet must be
  * ident: *p at its contents, *end after. */
-int ca_der_enter(const unsigned char **p, const unsigned char **end,
-    unsigned char ident);
+int ca_der_enter(const unsigned char **p, const unsigned char **end, unsigned char ident);
 
 /* An X509_PUBKEY from SubjectPublicKeyInfo DER, built from its parts: no key
  * is decoded. NULL on anything malformed. */
@@ -30,7 +29,6 @@ X509_PUBKEY *ca_spki_from_der(const unsigned char *der, long len);
 /* The DER inside the first "-----BEGIN <label>-----" ... "-----END
  * <label>-----" block of pem (base64 with line breaks, no PEM headers).
  * *der is malloc'ed (caller frees). MGR_EINVAL on anything else. */
-mgr_err ca_pem_der(const char *pem, const char *label, unsigned char **der,
-    long *len);
+mgr_err ca_pem_der(const char *pem, const char *label, unsigned char **der, long *len);
 
 #endif

@@ -28,6 +28,7 @@
 
 /* ARGV: the record, then 15 id, 16 name, 17 created_at ms, 18 replay key,
  * 19 reply (common/replay.h). */
+/* clang-format off */
 static const char lua_device[] =
     REPLAY_LUA REPLAY_LUA_GUARD(18)
     "if redis.call('EXISTS', 'dev:name:' .. ARGV[16]) == 1 then\n"
@@ -42,12 +43,14 @@ static const char lua_device[] =
     "redis.call('ZADD', 'dev:all', ARGV[17], ARGV[15])\n"
     "replay_save(ARGV[18], ARGV[19])\n"
     "return 1\n";
+/* clang-format on */
 
 /* KEYS dev:all; ARGV after (cursor, "" = from the start), limit. Returns
  * {{id, name, created_at}...}, {cert record...} (same order), next cursor
  * ("" after the last page). */
 #define CA_DEVICE_PAGE_MAX 1000 /* each device carries its certificate PEM */
 
+/* clang-format off */
 static const char lua_list[] =
     MGR_PAGE_LUA
     "local ids, nxt = page_ids(KEYS[1], ARGV[1], tonumber(ARGV[2]))\n"
@@ -64,6 +67,7 @@ static const char lua_list[] =
     "  end\n"
     "end\n"
     "return {devs, certs, nxt}\n";
+/* clang-format on */
 
 static int
 name_ok(const char *s)
@@ -99,7 +103,8 @@ ca_h_create_device(struct rpc_call *call, void *arg)
 	memset(&iss, 0, sizeof(iss));
 	why[0] = id[0] = '\0';
 	if (call->caller->kind != MGR__CALLER__KIND__ADMIN)
-		return (rpc_fail(call, MGR_EUNAUTH, "devices are registered by an administrator"));
+		return (rpc_fail(call, MGR_EUNAUTH,
+		    "devices are registered by an administrator"));
 	op_start(&op, call, NULL);
 	if ((rv = op_args(&op, &mgr__ca__create_device_request__descriptor,
 	         (ProtobufCMessage **)&req)) != MGR_OK)
@@ -107,8 +112,8 @@ ca_h_create_device(struct rpc_call *call, void *arg)
 	op.action = "device.create";
 	if (!name_ok(req->name)) {
 		rv = MGR_EINVAL;
-		snprintf(why, sizeof(why), "name: 1 to %d characters, no control characters",
-		    DEVICE_NAME_MAX);
+		snprintf(why, sizeof(why),
+		    "name: 1 to %d characters, no control characters", DEVICE_NAME_MAX);
 		goto out;
 	}
 	/* A replay's DN is taken now (by itself): look for the record first. */
@@ -121,7 +126,8 @@ ca_h_create_device(struct rpc_call *call, void *arg)
 		goto out;
 	if (r->type == REDIS_REPLY_INTEGER && r->integer == 1) {
 		rv = MGR_ECONFLICT;
-		snprintf(why, sizeof(why), "the Subject DN is held by an account or device");
+		snprintf(why, sizeof(why),
+		    "the Subject DN is held by an account or device");
 		goto out;
 	}
 	freeReplyObject(r);
@@ -129,8 +135,8 @@ ca_h_create_device(struct rpc_call *call, void *arg)
 	if ((rv = mgr_new_id("dev", id, sizeof(id))) != MGR_OK)
 		goto out;
 	snprintf(holder, sizeof(holder), "dev:%s", id);
-	if ((rv = ca_issue(ca, csr->spki_obj, csr->name, exp,
-	         CA_PROFILE_DEVICE, &iss)) != MGR_OK)
+	if ((rv = ca_issue(ca, csr->spki_obj, csr->name, exp, CA_PROFILE_DEVICE, &iss)) !=
+	    MGR_OK)
 		goto out;
 	ca_issued_msg(&iss, &cm);
 	dev.id = id;
@@ -152,7 +158,8 @@ ca_h_create_device(struct rpc_call *call, void *arg)
 	replay_argvlen(&op.rp, av.n, av.v, lens);
 	if ((rv = kv_eval(&r, script, 0, av.n, av.v, lens)) != MGR_OK) {
 		if (rv == MGR_ECONFLICT)
-			snprintf(why, sizeof(why), "the device name or Subject DN is taken");
+			snprintf(why, sizeof(why),
+			    "the device name or Subject DN is taken");
 		goto out;
 	}
 	if (replay_signalled(r)) {
@@ -195,8 +202,9 @@ ca_h_list_devices(struct rpc_call *call, void *arg)
 	if ((rv = rpc_args(call, &mgr__ca__list_devices_request__descriptor,
 	         (ProtobufCMessage **)&in)) != MGR_OK)
 		return (rv);
-	snprintf(lim, sizeof(lim), "%u", in->limit == 0 ||
-	    in->limit > CA_DEVICE_PAGE_MAX ? CA_DEVICE_PAGE_MAX : (unsigned)in->limit);
+	snprintf(lim, sizeof(lim), "%u",
+	    in->limit == 0 || in->limit > CA_DEVICE_PAGE_MAX ? CA_DEVICE_PAGE_MAX
+	                                                     : (unsigned)in->limit);
 	argv[0] = "dev:all";
 	argv[1] = in->after;
 	argv[2] = lim;
@@ -273,6 +281,7 @@ static const char lua_revoke[] =
 
 /* ARGV 1 device id, 2 now (s), 3 replay key, 4 reply. "ok", "notfound",
  * "valid" (its certificate is neither revoked nor expired). */
+/* clang-format off */
 static const char lua_delete[] =
     REPLAY_LUA
     "if replay_seen(ARGV[3]) then return " REPLAY_LUA_SIGNAL " end\n"
@@ -290,6 +299,7 @@ static const char lua_delete[] =
     "redis.call('ZREM', 'dev:all', ARGV[1])\n"
     "replay_save(ARGV[3], ARGV[4])\n"
     "return 'ok'\n";
+/* clang-format on */
 
 static int
 device_id_ok(const char *s)
@@ -317,7 +327,8 @@ ca_h_revoke_device(struct rpc_call *call, void *arg)
 	(void)arg;
 	detail[0] = '\0';
 	if (call->caller->kind != MGR__CALLER__KIND__ADMIN)
-		return (rpc_fail(call, MGR_EUNAUTH, "devices are revoked by an administrator"));
+		return (rpc_fail(call, MGR_EUNAUTH,
+		    "devices are revoked by an administrator"));
 	if ((rv = rpc_args(call, &mgr__ca__device_request__descriptor,
 	         (ProtobufCMessage **)&req)) != MGR_OK)
 		return (rv);
@@ -389,7 +400,8 @@ ca_h_delete_device(struct rpc_call *call, void *arg)
 
 	(void)arg;
 	if (call->caller->kind != MGR__CALLER__KIND__ADMIN)
-		return (rpc_fail(call, MGR_EUNAUTH, "devices are deleted by an administrator"));
+		return (rpc_fail(call, MGR_EUNAUTH,
+		    "devices are deleted by an administrator"));
 	if ((rv = rpc_args(call, &mgr__ca__device_request__descriptor,
 	         (ProtobufCMessage **)&req)) != MGR_OK)
 		return (rv);
@@ -421,7 +433,8 @@ ca_h_delete_device(struct rpc_call *call, void *arg)
 	if (strcmp(r->str, "notfound") == 0)
 		rv = rpc_fail(call, MGR_ENOTFOUND, "no such device");
 	else if (strcmp(r->str, "valid") == 0)
-		rv = rpc_fail(call, MGR_ECONFLICT, "the device's certificate is valid: "
+		rv = rpc_fail(call, MGR_ECONFLICT,
+		    "the device's certificate is valid: "
 		    "revoke it first");
 	else
 		rv = rpc_reply(call, &empty.base);

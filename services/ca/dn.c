@@ -17,8 +17,8 @@
 static int
 is_space(unsigned char c)
 {
-	return (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' ||
-	    c == '\f');
+	return (
+	    c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f');
 }
 
 /* Folds one UTF-8 value in place-free fashion into b: trimmed, whitespace
@@ -77,8 +77,7 @@ entry_text(const X509_NAME_ENTRY *e, char **out)
 	mgr_buf_init(&t, CA_DN_CANON_MAX);
 	if (OBJ_obj2txt(oid, sizeof(oid), X509_NAME_ENTRY_get_object(e), 1) <= 0)
 		goto out;
-	if ((n = ASN1_STRING_to_UTF8(&utf8,
-	         X509_NAME_ENTRY_get_data(e))) < 0)
+	if ((n = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(e))) < 0)
 		goto out;
 	if ((rv = fold_value(utf8, (size_t)n, &v)) != MGR_OK ||
 	    (rv = mgr_buf_printf(&t, "%s=%zu:", oid, v.len)) != MGR_OK ||
@@ -152,20 +151,25 @@ ca_dn_check(const X509_NAME *name, char *why, size_t whylen)
 		int len = ASN1_STRING_to_UTF8(&u, X509_NAME_ENTRY_get_data(e)), bad = 0;
 
 		if (len < 0) {
-			snprintf(why, whylen, "a Subject DN attribute is not convertible to UTF-8");
+			snprintf(why, whylen,
+			    "a Subject DN attribute is not convertible to UTF-8");
 			ERR_clear_error();
 			return (MGR_EINVAL);
 		}
 		for (int k = 0; k < len && !bad; k++)
 			/* C0 controls and DEL; C1 controls (U+0080..U+009F) */
 			bad = u[k] < 0x20 || u[k] == 0x7f ||
-			    (u[k] == 0xc2 && k + 1 < len && u[k + 1] >= 0x80 && u[k + 1] <= 0x9f);
+			    (u[k] == 0xc2 && k + 1 < len && u[k + 1] >= 0x80 &&
+			        u[k + 1] <= 0x9f);
 		OPENSSL_free(u);
 		if (bad) {
-			if (OBJ_obj2txt(type, sizeof(type), X509_NAME_ENTRY_get_object(e), 0) <= 0)
+			if (OBJ_obj2txt(type, sizeof(type), X509_NAME_ENTRY_get_object(e),
+			        0) <= 0)
 				snprintf(type, sizeof(type), "?");
-			snprintf(why, whylen, "Subject DN attribute %s holds a control character "
-			    "(NUL, CR, LF, ...)", type);
+			snprintf(why, whylen,
+			    "Subject DN attribute %s holds a control character "
+			    "(NUL, CR, LF, ...)",
+			    type);
 			ERR_clear_error();
 			return (MGR_EINVAL);
 		}
@@ -196,8 +200,8 @@ ca_dn_text(const X509_NAME *name, char *out, size_t outlen)
 
 	if (b == NULL)
 		return (MGR_ENOMEM);
-	if (X509_NAME_print_ex(b, name, 0,
-	        XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) >= 0 &&
+	if (X509_NAME_print_ex(b, name, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) >=
+	        0 &&
 	    (n = BIO_get_mem_data(b, &data)) >= 0 && (size_t)n < outlen) {
 		if (n > 0) /* an empty DN: data may be NULL */
 			memcpy(out, data, (size_t)n);

@@ -61,9 +61,10 @@ migrate_record(const char *key, long *moved)
 	if ((rv = kv_eval(&m, lua_move, 0, 4, argv, NULL)) != MGR_OK)
 		goto out;
 	if (m->type == REDIS_REPLY_STRING && m->len > 0)
-		log_warn(NULL, "Subject DN registry: %s (%s) now has the DN of %s; "
-		    "left as it was, the DN can no longer be issued to it", key,
-		    holder, m->str);
+		log_warn(NULL,
+		    "Subject DN registry: %s (%s) now has the DN of %s; "
+		    "left as it was, the DN can no longer be issued to it",
+		    key, holder, m->str);
 	else
 		(*moved)++;
 out:
@@ -93,8 +94,8 @@ ca_dn_migrate(void)
 	do {
 		const redisReply *keys;
 
-		if ((rv = kv_cmd(&r, "SCAN %s MATCH cert:* COUNT " SCAN_COUNT,
-		         cursor)) != MGR_OK)
+		if ((rv = kv_cmd(&r, "SCAN %s MATCH cert:* COUNT " SCAN_COUNT, cursor)) !=
+		    MGR_OK)
 			return (rv);
 		if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
 		    r->element[0]->type != REDIS_REPLY_STRING ||
@@ -115,8 +116,9 @@ ca_dn_migrate(void)
 		return (rv);
 	freeReplyObject(r);
 	if (moved > 0)
-		log_info(NULL, "Subject DN registry: %ld records moved to canonical form "
-		    CA_DN_FORM, moved);
+		log_info(NULL,
+		    "Subject DN registry: %ld records moved to canonical form " CA_DN_FORM,
+		    moved);
 	return (MGR_OK);
 }
 

@@ -286,9 +286,10 @@ due_reconcile(int64_t notice_days, struct ca_expiry_stats *st)
 	rescore = strcmp(r->element[2]->str, days) != 0;
 	if (!rescore && r->element[0]->integer == r->element[1]->integer)
 		goto out;
-	log_info(NULL, "expiry index: reconciling certs:due (%lld) with "
-	    "certs:expiry (%lld)%s", (long long)r->element[1]->integer,
-	    (long long)r->element[0]->integer,
+	log_info(NULL,
+	    "expiry index: reconciling certs:due (%lld) with "
+	    "certs:expiry (%lld)%s",
+	    (long long)r->element[1]->integer, (long long)r->element[0]->integer,
 	    rescore ? ", rescoring for the notice window" : "");
 	if ((rv = due_walk(lua_due_fill, rescore, &changed)) != MGR_OK ||
 	    (rv = due_walk(lua_due_trim, 0, &changed)) != MGR_OK)
@@ -398,8 +399,8 @@ ca_expiry_scan(int64_t now, int64_t notice_days, struct ca_expiry_stats *out)
 	/* Every item handled leaves (-inf, now], so each batch starts from the
 	 * beginning; a batch that moves nothing stops the pass. */
 	for (int b = 0; b < CA_EXPIRY_MAX_BATCHES; b++) {
-		if ((rv = expiry_batch(now, etime, notice_days, &st, &n,
-		         &progress)) != MGR_OK)
+		if ((rv = expiry_batch(now, etime, notice_days, &st, &n, &progress)) !=
+		    MGR_OK)
 			return (rv);
 		if (n < CA_EXPIRY_BATCH || progress == 0)
 			break;
@@ -434,7 +435,8 @@ live_migrate(int64_t now)
 		}
 		if (r->element[1]->integer == 1) {
 			if (r->element[0]->integer > 0 || b > 0)
-				log_info(NULL, "certificate indexes: every account's "
+				log_info(NULL,
+				    "certificate indexes: every account's "
 				    "history indexed");
 			break;
 		}
@@ -499,9 +501,11 @@ ca_expiry_loop(void *state, volatile int *stop)
 	mgr_err rv, last = MGR_OK;
 	int64_t now;
 
-	log_info(NULL, "expiry scanner: every %llds, notice %lld days, records "
-	    "kept %llds after expiry", (long long)cfg->expiry_scan_interval_s,
-	    (long long)cfg->expiry_notice_days, (long long)cfg->cert_retention_s);
+	log_info(NULL,
+	    "expiry scanner: every %llds, notice %lld days, records "
+	    "kept %llds after expiry",
+	    (long long)cfg->expiry_scan_interval_s, (long long)cfg->expiry_notice_days,
+	    (long long)cfg->cert_retention_s);
 	while (!*stop) {
 		now = mgr_now_s();
 		rv = ca_expiry_scan(now, cfg->expiry_notice_days, &st);
@@ -512,13 +516,16 @@ ca_expiry_loop(void *state, volatile int *stop)
 			    mgr_strerror(rv), (long long)cfg->expiry_scan_interval_s);
 		else if (rv == MGR_OK && last != MGR_OK)
 			log_info(NULL, "expiry scan works again");
-		if (rv == MGR_OK && (st.emitted > 0 || st.removed > 0 ||
-		    st.reindexed > 0 || st.pruned > 0))
-			log_info(NULL, "expiry scan: %lld looked at, %lld events, "
+		if (rv == MGR_OK &&
+		    (st.emitted > 0 || st.removed > 0 || st.reindexed > 0 ||
+		        st.pruned > 0))
+			log_info(NULL,
+			    "expiry scan: %lld looked at, %lld events, "
 			    "%lld expired left the index, %lld reindexed, %lld "
-			    "records pruned", (long long)st.seen,
-			    (long long)st.emitted, (long long)st.removed,
-			    (long long)st.reindexed, (long long)st.pruned);
+			    "records pruned",
+			    (long long)st.seen, (long long)st.emitted,
+			    (long long)st.removed, (long long)st.reindexed,
+			    (long long)st.pruned);
 		last = rv;
 		svc_sleep(stop, (int)cfg->expiry_scan_interval_s * 1000);
 	}

@@ -67,14 +67,14 @@
 #define CA_EXPIRY_MAX_BATCHES 2000 /* per part of a pass: 1 M certificates */
 #define CA_EXPIRY_SECOND_DAYS 15   /* the second notice threshold */
 #define CA_EXPIRY_MARK_KEEP_S (30LL * 86400)
-#define CA_PRUNE_BATCH 200         /* records per pruning script */
+#define CA_PRUNE_BATCH 200 /* records per pruning script */
 
 struct ca_expiry_stats {
-	int64_t seen;       /* serials looked at */
-	int64_t emitted;    /* events written by this replica */
-	int64_t removed;    /* expired serials dropped from certs:expiry */
-	int64_t reindexed;  /* certs:due members added or dropped by reconciling */
-	int64_t pruned;     /* certificate records deleted (ca_expiry_prune) */
+	int64_t seen;      /* serials looked at */
+	int64_t emitted;   /* events written by this replica */
+	int64_t removed;   /* expired serials dropped from certs:expiry */
+	int64_t reindexed; /* certs:due members added or dropped by reconciling */
+	int64_t pruned;    /* certificate records deleted (ca_expiry_prune) */
 };
 
 /* certificate.expiring and certificate.expired events written by this
@@ -83,12 +83,10 @@ extern int64_t ca_expiry_events_sent;
 
 /* One pass at time `now` (Unix seconds) with the notice window in days.
  * Uses this thread's Redis context. On success *st (if non-NULL) counts. */
-mgr_err ca_expiry_scan(int64_t now, int64_t notice_days,
-    struct ca_expiry_stats *st);
+mgr_err ca_expiry_scan(int64_t now, int64_t notice_days, struct ca_expiry_stats *st);
 
 /* Deletes the records of certificates whose not_after lies retention_s or
  * more before now (see above). On success st->pruned (if st) counts them. */
-mgr_err ca_expiry_prune(int64_t now, int64_t retention_s,
-    struct ca_expiry_stats *st);
+mgr_err ca_expiry_prune(int64_t now, int64_t retention_s, struct ca_expiry_stats *st);
 
 #endif

@@ -125,8 +125,8 @@ ca_ext_init(struct ca_ext *e, X509 *ca, const char *public_url)
 void
 ca_ext_clear(struct ca_ext *e)
 {
-	X509_EXTENSION *all[] = {e->bc, e->ku_ec, e->ku_rsa, e->eku_client,
-	    e->eku_device, e->eku_server, e->aki, e->aia, e->cdp};
+	X509_EXTENSION *all[] = {e->bc, e->ku_ec, e->ku_rsa, e->eku_client, e->eku_device,
+	    e->eku_server, e->aki, e->aia, e->cdp};
 
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
 		X509_EXTENSION_free(all[i]);
@@ -160,8 +160,8 @@ add_ski(X509 *x)
 	ASN1_OCTET_STRING *os = NULL;
 	int pklen, ok = 0;
 
-	if (X509_PUBKEY_get0_param(NULL, &pk, &pklen, NULL,
-	        X509_get_X509_PUBKEY(x)) != 1 ||
+	if (X509_PUBKEY_get0_param(NULL, &pk, &pklen, NULL, X509_get_X509_PUBKEY(x)) !=
+	        1 ||
 	    EVP_Digest(pk, (size_t)pklen, md, &mdlen, EVP_sha1(), NULL) != 1 ||
 	    (os = ASN1_OCTET_STRING_new()) == NULL ||
 	    ASN1_OCTET_STRING_set(os, md, (int)mdlen) != 1)
@@ -177,7 +177,8 @@ ca_ext_add(const struct ca_ext *e, X509 *x, int profile)
 {
 	const X509_EXTENSION *ku = ca_ext_key_usage(e, X509_get_X509_PUBKEY(x));
 	const X509_EXTENSION *eku = profile == 1 ? e->eku_device
-	    : profile == 2 ? e->eku_server : e->eku_client;
+	    : profile == 2                       ? e->eku_server
+	                                         : e->eku_client;
 
 	return (ku != NULL && X509_add_ext(x, (X509_EXTENSION *)e->bc, -1) == 1 &&
 	    X509_add_ext(x, (X509_EXTENSION *)ku, -1) == 1 &&

@@ -14,13 +14,13 @@
 #define CA_PATH_OCSP "/pki/ocsp"
 
 struct ca_ext {
-	X509_EXTENSION *bc;       /* critical, CA:FALSE */
-	X509_EXTENSION *ku_ec;    /* critical, digitalSignature */
-	X509_EXTENSION *ku_rsa;   /* critical, digitalSignature, keyEncipherment */
+	X509_EXTENSION *bc;     /* critical, CA:FALSE */
+	X509_EXTENSION *ku_ec;  /* critical, digitalSignature */
+	X509_EXTENSION *ku_rsa; /* critical, digitalSignature, keyEncipherment */
 	X509_EXTENSION *eku_client, *eku_device, *eku_server;
-	X509_EXTENSION *aki;      /* keyIdentifier of the CA's key */
-	X509_EXTENSION *aia;      /* OCSP and caIssuers URIs */
-	X509_EXTENSION *cdp;      /* one fullName URI */
+	X509_EXTENSION *aki; /* keyIdentifier of the CA's key */
+	X509_EXTENSION *aia; /* OCSP and caIssuers URIs */
+	X509_EXTENSION *cdp; /* one fullName URI */
 };
 
 /* Builds *e for the CA certificate ca and the base URL (no trailing '/'). */
@@ -37,7 +37,6 @@ int ca_ext_add(const struct ca_ext *e, X509 *x, int profile);
 
 /* The key usage that fits spki's algorithm: the EC or RSA extension of e,
  * NULL for a key type the CA does not sign. */
-const X509_EXTENSION *ca_ext_key_usage(const struct ca_ext *e,
-    const X509_PUBKEY *spki);
+const X509_EXTENSION *ca_ext_key_usage(const struct ca_ext *e, const X509_PUBKEY *spki);
 
 #endif

@@ -20,39 +20,39 @@
  * no longer holds into certs:expired (the pruning index: records of
  * certificates that expired before that index existed). */
 #define CA_LUA_LIVE \
-    "local function live_sync(acct, now)\n" \
-    "  local ck = 'acct:{' .. acct .. '}:certs'\n" \
-    "  local lk = 'acct:{' .. acct .. '}:live'\n" \
-    "  local top = redis.call('ZRANGE', ck, -1, -1, 'WITHSCORES')\n" \
-    "  if #top == 0 then return end\n" \
-    "  local wm = redis.call('GET', lk .. ':upto')\n" \
-    "  if wm and tonumber(wm) >= tonumber(top[2]) then return end\n" \
-    "  local ss\n" \
-    "  if wm then ss = redis.call('ZRANGEBYSCORE', ck, '(' .. wm, '+inf')\n" \
-    "  else ss = redis.call('ZRANGE', ck, 0, -1) end\n" \
-    "  for _, s in ipairs(ss) do\n" \
-    "    local c = redis.call('HMGET', 'cert:' .. s, 'not_after', 'revoked_at')\n" \
-    "    local na = tonumber(c[1])\n" \
-    "    if na and (not c[2] or c[2] == '') then\n" \
-    "      if na > tonumber(now) then redis.call('ZADD', lk, na, s)\n" \
-    "      elseif not redis.call('ZSCORE', 'certs:expiry', s) then\n" \
-    "        redis.call('ZADD', 'certs:expired', na, s) end\n" \
-    "    end\n" \
-    "  end\n" \
-    "  redis.call('SET', lk .. ':upto', top[2])\n" \
-    "end\n" \
-    "local function live_add(acct, s, na, score)\n" \
-    "  local lk = 'acct:{' .. acct .. '}:live'\n" \
-    "  redis.call('ZADD', lk, na, s)\n" \
-    "  local wm = redis.call('GET', lk .. ':upto')\n" \
-    "  if not wm or tonumber(score) > tonumber(wm) then\n" \
-    "    redis.call('SET', lk .. ':upto', score) end\n" \
-    "end\n" \
-    "local function live_valid(acct, now)\n" \
-    "  local lk = 'acct:{' .. acct .. '}:live'\n" \
-    "  live_sync(acct, now)\n" \
-    "  redis.call('ZREMRANGEBYSCORE', lk, '-inf', now)\n" \
-    "  return redis.call('ZRANGEBYSCORE', lk, '(' .. now, '+inf')\n" \
-    "end\n"
+	"local function live_sync(acct, now)\n" \
+	"  local ck = 'acct:{' .. acct .. '}:certs'\n" \
+	"  local lk = 'acct:{' .. acct .. '}:live'\n" \
+	"  local top = redis.call('ZRANGE', ck, -1, -1, 'WITHSCORES')\n" \
+	"  if #top == 0 then return end\n" \
+	"  local wm = redis.call('GET', lk .. ':upto')\n" \
+	"  if wm and tonumber(wm) >= tonumber(top[2]) then return end\n" \
+	"  local ss\n" \
+	"  if wm then ss = redis.call('ZRANGEBYSCORE', ck, '(' .. wm, '+inf')\n" \
+	"  else ss = redis.call('ZRANGE', ck, 0, -1) end\n" \
+	"  for _, s in ipairs(ss) do\n" \
+	"    local c = redis.call('HMGET', 'cert:' .. s, 'not_after', 'revoked_at')\n" \
+	"    local na = tonumber(c[1])\n" \
+	"    if na and (not c[2] or c[2] == '') then\n" \
+	"      if na > tonumber(now) then redis.call('ZADD', lk, na, s)\n" \
+	"      elseif not redis.call('ZSCORE', 'certs:expiry', s) then\n" \
+	"        redis.call('ZADD', 'certs:expired', na, s) end\n" \
+	"    end\n" \
+	"  end\n" \
+	"  redis.call('SET', lk .. ':upto', top[2])\n" \
+	"end\n" \
+	"local function live_add(acct, s, na, score)\n" \
+	"  local lk = 'acct:{' .. acct .. '}:live'\n" \
+	"  redis.call('ZADD', lk, na, s)\n" \
+	"  local wm = redis.call('GET', lk .. ':upto')\n" \
+	"  if not wm or tonumber(score) > tonumber(wm) then\n" \
+	"    redis.call('SET', lk .. ':upto', score) end\n" \
+	"end\n" \
+	"local function live_valid(acct, now)\n" \
+	"  local lk = 'acct:{' .. acct .. '}:live'\n" \
+	"  live_sync(acct, now)\n" \
+	"  redis.call('ZREMRANGEBYSCORE', lk, '-inf', now)\n" \
+	"  return redis.call('ZRANGEBYSCORE', lk, '(' .. now, '+inf')\n" \
+	"end\n"
 
 #endif

@@ -19,6 +19,7 @@
 
 #define CA_BACKDATE_S 300 /* clock skew of the relying parties */
 
+/* clang-format off */
 static const char lua_certs[] =
     "local function put_cert(a)\n"
     "  redis.call('HSET', 'cert:' .. a[1], 'serial', a[1], 'holder', a[2],\n"
@@ -45,12 +46,13 @@ static const char lua_certs[] =
     "  end\n"
     "  return true\n"
     "end\n";
+/* clang-format on */
 
 const char *
 ca_lua_script(const char *body, char *buf, size_t buflen)
 {
-	if ((size_t)snprintf(buf, buflen, "%s%s%s", event_lua_emit, lua_certs,
-	        body) >= buflen)
+	if ((size_t)snprintf(buf, buflen, "%s%s%s", event_lua_emit, lua_certs, body) >=
+	    buflen)
 		return (NULL);
 	return (buf);
 }
@@ -192,12 +194,15 @@ ca_expiration(const struct ca_state *ca, int present, int64_t want, int64_t now,
 		return (MGR_OK);
 	}
 	if (want <= min) {
-		snprintf(why, whylen, "expiration_date must lie more than %lld seconds "
-		    "in the future", (long long)ca->cfg->min_cert_validity_s);
+		snprintf(why, whylen,
+		    "expiration_date must lie more than %lld seconds "
+		    "in the future",
+		    (long long)ca->cfg->min_cert_validity_s);
 		return (MGR_EINVAL);
 	}
 	if (want > ca->not_after) {
-		snprintf(why, whylen, "expiration_date is past the CA certificate's expiry");
+		snprintf(why, whylen,
+		    "expiration_date is past the CA certificate's expiry");
 		return (MGR_EINVAL);
 	}
 	if (want > add_years(now, CA_MAX_YEARS)) {

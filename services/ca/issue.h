@@ -21,10 +21,10 @@
 /* A freshly signed certificate, before it is stored. */
 struct ca_issued {
 	char serial[64];
-	char *pem;                      /* owned */
-	char fingerprint[65];           /* hex SHA-256 of the DER */
+	char *pem;            /* owned */
+	char fingerprint[65]; /* hex SHA-256 of the DER */
 	char spki[65];
-	char subject[CA_SUBJECT_MAX];   /* RFC 2253 */
+	char subject[CA_SUBJECT_MAX]; /* RFC 2253 */
 	char dn_key[CA_DN_KEY_MAX];
 	int64_t not_before;
 	int64_t not_after;
@@ -34,8 +34,7 @@ struct ca_issued {
 /* Signs spki/subject until not_after with profile; spki (a CSR's or an old
  * certificate's) is copied into the certificate as it is. On success *out
  * is filled (free its pem with ca_issued_clear). */
-mgr_err ca_issue(struct ca_state *ca, const X509_PUBKEY *spki,
-    const X509_NAME *subject,
+mgr_err ca_issue(struct ca_state *ca, const X509_PUBKEY *spki, const X509_NAME *subject,
     int64_t not_after, enum ca_profile profile, struct ca_issued *out);
 void ca_issued_clear(struct ca_issued *c);
 
@@ -43,14 +42,13 @@ void ca_issued_clear(struct ca_issued *c);
  * DER: no key is decoded (OpenSSL 3.0 decodes the key of every X509 it
  * parses, which costs more than signing). Free with X509_NAME_free and
  * X509_PUBKEY_free. MGR_EINVAL on anything unexpected. */
-mgr_err ca_pem_subject_spki(const char *pem, X509_NAME **subject,
-    X509_PUBKEY **spki);
+mgr_err ca_pem_subject_spki(const char *pem, X509_NAME **subject, X509_PUBKEY **spki);
 
 /* The expiry a request asks for: absent gives now + 1 year (not past the CA's
  * own expiry); present must lie after now + MANAGER_MIN_CERT_VALIDITY_S and
  * not past the CA's expiry nor now + 5 years. MGR_EINVAL with why. */
-mgr_err ca_expiration(const struct ca_state *ca, int present, int64_t want,
-    int64_t now, int64_t *out, char *why, size_t whylen);
+mgr_err ca_expiration(const struct ca_state *ca, int present, int64_t want, int64_t now,
+    int64_t *out, char *why, size_t whylen);
 
 /* Lua argument block of a certificate record: ARGV[1..CA_ARGV_CERT]. */
 #define CA_ARGV_CERT 14
@@ -61,8 +59,8 @@ struct ca_argv {
 	char iso[2][MGR_TIME_MAX];
 };
 /* Starts argv with the record of c held by holder ("acct:<id>"/"dev:<id>"). */
-void ca_argv_cert(struct ca_argv *a, const struct ca_issued *c,
-    const char *holder, const char *account_id);
+void ca_argv_cert(struct ca_argv *a, const struct ca_issued *c, const char *holder,
+    const char *account_id);
 void ca_argv_add(struct ca_argv *a, const char *s);
 void ca_argv_add_i64(struct ca_argv *a, int64_t v);
 
@@ -87,8 +85,7 @@ void ca_records_free(struct ca_record *r, size_t n);
 /* Records from a Lua reply: an array of 10-field HMGET arrays (serial, holder,
  * account_id, subject, pem, spki, not_before, not_after, revoked_at,
  * issued_at). */
-mgr_err ca_records_from_reply(const redisReply *rep, struct ca_record **out,
-    size_t *n);
+mgr_err ca_records_from_reply(const redisReply *rep, struct ca_record **out, size_t *n);
 const char *ca_record_status(const struct ca_record *r, int64_t now);
 /* Fills m from r (borrowing r's strings). */
 void ca_record_msg(const struct ca_record *r, int64_t now, Mgr__Ca__Certificate *m);

@@ -30,9 +30,11 @@ ca_background(void *state, volatile int *stop)
 
 	while (!*stop && !ca_dn_ready() && (rv = ca_dn_migrate()) != MGR_OK) {
 		if (rv != last)
-			log_warn(NULL, "Subject DN registry check failed: %s; "
+			log_warn(NULL,
+			    "Subject DN registry check failed: %s; "
 			    "registration, renewal, rotation and devices wait for it "
-			    "(retrying)", mgr_strerror(rv));
+			    "(retrying)",
+			    mgr_strerror(rv));
 		last = rv;
 		svc_sleep(stop, wait_ms);
 		if (wait_ms < 5000)
@@ -57,14 +59,14 @@ int
 main(int argc, char **argv)
 {
 	static const struct svc_def def = {
-		.name = "ca",
-		.summary = "The certificate authority service of the Manager: "
-		    "issues, renews and revokes certificates, over nng RPC.",
-		.methods = ca_methods,
-		.start = ca_start,
-		.background = ca_background,
-		.stop = ca_stop,
-		.metrics = ca_metrics,
+	    .name = "ca",
+	    .summary = "The certificate authority service of the Manager: "
+	               "issues, renews and revokes certificates, over nng RPC.",
+	    .methods = ca_methods,
+	    .start = ca_start,
+	    .background = ca_background,
+	    .stop = ca_stop,
+	    .metrics = ca_metrics,
 	};
 
 	return (svc_main(&def, argc, argv));

@@ -52,8 +52,8 @@ ca_metrics(void *state, struct mgr_buf *b, const char *labels)
 		mgr_metrics_family(b, "manager_ca_certificate_expiry_timestamp_seconds",
 		    "gauge", "The Manager CA certificate's notAfter, Unix seconds.");
 		mgr_buf_printf(b,
-		    "manager_ca_certificate_expiry_timestamp_seconds{%s} %lld\n",
-		    labels, (long long)ca->not_after);
+		    "manager_ca_certificate_expiry_timestamp_seconds{%s} %lld\n", labels,
+		    (long long)ca->not_after);
 	}
 	mgr_metrics_family(b, "manager_expiry_events_sent_total", "counter",
 	    "certificate.expiring and certificate.expired events this process's "

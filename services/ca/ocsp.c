@@ -24,9 +24,9 @@
 #include "proto/ca.pb-c.h"
 
 #define CA_OCSP_IDS_MAX 16
-#define CA_OCSP_DER_MAX (16u * 1024)  /* the gateway refuses larger bodies */
-#define CA_OCSP_LIFE_S 3600           /* nextUpdate - thisUpdate */
-#define CA_OCSP_NONCE_MAX 32          /* RFC 8954 */
+#define CA_OCSP_DER_MAX (16u * 1024) /* the gateway refuses larger bodies */
+#define CA_OCSP_LIFE_S 3600          /* nextUpdate - thisUpdate */
+#define CA_OCSP_NONCE_MAX 32         /* RFC 8954 */
 
 /* ARGV: serials. Returns one {not_after, revoked_at, revoked_reason} per
  * serial (nils for a serial without a record). */
@@ -145,9 +145,8 @@ reply_i64(const redisReply *r, size_t i)
 
 /* The answer to der (see the top of this file); *der_out is OPENSSL_malloc'ed. */
 static mgr_err
-ocsp_answer(struct ca_state *ca, const uint8_t *der, size_t len,
-    unsigned char **der_out, int *len_out, int *cacheable, int64_t *this_up,
-    int64_t *next_up)
+ocsp_answer(struct ca_state *ca, const uint8_t *der, size_t len, unsigned char **der_out,
+    int *len_out, int *cacheable, int64_t *this_up, int64_t *next_up)
 {
 	const unsigned char *p = der;
 	OCSP_REQUEST *req = NULL;
@@ -232,13 +231,12 @@ ocsp_answer(struct ca_state *ca, const uint8_t *der, size_t len,
 	*next_up = now + CA_OCSP_LIFE_S;
 	rv = MGR_OK;
 	goto out;
-internal:
-	{
-		char buf[200];
+internal : {
+	char buf[200];
 
-		ERR_error_string_n(ERR_peek_error(), buf, sizeof(buf));
-		log_error(NULL, "OCSP answer: %s", buf);
-	}
+	ERR_error_string_n(ERR_peek_error(), buf, sizeof(buf));
+	log_error(NULL, "OCSP answer: %s", buf);
+}
 	status = OCSP_RESPONSE_STATUS_INTERNALERROR;
 plain:
 	rv = status_only(status, der_out, len_out);
@@ -268,8 +266,8 @@ ca_h_ocsp(struct rpc_call *call, void *arg)
 	if ((rv = rpc_args(call, &mgr__ca__ocsp_request__descriptor,
 	         (ProtobufCMessage **)&req)) != MGR_OK)
 		return (rv);
-	if ((rv = ocsp_answer(arg, req->der.data, req->der.len, &der, &len,
-	         &cacheable, &this_up, &next_up)) != MGR_OK) {
+	if ((rv = ocsp_answer(arg, req->der.data, req->der.len, &der, &len, &cacheable,
+	         &this_up, &next_up)) != MGR_OK) {
 		rv = rpc_fail(call, rv, "no OCSP answer");
 		goto out;
 	}

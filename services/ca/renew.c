@@ -18,8 +18,7 @@
  * as they are, without decoding the key; PEM_read_bio_X509 only if that
  * fails. */
 static mgr_err
-renew_sign(struct ca_state *ca, const char *pem, int64_t exp,
-    struct ca_issued *iss)
+renew_sign(struct ca_state *ca, const char *pem, int64_t exp, struct ca_issued *iss)
 {
 	X509_NAME *subject = NULL;
 	X509_PUBKEY *spki = NULL;
@@ -33,8 +32,8 @@ renew_sign(struct ca_state *ca, const char *pem, int64_t exp,
 	    (old = PEM_read_bio_X509(b, NULL, NULL, NULL)) == NULL)
 		rv = MGR_EINTERNAL;
 	else
-		rv = ca_issue(ca, X509_get_X509_PUBKEY(old),
-		    X509_get_subject_name(old), exp, CA_PROFILE_CLIENT, iss);
+		rv = ca_issue(ca, X509_get_X509_PUBKEY(old), X509_get_subject_name(old),
+		    exp, CA_PROFILE_CLIENT, iss);
 	BIO_free(b);
 	X509_free(old);
 	X509_NAME_free(subject);
@@ -61,8 +60,8 @@ renew_once(struct ca_state *ca, struct op *op, const Mgr__Ca__RenewRequest *req,
 
 	memset(&iss, 0, sizeof(iss));
 	*answered = 0;
-	if ((rv = ca_expiration(ca, req->has_expiration, req->expiration, now, &exp,
-	         why, whylen)) != MGR_OK ||
+	if ((rv = ca_expiration(ca, req->has_expiration, req->expiration, now, &exp, why,
+	         whylen)) != MGR_OK ||
 	    (rv = ca_store_newest_valid(req->account_id, now, &recs, &nrecs, last,
 	         sizeof(last))) != MGR_OK)
 		goto out;
@@ -128,7 +127,8 @@ ca_h_renew(struct rpc_call *call, void *arg)
 	if ((rv = op_lookup(&op, &hit)) != MGR_OK || hit)
 		goto out;
 	for (int tries = 0; tries < RENEW_TRIES && !answered; tries++)
-		if ((rv = renew_once(ca, &op, req, why, sizeof(why), &answered)) != MGR_OK)
+		if ((rv = renew_once(ca, &op, req, why, sizeof(why), &answered)) !=
+		    MGR_OK)
 			goto out;
 	if (!answered) {
 		rv = MGR_ECONFLICT;

@@ -46,8 +46,8 @@ rotate_commit(struct ca_state *ca, struct op *op, const Mgr__Ca__IssueRequest *r
 	mgr_err rv;
 
 	memset(&iss, 0, sizeof(iss));
-	if ((rv = ca_issue(ca, csr->spki_obj, csr->name, exp,
-	         CA_PROFILE_CLIENT, &iss)) != MGR_OK)
+	if ((rv = ca_issue(ca, csr->spki_obj, csr->name, exp, CA_PROFILE_CLIENT, &iss)) !=
+	    MGR_OK)
 		goto out;
 	ca_issued_msg(&iss, &cm);
 	if ((rv = ca_prepare_cert(op, &cm, 0)) != MGR_OK)
@@ -55,7 +55,8 @@ rotate_commit(struct ca_state *ca, struct op *op, const Mgr__Ca__IssueRequest *r
 	if ((rv = ca_store_rotate(&iss, req->account_id, now, req->has_revoke,
 	         req->revoke, req->n_revoke, &op->rp, &revoked)) != MGR_OK) {
 		if (rv == MGR_EINVAL)
-			snprintf(why, whylen, "the CSR's key or the revoke list "
+			snprintf(why, whylen,
+			    "the CSR's key or the revoke list "
 			    "no longer fits the account's certificates");
 		goto out;
 	}
@@ -69,8 +70,8 @@ rotate_commit(struct ca_state *ca, struct op *op, const Mgr__Ca__IssueRequest *r
 	for (size_t i = 0; i < revoked.n; i++)
 		audit_log(call->request_id, call->caller, "certificate.revoke",
 		    req->account_id, MGR_OK, revoked.s[i]);
-	snprintf(op->detail, sizeof(op->detail), "serial %s, %zu revoked",
-	    iss.serial, revoked.n);
+	snprintf(op->detail, sizeof(op->detail), "serial %s, %zu revoked", iss.serial,
+	    revoked.n);
 	rv = ca_reply_cert(call, &cm, 0, revoked.ptrs, revoked.n);
 out:
 	ca_serials_free(&revoked);
@@ -105,8 +106,8 @@ ca_h_rotate(struct rpc_call *call, void *arg)
 		goto out;
 	snprintf(holder, sizeof(holder), "acct:%s", req->account_id);
 	if ((rv = rotate_revoke_list(req, why, sizeof(why))) != MGR_OK ||
-	    (rv = ca_expiration(ca, req->has_expiration, req->expiration, now, &exp,
-	         why, sizeof(why))) != MGR_OK ||
+	    (rv = ca_expiration(ca, req->has_expiration, req->expiration, now, &exp, why,
+	         sizeof(why))) != MGR_OK ||
 	    (rv = ca_csr_parse(req->csr_pem, &csr, why, sizeof(why))) != MGR_OK ||
 	    (rv = ca_store_rotate_precheck(req->account_id, csr->spki, req->revoke,
 	         req->has_revoke ? req->n_revoke : 0, why, sizeof(why))) != MGR_OK ||
@@ -117,7 +118,8 @@ out:
 	if (rv != MGR_OK && !hit && (rv = replay_rescue(&op.rp, call, rv)) == MGR_OK)
 		op.replayed = 1;
 	if (rv == MGR_ECONFLICT && why[0] == '\0')
-		snprintf(why, sizeof(why), "the Subject DN is held by another account or device");
+		snprintf(why, sizeof(why),
+		    "the Subject DN is held by another account or device");
 	ca_cert_fail(call, rv, why);
 	ca_csr_free(csr);
 	return (op_end(&op, rv));

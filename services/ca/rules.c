@@ -14,7 +14,7 @@ ca_account_id_ok(const char *id)
 		return (0);
 	for (size_t i = 0; i < n; i++)
 		if (!((id[i] >= 'a' && id[i] <= 'z') || (id[i] >= 'A' && id[i] <= 'Z') ||
-		    (id[i] >= '0' && id[i] <= '9') || id[i] == '_' || id[i] == '-'))
+		        (id[i] >= '0' && id[i] <= '9') || id[i] == '_' || id[i] == '-'))
 			return (0);
 	return (1);
 }

@@ -39,7 +39,8 @@ ca_h_server_cert(struct rpc_call *call, void *arg)
 	mgr_err rv;
 
 	if (call->caller->kind != MGR__CALLER__KIND__SERVICE)
-		return (rpc_fail(call, MGR_EPERM, "server certificates are for the gateway"));
+		return (
+		    rpc_fail(call, MGR_EPERM, "server certificates are for the gateway"));
 	if ((rv = rpc_args(call, &mgr__ca__server_cert_request__descriptor,
 	         (ProtobufCMessage **)&req)) != MGR_OK)
 		return (rv);
@@ -65,7 +66,8 @@ ca_h_server_cert(struct rpc_call *call, void *arg)
 	a.subject = X509_REQ_get_subject_name(csr);
 	a.not_before = now - 300;
 	a.not_after = now + SERVER_CERT_VALIDITY_S < ca->not_after
-	    ? now + SERVER_CERT_VALIDITY_S : ca->not_after;
+	    ? now + SERVER_CERT_VALIDITY_S
+	    : ca->not_after;
 	a.profile = CA_PROFILE_SERVER;
 	a.dns = dns;
 	a.ips = ips;

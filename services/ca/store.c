@@ -18,14 +18,15 @@
  * the account's live set (live_sync ran before) and certs:due (score 0:
  * the expiry scanner schedules it on its next pass). */
 #define CA_LUA_INDEX \
-    CA_LUA_LIVE \
-    "local function index_new(a)\n" \
-    "  live_add(a[3], a[1], a[7], a[12])\n" \
-    "  redis.call('ZADD', 'certs:due', 0, a[1])\n" \
-    "end\n"
+	CA_LUA_LIVE \
+	"local function index_new(a)\n" \
+	"  live_add(a[3], a[1], a[7], a[12])\n" \
+	"  redis.call('ZADD', 'certs:due', 0, a[1])\n" \
+	"end\n"
 
 /* ARGV: the record (issue.h), then 15 cred_version, 16 replay key, 17 reply.
  * KEYS: acct:{id}, acct:{id}:certs. */
+/* clang-format off */
 static const char lua_register[] =
     REPLAY_LUA CA_LUA_INDEX REPLAY_LUA_GUARD(16)
     "local id = ARGV[3]\n"
@@ -50,11 +51,13 @@ static const char lua_register[] =
     "  subject = ARGV[4], not_after = ARGV[14]}))\n"
     "replay_save(ARGV[16], ARGV[17])\n"
     "return 1\n";
+/* clang-format on */
 
 /* ARGV: the record, then 15 the serial renewed, 16 now, 17 the account's
  * last issued serial when it was read, 18 replay key, 19 reply. Returns 0
  * when that certificate is no longer valid or another was issued meanwhile
  * (the caller looks again). */
+/* clang-format off */
 static const char lua_renew[] =
     REPLAY_LUA CA_LUA_INDEX REPLAY_LUA_GUARD(18)
     "local id = ARGV[3]\n"
@@ -76,6 +79,7 @@ static const char lua_renew[] =
     "  previous = ARGV[15], not_after = ARGV[14]}))\n"
     "replay_save(ARGV[18], ARGV[19])\n"
     "return 1\n";
+/* clang-format on */
 
 /* ARGV: the record, then 15 now, 16 "1" when a revoke list is given, 17
  * replay key, 18 reply (without the revoked serials: the script appends
@@ -83,6 +87,7 @@ static const char lua_renew[] =
  * revoked. Without a list, the certificates to revoke are the account's
  * unrevoked unexpired ones, read from acct:{id}:live (index.h): the work is
  * O(valid certificates), whatever the account's history. */
+/* clang-format off */
 static const char lua_rotate[] =
     REPLAY_LUA CA_LUA_INDEX REPLAY_LUA_GUARD(17)
     "local id = ARGV[3]\n"
@@ -120,6 +125,7 @@ static const char lua_rotate[] =
     "end\n"
     "replay_save(ARGV[17], ARGV[18], more)\n"
     "return revoked\n";
+/* clang-format on */
 
 /* KEYS acct:{id}:certs; ARGV now, account id. Returns {last issued serial
  * or "", the record of the newest valid certificate (or nothing)}. The
@@ -127,6 +133,7 @@ static const char lua_rotate[] =
  * looked at first; only when none of those is valid, the account's valid
  * certificates from acct:{id}:live (index.h), the newest issued of them:
  * O(valid certificates), never the account's whole history. */
+/* clang-format off */
 static const char lua_newest_valid[] =
     CA_LUA_LIVE
     "local function scan(a, b)\n"
@@ -157,10 +164,12 @@ static const char lua_newest_valid[] =
     "end\n"
     "if r then return {last, {r}} end\n"
     "return {last, {}}\n";
+/* clang-format on */
 
 /* KEYS acct:{id}:certs; ARGV after, limit. Returns {next cursor or "",
  * records (10-field HMGET arrays)}: one page of common/page.h, oldest
  * first. */
+/* clang-format off */
 static const char lua_list_page[] =
     MGR_PAGE_LUA
     "local ids, nxt = page_ids(KEYS[1], ARGV[1], tonumber(ARGV[2]))\n"
@@ -173,6 +182,7 @@ static const char lua_list_page[] =
     "  if r[1] then out[#out + 1] = r end\n"
     "end\n"
     "return {nxt, out}\n";
+/* clang-format on */
 
 static void
 acct_keys(const char *id, char k1[128], char k2[128], const char *keys[2])
@@ -186,8 +196,8 @@ acct_keys(const char *id, char k1[128], char k2[128], const char *keys[2])
 /* Runs body (with the prelude) with KEYS acct:{id}, acct:{id}:certs and
  * argv; REPLAYED sets rp->hit (and *out is NULL). */
 static mgr_err
-run_account_script(const char *body, const char *id, struct ca_argv *a,
-    struct replay *rp, redisReply **out)
+run_account_script(const char *body, const char *id, struct ca_argv *a, struct replay *rp,
+    redisReply **out)
 {
 	char script[CA_LUA_MAX], k1[128], k2[128];
 	const char *keys[2], *argv[70];
@@ -222,8 +232,8 @@ ca_store_dn_free(const char *dn_key, const char *holder)
 
 	if ((rv = kv_cmd(&r, "GET %s", dn_key)) != MGR_OK)
 		return (rv);
-	rv = r->type == REDIS_REPLY_STRING && strcmp(r->str, holder) != 0
-	    ? MGR_ECONFLICT : MGR_OK;
+	rv = r->type == REDIS_REPLY_STRING && strcmp(r->str, holder) != 0 ? MGR_ECONFLICT
+	                                                                  : MGR_OK;
 	freeReplyObject(r);
 	return (rv);
 }
@@ -238,8 +248,7 @@ ca_store_account_exists(const char *account_id)
 	snprintf(key, sizeof(key), "acct:{%s}", account_id);
 	if ((rv = kv_cmd(&r, "EXISTS %s", key)) != MGR_OK)
 		return (rv);
-	rv = r->type == REDIS_REPLY_INTEGER && r->integer == 1 ? MGR_OK :
-	    MGR_ENOTFOUND;
+	rv = r->type == REDIS_REPLY_INTEGER && r->integer == 1 ? MGR_OK : MGR_ENOTFOUND;
 	freeReplyObject(r);
 	return (rv);
 }
@@ -294,9 +303,9 @@ ca_store_renew(const struct ca_issued *iss, const char *account_id,
 }
 
 mgr_err
-ca_store_rotate(const struct ca_issued *iss, const char *account_id,
-    int64_t now, int has_revoke, char **revoke, size_t nrevoke,
-    struct replay *rp, struct ca_serials *revoked)
+ca_store_rotate(const struct ca_issued *iss, const char *account_id, int64_t now,
+    int has_revoke, char **revoke, size_t nrevoke, struct replay *rp,
+    struct ca_serials *revoked)
 {
 	struct ca_argv av;
 	char holder[MGR_ID_MAX + 8];
@@ -318,7 +327,8 @@ ca_store_rotate(const struct ca_issued *iss, const char *account_id,
 		return (MGR_OK);
 	if (r->type == REDIS_REPLY_ARRAY && r->elements > 0) {
 		if ((revoked->s = calloc(r->elements, sizeof(*revoked->s))) == NULL ||
-		    (revoked->ptrs = calloc(r->elements, sizeof(*revoked->ptrs))) == NULL) {
+		    (revoked->ptrs = calloc(r->elements, sizeof(*revoked->ptrs))) ==
+		        NULL) {
 			ca_serials_free(revoked);
 			freeReplyObject(r);
 			return (MGR_ENOMEM);
@@ -347,8 +357,8 @@ ca_serials_free(struct ca_serials *s)
 }
 
 mgr_err
-ca_store_newest_valid(const char *account_id, int64_t now,
-    struct ca_record **rec, size_t *n, char *last, size_t lastlen)
+ca_store_newest_valid(const char *account_id, int64_t now, struct ca_record **rec,
+    size_t *n, char *last, size_t lastlen)
 {
 	char key[MGR_ID_MAX + 16], nowbuf[24];
 	const char *argv[3];
@@ -375,8 +385,8 @@ out:
 }
 
 mgr_err
-ca_store_rotate_precheck(const char *account_id, const char *spki,
-    char *const *revoke, size_t nrevoke, char *why, size_t whylen)
+ca_store_rotate_precheck(const char *account_id, const char *spki, char *const *revoke,
+    size_t nrevoke, char *why, size_t whylen)
 {
 	char key[MGR_ID_MAX + 16];
 	redisReply *r = NULL;
@@ -385,8 +395,10 @@ ca_store_rotate_precheck(const char *account_id, const char *spki,
 	if ((rv = kv_cmd(&r, "GET spki:%s", spki)) != MGR_OK)
 		return (rv);
 	if (r->type == REDIS_REPLY_STRING) {
-		snprintf(why, whylen, "the CSR's public key is the key of certificate "
-		    "%.64s; rotation needs a new key", r->str);
+		snprintf(why, whylen,
+		    "the CSR's public key is the key of certificate "
+		    "%.64s; rotation needs a new key",
+		    r->str);
 		rv = MGR_EINVAL;
 		goto out;
 	}
@@ -397,8 +409,10 @@ ca_store_rotate_precheck(const char *account_id, const char *spki,
 		if ((rv = kv_cmd(&r, "ZSCORE %s %s", key, revoke[j])) != MGR_OK)
 			return (rv);
 		if (r->type == REDIS_REPLY_NIL) {
-			snprintf(why, whylen, "serial %s is not a certificate of this "
-			    "account", revoke[j]);
+			snprintf(why, whylen,
+			    "serial %s is not a certificate of this "
+			    "account",
+			    revoke[j]);
 			rv = MGR_EINVAL;
 			goto out;
 		}

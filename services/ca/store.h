@@ -46,9 +46,9 @@ mgr_err ca_store_renew(const struct ca_issued *iss, const char *account_id,
  * certificate of the account; *revoked the serials revoked now (free with
  * ca_serials_free). MGR_EINVAL: the key is known or a serial not the
  * account's; MGR_EUNAUTH, MGR_ECONFLICT as above. */
-mgr_err ca_store_rotate(const struct ca_issued *iss, const char *account_id,
-    int64_t now, int has_revoke, char **revoke, size_t nrevoke,
-    struct replay *rp, struct ca_serials *revoked);
+mgr_err ca_store_rotate(const struct ca_issued *iss, const char *account_id, int64_t now,
+    int has_revoke, char **revoke, size_t nrevoke, struct replay *rp,
+    struct ca_serials *revoked);
 
 /* The rotation's pre-checks against what is stored (the script checks them
  * again atomically; these give the precise reason in why and spare a
@@ -58,12 +58,12 @@ mgr_err ca_store_rotate_precheck(const char *account_id, const char *spki,
 
 /* The newest valid certificate of an account (*n 0 if none) and the serial
  * issued last (for the renewal's check that nothing changed). */
-mgr_err ca_store_newest_valid(const char *account_id, int64_t now,
-    struct ca_record **rec, size_t *n, char *last, size_t lastlen);
+mgr_err ca_store_newest_valid(const char *account_id, int64_t now, struct ca_record **rec,
+    size_t *n, char *last, size_t lastlen);
 
 /* One page of an account's records (common/page.h); *next is the cursor
  * ("" at the end, caller frees). MGR_EINVAL: a bad cursor. */
-mgr_err ca_store_records_page(const char *account_id, const char *after,
-    uint32_t limit, struct ca_record **out, size_t *n, char **next);
+mgr_err ca_store_records_page(const char *account_id, const char *after, uint32_t limit,
+    struct ca_record **out, size_t *n, char **next);
 
 #endif

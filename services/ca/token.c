@@ -50,8 +50,8 @@ public_of(EVP_PKEY *k)
 }
 
 mgr_err
-ca_token_open(const char *module, const char *uri, struct ca_token **out,
-    EVP_PKEY **key, EVP_PKEY **pub)
+ca_token_open(const char *module, const char *uri, struct ca_token **out, EVP_PKEY **key,
+    EVP_PKEY **pub)
 {
 	struct ca_token *t = NULL;
 	EVP_PKEY *k = NULL, *p = NULL;
@@ -63,7 +63,7 @@ ca_token_open(const char *module, const char *uri, struct ca_token **out,
 	ENGINE_load_builtin_engines();
 	if ((t->e = ENGINE_by_id("pkcs11")) == NULL) {
 		token_log("the pkcs11 engine is not installed "
-		    "(Debian: libengine-pkcs11-openssl)");
+		          "(Debian: libengine-pkcs11-openssl)");
 		goto out;
 	}
 	if (ENGINE_ctrl_cmd_string(t->e, "MODULE_PATH", module, 0) != 1) {

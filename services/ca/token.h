@@ -15,8 +15,8 @@ struct ca_token;
 /* Loads the engine with module and opens the key of uri. On success *out is
  * the token (ca_token_close), *key the private key handle and *pub its
  * public key (both freed with EVP_PKEY_free, before ca_token_close). */
-mgr_err ca_token_open(const char *module, const char *uri,
-    struct ca_token **out, EVP_PKEY **key, EVP_PKEY **pub);
+mgr_err ca_token_open(const char *module, const char *uri, struct ca_token **out,
+    EVP_PKEY **key, EVP_PKEY **pub);
 void ca_token_close(struct ca_token *t);
 
 #endif

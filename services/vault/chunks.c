@@ -68,8 +68,10 @@ name_ok(const char *s)
 {
 	size_t n = strlen(s);
 
-	return (n > 0 && n < 64 && strspn(s, "abcdefghijklmnopqrstuvwxyz"
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") == n);
+	return (n > 0 && n < 64 &&
+	    strspn(s,
+	        "abcdefghijklmnopqrstuvwxyz"
+	        "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") == n);
 }
 
 /* <root>/<vid>/<blob> */
@@ -84,8 +86,8 @@ blob_dir(int copy, const char *vid, const char *blob, char *out, size_t len)
 }
 
 static mgr_err
-chunk_path(int copy, const char *vid, const char *blob, uint32_t index,
-    char *out, size_t len)
+chunk_path(int copy, const char *vid, const char *blob, uint32_t index, char *out,
+    size_t len)
 {
 	char dir[MGR_PATH_MAX];
 	mgr_err rv;
@@ -115,8 +117,7 @@ ensure_blob_dir(int copy, const char *vid, const char *blob)
 /* Writes buf to a new temporary file next to path, fdatasync'ed; its name
  * into tmp. */
 static mgr_err
-write_tmp(const char *path, const uint8_t *buf, size_t len, char *tmp,
-    size_t tmplen)
+write_tmp(const char *path, const uint8_t *buf, size_t len, char *tmp, size_t tmplen)
 {
 	char rnd[17];
 	size_t off = 0;
@@ -264,8 +265,8 @@ out:
 
 /* Rewrites copy `copy` of a chunk from good sealed bytes. */
 static void
-repair(int copy, const char *vid, const char *blob, uint32_t index,
-    const uint8_t *sealed, size_t len)
+repair(int copy, const char *vid, const char *blob, uint32_t index, const uint8_t *sealed,
+    size_t len)
 {
 	char path[MGR_PATH_MAX], tmp[MGR_PATH_MAX + 32];
 
@@ -278,19 +279,19 @@ repair(int copy, const char *vid, const char *blob, uint32_t index,
 		goto fail;
 	}
 	(void)vault_chunks_sync(vid, blob, copy + 1);
-	log_info(NULL, "vault %s: chunk %s/%u copy %d repaired from copy %d", vid,
-	    blob, index, copy, !copy);
+	log_info(NULL, "vault %s: chunk %s/%u copy %d repaired from copy %d", vid, blob,
+	    index, copy, !copy);
 	return;
 fail:
-	log_error(NULL, "vault %s: chunk %s/%u copy %d could not be repaired", vid,
-	    blob, index, copy);
+	log_error(NULL, "vault %s: chunk %s/%u copy %d could not be repaired", vid, blob,
+	    index, copy);
 }
 
 /* Reads and opens one copy into out; sealed (len + overhead) keeps the
  * file's bytes. */
 static mgr_err
-read_copy(const uint8_t *key, int copy, const char *vid, const char *blob,
-    uint32_t index, uint8_t *sealed, uint8_t *out, size_t len)
+read_copy(const uint8_t *key, int copy, const char *vid, const char *blob, uint32_t index,
+    uint8_t *sealed, uint8_t *out, size_t len)
 {
 	char path[MGR_PATH_MAX];
 	mgr_err rv;
@@ -298,22 +299,25 @@ read_copy(const uint8_t *key, int copy, const char *vid, const char *blob,
 	if ((rv = chunk_path(copy, vid, blob, index, path, sizeof(path))) != MGR_OK)
 		return (rv);
 	if ((rv = read_exact(path, sealed, len + VAULT_SEAL_OVERHEAD)) != MGR_OK) {
-		log_warn(NULL, "vault %s: chunk %s/%u copy %d is missing or of the "
-		    "wrong size", vid, blob, index, copy);
+		log_warn(NULL,
+		    "vault %s: chunk %s/%u copy %d is missing or of the "
+		    "wrong size",
+		    vid, blob, index, copy);
 		return (MGR_ENOTFOUND);
 	}
 	if (vault_open(key, vid, blob, index, sealed, len + VAULT_SEAL_OVERHEAD, out,
 	        len) != MGR_OK) {
-		log_warn(NULL, "vault %s: chunk %s/%u copy %d is damaged (it does not "
-		    "authenticate); not served", vid, blob, index, copy);
+		log_warn(NULL,
+		    "vault %s: chunk %s/%u copy %d is damaged (it does not "
+		    "authenticate); not served",
+		    vid, blob, index, copy);
 		return (MGR_ENOTFOUND);
 	}
 	return (MGR_OK);
 }
 
 static int
-copy_looks_whole(int copy, const char *vid, const char *blob, uint32_t index,
-    size_t len)
+copy_looks_whole(int copy, const char *vid, const char *blob, uint32_t index, size_t len)
 {
 	char path[MGR_PATH_MAX];
 	struct stat st;
@@ -341,8 +345,10 @@ vault_chunk_read(const char *vid, const char *blob, uint32_t index, int copies,
 		/* A missing or cut copy 1 is seen here at the cost of a stat;
 		 * a flipped bit in it is found by the scrubber (gc.c). */
 		if (copies > 1 && !copy_looks_whole(1, vid, blob, index, len)) {
-			log_warn(NULL, "vault %s: chunk %s/%u copy 1 is missing or of "
-			    "the wrong size", vid, blob, index);
+			log_warn(NULL,
+			    "vault %s: chunk %s/%u copy 1 is missing or of "
+			    "the wrong size",
+			    vid, blob, index);
 			repair(1, vid, blob, index, sealed, len + VAULT_SEAL_OVERHEAD);
 		}
 	} else if (copies > 1 && rv == MGR_ENOTFOUND &&
@@ -436,8 +442,8 @@ vault_chunk_unlink(const char *vid, const char *blob, uint32_t index)
 }
 
 mgr_err
-vault_chunks_scrub(const char *vid, const char *blob, uint32_t first,
-    uint32_t count, uint32_t chunk_bytes, uint32_t last, int copies, int *bad)
+vault_chunks_scrub(const char *vid, const char *blob, uint32_t first, uint32_t count,
+    uint32_t chunk_bytes, uint32_t last, int copies, int *bad)
 {
 	uint8_t key[VAULT_KEY_BYTES], *sealed = NULL, *sealed1 = NULL, *out = NULL;
 	mgr_err rv;

@@ -31,15 +31,15 @@ const char *vault_chunks_root(int copy);
  * written again with the same data changes nothing (MGR_OK); with other
  * data it is MGR_EINVAL and the first data stays. *created (may be NULL)
  * says whether this call made copy 0. */
-mgr_err vault_chunk_write(const char *vid, const char *blob, uint32_t index,
-    int copies, const void *data, size_t len, int *created);
+mgr_err vault_chunk_write(const char *vid, const char *blob, uint32_t index, int copies,
+    const void *data, size_t len, int *created);
 /* Reads chunk index of blob, len bytes of plaintext, into out: copy 0, else
  * copy 1 of a mirrored vault. A copy that is missing, of the wrong size or
  * does not authenticate is logged and never served; when the other copy is
  * good it is rewritten from it (a mirror heals on read). MGR_ENOTFOUND when
  * no copy is good. */
-mgr_err vault_chunk_read(const char *vid, const char *blob, uint32_t index,
-    int copies, uint8_t *out, size_t len);
+mgr_err vault_chunk_read(const char *vid, const char *blob, uint32_t index, int copies,
+    uint8_t *out, size_t len);
 /* fsync of the blob's directories (both copies), the vault's directory and
  * the roots: the files written so far are durable once this returns. */
 mgr_err vault_chunks_sync(const char *vid, const char *blob, int copies);

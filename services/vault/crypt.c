@@ -34,7 +34,7 @@ static struct {
 	struct kek keks[MAX_KEKS]; /* [0] the current one */
 	int nkeks;
 	EVP_CIPHER *gcm;
-	pthread_mutex_t lock;      /* the data key cache */
+	pthread_mutex_t lock; /* the data key cache */
 	struct {
 		char vid[MGR_ID_MAX];
 		uint8_t key[VAULT_KEY_BYTES];
@@ -57,9 +57,8 @@ kid_of(const uint8_t key[VAULT_KEY_BYTES], char kid[VAULT_KID_LEN + 1])
 
 /* AES-256-GCM of in (len bytes) with aad into out (len bytes) and tag. */
 static mgr_err
-gcm(int enc, const uint8_t *key, const uint8_t nonce[NONCE_BYTES],
-    const void *aad, size_t aadlen, const uint8_t *in, size_t len, uint8_t *out,
-    uint8_t tag[TAG_BYTES])
+gcm(int enc, const uint8_t *key, const uint8_t nonce[NONCE_BYTES], const void *aad,
+    size_t aadlen, const uint8_t *in, size_t len, uint8_t *out, uint8_t tag[TAG_BYTES])
 {
 	EVP_CIPHER_CTX *c;
 	int n = 0, ok;
@@ -124,8 +123,8 @@ unwrap_any(const char *aad, const char *wrapped, uint8_t *plain)
 		return (MGR_EUNAVAIL);
 	if ((k = kek_find(wrapped, (size_t)(colon - wrapped))) == NULL)
 		return (MGR_EUNAVAIL);
-	if (gcm(0, k->key, buf, aad, strlen(aad), buf + NONCE_BYTES,
-	        VAULT_KEY_BYTES, plain, buf + NONCE_BYTES + VAULT_KEY_BYTES) != MGR_OK)
+	if (gcm(0, k->key, buf, aad, strlen(aad), buf + NONCE_BYTES, VAULT_KEY_BYTES,
+	        plain, buf + NONCE_BYTES + VAULT_KEY_BYTES) != MGR_OK)
 		return (MGR_EUNAVAIL);
 	return (MGR_OK);
 }
@@ -169,8 +168,10 @@ key_read(const char *path, struct kek *out)
 		return (MGR_EINVAL);
 	}
 	if (fstat(fd, &st) == 0 && (st.st_mode & 077) != 0)
-		log_warn(NULL, "master key %s is readable by others (mode %o); "
-		    "make it 0600 or 0400", path, (unsigned)(st.st_mode & 0777));
+		log_warn(NULL,
+		    "master key %s is readable by others (mode %o); "
+		    "make it 0600 or 0400",
+		    path, (unsigned)(st.st_mode & 0777));
 	n = read(fd, buf, sizeof(buf));
 	close(fd);
 	/* 32 bytes are a raw key as they are: its last bytes may be CR or LF
@@ -181,9 +182,12 @@ key_read(const char *path, struct kek *out)
 			n--;
 	if (n == VAULT_KEY_BYTES)
 		memcpy(out->key, buf, VAULT_KEY_BYTES);
-	else if (n != 2 * VAULT_KEY_BYTES || !mgr_hex_decode(buf, VAULT_KEY_BYTES, out->key)) {
-		log_error(NULL, "master key %s must hold 32 bytes (or 64 hex digits), "
-		    "not %zd", path, n);
+	else if (n != 2 * VAULT_KEY_BYTES ||
+	    !mgr_hex_decode(buf, VAULT_KEY_BYTES, out->key)) {
+		log_error(NULL,
+		    "master key %s must hold 32 bytes (or 64 hex digits), "
+		    "not %zd",
+		    path, n);
 		OPENSSL_cleanse(buf, sizeof(buf));
 		return (MGR_EINVAL);
 	}
@@ -202,14 +206,11 @@ key_create(const char *path, struct kek *out)
 	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600)) < 0) {
 		if (errno == EEXIST) /* another process made it first */
 			return (key_read(path, out));
-		log_error(NULL, "cannot create master key %s: %s", path,
-		    strerror(errno));
+		log_error(NULL, "cannot create master key %s: %s", path, strerror(errno));
 		return (MGR_EINVAL);
 	}
-	if (write(fd, out->key, VAULT_KEY_BYTES) != VAULT_KEY_BYTES ||
-	    fsync(fd) != 0) {
-		log_error(NULL, "cannot write master key %s: %s", path,
-		    strerror(errno));
+	if (write(fd, out->key, VAULT_KEY_BYTES) != VAULT_KEY_BYTES || fsync(fd) != 0) {
+		log_error(NULL, "cannot write master key %s: %s", path, strerror(errno));
 		close(fd);
 		unlink(path);
 		return (MGR_EINVAL);
@@ -238,24 +239,26 @@ keks_check(int *known)
 	}
 	*known = r->type == REDIS_REPLY_ARRAY ? (int)(r->elements / 2) : 0;
 	rv = MGR_OK;
-	for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i + 1 < r->elements;
-	    i += 2) {
+	for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i + 1 < r->elements; i += 2) {
 		const char *kid = r->element[i]->str, *val = r->element[i + 1]->str;
 
 		if (kid == NULL || val == NULL)
 			continue;
 		if (kek_find(kid, strlen(kid)) == NULL) {
-			log_error(NULL, "master key %s wraps data keys but is not "
+			log_error(NULL,
+			    "master key %s wraps data keys but is not "
 			    "loaded: MANAGER_MASTER_KEY_FILE holds another key (%s), "
 			    "or an earlier key is missing from "
-			    "MANAGER_MASTER_KEY_OLD_FILES; refusing to start", kid,
-			    cr.keks[0].kid);
+			    "MANAGER_MASTER_KEY_OLD_FILES; refusing to start",
+			    kid, cr.keks[0].kid);
 			rv = MGR_EINVAL;
 			break;
 		}
 		if (unwrap_any(CHECK_AAD, val, check) != MGR_OK) {
-			log_error(NULL, "master key %s does not open its check value: "
-			    "wrong key file; refusing to start", kid);
+			log_error(NULL,
+			    "master key %s does not open its check value: "
+			    "wrong key file; refusing to start",
+			    kid);
 			rv = MGR_EINVAL;
 			break;
 		}
@@ -291,9 +294,11 @@ vault_crypt_init(const char *key_file, const char *old_files)
 		known = r->type == REDIS_REPLY_INTEGER ? (int)r->integer : 1;
 		freeReplyObject(r);
 		if (known > 0) {
-			log_error(NULL, "master key file %s is missing, but data keys "
+			log_error(NULL,
+			    "master key file %s is missing, but data keys "
 			    "are wrapped by a master key: restore the file; refusing "
-			    "to start", key_file);
+			    "to start",
+			    key_file);
 			return (MGR_EINVAL);
 		}
 		rv = key_create(key_file, &cr.keks[0]);
@@ -320,8 +325,8 @@ vault_crypt_init(const char *key_file, const char *old_files)
 	if ((rv = keks_check(&known)) != MGR_OK)
 		return (rv);
 	/* Only now that every key in use is loaded: the current key joins. */
-	if ((rv = wrap_with(&cr.keks[0], CHECK_AAD, zero, wrapped,
-	         sizeof(wrapped))) != MGR_OK)
+	if ((rv = wrap_with(&cr.keks[0], CHECK_AAD, zero, wrapped, sizeof(wrapped))) !=
+	    MGR_OK)
 		return (rv);
 	argv[0] = "HSETNX";
 	argv[1] = KEKS_KEY;
@@ -368,8 +373,7 @@ vault_crypt_wrap(const char *vid, const uint8_t key[VAULT_KEY_BYTES], char *out,
 }
 
 mgr_err
-vault_crypt_unwrap(const char *vid, const char *wrapped,
-    uint8_t key[VAULT_KEY_BYTES])
+vault_crypt_unwrap(const char *vid, const char *wrapped, uint8_t key[VAULT_KEY_BYTES])
 {
 	char aad[MGR_ID_MAX + 16];
 
@@ -389,12 +393,11 @@ slot_of(const char *vid)
 
 /* Stores a data key for the vault unless it has one; returns the one it
  * has. NOTFOUND when the vault is gone. */
-static const char lua_dk_set[] =
-    "if redis.call('EXISTS', KEYS[1]) == 0 then\n"
-    "  return redis.error_reply('NOTFOUND no such vault')\n"
-    "end\n"
-    "redis.call('HSETNX', KEYS[1], 'dk', ARGV[1])\n"
-    "return redis.call('HGET', KEYS[1], 'dk')\n";
+static const char lua_dk_set[] = "if redis.call('EXISTS', KEYS[1]) == 0 then\n"
+                                 "  return redis.error_reply('NOTFOUND no such vault')\n"
+                                 "end\n"
+                                 "redis.call('HSETNX', KEYS[1], 'dk', ARGV[1])\n"
+                                 "return redis.call('HGET', KEYS[1], 'dk')\n";
 
 mgr_err
 vault_crypt_dk(const char *vid, uint8_t key[VAULT_KEY_BYTES])
@@ -440,8 +443,10 @@ vault_crypt_dk(const char *vid, uint8_t key[VAULT_KEY_BYTES])
 	                                   : MGR_EINTERNAL;
 	freeReplyObject(r);
 	if (rv != MGR_OK) {
-		log_error(NULL, "vault %s: its data key does not open with any "
-		    "loaded master key", vid);
+		log_error(NULL,
+		    "vault %s: its data key does not open with any "
+		    "loaded master key",
+		    vid);
 		return (MGR_EUNAVAIL);
 	}
 	pthread_mutex_lock(&cr.lock);
@@ -453,8 +458,8 @@ vault_crypt_dk(const char *vid, uint8_t key[VAULT_KEY_BYTES])
 
 /* "mgr-chunk1" || vid || 0 || blob || 0 || index (4, big endian) || len (8). */
 static size_t
-chunk_aad(const char *vid, const char *blob, uint32_t index, uint64_t len,
-    uint8_t *aad, size_t cap)
+chunk_aad(const char *vid, const char *blob, uint32_t index, uint64_t len, uint8_t *aad,
+    size_t cap)
 {
 	size_t a = strlen(vid), b = strlen(blob), n = 0;
 
@@ -555,16 +560,18 @@ vault_crypt_rewrap_pass(size_t limit, size_t *left)
 		r = NULL;
 	}
 	if (done > 0)
-		log_info(NULL, "re-wrapped %zu data key(s) with master key %s; %zu "
-		    "left", done, cr.keks[0].kid, old);
+		log_info(NULL,
+		    "re-wrapped %zu data key(s) with master key %s; %zu "
+		    "left",
+		    done, cr.keks[0].kid, old);
 	if (old == 0 && cr.nkeks > 1) {
 		/* No data key uses an old master key any more. */
 		const char *hk[] = {"HKEYS", KEKS_KEY};
 		redisReply *k = NULL;
 
 		if (kv_cmdargv(&k, 2, hk, NULL) == MGR_OK) {
-			for (size_t j = 0; k->type == REDIS_REPLY_ARRAY &&
-			    j < k->elements; j++) {
+			for (size_t j = 0;
+			     k->type == REDIS_REPLY_ARRAY && j < k->elements; j++) {
 				const char *hd[] = {"HDEL", KEKS_KEY, k->element[j]->str};
 				redisReply *d = NULL;
 
@@ -572,8 +579,10 @@ vault_crypt_rewrap_pass(size_t limit, size_t *left)
 				    strcmp(k->element[j]->str, cr.keks[0].kid) == 0)
 					continue;
 				if (kv_cmdargv(&d, 3, hd, NULL) == MGR_OK) {
-					if (d->type == REDIS_REPLY_INTEGER && d->integer == 1)
-						log_info(NULL, "master key %s is no longer "
+					if (d->type == REDIS_REPLY_INTEGER &&
+					    d->integer == 1)
+						log_info(NULL,
+						    "master key %s is no longer "
 						    "used; its file may be removed from "
 						    "MANAGER_MASTER_KEY_OLD_FILES",
 						    k->element[j]->str);

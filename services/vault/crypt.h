@@ -28,9 +28,9 @@
 #include "common/err.h"
 
 #define VAULT_KEY_BYTES 32
-#define VAULT_KID_LEN 16            /* hex digits of a master key id */
-#define VAULT_SEAL_OVERHEAD 32      /* magic, nonce and tag of a chunk file */
-#define VAULT_WRAPPED_MAX 160       /* a wrapped data key with its key id */
+#define VAULT_KID_LEN 16       /* hex digits of a master key id */
+#define VAULT_SEAL_OVERHEAD 32 /* magic, nonce and tag of a chunk file */
+#define VAULT_WRAPPED_MAX 160  /* a wrapped data key with its key id */
 
 /* Loads the master keys (creating the current one on the first start, when
  * Redis knows of no key yet) and checks them against `vault:keks`: a key id
@@ -45,8 +45,8 @@ const char *vault_crypt_kid(void);
 mgr_err vault_crypt_dk(const char *vid, uint8_t key[VAULT_KEY_BYTES]);
 
 /* Wraps key for vid with the current master key into out (NUL terminated). */
-mgr_err vault_crypt_wrap(const char *vid, const uint8_t key[VAULT_KEY_BYTES],
-    char *out, size_t outlen);
+mgr_err vault_crypt_wrap(const char *vid, const uint8_t key[VAULT_KEY_BYTES], char *out,
+    size_t outlen);
 /* Unwraps a `dk` value with whichever loaded master key it names.
  * MGR_EUNAVAIL when that key is not loaded or the value does not open. */
 mgr_err vault_crypt_unwrap(const char *vid, const char *wrapped,
@@ -54,13 +54,12 @@ mgr_err vault_crypt_unwrap(const char *vid, const char *wrapped,
 
 /* Seals len bytes of plaintext as chunk `index` of blob into out, which has
  * room for len + VAULT_SEAL_OVERHEAD bytes. */
-mgr_err vault_seal(const uint8_t key[VAULT_KEY_BYTES], const char *vid,
-    const char *blob, uint32_t index, const void *in, size_t len, uint8_t *out);
+mgr_err vault_seal(const uint8_t key[VAULT_KEY_BYTES], const char *vid, const char *blob,
+    uint32_t index, const void *in, size_t len, uint8_t *out);
 /* Opens a chunk file's bytes (inlen = len + VAULT_SEAL_OVERHEAD) into out
  * (len bytes). MGR_EINTERNAL when it does not authenticate. */
-mgr_err vault_open(const uint8_t key[VAULT_KEY_BYTES], const char *vid,
-    const char *blob, uint32_t index, const uint8_t *in, size_t inlen,
-    uint8_t *out, size_t len);
+mgr_err vault_open(const uint8_t key[VAULT_KEY_BYTES], const char *vid, const char *blob,
+    uint32_t index, const uint8_t *in, size_t inlen, uint8_t *out, size_t len);
 
 /* One pass of a rotation: re-wraps the data keys of up to `limit` vaults
  * wrapped by an old master key with the current one; *left gets how many

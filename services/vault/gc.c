@@ -48,8 +48,10 @@ collect_one(const char *vid, const char *blob)
 	if (vault_store_gc_claim(vid, blob, &ok) != MGR_OK || !ok)
 		return (0);
 	if (vault_chunks_remove(vid, blob) != MGR_OK) {
-		log_warn(NULL, "vault %s: blob %s not fully removed; tried again "
-		    "later", vid, blob);
+		log_warn(NULL,
+		    "vault %s: blob %s not fully removed; tried again "
+		    "later",
+		    vid, blob);
 		return (0);
 	}
 	(void)vault_store_gc_done(vid, blob);
@@ -179,13 +181,15 @@ orphan_scan(const struct vault_svc *s, volatile int *stop, int first)
 				if (stat(bdir, &st) != 0)
 					continue;
 				if (now - (int64_t)st.st_mtime >= TMP_AGE_S &&
-				    (first || now - (int64_t)st.st_mtime <
-				        TMP_WINDOW_S + TMP_AGE_S))
+				    (first ||
+				        now - (int64_t)st.st_mtime <
+				            TMP_WINDOW_S + TMP_AGE_S))
 					tmps += sweep_tmp(bdir, now);
 				if (now - (int64_t)st.st_mtime < s->gc_grace_s)
 					continue;
-				if (vault_store_gc_orphan(v->d_name, b->d_name, &orphan) ==
-				        MGR_OK && orphan) {
+				if (vault_store_gc_orphan(v->d_name, b->d_name,
+				        &orphan) == MGR_OK &&
+				    orphan) {
 					found++;
 					(void)collect_one(v->d_name, b->d_name);
 				}
@@ -198,8 +202,10 @@ orphan_scan(const struct vault_svc *s, volatile int *stop, int first)
 		log_info(NULL, "collector: %zu orphaned blob(s) found and removed",
 		    found);
 	if (tmps > 0)
-		log_info(NULL, "collector: %zu temporary chunk file(s) of writes "
-		    "that died removed", tmps);
+		log_info(NULL,
+		    "collector: %zu temporary chunk file(s) of writes "
+		    "that died removed",
+		    tmps);
 	return (found);
 }
 
@@ -228,8 +234,8 @@ migrate_one(const struct vault_rec *v, const char *key)
 	}
 	/* An upload of the same key by its owner: the collector leaves the
 	 * blob alone while it is written. */
-	if ((rv = vault_store_put_begin(v, v->owner, key, strlen(key), o.size,
-	         o.size, o.chunk_bytes, NULL, NULL, 0, uid)) != MGR_OK ||
+	if ((rv = vault_store_put_begin(v, v->owner, key, strlen(key), o.size, o.size,
+	         o.chunk_bytes, NULL, NULL, 0, uid)) != MGR_OK ||
 	    (rv = vault_store_upload_info(v->id, uid, v->owner, &up)) != MGR_OK) {
 		log_warn(NULL, "vault %s: migration of an object not begun: %s", v->id,
 		    mgr_strerror(rv));
@@ -248,8 +254,10 @@ migrate_one(const struct vault_rec *v, const char *key)
 			goto fail;
 		if ((rv = vault_store_get_chunk(v->id, v->owner, o.version, i,
 		         (size_t)len, &data)) != MGR_OK) {
-			log_error(NULL, "vault %s: an object's chunk %u is gone from "
-			    "Redis; left as it is", v->id, i);
+			log_error(NULL,
+			    "vault %s: an object's chunk %u is gone from "
+			    "Redis; left as it is",
+			    v->id, i);
 			goto fail;
 		}
 		EVP_DigestUpdate(m5, data, (size_t)len);
@@ -257,8 +265,9 @@ migrate_one(const struct vault_rec *v, const char *key)
 		rv = vault_chunk_write(v->id, uid, idx, up.copies, data, (size_t)len,
 		    NULL);
 		free(data);
-		if (rv != MGR_OK || (rv = vault_store_chunk_record(v->id, uid, v->owner,
-		                         idx, (size_t)len, &again)) != MGR_OK)
+		if (rv != MGR_OK ||
+		    (rv = vault_store_chunk_record(v->id, uid, v->owner, idx, (size_t)len,
+		         &again)) != MGR_OK)
 			goto fail;
 		idx++;
 		off += len;
@@ -270,13 +279,15 @@ migrate_one(const struct vault_rec *v, const char *key)
 	for (unsigned int i = 0; i < sdlen; i++)
 		snprintf(shahex + 2 * i, 3, "%02x", sd[i]);
 	if (strcmp(shahex, o.etag) != 0) {
-		log_error(NULL, "vault %s: an object's data in Redis does not match "
-		    "its etag; left as it is", v->id);
+		log_error(NULL,
+		    "vault %s: an object's data in Redis does not match "
+		    "its etag; left as it is",
+		    v->id);
 		goto fail;
 	}
 	if (vault_chunks_sync(v->id, uid, up.copies) != MGR_OK ||
-	    vault_store_migrate_commit(v->id, key, strlen(key), o.version, uid,
-	        o.size, md5hex, &done) != MGR_OK)
+	    vault_store_migrate_commit(v->id, key, strlen(key), o.version, uid, o.size,
+	        md5hex, &done) != MGR_OK)
 		goto fail;
 	moved = done;
 	if (!done)
@@ -303,8 +314,8 @@ migrate_all(volatile int *stop)
 
 	if (kv_cmdargv(&ids, 4, zr, NULL) != MGR_OK)
 		return;
-	for (size_t i = 0; !*stop && ids->type == REDIS_REPLY_ARRAY &&
-	    i < ids->elements; i++) {
+	for (size_t i = 0; !*stop && ids->type == REDIS_REPLY_ARRAY && i < ids->elements;
+	     i++) {
 		char next[VAULT_KEY_MAX + 1] = "", after[VAULT_KEY_MAX + 1] = "";
 		struct vault_rec v;
 
@@ -320,7 +331,8 @@ migrate_all(volatile int *stop)
 				break;
 			for (size_t k = 0; k < n && !*stop; k++) {
 				if (seen++ == 0)
-					log_info(NULL, "migration: moving objects stored in "
+					log_info(NULL,
+					    "migration: moving objects stored in "
 					    "Redis to files");
 				moved += (size_t)migrate_one(&v, keys[k]);
 			}
@@ -331,8 +343,10 @@ migrate_all(volatile int *stop)
 	freeReplyObject(ids);
 	if (seen > 0)
 		log_info(NULL, "migration: %zu of %zu object(s) moved to files%s", moved,
-		    seen, moved < seen ? " (the others are retried at the next start "
-		    "or pass)" : "");
+		    seen,
+		    moved < seen ? " (the others are retried at the next start "
+		                   "or pass)"
+		                 : "");
 }
 
 
@@ -344,8 +358,8 @@ migrate_all(volatile int *stop)
  * good copy is logged as an error. Reads that would find the damage anyway
  * repair only what they touch; this finds it in data nobody reads. */
 static void
-scrub_vault(const struct vault_rec *v, volatile int *stop, size_t *objs,
-    size_t *chunks, size_t *bad)
+scrub_vault(const struct vault_rec *v, volatile int *stop, size_t *objs, size_t *chunks,
+    size_t *bad)
 {
 	char after[VAULT_KEY_MAX + 1] = "";
 	int more = 1;
@@ -365,7 +379,8 @@ scrub_vault(const struct vault_rec *v, volatile int *stop, size_t *objs,
 			if (vault_store_obj_head(v, l[i].key, strlen(l[i].key), &o) !=
 			    MGR_OK)
 				continue;
-			if (o.segs != NULL && vault_segs_parse(o.segs, &sg, &ns) == MGR_OK) {
+			if (o.segs != NULL &&
+			    vault_segs_parse(o.segs, &sg, &ns) == MGR_OK) {
 				(*objs)++;
 				for (size_t j = 0; j < ns && !*stop; j++) {
 					int64_t last;
@@ -373,12 +388,14 @@ scrub_vault(const struct vault_rec *v, volatile int *stop, size_t *objs,
 
 					if (sg[j].count == 0)
 						continue;
-					last = sg[j].size - (int64_t)(sg[j].count - 1) *
-					    sg[j].chunk_bytes;
+					last = sg[j].size -
+					    (int64_t)(sg[j].count - 1) *
+					        sg[j].chunk_bytes;
 					if (last <= 0 || last > sg[j].chunk_bytes)
 						continue;
-					if (vault_chunks_scrub(v->id, sg[j].blob, sg[j].first,
-					        sg[j].count, sg[j].chunk_bytes, (uint32_t)last,
+					if (vault_chunks_scrub(v->id, sg[j].blob,
+					        sg[j].first, sg[j].count,
+					        sg[j].chunk_bytes, (uint32_t)last,
 					        v->mirrored ? 2 : 1, &b) == MGR_OK) {
 						*chunks += sg[j].count;
 						*bad += (size_t)b;
@@ -409,13 +426,13 @@ scrub_all(const struct vault_svc *s, volatile int *stop)
 		return;
 	if (r->type != REDIS_REPLY_STATUS) {
 		freeReplyObject(r);
-		return;                 /* another replica scrubs this time */
+		return; /* another replica scrubs this time */
 	}
 	freeReplyObject(r);
 	if (kv_cmdargv(&ids, 4, zr, NULL) != MGR_OK)
 		return;
-	for (size_t i = 0; !*stop && ids->type == REDIS_REPLY_ARRAY &&
-	    i < ids->elements; i++) {
+	for (size_t i = 0; !*stop && ids->type == REDIS_REPLY_ARRAY && i < ids->elements;
+	     i++) {
 		struct vault_rec v;
 
 		if (ids->element[i]->str != NULL &&
@@ -424,13 +441,16 @@ scrub_all(const struct vault_svc *s, volatile int *stop)
 	}
 	freeReplyObject(ids);
 	if (bad > 0)
-		log_warn(NULL, "scrub: %zu object(s), %zu chunk(s) checked in %llds; "
+		log_warn(NULL,
+		    "scrub: %zu object(s), %zu chunk(s) checked in %llds; "
 		    "%zu damaged or missing chunk copies found, rewritten from the "
-		    "other copy where it was good (the lines above name them)", objs, chunks,
-		    (long long)(mgr_now_s() - t0), bad);
+		    "other copy where it was good (the lines above name them)",
+		    objs, chunks, (long long)(mgr_now_s() - t0), bad);
 	else
-		log_info(NULL, "scrub: %zu object(s), %zu chunk(s) checked in %llds; "
-		    "all intact", objs, chunks, (long long)(mgr_now_s() - t0));
+		log_info(NULL,
+		    "scrub: %zu object(s), %zu chunk(s) checked in %llds; "
+		    "all intact",
+		    objs, chunks, (long long)(mgr_now_s() - t0));
 }
 
 void

@@ -9,10 +9,10 @@
 #include "services/vault/store.h"
 
 struct vault_svc {
-	int64_t max_object_bytes;   /* MANAGER_MAX_OBJECT_BYTES */
-	int64_t gc_interval_s;      /* MANAGER_VAULT_GC_INTERVAL_S */
-	int64_t gc_grace_s;         /* MANAGER_VAULT_GC_GRACE_S */
-	int64_t scrub_interval_s;   /* MANAGER_VAULT_SCRUB_INTERVAL_S (0: none) */
+	int64_t max_object_bytes; /* MANAGER_MAX_OBJECT_BYTES */
+	int64_t gc_interval_s;    /* MANAGER_VAULT_GC_INTERVAL_S */
+	int64_t gc_grace_s;       /* MANAGER_VAULT_GC_GRACE_S */
+	int64_t scrub_interval_s; /* MANAGER_VAULT_SCRUB_INTERVAL_S (0: none) */
 };
 
 extern const struct rpc_method vault_methods[];
@@ -30,8 +30,8 @@ mgr_err vault_h_delete(struct rpc_call *call, void *arg);
 mgr_err vault_h_update(struct rpc_call *call, void *arg);
 /* The vault named `name` for object I/O by the caller: administrators and
  * other accounts get PERM (audited as `action`), unknown names NOTFOUND. */
-mgr_err vault_for_objects(struct rpc_call *call, const char *name,
-    const char *action, struct vault_rec *out);
+mgr_err vault_for_objects(struct rpc_call *call, const char *name, const char *action,
+    struct vault_rec *out);
 /* vault_for_objects in two halves around a lookup done elsewhere: the
  * checks on the caller alone, then those on the lookup's result (find_rv,
  * and v when MGR_OK). */
@@ -53,8 +53,8 @@ mgr_err vault_h_obj_list(struct rpc_call *call, void *arg);
 /* The headers of a write, packed for the store (*out NULL when none; caller
  * frees). INVALID past VAULT_META_MAX or for a name that is not a header
  * name. */
-mgr_err vault_meta_pack(struct rpc_call *call, Mgr__Vault__Header **h,
-    size_t n, uint8_t **out, size_t *len);
+mgr_err vault_meta_pack(struct rpc_call *call, Mgr__Vault__Header **h, size_t n,
+    uint8_t **out, size_t *len);
 
 /* multipart.c (the vault's owner only): S3's multipart uploads. The parts
  * are written with PutBegin (multipart_upload_id, part_number), PutChunk

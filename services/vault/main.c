@@ -18,8 +18,8 @@ vault_start(const struct mgr_config *cfg, void **state)
 	/* No master key, a wrong one, or no object directory: refuse to
 	 * start (crypt.c and chunks.c say why) rather than serve wrong bytes.
 	 * Redis unreachable: MGR_EUNAVAIL, and svc_main tries again. */
-	if ((rv = vault_crypt_init(cfg->master_key_file,
-	         cfg->master_key_old_files)) != MGR_OK) {
+	if ((rv = vault_crypt_init(cfg->master_key_file, cfg->master_key_old_files)) !=
+	    MGR_OK) {
 		vault_crypt_fini();
 		return (rv == MGR_EUNAVAIL ? rv : MGR_EINVAL);
 	}
@@ -50,14 +50,14 @@ int
 main(int argc, char **argv)
 {
 	static const struct svc_def def = {
-		.name = "vault",
-		.summary = "The vault service of the Manager: "
-		    "vaults, templates and encrypted objects, over nng RPC.",
-		.methods = vault_methods,
-		.start = vault_start,
-		.background = vault_background,
-		.stop = vault_stop,
-		.metrics = vault_metrics,
+	    .name = "vault",
+	    .summary = "The vault service of the Manager: "
+	               "vaults, templates and encrypted objects, over nng RPC.",
+	    .methods = vault_methods,
+	    .start = vault_start,
+	    .background = vault_background,
+	    .stop = vault_stop,
+	    .metrics = vault_metrics,
 	};
 
 	/* Object chunks are ~1 MiB buffers (nng messages, protobuf, sealed

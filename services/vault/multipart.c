@@ -25,8 +25,9 @@
 static const char *
 caller_id(const struct rpc_call *call)
 {
-	return (call->caller->kind == MGR__CALLER__KIND__APP &&
-	        call->caller->id != NULL ? call->caller->id : "");
+	return (call->caller->kind == MGR__CALLER__KIND__APP && call->caller->id != NULL
+	        ? call->caller->id
+	        : "");
 }
 
 static mgr_err
@@ -82,8 +83,8 @@ vault_h_mp_create(struct rpc_call *call, void *arg)
 	out.upload_id = id;
 	if ((rv = op_replay(&op, &out.base)) != MGR_OK)
 		goto out;
-	rv = vault_store_mp_create(&v, caller_id(call), in->key, strlen(in->key),
-	    meta, meta_len, mgr_now_s(), id, &op.rp);
+	rv = vault_store_mp_create(&v, caller_id(call), in->key, strlen(in->key), meta,
+	    meta_len, mgr_now_s(), id, &op.rp);
 	if (rv == MGR_OK && op.rp.hit) {
 		rv = op_replayed(&op);
 		goto out;
@@ -91,8 +92,10 @@ vault_h_mp_create(struct rpc_call *call, void *arg)
 	op.action = "object.multipart.create";
 	snprintf(op.target, sizeof(op.target), "%s", v.id);
 	if (rv == MGR_ECONFLICT) {
-		rv = rpc_fail(call, rv, "too many open multipart uploads in this "
-		    "vault (at most %d)", VAULT_MP_UPLOADS_MAX);
+		rv = rpc_fail(call, rv,
+		    "too many open multipart uploads in this "
+		    "vault (at most %d)",
+		    VAULT_MP_UPLOADS_MAX);
 		goto out;
 	}
 	if (rv != MGR_OK) {
@@ -109,8 +112,8 @@ out:
 /* The SHA-256 of the parts' data, read back (and authenticated) chunk by
  * chunk; the MD5 of their binary MD5s. */
 static mgr_err
-digest_parts(const struct vault_rec *v, const struct vault_part *const *parts,
-    size_t n, char sha_hex[65], char etag_md5[33])
+digest_parts(const struct vault_rec *v, const struct vault_part *const *parts, size_t n,
+    char sha_hex[65], char etag_md5[33])
 {
 	EVP_MD_CTX *sha = NULL, *md5 = NULL;
 	unsigned char d[EVP_MAX_MD_SIZE], bin[16];
@@ -141,11 +144,12 @@ digest_parts(const struct vault_rec *v, const struct vault_part *const *parts,
 				goto out;
 			for (uint32_t c = 0; c < sg[s].count; c++) {
 				size_t len = left < (int64_t)sg[s].chunk_bytes
-				    ? (size_t)left : sg[s].chunk_bytes;
+				    ? (size_t)left
+				    : sg[s].chunk_bytes;
 
 				if ((rv = vault_chunk_read(v->id, sg[s].blob,
-				         sg[s].first + c, v->mirrored ? 2 : 1, buf, len)) !=
-				    MGR_OK)
+				         sg[s].first + c, v->mirrored ? 2 : 1, buf,
+				         len)) != MGR_OK)
 					goto out;
 				rv = MGR_EINTERNAL;
 				if (EVP_DigestUpdate(sha, buf, len) != 1)
@@ -194,10 +198,13 @@ check_part_list(struct rpc_call *call, const Mgr__Vault__CompleteMultipartReques
 		uint32_t pn = in->parts[i]->part_number;
 
 		if (pn < 1 || pn > VAULT_MP_PARTS_MAX)
-			return (rpc_fail(call, MGR_EINVAL, "InvalidPart: a part number "
-			    "is 1 to %d", VAULT_MP_PARTS_MAX));
+			return (rpc_fail(call, MGR_EINVAL,
+			    "InvalidPart: a part number "
+			    "is 1 to %d",
+			    VAULT_MP_PARTS_MAX));
 		if (i > 0 && pn <= in->parts[i - 1]->part_number)
-			return (rpc_fail(call, MGR_EINVAL, "InvalidPartOrder: the parts "
+			return (rpc_fail(call, MGR_EINVAL,
+			    "InvalidPartOrder: the parts "
 			    "are not in ascending order"));
 	}
 	return (MGR_OK);
@@ -219,12 +226,15 @@ match_parts(struct rpc_call *call, const Mgr__Vault__CompleteMultipartRequest *i
 			j++;
 		if (j == nall || all[j].number != p->part_number ||
 		    !is_md5_hex(p->etag) || strcasecmp(p->etag, all[j].md5) != 0)
-			return (rpc_fail(call, MGR_EINVAL, "InvalidPart: part %u was not "
-			    "uploaded or its ETag does not match", p->part_number));
+			return (rpc_fail(call, MGR_EINVAL,
+			    "InvalidPart: part %u was not "
+			    "uploaded or its ETag does not match",
+			    p->part_number));
 		if (i + 1 < in->n_parts && all[j].size < VAULT_MP_PART_MIN)
-			return (rpc_fail(call, MGR_EINVAL, "EntityTooSmall: part %u is "
-			    "under %d bytes and not the last", p->part_number,
-			    VAULT_MP_PART_MIN));
+			return (rpc_fail(call, MGR_EINVAL,
+			    "EntityTooSmall: part %u is "
+			    "under %d bytes and not the last",
+			    p->part_number, VAULT_MP_PART_MIN));
 		use[i] = &all[j];
 		*size += all[j].size;
 	}
@@ -239,10 +249,12 @@ fail_complete(struct rpc_call *call, mgr_err rv)
 	case MGR_ETOOBIG:
 		return (rpc_fail(call, rv, "the vault's quota would be exceeded"));
 	case MGR_EPRECOND:
-		return (rpc_fail(call, rv, "the object does not meet the request's "
+		return (rpc_fail(call, rv,
+		    "the object does not meet the request's "
 		    "conditions"));
 	case MGR_ECONFLICT:
-		return (rpc_fail(call, MGR_EINVAL, "InvalidPart: a part was uploaded "
+		return (rpc_fail(call, MGR_EINVAL,
+		    "InvalidPart: a part was uploaded "
 		    "again while completing"));
 	default:
 		return (fail_store(call, rv));
@@ -300,15 +312,20 @@ vault_h_mp_complete(struct rpc_call *call, void *arg)
 	if ((rv = match_parts(call, in, all, nall, use, &size)) != MGR_OK)
 		goto out;
 	if (size > svc->max_object_bytes) {
-		rv = rpc_fail(call, MGR_ETOOBIG, "EntityTooLarge: an object is at "
-		    "most %lld bytes", (long long)svc->max_object_bytes);
+		rv = rpc_fail(call, MGR_ETOOBIG,
+		    "EntityTooLarge: an object is at "
+		    "most %lld bytes",
+		    (long long)svc->max_object_bytes);
 		goto out;
 	}
 	if ((rv = digest_parts(&v, use, in->n_parts, sha, md5)) != MGR_OK) {
-		log_error(call->request_id, "vault %s: the parts of a multipart "
-		    "upload could not be read back", v.id);
+		log_error(call->request_id,
+		    "vault %s: the parts of a multipart "
+		    "upload could not be read back",
+		    v.id);
 		if (rv == MGR_ENOTFOUND)
-			rv = rpc_fail(call, MGR_EINTERNAL, "the data of a part is "
+			rv = rpc_fail(call, MGR_EINTERNAL,
+			    "the data of a part is "
 			    "gone or damaged");
 		goto out;
 	}
@@ -331,16 +348,16 @@ vault_h_mp_complete(struct rpc_call *call, void *arg)
 	cond.if_match = in->if_match;
 	cond.if_none_match = in->if_none_match;
 	rv = vault_store_mp_complete(&v, caller_id(call), in->key, strlen(in->key),
-	    in->upload_id, use, in->n_parts, size, sha, etag, &cond, now, ver,
-	    &created, &op.rp);
+	    in->upload_id, use, in->n_parts, size, sha, etag, &cond, now, ver, &created,
+	    &op.rp);
 	if (rv == MGR_OK && op.rp.hit) {
 		rv = op_replayed(&op);
 		goto out;
 	}
 	op.action = "object.multipart.complete";
 	snprintf(op.target, sizeof(op.target), "%s", v.id);
-	snprintf(op.detail, sizeof(op.detail), "size=%lld parts=%zu",
-	    (long long)size, in->n_parts);
+	snprintf(op.detail, sizeof(op.detail), "size=%lld parts=%zu", (long long)size,
+	    in->n_parts);
 	if (rv != MGR_OK) {
 		rv = fail_complete(call, rv);
 		goto out;

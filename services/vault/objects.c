@@ -28,8 +28,8 @@ obj_to_proto(struct vault_obj *o, Mgr__Vault__Object *p)
 /* The headers of a write, packed for the store (*out NULL when none).
  * INVALID past VAULT_META_MAX or for a name that is not a header name. */
 mgr_err
-vault_meta_pack(struct rpc_call *call, Mgr__Vault__Header **h, size_t n,
-    uint8_t **out, size_t *len)
+vault_meta_pack(struct rpc_call *call, Mgr__Vault__Header **h, size_t n, uint8_t **out,
+    size_t *len)
 {
 	Mgr__Vault__Metadata m = MGR__VAULT__METADATA__INIT;
 	size_t total = 0;
@@ -39,8 +39,7 @@ vault_meta_pack(struct rpc_call *call, Mgr__Vault__Header **h, size_t n,
 	for (size_t i = 0; i < n; i++) {
 		size_t nl = strlen(h[i]->name);
 
-		if (nl == 0 || nl > 256 ||
-		    strcspn(h[i]->name, "\r\n:\t ") != nl ||
+		if (nl == 0 || nl > 256 || strcspn(h[i]->name, "\r\n:\t ") != nl ||
 		    strcspn(h[i]->value, "\r\n") != strlen(h[i]->value))
 			return (rpc_fail(call, MGR_EINVAL, "bad metadata header"));
 		total += nl + strlen(h[i]->value);
@@ -71,8 +70,9 @@ check_key(struct rpc_call *call, const char *key)
 static const char *
 caller_id(const struct rpc_call *call)
 {
-	return (call->caller->kind == MGR__CALLER__KIND__APP &&
-	        call->caller->id != NULL ? call->caller->id : "");
+	return (call->caller->kind == MGR__CALLER__KIND__APP && call->caller->id != NULL
+	        ? call->caller->id
+	        : "");
 }
 
 mgr_err
@@ -127,10 +127,13 @@ vault_h_head(struct rpc_call *call, void *arg)
 	out.chunk_bytes = (uint32_t)o.chunk_bytes;
 	if (o.segs != NULL) {
 		if ((rv = vault_segs_parse(o.segs, &sg, &nseg)) != MGR_OK ||
-		    (nseg > 0 && ((segs = calloc(nseg, sizeof(*segs))) == NULL ||
-		                     (psegs = calloc(nseg, sizeof(*psegs))) == NULL))) {
-			log_error(call->request_id, "vault %s: bad segments of an "
-			    "object", v.id);
+		    (nseg > 0 &&
+		        ((segs = calloc(nseg, sizeof(*segs))) == NULL ||
+		            (psegs = calloc(nseg, sizeof(*psegs))) == NULL))) {
+			log_error(call->request_id,
+			    "vault %s: bad segments of an "
+			    "object",
+			    v.id);
 			rv = MGR_EINTERNAL;
 			goto out;
 		}
@@ -149,8 +152,8 @@ vault_h_head(struct rpc_call *call, void *arg)
 		if (in->with_data && nseg == 1 && sg[0].count == 1 && o.size > 0 &&
 		    o.size <= (int64_t)RPC_CHUNK_BYTES &&
 		    (data = malloc((size_t)o.size)) != NULL &&
-		    vault_chunk_read(v.id, sg[0].blob, sg[0].first,
-		        v.mirrored ? 2 : 1, (uint8_t *)data, (size_t)o.size) != MGR_OK) {
+		    vault_chunk_read(v.id, sg[0].blob, sg[0].first, v.mirrored ? 2 : 1,
+		        (uint8_t *)data, (size_t)o.size) != MGR_OK) {
 			free(data);
 			data = NULL;
 		}
@@ -204,8 +207,8 @@ vault_h_put_begin(struct rpc_call *call, void *arg)
 		rv = rpc_fail(call, MGR_EINVAL, "bad If-Match");
 		goto out;
 	}
-	if ((rv = vault_meta_pack(call, in->metadata, in->n_metadata, &meta, &meta_len)) !=
-	    MGR_OK)
+	if ((rv = vault_meta_pack(call, in->metadata, in->n_metadata, &meta,
+	         &meta_len)) != MGR_OK)
 		goto out;
 	cond.if_match = in->if_match;
 	cond.if_none_match = in->if_none_match;
@@ -224,16 +227,18 @@ vault_h_put_begin(struct rpc_call *call, void *arg)
 			goto out;
 		}
 	} else
-		rv = vault_store_put_begin(&v, call->caller->id, in->key,
-		    strlen(in->key), in->size < 0 ? -1 : in->size,
-		    svc->max_object_bytes, 0, &cond, meta, meta_len, upload_id);
+		rv = vault_store_put_begin(&v, call->caller->id, in->key, strlen(in->key),
+		    in->size < 0 ? -1 : in->size, svc->max_object_bytes, 0, &cond, meta,
+		    meta_len, upload_id);
 	if (rv == MGR_ETOOBIG) {
-		rv = rpc_fail(call, rv, "the object would exceed the vault's quota "
+		rv = rpc_fail(call, rv,
+		    "the object would exceed the vault's quota "
 		    "or the size limit");
 		goto out;
 	}
 	if (rv == MGR_EPRECOND) {
-		rv = rpc_fail(call, rv, "the object does not meet the request's "
+		rv = rpc_fail(call, rv,
+		    "the object does not meet the request's "
 		    "conditions");
 		goto out;
 	}
@@ -267,8 +272,7 @@ vault_h_put_chunk(struct rpc_call *call, void *arg)
 	}
 	/* The upload's facts first (nothing is written for a refused chunk),
 	 * then the file, then its record. */
-	rv = vault_store_upload_info(in->vault_id, in->upload_id, caller_id(call),
-	    &up);
+	rv = vault_store_upload_info(in->vault_id, in->upload_id, caller_id(call), &up);
 	if (rv == MGR_ENOTFOUND) {
 		rv = rpc_fail(call, rv, "no such upload (expired?)");
 		goto out;
@@ -278,7 +282,8 @@ vault_h_put_chunk(struct rpc_call *call, void *arg)
 		goto out;
 	}
 	if (rv == MGR_ECONFLICT) {
-		rv = rpc_fail(call, rv, "an upload begun before an upgrade; send it "
+		rv = rpc_fail(call, rv,
+		    "an upload begun before an upgrade; send it "
 		    "again");
 		goto out;
 	}
@@ -291,7 +296,8 @@ vault_h_put_chunk(struct rpc_call *call, void *arg)
 		goto out;
 	}
 	if ((int64_t)in->index * up.chunk_bytes + (int64_t)in->data.len > up.limit) {
-		rv = rpc_fail(call, MGR_ETOOBIG, "the object would exceed the vault's "
+		rv = rpc_fail(call, MGR_ETOOBIG,
+		    "the object would exceed the vault's "
 		    "quota or the size limit");
 		goto out;
 	}
@@ -308,7 +314,8 @@ vault_h_put_chunk(struct rpc_call *call, void *arg)
 	if (rv != MGR_OK && created)
 		vault_chunk_unlink(in->vault_id, in->upload_id, in->index);
 	if (rv == MGR_ETOOBIG)
-		rv = rpc_fail(call, rv, "the object would exceed the vault's quota "
+		rv = rpc_fail(call, rv,
+		    "the object would exceed the vault's quota "
 		    "or the size limit");
 	else if (rv == MGR_ENOTFOUND)
 		rv = rpc_fail(call, rv, "no such upload (expired?)");
@@ -337,8 +344,7 @@ vault_h_put_commit(struct rpc_call *call, void *arg)
 	mgr_err rv, up = MGR_ENOTFOUND;
 
 	(void)arg;
-	if ((rv = op_begin(&op, call, NULL,
-	         &mgr__vault__put_commit_request__descriptor,
+	if ((rv = op_begin(&op, call, NULL, &mgr__vault__put_commit_request__descriptor,
 	         (ProtobufCMessage **)&in)) != MGR_OK)
 		goto out;
 	if (!is_hex64(in->sha256) || in->size < 0 || strlen(in->md5) > 32) {
@@ -356,10 +362,9 @@ vault_h_put_commit(struct rpc_call *call, void *arg)
 	if ((rv = op_replay(&op, &po.base)) != MGR_OK)
 		goto out;
 	/* The chunk files' names are durable before the commit names them. */
-	if ((up = vault_store_upload_info(in->vault_id, in->upload_id,
-	         caller_id(call), &info)) == MGR_OK &&
-	    (rv = vault_chunks_sync(in->vault_id, in->upload_id, info.copies)) !=
-	        MGR_OK)
+	if ((up = vault_store_upload_info(in->vault_id, in->upload_id, caller_id(call),
+	         &info)) == MGR_OK &&
+	    (rv = vault_chunks_sync(in->vault_id, in->upload_id, info.copies)) != MGR_OK)
 		goto out;
 	rv = vault_store_put_commit(in->vault_id, in->upload_id, caller_id(call),
 	    in->size, in->sha256, in->md5, now, in->commit_deadline_ms, &created, &o,
@@ -382,7 +387,8 @@ vault_h_put_commit(struct rpc_call *call, void *arg)
 		goto out;
 	}
 	if (rv == MGR_EPRECOND) {
-		rv = rpc_fail(call, rv, "the object does not meet the request's "
+		rv = rpc_fail(call, rv,
+		    "the object does not meet the request's "
 		    "conditions");
 		goto out;
 	}
@@ -391,10 +397,10 @@ vault_h_put_commit(struct rpc_call *call, void *arg)
 		rv = rpc_fail(call, rv, "NoSuchUpload: no such multipart upload");
 		goto out;
 	}
-	if (rv == MGR_EUNAVAIL &&
-	    strncmp(kv_last_error(), "UNAVAIL late:", 13) == 0) {
+	if (rv == MGR_EUNAVAIL && strncmp(kv_last_error(), "UNAVAIL late:", 13) == 0) {
 		/* proto/vault.proto: this message says nothing changed. */
-		rv = rpc_fail(call, rv, "late: the commit came after its deadline; "
+		rv = rpc_fail(call, rv,
+		    "late: the commit came after its deadline; "
 		    "nothing changed");
 		goto out;
 	}
@@ -453,7 +459,8 @@ vault_h_get_chunk(struct rpc_call *call, void *arg)
 		if (rv != MGR_OK)
 			goto out;
 		if (strcmp(v.owner, caller_id(call)) != 0) {
-			rv = rpc_fail(call, MGR_EPERM, "only the owner may read this "
+			rv = rpc_fail(call, MGR_EPERM,
+			    "only the owner may read this "
 			    "vault");
 			goto out;
 		}
@@ -526,8 +533,8 @@ vault_h_obj_delete(struct rpc_call *call, void *arg)
 		goto out;
 	if ((rv = replay_init(&op.rp, call)) != MGR_OK)
 		goto out;
-	rv = vault_store_obj_delete(&v, call->caller->id, in->key, strlen(in->key),
-	    &size, &op.rp);
+	rv = vault_store_obj_delete(&v, call->caller->id, in->key, strlen(in->key), &size,
+	    &op.rp);
 	if (rv == MGR_OK && op.rp.hit) {
 		rv = op_replayed(&op);
 		goto out;
@@ -564,8 +571,10 @@ vault_h_obj_list(struct rpc_call *call, void *arg)
 	if (strlen(in->prefix) > VAULT_KEY_MAX || strlen(in->after) > VAULT_KEY_MAX ||
 	    !vault_utf8_valid(in->prefix, strlen(in->prefix)) ||
 	    !vault_utf8_valid(in->after, strlen(in->after))) {
-		rv = rpc_fail(call, MGR_EINVAL, "\"prefix\" and \"after\" are at most "
-		    "%d bytes of UTF-8", VAULT_KEY_MAX);
+		rv = rpc_fail(call, MGR_EINVAL,
+		    "\"prefix\" and \"after\" are at most "
+		    "%d bytes of UTF-8",
+		    VAULT_KEY_MAX);
 		goto out;
 	}
 	if (in->limit == 0 || in->limit > VAULT_LIST_MAX) {

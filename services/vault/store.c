@@ -16,12 +16,11 @@
 /* Template fields, in this order everywhere. */
 #define TPL_FIELDS "id", "name", "kind", "quota_bytes", "created_at"
 /* Vault fields, in this order everywhere. */
-#define VAULT_FIELDS "id", "name", "owner_account_id", "vault_template_id", \
-	"mirror_template_id", "created_at", "object_count", "bytes_used", \
-	"quota_bytes", "mirror"
+#define VAULT_FIELDS \
+	"id", "name", "owner_account_id", "vault_template_id", "mirror_template_id", \
+	    "created_at", "object_count", "bytes_used", "quota_bytes", "mirror"
 
-static mgr_err
-kfmt(char *out, size_t outlen, const char *fmt, ...)
+static mgr_err kfmt(char *out, size_t outlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 static mgr_err
@@ -38,8 +37,8 @@ kfmt(char *out, size_t outlen, const char *fmt, ...)
 
 /* prefix followed by the bytes of key: an object's Redis key. */
 static mgr_err
-kobj(char *out, size_t outlen, size_t *olen, const char *prefix,
-    const char *key, size_t keylen)
+kobj(char *out, size_t outlen, size_t *olen, const char *prefix, const char *key,
+    size_t keylen)
 {
 	size_t p = strlen(prefix);
 
@@ -107,6 +106,7 @@ vault_from(const redisReply *r, struct vault_rec *v)
 
 /* ---- templates ---------------------------------------------------------- */
 
+/* clang-format off */
 static const char lua_tpl_create[] =
     REPLAY_LUA
     REPLAY_LUA_GUARD(7)
@@ -119,6 +119,7 @@ static const char lua_tpl_create[] =
     "if ARGV[9] == '1' then redis.call('SET', KEYS[4], ARGV[1]) end\n"
     "replay_save(ARGV[7], ARGV[8])\n"
     "return 1\n";
+/* clang-format on */
 
 mgr_err
 vault_store_tpl_create(const struct vault_tpl *t, struct replay *rp)
@@ -188,8 +189,7 @@ vault_store_tpl_get(const char *id, struct vault_tpl *out)
 	if ((rv = kfmt(key, sizeof(key), "vtpl:%s", id)) != MGR_OK)
 		return (rv);
 	argv[1] = key;
-	if ((rv = kv_cmdargv(&r, sizeof(argv) / sizeof(argv[0]), argv, NULL)) !=
-	    MGR_OK)
+	if ((rv = kv_cmdargv(&r, sizeof(argv) / sizeof(argv[0]), argv, NULL)) != MGR_OK)
 		return (rv);
 	if (*el(r, 0) == '\0') {
 		freeReplyObject(r);
@@ -211,8 +211,7 @@ vault_store_tpl_by_name(const char *name, struct vault_tpl *out)
 	redisReply *r = NULL;
 	mgr_err rv;
 
-	if (*name == '\0' ||
-	    kfmt(key, sizeof(key), "vtpl:name:%s", name) != MGR_OK)
+	if (*name == '\0' || kfmt(key, sizeof(key), "vtpl:name:%s", name) != MGR_OK)
 		return (MGR_ENOTFOUND);
 	argv[1] = key;
 	if ((rv = kv_cmdargv(&r, 2, argv, NULL)) != MGR_OK)
@@ -235,6 +234,7 @@ vault_store_tpl_default(struct vault_tpl *out)
 
 /* KEYS[1] the template's hash, KEYS[2] vtpl:default; ARGV[1] its id,
  * ARGV[2] "1" on / "0" off, ARGV[3..4] the replay record. */
+/* clang-format off */
 static const char lua_tpl_set_default[] =
     REPLAY_LUA
     REPLAY_LUA_GUARD(3)
@@ -252,6 +252,7 @@ static const char lua_tpl_set_default[] =
     "end\n"
     "replay_save(ARGV[3], ARGV[4])\n"
     "return 1\n";
+/* clang-format on */
 
 mgr_err
 vault_store_tpl_set_default(const char *id, int on, struct replay *rp)
@@ -283,6 +284,7 @@ vault_store_tpl_set_default(const char *id, int on, struct replay *rp)
 /* One page of the members of a zset in (score, member) order (common/page.h;
  * ARGV[1] cursor, ARGV[2] limit): {next cursor or "", hash, ...}, each hash
  * ARGV[3] .. member .. ARGV[4] as the array of the fields ARGV[5..]. */
+/* clang-format off */
 static const char lua_hashes_of[] =
     MGR_PAGE_LUA
     "local ids, nxt = page_ids(KEYS[1], ARGV[1], tonumber(ARGV[2]))\n"
@@ -295,6 +297,7 @@ static const char lua_hashes_of[] =
     "  if f[1] then out[#out + 1] = f end\n"
     "end\n"
     "return out\n";
+/* clang-format on */
 
 /* *out: the reply of lua_hashes_of (element 0 the next cursor). */
 static mgr_err
@@ -330,8 +333,8 @@ hashes_of(const char *zset, const char *after, size_t limit, const char *prefix,
 }
 
 mgr_err
-vault_store_tpl_list(const char *after, size_t limit, struct vault_tpl **out,
-    size_t *n, char *next, size_t nextlen)
+vault_store_tpl_list(const char *after, size_t limit, struct vault_tpl **out, size_t *n,
+    char *next, size_t nextlen)
 {
 	static const char *const fields[] = {TPL_FIELDS};
 	struct vault_tpl *t = NULL;
@@ -340,8 +343,8 @@ vault_store_tpl_list(const char *after, size_t limit, struct vault_tpl **out,
 	size_t k = 0;
 	mgr_err rv;
 
-	if ((rv = hashes_of("vtpl:all", after, limit, "vtpl:", "", fields, 5,
-	         &r)) != MGR_OK)
+	if ((rv = hashes_of("vtpl:all", after, limit, "vtpl:", "", fields, 5, &r)) !=
+	    MGR_OK)
 		return (rv);
 	if (r->element[0]->len >= nextlen) {
 		freeReplyObject(r);
@@ -368,6 +371,7 @@ vault_store_tpl_list(const char *after, size_t limit, struct vault_tpl **out,
 
 /* ---- vaults ------------------------------------------------------------- */
 
+/* clang-format off */
 static const char lua_vault_create[] =
     REPLAY_LUA
     REPLAY_LUA_GUARD(10)
@@ -383,6 +387,7 @@ static const char lua_vault_create[] =
     "redis.call('ZADD', KEYS[4], ARGV[9], ARGV[1])\n"
     "replay_save(ARGV[10], ARGV[11])\n"
     "return 1\n";
+/* clang-format on */
 
 mgr_err
 vault_store_create(const struct vault_rec *v, struct replay *rp)
@@ -449,8 +454,8 @@ vault_store_find(const char *name, struct vault_rec *out)
 	if ((rv = kfmt(kname, sizeof(kname), "vault:name:%s", name)) != MGR_OK)
 		return (rv);
 	argv[0] = kname;
-	if ((rv = kv_eval(&r, lua_vault_find, 1, sizeof(argv) / sizeof(argv[0]),
-	         argv, NULL)) != MGR_OK)
+	if ((rv = kv_eval(&r, lua_vault_find, 1, sizeof(argv) / sizeof(argv[0]), argv,
+	         NULL)) != MGR_OK)
 		return (rv);
 	vault_from(r, out);
 	freeReplyObject(r);
@@ -517,6 +522,7 @@ vault_store_owner_of(const char *vid, struct vault_rec *out)
 	return (MGR_OK);
 }
 
+/* clang-format off */
 static const char lua_vault_delete[] =
     REPLAY_LUA VAULT_SEGS_LUA
     REPLAY_LUA_GUARD(2)
@@ -541,6 +547,7 @@ static const char lua_vault_delete[] =
     "redis.call('ZREM', KEYS[5], ARGV[1])\n"
     "replay_save(ARGV[2], ARGV[3])\n"
     "return 1\n";
+/* clang-format on */
 
 mgr_err
 vault_store_delete(const struct vault_rec *v, struct replay *rp)
@@ -588,8 +595,7 @@ vault_store_delete(const struct vault_rec *v, struct replay *rp)
 /* ---- objects ------------------------------------------------------------ */
 
 /* Object hash fields, in this order everywhere (OBJ_NFIELDS of them). */
-#define OBJ_FIELDS "size", "etag", "modified_at", "ver", "n", "cs", "md5", \
-	"segs", "meta"
+#define OBJ_FIELDS "size", "etag", "modified_at", "ver", "n", "cs", "md5", "segs", "meta"
 #define OBJ_NFIELDS 9
 
 void
@@ -665,8 +671,9 @@ vault_segs_parse(const char *segs, struct vault_seg **out, size_t *n)
 			goto bad;
 		memcpy(g.blob, p, (size_t)(comma - p));
 		if (sscanf(comma + 1, "%llu,%llu,%llu,%lld;%n", &f, &c, &cs, &sz,
-		        &used) != 4 || used == 0 || comma[used] != ';' ||
-		    f > UINT32_MAX || c > UINT32_MAX || cs > RPC_CHUNK_BYTES || sz < 0)
+		        &used) != 4 ||
+		    used == 0 || comma[used] != ';' || f > UINT32_MAX || c > UINT32_MAX ||
+		    cs > RPC_CHUNK_BYTES || sz < 0)
 			goto bad;
 		g.first = (uint32_t)f;
 		g.count = (uint32_t)c;
@@ -707,8 +714,7 @@ vault_store_obj_head(const struct vault_rec *v, const char *key, size_t keylen,
 	if (keylen > VAULT_KEY_MAX)
 		return (MGR_EINVAL);
 	if ((rv = kfmt(prefix, sizeof(prefix), "vault:{%s}:o:", v->id)) != MGR_OK ||
-	    (rv = kobj(kmeta, sizeof(kmeta), &argvlen[1], prefix, key, keylen)) !=
-	        MGR_OK)
+	    (rv = kobj(kmeta, sizeof(kmeta), &argvlen[1], prefix, key, keylen)) != MGR_OK)
 		return (rv);
 	argv[1] = kmeta;
 	for (size_t i = 0; i < 2 + OBJ_NFIELDS; i++)
@@ -765,9 +771,9 @@ static const char lua_obj_read[] =
     "return {f, o, false}\n";
 
 mgr_err
-vault_store_read(const char *name, const char *key, size_t keylen,
-    const char *owner, int64_t max_inline, struct vault_rec *v,
-    mgr_err *obj_rv, struct vault_obj *o, char **data)
+vault_store_read(const char *name, const char *key, size_t keylen, const char *owner,
+    int64_t max_inline, struct vault_rec *v, mgr_err *obj_rv, struct vault_obj *o,
+    char **data)
 {
 	static const char *const fields[] = {VAULT_FIELDS};
 	static const char *const ofields[] = {OBJ_FIELDS};
@@ -833,16 +839,17 @@ vault_store_read(const char *name, const char *key, size_t keylen,
 /* The conditions of a write against the object's current fields (o: its
  * HMGET of 'size', 'etag'): a Lua function returning an error or nil. */
 #define COND_LUA \
-    "local function cond_fail(o, im, inm)\n" \
-    "  if inm == '1' and o[1] then\n" \
-    "    return 'PRECOND the object exists (If-None-Match)'\n" \
-    "  end\n" \
-    "  if im ~= '' and (not o[1] or (im ~= '*' and im ~= o[2])) then\n" \
-    "    return 'PRECOND the object does not match If-Match'\n" \
-    "  end\n" \
-    "  return nil\n" \
-    "end\n"
+	"local function cond_fail(o, im, inm)\n" \
+	"  if inm == '1' and o[1] then\n" \
+	"    return 'PRECOND the object exists (If-None-Match)'\n" \
+	"  end\n" \
+	"  if im ~= '' and (not o[1] or (im ~= '*' and im ~= o[2])) then\n" \
+	"    return 'PRECOND the object does not match If-Match'\n" \
+	"  end\n" \
+	"  return nil\n" \
+	"end\n"
 
+/* clang-format off */
 static const char lua_put_begin[] =
     COND_LUA
     "local v = redis.call('HMGET', KEYS[1], 'owner_account_id', 'quota_bytes',\n"
@@ -876,11 +883,12 @@ static const char lua_put_begin[] =
     "if ARGV[9] ~= '' then redis.call('HSET', KEYS[3], 'meta', ARGV[9]) end\n"
     "redis.call('EXPIRE', KEYS[3], ARGV[5])\n"
     "return 1\n";
+/* clang-format on */
 
 mgr_err
-vault_store_put_begin(const struct vault_rec *v, const char *owner,
-    const char *key, size_t keylen, int64_t size, int64_t max,
-    int64_t chunk_bytes, const struct vault_cond *cond, const uint8_t *meta, size_t meta_len,
+vault_store_put_begin(const struct vault_rec *v, const char *owner, const char *key,
+    size_t keylen, int64_t size, int64_t max, int64_t chunk_bytes,
+    const struct vault_cond *cond, const uint8_t *meta, size_t meta_len,
     char upload_id[VAULT_VERSION_LEN + 1])
 {
 	char khash[MGR_ID_MAX + 16], prefix[MGR_ID_MAX + 16], kmeta[KEY_BUF];
@@ -946,8 +954,8 @@ upload_keys(const char *vid, const char *upload_id, char *kup, size_t kuplen,
 }
 
 mgr_err
-vault_store_upload_info(const char *vid, const char *upload_id,
-    const char *owner, struct vault_upload *out)
+vault_store_upload_info(const char *vid, const char *upload_id, const char *owner,
+    struct vault_upload *out)
 {
 	char kup[MGR_ID_MAX + VAULT_VERSION_LEN + 16];
 	const char *argv[] = {"HMGET", kup, "owner", "copies", "cs", "limit", "f"};
@@ -969,7 +977,8 @@ vault_store_upload_info(const char *vid, const char *upload_id,
 		out->chunk_bytes = el_i64(r, 2);
 		out->limit = el_i64(r, 3);
 		rv = out->chunk_bytes > 0 && out->chunk_bytes <= RPC_CHUNK_BYTES
-		    ? MGR_OK : MGR_EINTERNAL;
+		    ? MGR_OK
+		    : MGR_EINTERNAL;
 	}
 	freeReplyObject(r);
 	return (rv);
@@ -977,6 +986,7 @@ vault_store_upload_info(const char *vid, const char *upload_id,
 
 /* A chunk's file is written: record it. The same index again with the same
  * length is a resend (its data was compared with the file's). */
+/* clang-format off */
 static const char lua_chunk_record[] =
     "local up = redis.call('HMGET', KEYS[1], 'owner', 'n', 'size', 'limit',\n"
     "  'hi', 'c' .. ARGV[2], 'cs', 'f')\n"
@@ -1010,10 +1020,11 @@ static const char lua_chunk_record[] =
     "  'size', string.format('%d', size), 'hi', hi, 'c' .. ARGV[2], len)\n"
     "redis.call('EXPIRE', KEYS[1], ARGV[4])\n"
     "return 1\n";
+/* clang-format on */
 
 mgr_err
-vault_store_chunk_record(const char *vid, const char *upload_id,
-    const char *owner, uint32_t index, size_t len, int *again)
+vault_store_chunk_record(const char *vid, const char *upload_id, const char *owner,
+    uint32_t index, size_t len, int *again)
 {
 	char kup[MGR_ID_MAX + VAULT_VERSION_LEN + 16], sidx[16], slen[24], sttl[16];
 	char smax[16];
@@ -1044,36 +1055,37 @@ vault_store_chunk_record(const char *vid, const char *upload_id,
  * v2) its chunk keys. o: HMGET of the object with 'segs' at o[5], 'ver' at
  * o[2], 'n' at o[3]. */
 #define DROP_LUA \
-    "local function drop_version(kb, kg, vid, now, base, copies, segs, ver, cnt)\n" \
-    "  if segs then\n" \
-    "    segs_ref(kb, kg, vid, segs, -1, now)\n" \
-    "    return\n" \
-    "  end\n" \
-    "  if not ver then return end\n" \
-    "  for c = 0, copies - 1 do\n" \
-    "    for i = 0, tonumber(cnt or '0') - 1 do\n" \
-    "      redis.call('UNLINK', base .. ver .. ':' .. c .. ':' .. i)\n" \
-    "    end\n" \
-    "  end\n" \
-    "end\n"
+	"local function drop_version(kb, kg, vid, now, base, copies, segs, ver, cnt)\n" \
+	"  if segs then\n" \
+	"    segs_ref(kb, kg, vid, segs, -1, now)\n" \
+	"    return\n" \
+	"  end\n" \
+	"  if not ver then return end\n" \
+	"  for c = 0, copies - 1 do\n" \
+	"    for i = 0, tonumber(cnt or '0') - 1 do\n" \
+	"      redis.call('UNLINK', base .. ver .. ':' .. c .. ':' .. i)\n" \
+	"    end\n" \
+	"  end\n" \
+	"end\n"
 
 /* The object switch shared by put_commit and compose: writes the new
  * version of KEYS-style keys given as arguments. */
 #define SWITCH_LUA \
-    "local function switch(kv, kmeta, kobjs, key, old, used, count, fields)\n" \
-    "  redis.call('DEL', kmeta)\n" \
-    "  redis.call('HSET', kmeta, unpack(fields))\n" \
-    "  redis.call('ZADD', kobjs, 0, key)\n" \
-    "  local created = 0\n" \
-    "  if not old then\n" \
-    "    count = count + 1\n" \
-    "    created = 1\n" \
-    "  end\n" \
-    "  redis.call('HSET', kv, 'bytes_used', string.format('%d', used),\n" \
-    "    'object_count', string.format('%d', count))\n" \
-    "  return created\n" \
-    "end\n"
+	"local function switch(kv, kmeta, kobjs, key, old, used, count, fields)\n" \
+	"  redis.call('DEL', kmeta)\n" \
+	"  redis.call('HSET', kmeta, unpack(fields))\n" \
+	"  redis.call('ZADD', kobjs, 0, key)\n" \
+	"  local created = 0\n" \
+	"  if not old then\n" \
+	"    count = count + 1\n" \
+	"    created = 1\n" \
+	"  end\n" \
+	"  redis.call('HSET', kv, 'bytes_used', string.format('%d', used),\n" \
+	"    'object_count', string.format('%d', count))\n" \
+	"  return created\n" \
+	"end\n"
 
+/* clang-format off */
 static const char lua_put_commit[] =
     REPLAY_LUA VAULT_SEGS_LUA DROP_LUA SWITCH_LUA COND_LUA
     REPLAY_LUA_GUARD(8)
@@ -1182,11 +1194,12 @@ static const char lua_put_commit[] =
     "if created == 1 then more = more .. string.char(16, 1) end\n"
     "replay_save(ARGV[8], '', more)\n"
     "return {created, up[5], n}\n";
+/* clang-format on */
 
 mgr_err
 vault_store_put_commit(const char *vid, const char *upload_id, const char *owner,
-    int64_t size, const char *etag, const char *md5, int64_t now,
-    int64_t deadline_ms, int *created, struct vault_obj *out, struct replay *rp)
+    int64_t size, const char *etag, const char *md5, int64_t now, int64_t deadline_ms,
+    int *created, struct vault_obj *out, struct replay *rp)
 {
 	char khash[MGR_ID_MAX + 16], kup[MGR_ID_MAX + VAULT_VERSION_LEN + 16];
 	char kobjs[MGR_ID_MAX + 16], base[MGR_ID_MAX + 16], meta[MGR_ID_MAX + 16];
@@ -1300,6 +1313,7 @@ vault_store_put_abort(const char *vid, const char *upload_id, const char *owner)
 	return (MGR_OK);
 }
 
+/* clang-format off */
 static const char lua_obj_compose[] =
     REPLAY_LUA VAULT_SEGS_LUA DROP_LUA SWITCH_LUA COND_LUA
     REPLAY_LUA_GUARD(9)
@@ -1344,13 +1358,13 @@ static const char lua_obj_compose[] =
     "  tonumber(v[4]), fields)\n"
     "replay_save(ARGV[9], ARGV[10])\n"
     "return created\n";
+/* clang-format on */
 
 mgr_err
-vault_store_obj_compose(const struct vault_rec *v, const char *owner,
-    const char *key, size_t keylen, const char *segs, int64_t size,
-    const char *etag, const char *md5, const uint8_t *meta, size_t meta_len,
-    const struct vault_cond *cond, int64_t now, int *created,
-    char version[VAULT_VERSION_LEN + 1], struct replay *rp)
+vault_store_obj_compose(const struct vault_rec *v, const char *owner, const char *key,
+    size_t keylen, const char *segs, int64_t size, const char *etag, const char *md5,
+    const uint8_t *meta, size_t meta_len, const struct vault_cond *cond, int64_t now,
+    int *created, char version[VAULT_VERSION_LEN + 1], struct replay *rp)
 {
 	char khash[MGR_ID_MAX + 16], prefix[MGR_ID_MAX + 16], kmeta[KEY_BUF];
 	char kblobs[MGR_ID_MAX + 24], kgc[MGR_ID_MAX + 24], kobjs[MGR_ID_MAX + 16];
@@ -1374,8 +1388,7 @@ vault_store_obj_compose(const struct vault_rec *v, const char *owner,
 		return (MGR_EINTERNAL);
 	if ((rv = kfmt(khash, sizeof(khash), "vault:{%s}", v->id)) != MGR_OK ||
 	    (rv = kfmt(prefix, sizeof(prefix), "vault:{%s}:o:", v->id)) != MGR_OK ||
-	    (rv = kobj(kmeta, sizeof(kmeta), &lens[1], prefix, key, keylen)) !=
-	        MGR_OK ||
+	    (rv = kobj(kmeta, sizeof(kmeta), &lens[1], prefix, key, keylen)) != MGR_OK ||
 	    (rv = kfmt(kblobs, sizeof(kblobs), "vault:{%s}:blobs", v->id)) != MGR_OK ||
 	    (rv = kfmt(kgc, sizeof(kgc), "vault:{%s}:gc", v->id)) != MGR_OK ||
 	    (rv = kfmt(kobjs, sizeof(kobjs), "vault:{%s}:objs", v->id)) != MGR_OK ||
@@ -1419,11 +1432,13 @@ vault_store_obj_compose(const struct vault_rec *v, const char *owner,
 	return (MGR_OK);
 }
 
+/* clang-format off */
 static const char lua_blobs_ref[] =
     VAULT_SEGS_LUA
     "segs_ref(KEYS[1], KEYS[2], ARGV[1], ARGV[2], tonumber(ARGV[3]),\n"
     "  tonumber(ARGV[4]))\n"
     "return 1\n";
+/* clang-format on */
 
 mgr_err
 vault_store_blobs_ref(const char *vid, const char *segs, int delta)
@@ -1489,8 +1504,7 @@ vault_store_gc_vaults(char ***out, size_t *n, size_t max)
 }
 
 mgr_err
-vault_store_gc_due(const char *vid, int64_t before, size_t max, char ***out,
-    size_t *n)
+vault_store_gc_due(const char *vid, int64_t before, size_t max, char ***out, size_t *n)
 {
 	char kgc[MGR_ID_MAX + 24], sb[24], smax[16];
 	const char *argv[] = {"ZRANGEBYSCORE", kgc, "-inf", sb, "LIMIT", "0", smax};
@@ -1508,29 +1522,26 @@ vault_store_gc_due(const char *vid, int64_t before, size_t max, char ***out,
 	return (rv);
 }
 
-static const char lua_gc_claim[] =
-    "if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then\n"
-    "  redis.call('ZREM', KEYS[2], ARGV[1])\n"
-    "  return 0\n"
-    "end\n"
-    "return 1\n";
+static const char lua_gc_claim[] = "if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then\n"
+                                   "  redis.call('ZREM', KEYS[2], ARGV[1])\n"
+                                   "  return 0\n"
+                                   "end\n"
+                                   "return 1\n";
 
-static const char lua_gc_done[] =
-    "redis.call('ZREM', KEYS[1], ARGV[1])\n"
-    "if redis.call('ZCARD', KEYS[1]) == 0 then\n"
-    "  redis.call('SREM', 'vault:gc', ARGV[2])\n"
-    "end\n"
-    "return 1\n";
+static const char lua_gc_done[] = "redis.call('ZREM', KEYS[1], ARGV[1])\n"
+                                  "if redis.call('ZCARD', KEYS[1]) == 0 then\n"
+                                  "  redis.call('SREM', 'vault:gc', ARGV[2])\n"
+                                  "end\n"
+                                  "return 1\n";
 
 /* A blob with neither a reference nor an upload is an orphan. */
-static const char lua_gc_orphan[] =
-    "if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 or\n"
-    "    redis.call('EXISTS', KEYS[3]) == 1 then\n"
-    "  return 0\n"
-    "end\n"
-    "redis.call('ZADD', KEYS[2], 'NX', 0, ARGV[1])\n"
-    "redis.call('SADD', 'vault:gc', ARGV[2])\n"
-    "return 1\n";
+static const char lua_gc_orphan[] = "if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 or\n"
+                                    "    redis.call('EXISTS', KEYS[3]) == 1 then\n"
+                                    "  return 0\n"
+                                    "end\n"
+                                    "redis.call('ZADD', KEYS[2], 'NX', 0, ARGV[1])\n"
+                                    "redis.call('SADD', 'vault:gc', ARGV[2])\n"
+                                    "return 1\n";
 
 static mgr_err
 gc_eval(const char *script, const char *vid, const char *blob, long long *res)
@@ -1595,6 +1606,7 @@ vault_store_gc_orphan(const char *vid, const char *blob, int *orphan)
 	return (rv);
 }
 
+/* clang-format off */
 static const char lua_obj_delete[] =
     REPLAY_LUA VAULT_SEGS_LUA DROP_LUA
     REPLAY_LUA_GUARD(4)
@@ -1616,10 +1628,11 @@ static const char lua_obj_delete[] =
     "  string.format('%d', -tonumber(o[1])))\n"
     "replay_save(ARGV[4], ARGV[5])\n"
     "return o[1]\n";
+/* clang-format on */
 
 mgr_err
-vault_store_obj_delete(const struct vault_rec *v, const char *owner,
-    const char *key, size_t keylen, int64_t *size, struct replay *rp)
+vault_store_obj_delete(const struct vault_rec *v, const char *owner, const char *key,
+    size_t keylen, int64_t *size, struct replay *rp)
 {
 	char khash[MGR_ID_MAX + 16], kobjs[MGR_ID_MAX + 16], base[MGR_ID_MAX + 16];
 	char prefix[MGR_ID_MAX + 16], kmeta[KEY_BUF], snow[24];
@@ -1636,8 +1649,7 @@ vault_store_obj_delete(const struct vault_rec *v, const char *owner,
 	    (rv = kfmt(kblobs, sizeof(kblobs), "vault:{%s}:blobs", v->id)) != MGR_OK ||
 	    (rv = kfmt(kgc, sizeof(kgc), "vault:{%s}:gc", v->id)) != MGR_OK ||
 	    (rv = kfmt(prefix, sizeof(prefix), "vault:{%s}:o:", v->id)) != MGR_OK ||
-	    (rv = kobj(kmeta, sizeof(kmeta), &argvlen[1], prefix, key, keylen)) !=
-	        MGR_OK)
+	    (rv = kobj(kmeta, sizeof(kmeta), &argvlen[1], prefix, key, keylen)) != MGR_OK)
 		return (rv);
 	snprintf(snow, sizeof(snow), "%lld", (long long)mgr_now_s());
 	argv[0] = khash;
@@ -1696,8 +1708,8 @@ steal_str(redisReply *r)
 }
 
 mgr_err
-vault_store_get_chunk(const char *vid, const char *owner, const char *ver,
-    uint32_t index, size_t len, char **data)
+vault_store_get_chunk(const char *vid, const char *owner, const char *ver, uint32_t index,
+    size_t len, char **data)
 {
 	char khash[MGR_ID_MAX + 16];
 	char k0[MGR_ID_MAX + VAULT_VERSION_LEN + 32], k1[sizeof(k0)], slen[24];
@@ -1738,8 +1750,9 @@ vault_store_get_chunk(const char *vid, const char *owner, const char *ver,
 	mirrored = strcmp(el(r[0], 1), "1") == 0;
 	if (r[1]->type == REDIS_REPLY_STRING && r[1]->len == len) {
 		/* Copy 0 is good; a mirror's copy 1 is healed from it. */
-		if (mirrored && (r[2]->type != REDIS_REPLY_INTEGER ||
-		                    r[2]->integer != (long long)len))
+		if (mirrored &&
+		    (r[2]->type != REDIS_REPLY_INTEGER ||
+		        r[2]->integer != (long long)len))
 			(void)kv_eval(&h, lua_chunk_heal, 2, 3, heal, NULL);
 		*data = steal_str(r[1]);
 		rv = MGR_OK;
@@ -1804,9 +1817,8 @@ bytes_cmp(const char *a, const char *b)
 }
 
 mgr_err
-vault_store_obj_list(const struct vault_rec *v, const char *prefix,
-    const char *after, uint32_t limit, struct vault_obj **out, size_t *n,
-    int *more)
+vault_store_obj_list(const struct vault_rec *v, const char *prefix, const char *after,
+    uint32_t limit, struct vault_obj **out, size_t *n, int *more)
 {
 	char kobjs[MGR_ID_MAX + 16], meta[MGR_ID_MAX + 16];
 	char start[VAULT_KEY_MAX + 2], slim[16];
@@ -1842,8 +1854,7 @@ vault_store_obj_list(const struct vault_rec *v, const char *prefix,
 		goto out;
 	}
 	items = r->element[1];
-	if (items->elements > 0 &&
-	    (o = calloc(items->elements, sizeof(*o))) == NULL) {
+	if (items->elements > 0 && (o = calloc(items->elements, sizeof(*o))) == NULL) {
 		rv = MGR_ENOMEM;
 		goto out;
 	}
@@ -1887,8 +1898,8 @@ static const char lua_legacy_keys[] =
     "return {ks[#ks] or '', out}\n";
 
 mgr_err
-vault_store_legacy_keys(const char *vid, const char *after, size_t limit,
-    char ***out, size_t *n, char *next, size_t nextlen)
+vault_store_legacy_keys(const char *vid, const char *after, size_t limit, char ***out,
+    size_t *n, char *next, size_t nextlen)
 {
 	char kobjs[MGR_ID_MAX + 16], meta[MGR_ID_MAX + 16];
 	char start[VAULT_KEY_MAX + 2], slim[16];
@@ -1911,8 +1922,7 @@ vault_store_legacy_keys(const char *vid, const char *after, size_t limit,
 	if ((rv = kv_eval(&r, lua_legacy_keys, 1, 4, argv, NULL)) != MGR_OK)
 		return (rv);
 	if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
-	    r->element[0]->type != REDIS_REPLY_STRING ||
-	    r->element[0]->len >= nextlen) {
+	    r->element[0]->type != REDIS_REPLY_STRING || r->element[0]->len >= nextlen) {
 		freeReplyObject(r);
 		return (MGR_EINTERNAL);
 	}
@@ -1922,6 +1932,7 @@ vault_store_legacy_keys(const char *vid, const char *after, size_t limit,
 	return (rv);
 }
 
+/* clang-format off */
 static const char lua_migrate_commit[] =
     VAULT_SEGS_LUA
     "local o = redis.call('HMGET', KEYS[1], 'ver', 'n', 'segs', 'size', 'cs')\n"
@@ -1949,11 +1960,11 @@ static const char lua_migrate_commit[] =
     "  'md5', ARGV[4])\n"
     "redis.call('DEL', KEYS[2])\n"
     "return 1\n";
+/* clang-format on */
 
 mgr_err
 vault_store_migrate_commit(const char *vid, const char *key, size_t keylen,
-    const char *oldver, const char *upload_id, int64_t size, const char *md5,
-    int *done)
+    const char *oldver, const char *upload_id, int64_t size, const char *md5, int *done)
 {
 	char prefix[MGR_ID_MAX + 16], kmeta[KEY_BUF], khash[MGR_ID_MAX + 16];
 	char kup[MGR_ID_MAX + VAULT_VERSION_LEN + 16], kblobs[MGR_ID_MAX + 24];
@@ -1965,8 +1976,7 @@ vault_store_migrate_commit(const char *vid, const char *key, size_t keylen,
 
 	if ((rv = upload_keys(vid, upload_id, kup, sizeof(kup), NULL, 0)) != MGR_OK ||
 	    (rv = kfmt(prefix, sizeof(prefix), "vault:{%s}:o:", vid)) != MGR_OK ||
-	    (rv = kobj(kmeta, sizeof(kmeta), &lens[0], prefix, key, keylen)) !=
-	        MGR_OK ||
+	    (rv = kobj(kmeta, sizeof(kmeta), &lens[0], prefix, key, keylen)) != MGR_OK ||
 	    (rv = kfmt(khash, sizeof(khash), "vault:{%s}", vid)) != MGR_OK ||
 	    (rv = kfmt(kblobs, sizeof(kblobs), "vault:{%s}:blobs", vid)) != MGR_OK ||
 	    (rv = kfmt(kgc, sizeof(kgc), "vault:{%s}:gc", vid)) != MGR_OK ||
@@ -2014,8 +2024,8 @@ mp_keys(const char *vid, const char *mpid, char *kmp, size_t kmplen, char *kp,
 
 /* "<key>\0<id>": the upload's member of :mps (len bytes). */
 static mgr_err
-mp_member(const char *key, size_t keylen, const char *mpid, char *out,
-    size_t outlen, size_t *len)
+mp_member(const char *key, size_t keylen, const char *mpid, char *out, size_t outlen,
+    size_t *len)
 {
 	size_t il = strlen(mpid);
 
@@ -2031,27 +2041,28 @@ mp_member(const char *key, size_t keylen, const char *mpid, char *out,
 /* The upload's checks, shared: the vault's owner, the upload's owner and
  * key (KEYS[1] the vault, kmp its hash; ARGV owner, key given). */
 #define MP_LUA \
-    "local function mp_check(kv, kmp, owner, key)\n" \
-    "  local v = redis.call('HMGET', kv, 'owner_account_id', 'quota_bytes',\n" \
-    "    'bytes_used', 'object_count', 'mirror')\n" \
-    "  if not v[1] then return nil, nil, 'NOTFOUND no such vault' end\n" \
-    "  if v[1] ~= owner then\n" \
-    "    return nil, nil, 'PERM only the owner may write this vault'\n" \
-    "  end\n" \
-    "  local m = redis.call('HMGET', kmp, 'owner', 'key', 'initiated', 'meta')\n" \
-    "  if not m[1] or m[2] ~= key then\n" \
-    "    return nil, nil, 'NOTFOUND NoSuchUpload: no such multipart upload'\n" \
-    "  end\n" \
-    "  if m[1] ~= owner then return nil, nil, 'PERM not your upload' end\n" \
-    "  return v, m, nil\n" \
-    "end\n" \
-    "local function mp_release(kb, kg, vid, kp, now)\n" \
-    "  for _, p in ipairs(redis.call('ZRANGE', kp, 0, -1)) do\n" \
-    "    segs_ref(kb, kg, vid, string.match(p, '([^|]*)$'), -1, now)\n" \
-    "  end\n" \
-    "  redis.call('DEL', kp)\n" \
-    "end\n"
+	"local function mp_check(kv, kmp, owner, key)\n" \
+	"  local v = redis.call('HMGET', kv, 'owner_account_id', 'quota_bytes',\n" \
+	"    'bytes_used', 'object_count', 'mirror')\n" \
+	"  if not v[1] then return nil, nil, 'NOTFOUND no such vault' end\n" \
+	"  if v[1] ~= owner then\n" \
+	"    return nil, nil, 'PERM only the owner may write this vault'\n" \
+	"  end\n" \
+	"  local m = redis.call('HMGET', kmp, 'owner', 'key', 'initiated', 'meta')\n" \
+	"  if not m[1] or m[2] ~= key then\n" \
+	"    return nil, nil, 'NOTFOUND NoSuchUpload: no such multipart upload'\n" \
+	"  end\n" \
+	"  if m[1] ~= owner then return nil, nil, 'PERM not your upload' end\n" \
+	"  return v, m, nil\n" \
+	"end\n" \
+	"local function mp_release(kb, kg, vid, kp, now)\n" \
+	"  for _, p in ipairs(redis.call('ZRANGE', kp, 0, -1)) do\n" \
+	"    segs_ref(kb, kg, vid, string.match(p, '([^|]*)$'), -1, now)\n" \
+	"  end\n" \
+	"  redis.call('DEL', kp)\n" \
+	"end\n"
 
+/* clang-format off */
 static const char lua_mp_create[] =
     REPLAY_LUA
     REPLAY_LUA_GUARD(5)
@@ -2068,11 +2079,12 @@ static const char lua_mp_create[] =
     "redis.call('ZADD', KEYS[3], 0, ARGV[7])\n"
     "replay_save(ARGV[5], ARGV[6])\n"
     "return 1\n";
+/* clang-format on */
 
 mgr_err
-vault_store_mp_create(const struct vault_rec *v, const char *owner,
-    const char *key, size_t keylen, const uint8_t *meta, size_t meta_len,
-    int64_t now, char id[VAULT_MP_ID_LEN + 1], struct replay *rp)
+vault_store_mp_create(const struct vault_rec *v, const char *owner, const char *key,
+    size_t keylen, const uint8_t *meta, size_t meta_len, int64_t now,
+    char id[VAULT_MP_ID_LEN + 1], struct replay *rp)
 {
 	char khash[MGR_ID_MAX + 16], kmp[MGR_ID_MAX + VAULT_MP_ID_LEN + 16];
 	char kp[MGR_ID_MAX + VAULT_MP_ID_LEN + 16], kmps[MGR_ID_MAX + 16];
@@ -2094,8 +2106,7 @@ vault_store_mp_create(const struct vault_rec *v, const char *owner,
 	if ((rv = mp_keys(v->id, mid, kmp, sizeof(kmp), kp, sizeof(kp))) != MGR_OK ||
 	    (rv = kfmt(khash, sizeof(khash), "vault:{%s}", v->id)) != MGR_OK ||
 	    (rv = kfmt(kmps, sizeof(kmps), "vault:{%s}:mps", v->id)) != MGR_OK ||
-	    (rv = mp_member(key, keylen, mid, member, sizeof(member), &mlen)) !=
-	        MGR_OK)
+	    (rv = mp_member(key, keylen, mid, member, sizeof(member), &mlen)) != MGR_OK)
 		return (rv);
 	snprintf(snow, sizeof(snow), "%lld", (long long)now);
 	snprintf(smax, sizeof(smax), "%d", VAULT_MP_UPLOADS_MAX);
@@ -2124,6 +2135,7 @@ vault_store_mp_create(const struct vault_rec *v, const char *owner,
 	return (MGR_OK);
 }
 
+/* clang-format off */
 static const char lua_part_begin[] =
     VAULT_SEGS_LUA MP_LUA
     "local v, m, e = mp_check(KEYS[1], KEYS[2], ARGV[1], ARGV[2])\n"
@@ -2143,11 +2155,12 @@ static const char lua_part_begin[] =
     "  'pn', ARGV[7])\n"
     "redis.call('EXPIRE', KEYS[3], ARGV[4])\n"
     "return 1\n";
+/* clang-format on */
 
 mgr_err
-vault_store_part_begin(const struct vault_rec *v, const char *owner,
-    const char *key, size_t keylen, const char *mpid, uint32_t part,
-    int64_t max, char upload_id[VAULT_VERSION_LEN + 1])
+vault_store_part_begin(const struct vault_rec *v, const char *owner, const char *key,
+    size_t keylen, const char *mpid, uint32_t part, int64_t max,
+    char upload_id[VAULT_VERSION_LEN + 1])
 {
 	char khash[MGR_ID_MAX + 16], kmp[MGR_ID_MAX + VAULT_MP_ID_LEN + 16];
 	char kp[MGR_ID_MAX + VAULT_MP_ID_LEN + 16];
@@ -2246,6 +2259,7 @@ part_parse(const char *s, size_t len, struct vault_part *p)
 	return (MGR_OK);
 }
 
+/* clang-format off */
 static const char lua_mp_parts[] =
     VAULT_SEGS_LUA MP_LUA
     "local v, m, e = mp_check(KEYS[1], KEYS[2], ARGV[1], ARGV[2])\n"
@@ -2263,12 +2277,12 @@ static const char lua_mp_parts[] =
     "  ps[#ps] = nil\n"
     "end\n"
     "return {m[3] or '0', m[4] or '', more, ps}\n";
+/* clang-format on */
 
 mgr_err
-vault_store_mp_parts(const char *vid, const char *owner, const char *key,
-    size_t keylen, const char *mpid, uint32_t after, uint32_t limit,
-    struct vault_part **out, size_t *n, int *more, int64_t *initiated,
-    uint8_t **meta, size_t *meta_len)
+vault_store_mp_parts(const char *vid, const char *owner, const char *key, size_t keylen,
+    const char *mpid, uint32_t after, uint32_t limit, struct vault_part **out, size_t *n,
+    int *more, int64_t *initiated, uint8_t **meta, size_t *meta_len)
 {
 	char khash[MGR_ID_MAX + 16], kmp[MGR_ID_MAX + VAULT_MP_ID_LEN + 16];
 	char kp[MGR_ID_MAX + VAULT_MP_ID_LEN + 16], safter[16], slim[16];
@@ -2341,6 +2355,7 @@ out:
 	return (rv);
 }
 
+/* clang-format off */
 static const char lua_mp_complete[] =
     REPLAY_LUA VAULT_SEGS_LUA DROP_LUA SWITCH_LUA COND_LUA MP_LUA
     REPLAY_LUA_GUARD(9)
@@ -2391,18 +2406,19 @@ static const char lua_mp_complete[] =
     "if created == 1 then more = string.char(16, 1) end\n"
     "replay_save(ARGV[9], ARGV[10], more)\n"
     "return created\n";
+/* clang-format on */
 
 mgr_err
-vault_store_mp_complete(const struct vault_rec *v, const char *owner,
-    const char *key, size_t keylen, const char *mpid,
-    const struct vault_part *const *parts, size_t n, int64_t size,
-    const char *etag, const char *md5, const struct vault_cond *cond,
+vault_store_mp_complete(const struct vault_rec *v, const char *owner, const char *key,
+    size_t keylen, const char *mpid, const struct vault_part *const *parts, size_t n,
+    int64_t size, const char *etag, const char *md5, const struct vault_cond *cond,
     int64_t now, const char version[VAULT_VERSION_LEN + 1], int *created,
     struct replay *rp)
 {
 	char khash[MGR_ID_MAX + 16], prefix[MGR_ID_MAX + 16], kmeta[KEY_BUF];
 	char kblobs[MGR_ID_MAX + 24], kgc[MGR_ID_MAX + 24], kobjs[MGR_ID_MAX + 16];
-	char kmp[MGR_ID_MAX + VAULT_MP_ID_LEN + 16], kp[MGR_ID_MAX + VAULT_MP_ID_LEN + 16];
+	char kmp[MGR_ID_MAX + VAULT_MP_ID_LEN + 16],
+	    kp[MGR_ID_MAX + VAULT_MP_ID_LEN + 16];
 	char kmps[MGR_ID_MAX + 16], base[MGR_ID_MAX + 16], ssize[24], snow[24];
 	char member[VAULT_KEY_MAX + VAULT_MP_ID_LEN + 2];
 	const char **argv = NULL;
@@ -2465,8 +2481,7 @@ vault_store_mp_complete(const struct vault_rec *v, const char *owner,
 	replay_argvlen(rp, (int)argc, argv, lens);
 	lens[1] = mlen;
 	lens[9] = keylen;
-	if ((rv = mp_member(key, keylen, mpid, member, sizeof(member), &mlen)) !=
-	    MGR_OK)
+	if ((rv = mp_member(key, keylen, mpid, member, sizeof(member), &mlen)) != MGR_OK)
 		goto out;
 	lens[22] = mlen;
 	if ((rv = kv_eval(&r, lua_mp_complete, 8, (int)argc, argv, lens)) != MGR_OK)
@@ -2482,6 +2497,7 @@ out:
 	return (rv);
 }
 
+/* clang-format off */
 static const char lua_mp_abort[] =
     REPLAY_LUA VAULT_SEGS_LUA MP_LUA
     REPLAY_LUA_GUARD(3)
@@ -2492,10 +2508,11 @@ static const char lua_mp_abort[] =
     "redis.call('ZREM', KEYS[4], ARGV[7])\n"
     "replay_save(ARGV[3], ARGV[4])\n"
     "return 1\n";
+/* clang-format on */
 
 mgr_err
-vault_store_mp_abort(const struct vault_rec *v, const char *owner,
-    const char *key, size_t keylen, const char *mpid, struct replay *rp)
+vault_store_mp_abort(const struct vault_rec *v, const char *owner, const char *key,
+    size_t keylen, const char *mpid, struct replay *rp)
 {
 	char khash[MGR_ID_MAX + 16], kmp[MGR_ID_MAX + VAULT_MP_ID_LEN + 16];
 	char kp[MGR_ID_MAX + VAULT_MP_ID_LEN + 16], kmps[MGR_ID_MAX + 16];
@@ -2511,8 +2528,7 @@ vault_store_mp_abort(const struct vault_rec *v, const char *owner,
 	    (rv = kfmt(kmps, sizeof(kmps), "vault:{%s}:mps", v->id)) != MGR_OK ||
 	    (rv = kfmt(kblobs, sizeof(kblobs), "vault:{%s}:blobs", v->id)) != MGR_OK ||
 	    (rv = kfmt(kgc, sizeof(kgc), "vault:{%s}:gc", v->id)) != MGR_OK ||
-	    (rv = mp_member(key, keylen, mpid, member, sizeof(member), &mlen)) !=
-	        MGR_OK)
+	    (rv = mp_member(key, keylen, mpid, member, sizeof(member), &mlen)) != MGR_OK)
 		return (rv);
 	snprintf(snow, sizeof(snow), "%lld", (long long)mgr_now_s());
 	argv[0] = khash;
@@ -2558,9 +2574,8 @@ static const char lua_mp_list[] =
     "return {more, out}\n";
 
 mgr_err
-vault_store_mp_list(const struct vault_rec *v, const char *prefix,
-    const char *after_key, const char *after_id, uint32_t limit,
-    struct vault_mp **out, size_t *n, int *more)
+vault_store_mp_list(const struct vault_rec *v, const char *prefix, const char *after_key,
+    const char *after_id, uint32_t limit, struct vault_mp **out, size_t *n, int *more)
 {
 	char kmps[MGR_ID_MAX + 16], kmp[MGR_ID_MAX + 16], slim[16];
 	char start[VAULT_KEY_MAX + VAULT_MP_ID_LEN + 4];
@@ -2572,8 +2587,7 @@ vault_store_mp_list(const struct vault_rec *v, const char *prefix,
 	mgr_err rv;
 
 	if (pl > VAULT_KEY_MAX || al > VAULT_KEY_MAX ||
-	    strlen(after_id) > VAULT_MP_ID_LEN || limit == 0 ||
-	    limit > VAULT_LIST_MAX)
+	    strlen(after_id) > VAULT_MP_ID_LEN || limit == 0 || limit > VAULT_LIST_MAX)
 		return (MGR_EINVAL);
 	if ((rv = kfmt(kmps, sizeof(kmps), "vault:{%s}:mps", v->id)) != MGR_OK ||
 	    (rv = kfmt(kmp, sizeof(kmp), "vault:{%s}:mp:", v->id)) != MGR_OK)
@@ -2618,8 +2632,7 @@ vault_store_mp_list(const struct vault_rec *v, const char *prefix,
 		goto out;
 	}
 	items = r->element[1];
-	if (items->elements > 0 &&
-	    (m = calloc(items->elements, sizeof(*m))) == NULL) {
+	if (items->elements > 0 && (m = calloc(items->elements, sizeof(*m))) == NULL) {
 		rv = MGR_ENOMEM;
 		goto out;
 	}

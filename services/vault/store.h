@@ -122,9 +122,9 @@
 #define VAULT_KEY_MAX 1024
 #define VAULT_TPL_NAME_MAX 128
 #define VAULT_UPLOAD_TTL_S 3600
-#define VAULT_LIST_MAX 1000     /* objects per LIST page */
-#define VAULT_VERSION_LEN 32    /* hex of 128 random bits */
-#define VAULT_MD5_MAX 40        /* 32 hex digits, "-", up to 10000 */
+#define VAULT_LIST_MAX 1000  /* objects per LIST page */
+#define VAULT_VERSION_LEN 32 /* hex of 128 random bits */
+#define VAULT_MD5_MAX 40     /* 32 hex digits, "-", up to 10000 */
 /* The chunk size of new uploads: just under RPC_CHUNK_BYTES, so that a chunk
  * with Redis's string header (sds) fits jemalloc's 1 MiB size class. A chunk
  * of exactly 1 MiB takes the next class up, 1.25 MiB: MEMORY USAGE of a
@@ -135,9 +135,9 @@ struct vault_tpl {
 	char id[MGR_ID_MAX];
 	char name[VAULT_TPL_NAME_MAX + 1];
 	char kind[8];
-	int64_t quota;               /* 0: none */
+	int64_t quota; /* 0: none */
 	int64_t created_at;
-	int is_default;              /* the default template (v2) */
+	int is_default; /* the default template (v2) */
 };
 
 struct vault_rec {
@@ -145,11 +145,11 @@ struct vault_rec {
 	char name[VAULT_NAME_MAX + 1];
 	char owner[MGR_ID_MAX];
 	char vtpl[MGR_ID_MAX];
-	char mtpl[MGR_ID_MAX];       /* "" when not mirrored */
+	char mtpl[MGR_ID_MAX]; /* "" when not mirrored */
 	int64_t created_at;
 	int64_t object_count;
 	int64_t bytes_used;
-	int64_t quota;               /* 0: none */
+	int64_t quota; /* 0: none */
 	int mirrored;
 };
 
@@ -162,11 +162,11 @@ struct vault_obj {
 	int64_t modified_at;
 	char version[VAULT_VERSION_LEN + 1];
 	int64_t chunks;
-	int64_t chunk_bytes;         /* cs: every chunk but the last */
+	int64_t chunk_bytes; /* cs: every chunk but the last */
 	/* Filled by vault_store_read and vault_store_obj_head only (NULL
 	 * elsewhere); free them with vault_obj_clear. */
-	char *segs;                  /* NULL: the layout before v2 */
-	uint8_t *meta;               /* packed Mgr__Vault__Metadata */
+	char *segs;    /* NULL: the layout before v2 */
+	uint8_t *meta; /* packed Mgr__Vault__Metadata */
 	size_t meta_len;
 };
 
@@ -185,7 +185,7 @@ struct vault_seg {
 /* Parses segs into *out (caller frees), *n of them. MGR_EINVAL when
  * malformed. */
 mgr_err vault_segs_parse(const char *segs, struct vault_seg **out, size_t *n);
-#define VAULT_META_MAX 8192     /* packed metadata of one object */
+#define VAULT_META_MAX 8192 /* packed metadata of one object */
 
 /* Lua helpers for scripts that change references (prepend to a script):
  *   segs_ref(kblobs, kgc, vid, segs, delta, now)
@@ -196,22 +196,22 @@ mgr_err vault_segs_parse(const char *segs, struct vault_seg **out, size_t *n);
  * true when every blob of segs has a reference now (a compose or copy may
  * only name data that something still holds). */
 #define VAULT_SEGS_LUA \
-    "local function segs_ref(kb, kg, vid, segs, delta, now)\n" \
-    "  for b in string.gmatch(segs, '([^,;]+),%d+,%d+,%d+,%d+;') do\n" \
-    "    local n = redis.call('HINCRBY', kb, b, delta)\n" \
-    "    if n <= 0 then\n" \
-    "      redis.call('HDEL', kb, b)\n" \
-    "      redis.call('ZADD', kg, now, b)\n" \
-    "      redis.call('SADD', 'vault:gc', vid)\n" \
-    "    end\n" \
-    "  end\n" \
-    "end\n" \
-    "local function segs_held(kb, segs)\n" \
-    "  for b in string.gmatch(segs, '([^,;]+),%d+,%d+,%d+,%d+;') do\n" \
-    "    if redis.call('HEXISTS', kb, b) == 0 then return false end\n" \
-    "  end\n" \
-    "  return true\n" \
-    "end\n"
+	"local function segs_ref(kb, kg, vid, segs, delta, now)\n" \
+	"  for b in string.gmatch(segs, '([^,;]+),%d+,%d+,%d+,%d+;') do\n" \
+	"    local n = redis.call('HINCRBY', kb, b, delta)\n" \
+	"    if n <= 0 then\n" \
+	"      redis.call('HDEL', kb, b)\n" \
+	"      redis.call('ZADD', kg, now, b)\n" \
+	"      redis.call('SADD', 'vault:gc', vid)\n" \
+	"    end\n" \
+	"  end\n" \
+	"end\n" \
+	"local function segs_held(kb, segs)\n" \
+	"  for b in string.gmatch(segs, '([^,;]+),%d+,%d+,%d+,%d+;') do\n" \
+	"    if redis.call('HEXISTS', kb, b) == 0 then return false end\n" \
+	"  end\n" \
+	"  return true\n" \
+	"end\n"
 
 /* The functions that commit take rp (common/replay.h): the script records
  * rp's reply with the commit, or commits nothing and sets rp->hit when the
@@ -232,8 +232,8 @@ mgr_err vault_store_tpl_default(struct vault_tpl *out);
 mgr_err vault_store_tpl_set_default(const char *id, int on, struct replay *rp);
 /* *out (caller frees) holds *n templates, oldest first: one page, as
  * vault_store_list. */
-mgr_err vault_store_tpl_list(const char *after, size_t limit,
-    struct vault_tpl **out, size_t *n, char *next, size_t nextlen);
+mgr_err vault_store_tpl_list(const char *after, size_t limit, struct vault_tpl **out,
+    size_t *n, char *next, size_t nextlen);
 
 /* Vaults. create claims the name (CONFLICT when taken). */
 mgr_err vault_store_create(const struct vault_rec *v, struct replay *rp);
@@ -245,7 +245,7 @@ mgr_err vault_store_find(const char *name, struct vault_rec *out);
  * caller frees. INVALID for a malformed cursor. */
 mgr_err vault_store_list(const char *owner, const char *after, size_t limit,
     struct vault_rec **out, size_t *n, char *next, size_t nextlen);
-#define VAULT_CURSOR_MAX 96     /* a page cursor with its NUL */
+#define VAULT_CURSOR_MAX 96 /* a page cursor with its NUL */
 /* The owner and mirror flag of vault vid into out (other fields unset). */
 mgr_err vault_store_owner_of(const char *vid, struct vault_rec *out);
 /* Deletes v if it has no object (CONFLICT otherwise); its open multipart
@@ -269,8 +269,8 @@ mgr_err vault_store_delete(const struct vault_rec *v, struct replay *rp);
  * it is not part of an object (a multipart upload's parts) holds a
  * reference with vault_store_blobs_ref (+1 per segment, -1 to let go) in
  * the same script that records it (VAULT_SEGS_LUA). */
-mgr_err vault_store_obj_head(const struct vault_rec *v, const char *key,
-    size_t keylen, struct vault_obj *out);
+mgr_err vault_store_obj_head(const struct vault_rec *v, const char *key, size_t keylen,
+    struct vault_obj *out);
 /* Conditions of a write, checked atomically at commit (and early at begin):
  * if_match "" none, "*" the object must exist, else its etag; if_none_match
  * the object must not exist. PRECOND when they fail. */
@@ -284,18 +284,18 @@ struct vault_cond {
  * PRECOND when cond (may be NULL) fails already. meta (meta_len bytes, may
  * be 0) is kept with the object. */
 mgr_err vault_store_put_begin(const struct vault_rec *v, const char *owner,
-    const char *key, size_t keylen, int64_t size, int64_t max,
-    int64_t chunk_bytes, const struct vault_cond *cond, const uint8_t *meta, size_t meta_len,
+    const char *key, size_t keylen, int64_t size, int64_t max, int64_t chunk_bytes,
+    const struct vault_cond *cond, const uint8_t *meta, size_t meta_len,
     char upload_id[VAULT_VERSION_LEN + 1]);
 struct vault_upload {
-	int copies;                  /* 1, or 2 for a mirrored vault */
+	int copies; /* 1, or 2 for a mirrored vault */
 	int64_t chunk_bytes;
-	int64_t limit;               /* bytes the upload may have */
+	int64_t limit; /* bytes the upload may have */
 };
 /* The upload's facts for a chunk write. NOTFOUND (gone or expired), PERM
  * (not the owner's), CONFLICT (an upload begun before v2). */
-mgr_err vault_store_upload_info(const char *vid, const char *upload_id,
-    const char *owner, struct vault_upload *out);
+mgr_err vault_store_upload_info(const char *vid, const char *upload_id, const char *owner,
+    struct vault_upload *out);
 /* Records chunk index (len bytes, its file written) of the upload. Chunks
  * come in any order (several in flight); the same chunk recorded again with
  * the same length changes nothing (*again set). TOOBIG past the limit. */
@@ -310,13 +310,11 @@ mgr_err vault_store_chunk_record(const char *vid, const char *upload_id,
  * On success *created says whether the key is new and out is the object
  * (neither set when rp->hit). rp's reply is the packed Object without its
  * key: the script completes the PutCommitReply. */
-mgr_err vault_store_put_commit(const char *vid, const char *upload_id,
-    const char *owner, int64_t size, const char *etag, const char *md5,
-    int64_t now, int64_t deadline_ms, int *created, struct vault_obj *out,
-    struct replay *rp);
+mgr_err vault_store_put_commit(const char *vid, const char *upload_id, const char *owner,
+    int64_t size, const char *etag, const char *md5, int64_t now, int64_t deadline_ms,
+    int *created, struct vault_obj *out, struct replay *rp);
 /* Ends an upload; its blob becomes garbage (collected at once). */
-mgr_err vault_store_put_abort(const char *vid, const char *upload_id,
-    const char *owner);
+mgr_err vault_store_put_abort(const char *vid, const char *upload_id, const char *owner);
 /* Makes key an object of the given segments (each blob must be held:
  * CONFLICT otherwise, e.g. a source deleted meanwhile), size bytes with
  * etag/md5 and metadata, under cond, checking the quota; takes a reference
@@ -324,10 +322,9 @@ mgr_err vault_store_put_abort(const char *vid, const char *upload_id,
  * (its reply: anything the caller wants recorded, e.g. the packed reply).
  * version gets the new version's id. */
 mgr_err vault_store_obj_compose(const struct vault_rec *v, const char *owner,
-    const char *key, size_t keylen, const char *segs, int64_t size,
-    const char *etag, const char *md5, const uint8_t *meta, size_t meta_len,
-    const struct vault_cond *cond, int64_t now, int *created,
-    char version[VAULT_VERSION_LEN + 1], struct replay *rp);
+    const char *key, size_t keylen, const char *segs, int64_t size, const char *etag,
+    const char *md5, const uint8_t *meta, size_t meta_len, const struct vault_cond *cond,
+    int64_t now, int *created, char version[VAULT_VERSION_LEN + 1], struct replay *rp);
 /* Adds delta to the references of the blobs of segs (see VAULT_SEGS_LUA). */
 mgr_err vault_store_blobs_ref(const char *vid, const char *segs, int delta);
 
@@ -335,8 +332,8 @@ mgr_err vault_store_blobs_ref(const char *vid, const char *segs, int delta);
 /* Up to max vault ids with garbage. *out (caller frees each and it). */
 mgr_err vault_store_gc_vaults(char ***out, size_t *n, size_t max);
 /* Up to max blobs of vid that became garbage at or before `before`. */
-mgr_err vault_store_gc_due(const char *vid, int64_t before, size_t max,
-    char ***out, size_t *n);
+mgr_err vault_store_gc_due(const char *vid, int64_t before, size_t max, char ***out,
+    size_t *n);
 /* 1 in *ok when blob still has no reference (its files may go), else it
  * is dropped from :gc and *ok is 0. */
 mgr_err vault_store_gc_claim(const char *vid, const char *blob, int *ok);
@@ -350,8 +347,8 @@ mgr_err vault_store_gc_orphan(const char *vid, const char *blob, int *orphan);
  * copy 0, else copy 1 of a mirrored vault. A copy found missing or of the wrong length is rewritten
  * from the other, so reads heal a mirror. On success *data (caller frees)
  * holds len bytes. PERM when owner does not own the vault. */
-mgr_err vault_store_get_chunk(const char *vid, const char *owner,
-    const char *ver, uint32_t index, size_t len, char **data);
+mgr_err vault_store_get_chunk(const char *vid, const char *owner, const char *ver,
+    uint32_t index, size_t len, char **data);
 /* A small read in one script: the vault named `name` into *v (NOTFOUND: no
  * such vault), the object's metadata into *o (*obj_rv NOTFOUND: no such
  * object; free with vault_obj_clear) and, for an object of the layout before
@@ -359,65 +356,63 @@ mgr_err vault_store_get_chunk(const char *vid, const char *owner,
  * bytes, its data as vault_store_get_chunk would read chunk 0 (*data,
  * caller frees; NULL when not read). */
 mgr_err vault_store_read(const char *name, const char *key, size_t keylen,
-    const char *owner, int64_t max_inline, struct vault_rec *v,
-    mgr_err *obj_rv, struct vault_obj *o, char **data);
+    const char *owner, int64_t max_inline, struct vault_rec *v, mgr_err *obj_rv,
+    struct vault_obj *o, char **data);
 /* On success *size is the size of the deleted object (0 when rp->hit). */
 mgr_err vault_store_obj_delete(const struct vault_rec *v, const char *owner,
     const char *key, size_t keylen, int64_t *size, struct replay *rp);
 /* Up to limit objects with prefix after `after` (both may be ""), in key
  * byte order; *more when there are further ones. Caller frees *out. */
 mgr_err vault_store_obj_list(const struct vault_rec *v, const char *prefix,
-    const char *after, uint32_t limit, struct vault_obj **out, size_t *n,
-    int *more);
+    const char *after, uint32_t limit, struct vault_obj **out, size_t *n, int *more);
 
 /* Migration of the layout before v2 (migrate.c). Up to limit keys of vid's
  * objects after `after` (byte order) whose data is still in Redis; *out
  * (caller frees each and it); *next gets the last key looked at ("" when
  * done; at most VAULT_KEY_MAX bytes + NUL). */
-mgr_err vault_store_legacy_keys(const char *vid, const char *after,
-    size_t limit, char ***out, size_t *n, char *next, size_t nextlen);
+mgr_err vault_store_legacy_keys(const char *vid, const char *after, size_t limit,
+    char ***out, size_t *n, char *next, size_t nextlen);
 /* Switches object key from its chunks in Redis (version oldver) to the
  * blob upload_id (written and synced): only if it is still that version
  * (*done 0 otherwise: overwritten or deleted meanwhile; the blob is
  * garbage). Keeps every other field; sets md5; drops the Redis chunks and
  * the upload. */
-mgr_err vault_store_migrate_commit(const char *vid, const char *key,
-    size_t keylen, const char *oldver, const char *upload_id, int64_t size,
-    const char *md5, int *done);
+mgr_err vault_store_migrate_commit(const char *vid, const char *key, size_t keylen,
+    const char *oldver, const char *upload_id, int64_t size, const char *md5, int *done);
 
 /* Multipart uploads (layout above). Each checks the vault's owner, and the
  * upload's owner and key: NOTFOUND for an upload of another key or none. */
-#define VAULT_MP_PARTS_MAX 10000        /* part numbers 1..10000 */
+#define VAULT_MP_PARTS_MAX 10000            /* part numbers 1..10000 */
 #define VAULT_MP_PART_MIN (5 * 1024 * 1024) /* every part but the last */
-#define VAULT_MP_UPLOADS_MAX 10000      /* open uploads per vault */
+#define VAULT_MP_UPLOADS_MAX 10000          /* open uploads per vault */
 #define VAULT_MP_ID_LEN VAULT_VERSION_LEN
 /* A new upload for key, with the object's metadata, named id (given by the
  * caller, e.g. in rp's reply; "" : a random one, written back). CONFLICT
  * when the vault has VAULT_MP_UPLOADS_MAX open uploads. */
 mgr_err vault_store_mp_create(const struct vault_rec *v, const char *owner,
-    const char *key, size_t keylen, const uint8_t *meta, size_t meta_len,
-    int64_t now, char id[VAULT_MP_ID_LEN + 1], struct replay *rp);
+    const char *key, size_t keylen, const uint8_t *meta, size_t meta_len, int64_t now,
+    char id[VAULT_MP_ID_LEN + 1], struct replay *rp);
 /* An upload (as vault_store_put_begin) of part `part` of upload mpid:
  * limited to max bytes and the quota left. */
 mgr_err vault_store_part_begin(const struct vault_rec *v, const char *owner,
-    const char *key, size_t keylen, const char *mpid, uint32_t part,
-    int64_t max, char upload_id[VAULT_VERSION_LEN + 1]);
+    const char *key, size_t keylen, const char *mpid, uint32_t part, int64_t max,
+    char upload_id[VAULT_VERSION_LEN + 1]);
 struct vault_part {
 	uint32_t number;
 	int64_t size;
 	char md5[33];
 	int64_t modified_at;
-	char *segs;                  /* its one segment */
-	char *member;                /* its member of :p, as stored */
+	char *segs;   /* its one segment */
+	char *member; /* its member of :p, as stored */
 };
 void vault_parts_free(struct vault_part *p, size_t n);
 /* The parts above `after`, at most limit (0: all), ascending; *more when
  * there are further ones; the upload's initiated time and metadata (*meta,
  * caller frees, NULL when none). */
-mgr_err vault_store_mp_parts(const char *vid, const char *owner,
-    const char *key, size_t keylen, const char *mpid, uint32_t after,
-    uint32_t limit, struct vault_part **out, size_t *n, int *more,
-    int64_t *initiated, uint8_t **meta, size_t *meta_len);
+mgr_err vault_store_mp_parts(const char *vid, const char *owner, const char *key,
+    size_t keylen, const char *mpid, uint32_t after, uint32_t limit,
+    struct vault_part **out, size_t *n, int *more, int64_t *initiated, uint8_t **meta,
+    size_t *meta_len);
 /* Makes key the object of parts (n of them, as vault_store_mp_parts read
  * them; CONFLICT when one changed meanwhile), size bytes with etag (hex
  * SHA-256) and md5 (the S3 ETag), the upload's metadata, under cond and
@@ -425,10 +420,9 @@ mgr_err vault_store_mp_parts(const char *vid, const char *owner,
  * completed with created (field 2) by the script. */
 mgr_err vault_store_mp_complete(const struct vault_rec *v, const char *owner,
     const char *key, size_t keylen, const char *mpid,
-    const struct vault_part *const *parts, size_t n, int64_t size,
-    const char *etag, const char *md5, const struct vault_cond *cond,
-    int64_t now, const char version[VAULT_VERSION_LEN + 1], int *created,
-    struct replay *rp);
+    const struct vault_part *const *parts, size_t n, int64_t size, const char *etag,
+    const char *md5, const struct vault_cond *cond, int64_t now,
+    const char version[VAULT_VERSION_LEN + 1], int *created, struct replay *rp);
 /* Ends the upload and frees its parts. */
 mgr_err vault_store_mp_abort(const struct vault_rec *v, const char *owner,
     const char *key, size_t keylen, const char *mpid, struct replay *rp);
@@ -440,8 +434,8 @@ struct vault_mp {
 /* Up to limit open uploads with prefix after (after_key, after_id) (""
  * from the start; after_id "" : after every upload of after_key). */
 mgr_err vault_store_mp_list(const struct vault_rec *v, const char *prefix,
-    const char *after_key, const char *after_id, uint32_t limit,
-    struct vault_mp **out, size_t *n, int *more);
+    const char *after_key, const char *after_id, uint32_t limit, struct vault_mp **out,
+    size_t *n, int *more);
 
 /* The rules for names and keys (rules.h), for every includer of this. */
 #include "services/vault/rules.h"

@@ -38,15 +38,18 @@ vault_h_tpl_create(struct rpc_call *call, void *arg)
 		goto out;
 	}
 	if (strcmp(in->kind, "vault") != 0 && strcmp(in->kind, "mirror") != 0) {
-		rv = rpc_fail(call, MGR_EINVAL, "\"kind\" must be \"vault\" or \"mirror\"");
+		rv = rpc_fail(call, MGR_EINVAL,
+		    "\"kind\" must be \"vault\" or \"mirror\"");
 		goto out;
 	}
 	if (in->quota_bytes < 0) {
-		rv = rpc_fail(call, MGR_EINVAL, "\"quota_bytes\" must be a positive integer");
+		rv = rpc_fail(call, MGR_EINVAL,
+		    "\"quota_bytes\" must be a positive integer");
 		goto out;
 	}
 	if (in->is_default && strcmp(in->kind, "vault") != 0) {
-		rv = rpc_fail(call, MGR_EINVAL, "only a template of kind \"vault\" "
+		rv = rpc_fail(call, MGR_EINVAL,
+		    "only a template of kind \"vault\" "
 		    "may be the default");
 		goto out;
 	}
@@ -159,7 +162,8 @@ vault_h_tpl_update(struct rpc_call *call, void *arg)
 	if (rv != MGR_OK)
 		goto out;
 	if (in->is_default && strcmp(t.kind, "vault") != 0) {
-		rv = rpc_fail(call, MGR_EINVAL, "only a template of kind \"vault\" "
+		rv = rpc_fail(call, MGR_EINVAL,
+		    "only a template of kind \"vault\" "
 		    "may be the default");
 		goto out;
 	}
@@ -185,7 +189,8 @@ vault_h_tpl_update(struct rpc_call *call, void *arg)
 		goto out;
 	}
 	if (rv == MGR_EINVAL) {
-		rv = rpc_fail(call, rv, "only a template of kind \"vault\" may be "
+		rv = rpc_fail(call, rv,
+		    "only a template of kind \"vault\" may be "
 		    "the default");
 		goto out;
 	}

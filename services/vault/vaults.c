@@ -22,8 +22,8 @@ caller_is(const struct rpc_call *call, Mgr__Caller__Kind kind)
 static int
 caller_owns(const struct rpc_call *call, const struct vault_rec *v)
 {
-	return (caller_is(call, MGR__CALLER__KIND__APP) &&
-	    call->caller->id != NULL && strcmp(call->caller->id, v->owner) == 0);
+	return (caller_is(call, MGR__CALLER__KIND__APP) && call->caller->id != NULL &&
+	    strcmp(call->caller->id, v->owner) == 0);
 }
 
 static void
@@ -52,8 +52,8 @@ reply_vault(struct rpc_call *call, struct vault_rec *v)
 
 /* The template id of the given kind, or INVAL naming the field. */
 static mgr_err
-template_of(struct rpc_call *call, const char *field, const char *id,
-    const char *kind, struct vault_tpl *out)
+template_of(struct rpc_call *call, const char *field, const char *id, const char *kind,
+    struct vault_tpl *out)
 {
 	mgr_err rv = vault_store_tpl_get(id, out);
 
@@ -62,8 +62,10 @@ template_of(struct rpc_call *call, const char *field, const char *id,
 	if (rv != MGR_OK)
 		return (rv);
 	if (strcmp(out->kind, kind) != 0)
-		return (rpc_fail(call, MGR_EINVAL, "\"%s\" must name a template of kind "
-		    "\"%s\"", field, kind));
+		return (rpc_fail(call, MGR_EINVAL,
+		    "\"%s\" must name a template of kind "
+		    "\"%s\"",
+		    field, kind));
 	return (MGR_OK);
 }
 
@@ -71,8 +73,8 @@ template_of(struct rpc_call *call, const char *field, const char *id,
  * the one named by id (S3: or by name), or the default one when none is
  * named. S3's refusals begin with its error code. */
 static mgr_err
-vault_template_of(struct rpc_call *call,
-    const Mgr__Vault__CreateVaultRequest *in, struct vault_tpl *out)
+vault_template_of(struct rpc_call *call, const Mgr__Vault__CreateVaultRequest *in,
+    struct vault_tpl *out)
 {
 	const char *s3 = in->template_by_name ? "InvalidLocationConstraint: " : "";
 	mgr_err rv;
@@ -80,8 +82,10 @@ vault_template_of(struct rpc_call *call,
 	if (*in->vault_template_id == '\0') {
 		rv = vault_store_tpl_default(out);
 		if (rv == MGR_ENOTFOUND)
-			return (rpc_fail(call, MGR_EINVAL, "%sno template named and no "
-			    "default template", s3));
+			return (rpc_fail(call, MGR_EINVAL,
+			    "%sno template named and no "
+			    "default template",
+			    s3));
 		return (rv);
 	}
 	if (!in->template_by_name)
@@ -91,13 +95,17 @@ vault_template_of(struct rpc_call *call,
 	if (rv == MGR_ENOTFOUND)
 		rv = vault_store_tpl_by_name(in->vault_template_id, out);
 	if (rv == MGR_ENOTFOUND)
-		return (rpc_fail(call, MGR_EINVAL, "%sno vault template with this id "
-		    "or name", s3));
+		return (rpc_fail(call, MGR_EINVAL,
+		    "%sno vault template with this id "
+		    "or name",
+		    s3));
 	if (rv != MGR_OK)
 		return (rv);
 	if (strcmp(out->kind, "vault") != 0)
-		return (rpc_fail(call, MGR_EINVAL, "%sthe template is of kind \"%s\", "
-		    "not \"vault\"", s3, out->kind));
+		return (rpc_fail(call, MGR_EINVAL,
+		    "%sthe template is of kind \"%s\", "
+		    "not \"vault\"",
+		    s3, out->kind));
 	return (MGR_OK);
 }
 
@@ -112,8 +120,7 @@ vault_h_create(struct rpc_call *call, void *arg)
 	mgr_err rv;
 
 	(void)arg;
-	if ((rv = op_begin(&op, call, NULL,
-	         &mgr__vault__create_vault_request__descriptor,
+	if ((rv = op_begin(&op, call, NULL, &mgr__vault__create_vault_request__descriptor,
 	         (ProtobufCMessage **)&in)) != MGR_OK)
 		goto out;
 	memset(&v, 0, sizeof(v));
@@ -123,26 +130,27 @@ vault_h_create(struct rpc_call *call, void *arg)
 	if (!caller_is(call, MGR__CALLER__KIND__APP) ||
 	    strcmp(call->caller->role, VAULT_ROLE) != 0) {
 		if (!caller_is(call, MGR__CALLER__KIND__APP))
-			rv = rpc_fail(call, MGR_EUNAUTH, "a locked vault is created "
+			rv = rpc_fail(call, MGR_EUNAUTH,
+			    "a locked vault is created "
 			    "with an application's client certificate");
 		else
-			rv = rpc_fail(call, MGR_EPERM, "only an account with role "
-			    VAULT_ROLE " may create a locked vault");
+			rv = rpc_fail(call, MGR_EPERM,
+			    "only an account with role " VAULT_ROLE
+			    " may create a locked vault");
 		op.action = "vault.create";
 		snprintf(op.detail, sizeof(op.detail), "%s", in->name);
 		goto out;
 	}
 	if (!vault_name_valid(in->name)) {
-		rv = rpc_fail(call, MGR_EINVAL,
-		    "\"name\" must be 3 to 63 of [a-z0-9-]");
+		rv = rpc_fail(call, MGR_EINVAL, "\"name\" must be 3 to 63 of [a-z0-9-]");
 		goto out;
 	}
 	if ((rv = vault_template_of(call, in, &vt)) != MGR_OK)
 		goto out;
 	v.quota = vt.quota;
 	if (*in->mirror_template_id != '\0') {
-		if ((rv = template_of(call, "mirror_template_id",
-		         in->mirror_template_id, "mirror", &mt)) != MGR_OK)
+		if ((rv = template_of(call, "mirror_template_id", in->mirror_template_id,
+		         "mirror", &mt)) != MGR_OK)
 			goto out;
 		/* A mirror template's quota bounds the vault too. */
 		if (mt.quota > 0 && (v.quota == 0 || mt.quota < v.quota))
@@ -203,8 +211,7 @@ vault_h_list(struct rpc_call *call, void *arg)
 	if ((rv = rpc_args(call, &mgr__vault__page_request__descriptor,
 	         (ProtobufCMessage **)&in)) != MGR_OK)
 		return (rv);
-	rv = vault_store_list(owner, in->after, in->limit, &v, &n, next,
-	    sizeof(next));
+	rv = vault_store_list(owner, in->after, in->limit, &v, &n, next, sizeof(next));
 	if (rv == MGR_EINVAL)
 		rv = rpc_fail(call, rv, "\"after\" is not a cursor of this listing");
 	if (rv != MGR_OK)
@@ -239,7 +246,8 @@ vault_for_metadata(struct rpc_call *call, const char *name, struct vault_rec *v)
 	if (rv != MGR_OK)
 		return (rv);
 	if (caller_is(call, MGR__CALLER__KIND__APP) && !caller_owns(call, v))
-		return (rpc_fail(call, MGR_EPERM, "the vault belongs to another account"));
+		return (
+		    rpc_fail(call, MGR_EPERM, "the vault belongs to another account"));
 	return (MGR_OK);
 }
 
@@ -324,10 +332,12 @@ vault_h_update(struct rpc_call *call, void *arg)
 	}
 	if (caller_is(call, MGR__CALLER__KIND__ADMIN)) {
 		/* Refused whether or not the vault exists: nothing to learn. */
-		rv = rpc_fail(call, MGR_EPERM, "an administrator may not rename or "
+		rv = rpc_fail(call, MGR_EPERM,
+		    "an administrator may not rename or "
 		    "re-own a locked vault");
 	} else if ((rv = vault_for_metadata(call, in->name, &v)) == MGR_OK) {
-		rv = rpc_fail(call, MGR_ECONFLICT, "a locked vault's name, owner and "
+		rv = rpc_fail(call, MGR_ECONFLICT,
+		    "a locked vault's name, owner and "
 		    "templates never change");
 	}
 	if (rv == MGR_EPERM || rv == MGR_ECONFLICT)
@@ -338,13 +348,13 @@ vault_h_update(struct rpc_call *call, void *arg)
 }
 
 mgr_err
-vault_objects_precheck(struct rpc_call *call, const char *name,
-    const char *action)
+vault_objects_precheck(struct rpc_call *call, const char *name, const char *action)
 {
 	if (caller_is(call, MGR__CALLER__KIND__ADMIN)) {
 		audit_log(call->request_id, call->caller, action, name, MGR_EPERM,
 		    "administrators may not touch a locked vault's objects");
-		return (rpc_fail(call, MGR_EPERM, "an administrator may not read, "
+		return (rpc_fail(call, MGR_EPERM,
+		    "an administrator may not read, "
 		    "list or write a locked vault's objects"));
 	}
 	if (!caller_is(call, MGR__CALLER__KIND__APP))
@@ -353,8 +363,8 @@ vault_objects_precheck(struct rpc_call *call, const char *name,
 }
 
 mgr_err
-vault_objects_postcheck(struct rpc_call *call, const char *action,
-    mgr_err find_rv, const struct vault_rec *v)
+vault_objects_postcheck(struct rpc_call *call, const char *action, mgr_err find_rv,
+    const struct vault_rec *v)
 {
 	if (find_rv == MGR_ENOTFOUND)
 		return (rpc_fail(call, find_rv, "no such vault"));
@@ -363,7 +373,8 @@ vault_objects_postcheck(struct rpc_call *call, const char *action,
 	if (!caller_owns(call, v)) {
 		audit_log(call->request_id, call->caller, action, v->id, MGR_EPERM,
 		    "the vault belongs to another account");
-		return (rpc_fail(call, MGR_EPERM, "the vault belongs to another account"));
+		return (
+		    rpc_fail(call, MGR_EPERM, "the vault belongs to another account"));
 	}
 	return (MGR_OK);
 }

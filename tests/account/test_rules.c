@@ -13,26 +13,26 @@ test_names(void)
 		const char *fname, *s;
 		int ok;
 	} cases[] = {
-		{acct_username_ok, "username", "abc", 1},
-		{acct_username_ok, "username", "ab", 0},
-		{acct_username_ok, "username", "billing-setup.1_A", 1},
-		{acct_username_ok, "username", "with space", 0},
-		{acct_username_ok, "username", "caf\xc3\xa9", 0},
-		{acct_username_ok, "username",
-		    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 1},
-		{acct_username_ok, "username",
-		    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 0},
-		{acct_name_ok, "name", "billing app", 1},
-		{acct_name_ok, "name", "caf\xc3\xa9", 1},
-		{acct_name_ok, "name", "", 0},
-		{acct_name_ok, "name", "tab\there", 0},
-		{acct_name_ok, "name", "del\x7f", 0},
-		{acct_id_ok, "id", "acc_abc123", 1},
-		{acct_id_ok, "id", "acc_", 0},
-		{acct_id_ok, "id", "acc_ABC", 0},
-		{acct_id_ok, "id", "vlt_abc", 0},
-		{acct_id_ok, "id", "acc_a-b", 0},
-		{acct_id_ok, "id", "acc_../x", 0},
+	    {acct_username_ok, "username", "abc", 1},
+	    {acct_username_ok, "username", "ab", 0},
+	    {acct_username_ok, "username", "billing-setup.1_A", 1},
+	    {acct_username_ok, "username", "with space", 0},
+	    {acct_username_ok, "username", "caf\xc3\xa9", 0},
+	    {acct_username_ok, "username",
+	        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 1},
+	    {acct_username_ok, "username",
+	        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 0},
+	    {acct_name_ok, "name", "billing app", 1},
+	    {acct_name_ok, "name", "caf\xc3\xa9", 1},
+	    {acct_name_ok, "name", "", 0},
+	    {acct_name_ok, "name", "tab\there", 0},
+	    {acct_name_ok, "name", "del\x7f", 0},
+	    {acct_id_ok, "id", "acc_abc123", 1},
+	    {acct_id_ok, "id", "acc_", 0},
+	    {acct_id_ok, "id", "acc_ABC", 0},
+	    {acct_id_ok, "id", "vlt_abc", 0},
+	    {acct_id_ok, "id", "acc_a-b", 0},
+	    {acct_id_ok, "id", "acc_../x", 0},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
@@ -49,12 +49,12 @@ test_states(void)
 		int registered;
 		const char *after_disable, *after_enable;
 	} cases[] = {
-		{"pending_registration", 0, 0, "disabled", "pending_registration"},
-		{"active", 1700000000, 1, "disabled", "active"},
-		{"disabled", 1700000000, 1, "disabled", "active"},
-		{"disabled", 0, 0, "disabled", "pending_registration"},
-		/* active without registered_at (data from before it): registered */
-		{"active", 0, 1, "disabled", "pending_registration"},
+	    {"pending_registration", 0, 0, "disabled", "pending_registration"},
+	    {"active", 1700000000, 1, "disabled", "active"},
+	    {"disabled", 1700000000, 1, "disabled", "active"},
+	    {"disabled", 0, 0, "disabled", "pending_registration"},
+	    /* active without registered_at (data from before it): registered */
+	    {"active", 0, 1, "disabled", "pending_registration"},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

@@ -64,8 +64,8 @@ make_csr(EVP_PKEY *key, const char *cn, enum tamper t)
 		    (const unsigned char *)cn, -1, -1, 0);
 	X509_REQ_set_subject_name(req, n);
 	X509_REQ_set_pubkey(req, key);
-	X509_REQ_sign(req, key, EVP_PKEY_get_base_id(key) == EVP_PKEY_ED25519
-	    ? NULL : EVP_sha256());
+	X509_REQ_sign(req, key,
+	    EVP_PKEY_get_base_id(key) == EVP_PKEY_ED25519 ? NULL : EVP_sha256());
 	if (t == BAD_SIG) {
 		const ASN1_BIT_STRING *sig;
 		const X509_ALGOR *alg;
@@ -127,16 +127,19 @@ strictness(const char *type)
 	memset(der2 + n, 0x41, 16);
 	junk = pem_of(der2, n + 16, "CERTIFICATE REQUEST");
 	CHECK(ca_csr_parse(junk, &c, why, sizeof(why)) == MGR_EINVAL &&
-	    strstr(why, "after its DER") != NULL, "%s: 16 bytes after the DER: %s", type, why);
+	        strstr(why, "after its DER") != NULL,
+	    "%s: 16 bytes after the DER: %s", type, why);
 	two = malloc(2 * plen + 1);
 	memcpy(two, pem, plen);
 	memcpy(two + plen, pem, plen + 1);
 	CHECK(ca_csr_parse(two, &c, why, sizeof(why)) == MGR_EINVAL &&
-	    strstr(why, "more than one") != NULL, "%s: two PEM blocks: %s", type, why);
+	        strstr(why, "more than one") != NULL,
+	    "%s: two PEM blocks: %s", type, why);
 	text = malloc(plen + 16);
 	snprintf(text, plen + 16, "%sjunk\n", pem);
 	CHECK(ca_csr_parse(text, &c, why, sizeof(why)) == MGR_EINVAL &&
-	    strstr(why, "outside") != NULL, "%s: text after the block: %s", type, why);
+	        strstr(why, "outside") != NULL,
+	    "%s: text after the block: %s", type, why);
 	snprintf(text, plen + 16, "x\n%s", pem);
 	CHECK(ca_csr_parse(text, &c, why, sizeof(why)) == MGR_EINVAL,
 	    "%s: text before the block", type);
@@ -146,12 +149,15 @@ strictness(const char *type)
 	ca_csr_free(c);
 	c = NULL;
 	for (const char *const *cn = (const char *const[]){"app\nO=Other", "app\r",
-	         "app\x7f", "a\x01b", NULL}; *cn != NULL; cn++) {
+	         "app\x7f", "a\x01b", NULL};
+	     *cn != NULL; cn++) {
 		char *bad = make_csr(k, *cn, NONE);
 
 		CHECK(ca_csr_parse(bad, &c, why, sizeof(why)) == MGR_EINVAL &&
-		    strstr(why, "control character") != NULL, "%s: control character "
-		    "in CN refused: %s", type, why);
+		        strstr(why, "control character") != NULL,
+		    "%s: control character "
+		    "in CN refused: %s",
+		    type, why);
 		free(bad);
 	}
 	/* NUL inside a value: a BMPString CN "a\0b". */
@@ -171,7 +177,8 @@ strictness(const char *type)
 		n3 = i2d_X509_REQ(r2, &d3);
 		p3 = pem_of(d3, n3, "CERTIFICATE REQUEST");
 		CHECK(ca_csr_parse(p3, &c, why, sizeof(why)) == MGR_EINVAL &&
-		    strstr(why, "control character") != NULL, "%s: NUL in CN: %s", type, why);
+		        strstr(why, "control character") != NULL,
+		    "%s: NUL in CN: %s", type, why);
 		free(p3);
 		OPENSSL_free(d3);
 		X509_NAME_free(nm);
@@ -208,17 +215,16 @@ reference(const unsigned char *der, long len, char spki[65], char dn_key[80])
 		goto out;
 	if (EVP_PKEY_get_base_id(k) == EVP_PKEY_EC) {
 		if (EVP_PKEY_get_utf8_string_param(k, "group", group, sizeof(group),
-		        &glen) != 1 || (strcmp(group, "prime256v1") != 0 &&
-		        strcmp(group, "secp384r1") != 0))
+		        &glen) != 1 ||
+		    (strcmp(group, "prime256v1") != 0 && strcmp(group, "secp384r1") != 0))
 			goto out;
-	} else if (EVP_PKEY_get_base_id(k) != EVP_PKEY_RSA ||
-	    EVP_PKEY_get_bits(k) < 2048)
+	} else if (EVP_PKEY_get_base_id(k) != EVP_PKEY_RSA || EVP_PKEY_get_bits(k) < 2048)
 		goto out;
 	if (X509_REQ_verify(req, k) != 1 ||
 	    X509_NAME_entry_count(X509_REQ_get_subject_name(req)) <= 0 ||
 	    ca_dn_key(X509_REQ_get_subject_name(req), dn_key) != MGR_OK ||
-	    ca_dn_text(X509_REQ_get_subject_name(req), subject,
-	        sizeof(subject)) != MGR_OK ||
+	    ca_dn_text(X509_REQ_get_subject_name(req), subject, sizeof(subject)) !=
+	        MGR_OK ||
 	    ca_spki_hex(X509_REQ_get_X509_PUBKEY(req), spki) != MGR_OK)
 		goto out;
 	rv = MGR_OK;
@@ -263,13 +269,15 @@ mutants(const char *type)
 			c = NULL;
 			got = ca_csr_parse(mpem, &c, why, sizeof(why));
 			total++;
-			if (got == want && (got != MGR_OK ||
-			    (strcmp(c->spki, spki) == 0 &&
-			        strcmp(c->dn_key, dn_key) == 0)))
+			if (got == want &&
+			    (got != MGR_OK ||
+			        (strcmp(c->spki, spki) == 0 &&
+			            strcmp(c->dn_key, dn_key) == 0)))
 				agree++;
 			else {
-				snprintf(msg, sizeof(msg), "%s byte %d ^%02x: %d, OpenSSL %d",
-				    type, i, flips[f], got, want);
+				snprintf(msg, sizeof(msg),
+				    "%s byte %d ^%02x: %d, OpenSSL %d", type, i, flips[f],
+				    got, want);
 				CHECK(0, "%s", msg);
 			}
 			if (got == MGR_OK && c->req == NULL)
@@ -295,14 +303,14 @@ static const struct {
 	enum tamper tamper;
 	mgr_err want;
 } cases[] = {
-	{"rsa2048", NONE, MGR_OK},
-	{"p256", NONE, MGR_OK},
-	{"p384", NONE, MGR_OK},
-	{"rsa1024", NONE, MGR_EINVAL},
-	{"p521", NONE, MGR_EINVAL},
-	{"ed25519", NONE, MGR_EINVAL},
-	{"p256", BAD_SIG, MGR_EINVAL},
-	{"p256", NO_SUBJECT, MGR_EINVAL},
+    {"rsa2048", NONE, MGR_OK},
+    {"p256", NONE, MGR_OK},
+    {"p384", NONE, MGR_OK},
+    {"rsa1024", NONE, MGR_EINVAL},
+    {"p521", NONE, MGR_EINVAL},
+    {"ed25519", NONE, MGR_EINVAL},
+    {"p256", BAD_SIG, MGR_EINVAL},
+    {"p256", NO_SUBJECT, MGR_EINVAL},
 };
 
 int
@@ -320,11 +328,12 @@ main(void)
 		pem = make_csr(k, "App One", cases[i].tamper);
 		c = NULL;
 		snprintf(msg, sizeof(msg), "%s tamper %d", cases[i].key, cases[i].tamper);
-		CHECK(ca_csr_parse(pem, &c, why, sizeof(why)) == cases[i].want, "%s", msg);
+		CHECK(ca_csr_parse(pem, &c, why, sizeof(why)) == cases[i].want, "%s",
+		    msg);
 		if (cases[i].want == MGR_OK && c != NULL) {
 			CHECK(strcmp(c->subject, "CN=App One") == 0, "subject text");
-			CHECK(key_spki_hex(k, spki) &&
-			    strcmp(spki, c->spki) == 0, "spki is the key's");
+			CHECK(key_spki_hex(k, spki) && strcmp(spki, c->spki) == 0,
+			    "spki is the key's");
 			CHECK(strncmp(c->dn_key, "dn:", 3) == 0, "dn key");
 			/* EC requests are read as plain DER, RSA by OpenSSL. */
 			CHECK((c->req == NULL) == (strncmp(cases[i].key, "p", 1) == 0),
@@ -352,10 +361,13 @@ main(void)
 	free(big);
 	/* A certificate PEM is not a request. */
 	CHECK(ca_csr_parse("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
-	    &c, why, sizeof(why)) == MGR_EINVAL, "a certificate");
+	          &c, why, sizeof(why)) == MGR_EINVAL,
+	    "a certificate");
 	/* Begin and end markers sharing their dashes (found by fuzz_csr). */
 	CHECK(ca_csr_parse("-----BEGIN CERTIFICATE REQUEST-----END CERTIFICATE "
-	    "REQUEST-----\n", &c, why, sizeof(why)) == MGR_EINVAL, "markers");
+	                   "REQUEST-----\n",
+	          &c, why, sizeof(why)) == MGR_EINVAL,
+	    "markers");
 	ca_csr_free(NULL);
 	mutants("p256");
 	mutants("p384");

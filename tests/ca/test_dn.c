@@ -61,8 +61,9 @@ make_name(const struct attr *a, size_t n)
 	return (name);
 }
 
-#define N(...) ((const struct attr[]){__VA_ARGS__}), \
-	(sizeof((const struct attr[]){__VA_ARGS__}) / sizeof(struct attr))
+#define N(...) \
+	((const struct attr[]){__VA_ARGS__}), \
+	    (sizeof((const struct attr[]){__VA_ARGS__}) / sizeof(struct attr))
 
 static const struct {
 	const char *what;
@@ -72,59 +73,51 @@ static const struct {
 	size_t nb;
 	int same;
 } cases[] = {
-	{"identical",
-	    N({"O", "Acme", U, NEW}, {"CN", "app", U, NEW}),
-	    N({"O", "Acme", U, NEW}, {"CN", "app", U, NEW}), 1},
-	{"letter case",
-	    N({"O", "ACME corp", U, NEW}, {"CN", "App-One", U, NEW}),
-	    N({"O", "acme CORP", U, NEW}, {"CN", "app-one", U, NEW}), 1},
-	{"outer and inner spacing",
-	    N({"O", "  Acme \t  Corp ", U, NEW}, {"CN", "app one", U, NEW}),
-	    N({"O", "Acme Corp", U, NEW}, {"CN", " app   one", U, NEW}), 1},
-	{"PrintableString vs UTF8String",
-	    N({"O", "Acme", P, NEW}, {"CN", "app", P, NEW}),
-	    N({"O", "acme", U, NEW}, {"CN", "APP", U, NEW}), 1},
-	{"T61String and BMPString vs UTF8String",
-	    N({"O", "Acme", T, NEW}, {"CN", "app", B, NEW}),
-	    N({"O", "Acme", U, NEW}, {"CN", "app", U, NEW}), 1},
-	{"Latin-1 capitals fold",
-	    N({"CN", "\xc3\x89MILE", U, NEW}),
-	    N({"CN", "\xc3\xa9mile", U, NEW}), 1},
-	{"multi-valued RDN order does not matter",
-	    N({"CN", "x", U, NEW}, {"UID", "7", U, JOIN}),
-	    N({"UID", "7", U, NEW}, {"CN", "x", U, JOIN}), 1},
-	{"different value",
-	    N({"O", "Acme", U, NEW}, {"CN", "app1", U, NEW}),
-	    N({"O", "Acme", U, NEW}, {"CN", "app2", U, NEW}), 0},
-	{"different attribute type",
-	    N({"O", "Acme", U, NEW}),
-	    N({"OU", "Acme", U, NEW}), 0},
-	{"RDN order does not matter (/O=RT/CN=app-a is /CN=app-a/O=RT)",
-	    N({"O", "RT", U, NEW}, {"CN", "app-a", U, NEW}),
-	    N({"CN", "app-a", U, NEW}, {"O", "RT", U, NEW}), 1},
-	{"RDN grouping does not matter (/O=RT/CN=app-a is /CN=app-a+O=RT)",
-	    N({"O", "RT", U, NEW}, {"CN", "app-a", U, NEW}),
-	    N({"CN", "app-a", U, NEW}, {"O", "RT", U, JOIN}), 1},
-	{"order and grouping with more attributes",
-	    N({"C", "DE", U, NEW}, {"O", "RT", U, NEW}, {"OU", "x", U, JOIN},
-	        {"CN", "app", U, NEW}),
-	    N({"CN", "APP", U, NEW}, {"OU", "x", U, JOIN}, {"C", "de", P, NEW},
-	        {"O", "RT", U, JOIN}), 1},
-	{"the same attributes with one value moved are different",
-	    N({"O", "RT", U, NEW}, {"CN", "app-a", U, NEW}),
-	    N({"O", "app-a", U, NEW}, {"CN", "RT", U, NEW}), 0},
-	{"an extra RDN",
-	    N({"CN", "app", U, NEW}),
-	    N({"CN", "app", U, NEW}, {"CN", "app", U, NEW}), 0},
-	{"one multi-valued RDN is two RDNs of the same attributes",
-	    N({"CN", "x", U, NEW}, {"UID", "7", U, JOIN}),
-	    N({"CN", "x", U, NEW}, {"UID", "7", U, NEW}), 1},
-	{"separators inside a value cannot forge another DN",
-	    N({"CN", "a,2.5.4.3=1:b", U, NEW}),
-	    N({"CN", "a", U, NEW}, {"CN", "b", U, NEW}), 0},
-	{"inner space is kept as one space",
-	    N({"CN", "app one", U, NEW}),
-	    N({"CN", "appone", U, NEW}), 0},
+    {"identical", N({"O", "Acme", U, NEW}, {"CN", "app", U, NEW}),
+        N({"O", "Acme", U, NEW}, {"CN", "app", U, NEW}), 1},
+    {"letter case", N({"O", "ACME corp", U, NEW}, {"CN", "App-One", U, NEW}),
+        N({"O", "acme CORP", U, NEW}, {"CN", "app-one", U, NEW}), 1},
+    {"outer and inner spacing",
+        N({"O", "  Acme \t  Corp ", U, NEW}, {"CN", "app one", U, NEW}),
+        N({"O", "Acme Corp", U, NEW}, {"CN", " app   one", U, NEW}), 1},
+    {"PrintableString vs UTF8String", N({"O", "Acme", P, NEW}, {"CN", "app", P, NEW}),
+        N({"O", "acme", U, NEW}, {"CN", "APP", U, NEW}), 1},
+    {"T61String and BMPString vs UTF8String",
+        N({"O", "Acme", T, NEW}, {"CN", "app", B, NEW}),
+        N({"O", "Acme", U, NEW}, {"CN", "app", U, NEW}), 1},
+    {"Latin-1 capitals fold", N({"CN", "\xc3\x89MILE", U, NEW}),
+        N({"CN", "\xc3\xa9mile", U, NEW}), 1},
+    {"multi-valued RDN order does not matter",
+        N({"CN", "x", U, NEW}, {"UID", "7", U, JOIN}),
+        N({"UID", "7", U, NEW}, {"CN", "x", U, JOIN}), 1},
+    {"different value", N({"O", "Acme", U, NEW}, {"CN", "app1", U, NEW}),
+        N({"O", "Acme", U, NEW}, {"CN", "app2", U, NEW}), 0},
+    {"different attribute type", N({"O", "Acme", U, NEW}), N({"OU", "Acme", U, NEW}), 0},
+    {"RDN order does not matter (/O=RT/CN=app-a is /CN=app-a/O=RT)",
+        N({"O", "RT", U, NEW}, {"CN", "app-a", U, NEW}),
+        N({"CN", "app-a", U, NEW}, {"O", "RT", U, NEW}), 1},
+    {"RDN grouping does not matter (/O=RT/CN=app-a is /CN=app-a+O=RT)",
+        N({"O", "RT", U, NEW}, {"CN", "app-a", U, NEW}),
+        N({"CN", "app-a", U, NEW}, {"O", "RT", U, JOIN}), 1},
+    {"order and grouping with more attributes",
+        N({"C", "DE", U, NEW}, {"O", "RT", U, NEW}, {"OU", "x", U, JOIN},
+            {"CN", "app", U, NEW}),
+        N({"CN", "APP", U, NEW}, {"OU", "x", U, JOIN}, {"C", "de", P, NEW},
+            {"O", "RT", U, JOIN}),
+        1},
+    {"the same attributes with one value moved are different",
+        N({"O", "RT", U, NEW}, {"CN", "app-a", U, NEW}),
+        N({"O", "app-a", U, NEW}, {"CN", "RT", U, NEW}), 0},
+    {"an extra RDN", N({"CN", "app", U, NEW}),
+        N({"CN", "app", U, NEW}, {"CN", "app", U, NEW}), 0},
+    {"one multi-valued RDN is two RDNs of the same attributes",
+        N({"CN", "x", U, NEW}, {"UID", "7", U, JOIN}),
+        N({"CN", "x", U, NEW}, {"UID", "7", U, NEW}), 1},
+    {"separators inside a value cannot forge another DN",
+        N({"CN", "a,2.5.4.3=1:b", U, NEW}), N({"CN", "a", U, NEW}, {"CN", "b", U, NEW}),
+        0},
+    {"inner space is kept as one space", N({"CN", "app one", U, NEW}),
+        N({"CN", "appone", U, NEW}), 0},
 };
 
 int
@@ -152,7 +145,8 @@ main(void)
 	/* A buffer too small is an error, not a truncation. */
 	CHECK(ca_dn_canonical(a, canon, 10) == MGR_EINVAL, "small buffer");
 	CHECK(ca_dn_text(a, text, sizeof(text)) == MGR_OK &&
-	    strcmp(text, "CN=App,O=\\ Acme  CORP\\ ") == 0, "%s", text);
+	        strcmp(text, "CN=App,O=\\ Acme  CORP\\ ") == 0,
+	    "%s", text);
 	X509_NAME_free(a);
 
 	/* An empty DN has no canonical form. */
@@ -168,9 +162,14 @@ main(void)
 			const char *value;
 			int asn1_type, ok;
 		} vals[] = {
-			{"app-a", U, 1}, {"app a\xc3\xa9", U, 1},
-			{"app\nO=Other", U, 0}, {"app\r", U, 0}, {"\tapp", U, 0},
-			{"app\x7f", U, 0}, {"app\xc2\x85", U, 0}, {"app\x1b[0m", U, 0},
+		    {"app-a", U, 1},
+		    {"app a\xc3\xa9", U, 1},
+		    {"app\nO=Other", U, 0},
+		    {"app\r", U, 0},
+		    {"\tapp", U, 0},
+		    {"app\x7f", U, 0},
+		    {"app\xc2\x85", U, 0},
+		    {"app\x1b[0m", U, 0},
 		};
 		char why[128];
 
@@ -189,7 +188,8 @@ main(void)
 			X509_NAME_add_entry_by_NID(nm, NID_commonName, V_ASN1_BMPSTRING,
 			    w, sizeof(w), -1, 0);
 			CHECK(ca_dn_check(nm, why, sizeof(why)) == MGR_EINVAL &&
-			    strstr(why, "commonName") != NULL, "NUL in a BMPString: %s", why);
+			        strstr(why, "commonName") != NULL,
+			    "NUL in a BMPString: %s", why);
 			X509_NAME_free(nm);
 		}
 	}

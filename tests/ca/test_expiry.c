@@ -21,16 +21,16 @@
 static int fails, passes;
 static pid_t redis_pid = -1;
 
-#define CHECK(cond, ...)                                                      \
-	do {                                                                  \
-		if (cond) {                                                   \
-			passes++;                                             \
-		} else {                                                      \
-			fails++;                                              \
-			fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);  \
-			fprintf(stderr, __VA_ARGS__);                         \
-			fputc('\n', stderr);                                  \
-		}                                                             \
+#define CHECK(cond, ...) \
+	do { \
+		if (cond) { \
+			passes++; \
+		} else { \
+			fails++; \
+			fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
+			fprintf(stderr, __VA_ARGS__); \
+			fputc('\n', stderr); \
+		} \
 	} while (0)
 
 /* The private Redis listens on a unix socket only, in a 0700 directory of
@@ -44,8 +44,7 @@ redis_start(void)
 	char sock[128], conf[128], url[256], pw[33];
 	FILE *f;
 
-	snprintf(redis_dir, sizeof(redis_dir), "%s",
-	    "/tmp/mgr-test-expiry.XXXXXX");
+	snprintf(redis_dir, sizeof(redis_dir), "%s", "/tmp/mgr-test-expiry.XXXXXX");
 	if (mkdtemp(redis_dir) == NULL) {
 		redis_dir[0] = '\0';
 		return (-1);
@@ -61,9 +60,8 @@ redis_start(void)
 	fclose(f);
 	if ((redis_pid = fork()) == 0) {
 		execlp("redis-server", "redis-server", conf, "--port", "0",
-		    "--unixsocket", sock, "--unixsocketperm", "700", "--save",
-		    "", "--appendonly", "no", "--logfile", "/dev/null",
-		    (char *)NULL);
+		    "--unixsocket", sock, "--unixsocketperm", "700", "--save", "",
+		    "--appendonly", "no", "--logfile", "/dev/null", (char *)NULL);
 		_exit(127);
 	}
 	if (redis_pid < 0)
@@ -101,9 +99,7 @@ redis_stop(void)
 	}
 }
 
-static void
-cmd(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2)));
+static void cmd(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 static void
 cmd(const char *fmt, ...)
@@ -177,8 +173,7 @@ seed(const char *serial, const char *acct, long long not_after, int revoked)
 	cmd("HSET cert:%s serial %s holder %s%s account_id %s not_after %lld "
 	    "revoked_at %s issued_at %lld",
 	    serial, serial, acct[0] == 'd' ? "dev:" : "acct:", acct,
-	    acct[0] == 'd' ? "" : acct, not_after, revoked ? "1" : "",
-	    T0 - 1000 + seq);
+	    acct[0] == 'd' ? "" : acct, not_after, revoked ? "1" : "", T0 - 1000 + seq);
 	if (acct[0] != 'd')
 		cmd("ZADD acct:{%s}:certs %d %s", acct, seq, serial);
 	if (!revoked)
@@ -212,7 +207,7 @@ events_of(const char *acct, char *out, size_t outlen)
 		    json_string_value(json_object_get(d, "serial")),
 		    (long long)json_integer_value(json_object_get(d, "days")),
 		    json_is_null(json_object_get(d, "superseded_by")) ? "null"
-		    : json_string_value(json_object_get(d, "superseded_by")) != NULL
+		        : json_string_value(json_object_get(d, "superseded_by")) != NULL
 		        ? json_string_value(json_object_get(d, "superseded_by"))
 		        : "-");
 		json_decref(d);
@@ -275,9 +270,10 @@ test_life(void)
 	for (long long d = 0; d <= 45; d++)
 		scan(T0 + d * DAY, 30);
 	events_of("acc_life", got, sizeof(got));
-	CHECK(strcmp(got, "certificate.expiring/l1/30/null "
-	                  "certificate.expiring/l1/15/null "
-	                  "certificate.expired/l1/0/- ") == 0,
+	CHECK(strcmp(got,
+	          "certificate.expiring/l1/30/null "
+	          "certificate.expiring/l1/15/null "
+	          "certificate.expired/l1/0/- ") == 0,
 	    "life: got '%s'", got);
 	CHECK(!indexed("l1"), "an expired certificate leaves the index");
 }
@@ -297,7 +293,7 @@ test_superseded(void)
 	scan(T0, 30);
 	events_of("acc_sup", got, sizeof(got));
 	CHECK(strstr(got, "certificate.expiring/s_old/30/s_newer ") != NULL &&
-	    strstr(got, "certificate.expiring/s_old/15/s_newer ") != NULL,
+	        strstr(got, "certificate.expiring/s_old/15/s_newer ") != NULL,
 	    "superseded_by names the longest-lived valid one: '%s'", got);
 	CHECK(strstr(got, "certificate.expiring/s_short/15/s_newer ") != NULL,
 	    "short one: '%s'", got);
@@ -327,8 +323,10 @@ test_skipped(void)
 		left = r->integer;
 		freeReplyObject(r);
 	}
-	CHECK(left == 0, "expired device and record-less serials left the index "
-	    "(%lld left)", left);
+	CHECK(left == 0,
+	    "expired device and record-less serials left the index "
+	    "(%lld left)",
+	    left);
 }
 
 /* A notice window under 15 days has that one threshold only. */
@@ -340,8 +338,8 @@ test_short_notice(void)
 	seed("n1", "acc_short", T0 + 5 * DAY, 0);
 	scan(T0, 10);
 	events_of("acc_short", got, sizeof(got));
-	CHECK(strcmp(got, "certificate.expiring/n1/10/null ") == 0,
-	    "notice 10: '%s'", got);
+	CHECK(strcmp(got, "certificate.expiring/n1/10/null ") == 0, "notice 10: '%s'",
+	    got);
 }
 
 /* A pass with nothing due looks at nothing; the next look comes at the next
@@ -360,13 +358,14 @@ test_quiet(void)
 	CHECK(ca_expiry_scan(T0, 30, &st) == MGR_OK && st.emitted == 50,
 	    "first pass: 50 notices (%lld)", (long long)st.emitted);
 	CHECK(ca_expiry_scan(T0 + 60, 30, &st) == MGR_OK && st.seen == 0 &&
-	    st.emitted == 0 && st.reindexed == 0,
+	        st.emitted == 0 && st.reindexed == 0,
 	    "a pass with nothing new looks at nothing (%lld seen)", (long long)st.seen);
 	CHECK(ca_expiry_scan(T0 + 5 * DAY - 1, 30, &st) == MGR_OK && st.seen == 0,
 	    "nothing before the 15-day threshold (%lld seen)", (long long)st.seen);
 	CHECK(ca_expiry_scan(T0 + 5 * DAY, 30, &st) == MGR_OK && st.seen == 50 &&
-	    st.emitted == 50, "50 at the 15-day threshold (%lld seen, %lld events)",
-	    (long long)st.seen, (long long)st.emitted);
+	        st.emitted == 50,
+	    "50 at the 15-day threshold (%lld seen, %lld events)", (long long)st.seen,
+	    (long long)st.emitted);
 	CHECK(ca_expiry_scan(T0 + 5 * DAY + 1, 30, &st) == MGR_OK && st.seen == 0,
 	    "then nothing (%lld seen)", (long long)st.seen);
 	CHECK(num("XLEN %s", "ev:{acc_quiet}") == 100, "100 events");
@@ -387,7 +386,7 @@ test_prune(void)
 	seed("p_dev", "dev_9", T0 - 100, 0);
 	scan(T0, 30);
 	CHECK(in_zset("certs:expired", "p_exp") && !indexed("p_exp") &&
-	    !in_zset("certs:due", "p_exp") && !in_zset("certs:expired", "p_dev"),
+	        !in_zset("certs:due", "p_exp") && !in_zset("certs:expired", "p_dev"),
 	    "an expired certificate moves to certs:expired");
 	seed("p_late", "acc_prune", T0 - 100, 0); /* not scanned yet */
 	cmd("ZADD certs:expired %lld p_late", T0 - 100);
@@ -400,12 +399,13 @@ test_prune(void)
 	CHECK(num("ZCARD %s", "acct:{acc_prune}:certs") == 2,
 	    "the account's list keeps the valid and the unscanned one");
 	CHECK(num("ZCARD %s", "certs:revoked") == 0, "certs:revoked emptied");
-	CHECK(num("EXISTS %s", "cert:p_late") == 1 && num("EXISTS %s", "cert:p_dev") == 1 &&
-	    num("EXISTS %s", "cert:p_valid") == 1,
+	CHECK(num("EXISTS %s", "cert:p_late") == 1 &&
+	        num("EXISTS %s", "cert:p_dev") == 1 &&
+	        num("EXISTS %s", "cert:p_valid") == 1,
 	    "not yet expired-noticed, device and valid records stay");
 	scan(T0 + 1000, 30);
 	CHECK(ca_expiry_prune(T0 + 1000, 1000, &st) == MGR_OK && st.pruned == 3 &&
-	    num("EXISTS %s", "cert:p_late") == 0,
+	        num("EXISTS %s", "cert:p_late") == 0,
 	    "after its certificate.expired, the late one goes too");
 	/* History from before the indexes: an account nobody uses any more
 	 * whose expired record left certs:expiry long ago. Its records are
@@ -417,8 +417,8 @@ test_prune(void)
 	cmd("ZADD acct:all 1 acc_idle");
 	cmd("DEL certs:live:built");
 	CHECK(ca_expiry_prune(T0 + 1000, 1000, &st) == MGR_OK && st.pruned == 4 &&
-	    num("EXISTS %s", "cert:p_old") == 0 &&
-	    num("EXISTS %s", "cert:p_idle_valid") == 1,
+	        num("EXISTS %s", "cert:p_old") == 0 &&
+	        num("EXISTS %s", "cert:p_idle_valid") == 1,
 	    "an idle account's old record goes (%lld)", (long long)st.pruned);
 	CHECK(in_zset("acct:{acc_idle}:live", "p_idle_valid"),
 	    "and its valid one is in its live set");

@@ -36,24 +36,30 @@ check_profile(X509 *x, int ec)
 {
 	ASN1_BIT_STRING *ku = X509_get_ext_d2i(x, NID_key_usage, NULL, NULL);
 	AUTHORITY_INFO_ACCESS *aia = X509_get_ext_d2i(x, NID_info_access, NULL, NULL);
-	CRL_DIST_POINTS *cdp = X509_get_ext_d2i(x, NID_crl_distribution_points,
-	    NULL, NULL);
+	CRL_DIST_POINTS *cdp = X509_get_ext_d2i(x, NID_crl_distribution_points, NULL,
+	    NULL);
 	int ocsp = 0, issuers = 0, crl = 0;
 
-	CHECK(ku != NULL && X509_get_ext(x, X509_get_ext_by_NID(x, NID_key_usage,
-	    -1)) != NULL && X509_EXTENSION_get_critical(X509_get_ext(x,
-	    X509_get_ext_by_NID(x, NID_key_usage, -1))) == 1, "keyUsage, critical");
-	CHECK((X509_get_key_usage(x) & ~0u) == (ec ? KU_DIGITAL_SIGNATURE
-	    : KU_DIGITAL_SIGNATURE | KU_KEY_ENCIPHERMENT), "%s key usage",
+	CHECK(ku != NULL &&
+	        X509_get_ext(x, X509_get_ext_by_NID(x, NID_key_usage, -1)) != NULL &&
+	        X509_EXTENSION_get_critical(
+	            X509_get_ext(x, X509_get_ext_by_NID(x, NID_key_usage, -1))) == 1,
+	    "keyUsage, critical");
+	CHECK((X509_get_key_usage(x) & ~0u) ==
+	        (ec ? KU_DIGITAL_SIGNATURE : KU_DIGITAL_SIGNATURE | KU_KEY_ENCIPHERMENT),
+	    "%s key usage",
 	    ec ? "EC: digitalSignature only" : "RSA: digitalSignature, keyEncipherment");
 	CHECK(X509_get_extended_key_usage(x) == XKU_SSL_CLIENT, "clientAuth only");
 	CHECK(X509_check_ca(x) == 0, "not a CA");
-	CHECK(X509_get0_subject_key_id(x) != NULL && X509_get0_authority_key_id(x)
-	    != NULL, "subject and authority key identifiers");
+	CHECK(X509_get0_subject_key_id(x) != NULL &&
+	        X509_get0_authority_key_id(x) != NULL,
+	    "subject and authority key identifiers");
 	for (int i = 0; aia != NULL && i < sk_ACCESS_DESCRIPTION_num(aia); i++) {
 		ACCESS_DESCRIPTION *ad = sk_ACCESS_DESCRIPTION_value(aia, i);
-		const char *u = ad->location->type == GEN_URI ? (const char *)
-		    ASN1_STRING_get0_data(ad->location->d.uniformResourceIdentifier) : "";
+		const char *u = ad->location->type == GEN_URI
+		    ? (const char *)ASN1_STRING_get0_data(
+		          ad->location->d.uniformResourceIdentifier)
+		    : "";
 
 		if (OBJ_obj2nid(ad->method) == NID_ad_OCSP &&
 		    strcmp(u, "https://pki.example:8443/pki/ocsp") == 0)
@@ -66,12 +72,14 @@ check_profile(X509 *x, int ec)
 	if (cdp != NULL && sk_DIST_POINT_num(cdp) == 1) {
 		DIST_POINT *dp = sk_DIST_POINT_value(cdp, 0);
 		GENERAL_NAME *g = dp->distpoint != NULL && dp->distpoint->type == 0 &&
-		    sk_GENERAL_NAME_num(dp->distpoint->name.fullname) == 1
-		    ? sk_GENERAL_NAME_value(dp->distpoint->name.fullname, 0) : NULL;
+		        sk_GENERAL_NAME_num(dp->distpoint->name.fullname) == 1
+		    ? sk_GENERAL_NAME_value(dp->distpoint->name.fullname, 0)
+		    : NULL;
 
-		crl = g != NULL && g->type == GEN_URI && strcmp((const char *)
-		    ASN1_STRING_get0_data(g->d.uniformResourceIdentifier),
-		    "https://pki.example:8443/pki/crl") == 0;
+		crl = g != NULL && g->type == GEN_URI &&
+		    strcmp((const char *)ASN1_STRING_get0_data(
+		               g->d.uniformResourceIdentifier),
+		        "https://pki.example:8443/pki/crl") == 0;
 	}
 	CHECK(crl, "CRL distribution point URL");
 	ASN1_BIT_STRING_free(ku);
@@ -117,7 +125,8 @@ issue_for(struct ca_state *ca, EVP_PKEY *key, const X509_NAME *n, int64_t na,
 		CHECK(l1 > 0 && l1 == l2 && memcmp(d1, d2, (size_t)l1) == 0,
 		    "certificate SPKI = the key's DER");
 		CHECK(X509_get0_pubkey(x) != NULL &&
-		    EVP_PKEY_eq(X509_get0_pubkey(x), key) == 1, "certificate key");
+		        EVP_PKEY_eq(X509_get0_pubkey(x), key) == 1,
+		    "certificate key");
 		CHECK(X509_verify(x, ca->key) == 1, "signed by the CA");
 		check_profile(x, EVP_PKEY_get_base_id(key) == EVP_PKEY_EC);
 		OPENSSL_free(d2);
@@ -137,12 +146,14 @@ issue_for(struct ca_state *ca, EVP_PKEY *key, const X509_NAME *n, int64_t na,
 				CHECK(X509_NAME_cmp(sn, X509_get_subject_name(x)) == 0,
 				    "subject from the PEM");
 				l2 = i2d_X509_PUBKEY(sp, &d2);
-				CHECK(l1 > 0 && l1 == l2 && memcmp(d1, d2, (size_t)l1) == 0,
+				CHECK(l1 > 0 && l1 == l2 &&
+				        memcmp(d1, d2, (size_t)l1) == 0,
 				    "SPKI from the PEM = the key's DER");
 				CHECK(ca_issue(ca, sp, sn, na, CA_PROFILE_CLIENT,
-				    &again) == MGR_OK, "issue from the PEM's parts");
+				          &again) == MGR_OK,
+				    "issue from the PEM's parts");
 				CHECK(strcmp(again.spki, iss.spki) == 0 &&
-				    strcmp(again.subject, iss.subject) == 0,
+				        strcmp(again.subject, iss.subject) == 0,
 				    "renewed: same key, same subject");
 				ca_issued_clear(&again);
 			}
@@ -163,31 +174,29 @@ issue_for(struct ca_state *ca, EVP_PKEY *key, const X509_NAME *n, int64_t na,
 
 static const struct {
 	const char *what;
-	int64_t ca_life;   /* CA expiry - NOW */
+	int64_t ca_life; /* CA expiry - NOW */
 	int present;
-	int64_t want;      /* - NOW */
+	int64_t want; /* - NOW */
 	mgr_err rv;
-	int64_t got;       /* - NOW, on success */
+	int64_t got; /* - NOW, on success */
 } cases[] = {
-	{"default is one year", 3650 * DAY, 0, 0, MGR_OK, 365 * DAY},
-	{"default stops at the CA's expiry", 100 * DAY, 0, 0, MGR_OK, 100 * DAY},
-	{"default with a CA expiring too soon", 1800, 0, 0, MGR_EINVAL, 0},
-	{"given, ordinary", 3650 * DAY, 1, 200 * DAY, MGR_OK, 200 * DAY},
-	{"given, just past the minimum", 3650 * DAY, 1, 3601, MGR_OK, 3601},
-	{"given, exactly the minimum", 3650 * DAY, 1, 3600, MGR_EINVAL, 0},
-	{"given, in the past", 3650 * DAY, 1, -DAY, MGR_EINVAL, 0},
-	{"given, at the CA's expiry", 100 * DAY, 1, 100 * DAY, MGR_OK, 100 * DAY},
-	{"given, past the CA's expiry", 100 * DAY, 1, 100 * DAY + 1, MGR_EINVAL, 0},
-	{"given, five years", 3650 * DAY, 1, 5 * 365 * DAY, MGR_OK, 5 * 365 * DAY},
-	{"given, past five years", 3650 * DAY, 1, 5 * 366 * DAY + 1, MGR_EINVAL, 0},
-	/* NOW is 2027-01-15T08:00:00Z; five calendar years later is
+    {"default is one year", 3650 * DAY, 0, 0, MGR_OK, 365 * DAY},
+    {"default stops at the CA's expiry", 100 * DAY, 0, 0, MGR_OK, 100 * DAY},
+    {"default with a CA expiring too soon", 1800, 0, 0, MGR_EINVAL, 0},
+    {"given, ordinary", 3650 * DAY, 1, 200 * DAY, MGR_OK, 200 * DAY},
+    {"given, just past the minimum", 3650 * DAY, 1, 3601, MGR_OK, 3601},
+    {"given, exactly the minimum", 3650 * DAY, 1, 3600, MGR_EINVAL, 0},
+    {"given, in the past", 3650 * DAY, 1, -DAY, MGR_EINVAL, 0},
+    {"given, at the CA's expiry", 100 * DAY, 1, 100 * DAY, MGR_OK, 100 * DAY},
+    {"given, past the CA's expiry", 100 * DAY, 1, 100 * DAY + 1, MGR_EINVAL, 0},
+    {"given, five years", 3650 * DAY, 1, 5 * 365 * DAY, MGR_OK, 5 * 365 * DAY},
+    {"given, past five years", 3650 * DAY, 1, 5 * 366 * DAY + 1, MGR_EINVAL, 0},
+    /* NOW is 2027-01-15T08:00:00Z; five calendar years later is
 	 * 2032-01-15T08:00:00Z, 1826 days (one 29 February in between). */
-	{"given, exactly five calendar years", 3650 * DAY, 1, 1826 * DAY, MGR_OK,
-	    1826 * DAY},
-	{"given, a second past five calendar years", 3650 * DAY, 1, 1826 * DAY + 1,
-	    MGR_EINVAL, 0},
-	{"given, a day past five calendar years", 3650 * DAY, 1, 1827 * DAY,
-	    MGR_EINVAL, 0},
+    {"given, exactly five calendar years", 3650 * DAY, 1, 1826 * DAY, MGR_OK, 1826 * DAY},
+    {"given, a second past five calendar years", 3650 * DAY, 1, 1826 * DAY + 1,
+        MGR_EINVAL, 0},
+    {"given, a day past five calendar years", 3650 * DAY, 1, 1827 * DAY, MGR_EINVAL, 0},
 };
 
 int
@@ -207,8 +216,8 @@ main(void)
 
 		ca.not_after = NOW + cases[i].ca_life;
 		why[0] = '\0';
-		rv = ca_expiration(&ca, cases[i].present, NOW + cases[i].want, NOW,
-		    &out, why, sizeof(why));
+		rv = ca_expiration(&ca, cases[i].present, NOW + cases[i].want, NOW, &out,
+		    why, sizeof(why));
 		CHECK(rv == cases[i].rv, "%s", cases[i].what);
 		if (rv == MGR_OK)
 			CHECK(out == NOW + cases[i].got, "%s", cases[i].what);
@@ -239,7 +248,8 @@ main(void)
 
 			X509V3_set_ctx_nodb(&ctx);
 			X509V3_set_ctx(&ctx, cacert, cacert, NULL, NULL, 0);
-			ex = X509V3_EXT_conf_nid(NULL, &ctx, NID_subject_key_identifier, "hash");
+			ex = X509V3_EXT_conf_nid(NULL, &ctx, NID_subject_key_identifier,
+			    "hash");
 			X509_add_ext(cacert, ex, -1);
 			X509_EXTENSION_free(ex);
 		}
@@ -264,8 +274,10 @@ main(void)
 				X509_NAME *sn = NULL;
 				X509_PUBKEY *sp = NULL;
 
-				CHECK(ca_pem_subject_spki(bad[i], &sn, &sp) == MGR_EINVAL &&
-				    sn == NULL && sp == NULL, "malformed PEM refused");
+				CHECK(ca_pem_subject_spki(bad[i], &sn, &sp) ==
+				            MGR_EINVAL &&
+				        sn == NULL && sp == NULL,
+				    "malformed PEM refused");
 			}
 		}
 		EVP_MD_free(ca.sha256);

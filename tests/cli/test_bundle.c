@@ -56,8 +56,8 @@ bundle_text(const char *ca, const char *override)
 	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:n}", "url",
 	    "https://mgr.example:8443", "s3_url", "https://mgr.example:8444",
 	    "account_id", "acc_abc123", "username", "app-setup", "password",
-	    "correct horse battery", "ca_certificate", ca, "vault_template_id",
-	    "tpl_1", "mirror_template_id");
+	    "correct horse battery", "ca_certificate", ca, "vault_template_id", "tpl_1",
+	    "mirror_template_id");
 	char *s;
 
 	if (override != NULL) { /* {"field": value} merged over the good one */
@@ -77,23 +77,23 @@ struct row {
 };
 
 static const struct row rows[] = {
-	{NULL, NULL},
-	{"{\"url\": null}", "\"url\" is missing"},
-	{"{\"url\": \"http://plain:8443\"}", "https"},
-	{"{\"url\": 8443}", "not a string"},
-	{"{\"account_id\": \"acc/../x\"}", "account_id"},
-	{"{\"account_id\": \"\"}", "account_id"},
-	{"{\"username\": \"ab\"}", "username"},
-	{"{\"username\": \"has space\"}", "username"},
-	{"{\"password\": \"short\"}", "password"},
-	{"{\"password\": null}", "\"password\" is missing"},
-	{"{\"ca_certificate\": \"-----BEGIN CERTIFICATE-----\\nAAAA\\n-----END CERTIFICATE-----\\n\"}",
-	    "ca_certificate"},
-	{"{\"ca_certificate\": 1}", "ca_certificate"},
-	{"{\"vault_template_id\": null, \"s3_url\": null}", NULL},
-	{"{\"vault_template_id\": \"tpl bad\"}", "template"},
-	{"{\"s3_url\": \"ftp://x\"}", "s3_url"},
-	{"{\"extra_field_of_a_newer_writer\": 1}", NULL},
+    {NULL, NULL},
+    {"{\"url\": null}", "\"url\" is missing"},
+    {"{\"url\": \"http://plain:8443\"}", "https"},
+    {"{\"url\": 8443}", "not a string"},
+    {"{\"account_id\": \"acc/../x\"}", "account_id"},
+    {"{\"account_id\": \"\"}", "account_id"},
+    {"{\"username\": \"ab\"}", "username"},
+    {"{\"username\": \"has space\"}", "username"},
+    {"{\"password\": \"short\"}", "password"},
+    {"{\"password\": null}", "\"password\" is missing"},
+    {"{\"ca_certificate\": \"-----BEGIN CERTIFICATE-----\\nAAAA\\n-----END CERTIFICATE-----\\n\"}",
+        "ca_certificate"},
+    {"{\"ca_certificate\": 1}", "ca_certificate"},
+    {"{\"vault_template_id\": null, \"s3_url\": null}", NULL},
+    {"{\"vault_template_id\": \"tpl bad\"}", "template"},
+    {"{\"s3_url\": \"ftp://x\"}", "s3_url"},
+    {"{\"extra_field_of_a_newer_writer\": 1}", NULL},
 };
 
 int
@@ -114,16 +114,19 @@ main(void)
 				bundle_clear(&b);
 		} else {
 			CHECK(rv != 0 && strstr(why, rows[i].why) != NULL,
-			    "row %zu: rv %d, reason '%s', want '%s'", i, rv, why, rows[i].why);
+			    "row %zu: rv %d, reason '%s', want '%s'", i, rv, why,
+			    rows[i].why);
 		}
 		free(t);
 	}
 	/* the fields arrive */
 	t = bundle_text(ca, NULL);
 	CHECK(bundle_parse(t, strlen(t), &b, why, sizeof(why)) == 0, "%s", why);
-	CHECK(strcmp(b.account_id, "acc_abc123") == 0 && strcmp(b.username, "app-setup") == 0 &&
-	    strcmp(b.vault_template_id, "tpl_1") == 0 && b.mirror_template_id[0] == '\0' &&
-	    strcmp(b.s3_url, "https://mgr.example:8444") == 0 && b.ca_pem != NULL,
+	CHECK(strcmp(b.account_id, "acc_abc123") == 0 &&
+	        strcmp(b.username, "app-setup") == 0 &&
+	        strcmp(b.vault_template_id, "tpl_1") == 0 &&
+	        b.mirror_template_id[0] == '\0' &&
+	        strcmp(b.s3_url, "https://mgr.example:8444") == 0 && b.ca_pem != NULL,
 	    "fields");
 	bundle_clear(&b);
 	CHECK(b.ca_pem == NULL && b.password[0] == '\0', "cleared");
@@ -139,14 +142,17 @@ main(void)
 	/* a certificate that is not a CA's */
 	t = bundle_text(leaf, NULL);
 	CHECK(bundle_parse(t, strlen(t), &b, why, sizeof(why)) != 0 &&
-	    strstr(why, "ca_certificate") != NULL, "leaf as CA: %s", why);
+	        strstr(why, "ca_certificate") != NULL,
+	    "leaf as CA: %s", why);
 	free(t);
 	/* not an object, duplicate keys, too large */
 	CHECK(bundle_parse("[1]", 3, &b, why, sizeof(why)) != 0, "array");
-	CHECK(bundle_parse("{\"url\":\"https://a:1\",\"url\":\"https://b:1\"}", 41, &b, why,
-	          sizeof(why)) != 0, "duplicate keys");
+	CHECK(bundle_parse("{\"url\":\"https://a:1\",\"url\":\"https://b:1\"}", 41, &b,
+	          why, sizeof(why)) != 0,
+	    "duplicate keys");
 	CHECK(bundle_parse("{}", BUNDLE_MAX + 1, &b, why, sizeof(why)) != 0 &&
-	    strstr(why, "larger") != NULL, "too large");
+	        strstr(why, "larger") != NULL,
+	    "too large");
 
 	/* s3_url: same host, port 8444, unless MANAGER_S3_URL */
 	{
@@ -154,15 +160,19 @@ main(void)
 
 		unsetenv("MANAGER_S3_URL");
 		CHECK(bundle_s3_url("https://mgr.example:8443", s3, sizeof(s3)) == 0 &&
-		    strcmp(s3, "https://mgr.example:8444") == 0, "s3 %s", s3);
+		        strcmp(s3, "https://mgr.example:8444") == 0,
+		    "s3 %s", s3);
 		CHECK(bundle_s3_url("https://10.0.0.1", s3, sizeof(s3)) == 0 &&
-		    strcmp(s3, "https://10.0.0.1:8444") == 0, "s3 no port %s", s3);
+		        strcmp(s3, "https://10.0.0.1:8444") == 0,
+		    "s3 no port %s", s3);
 		CHECK(bundle_s3_url("https://[::1]:8443/x", s3, sizeof(s3)) == 0 &&
-		    strcmp(s3, "https://[::1]:8444") == 0, "s3 v6 %s", s3);
+		        strcmp(s3, "https://[::1]:8444") == 0,
+		    "s3 v6 %s", s3);
 		CHECK(bundle_s3_url("http://x", s3, sizeof(s3)) != 0, "s3 needs https");
 		setenv("MANAGER_S3_URL", "https://s3.example", 1);
 		CHECK(bundle_s3_url("https://mgr.example:8443", s3, sizeof(s3)) == 0 &&
-		    strcmp(s3, "https://s3.example") == 0, "MANAGER_S3_URL %s", s3);
+		        strcmp(s3, "https://s3.example") == 0,
+		    "MANAGER_S3_URL %s", s3);
 		unsetenv("MANAGER_S3_URL");
 	}
 	free(ca);

@@ -20,14 +20,18 @@ main(void)
 	CHECK(!rule_due(nb, nb + year, nb + 200 * DAY), "a year: not at day 200");
 	CHECK(rule_due(nb, nb + year, nb + 244 * DAY), "a year: at day 244");
 	/* a 20-day certificate (the issue's case): renewed by time 6.67 days before */
-	CHECK(rule_renew_at(nb, nb + 20 * DAY) == nb + 20 * DAY - (20 * DAY) / 3, "20 days");
+	CHECK(rule_renew_at(nb, nb + 20 * DAY) == nb + 20 * DAY - (20 * DAY) / 3,
+	    "20 days");
 	/* nonsense lifetimes renew at expiry, never before issue */
-	CHECK(rule_renew_at(nb, nb) == nb && rule_renew_at(nb, nb - 5) == nb - 5, "empty life");
+	CHECK(rule_renew_at(nb, nb) == nb && rule_renew_at(nb, nb - 5) == nb - 5,
+	    "empty life");
 
 	/* the new expiry keeps the lifetime, within the server's limits */
-	CHECK(rule_new_expiry(nb, nb + year, nb + 300 * DAY) == nb + 300 * DAY + year, "same life");
+	CHECK(rule_new_expiry(nb, nb + year, nb + 300 * DAY) == nb + 300 * DAY + year,
+	    "same life");
 	CHECK(rule_new_expiry(nb, nb + 60, nb) == nb + DAY, "at least a day");
-	CHECK(rule_new_expiry(nb, nb + 10 * year, nb) == nb + 5 * 365 * DAY - DAY, "at most 5 years");
+	CHECK(rule_new_expiry(nb, nb + 10 * year, nb) == nb + 5 * 365 * DAY - DAY,
+	    "at most 5 years");
 
 	/* backoff: doubles up to the cap, half fixed, half jitter */
 	CHECK(rule_backoff_ms(0, 1000, 60000, 0.0) == 500, "first, no jitter");

@@ -18,7 +18,8 @@ cb(void *arg, const char *id, const char *event, const char *data, size_t len)
 	struct got *g = arg;
 	size_t l = strlen(g->log);
 
-	snprintf(g->log + l, sizeof(g->log) - l, "[%s|%s|%.*s]", id, event, (int)len, data);
+	snprintf(g->log + l, sizeof(g->log) - l, "[%s|%s|%.*s]", id, event, (int)len,
+	    data);
 	g->n++;
 	return (g->stop_after > 0 && g->n >= g->stop_after);
 }
@@ -52,24 +53,26 @@ struct row {
 };
 
 static const struct row rows[] = {
-	/* the gateway's framing */
-	{": events of acc_1\nretry: 3000\n\nid: 1-0\nevent: certificate.expiring\n"
-	 "data: {\"a\":1}\n\n",
-	    "[1-0|certificate.expiring|{\"a\":1}]"},
-	/* CRLF and lone CR line ends */
-	{"id: 2\r\ndata: x\r\n\r\ndata: y\r\rdata:z\n\n", "[2|message|x][2|message|y][2|message|z]"},
-	/* multi-line data joins with LF; the last LF is dropped */
-	{"data: a\ndata: b\n\n", "[|message|a\nb]"},
-	/* no data: no message; event type resets after a dispatch */
-	{"event: x\n\ndata: d\n\n", "[|message|d]"},
-	/* a field without colon, unknown fields, only one leading space stripped */
-	{"data\nfoo: bar\n\ndata:  two\n\n", "[|message|][|message| two]"},
-	/* an unfinished message at the end is not dispatched */
-	{"data: partial\n", ""},
-	/* comments and heartbeats only */
-	{": ping\n\n: ping\n\n", ""},
-	/* id persists across messages; an empty id resets it */
-	{"id: 7\ndata: a\n\ndata: b\n\nid\ndata: c\n\n", "[7|message|a][7|message|b][|message|c]"},
+    /* the gateway's framing */
+    {": events of acc_1\nretry: 3000\n\nid: 1-0\nevent: certificate.expiring\n"
+     "data: {\"a\":1}\n\n",
+        "[1-0|certificate.expiring|{\"a\":1}]"},
+    /* CRLF and lone CR line ends */
+    {"id: 2\r\ndata: x\r\n\r\ndata: y\r\rdata:z\n\n",
+        "[2|message|x][2|message|y][2|message|z]"},
+    /* multi-line data joins with LF; the last LF is dropped */
+    {"data: a\ndata: b\n\n", "[|message|a\nb]"},
+    /* no data: no message; event type resets after a dispatch */
+    {"event: x\n\ndata: d\n\n", "[|message|d]"},
+    /* a field without colon, unknown fields, only one leading space stripped */
+    {"data\nfoo: bar\n\ndata:  two\n\n", "[|message|][|message| two]"},
+    /* an unfinished message at the end is not dispatched */
+    {"data: partial\n", ""},
+    /* comments and heartbeats only */
+    {": ping\n\n: ping\n\n", ""},
+    /* id persists across messages; an empty id resets it */
+    {"id: 7\ndata: a\n\ndata: b\n\nid\ndata: c\n\n",
+        "[7|message|a][7|message|b][|message|c]"},
 };
 
 int
@@ -83,8 +86,9 @@ main(void)
 		for (size_t s = 0; s < sizeof(steps) / sizeof(steps[0]); s++) {
 			const char *got = run(rows[i].in, steps[s], &g);
 
-			CHECK(strcmp(got, rows[i].want) == 0, "row %zu step %zu: got %s want %s",
-			    i, steps[s], got, rows[i].want);
+			CHECK(strcmp(got, rows[i].want) == 0,
+			    "row %zu step %zu: got %s want %s", i, steps[s], got,
+			    rows[i].want);
 		}
 	}
 	/* the callback stops the parser: the rest is not parsed */
@@ -103,7 +107,8 @@ main(void)
 		sse_feed(&p, "data: a\r", 8, cb, &g, &st);
 		sse_feed(&p, "\n\r", 2, cb, &g, &st);
 		sse_feed(&p, "\n", 1, cb, &g, &st);
-		CHECK(strcmp(g.log, "[|message|a]") == 0 && g.n == 1, "split CRLF: %s", g.log);
+		CHECK(strcmp(g.log, "[|message|a]") == 0 && g.n == 1, "split CRLF: %s",
+		    g.log);
 		sse_free(&p);
 	}
 	/* retry: digits only */
@@ -117,7 +122,8 @@ main(void)
 		sse_feed(&p, "retry: 12x\n", 11, cb, &g, &st);
 		CHECK(p.retry_ms == 3000, "bad retry ignored: %ld", p.retry_ms);
 		sse_feed(&p, "retry: 9999999999\n", 18, cb, &g, &st);
-		CHECK(p.retry_ms == 3000, "a retry past 9 digits ignored: %ld", p.retry_ms);
+		CHECK(p.retry_ms == 3000, "a retry past 9 digits ignored: %ld",
+		    p.retry_ms);
 		sse_feed(&p, "retry:\n", 7, cb, &g, &st);
 		CHECK(p.retry_ms == 3000, "an empty retry ignored: %ld", p.retry_ms);
 		sse_feed(&p, "retry: -5\n", 10, cb, &g, &st);
@@ -135,7 +141,8 @@ main(void)
 		memset(big, 'a', sizeof(big));
 		memcpy(big, "data: ", 6);
 		sse_init(&p);
-		CHECK(sse_feed(&p, big, sizeof(big), cb, &g, &st) == MGR_ETOOBIG, "long line");
+		CHECK(sse_feed(&p, big, sizeof(big), cb, &g, &st) == MGR_ETOOBIG,
+		    "long line");
 		sse_free(&p);
 	}
 	/* an over-long id is refused */
@@ -148,7 +155,8 @@ main(void)
 		memcpy(line, "id: ", 4);
 		line[sizeof(line) - 1] = '\n';
 		sse_init(&p);
-		CHECK(sse_feed(&p, line, sizeof(line), cb, &g, &st) == MGR_ETOOBIG, "long id");
+		CHECK(sse_feed(&p, line, sizeof(line), cb, &g, &st) == MGR_ETOOBIG,
+		    "long id");
 		sse_free(&p);
 	}
 	return (fails ? 1 : 0);

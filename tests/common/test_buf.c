@@ -11,21 +11,21 @@ test_add(void)
 {
 	static const struct {
 		size_t max;
-		size_t pieces[4];   /* 0 ends, but for a first 0: an empty add */
+		size_t pieces[4]; /* 0 ends, but for a first 0: an empty add */
 		int npieces;
-		mgr_err last;       /* the last add's result */
-		size_t len;         /* the length after */
+		mgr_err last; /* the last add's result */
+		size_t len;   /* the length after */
 		const char *what;
 	} cases[] = {
-		{16, {0}, 1, MGR_OK, 0, "an empty add"},
-		{16, {16}, 1, MGR_OK, 16, "exactly max"},
-		{16, {17}, 1, MGR_ETOOBIG, 0, "one past max"},
-		{16, {10, 6}, 2, MGR_OK, 16, "two pieces up to max"},
-		{16, {10, 7}, 2, MGR_ETOOBIG, 10, "the second past max keeps the first"},
-		{1000, {300, 300, 300}, 3, MGR_OK, 900, "growth past the first block"},
-		{0, {1}, 1, MGR_ETOOBIG, 0, "max 0"},
-		/* max + 1 wrapped to 0 and capped the allocation at nothing. */
-		{(size_t)-1, {1}, 1, MGR_OK, 1, "max SIZE_MAX: no wrap of max + 1"},
+	    {16, {0}, 1, MGR_OK, 0, "an empty add"},
+	    {16, {16}, 1, MGR_OK, 16, "exactly max"},
+	    {16, {17}, 1, MGR_ETOOBIG, 0, "one past max"},
+	    {16, {10, 6}, 2, MGR_OK, 16, "two pieces up to max"},
+	    {16, {10, 7}, 2, MGR_ETOOBIG, 10, "the second past max keeps the first"},
+	    {1000, {300, 300, 300}, 3, MGR_OK, 900, "growth past the first block"},
+	    {0, {1}, 1, MGR_ETOOBIG, 0, "max 0"},
+	    /* max + 1 wrapped to 0 and capped the allocation at nothing. */
+	    {(size_t)-1, {1}, 1, MGR_OK, 1, "max SIZE_MAX: no wrap of max + 1"},
 	};
 	char src[1024];
 
@@ -41,8 +41,9 @@ test_add(void)
 		CHECK(b.len == cases[i].len, "%s: length %zu", cases[i].what, b.len);
 		CHECK(b.data == NULL || b.data[b.len] == '\0', "%s: NUL-terminated",
 		    cases[i].what);
-		CHECK(b.data == NULL || b.cap <= cases[i].max + 1 || cases[i].max ==
-		    (size_t)-1, "%s: capacity %zu over max + 1", cases[i].what, b.cap);
+		CHECK(b.data == NULL || b.cap <= cases[i].max + 1 ||
+		        cases[i].max == (size_t)-1,
+		    "%s: capacity %zu over max + 1", cases[i].what, b.cap);
 		mgr_buf_free(&b);
 	}
 }
@@ -52,15 +53,15 @@ test_printf(void)
 {
 	static const struct {
 		size_t max;
-		size_t width;       /* %*s of this many spaces */
+		size_t width; /* %*s of this many spaces */
 		mgr_err rv;
 		const char *what;
 	} cases[] = {
-		{64, 10, MGR_OK, "short"},
-		{64, 64, MGR_OK, "exactly max"},
-		{64, 65, MGR_ETOOBIG, "past max"},
-		{4096, 2000, MGR_OK, "past the stack buffer"},
-		{1000, 2000, MGR_ETOOBIG, "past the stack buffer and max"},
+	    {64, 10, MGR_OK, "short"},
+	    {64, 64, MGR_OK, "exactly max"},
+	    {64, 65, MGR_ETOOBIG, "past max"},
+	    {4096, 2000, MGR_OK, "past the stack buffer"},
+	    {1000, 2000, MGR_ETOOBIG, "past the stack buffer and max"},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

@@ -23,12 +23,11 @@ static const struct {
     {"redis://:a@b@h:1/0", 1, "h", "", "", "a@b", 1, 0},
     {"redis://[::1]:6380/3", 1, "::1", "", "", "", 6380, 3},
     {"redis://[::1]", 1, "::1", "", "", "", 6379, 0},
-    {"unix:///run/redis/redis.sock", 1, "", "/run/redis/redis.sock", "", "",
-        6379, 0},
-    {"unix:///d/r.sock?db=4&password=hex%2Bpw", 1, "", "/d/r.sock", "",
-        "hex+pw", 6379, 4},
-    {"unix:///d/r.sock?password=x&user=app&db=1000", 1, "", "/d/r.sock",
-        "app", "x", 6379, 1000},
+    {"unix:///run/redis/redis.sock", 1, "", "/run/redis/redis.sock", "", "", 6379, 0},
+    {"unix:///d/r.sock?db=4&password=hex%2Bpw", 1, "", "/d/r.sock", "", "hex+pw", 6379,
+        4},
+    {"unix:///d/r.sock?password=x&user=app&db=1000", 1, "", "/d/r.sock", "app", "x", 6379,
+        1000},
     {"unix:///d/r.sock?password=", 1, "", "/d/r.sock", "", "", 6379, 0},
 
     {"", 0, NULL, NULL, NULL, NULL, 0, 0},
@@ -78,16 +77,15 @@ main(void)
 		CHECK(e == MGR_OK, "%s: refused", cases[i].url);
 		if (e != MGR_OK)
 			continue;
-		CHECK(strcmp(u.host, cases[i].host) == 0, "%s: host '%s'",
-		    cases[i].url, u.host);
-		CHECK(strcmp(u.path, cases[i].path) == 0, "%s: path '%s'",
-		    cases[i].url, u.path);
-		CHECK(strcmp(u.user, cases[i].user) == 0, "%s: user '%s'",
-		    cases[i].url, u.user);
-		CHECK(strcmp(u.password, cases[i].password) == 0,
-		    "%s: password '%s'", cases[i].url, u.password);
-		CHECK(u.port == cases[i].port, "%s: port %d", cases[i].url,
-		    u.port);
+		CHECK(strcmp(u.host, cases[i].host) == 0, "%s: host '%s'", cases[i].url,
+		    u.host);
+		CHECK(strcmp(u.path, cases[i].path) == 0, "%s: path '%s'", cases[i].url,
+		    u.path);
+		CHECK(strcmp(u.user, cases[i].user) == 0, "%s: user '%s'", cases[i].url,
+		    u.user);
+		CHECK(strcmp(u.password, cases[i].password) == 0, "%s: password '%s'",
+		    cases[i].url, u.password);
+		CHECK(u.port == cases[i].port, "%s: port %d", cases[i].url, u.port);
 		CHECK(u.db == cases[i].db, "%s: db %d", cases[i].url, u.db);
 	}
 

@@ -24,12 +24,12 @@
 static int fails;
 static int notify_fd = -1;
 
-#define CHECK(cond, what)                                                    \
-	do {                                                                 \
-		if (!(cond)) {                                               \
-			fprintf(stderr, "FAIL: %s (%s)\n", what, #cond);     \
-			fails++;                                             \
-		}                                                            \
+#define CHECK(cond, what) \
+	do { \
+		if (!(cond)) { \
+			fprintf(stderr, "FAIL: %s (%s)\n", what, #cond); \
+			fails++; \
+		} \
 	} while (0)
 
 static mgr_err
@@ -112,9 +112,8 @@ failover(const char *what, const char *url_stuck, const char *url_live)
 		Mgr__Caller *out = NULL;
 		mgr_err rv;
 
-		rv = rpc_call(c, "who", "failover", &me, NULL,
-		    &mgr__caller__descriptor, (ProtobufCMessage **)&out, msg,
-		    sizeof(msg), 30000);
+		rv = rpc_call(c, "who", "failover", &me, NULL, &mgr__caller__descriptor,
+		    (ProtobufCMessage **)&out, msg, sizeof(msg), 30000);
 		if (rv != MGR_OK) {
 			fprintf(stderr, "FAIL: %s: call %d: %s (%s)\n", what, tries,
 			    mgr_err_code(rv), msg);

@@ -10,30 +10,30 @@ test_digits(void)
 {
 	static const struct {
 		const char *s;
-		size_t n;           /* 0: strlen */
+		size_t n; /* 0: strlen */
 		uint64_t max;
 		mgr_err rv;
 		uint64_t v;
 	} cases[] = {
-		{"0", 0, 10, MGR_OK, 0},
-		{"42", 0, 100, MGR_OK, 42},
-		{"100", 0, 100, MGR_OK, 100},
-		{"101", 0, 100, MGR_EINVAL, 0},
-		{"007", 0, 10, MGR_OK, 7},
-		{"", 0, 10, MGR_EINVAL, 0},
-		{"-1", 0, 10, MGR_EINVAL, 0},
-		{"+1", 0, 10, MGR_EINVAL, 0},
-		{" 1", 0, 10, MGR_EINVAL, 0},
-		{"1 ", 0, 10, MGR_EINVAL, 0},
-		{"1x", 0, 10, MGR_EINVAL, 0},
-		{"12345", 3, 1000, MGR_OK, 123},
-		{"9", 0, 5, MGR_EINVAL, 0},
-		{"5", 0, 5, MGR_OK, 5},
-		{"18446744073709551615", 0, UINT64_MAX, MGR_OK, UINT64_MAX},
-		{"18446744073709551616", 0, UINT64_MAX, MGR_EINVAL, 0},
-		{"99999999999999999999", 0, UINT64_MAX, MGR_EINVAL, 0},
-		{"9223372036854775807", 0, INT64_MAX, MGR_OK, INT64_MAX},
-		{"9223372036854775808", 0, INT64_MAX, MGR_EINVAL, 0},
+	    {"0", 0, 10, MGR_OK, 0},
+	    {"42", 0, 100, MGR_OK, 42},
+	    {"100", 0, 100, MGR_OK, 100},
+	    {"101", 0, 100, MGR_EINVAL, 0},
+	    {"007", 0, 10, MGR_OK, 7},
+	    {"", 0, 10, MGR_EINVAL, 0},
+	    {"-1", 0, 10, MGR_EINVAL, 0},
+	    {"+1", 0, 10, MGR_EINVAL, 0},
+	    {" 1", 0, 10, MGR_EINVAL, 0},
+	    {"1 ", 0, 10, MGR_EINVAL, 0},
+	    {"1x", 0, 10, MGR_EINVAL, 0},
+	    {"12345", 3, 1000, MGR_OK, 123},
+	    {"9", 0, 5, MGR_EINVAL, 0},
+	    {"5", 0, 5, MGR_OK, 5},
+	    {"18446744073709551615", 0, UINT64_MAX, MGR_OK, UINT64_MAX},
+	    {"18446744073709551616", 0, UINT64_MAX, MGR_EINVAL, 0},
+	    {"99999999999999999999", 0, UINT64_MAX, MGR_EINVAL, 0},
+	    {"9223372036854775807", 0, INT64_MAX, MGR_OK, INT64_MAX},
+	    {"9223372036854775808", 0, INT64_MAX, MGR_EINVAL, 0},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -58,9 +58,14 @@ test_i64(void)
 		mgr_err rv;
 		int64_t v;
 	} cases[] = {
-		{"0", MGR_OK, 0}, {"-5", MGR_OK, -5}, {"123", MGR_OK, 123},
-		{"", MGR_EINVAL, 0}, {" 1", MGR_EINVAL, 0}, {"1 ", MGR_EINVAL, 0},
-		{"1e3", MGR_EINVAL, 0}, {"9223372036854775808", MGR_EINVAL, 0},
+	    {"0", MGR_OK, 0},
+	    {"-5", MGR_OK, -5},
+	    {"123", MGR_OK, 123},
+	    {"", MGR_EINVAL, 0},
+	    {" 1", MGR_EINVAL, 0},
+	    {"1 ", MGR_EINVAL, 0},
+	    {"1e3", MGR_EINVAL, 0},
+	    {"9223372036854775808", MGR_EINVAL, 0},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -85,16 +90,17 @@ test_hex(void)
 	mgr_hex_encode(bytes, 0, hex);
 	CHECK(hex[0] == '\0', "encode of nothing is empty");
 	memset(back, 0x55, sizeof(back));
-	CHECK(mgr_hex_decode("000FA5ff10", 5, back) == 1 &&
-	    memcmp(back, bytes, 5) == 0, "decode, either case");
+	CHECK(mgr_hex_decode("000FA5ff10", 5, back) == 1 && memcmp(back, bytes, 5) == 0,
+	    "decode, either case");
 	CHECK(back[5] == 0x55, "decode writes n bytes only");
 	CHECK(mgr_hex_decode("0g", 1, back) == 0, "decode refuses g");
 	CHECK(mgr_hex_decode("g0", 1, back) == 0, "decode refuses a bad high digit");
 	CHECK(mgr_hex_decode("0", 1, back) == 0, "decode refuses a string cut short");
 	CHECK(mgr_hex_digit('7') == 7 && mgr_hex_digit('b') == 11 &&
-	    mgr_hex_digit('B') == 11 && mgr_hex_digit('/') == -1 &&
-	    mgr_hex_digit(':') == -1 && mgr_hex_digit('@') == -1 &&
-	    mgr_hex_digit('G') == -1 && mgr_hex_digit(0) == -1, "digits");
+	        mgr_hex_digit('B') == 11 && mgr_hex_digit('/') == -1 &&
+	        mgr_hex_digit(':') == -1 && mgr_hex_digit('@') == -1 &&
+	        mgr_hex_digit('G') == -1 && mgr_hex_digit(0) == -1,
+	    "digits");
 }
 
 int

@@ -44,21 +44,20 @@ check_parse(const char *pem)
 		FUZZ_CHECK(rv == MGR_EINVAL || rv == MGR_ENOMEM);
 		return;
 	}
-	FUZZ_CHECK(c != NULL && c->name != NULL && c->spki_obj != NULL &&
-	    c->pubkey != NULL);
+	FUZZ_CHECK(
+	    c != NULL && c->name != NULL && c->spki_obj != NULL && c->pubkey != NULL);
 	if (c->req == NULL) {
 		/* Read as plain DER: OpenSSL's own parser must agree. */
 		BIO *b = BIO_new_mem_buf(pem, -1);
-		X509_REQ *req = b != NULL ?
-		    PEM_read_bio_X509_REQ(b, NULL, NULL, NULL) : NULL;
+		X509_REQ *req = b != NULL ? PEM_read_bio_X509_REQ(b, NULL, NULL, NULL)
+		                          : NULL;
 		EVP_PKEY *k = req != NULL ? X509_REQ_get_pubkey(req) : NULL;
 		char spki[65];
 
 		FUZZ_CHECK(k != NULL && X509_REQ_verify(req, k) == 1);
-		FUZZ_CHECK(ca_spki_hex(X509_REQ_get_X509_PUBKEY(req), spki) ==
-		    MGR_OK && strcmp(spki, c->spki) == 0);
-		FUZZ_CHECK(X509_NAME_cmp(X509_REQ_get_subject_name(req),
-		    c->name) == 0);
+		FUZZ_CHECK(ca_spki_hex(X509_REQ_get_X509_PUBKEY(req), spki) == MGR_OK &&
+		    strcmp(spki, c->spki) == 0);
+		FUZZ_CHECK(X509_NAME_cmp(X509_REQ_get_subject_name(req), c->name) == 0);
 		EVP_PKEY_free(k);
 		X509_REQ_free(req);
 		BIO_free(b);
@@ -80,7 +79,8 @@ der_to_pem(const uint8_t *der, size_t n)
 	if (b == NULL)
 		return (NULL);
 	if (PEM_write_bio(b, "CERTIFICATE REQUEST", "", der, (long)n) > 0 &&
-	    (len = BIO_get_mem_data(b, &p)) > 0 && (s = malloc((size_t)len + 1)) != NULL) {
+	    (len = BIO_get_mem_data(b, &p)) > 0 &&
+	    (s = malloc((size_t)len + 1)) != NULL) {
 		memcpy(s, p, (size_t)len);
 		s[len] = '\0';
 	}
@@ -113,8 +113,8 @@ resigned_pem(X509_REQ *req)
 		return (NULL);
 	if (X509_REQ_set_pubkey(req, fuzz_key) == 1 &&
 	    X509_REQ_sign(req, fuzz_key, EVP_sha256()) > 0 &&
-	    PEM_write_bio_X509_REQ(b, req) == 1 &&
-	    (len = BIO_get_mem_data(b, &p)) > 0 && (s = malloc((size_t)len + 1)) != NULL) {
+	    PEM_write_bio_X509_REQ(b, req) == 1 && (len = BIO_get_mem_data(b, &p)) > 0 &&
+	    (s = malloc((size_t)len + 1)) != NULL) {
 		memcpy(s, p, (size_t)len);
 		s[len] = '\0';
 	}

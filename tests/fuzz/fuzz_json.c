@@ -11,9 +11,18 @@ struct gw gw; /* the gateway's global, defined by gateway/main.c */
 
 /* Every field name API.md's bodies use. */
 static const char *const fuzz_fields[] = {
-	"name", "role", "username", "password", "csr", "expiration_date",
-	"revoke", "kind", "quota_bytes", "vault_template_id",
-	"mirror_template_id", NULL,
+    "name",
+    "role",
+    "username",
+    "password",
+    "csr",
+    "expiration_date",
+    "revoke",
+    "kind",
+    "quota_bytes",
+    "vault_template_id",
+    "mirror_template_id",
+    NULL,
 };
 
 static void
@@ -79,7 +88,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_time(&r, *f);
 	}
 	/* And whatever members the input brought. */
-	json_object_foreach(r.json, key, v) {
+	json_object_foreach(r.json, key, v)
+	{
 		(void)v;
 		check_str(&r, key, 0, 1024);
 		check_time(&r, key);

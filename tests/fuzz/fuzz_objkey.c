@@ -47,7 +47,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			check_key(r.params[1], r.param_len[1]);
 			if (vault_name_valid(r.params[0])) {
 				FUZZ_CHECK(strspn(r.params[0],
-				    "abcdefghijklmnopqrstuvwxyz0123456789-") ==
+				               "abcdefghijklmnopqrstuvwxyz0123456789-") ==
 				    r.param_len[0]);
 				FUZZ_CHECK(r.param_len[0] >= VAULT_NAME_MIN &&
 				    r.param_len[0] <= VAULT_NAME_MAX);

@@ -11,22 +11,44 @@ struct gw gw; /* the gateway's global, defined by gateway/main.c */
 
 /* API.md's routes, plus those on main's tables (below). */
 static const char *const fuzz_patterns[] = {
-	"/healthz", "/readyz", "/metrics", "/api/v1/ca/certificate", "/api/v1/ca/crl",
-	"/api/v1/accounts", "/api/v1/accounts/{}", "/api/v1/accounts/{}/password",
-	"/api/v1/accounts/{}/disable", "/api/v1/accounts/{}/enable",
-	"/api/v1/accounts/{}/certificates", "/api/v1/accounts/{}/certificates/renew",
-	"/api/v1/accounts/{}/certificates/rotate", "/api/v1/accounts/{}/events",
-	"/api/v1/accounts/{}/events/stream", "/api/v1/audit", "/api/v1/devices",
-	"/api/v1/vault-templates", "/api/v1/vaults", "/api/v1/vaults/{}",
-	"/api/v1/vaults/{}/objects", "/api/v1/vaults/{}/objects/{+}",
-	"/{}/{}/{}/{}/{}", "/{+}", NULL,
+    "/healthz",
+    "/readyz",
+    "/metrics",
+    "/api/v1/ca/certificate",
+    "/api/v1/ca/crl",
+    "/api/v1/accounts",
+    "/api/v1/accounts/{}",
+    "/api/v1/accounts/{}/password",
+    "/api/v1/accounts/{}/disable",
+    "/api/v1/accounts/{}/enable",
+    "/api/v1/accounts/{}/certificates",
+    "/api/v1/accounts/{}/certificates/renew",
+    "/api/v1/accounts/{}/certificates/rotate",
+    "/api/v1/accounts/{}/events",
+    "/api/v1/accounts/{}/events/stream",
+    "/api/v1/audit",
+    "/api/v1/devices",
+    "/api/v1/vault-templates",
+    "/api/v1/vaults",
+    "/api/v1/vaults/{}",
+    "/api/v1/vaults/{}/objects",
+    "/api/v1/vaults/{}/objects/{+}",
+    "/{}/{}/{}/{}/{}",
+    "/{+}",
+    NULL,
 };
 
-static const struct gw_route *const *fuzz_tables(void)
+static const struct gw_route *const *
+fuzz_tables(void)
 {
 	static const struct gw_route *const t[] = {
-		gw_routes_health, gw_routes_accounts, gw_routes_certs,
-		gw_routes_vaults, gw_routes_events, gw_routes_console, NULL,
+	    gw_routes_health,
+	    gw_routes_accounts,
+	    gw_routes_certs,
+	    gw_routes_vaults,
+	    gw_routes_events,
+	    gw_routes_console,
+	    NULL,
 	};
 
 	return (t);
@@ -93,13 +115,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (size_t k = 0; k < sizeof(lens) / sizeof(lens[0]); k++) {
 			olen = (size_t)-1;
 			memset(out, 0x55, sizeof(out));
-			if (gw_pct_decode((const char *)data, size, plus, out,
-			        lens[k], &olen) != MGR_OK) {
+			if (gw_pct_decode((const char *)data, size, plus, out, lens[k],
+			        &olen) != MGR_OK) {
 				FUZZ_CHECK(olen == (size_t)-1);
 				/* Invalid, or valid but too long for out. */
 				if (lens[k] == sizeof(out) && size < sizeof(out))
-					FUZZ_CHECK(!gw_pct_valid((const char *)data,
-					    size, plus));
+					FUZZ_CHECK(!gw_pct_valid((const char *)data, size,
+					    plus));
 				continue;
 			}
 			FUZZ_CHECK(gw_pct_valid((const char *)data, size, plus));

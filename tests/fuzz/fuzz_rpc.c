@@ -51,12 +51,12 @@ fuzz_fail(struct rpc_call *call, void *arg)
 }
 
 static const struct rpc_method fuzz_methods[] = {
-	{"mgr.Request", fuzz_echo},
-	{"account.AuthBasic", fuzz_echo},
-	{"ca.ServerCert", fuzz_echo},
-	{"ca.AuthCert", fuzz_echo},
-	{"fuzz.Fail", fuzz_fail},
-	{NULL, NULL},
+    {"mgr.Request", fuzz_echo},
+    {"account.AuthBasic", fuzz_echo},
+    {"ca.ServerCert", fuzz_echo},
+    {"ca.AuthCert", fuzz_echo},
+    {"fuzz.Fail", fuzz_fail},
+    {NULL, NULL},
 };
 
 int
@@ -87,8 +87,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (ping)
 			return (0);
 	}
-	FUZZ_CHECK(rpc_serve_packed(fuzz_methods, NULL, data, size, &out,
-	    &outlen) == MGR_OK);
+	FUZZ_CHECK(
+	    rpc_serve_packed(fuzz_methods, NULL, data, size, &out, &outlen) == MGR_OK);
 	rep = mgr__reply__unpack(NULL, outlen, out);
 	FUZZ_CHECK(rep != NULL);
 	/* A failure carries no payload; a success comes from a handler. */

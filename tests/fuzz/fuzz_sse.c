@@ -15,7 +15,8 @@ log_cb(void *arg, const char *id, const char *event, const char *data, size_t le
 
 	FUZZ_CHECK(strlen(id) < SSE_ID_MAX && strlen(event) < SSE_EVENT_MAX);
 	FUZZ_CHECK(len <= SSE_DATA_MAX);
-	mgr_buf_printf(b, "%zu:%s|%zu:%s|%zu:", strlen(id), id, strlen(event), event, len);
+	mgr_buf_printf(b, "%zu:%s|%zu:%s|%zu:", strlen(id), id, strlen(event), event,
+	    len);
 	mgr_buf_add(b, data, len);
 	return (0);
 }
@@ -30,8 +31,8 @@ feed(const uint8_t *data, size_t size, size_t step, struct mgr_buf *out)
 
 	sse_init(&p);
 	for (size_t i = 0; i < size && rv == MGR_OK; i += step)
-		rv = sse_feed(&p, (const char *)data + i, size - i < step ? size - i : step,
-		    log_cb, out, &stopped);
+		rv = sse_feed(&p, (const char *)data + i,
+		    size - i < step ? size - i : step, log_cb, out, &stopped);
 	sse_free(&p);
 	return (rv);
 }
@@ -48,7 +49,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	rb = feed(data, size, 1, &b);
 	FUZZ_CHECK(ra == rb);
 	if (ra == MGR_OK)
-		FUZZ_CHECK(a.len == b.len && (a.len == 0 || memcmp(a.data, b.data, a.len) == 0));
+		FUZZ_CHECK(
+		    a.len == b.len && (a.len == 0 || memcmp(a.data, b.data, a.len) == 0));
 	mgr_buf_free(&a);
 	mgr_buf_free(&b);
 	return (0);

@@ -38,7 +38,8 @@ main(void)
 	json_t *data, *got;
 	char *body = NULL, *s;
 	size_t len = 0;
-	const char *pem = "-----BEGIN CERTIFICATE-----\nMII<&>\"'\n-----END CERTIFICATE-----\n";
+	const char *pem =
+	    "-----BEGIN CERTIFICATE-----\nMII<&>\"'\n-----END CERTIFICATE-----\n";
 
 	CHECK(adm_flavour_parse("json", &fl) == MGR_OK && fl == ADM_JSON, "json");
 	CHECK(adm_flavour_parse("xml", &fl) == MGR_OK && fl == ADM_XML, "xml");
@@ -47,23 +48,33 @@ main(void)
 	/* JSON success: IBM's fields, responseData as given. */
 	data = json_pack("{s:s, s:I}", "certificate", pem, "id", (json_int_t)124);
 	CHECK(adm_envelope(ADM_JSON, 1, "req_1", 1700000000123LL, data, &body, &len) ==
-	    MGR_OK, "json envelope");
+	        MGR_OK,
+	    "json envelope");
 	got = json_loads(body, 0, NULL);
 	CHECK(got != NULL && len == strlen(body), "valid JSON of its length");
-	CHECK(strcmp(json_string_value(json_object_get(got, "responseStatus")), "ok") == 0,
+	CHECK(strcmp(json_string_value(json_object_get(got, "responseStatus")), "ok") ==
+	        0,
 	    "responseStatus ok");
 	CHECK(json_integer_value(json_object_get(json_object_get(got, "responseHeader"),
-	          "now")) == 1700000000123LL, "now in ms");
-	CHECK(strcmp(json_string_value(json_object_get(json_object_get(got,
-	          "responseHeader"), "requestId")), "req_1") == 0, "requestId");
-	CHECK(strcmp(json_string_value(json_object_get(json_object_get(got,
-	          "responseData"), "certificate")), pem) == 0, "certificate");
+	          "now")) == 1700000000123LL,
+	    "now in ms");
+	CHECK(strcmp(json_string_value(
+	                 json_object_get(json_object_get(got, "responseHeader"),
+	                     "requestId")),
+	          "req_1") == 0,
+	    "requestId");
+	CHECK(strcmp(json_string_value(
+	                 json_object_get(json_object_get(got, "responseData"),
+	                     "certificate")),
+	          pem) == 0,
+	    "certificate");
 	json_decref(got);
 	free(body);
 
 	/* XML success: the same tree, escaped by the writer. */
 	CHECK(adm_envelope(ADM_XML, 1, "req_1", 1700000000123LL, data, &body, &len) ==
-	    MGR_OK, "xml envelope");
+	        MGR_OK,
+	    "xml envelope");
 	s = xpath(body, "/response/responseStatus");
 	CHECK(s != NULL && strcmp(s, "ok") == 0, "xml responseStatus");
 	free(s);
@@ -84,13 +95,22 @@ main(void)
 	CHECK(adm_envelope(ADM_JSON, 0, "req_2", 1, data, &body, &len) == MGR_OK,
 	    "json failure");
 	got = json_loads(body, 0, NULL);
-	CHECK(strcmp(json_string_value(json_object_get(got, "responseStatus")), "fail") == 0,
+	CHECK(strcmp(json_string_value(json_object_get(got, "responseStatus")), "fail") ==
+	        0,
 	    "responseStatus fail");
-	CHECK(strcmp(json_string_value(json_object_get(json_object_get(got,
-	          "responseHeader"), "status")), "fail") == 0, "header status fail");
-	CHECK(strcmp(json_string_value(json_object_get(json_array_get(json_object_get(
-	          json_object_get(got, "responseData"), "errors"), 0), "field")),
-	          "csr") == 0, "errors[0].field");
+	CHECK(strcmp(json_string_value(
+	                 json_object_get(json_object_get(got, "responseHeader"),
+	                     "status")),
+	          "fail") == 0,
+	    "header status fail");
+	CHECK(strcmp(json_string_value(
+	                 json_object_get(json_array_get(json_object_get(json_object_get(got,
+	                                                                    "responseData"),
+	                                                    "errors"),
+	                                     0),
+	                     "field")),
+	          "csr") == 0,
+	    "errors[0].field");
 	json_decref(got);
 	free(body);
 	CHECK(adm_envelope(ADM_XML, 0, "req_2", 1, data, &body, &len) == MGR_OK,
@@ -118,7 +138,8 @@ main(void)
 	    "a key that is no XML name");
 	json_decref(data);
 	CHECK(adm_envelope(ADM_JSON, 1, "r", 1, NULL, &body, &len) == MGR_OK, "no data");
-	CHECK(strstr(body, "\"responseData\":{}") != NULL, "empty responseData: %s", body);
+	CHECK(strstr(body, "\"responseData\":{}") != NULL, "empty responseData: %s",
+	    body);
 	free(body);
 	if (fails == 0)
 		printf("ok\n");

@@ -26,17 +26,20 @@ main(void)
 	                  "-----END CERTIFICATE REQUEST-----\n";
 	/* What `curl --data-urlencode "csr=$pem"` sends: RFC 3986 unreserved
 	 * kept, everything else %XX. */
-	const char *enc = "csr=-----BEGIN%20CERTIFICATE%20REQUEST-----%0AMIIB%2Ba%2Fb%3D%0A"
-	                  "-----END%20CERTIFICATE%20REQUEST-----%0A";
+	const char *enc =
+	    "csr=-----BEGIN%20CERTIFICATE%20REQUEST-----%0AMIIB%2Ba%2Fb%3D%0A"
+	    "-----END%20CERTIFICATE%20REQUEST-----%0A";
 
 	/* -d 'accountId=4&expirationDate=1474199793453' */
 	adm_form_init(&f);
-	CHECK(PARSE(&f, "accountId=4&expirationDate=1474199793453") == MGR_OK, "plain pairs");
+	CHECK(PARSE(&f, "accountId=4&expirationDate=1474199793453") == MGR_OK,
+	    "plain pairs");
 	CHECK(f.n == 2, "two parameters, got %d", f.n);
 	CHECK(val(&f, "accountId") != NULL && strcmp(val(&f, "accountId"), "4") == 0,
 	    "accountId");
 	CHECK(val(&f, "expirationDate") != NULL &&
-	    strcmp(val(&f, "expirationDate"), "1474199793453") == 0, "expirationDate");
+	        strcmp(val(&f, "expirationDate"), "1474199793453") == 0,
+	    "expirationDate");
 	CHECK(adm_form_one(&f, "csr", &v) == MGR_ENOTFOUND && v == NULL, "absent");
 	/* A second -d is joined with '&' by curl. */
 	CHECK(adm_form_parse(&f, enc, strlen(enc), err, sizeof(err)) == MGR_OK,
@@ -47,7 +50,8 @@ main(void)
 
 	/* '+' is a space; an empty pair is skipped; a name alone is "". */
 	adm_form_init(&f);
-	CHECK(PARSE(&f, "name=billing+app&&admin&x=a%26b%3Dc") == MGR_OK, "spaces and escapes");
+	CHECK(PARSE(&f, "name=billing+app&&admin&x=a%26b%3Dc") == MGR_OK,
+	    "spaces and escapes");
 	CHECK(f.n == 3, "three parameters, got %d", f.n);
 	CHECK(val(&f, "name") != NULL && strcmp(val(&f, "name"), "billing app") == 0,
 	    "plus as space");
@@ -55,24 +59,20 @@ main(void)
 	CHECK(val(&f, "x") != NULL && strcmp(val(&f, "x"), "a&b=c") == 0,
 	    "escaped separators");
 	/* rolesMap[vaultProvisioner]=true as curl -d sends it (brackets raw). */
-	CHECK(PARSE(&f, "rolesMap[vaultProvisioner]=true") == MGR_OK, "brackets in a name");
+	CHECK(PARSE(&f, "rolesMap[vaultProvisioner]=true") == MGR_OK,
+	    "brackets in a name");
 	CHECK(val(&f, "rolesMap[vaultProvisioner]") != NULL, "bracketed name found");
 	/* Given twice: refused by the getter. */
-	CHECK(PARSE(&f, "name=again") == MGR_OK,
-	    "a repeated name parses");
+	CHECK(PARSE(&f, "name=again") == MGR_OK, "a repeated name parses");
 	CHECK(adm_form_one(&f, "name", &v) == MGR_EINVAL, "a repeated name is refused");
 	adm_form_free(&f);
 
 	/* Refusals. */
 	adm_form_init(&f);
-	CHECK(PARSE(&f, "a=%zz") == MGR_EINVAL,
-	    "bad escape");
-	CHECK(PARSE(&f, "a=%2") == MGR_EINVAL,
-	    "truncated escape");
-	CHECK(PARSE(&f, "a=x%00y") == MGR_EINVAL,
-	    "NUL byte");
-	CHECK(PARSE(&f, "=x") == MGR_EINVAL,
-	    "empty name");
+	CHECK(PARSE(&f, "a=%zz") == MGR_EINVAL, "bad escape");
+	CHECK(PARSE(&f, "a=%2") == MGR_EINVAL, "truncated escape");
+	CHECK(PARSE(&f, "a=x%00y") == MGR_EINVAL, "NUL byte");
+	CHECK(PARSE(&f, "=x") == MGR_EINVAL, "empty name");
 	memset(big, 'k', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
 	CHECK(adm_form_add_encoded(&f, big, "v", err, sizeof(err)) == MGR_EINVAL,

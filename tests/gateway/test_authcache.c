@@ -62,8 +62,7 @@ main(void)
 		if (i >= N_CERTS - 1000)
 			recent += r == 1;
 	}
-	printf("%d of %d answers cached, %d of the last 1000\n", hits, N_CERTS,
-	    recent);
+	printf("%d of %d answers cached, %d of the last 1000\n", hits, N_CERTS, recent);
 	CHECK(wrong == 0, "no wrong answer (%d)", wrong);
 	CHECK(hits > 12000 && hits <= 16384, "most of the table in use (%d)", hits);
 	CHECK(recent > 900, "recent answers cached (%d of 1000)", recent);

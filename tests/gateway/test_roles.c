@@ -65,8 +65,8 @@ expected(const char *role, const char *method, const char *pattern)
 int
 main(void)
 {
-	static const char *const roles[] = {"super_user", "security_officer",
-	    "operator", "", "admin", "Super_User", "super_user ", "vault_provisioner"};
+	static const char *const roles[] = {"super_user", "security_officer", "operator",
+	    "", "admin", "Super_User", "super_user ", "vault_provisioner"};
 	size_t ntables = 0, nadmin = 0, nrules = 0;
 	const struct gw_route *tables[16];
 
@@ -83,20 +83,25 @@ main(void)
 			if (!(rt->auth & GW_AUTH_ADMIN))
 				continue;
 			nadmin++;
-			for (const struct gw_role_rule *ru = gw_role_table; ru->op != NULL; ru++)
+			for (const struct gw_role_rule *ru = gw_role_table;
+			     ru->op != NULL; ru++)
 				if (strcmp(ru->method, rt->method) == 0 &&
 				    strcmp(ru->pattern, rt->pattern) == 0)
 					n++;
-			CHECK(n == 1, "%s %s: %d role rules (want exactly 1) in "
-			    "gateway/roles.c", rt->method, rt->pattern, n);
+			CHECK(n == 1,
+			    "%s %s: %d role rules (want exactly 1) in "
+			    "gateway/roles.c",
+			    rt->method, rt->pattern, n);
 			for (size_t i = 0; i < sizeof(roles) / sizeof(roles[0]); i++) {
 				int want = expected(roles[i], rt->method, rt->pattern);
-				int got = gw_role_check(roles[i], rt->method, rt->pattern) == MGR_OK;
+				int got = gw_role_check(roles[i], rt->method,
+				              rt->pattern) == MGR_OK;
 
 				if (i >= 3)
 					want = 0; /* not a role */
 				CHECK(got == want, "role \"%s\" on %s %s: %s, want %s",
-				    roles[i], rt->method, rt->pattern, got ? "allowed" : "refused",
+				    roles[i], rt->method, rt->pattern,
+				    got ? "allowed" : "refused",
 				    want ? "allowed" : "refused");
 			}
 		}
@@ -106,8 +111,10 @@ main(void)
 
 		nrules++;
 		for (size_t t = 0; t < ntables; t++)
-			for (const struct gw_route *rt = tables[t]; rt->method != NULL; rt++)
-				if ((rt->auth & GW_AUTH_ADMIN) && strcmp(ru->method, rt->method) == 0 &&
+			for (const struct gw_route *rt = tables[t]; rt->method != NULL;
+			     rt++)
+				if ((rt->auth & GW_AUTH_ADMIN) &&
+				    strcmp(ru->method, rt->method) == 0 &&
 				    strcmp(ru->pattern, rt->pattern) == 0)
 					found = 1;
 		CHECK(found, "rule %s (%s %s) names no administrator route", ru->op,
@@ -115,8 +122,10 @@ main(void)
 		/* The other fronts ask by operation: the same answer. */
 		for (size_t i = 0; i < sizeof(roles) / sizeof(roles[0]); i++)
 			CHECK((gw_role_check_op(roles[i], ru->op) == MGR_OK) ==
-			    (gw_role_check(roles[i], ru->method, ru->pattern) == MGR_OK),
-			    "%s: by operation and by route differ for \"%s\"", ru->op, roles[i]);
+			        (gw_role_check(roles[i], ru->method, ru->pattern) ==
+			            MGR_OK),
+			    "%s: by operation and by route differ for \"%s\"", ru->op,
+			    roles[i]);
 		for (const struct gw_role_rule *o = ru + 1; o->op != NULL; o++)
 			CHECK(strcmp(o->op, ru->op) != 0 || o->roles == ru->roles,
 			    "operation %s with other roles on another route", ru->op);

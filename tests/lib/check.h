@@ -8,14 +8,14 @@
 
 static int fails;
 
-#define CHECK(cond, ...)                                                  \
-	do {                                                              \
-		if (!(cond)) {                                            \
+#define CHECK(cond, ...) \
+	do { \
+		if (!(cond)) { \
 			fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
-			fprintf(stderr, "" __VA_ARGS__);                  \
-			fputc('\n', stderr);                              \
-			fails++;                                          \
-		}                                                         \
+			fprintf(stderr, "" __VA_ARGS__); \
+			fputc('\n', stderr); \
+			fails++; \
+		} \
 	} while (0)
 
 #endif

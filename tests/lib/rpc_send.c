@@ -55,11 +55,11 @@ kind_of(const char *s, Mgr__Caller__Kind *out)
 		const char *name;
 		Mgr__Caller__Kind kind;
 	} kinds[] = {
-		{"none", MGR__CALLER__KIND__NONE},
-		{"admin", MGR__CALLER__KIND__ADMIN},
-		{"temp", MGR__CALLER__KIND__TEMP},
-		{"app", MGR__CALLER__KIND__APP},
-		{"service", MGR__CALLER__KIND__SERVICE},
+	    {"none", MGR__CALLER__KIND__NONE},
+	    {"admin", MGR__CALLER__KIND__ADMIN},
+	    {"temp", MGR__CALLER__KIND__TEMP},
+	    {"app", MGR__CALLER__KIND__APP},
+	    {"service", MGR__CALLER__KIND__SERVICE},
 	};
 
 	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
@@ -87,7 +87,8 @@ main(int argc, char **argv)
 	mgr_err rv;
 
 	if (argc < 6 || argc > 8) {
-		fprintf(stderr, "usage: rpc_send SERVICE METHOD REQUEST_ID KIND "
+		fprintf(stderr,
+		    "usage: rpc_send SERVICE METHOD REQUEST_ID KIND "
 		    "CALLER_ID [CRED_VERSION [ROLE]] < payload.hex\n");
 		return (2);
 	}

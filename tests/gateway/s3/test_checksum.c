@@ -9,15 +9,15 @@ static const struct {
 	const char *data;
 	const char *b64;
 } cases[] = {
-	/* CRC-32 check value 0xcbf43926; CRC-32C check value 0xe3069283. */
-	{S3_SUM_CRC32, "123456789", "y/Q5Jg=="},
-	{S3_SUM_CRC32C, "123456789", "4waSgw=="},
-	{S3_SUM_CRC32, "", "AAAAAA=="},
-	{S3_SUM_CRC32C, "", "AAAAAA=="},
-	{S3_SUM_SHA1, "", "2jmj7l5rSw0yVb/vlWAYkK/YBwk="},
-	{S3_SUM_SHA256, "", "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="},
-	{S3_SUM_SHA256, "abc", "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0="},
-	{S3_SUM_SHA1, "abc", "qZk+NkcGgWq6PiVxeFDCbJzQ2J0="},
+    /* CRC-32 check value 0xcbf43926; CRC-32C check value 0xe3069283. */
+    {S3_SUM_CRC32, "123456789", "y/Q5Jg=="},
+    {S3_SUM_CRC32C, "123456789", "4waSgw=="},
+    {S3_SUM_CRC32, "", "AAAAAA=="},
+    {S3_SUM_CRC32C, "", "AAAAAA=="},
+    {S3_SUM_SHA1, "", "2jmj7l5rSw0yVb/vlWAYkK/YBwk="},
+    {S3_SUM_SHA256, "", "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="},
+    {S3_SUM_SHA256, "abc", "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0="},
+    {S3_SUM_SHA1, "abc", "qZk+NkcGgWq6PiVxeFDCbJzQ2J0="},
 };
 
 int
@@ -49,7 +49,8 @@ main(void)
 
 	/* MD5("") = d41d8cd98f00b204e9800998ecf8427e */
 	CHECK(s3_content_md5("1B2M2Y8AsgTpgAmY7PhCfg==", md5) == 1 && md5[0] == 0xd4 &&
-	    md5[15] == 0x7e, "Content-MD5");
+	        md5[15] == 0x7e,
+	    "Content-MD5");
 	CHECK(s3_content_md5("1B2M2Y8AsgTpgAmY7PhCfg", md5) == 0, "unpadded");
 	CHECK(s3_content_md5("not base64 at all!!!!!==", md5) == 0, "garbage");
 	CHECK(s3_content_md5("", md5) == 0, "empty");
