@@ -4,9 +4,10 @@ libnng-dev libssl-dev openssl libmicrohttpd-dev libgnutls28-dev libhiredis-dev
 libjansson-dev libxml2-dev zlib1g-dev libcurl4-openssl-dev redis-server redis-tools curl ca-certificates python3 procps iproute2 jq valgrind
 chromium nodejs python3-yaml python3-kubernetes python3-cryptography
 libengine-pkcs11-openssl softhsm2 opensc clang-format
-rclone s3cmd python3-boto3"
-# rclone, s3cmd and python3-boto3: real S3 clients for the S3 listener's tests
-# (tests/e2e/s3*.sh), driven as their users drive them.
+rclone s3cmd python3-boto3 awscli stunnel4"
+# rclone, s3cmd, python3-boto3 and awscli: real S3 clients for the S3
+# listener's tests (tests/e2e/s3*.sh), driven as their users drive them;
+# stunnel4 presents the client certificate for aws-cli, which cannot.
 # The CA key in a PKCS#11 token (MANAGER_CA_PKCS11_MODULE): the pkcs11 engine
 # of libp11 (OpenSSL 3's pkcs11 provider is not packaged in Debian 12); the
 # tests keep the key in SoftHSM2 and make it with opensc's pkcs11-tool.
