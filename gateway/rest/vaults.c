@@ -16,6 +16,7 @@
 #include "common/page.h"
 #include "common/util.h"
 #include "gateway/objio.h"
+#include "gateway/range.h"
 #include "proto/vault.pb-c.h"
 
 #define TPL_NAME_MAX 128
@@ -410,71 +411,6 @@ cleanup_object_put(struct gw_req *r)
 
 /* ---- objects: GET / HEAD ------------------------------------------------ */
 
-/* A single "bytes=" range of an object of size bytes (RFC 9110 14.1.2):
- * *start and *len; 0 when there is none to honour (absent, malformed or
- * several ranges: the whole object is sent), 1 for a range, -1 when it is
- * unsatisfiable. */
-static int
-parse_range(const char *h, int64_t size, int64_t *start, int64_t *len)
-{
-	int64_t a = -1, b = -1;
-	const char *p;
-	char *end;
-
-	if (h == NULL)
-		return (0);
-	while (*h == ' ')
-		h++;
-	if (strncmp(h, "bytes=", 6) != 0 || strchr(h, ',') != NULL)
-		return (0);
-	p = h + 6;
-	while (*p == ' ')
-		p++;
-	if (*p == '-') {
-		/* The last N bytes. */
-		long long n;
-
-		if (p[1] < '0' || p[1] > '9')
-			return (0);
-		n = strtoll(p + 1, &end, 10);
-		while (*end == ' ')
-			end++;
-		if (*end != '\0' || n < 0)
-			return (0);
-		if (n == 0 || size == 0)
-			return (-1);
-		a = n >= size ? 0 : size - n;
-		b = size - 1;
-	} else {
-		if (*p < '0' || *p > '9')
-			return (0);
-		a = strtoll(p, &end, 10);
-		if (*end != '-')
-			return (0);
-		p = end + 1;
-		while (*p == ' ')
-			p++;
-		if (*p == '\0') {
-			b = size - 1;
-		} else {
-			if (*p < '0' || *p > '9')
-				return (0);
-			b = strtoll(p, &end, 10);
-			while (*end == ' ')
-				end++;
-			if (*end != '\0' || b < a)
-				return (0);
-		}
-		if (a >= size)
-			return (-1);
-		if (b >= size)
-			b = size - 1;
-	}
-	*start = a;
-	*len = b - a + 1;
-	return (1);
-}
-
 /* 416 with the contract's error body and Content-Range: bytes * / size. */
 static mgr_err
 reply_416(struct gw_req *r, int64_t size)
@@ -517,7 +453,7 @@ h_object_get(struct gw_req *r)
 	struct MHD_Response *resp = NULL;
 	const char *im, *inm, *ir;
 	char etag[80], lm[64], cr[96];
-	int64_t start = 0, len, size;
+	int64_t start = 0, last = 0, len, size;
 	int ranged = 0, status = 200;
 	struct tm tm;
 	time_t t;
@@ -556,8 +492,9 @@ h_object_get(struct gw_req *r)
 		return (gw_reply_response(r, 304, resp));
 	}
 	if (ir == NULL || etag_listed(ir, out->object->etag))
-		ranged = parse_range(header(r, MHD_HTTP_HEADER_RANGE), size, &start,
-		    &len);
+		ranged = gw_range(header(r, MHD_HTTP_HEADER_RANGE), size, &start, &last);
+	if (ranged > 0)
+		len = last - start + 1;
 	if (ranged < 0) {
 		mgr__vault__head_reply__free_unpacked(out, NULL);
 		return (reply_416(r, size));

@@ -12,6 +12,7 @@
 #include "common/util.h"
 #include "gateway/objio.h"
 #include "gateway/path.h"
+#include "gateway/range.h"
 
 /* ---- conditions ------------------------------------------------------------ */
 
@@ -292,7 +293,7 @@ get_or_head(struct s3_req *q, int fetch)
 		rv = s3_reply(q, 304, resp);
 		goto out;
 	}
-	ranged = s3_range(s3_header(q, MHD_HTTP_HEADER_RANGE), size, &first, &last);
+	ranged = gw_range(s3_header(q, MHD_HTTP_HEADER_RANGE), size, &first, &last);
 	if (ranged < 0) {
 		rv = s3_fail(q, "InvalidRange",
 		    "The requested range is not "

@@ -412,58 +412,6 @@ s3_time_parse_http(const char *s)
 	return (-1);
 }
 
-/* ---- ranges ------------------------------------------------------------- */
-
-static int
-parse_u63(const char *s, size_t n, int64_t *out)
-{
-	uint64_t v;
-
-	if (n > 18 || mgr_parse_digits(s, n, INT64_MAX, &v) != MGR_OK)
-		return (0);
-	*out = (int64_t)v;
-	return (1);
-}
-
-int
-s3_range(const char *hdr, int64_t size, int64_t *first, int64_t *last)
-{
-	const char *spec, *dash;
-	int64_t a, b;
-
-	if (hdr == NULL || strncmp(hdr, "bytes=", 6) != 0)
-		return (0);
-	spec = hdr + 6;
-	if (strchr(spec, ',') != NULL || (dash = strchr(spec, '-')) == NULL)
-		return (0);
-	if (dash == spec) { /* suffix: the last n bytes */
-		if (!parse_u63(dash + 1, strlen(dash + 1), &b))
-			return (0);
-		if (b == 0 || size == 0)
-			return (-1);
-		*first = b >= size ? 0 : size - b;
-		*last = size - 1;
-		return (1);
-	}
-	if (!parse_u63(spec, (size_t)(dash - spec), &a))
-		return (0);
-	if (dash[1] == '\0') {
-		b = size - 1;
-	} else {
-		if (!parse_u63(dash + 1, strlen(dash + 1), &b))
-			return (0);
-		if (b < a)
-			return (0); /* RFC 9110: an invalid range is ignored */
-		if (b >= size)
-			b = size - 1;
-	}
-	if (a >= size)
-		return (-1);
-	*first = a;
-	*last = b;
-	return (1);
-}
-
 /* ---- key encoding ------------------------------------------------------- */
 
 void

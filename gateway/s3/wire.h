@@ -220,10 +220,7 @@ void s3_time_iso(int64_t t, char out[32]);
 void s3_time_http(int64_t t, char out[40]);
 int64_t s3_time_parse_http(const char *s);
 
-/* Range: "bytes=a-b", "bytes=a-", "bytes=-n" against size. 1: a satisfiable
- * range [*first, *last]; 0: no usable Range (absent, another unit, several
- * ranges: the whole object); -1: unsatisfiable (416). */
-int s3_range(const char *hdr, int64_t size, int64_t *first, int64_t *last);
+/* Range: gw_range (gateway/range.h), shared with the REST front. */
 
 /* URL-encoding of a key for encoding-type=url (RFC 3986 unreserved kept,
  * '/' kept). out must hold 3 * len + 1 bytes. */

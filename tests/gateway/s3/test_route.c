@@ -2,6 +2,7 @@
  * both addressing styles, access keys of AWS signatures, ranges, dates. */
 #include <string.h>
 
+#include "gateway/range.h"
 #include "gateway/s3/wire.h"
 #include "tests/lib/check.h"
 
@@ -148,6 +149,17 @@ static const struct {
     {"items=0-1", 100, 0, 0, 0},
     {"bytes=a-b", 100, 0, 0, 0},
     {NULL, 100, 0, 0, 0},
+    /* spaces around the parts, as the REST front always took them */
+    {" bytes= 0 - 9 ", 100, 1, 0, 9},
+    {"bytes=10- ", 100, 1, 10, 99},
+    {"bytes= -10", 100, 1, 90, 99},
+    {"bytes=1 0-20", 100, 0, 0, 0},
+    {"bytes=-", 100, 0, 0, 0},
+    {"bytes=", 100, 0, 0, 0},
+    {"bytes=-x", 100, 0, 0, 0},
+    {"bytes=0-9x", 100, 0, 0, 0},
+    {"bytes=9999999999999999999-", 100, 0, 0, 0},
+    {"bytes=0--1", 100, 0, 0, 0},
 };
 
 int
@@ -187,7 +199,7 @@ main(void)
 	}
 	for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++) {
 		int64_t a = -1, b = -1;
-		int rv = s3_range(ranges[i].hdr, ranges[i].size, &a, &b);
+		int rv = gw_range(ranges[i].hdr, ranges[i].size, &a, &b);
 
 		CHECK(rv == ranges[i].rv, "range %s of %lld: %d", ranges[i].hdr,
 		    (long long)ranges[i].size, rv);
