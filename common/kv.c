@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <unistd.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -278,9 +279,28 @@ kv_connect(int timeout_ms, redisContext **out)
 	return (MGR_OK);
 }
 
+/* 1 when c, idle between commands, can take the next one: nothing to read
+ * on it. A connection Redis closed (a restart, CLIENT KILL, its idle
+ * timeout) is readable (EOF) before anything is sent on it, and so is one
+ * holding a stray reply; either is dropped and a new one made, so that the
+ * command is sent once, on a live connection (and no write is sent twice:
+ * nothing was sent on the dead one). */
+static int
+kv_idle_ok(const redisContext *c)
+{
+	struct pollfd p = {.fd = c->fd, .events = POLLIN};
+
+	return (c->err == 0 && c->fd >= 0 && poll(&p, 1, 0) == 0);
+}
+
 mgr_err
 kv_ctx(redisContext **out)
 {
+	if (kv_tls != NULL && !kv_idle_ok(kv_tls)) {
+		redisFree(kv_tls);
+		kv_tls = NULL;
+		kv_count(&kv_n_io); /* a connection lost, found before use */
+	}
 	/* Retry briefly so that a Redis restart is a pause, not an error. */
 	for (int attempt = 0; kv_tls == NULL && attempt < 3; attempt++) {
 		if (kv_connect(5000, &kv_tls) == MGR_OK)

@@ -313,13 +313,14 @@ gw_metrics_render(void)
 	for (int i = 0; i < m.n; i++) {
 		const struct met_family *f = &m.f[i];
 
-		if (f->samples.len == 0)
-			continue;
+		/* A family without samples yet (no RPC has failed) is still
+		 * declared, so that dashboards and alerts find its name. */
 		if (f->help[0] != '\0')
 			mgr_buf_printf(&b, "%s\n", f->help);
 		if (f->type[0] != '\0')
 			mgr_buf_printf(&b, "%s\n", f->type);
-		mgr_buf_add(&b, f->samples.data, f->samples.len);
+		if (f->samples.len > 0)
+			mgr_buf_add(&b, f->samples.data, f->samples.len);
 	}
 out:
 	if (m.f != NULL)
