@@ -1,4 +1,4 @@
-/* The Range request header: see range.h. */
+/* Range and entity-tag list headers: see range.h. */
 #include "gateway/range.h"
 
 #include <string.h>
@@ -69,4 +69,37 @@ gw_range(const char *hdr, int64_t size, int64_t *first, int64_t *last)
 	*first = a;
 	*last = b;
 	return (1);
+}
+
+int
+gw_etag_listed(const char *list, const char *etag)
+{
+	const char *p = list;
+	size_t el = strlen(etag);
+
+	while (*p != '\0') {
+		const char *q;
+		size_t n;
+
+		while (*p == ' ' || *p == '\t' || *p == ',')
+			p++;
+		if (*p == '\0')
+			break;
+		if (*p == '*')
+			return (1);
+		if (strncmp(p, "W/", 2) == 0)
+			p += 2;
+		if (*p == '"')
+			p++;
+		q = p;
+		while (*q != '\0' && *q != '"' && *q != ',')
+			q++;
+		n = (size_t)(q - p);
+		if (n == el && strncmp(p, etag, n) == 0)
+			return (1);
+		p = q;
+		if (*p == '"')
+			p++;
+	}
+	return (0);
 }

@@ -1,5 +1,7 @@
-/* The Range request header (RFC 9110 14.2), one byte range, for the REST
- * and the S3 object reads. No I/O, so that tests drive it from tables. */
+/* The request headers of object reads and conditional writes, for the REST
+ * and the S3 fronts: Range (RFC 9110 14.2, one byte range) and the
+ * entity-tag lists of If-Match / If-None-Match. No I/O, so that tests drive
+ * them from tables. */
 #ifndef MGR_GATEWAY_RANGE_H
 #define MGR_GATEWAY_RANGE_H
 
@@ -12,5 +14,10 @@
  * says); -1: unsatisfiable (416: a at or past the end, a suffix of 0, or
  * any range of an empty object). */
 int gw_range(const char *hdr, int64_t size, int64_t *first, int64_t *last);
+
+/* Does the entity-tag list of an If-Match / If-None-Match header name etag
+ * (hex)? "*" matches any existing object; W/ prefixes are ignored (weak
+ * comparison: these are strong tags anyway). */
+int gw_etag_listed(const char *list, const char *etag);
 
 #endif

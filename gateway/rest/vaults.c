@@ -266,42 +266,6 @@ h_vault_update(struct gw_req *r)
 
 /* ---- objects: conditions ------------------------------------------------ */
 
-/* Does the entity-tag list of an If-Match / If-None-Match header name etag
- * (hex)? "*" matches any existing object; W/ prefixes are ignored (weak
- * comparison: these are strong tags anyway). */
-static int
-etag_listed(const char *list, const char *etag)
-{
-	const char *p = list;
-	size_t el = strlen(etag);
-
-	while (*p != '\0') {
-		const char *q;
-		size_t n;
-
-		while (*p == ' ' || *p == '\t' || *p == ',')
-			p++;
-		if (*p == '\0')
-			break;
-		if (*p == '*')
-			return (1);
-		if (strncmp(p, "W/", 2) == 0)
-			p += 2;
-		if (*p == '"')
-			p++;
-		q = p;
-		while (*q != '\0' && *q != '"' && *q != ',')
-			q++;
-		n = (size_t)(q - p);
-		if (n == el && strncmp(p, etag, n) == 0)
-			return (1);
-		p = q;
-		if (*p == '"')
-			p++;
-	}
-	return (0);
-}
-
 static const char *
 header(struct gw_req *r, const char *name)
 {
@@ -478,11 +442,11 @@ h_object_get(struct gw_req *r)
 	im = header(r, MHD_HTTP_HEADER_IF_MATCH);
 	inm = header(r, MHD_HTTP_HEADER_IF_NONE_MATCH);
 	ir = header(r, MHD_HTTP_HEADER_IF_RANGE);
-	if (im != NULL && !etag_listed(im, out->object->etag)) {
+	if (im != NULL && !gw_etag_listed(im, out->object->etag)) {
 		mgr__vault__head_reply__free_unpacked(out, NULL);
 		return (gw_fail(r, MGR_EPRECOND, "the object does not match If-Match"));
 	}
-	if (inm != NULL && etag_listed(inm, out->object->etag)) {
+	if (inm != NULL && gw_etag_listed(inm, out->object->etag)) {
 		resp = MHD_create_response_from_buffer(0, (void *)"",
 		    MHD_RESPMEM_PERSISTENT);
 		mgr__vault__head_reply__free_unpacked(out, NULL);
@@ -491,7 +455,7 @@ h_object_get(struct gw_req *r)
 		object_headers(resp, etag, lm);
 		return (gw_reply_response(r, 304, resp));
 	}
-	if (ir == NULL || etag_listed(ir, out->object->etag))
+	if (ir == NULL || gw_etag_listed(ir, out->object->etag))
 		ranged = gw_range(header(r, MHD_HTTP_HEADER_RANGE), size, &start, &last);
 	if (ranged > 0)
 		len = last - start + 1;

@@ -171,39 +171,6 @@ part_data(struct s3_req *q, const char *data, size_t len)
 	return (gw_obj_put_data(&q->r, q->state, data, len));
 }
 
-/* The body was verified by the front (length, Content-MD5, checksums):
- * commit the part; its ETag is its MD5. */
-static mgr_err
-part_end(struct s3_req *q)
-{
-	Mgr__Vault__PutCommitReply *out = NULL;
-	struct MHD_Response *resp;
-	char etag[80];
-	mgr_err rv;
-
-	if (q->state == NULL)
-		return (MGR_EINTERNAL);
-	if ((rv = gw_obj_put_commit(&q->r, q->state, &out)) != MGR_OK)
-		return (rv);
-	s3_etag(out->object, etag);
-	mgr__vault__put_commit_reply__free_unpacked(out, NULL);
-	resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
-	if (resp == NULL)
-		return (MGR_ENOMEM);
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, etag);
-	if (q->sum_got[0] != '\0')
-		MHD_add_response_header(resp, s3_sum_header(q->sum.alg), q->sum_got);
-	q->r.bytes = 0;
-	return (s3_reply(q, 200, resp));
-}
-
-static void
-part_cleanup(struct s3_req *q)
-{
-	gw_obj_put_free(&q->r, q->state);
-	q->state = NULL;
-}
-
 /* ---- UploadPartCopy ----------------------------------------------------------- */
 
 /* x-amz-copy-source-range: "bytes=first-last" within the source (both
@@ -639,7 +606,7 @@ fail:
 const struct s3_opdef s3_op_create_upload = {S3_BODY_NONE, 1, NULL, NULL, create_upload,
     NULL};
 const struct s3_opdef s3_op_upload_part = {S3_BODY_STREAM, 1, part_begin, part_data,
-    part_end, part_cleanup};
+    s3_put_end, s3_put_cleanup};
 const struct s3_opdef s3_op_upload_part_copy = {S3_BODY_NONE, 1, NULL, NULL, part_copy,
     NULL};
 const struct s3_opdef s3_op_complete_upload = {S3_BODY_XML, 1, NULL, NULL,

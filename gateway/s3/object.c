@@ -16,40 +16,6 @@
 
 /* ---- conditions ------------------------------------------------------------ */
 
-/* Does an If-Match / If-None-Match list name the hex etag ("*": any)? */
-static int
-etag_listed(const char *list, const char *etag)
-{
-	const char *p = list;
-	size_t el = strlen(etag);
-
-	while (*p != '\0') {
-		const char *e;
-		size_t n;
-
-		while (*p == ' ' || *p == '\t' || *p == ',')
-			p++;
-		if (*p == '\0')
-			break;
-		if (*p == '*')
-			return (1);
-		if (strncmp(p, "W/", 2) == 0)
-			p += 2;
-		if (*p == '"')
-			p++;
-		e = p;
-		while (*e != '\0' && *e != '"' && *e != ',')
-			e++;
-		n = (size_t)(e - p);
-		if (n == el && strncmp(p, etag, n) == 0)
-			return (1);
-		p = e;
-		if (*p == '"')
-			p++;
-	}
-	return (0);
-}
-
 /* The S3 ETag's hex (no quotes) of an object. */
 static const char *
 etag_hex(const Mgr__Vault__Object *o)
@@ -75,14 +41,14 @@ preconditions(struct s3_req *q, const char *prefix, const Mgr__Vault__Object *o)
 	snprintf(name, sizeof(name), "%sIf-Modified-Since", prefix);
 	ims = s3_header(q, name);
 	if (im != NULL) {
-		if (!etag_listed(im, etag_hex(o)))
+		if (!gw_etag_listed(im, etag_hex(o)))
 			return (412);
 	} else if (ius != NULL && (t = s3_time_parse_http(ius)) >= 0 &&
 	    o->modified_at > t) {
 		return (412);
 	}
 	if (inm != NULL) {
-		if (etag_listed(inm, etag_hex(o)))
+		if (gw_etag_listed(inm, etag_hex(o)))
 			return (304);
 	} else if (ims != NULL && (t = s3_time_parse_http(ims)) >= 0 &&
 	    o->modified_at <= t) {
@@ -124,7 +90,8 @@ put_conditions(struct s3_req *q, Mgr__Vault__PutBeginRequest *in, char *im, size
 		return (s3_fail(q, "NoSuchKey", "no such key"));
 	if (rv != MGR_OK)
 		return (rv);
-	if (!etag_listed(v, etag_hex(h->object)) && !etag_listed(v, h->object->etag))
+	if (!gw_etag_listed(v, etag_hex(h->object)) &&
+	    !gw_etag_listed(v, h->object->etag))
 		rv = s3_fail(q, "PreconditionFailed",
 		    "the object does not match "
 		    "If-Match");
@@ -163,8 +130,8 @@ put_data(struct s3_req *q, const char *data, size_t len)
 	return (gw_obj_put_data(&q->r, q->state, data, len));
 }
 
-static mgr_err
-put_end(struct s3_req *q)
+mgr_err
+s3_put_end(struct s3_req *q)
 {
 	Mgr__Vault__PutCommitReply *out = NULL;
 	struct MHD_Response *resp;
@@ -187,8 +154,8 @@ put_end(struct s3_req *q)
 	return (s3_reply(q, 200, resp));
 }
 
-static void
-put_cleanup(struct s3_req *q)
+void
+s3_put_cleanup(struct s3_req *q)
 {
 	gw_obj_put_free(&q->r, q->state);
 	q->state = NULL;
@@ -542,8 +509,8 @@ s3_copy_source(struct s3_req *q, char *bucket, size_t blen, char *key, size_t kl
 	return (copy_source(q, bucket, blen, key, klen));
 }
 
-const struct s3_opdef s3_op_put_object = {S3_BODY_STREAM, 1, put_begin, put_data, put_end,
-    put_cleanup};
+const struct s3_opdef s3_op_put_object = {S3_BODY_STREAM, 1, put_begin, put_data,
+    s3_put_end, s3_put_cleanup};
 const struct s3_opdef s3_op_get_object = {S3_BODY_NONE, 1, NULL, NULL, get_object, NULL};
 const struct s3_opdef s3_op_head_object = {S3_BODY_NONE, 1, NULL, NULL, head_object_op,
     NULL};

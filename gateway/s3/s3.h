@@ -143,6 +143,12 @@ int s3_preconditions(struct s3_req *q, const char *prefix, const Mgr__Vault__Obj
  * S3's refusal otherwise (object.c). */
 mgr_err s3_copy_source(struct s3_req *q, char *bucket, size_t blen, char *key,
     size_t klen);
+/* The end of a streamed upload (PutObject, UploadPart) whose body the front
+ * has verified (length, Content-MD5, checksums): commits it and answers 200
+ * with its ETag (and checksum); the cleanup frees an upload not committed
+ * (object.c). */
+mgr_err s3_put_end(struct s3_req *q);
+void s3_put_cleanup(struct s3_req *q);
 /* <name>key</name>, url-encoded for encoding-type=url (bucket.c). */
 void s3_xml_key(struct s3_xml *x, const char *name, const char *key, int url);
 

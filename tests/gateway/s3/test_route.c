@@ -208,6 +208,13 @@ main(void)
 			    "range %s: %lld-%lld", ranges[i].hdr, (long long)a,
 			    (long long)b);
 	}
+	CHECK(gw_etag_listed("\"abc\"", "abc") &&
+	        gw_etag_listed("W/\"x\", \"abc\"", "abc") && gw_etag_listed("*", "abc") &&
+	        gw_etag_listed("abc", "abc"),
+	    "etag lists that name abc");
+	CHECK(!gw_etag_listed("\"abcd\"", "abc") && !gw_etag_listed("\"ab\"", "abc") &&
+	        !gw_etag_listed("", "abc") && !gw_etag_listed(" , ", "abc"),
+	    "etag lists that do not");
 	s3_time_http(1827320400, t);
 	CHECK(strcmp(t, "Sat, 27 Nov 2027 13:00:00 GMT") == 0, "http date %s", t);
 	CHECK(s3_time_parse_http(t) == 1827320400, "http date parse");
